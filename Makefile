@@ -1,0 +1,34 @@
+# hipsense: the two commands a newcomer needs are `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STUBS := .mpy-stubs
+STAMP := $(VENV)/.installed
+
+.PHONY: install test check lint typecheck demo bench hardware clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -rf $(STAMP) $(STUBS)
+	$(BIN)/python -m pip install --quiet --no-deps --target $(STUBS) micropython-esp32-stubs micropython-stdlib-stubs
+	cp stubs/bluetooth.pyi $(STUBS)/bluetooth.pyi
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check host firmware tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/pyright
+	$(BIN)/pyright -p firmware
+
+check: lint typecheck
+
+test: check
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) $(STUBS) .pytest_cache .ruff_cache .hypothesis

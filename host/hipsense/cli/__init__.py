@@ -1,0 +1,56 @@
+"""The ``hipsense`` command line: a thin layer over the importable API.
+
+Sub-commands live in their own modules and are imported only when used, so ``hipsense --help``
+stays fast. Every :class:`~hipsense.errors.HipsenseError` ends the command with
+``hipsense: <message>`` on stderr and exit status 1.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from hipsense import __version__
+from hipsense.errors import HipsenseError
+
+# name -> "module:attribute" of a click command or group
+_COMMANDS: dict[str, str] = {
+    "version": "hipsense.cli.info:version",
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = _COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="hipsense")
+def cli() -> None:
+    """Clip-on pelvis sensor: stream, record and analyse pelvic tilt, obliquity and rotation."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point."""
+    try:
+        cli.main(args=argv, prog_name="hipsense", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("hipsense: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except HipsenseError as exc:
+        click.echo(f"hipsense: {exc}", err=True)
+        sys.exit(1)

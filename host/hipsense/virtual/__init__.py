@@ -1,0 +1,1 @@
+"""The virtual board: the unmodified firmware on the MicroPython unix port, with simulated chips."""

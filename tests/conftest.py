@@ -1,0 +1,50 @@
+"""Shared fixtures: run firmware under the MicroPython unix port, locate shared data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+
+from hipsense import paths
+from hipsense.virtual.runner import MicroPythonFailed, run_micropython
+
+RunMpy = Callable[..., str]
+
+
+@pytest.fixture
+def mpy() -> RunMpy:
+    """Run MicroPython code with the simulated modules and the firmware on the path.
+
+    ``mpy(code, path=None, heapsize="120K")`` returns stdout; a MicroPython exception fails
+    the test with the MicroPython traceback. ``path`` overrides the module path (default:
+    simulated modules first, then the firmware).
+    """
+
+    def run(
+        code: str,
+        *,
+        path: Sequence[Path | str] | None = None,
+        heapsize: str | None = "120K",
+        timeout_s: float = 120.0,
+        cwd: Path | str | None = None,
+    ) -> str:
+        module_path = [paths.mpy_sim_dir(), paths.firmware_dir()] if path is None else path
+        try:
+            return run_micropython(
+                code, path=module_path, heapsize=heapsize, timeout_s=timeout_s, cwd=cwd
+            ).stdout
+        except MicroPythonFailed as exc:
+            pytest.fail(str(exc), pytrace=False)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def shared_benchmarks() -> Path:
+    """``../shared/benchmarks``; tests that need it skip with the reason when it is absent."""
+    root = paths.shared_dir() / "benchmarks"
+    if not root.is_dir():
+        pytest.skip(f"public benchmark data not found at {root} (see docs/validation.md)")
+    return root
