@@ -1,0 +1,70 @@
+"""CSV encoding of a recording: metadata in a leading comment line, then the header row.
+
+    # hipsense-recording: {"format_version": 1, ...}
+    t_s,seq,acc_x_mps2,...
+
+Other leading ``#`` lines and blank lines before the header are ignored. Floats are written
+with Python's shortest round-trip repr and parsed exactly, so a CSV
+round trip is exact.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pandas as pd
+
+from hipsense.recording.exceptions import RecordingError
+from hipsense.recording.schema import RowLabel, check_columns
+
+META_PREFIX = "# hipsense-recording:"
+# pandas < 3 parses floats exactly only with float_precision="round_trip"; pandas 3 always
+# does and deprecates the option (the round-trip tests check it).
+_EXACT_FLOATS = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
+
+
+def to_csv_text(data: pd.DataFrame, meta_json: str) -> str:
+    """The whole CSV file as text."""
+    body = data.to_csv(index=False, lineterminator="\n", na_rep="")
+    return f"{META_PREFIX} {meta_json}\n{body}"
+
+
+def read_csv_text(text: str, source: str) -> tuple[pd.DataFrame, str | None, RowLabel]:
+    """The frame, the metadata JSON (None when absent) and a row -> "line N" labeller."""
+    lines = text.split("\n")  # not splitlines(): metadata text may hold U+2028 etc.
+    meta_json: str | None = None
+    header_index = None
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith(META_PREFIX):
+            if meta_json is not None:
+                raise RecordingError(
+                    f"{source}: line {index + 1}: a second '{META_PREFIX}' metadata line"
+                )
+            meta_json = stripped[len(META_PREFIX) :].strip()
+        elif stripped and not stripped.startswith("#"):
+            header_index = index
+            break
+    if header_index is None:
+        what = "metadata but no header row (truncated?)" if meta_json else "no header row"
+        raise RecordingError(f"{source}: empty recording: the file has {what}")
+    header = next(csv.reader([lines[header_index]]))
+    check_columns([h.strip() for h in header], source)
+    first_data_line = header_index + 2  # 1-based line number of data row 0
+
+    def where(i: int) -> str:
+        return f"line {first_data_line + i}"
+
+    try:
+        data = pd.read_csv(
+            io.StringIO(text),
+            skiprows=header_index,
+            **_EXACT_FLOATS,  # type: ignore[arg-type]
+            skip_blank_lines=False,
+            skipinitialspace=True,
+        )
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise RecordingError(f"{source}: not a readable CSV recording: {exc}") from None
+    data.columns = [str(c).strip() for c in data.columns]
+    return data, meta_json, where
