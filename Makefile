@@ -30,5 +30,8 @@ check: lint typecheck
 test: check
 	$(BIN)/pytest
 
+hardware:
+	$(PYTHON) hardware/enclosure/render.py --out hardware/stl
+
 clean:
 	rm -rf $(VENV) $(STUBS) .pytest_cache .ruff_cache .hypothesis
