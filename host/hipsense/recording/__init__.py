@@ -11,22 +11,29 @@ from hipsense.recording.schema import (
     ALL_COLUMNS,
     ANGLE_COLUMNS,
     MARKER,
+    MARKER_BUTTON,
+    MARKER_NONE,
     RAW_COLUMNS,
     SEQ,
     T_S,
 )
+from hipsense.recording.writer import RecordingWriter, recover_partial
 
 __all__ = [
     "ALL_COLUMNS",
     "ANGLE_COLUMNS",
     "FORMAT_VERSION",
     "MARKER",
+    "MARKER_BUTTON",
+    "MARKER_NONE",
     "RAW_COLUMNS",
     "SEQ",
     "T_S",
     "Recording",
     "RecordingError",
     "RecordingMeta",
+    "RecordingWriter",
     "read_recording",
+    "recover_partial",
     "write_recording",
 ]

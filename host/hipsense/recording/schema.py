@@ -18,6 +18,10 @@ from hipsense.recording.exceptions import RecordingError
 T_S = "t_s"
 SEQ = "seq"
 MARKER = "marker"
+#: ``marker`` values: 0 = no marker, 1..255 = the code of a MARKER command (docs/protocol.md),
+#: MARKER_BUTTON = the board's button (protocol code 0, which here would mean "none").
+MARKER_NONE = 0
+MARKER_BUTTON = 256
 ACC_COLUMNS = ("acc_x_mps2", "acc_y_mps2", "acc_z_mps2")
 GYR_COLUMNS = ("gyr_x_dps", "gyr_y_dps", "gyr_z_dps")
 RAW_COLUMNS = ACC_COLUMNS + GYR_COLUMNS

@@ -1,0 +1,217 @@
+"""Streaming writer for live sessions: constant memory, and an interrupted recording is kept.
+
+Chunks go to ``<name>.partial`` as they arrive: an Arrow IPC stream for a Parquet target (one
+record batch per chunk), plain CSV lines for a CSV target. Both can be read back up to the
+last complete chunk after a crash, which a Parquet file cannot (its footer is written last).
+``close()`` turns the partial file into the final recording (Parquet row groups of up to
+64 k rows, atomic rename) and removes it; :func:`recover_partial` does the same for the
+partial file of a recorder that was killed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import BinaryIO
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from hipsense.recording.csv_io import to_csv_text
+from hipsense.recording.exceptions import RecordingError
+from hipsense.recording.files import PARTIAL_SUFFIX, atomic_write, format_for
+from hipsense.recording.meta import META_KEY, RecordingMeta, meta_to_json
+from hipsense.recording.parquet_io import COMPRESSION, to_table
+from hipsense.recording.schema import SEQ, T_S, normalise_frame
+
+ROW_GROUP_ROWS = 65536
+_IPC_CONTINUATION = b"\xff\xff\xff\xff"
+
+
+class RecordingWriter:
+    """Append checked chunks of samples to a recording as they arrive; ``close()`` finishes it.
+
+    Use as a context manager: leaving the block, also by an exception, finishes the file
+    with every chunk appended so far. Chunks must have the same columns, and their ``t_s``
+    and ``seq`` must continue to increase across chunks. ``close()`` without any appended
+    sample writes no file and returns None.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], meta: RecordingMeta, fmt: str | None = None
+    ) -> None:
+        self.path = Path(path)
+        self.partial_path = self.path.with_name(self.path.name + PARTIAL_SUFFIX)
+        self.meta = meta
+        self.rows_written = 0
+        self._format = format_for(self.path, fmt)
+        self._columns: list[str] | None = None
+        self._schema: pa.Schema | None = None
+        self._file: BinaryIO | None = None
+        self._ipc: pa.ipc.RecordBatchStreamWriter | None = None
+        self._last: tuple[float, int] | None = None
+        self._closed = False
+
+    def __enter__(self) -> RecordingWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def append(self, chunk: pd.DataFrame) -> None:
+        """Check ``chunk`` and write it to the partial file (flushed to the OS)."""
+        if self._closed:
+            raise RecordingError(f"{self.path}: the recording is closed; cannot append")
+        first_row = self.rows_written
+
+        def where(i: int) -> str:
+            return f"row {first_row + i}"
+
+        source = f"{self.partial_path}"
+        data, content = normalise_frame(chunk, source, where)
+        columns = [str(c) for c in data.columns]
+        if self._columns is not None and columns != self._columns:
+            raise RecordingError(
+                f"{source}: a chunk has columns {', '.join(columns)} but the recording has"
+                f" {', '.join(self._columns)}"
+            )
+        if len(data) == 0:
+            return
+        self._check_continues(data, source)
+        if self._file is None:
+            self._open(data, content, source)
+        self._write(data, source)
+        self.rows_written += len(data)
+        self._last = (float(data[T_S].iloc[-1]), int(data[SEQ].iloc[-1]))
+
+    def _check_continues(self, data: pd.DataFrame, source: str) -> None:
+        if self._last is None:
+            return
+        last_t_s, last_seq = self._last
+        t_s, seq = float(data[T_S].iloc[0]), int(data[SEQ].iloc[0])
+        at = f"row {self.rows_written}"
+        if t_s <= last_t_s:
+            raise RecordingError(
+                f"{source}: t_s must increase from sample to sample but {at} (first of a chunk)"
+                f" has t_s={t_s} s after t_s={last_t_s} s"
+            )
+        if seq <= last_seq:
+            raise RecordingError(
+                f"{source}: seq must increase from sample to sample but {at} (first of a chunk)"
+                f" has seq={seq} after seq={last_seq}"
+            )
+
+    def _open(self, data: pd.DataFrame, content: str, source: str) -> None:
+        meta_json = meta_to_json(self.meta, content)
+        try:
+            self._file = open(self.partial_path, "xb")  # noqa: SIM115 (kept open across appends)
+        except FileExistsError:
+            raise RecordingError(
+                f"{self.partial_path}: an unfinished recording is already there; recover it"
+                " with hipsense.recording.recover_partial(path) or delete it"
+            ) from None
+        except OSError as exc:
+            raise RecordingError(f"cannot write {self.partial_path}: {exc.strerror}") from None
+        self._columns = [str(c) for c in data.columns]
+        if self._format == "csv":
+            self._file.write(to_csv_text(data.iloc[:0], meta_json).encode("utf-8"))
+        else:
+            self._schema = to_table(data.iloc[:0], meta_json, source).schema
+            self._ipc = pa.ipc.new_stream(self._file, self._schema)
+
+    def _write(self, data: pd.DataFrame, source: str) -> None:
+        assert self._file is not None
+        try:
+            if self._ipc is not None:
+                batch = pa.RecordBatch.from_pandas(data, schema=self._schema, preserve_index=False)
+                self._ipc.write_batch(batch)
+            else:
+                body = data.to_csv(index=False, header=False, lineterminator="\n", na_rep="")
+                self._file.write(body.encode("utf-8"))
+            self._file.flush()
+        except (pa.ArrowException, TypeError, ValueError) as exc:
+            raise RecordingError(f"{source}: a chunk cannot be stored: {exc}") from None
+        except OSError as exc:
+            raise RecordingError(f"cannot write {self.partial_path}: {exc.strerror}") from None
+
+    def close(self) -> Path | None:
+        """Finish the recording: the final file replaces the partial one. Returns its path."""
+        if self._closed:
+            return None if self._file is None else self.path
+        self._closed = True
+        if self._file is None:
+            return None
+        if self._ipc is not None:
+            self._ipc.close()
+        self._file.close()
+        _finish(self.partial_path, self.path, tolerate_truncation=False)
+        return self.path
+
+
+def recover_partial(path: str | os.PathLike[str]) -> Path:
+    """Turn the ``.partial`` file of an interrupted recorder into a recording; return its path.
+
+    Every chunk written completely is kept; a chunk cut off by the interruption is dropped.
+    The recording is written beside it without the ``.partial`` suffix, which must not exist.
+    """
+    partial = Path(path)
+    if not partial.name.endswith(PARTIAL_SUFFIX):
+        raise RecordingError(f"{partial}: not a partial recording (no {PARTIAL_SUFFIX} suffix)")
+    target = partial.with_name(partial.name[: -len(PARTIAL_SUFFIX)])
+    if target.exists():
+        raise RecordingError(
+            f"{partial}: cannot recover into {target}: that file exists; move one of them"
+        )
+    _finish(partial, target, tolerate_truncation=True)
+    return target
+
+
+def _finish(partial: Path, target: Path, *, tolerate_truncation: bool) -> None:
+    try:
+        with open(partial, "rb") as f:
+            head = f.read(4)
+    except OSError as exc:
+        raise RecordingError(f"{partial}: cannot read: {exc.strerror}") from None
+    if head == _IPC_CONTINUATION:
+        atomic_write(target, lambda out: _ipc_to_parquet(partial, out, tolerate_truncation))
+    else:
+        text = partial.read_bytes()
+        if tolerate_truncation and not text.endswith(b"\n"):
+            text = text[: text.rfind(b"\n") + 1]  # drop a line cut off by the interruption
+        atomic_write(target, lambda out: _write_all(out, text))
+    partial.unlink()
+
+
+def _write_all(out: BinaryIO, data: bytes) -> None:
+    out.write(data)
+
+
+def _ipc_to_parquet(partial: Path, out: BinaryIO, tolerate_truncation: bool) -> None:
+    """Copy the record batches into Parquet row groups, holding one row group at a time."""
+    try:
+        reader = pa.ipc.open_stream(pa.OSFile(str(partial), "rb"))
+    except (pa.ArrowException, OSError) as exc:
+        raise RecordingError(f"{partial}: not a readable partial recording: {exc}") from None
+    schema = reader.schema
+    if META_KEY.encode() not in (schema.metadata or {}):
+        raise RecordingError(f"{partial}: not a hipsense partial recording (no metadata)")
+    with pq.ParquetWriter(out, schema, compression=COMPRESSION, write_page_checksum=True) as writer:
+        pending: list[pa.RecordBatch] = []
+        rows = 0
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                break
+            except (pa.ArrowException, OSError) as exc:
+                if tolerate_truncation:
+                    break  # the chunk being written when the recorder stopped
+                raise RecordingError(f"{partial}: damaged partial recording: {exc}") from None
+            pending.append(batch)
+            rows += batch.num_rows
+            if rows >= ROW_GROUP_ROWS:
+                writer.write_table(pa.Table.from_batches(pending, schema))
+                pending, rows = [], 0
+        if pending:
+            writer.write_table(pa.Table.from_batches(pending, schema))
