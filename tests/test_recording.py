@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+from datetime import timezone
 from pathlib import Path
 
 import hipsense
@@ -19,6 +21,8 @@ from hipsense.recording import (
     read_recording,
     write_recording,
 )
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 
 def make_meta(**changes: object) -> RecordingMeta:
@@ -202,3 +206,76 @@ def test_metadata_stored_in_parquet_is_plain_json(tmp_path: Path) -> None:
     assert stored["format_version"] == 1
     assert stored["content"] == "raw+angles"
     assert stored["imu_chip"] == "mpu6886"
+
+
+# --- property tests: round trips of random frames and metadata --------------------------------
+
+FINITE = st.floats(allow_nan=False, allow_infinity=False)
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | FINITE | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+OPTIONAL_TEXT = st.none() | st.text()
+
+
+@st.composite
+def unit_quaternions(draw: st.DrawFn) -> list[float]:
+    q = np.array(draw(st.lists(st.floats(-1.0, 1.0), min_size=4, max_size=4)))
+    assume(np.linalg.norm(q) > 0.1)
+    return (q / np.linalg.norm(q)).tolist()
+
+
+@st.composite
+def metas(draw: st.DrawFn) -> RecordingMeta:
+    return RecordingMeta(
+        rate_hz=draw(st.floats(min_value=0.0, exclude_min=True, allow_infinity=False)),
+        device_name=draw(OPTIONAL_TEXT),
+        device_id=draw(OPTIONAL_TEXT),
+        firmware_version=draw(OPTIONAL_TEXT),
+        protocol_version=draw(st.none() | st.integers(min_value=0)),
+        imu_chip=draw(OPTIONAL_TEXT),
+        mounting=draw(st.none() | unit_quaternions()),
+        test=draw(OPTIONAL_TEXT),
+        side=draw(OPTIONAL_TEXT),
+        condition=draw(OPTIONAL_TEXT),
+        start_time=draw(
+            st.none()
+            | st.datetimes(timezones=st.sampled_from([timezone.utc, None])).map(
+                lambda d: d.isoformat()
+            )
+        ),
+        software_version=draw(OPTIONAL_TEXT),
+        extra=draw(st.dictionaries(st.text(), JSON_VALUES, max_size=5)),
+    )
+
+
+@st.composite
+def frames(draw: st.DrawFn) -> pd.DataFrame:
+    n = draw(st.integers(min_value=0, max_value=40))
+    t_s = sorted(draw(st.lists(FINITE, min_size=n, max_size=n, unique=True)))
+    seq = sorted(
+        draw(st.lists(st.integers(-(2**63), 2**63 - 1), min_size=n, max_size=n, unique=True))
+    )
+    columns: dict[str, object] = {"t_s": t_s, "seq": np.array(seq, dtype=np.int64)}
+    raw, angles = draw(st.sampled_from([(True, False), (True, True), (False, True)]))
+    for name in RAW_COLUMNS if raw else ():
+        columns[name] = draw(st.lists(FINITE, min_size=n, max_size=n))
+    for name in ANGLE_COLUMNS if angles else ():
+        columns[name] = draw(st.lists(FINITE | st.just(math.nan), min_size=n, max_size=n))
+    columns["marker"] = draw(st.lists(st.integers(-(2**31), 2**31 - 1), min_size=n, max_size=n))
+    return pd.DataFrame(columns)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(meta=metas(), data=frames(), suffix=st.sampled_from([".parquet", ".csv"]))
+def test_round_trip_property(
+    tmp_path: Path, meta: RecordingMeta, data: pd.DataFrame, suffix: str
+) -> None:
+    rec = Recording(meta=meta, data=data)
+    back = read_recording(write_recording(rec, tmp_path / f"r{suffix}"))
+    assert_same(rec, back)
+    assert back.has_raw == all(c in data for c in RAW_COLUMNS)
+    assert back.has_angles == all(c in data for c in ANGLE_COLUMNS)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pandas as pd
 
@@ -58,13 +59,13 @@ def read_csv_text(text: str, source: str) -> tuple[pd.DataFrame, str | None, Row
 
     try:
         data = pd.read_csv(
-            io.StringIO(text),
-            skiprows=header_index,
+            io.StringIO("\n".join(lines[header_index:])),  # the comment lines may hold quotes
             **_EXACT_FLOATS,  # type: ignore[arg-type]
             skip_blank_lines=False,
             skipinitialspace=True,
         )
     except (ValueError, pd.errors.ParserError) as exc:
-        raise RecordingError(f"{source}: not a readable CSV recording: {exc}") from None
+        message = re.sub(r"line (\d+)", lambda m: f"line {int(m[1]) + header_index}", str(exc))
+        raise RecordingError(f"{source}: not a readable CSV recording: {message}") from None
     data.columns = [str(c).strip() for c in data.columns]
     return data, meta_json, where

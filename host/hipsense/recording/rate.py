@@ -22,8 +22,14 @@ def infer_rate_hz(t_s: np.ndarray, seq: np.ndarray, source: str) -> float:
         raise RecordingError(
             f"{source}: has no metadata and fewer than 2 samples, so rate_hz cannot be inferred"
         )
-    period_s = np.diff(t_s) / np.diff(seq).astype(np.float64)
+    with np.errstate(over="ignore"):
+        period_s = np.diff(t_s) / np.diff(seq.astype(np.float64))
     median_s = float(np.median(period_s))
+    if not (np.isfinite(median_s) and median_s > 0 and np.isfinite(1.0 / median_s)):
+        raise RecordingError(
+            f"{source}: has no metadata and its median sample period ({median_s} s) gives no"
+            " usable rate_hz"
+        )
     irregular = np.abs(period_s - median_s) > IRREGULAR_REL * median_s
     if irregular.mean() > IRREGULAR_MAX_FRACTION:
         raise RecordingError(
@@ -32,4 +38,4 @@ def infer_rate_hz(t_s: np.ndarray, seq: np.ndarray, source: str) -> float:
             f" period {median_s:.6g} s by more than {IRREGULAR_REL:.0%}, so rate_hz cannot be"
             " inferred; t_s must come from the device's sample clock (see docs/recording.md)"
         )
-    return round(1.0 / median_s, 6)  # drop float noise: 100.00000000000213 -> 100.0
+    return float(f"{1.0 / median_s:.9g}")  # drop float noise: 100.00000000000213 -> 100.0

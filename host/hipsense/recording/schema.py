@@ -205,18 +205,19 @@ def _as_int(values: np.ndarray, name: str, source: str, where: RowLabel) -> np.n
 def _check_increasing(
     values: np.ndarray, name: str, unit: str, source: str, where: RowLabel
 ) -> None:
-    if values.size < 2:
-        return
-    step = np.diff(values)
-    bad = step <= 0
+    """Strictly increasing, or an error at the first offending row (compares, never
+    subtracts: a difference of extreme values would overflow)."""
+    bad = values[1:] <= values[:-1]
     if not bad.any():
         return
     i = _first(bad) + 1
-    if name == SEQ and step[i - 1] == 0:
-        raise RecordingError(
-            f"{source}: duplicate seq {values[i]} at {where(i - 1)} and {where(i)}"
-            " (each sample must appear once)"
-        )
+    if name == SEQ:
+        earlier = np.flatnonzero(values[:i] == values[i])
+        if earlier.size:
+            raise RecordingError(
+                f"{source}: duplicate seq {values[i]} at {where(int(earlier[0]))} and {where(i)}"
+                " (each sample must appear once)"
+            )
     raise RecordingError(
         f"{source}: {name} must increase from sample to sample but {where(i)} has"
         f" {name}={values[i]}{unit} after {name}={values[i - 1]}{unit} at {where(i - 1)}"
@@ -242,8 +243,8 @@ def normalise_frame(
             out[name] = _as_float(values, name, source, where)
         else:
             out[name] = _as_int(values, name, source, where)
-    _check_increasing(out[T_S], T_S, " s", source, where)
-    _check_increasing(out[SEQ], SEQ, "", source, where)
+    _check_increasing(out[SEQ], SEQ, "", source, where)  # first: a repeated sample is a
+    _check_increasing(out[T_S], T_S, " s", source, where)  # duplicate, not a time error
     frame = pd.DataFrame(out)
     for name in columns:
         if name not in out:
