@@ -228,6 +228,21 @@ def test_pin_check_catches_a_divider_too_small_for_the_adc() -> None:
     assert any("ADC" in p for p in pin_problems(broken))
 
 
+def _load_hardware_module(relative_path: str) -> ModuleType:
+    """Import a stand-alone script from hardware/ (they are not part of the package)."""
+    path = HARDWARE_DIR / relative_path
+    spec = importlib.util.spec_from_file_location(f"hipsense_hw_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def _render_module() -> ModuleType:
+    return _load_hardware_module("enclosure/render.py")
+
+
 # --- build documents --------------------------------------------------------------------------
 
 
@@ -254,6 +269,16 @@ def test_build_folder_documents_every_profile_pin(name: str) -> None:
         assert re.search(rf"\bGPIO{pin}\b", svg_text), f"wiring.svg does not label GPIO{pin}"
 
 
+def test_wiring_drawings_are_up_to_date_with_their_script() -> None:
+    draw = _load_hardware_module("draw_wiring.py")
+    assert {d.build for d in draw.DRAWINGS} == set(PROFILES)
+    for drawing in draw.DRAWINGS:
+        committed = (HARDWARE_DIR / drawing.build / "wiring.svg").read_text(encoding="utf-8")
+        assert committed == draw.render_svg(drawing), (
+            f"{drawing.build}/wiring.svg is stale: run python3 hardware/draw_wiring.py"
+        )
+
+
 def test_mounting_drawing_is_valid_svg_with_the_pelvis_axes() -> None:
     root = ET.parse(REPO_DIR / "docs" / "mounting.svg").getroot()
     text = " ".join(root.itertext())
@@ -263,17 +288,6 @@ def test_mounting_drawing_is_valid_svg_with_the_pelvis_axes() -> None:
 
 
 # --- the belt clip ----------------------------------------------------------------------------
-
-
-def _render_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "hipsense_render", HARDWARE_DIR / "enclosure" / "render.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 needs_openscad = pytest.mark.skipif(
