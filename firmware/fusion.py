@@ -1,0 +1,435 @@
+# Orientation fusion in fixed point: gyro strapdown, accelerometer low-pass in an
+# almost-inertial frame, inclination correction, gyro bias at rest (docs/algorithms.md).
+#
+# Floats allocate on MicroPython, so the per-sample path is integer arithmetic in
+# @micropython.viper functions over array('i') state. Viper ints are 32-bit on the ESP32:
+# every intermediate below is kept within int32 (bounds in the comments), and every value
+# passed between functions (arguments, returns) stays below 2**30 so that it is a small
+# int on the ESP32 (no heap). Formats: quaternions and unit vectors Q29 (1.0 = 2**29),
+# accelerations Q19 m/s^2, angular rates Q12 raw LSB, LP gains Q29.
+# The host runs this very file under CPython (hipsense.fixedpoint) with range checks.
+
+# ruff: noqa: F821  (ptr8/ptr32 are viper built-ins)
+from array import array
+
+import micropython
+from micropython import const
+
+_ONE = const(536870912)  # 1.0 in Q29
+_LO = const(0x3FFF)
+
+# Tuning (same defaults as hipsense.orientation.FilterParams)
+TAU_ACC_S = 3.5
+TAU_REST_S = 0.5
+REST_GYR_DPS = 2.0
+REST_ACC_MPS2 = 0.5
+REST_BIAS_MAX_DPS = 2.0
+REST_MIN_S = 1.5
+TAU_BIAS_REST_S = 1.0
+BIAS_FILE_VERSION = 1
+
+# state indices (array _s)
+_QG = const(0)  # gyro quaternion, sensor -> almost-inertial frame I (4)
+_QA = const(4)  # inclination correction, I -> earth (4)
+_ST = const(8)  # first low-pass stage of acc in I (3), Q19
+_LP = const(11)  # second stage (3), Q19
+_BI = const(14)  # gyro bias (3), Q12 LSB
+_GL = const(17)  # gyro low-pass, sensor frame (3), Q12 LSB
+_AL = const(20)  # acc low-pass, sensor frame (3), Q19
+_REST = const(23)  # consecutive rest samples
+_STARTED = const(24)
+_NS = const(25)
+
+# config indices (array _c)
+_KA = const(0)  # raw acc -> Q19: mul29(raw << 14, KA)
+_KG = const(1)  # gyro half-angle: mul29(rate_q12, KG) << SHG  (Q29 rad)
+_SHG = const(2)
+_KACC = const(3)
+_KREST = const(4)
+_KBR = const(5)
+_THG = const(6)  # rest: gyro deviation per axis (Q12 LSB), and squared sum of (d >> 6)
+_THG2 = const(7)
+_THA = const(8)
+_THA2 = const(9)
+_THB = const(10)
+_THB2 = const(11)
+_RESTN = const(12)
+_NC = const(13)
+
+
+@micropython.viper
+def mul29(a: int, b: int) -> int:
+    """round(a * b / 2**29) without a 64-bit product; |a|, |b| <= 2**29 + 2**14."""
+    ah = a >> 14  # |ah| <= 2**15
+    al = a & _LO  # 0 <= al < 2**14
+    bh = b >> 14
+    bl = b & _LO
+    t = ah * bh  # <= 2**30
+    # ah*bl, al*bh < 2**29 each: mid < 2**30 + 3 * 2**14
+    mid = ((t & 1) << 14) + ah * bl + al * bh + ((al * bl) >> 14) + 0x4000
+    return (t >> 1) + (mid >> 15)
+
+
+@micropython.viper
+def rsqrt28(m: int) -> int:
+    """1/sqrt(m / 2**29) in Q28 for 2**27 <= m < 2**29 (result in (2**28, 2**29])."""
+    # quadratic first guess (Q28 coefficients, max rel. error 4.7 %, r < 1.91), then three
+    # Newton steps r <- r (3 - m r^2) / 2 (error 4.7e-2 -> 3e-3 -> 2e-5 -> 1e-9)
+    r = 686654593 - int(mul29(m, 794728732 - int(mul29(m, 383450820))))
+    i = 0
+    while i < 3:
+        t = int(mul29(r, r))  # Q27, r**2 <= 4
+        u = int(mul29(m, t))  # Q27, m r**2 in [0.9, 1.1] after the guess
+        r = int(mul29(r, 402653184 - u)) << 1  # (3 - m r**2) in Q27, <= 2**28.6
+        i += 1
+    return r
+
+
+@micropython.viper
+def sqrt29(x: int) -> int:
+    """sqrt(x / 2**29) in Q29 for 0 <= x <= 2**29 (floor-rounded range reduction)."""
+    if x <= 0:
+        return 0
+    e = 0
+    while x < 134217728:  # 2**27: scale by 4**e into [2**27, 2**29)
+        x = x << 2
+        e += 1
+    r = int(rsqrt28(x))
+    return (int(mul29(x, r)) << 1) >> e
+
+
+@micropython.viper
+def normalize(v, i0: int, n: int):
+    """Scale v[i0:i0+n] (array('i'), any magnitude < 2**31) to unit length in Q29."""
+    p = ptr32(v)
+    mx = 0
+    i = i0
+    while i < i0 + n:
+        a = p[i]
+        if a < 0:
+            a = 0 - a
+        if a > mx:
+            mx = a
+        i += 1
+    if mx == 0:
+        return
+    while mx >= 268435456:  # 2**28: bring max |v_i| into [2**27, 2**28)
+        i = i0
+        while i < i0 + n:
+            p[i] = p[i] >> 1
+            i += 1
+        mx = mx >> 1
+    while mx < 134217728:
+        i = i0
+        while i < i0 + n:
+            p[i] = p[i] << 1
+            i += 1
+        mx = mx << 1
+    s = 0
+    i = i0
+    while i < i0 + n:
+        s += int(mul29(p[i], p[i]))  # each < 2**27, n <= 4: s < 2**29
+        i += 1
+    sh = 0
+    if s < 134217728:  # s >= 2**25 here, one step of 4x suffices
+        s = s << 2
+        sh = 1
+    r = int(rsqrt28(s))
+    i = i0
+    while i < i0 + n:
+        p[i] = int(mul29(p[i] << sh, r)) << 1  # input < 2**29
+        i += 1
+
+
+@micropython.viper
+def renorm4(v, i0: int):
+    """One Newton step towards unit norm for a quaternion already within 1e-3 of it."""
+    p = ptr32(v)
+    s = 0
+    i = i0
+    while i < i0 + 4:
+        s += int(mul29(p[i], p[i]))
+        i += 1
+    f = _ONE - ((s - _ONE) >> 1)
+    i = i0
+    while i < i0 + 4:
+        p[i] = int(mul29(p[i], f))
+        i += 1
+
+
+@micropython.viper
+def qmul(a, ai: int, b, bi: int, out, oi: int):
+    """out[oi:oi+4] = a[ai:ai+4] (x) b[bi:bi+4], Hamilton product in Q29, w first.
+
+    For unit inputs every output and partial sum is a signed dot product of two unit
+    4-vectors: |.| <= 2**29, so no int32 overflow; out may not alias a or b.
+    """
+    pa = ptr32(a)
+    pb = ptr32(b)
+    po = ptr32(out)
+    aw = pa[ai]
+    ax = pa[ai + 1]
+    ay = pa[ai + 2]
+    az = pa[ai + 3]
+    bw = pb[bi]
+    bx = pb[bi + 1]
+    by = pb[bi + 2]
+    bz = pb[bi + 3]
+    po[oi] = int(mul29(aw, bw)) - int(mul29(ax, bx)) - int(mul29(ay, by)) - int(mul29(az, bz))
+    po[oi + 1] = int(mul29(aw, bx)) + int(mul29(ax, bw)) + int(mul29(ay, bz)) - int(mul29(az, by))
+    po[oi + 2] = int(mul29(aw, by)) - int(mul29(ax, bz)) + int(mul29(ay, bw)) + int(mul29(az, bx))
+    po[oi + 3] = int(mul29(aw, bz)) + int(mul29(ax, by)) - int(mul29(ay, bx)) + int(mul29(az, bw))
+
+
+@micropython.viper
+def rotate(q, qi: int, v, vi: int, out, oi: int):
+    """out[oi:oi+3] = R(q) v for a unit Q29 quaternion; |v| <= 2**27.2 (any Q format)."""
+    pq = ptr32(q)
+    pv = ptr32(v)
+    po = ptr32(out)
+    w = pq[qi]
+    x = pq[qi + 1]
+    y = pq[qi + 2]
+    z = pq[qi + 3]
+    vx = pv[vi]
+    vy = pv[vi + 1]
+    vz = pv[vi + 2]
+    # t = 2 u x v, |t| <= 2 |v| <= 2**28.2; v' = v + w t + u x t
+    tx = (int(mul29(y, vz)) - int(mul29(z, vy))) << 1
+    ty = (int(mul29(z, vx)) - int(mul29(x, vz))) << 1
+    tz = (int(mul29(x, vy)) - int(mul29(y, vx))) << 1
+    po[oi] = vx + int(mul29(w, tx)) + int(mul29(y, tz)) - int(mul29(z, ty))
+    po[oi + 1] = vy + int(mul29(w, ty)) + int(mul29(z, tx)) - int(mul29(x, tz))
+    po[oi + 2] = vz + int(mul29(w, tz)) + int(mul29(x, ty)) - int(mul29(y, tx))
+
+
+def _gain29(k):
+    return int(k * _ONE + 0.5)
+
+
+class Fusion:
+    """6-axis orientation of the sensor; ``q`` (array('i'), Q29, w first) maps sensor -> earth."""
+
+    def __init__(self):
+        self._s = array("i", bytes(4 * _NS))
+        self._c = array("i", bytes(4 * _NC))
+        self._w = array("i", bytes(4 * 16))  # scratch
+        self.q = array("i", [_ONE, 0, 0, 0])
+        self.rate_hz = 0.0
+        self.gyr_dps_per_lsb = 0.0
+        self.status = ""
+        self.reset()
+
+    def reset(self):
+        """Forget the orientation (the bias is kept)."""
+        s = self._s
+        for i in range(_NS):
+            if i < _BI or i >= _BI + 3:
+                s[i] = 0
+        s[_QG] = _ONE
+        s[_QA] = _ONE
+
+    def configure(self, rate_hz, acc_mps2_per_lsb, gyr_dps_per_lsb):
+        """Sample rate and raw scales (m/s^2 and deg/s per LSB); call before update()."""
+        if not 10.0 <= rate_hz <= 2000.0:
+            raise ValueError("rate_hz must be 10..2000")
+        if not 6e-5 <= acc_mps2_per_lsb <= 0.0049:
+            raise ValueError("acc_mps2_per_lsb must be 6e-5..0.0049 (full scale <= 16 g)")
+        if not 0.004 <= gyr_dps_per_lsb <= 0.125:
+            raise ValueError("gyr_dps_per_lsb must be 0.004..0.125 (full scale 125..4000 dps)")
+        import math
+
+        c = self._c
+        dt = 1.0 / rate_hz
+        rad_lsb = gyr_dps_per_lsb * math.pi / 180.0
+        c[_KA] = int(acc_mps2_per_lsb * 17179869184.0 + 0.5)  # * 2**34
+        # half angle in Q29 rad = rate_q12 * rad_lsb * dt / 2 * 2**17 = mul29(rate_q12, KG) << SHG
+        k = rad_lsb * dt * 65536.0 * _ONE
+        sh = 0
+        while k >= _ONE:
+            k = k / 2.0
+            sh += 1
+        c[_KG] = int(k + 0.5)
+        c[_SHG] = sh
+        c[_KACC] = _gain29(1.0 - math.exp(-2.0 * dt / TAU_ACC_S))
+        c[_KREST] = _gain29(1.0 - math.exp(-dt / TAU_REST_S))
+        c[_KBR] = _gain29(1.0 - math.exp(-dt / TAU_BIAS_REST_S))
+        thg = int(REST_GYR_DPS / gyr_dps_per_lsb * 4096.0)
+        tha = int(REST_ACC_MPS2 * 524288.0)
+        thb = int(REST_BIAS_MAX_DPS / gyr_dps_per_lsb * 4096.0)
+        c[_THG] = thg
+        c[_THG2] = (thg >> 6) * (thg >> 6)
+        c[_THA] = tha
+        c[_THA2] = (tha >> 6) * (tha >> 6)
+        c[_THB] = thb
+        c[_THB2] = (thb >> 6) * (thb >> 6)
+        c[_RESTN] = int(REST_MIN_S * rate_hz + 0.5)
+        self.rate_hz = rate_hz
+        self.gyr_dps_per_lsb = gyr_dps_per_lsb
+
+    @micropython.viper
+    def update(self, buf, offset: int):
+        """One sample: 6 little-endian int16 (ax, ay, az, gx, gy, gz) at buf[offset:]."""
+        p = ptr8(buf)
+        s = ptr32(self._s)
+        c = ptr32(self._c)
+        w = ptr32(self._w)
+        so = self._s
+        wo = self._w
+        i = 0
+        while i < 6:
+            v = p[offset + 2 * i] | (p[offset + 2 * i + 1] << 8)
+            v = v - ((v & 0x8000) << 1)
+            if i < 3:
+                w[i] = int(mul29(v << 14, c[_KA]))  # acc Q19, |.| <= 2**27.3
+            else:
+                w[i] = v << 12  # gyro Q12 LSB, |.| <= 2**27
+            i += 1
+        if s[_STARTED] == 0:
+            i = 0
+            while i < 3:
+                s[_ST + i] = w[i]
+                s[_LP + i] = w[i]
+                s[_AL + i] = w[i]
+                s[_GL + i] = w[3 + i]
+                i += 1
+            s[_STARTED] = 1
+        # rest detection and bias at rest (sensor frame)
+        kr = c[_KREST]
+        rest = 1
+        sg = 0
+        sa = 0
+        sb = 0
+        i = 0
+        while i < 3:
+            g = w[3 + i]
+            a = w[i]
+            gl = s[_GL + i] + int(mul29(g - s[_GL + i], kr))
+            al = s[_AL + i] + int(mul29(a - s[_AL + i], kr))
+            s[_GL + i] = gl
+            s[_AL + i] = al
+            d = g - gl
+            if d < 0:
+                d = 0 - d
+            e = a - al
+            if e < 0:
+                e = 0 - e
+            b = gl
+            if b < 0:
+                b = 0 - b
+            if d >= c[_THG] or e >= c[_THA] or b >= c[_THB]:
+                rest = 0
+            else:
+                sg += (d >> 6) * (d >> 6)
+                sa += (e >> 6) * (e >> 6)
+                sb += (b >> 6) * (b >> 6)
+            i += 1
+        if rest and sg < c[_THG2] and sa < c[_THA2] and sb < c[_THB2]:
+            if s[_REST] < c[_RESTN]:
+                s[_REST] = s[_REST] + 1
+        else:
+            s[_REST] = 0
+        if s[_REST] >= c[_RESTN]:
+            i = 0
+            while i < 3:
+                s[_BI + i] = s[_BI + i] + int(mul29(s[_GL + i] - s[_BI + i], c[_KBR]))
+                i += 1
+        # strapdown: dq = (1 - |h|^2/2, h (1 - |h|^2/6)), h = half rotation angle (Q29 rad)
+        n2 = 0
+        i = 0
+        while i < 3:
+            h = int(mul29(w[3 + i] - s[_BI + i], c[_KG])) << c[_SHG]
+            w[7 + i] = h
+            n2 += int(mul29(h, h))
+            i += 1
+        w[6] = _ONE - (n2 >> 1)
+        f = _ONE - n2 // 6
+        i = 0
+        while i < 3:
+            w[7 + i] = int(mul29(w[7 + i], f))
+            i += 1
+        qmul(so, _QG, wo, 6, wo, 10)
+        i = 0
+        while i < 4:
+            s[_QG + i] = w[10 + i]
+            i += 1
+        renorm4(so, _QG)
+        # acc into I, two-stage low-pass there
+        rotate(so, _QG, wo, 0, wo, 3)
+        k = c[_KACC]
+        i = 0
+        while i < 3:
+            st = s[_ST + i] + int(mul29(w[3 + i] - s[_ST + i], k))
+            s[_ST + i] = st
+            s[_LP + i] = s[_LP + i] + int(mul29(st - s[_LP + i], k))
+            i += 1
+        # inclination correction: rotate Q_A so that the filtered acc points up
+        rotate(so, _QA, so, _LP, wo, 0)
+        normalize(wo, 0, 3)
+        cw = _ONE + w[2]
+        if cw < 1024:  # upside down: half-way vector undefined, turn 180 deg about x
+            w[4] = 0
+            w[5] = _ONE
+            w[6] = 0
+        else:
+            w[4] = cw  # (1 + uz, uy, -ux, 0) / norm rotates u onto z
+            w[5] = w[1]
+            w[6] = 0 - w[0]
+        w[7] = 0
+        normalize(wo, 4, 4)
+        qmul(wo, 4, so, _QA, wo, 10)
+        i = 0
+        while i < 4:
+            s[_QA + i] = w[10 + i]
+            i += 1
+        renorm4(so, _QA)
+        qmul(so, _QA, so, _QG, self.q, 0)
+
+    def at_rest(self):
+        return self._s[_REST] >= self._c[_RESTN]
+
+    def bias_dps(self):
+        """Gyro bias estimate (deg/s, sensor axes); not for the per-sample path."""
+        k = self.gyr_dps_per_lsb / 4096.0
+        s = self._s
+        return (s[_BI] * k, s[_BI + 1] * k, s[_BI + 2] * k)
+
+    def set_bias_dps(self, bx, by, bz):
+        k = 4096.0 / self.gyr_dps_per_lsb
+        s = self._s
+        s[_BI] = int(bx * k)
+        s[_BI + 1] = int(by * k)
+        s[_BI + 2] = int(bz * k)
+
+    def save_bias(self, path):
+        """Write the bias as JSON (versioned, in deg/s: independent of the gyro range)."""
+        import json
+
+        with open(path, "w") as f:
+            json.dump(
+                {"kind": "hipsense-gyro-bias", "version": BIAS_FILE_VERSION,
+                 "gyr_bias_dps": list(self.bias_dps())},
+                f,
+            )
+
+    def load_bias(self, path):
+        """Load a saved bias; a missing or corrupt file is ignored (see ``status``)."""
+        import json
+
+        try:
+            with open(path) as f:
+                d = json.load(f)
+            b = d["gyr_bias_dps"]
+            if d.get("kind") != "hipsense-gyro-bias" or d.get("version") != BIAS_FILE_VERSION:
+                raise ValueError("unknown kind/version")
+            if len(b) != 3 or max(abs(float(x)) for x in b) > REST_BIAS_MAX_DPS * 5:
+                raise ValueError("implausible bias")
+            self.set_bias_dps(float(b[0]), float(b[1]), float(b[2]))
+        except OSError:
+            self.status = "bias file missing: starting from zero bias"
+            return False
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as e:
+            self.status = "bias file %s ignored: %s" % (path, e)
+            return False
+        self.status = "bias loaded"
+        return True
