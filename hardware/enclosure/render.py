@@ -106,7 +106,7 @@ def render(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Render the belt clip of every board profile.")
     parser.add_argument(
         "--out", type=Path, default=STL_DIR, help="output folder (default: hardware/stl)"
     )
