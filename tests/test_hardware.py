@@ -90,9 +90,9 @@ def schema_errors(value: Any, schema: dict[str, Any], where: str = "$") -> list[
 
 # --- the MCUs' pin rules ----------------------------------------------------------------------
 # ESP32: GPIO 6-11 belong to the SPI flash, 20/24/28-31 do not exist, 1/3 are the REPL UART,
-# 34-39 are input-only, ADC1 is GPIO 32-39 (ADC2 cannot be read while the radio is on).
+# 34-39 are input-only, ADC1 is GPIO 32-39 (ADC2 is shared with the Wi-Fi driver).
 # ESP32-S3: GPIO 0-21 and 26-48 exist, 26-32 belong to the SPI flash/PSRAM, 19/20 are the
-# native USB the S3 builds use for the REPL, ADC1 is GPIO 1-10 (ADC2 conflicts with the radio).
+# native USB the S3 builds use for the REPL, ADC1 is GPIO 1-10 (ADC2 is GPIO 11-20).
 # Sources: ESP32 Series Datasheet v3.5 (pin overview, ADC); ESP32-S3 Series Datasheet
 # (pin overview, ADC); hardware/README.md.
 
@@ -113,8 +113,8 @@ _IMU_ADDRESSES = {
     "mpu6050": {0x68, 0x69}, "mpu6500": {0x68, 0x69}, "mpu6886": {0x68, 0x69},
     "icm42688": {0x68, 0x69}, "lsm6ds3": {0x6A, 0x6B}, "lsm6dsox": {0x6A, 0x6B},
 }
-# Largest ADC input (mV) the firmware may rely on at the highest attenuation: ESP-IDF ADC
-# guide, ESP32 11 dB "150-2450 mV" recommended range; ESP32-S3 12 dB "0-2900 mV" (with margin).
+# Largest ADC input (mV) the firmware may rely on at the highest attenuation (ESP-IDF v4.4 ADC
+# guides): ESP32 11 dB "150 mV ~ 2450 mV"; ESP32-S3 11/12 dB "0 mV ~ 3100 mV", less 200 mV margin.
 _ADC_MAX_MV = {"esp32": 2450, "esp32s3": 2900}
 
 
