@@ -81,12 +81,18 @@ class SerialDeframer:
 
     def __init__(self, max_frame_size: int = MAX_FRAME_SIZE) -> None:
         self._max_chunk = max_encoded_size(max_frame_size) - 1
+        self._max_decoded = max_frame_size + CRC_SIZE
         self._pending = bytearray()
         self._overlong = False
         self.frames_ok = 0
         self.crc_errors = 0
         self.framing_errors = 0
         self.bytes_discarded = 0
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received after the last 0x00, waiting for the end of their frame."""
+        return len(self._pending)
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[bytes]:
         """Add received bytes; returns the frames they completed, in order."""
@@ -116,7 +122,7 @@ class SerialDeframer:
             self.bytes_discarded += len(chunk)
             return None
         decoded = cobs_decode(chunk)
-        if decoded is None or len(decoded) < MIN_DECODED_SIZE:
+        if decoded is None or not MIN_DECODED_SIZE <= len(decoded) <= self._max_decoded:
             self.framing_errors += 1
             self.bytes_discarded += len(chunk)
             return None
