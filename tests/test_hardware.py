@@ -7,6 +7,7 @@ with OpenSCAD for every profile, and the board envelope from the profile must fi
 
 from __future__ import annotations
 
+import ast
 import copy
 import importlib.util
 import json
@@ -111,7 +112,7 @@ _MCU_RULES: dict[str, dict[str, set[int]]] = {
 }
 _IMU_ADDRESSES = {
     "mpu6050": {0x68, 0x69}, "mpu6500": {0x68, 0x69}, "mpu6886": {0x68, 0x69},
-    "icm42688": {0x68, 0x69}, "lsm6ds3": {0x6A, 0x6B}, "lsm6dsox": {0x6A, 0x6B},
+    "icm42688p": {0x68, 0x69}, "lsm6ds3": {0x6A, 0x6B}, "lsm6dsox": {0x6A, 0x6B},
 }
 # Largest ADC input (mV) the firmware may rely on at the highest attenuation (ESP-IDF v4.4 ADC
 # guides): ESP32 11 dB "150 mV ~ 2450 mV"; ESP32-S3 11/12 dB "0 mV ~ 3100 mV", less 200 mV margin.
@@ -156,7 +157,19 @@ def pin_problems(profile: dict[str, Any]) -> list[str]:
 
 def test_the_three_reference_builds_have_profiles() -> None:
     assert {p["mcu"] for p in PROFILES.values()} == {"esp32", "esp32s3"}
-    assert {p["imu"]["expected"] for p in PROFILES.values()} == {"mpu6886", "icm42688", "mpu6050"}
+    assert {p["imu"]["expected"] for p in PROFILES.values()} == {"mpu6886", "icm42688p", "mpu6050"}
+
+
+def test_schema_names_exactly_the_chips_the_firmware_knows() -> None:
+    source = (REPO_DIR / "firmware" / "imu" / "__init__.py").read_text(encoding="utf-8")
+    assignment = next(
+        node for node in ast.parse(source).body
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "CHIP_NAMES" for t in node.targets)
+    )
+    firmware_chips = set(ast.literal_eval(assignment.value)) - {"none"}
+    assert set(SCHEMA["properties"]["imu"]["properties"]["expected"]["enum"]) == firmware_chips
+    assert set(_IMU_ADDRESSES) == firmware_chips
 
 
 @pytest.mark.parametrize("name", sorted(PROFILES))
