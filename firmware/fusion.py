@@ -73,9 +73,10 @@ def mul29(a: int, b: int) -> int:
 @micropython.viper
 def rsqrt28(m: int) -> int:
     """1/sqrt(m / 2**29) in Q28 for 2**27 <= m < 2**29 (result in (2**28, 2**29])."""
-    # quadratic first guess (Q28 coefficients, max rel. error 4.7 %, r < 1.91), then three
-    # Newton steps r <- r (3 - m r^2) / 2 (error 4.7e-2 -> 3e-3 -> 2e-5 -> 1e-9)
-    r = 686654593 - int(mul29(m, 794728732 - int(mul29(m, 383450820))))
+    # quadratic first guess 2.558 - m (2.961 - 1.428 m) (max rel. error 4.7 %, r < 1.91; inner
+    # coefficients Q27 to keep mul29 operands < 2**29), then three Newton steps
+    # r <- r (3 - m r^2) / 2 (relative error 4.7e-2 -> 3e-3 -> 2e-5 -> 1e-9)
+    r = 686654592 - (int(mul29(m, 397364367 - int(mul29(m, 191725410)))) << 1)
     i = 0
     while i < 3:
         t = int(mul29(r, r))  # Q27, r**2 <= 4
@@ -98,14 +99,24 @@ def sqrt29(x: int) -> int:
     return (int(mul29(x, r)) << 1) >> e
 
 
+# Viper loads from ptr32 are sign-correct on the ESP32 (32-bit registers) but zero-extended
+# on 64-bit ports such as the unix test build. Every load of a signed value is therefore
+# written ((p[i] + H) & M) - H with H = 2**31, M = 2**32 - 1 built at run time (literals that
+# large are not small ints on the ESP32): a no-op in 32-bit arithmetic and under CPython, a
+# sign extension on 64-bit ports.
+
+
 @micropython.viper
 def normalize(v, i0: int, n: int):
-    """Scale v[i0:i0+n] (array('i'), any magnitude < 2**31) to unit length in Q29."""
+    """Scale v[i0:i0+n] (array('i'), n <= 4, any magnitude) to unit length in Q29."""
     p = ptr32(v)
+    H = _ONE
+    H = H << 2
+    M = H + H - 1
     mx = 0
     i = i0
     while i < i0 + n:
-        a = p[i]
+        a = ((p[i] + H) & M) - H
         if a < 0:
             a = 0 - a
         if a > mx:
@@ -113,31 +124,33 @@ def normalize(v, i0: int, n: int):
         i += 1
     if mx == 0:
         return
-    while mx >= 268435456:  # 2**28: bring max |v_i| into [2**27, 2**28)
-        i = i0
-        while i < i0 + n:
-            p[i] = p[i] >> 1
-            i += 1
+    sh = 0  # bring max |v_i| into [2**27, 2**28): shift right (sh > 0) or left (sh < 0)
+    while mx >= 268435456:
         mx = mx >> 1
+        sh += 1
     while mx < 134217728:
-        i = i0
-        while i < i0 + n:
-            p[i] = p[i] << 1
-            i += 1
         mx = mx << 1
+        sh -= 1
+    i = i0
+    while i < i0 + n:
+        a = ((p[i] + H) & M) - H
+        p[i] = (a >> sh) if sh > 0 else (a << (0 - sh))
+        i += 1
     s = 0
     i = i0
     while i < i0 + n:
-        s += int(mul29(p[i], p[i]))  # each < 2**27, n <= 4: s < 2**29
+        a = ((p[i] + H) & M) - H
+        s += int(mul29(a, a))  # each < 2**27, n <= 4: s < 2**29
         i += 1
-    sh = 0
+    up = 0
     if s < 134217728:  # s >= 2**25 here, one step of 4x suffices
         s = s << 2
-        sh = 1
+        up = 1
     r = int(rsqrt28(s))
     i = i0
     while i < i0 + n:
-        p[i] = int(mul29(p[i] << sh, r)) << 1  # input < 2**29
+        a = ((p[i] + H) & M) - H
+        p[i] = int(mul29(a << up, r)) << 1  # operand < 2**29
         i += 1
 
 
@@ -145,15 +158,19 @@ def normalize(v, i0: int, n: int):
 def renorm4(v, i0: int):
     """One Newton step towards unit norm for a quaternion already within 1e-3 of it."""
     p = ptr32(v)
+    H = _ONE
+    H = H << 2
+    M = H + H - 1
     s = 0
     i = i0
     while i < i0 + 4:
-        s += int(mul29(p[i], p[i]))
+        a = ((p[i] + H) & M) - H
+        s += int(mul29(a, a))
         i += 1
     f = _ONE - ((s - _ONE) >> 1)
     i = i0
     while i < i0 + 4:
-        p[i] = int(mul29(p[i], f))
+        p[i] = int(mul29(((p[i] + H) & M) - H, f))
         i += 1
 
 
@@ -162,19 +179,22 @@ def qmul(a, ai: int, b, bi: int, out, oi: int):
     """out[oi:oi+4] = a[ai:ai+4] (x) b[bi:bi+4], Hamilton product in Q29, w first.
 
     For unit inputs every output and partial sum is a signed dot product of two unit
-    4-vectors: |.| <= 2**29, so no int32 overflow; out may not alias a or b.
+    4-vectors: |.| <= 2**29, so no int32 overflow; out may alias a or b.
     """
     pa = ptr32(a)
     pb = ptr32(b)
     po = ptr32(out)
-    aw = pa[ai]
-    ax = pa[ai + 1]
-    ay = pa[ai + 2]
-    az = pa[ai + 3]
-    bw = pb[bi]
-    bx = pb[bi + 1]
-    by = pb[bi + 2]
-    bz = pb[bi + 3]
+    H = _ONE
+    H = H << 2
+    M = H + H - 1
+    aw = ((pa[ai] + H) & M) - H
+    ax = ((pa[ai + 1] + H) & M) - H
+    ay = ((pa[ai + 2] + H) & M) - H
+    az = ((pa[ai + 3] + H) & M) - H
+    bw = ((pb[bi] + H) & M) - H
+    bx = ((pb[bi + 1] + H) & M) - H
+    by = ((pb[bi + 2] + H) & M) - H
+    bz = ((pb[bi + 3] + H) & M) - H
     po[oi] = int(mul29(aw, bw)) - int(mul29(ax, bx)) - int(mul29(ay, by)) - int(mul29(az, bz))
     po[oi + 1] = int(mul29(aw, bx)) + int(mul29(ax, bw)) + int(mul29(ay, bz)) - int(mul29(az, by))
     po[oi + 2] = int(mul29(aw, by)) - int(mul29(ax, bz)) + int(mul29(ay, bw)) + int(mul29(az, bx))
@@ -187,13 +207,16 @@ def rotate(q, qi: int, v, vi: int, out, oi: int):
     pq = ptr32(q)
     pv = ptr32(v)
     po = ptr32(out)
-    w = pq[qi]
-    x = pq[qi + 1]
-    y = pq[qi + 2]
-    z = pq[qi + 3]
-    vx = pv[vi]
-    vy = pv[vi + 1]
-    vz = pv[vi + 2]
+    H = _ONE
+    H = H << 2
+    M = H + H - 1
+    w = ((pq[qi] + H) & M) - H
+    x = ((pq[qi + 1] + H) & M) - H
+    y = ((pq[qi + 2] + H) & M) - H
+    z = ((pq[qi + 3] + H) & M) - H
+    vx = ((pv[vi] + H) & M) - H
+    vy = ((pv[vi + 1] + H) & M) - H
+    vz = ((pv[vi + 2] + H) & M) - H
     # t = 2 u x v, |t| <= 2 |v| <= 2**28.2; v' = v + w t + u x t
     tx = (int(mul29(y, vz)) - int(mul29(z, vy))) << 1
     ty = (int(mul29(z, vx)) - int(mul29(x, vz))) << 1
@@ -272,10 +295,13 @@ class Fusion:
         """One sample: 6 little-endian int16 (ax, ay, az, gx, gy, gz) at buf[offset:]."""
         p = ptr8(buf)
         s = ptr32(self._s)
-        c = ptr32(self._c)
+        c = ptr32(self._c)  # config values are all in [0, 2**30): no sign extension
         w = ptr32(self._w)
         so = self._s
         wo = self._w
+        H = _ONE
+        H = H << 2
+        M = H + H - 1
         i = 0
         while i < 6:
             v = p[offset + 2 * i] | (p[offset + 2 * i + 1] << 8)
@@ -288,9 +314,10 @@ class Fusion:
         if s[_STARTED] == 0:
             i = 0
             while i < 3:
-                s[_ST + i] = w[i]
-                s[_LP + i] = w[i]
-                s[_AL + i] = w[i]
+                a = ((w[i] + H) & M) - H
+                s[_ST + i] = a
+                s[_LP + i] = a
+                s[_AL + i] = a
                 s[_GL + i] = w[3 + i]
                 i += 1
             s[_STARTED] = 1
@@ -302,10 +329,12 @@ class Fusion:
         sb = 0
         i = 0
         while i < 3:
-            g = w[3 + i]
-            a = w[i]
-            gl = s[_GL + i] + int(mul29(g - s[_GL + i], kr))
-            al = s[_AL + i] + int(mul29(a - s[_AL + i], kr))
+            g = ((w[3 + i] + H) & M) - H
+            a = ((w[i] + H) & M) - H
+            gl = ((s[_GL + i] + H) & M) - H
+            al = ((s[_AL + i] + H) & M) - H
+            gl = gl + int(mul29(g - gl, kr))
+            al = al + int(mul29(a - al, kr))
             s[_GL + i] = gl
             s[_AL + i] = al
             d = g - gl
@@ -314,74 +343,71 @@ class Fusion:
             e = a - al
             if e < 0:
                 e = 0 - e
-            b = gl
-            if b < 0:
-                b = 0 - b
-            if d >= c[_THG] or e >= c[_THA] or b >= c[_THB]:
+            if gl < 0:
+                gl = 0 - gl
+            if d >= c[_THG] or e >= c[_THA] or gl >= c[_THB]:
                 rest = 0
-            else:
+            else:  # each term < 2**28, sums < 2**30
                 sg += (d >> 6) * (d >> 6)
                 sa += (e >> 6) * (e >> 6)
-                sb += (b >> 6) * (b >> 6)
+                sb += (gl >> 6) * (gl >> 6)
             i += 1
+        n = s[_REST]
         if rest and sg < c[_THG2] and sa < c[_THA2] and sb < c[_THB2]:
-            if s[_REST] < c[_RESTN]:
-                s[_REST] = s[_REST] + 1
+            if n < c[_RESTN]:
+                n += 1
         else:
-            s[_REST] = 0
-        if s[_REST] >= c[_RESTN]:
-            i = 0
-            while i < 3:
-                s[_BI + i] = s[_BI + i] + int(mul29(s[_GL + i] - s[_BI + i], c[_KBR]))
-                i += 1
-        # strapdown: dq = (1 - |h|^2/2, h (1 - |h|^2/6)), h = half rotation angle (Q29 rad)
-        n2 = 0
+            n = 0
+        s[_REST] = n
         i = 0
         while i < 3:
-            h = int(mul29(w[3 + i] - s[_BI + i], c[_KG])) << c[_SHG]
-            w[7 + i] = h
-            n2 += int(mul29(h, h))
+            b = ((s[_BI + i] + H) & M) - H
+            if n >= c[_RESTN]:
+                b = b + int(mul29((((s[_GL + i] + H) & M) - H) - b, c[_KBR]))
+                s[_BI + i] = b
+            # half rotation angle (Q29 rad) from the bias-corrected rate
+            w[7 + i] = int(mul29((((w[3 + i] + H) & M) - H) - b, c[_KG])) << c[_SHG]
             i += 1
+        # strapdown: dq = (1 - |h|^2/2, h (1 - |h|^2/6)), |h| < 0.1 at 2000 dps, 200 Hz
+        hx = ((w[7] + H) & M) - H
+        hy = ((w[8] + H) & M) - H
+        hz = ((w[9] + H) & M) - H
+        n2 = int(mul29(hx, hx)) + int(mul29(hy, hy)) + int(mul29(hz, hz))
         w[6] = _ONE - (n2 >> 1)
         f = _ONE - n2 // 6
-        i = 0
-        while i < 3:
-            w[7 + i] = int(mul29(w[7 + i], f))
-            i += 1
-        qmul(so, _QG, wo, 6, wo, 10)
-        i = 0
-        while i < 4:
-            s[_QG + i] = w[10 + i]
-            i += 1
+        w[7] = int(mul29(hx, f))
+        w[8] = int(mul29(hy, f))
+        w[9] = int(mul29(hz, f))
+        qmul(so, _QG, wo, 6, so, _QG)
         renorm4(so, _QG)
         # acc into I, two-stage low-pass there
         rotate(so, _QG, wo, 0, wo, 3)
         k = c[_KACC]
         i = 0
         while i < 3:
-            st = s[_ST + i] + int(mul29(w[3 + i] - s[_ST + i], k))
+            st = ((s[_ST + i] + H) & M) - H
+            lp = ((s[_LP + i] + H) & M) - H
+            st = st + int(mul29((((w[3 + i] + H) & M) - H) - st, k))
             s[_ST + i] = st
-            s[_LP + i] = s[_LP + i] + int(mul29(st - s[_LP + i], k))
+            s[_LP + i] = lp + int(mul29(st - lp, k))
             i += 1
         # inclination correction: rotate Q_A so that the filtered acc points up
         rotate(so, _QA, so, _LP, wo, 0)
         normalize(wo, 0, 3)
-        cw = _ONE + w[2]
+        ux = ((w[0] + H) & M) - H
+        uy = ((w[1] + H) & M) - H
+        cw = _ONE + (((w[2] + H) & M) - H)
         if cw < 1024:  # upside down: half-way vector undefined, turn 180 deg about x
             w[4] = 0
             w[5] = _ONE
             w[6] = 0
         else:
             w[4] = cw  # (1 + uz, uy, -ux, 0) / norm rotates u onto z
-            w[5] = w[1]
-            w[6] = 0 - w[0]
+            w[5] = uy
+            w[6] = 0 - ux
         w[7] = 0
         normalize(wo, 4, 4)
-        qmul(wo, 4, so, _QA, wo, 10)
-        i = 0
-        while i < 4:
-            s[_QA + i] = w[10 + i]
-            i += 1
+        qmul(wo, 4, so, _QA, so, _QA)
         renorm4(so, _QA)
         qmul(so, _QA, so, _QG, self.q, 0)
 
