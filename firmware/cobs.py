@@ -4,7 +4,8 @@ CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, no reflection, no final XOR) and C
 (Cheshire & Baker 1999). Encoding and deframing run as viper code on preallocated buffers and
 allocate nothing (tests/test_protocol_firmware.py). Viper ints are 32-bit on the ESP32: every
 intermediate value here is below 2**17 (a CRC register shifted left by one, byte values,
-indices below 2**16), so nothing overflows.
+buffer indices, decoded lengths capped by the buffer), so nothing overflows, however long the
+input runs without a 0x00.
 """
 
 from array import array
@@ -23,7 +24,7 @@ _POS = const(0)  # decoded bytes written
 _REM = const(1)  # data bytes still expected in the current COBS block
 _ZERO = const(2)  # 1 when the current block ends in an implied 0x00
 _BAD = const(3)  # 1 when the current chunk is already known to be broken
-_NBYTES = const(4)  # encoded bytes seen in the current chunk
+_SEEN = const(4)  # 1 once the current chunk has any byte
 _EVENT = const(5)  # what the last scan ended with (below)
 _N_STATE = const(6)
 
@@ -109,21 +110,21 @@ def _scan(st, out, src, start: int, n: int) -> int:
     rem = s[_REM]
     zero = s[_ZERO]
     bad = s[_BAD]
-    nbytes = s[_NBYTES]
+    seen = s[_SEEN]
     event = _EV_NONE
     i = start
     while i < n:
         c = b[i]
         i += 1
         if c == 0:
-            if nbytes == 0:
+            if seen == 0:
                 event = _EV_EMPTY
             elif bad or rem != 0 or pos < MIN_DECODED_SIZE:
                 event = _EV_BAD
             else:
                 event = _EV_CHUNK
             break
-        nbytes += 1
+        seen = 1
         if bad:
             continue
         if rem == 0:
@@ -149,13 +150,13 @@ def _scan(st, out, src, start: int, n: int) -> int:
         s[_REM] = rem
         s[_ZERO] = zero
         s[_BAD] = bad
-        s[_NBYTES] = nbytes
+        s[_SEEN] = seen
     else:
         s[_POS] = pos
         s[_REM] = 0
         s[_ZERO] = 0
         s[_BAD] = 0
-        s[_NBYTES] = 0
+        s[_SEEN] = 0
     return i
 
 
