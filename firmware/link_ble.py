@@ -1,0 +1,198 @@
+"""BLE link: the GATT peripheral of docs/protocol.md on MicroPython's built-in ``bluetooth``.
+
+Usage from main::
+
+    link = BleLink(bluetooth.BLE(), ring, name_suffix(ble), on_command, model="devkitc")
+    while True:
+        ring.push(...)                 # per sample
+        link.pump(time.ticks_ms())     # sends what the stack accepts
+        # on_command(buf, n) -> link.send_reply(...), link.send_config(...), ...
+
+The IRQ handler only copies and flags; ``pump`` advertises, runs commands and sends. A
+refused ``gatts_notify`` (the stack's buffers are full) leaves everything queued: the ring's
+cursor only moves when a frame was accepted.
+"""
+
+import bluetooth
+import protocol
+from link import Link
+from micropython import const
+
+_IRQ_CENTRAL_CONNECT = const(1)
+_IRQ_CENTRAL_DISCONNECT = const(2)
+_IRQ_GATTS_WRITE = const(3)
+_IRQ_MTU_EXCHANGED = const(21)
+
+_FLAG_READ = const(0x0002)
+_FLAG_WRITE_NO_RESPONSE = const(0x0004)
+_FLAG_WRITE = const(0x0008)
+_FLAG_NOTIFY = const(0x0010)
+
+_ADV_INTERVAL_US = const(100000)
+_MAX_MTU = const(247)
+_DEFAULT_MTU = const(23)
+_CMD_BUFFER = const(64)  # control characteristic value buffer (longest command is 20 bytes)
+
+SERVICE_UUID = "8e5b0001-3a1c-4f7e-9d2b-5f1a6c0e4b21"
+DATA_UUID = "8e5b0002-3a1c-4f7e-9d2b-5f1a6c0e4b21"
+CONTROL_UUID = "8e5b0003-3a1c-4f7e-9d2b-5f1a6c0e4b21"
+STATUS_UUID = "8e5b0004-3a1c-4f7e-9d2b-5f1a6c0e4b21"
+
+
+def uuid_le(text):
+    """The 16 bytes of a 128-bit UUID string in air (little-endian) order."""
+    h = text.replace("-", "")
+    return bytes(int(h[i : i + 2], 16) for i in range(30, -2, -2))
+
+
+def adv_payloads(name):
+    """(advertising data, scan response): flags + the service UUID; the complete local name."""
+    adv = b"\x02\x01\x06" + b"\x11\x07" + uuid_le(SERVICE_UUID)
+    resp = bytes((len(name) + 1, 0x09)) + name
+    return adv, resp
+
+
+def name_suffix(ble):
+    """``XXXX``: the last two bytes of the BLE MAC address in upper-case hex."""
+    mac = ble.config("mac")[1]
+    return "%02X%02X" % (mac[4], mac[5])
+
+
+class BleLink(Link):
+    def __init__(
+        self,
+        ble,
+        ring,
+        name_suffix,
+        on_command,
+        model="",
+        fw_version="0.1.0",
+        batch_ms=None,
+    ):
+        if batch_ms is None:
+            Link.__init__(self, ring, on_command)
+        else:
+            Link.__init__(self, ring, on_command, batch_ms)
+        self.ble = ble
+        self.name = b"hipsense-" + name_suffix.encode()
+        self._adv, self._resp = adv_payloads(self.name)
+        self.conn = -1  # written by the IRQ handler
+        self.mtu = _DEFAULT_MTU  # written by the IRQ handler
+        self._gen = 0  # connection events seen by the IRQ handler
+        self._gen_seen = 0  # ... and by pump
+        self._adv_due = True
+        self.connections = 0
+        self._status = bytearray(protocol.STATUS_SIZE)
+        self._status_set = False
+        self._batt = bytearray(1)
+        ble.active(True)
+        ble.config(mtu=_MAX_MTU, gap_name=self.name)
+        ble.irq(self._irq)
+        ((self._h_data, self._h_ctrl, self._h_status), dis, (self._h_batt,)) = (
+            ble.gatts_register_services(
+                (
+                    (
+                        bluetooth.UUID(SERVICE_UUID),
+                        (
+                            (bluetooth.UUID(DATA_UUID), _FLAG_NOTIFY),
+                            (bluetooth.UUID(CONTROL_UUID), _FLAG_WRITE | _FLAG_WRITE_NO_RESPONSE),
+                            (bluetooth.UUID(STATUS_UUID), _FLAG_READ | _FLAG_NOTIFY),
+                        ),
+                    ),
+                    (
+                        bluetooth.UUID(0x180A),
+                        (
+                            (bluetooth.UUID(0x2A29), _FLAG_READ),
+                            (bluetooth.UUID(0x2A24), _FLAG_READ),
+                            (bluetooth.UUID(0x2A26), _FLAG_READ),
+                            (bluetooth.UUID(0x2A28), _FLAG_READ),
+                        ),
+                    ),
+                    (
+                        bluetooth.UUID(0x180F),
+                        ((bluetooth.UUID(0x2A19), _FLAG_READ | _FLAG_NOTIFY),),
+                    ),
+                )
+            )
+        )
+        ble.gatts_set_buffer(self._h_ctrl, _CMD_BUFFER)
+        ble.gatts_set_buffer(self._h_status, protocol.STATUS_SIZE)
+        import sys
+
+        ble.gatts_write(dis[0], b"hipsense")
+        ble.gatts_write(dis[1], model.encode())
+        ble.gatts_write(dis[2], fw_version.encode())
+        ble.gatts_write(dis[3], ".".join(str(v) for v in sys.implementation.version[:3]).encode())
+        self._batt[0] = 255
+        ble.gatts_write(self._h_batt, self._batt)
+
+    def _irq(self, event, data):
+        # Runs like an IRQ: copy and flag only; pump does the work.
+        if event == _IRQ_CENTRAL_CONNECT:
+            self.conn = data[0]
+            self.mtu = _DEFAULT_MTU
+            self._gen = (self._gen + 1) & 0xFF
+        elif event == _IRQ_CENTRAL_DISCONNECT:
+            if data[0] == self.conn:
+                self.conn = -1
+                self._adv_due = True
+                self._gen = (self._gen + 1) & 0xFF
+        elif event == _IRQ_GATTS_WRITE:
+            if data[1] == self._h_ctrl:
+                v = self.ble.gatts_read(self._h_ctrl)
+                self._cmd_in(v, len(v))
+        elif event == _IRQ_MTU_EXCHANGED and data[0] == self.conn:
+            self.mtu = data[1]
+
+    def _room(self):
+        room = self.mtu - 3
+        return room if room < _MAX_MTU - 3 else _MAX_MTU - 3
+
+    def _out(self, frame, n):
+        try:
+            self.ble.gatts_notify(self.conn, self._h_data, frame)
+        except OSError:
+            return False  # ENOMEM: the stack's buffers are full; ENOTCONN: link just dropped
+        return True
+
+    def pump(self, now_ms):
+        """Advertise when needed, run received commands, send what the stack accepts."""
+        if self._gen_seen != self._gen:
+            self._gen_seen = self._gen
+            self.ready = False
+            if self.conn >= 0:
+                self.connections += 1
+        if self.conn < 0 and self._adv_due:
+            self._adv_due = False
+            try:
+                self.ble.gap_advertise(_ADV_INTERVAL_US, self._adv, resp_data=self._resp)
+            except OSError:
+                self._adv_due = True  # try again on the next pump
+        self._commands()
+        if self.conn >= 0 and self.ready:
+            self._send(now_ms)
+
+    def set_status(self, frame):
+        """Latest STATUS frame (36 bytes, ``protocol.pack_status``): readable, and notified
+        on the status characteristic when it fits the MTU."""
+        copy_len = protocol.STATUS_SIZE
+        for i in range(copy_len):
+            self._status[i] = frame[i]
+        if self._status[7] & protocol.CONTENT_RAW and not self._raw_fits():
+            self._status[7] &= ~protocol.CONTENT_RAW
+        self.ble.gatts_write(self._h_status, self._status)
+        if self.conn >= 0 and self.ready and self._room() >= protocol.STATUS_SIZE:
+            try:
+                self.ble.gatts_notify(self.conn, self._h_status, self._status)
+            except OSError:
+                pass  # the latest value stays readable; the next status replaces it
+
+    def set_battery(self, pct):
+        """Battery Level characteristic (0..100, 255 unknown), notified when connected."""
+        self._batt[0] = pct
+        self.ble.gatts_write(self._h_batt, self._batt)
+        if self.conn >= 0:
+            try:
+                self.ble.gatts_notify(self.conn, self._h_batt, self._batt)
+            except OSError:
+                pass

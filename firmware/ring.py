@@ -1,0 +1,208 @@
+"""RAM ring buffer of samples in wire layout, with the send cursor of docs/protocol.md "Resend".
+
+One preallocated ``bytearray`` holds the samples back to back in the SAMPLES frame layout
+(6 bytes angles only, 18 bytes with raw content), so building a frame is a header plus at most
+two block copies. The default 54000 bytes hold 3000 raw samples (30 s at 100 Hz, 15 s at
+200 Hz) or 9000 angles-only samples (90 s at 100 Hz, 22.5 s at 400 Hz); that is about half of
+the ~100 kB an ESP32 has free with BLE active, so allocate the ring first, at boot, while the
+heap is not yet fragmented.
+
+Positions are counts back from the newest sample (``unsent``, ``resent``, ``held``), never
+absolute indices, so every integer on the per-sample path stays below the capacity or 2**30
+(ESP32 small ints are 31-bit); ``push`` and ``fill_frame`` allocate nothing.
+"""
+
+import micropython
+import protocol
+from micropython import const
+
+DEFAULT_BYTES = const(54000)  # 3000 x 18 B: 30 s at 100 Hz with raw content
+_MASK = const(0x3FFFFFFF)  # sequence numbers and sample times are carried mod 2**30
+_HALF = const(0x20000000)
+_HEADER = const(12)
+_ANGLES = const(6)
+_RAW = const(18)
+
+
+@micropython.viper
+def copy_bytes(dst, doff: int, src, soff: int, n: int):
+    d = ptr8(dst)  # noqa: F821
+    s = ptr8(src)  # noqa: F821
+    i = 0
+    while i < n:
+        d[doff + i] = s[soff + i]
+        i += 1
+
+
+@micropython.viper
+def _copy_angles(dst, doff: int, src, slot: int, n: int, capacity: int):
+    """Copy the first 6 bytes of ``n`` 18-byte samples from ``slot`` on (wrapping)."""
+    d = ptr8(dst)  # noqa: F821
+    s = ptr8(src)  # noqa: F821
+    k = 0
+    while k < n:
+        so = slot * 18
+        j = 0
+        while j < 6:
+            d[doff + j] = s[so + j]
+            j += 1
+        doff += 6
+        slot += 1
+        if slot == capacity:
+            slot = 0
+        k += 1
+
+
+class Ring:
+    """Samples held for sending and resending; see the module docstring.
+
+    ``unsent``: samples from the send cursor to the newest; ``resent``: how many of those were
+    sent before (a RESEND moved the cursor back), they go out with the RESENT flag; ``held``:
+    samples stored; ``lost``: samples overwritten before ever being sent (mod 2**30).
+    """
+
+    def __init__(self, nbytes=DEFAULT_BYTES):
+        self.buf = bytearray(nbytes)
+        self.nbytes = nbytes
+        self.stride = _ANGLES
+        self.capacity = nbytes // _ANGLES
+        self.period_100us = 100
+        self.head_seq = 0  # sequence number the next sample gets
+        self.head_t = 0  # sample time (100 us) the next sample gets
+        self.head_slot = 0
+        self.held = 0
+        self.unsent = 0
+        self.resent = 0
+        self.lost = 0
+        self.resend_first = 0  # set by rewind(): first sample it will send
+        self.resend_lost = 0  # set by rewind(): samples before it that are gone
+
+    def configure(self, raw, period_100us, t_100us):
+        """New content or rate: clears the ring (unsent samples count as lost).
+
+        The sequence number continues; ``t_100us`` is the sample time of the next sample.
+        """
+        self.lost = (self.lost + self.unsent - self.resent) & _MASK
+        self.stride = _RAW if raw else _ANGLES
+        self.capacity = self.nbytes // self.stride
+        self.period_100us = period_100us
+        self.head_t = t_100us & _MASK
+        self.head_slot = 0
+        self.held = 0
+        self.unsent = 0
+        self.resent = 0
+
+    @property
+    def raw(self):
+        return self.stride == _RAW
+
+    @property
+    def cursor_seq(self):
+        """Sequence number of the next sample to send."""
+        return (self.head_seq - self.unsent) & _MASK
+
+    @property
+    def oldest_seq(self):
+        return (self.head_seq - self.held) & _MASK
+
+    def push(self, tilt, obl, rot):
+        """Store one angles-only sample (0.01 deg); with raw content the raw part is zero."""
+        off = self.head_slot * self.stride
+        if self.stride == _RAW:
+            protocol.pack_sample_raw(self.buf, off, tilt, obl, rot, 0, 0, 0, 0, 0, 0)
+        else:
+            protocol.pack_sample(self.buf, off, tilt, obl, rot)
+        self._advance()
+
+    def push_raw(self, tilt, obl, rot, ax, ay, az, gx, gy, gz):
+        """Store one sample with raw counts; with angles-only content the raw part is dropped."""
+        off = self.head_slot * self.stride
+        if self.stride == _RAW:
+            protocol.pack_sample_raw(self.buf, off, tilt, obl, rot, ax, ay, az, gx, gy, gz)
+        else:
+            protocol.pack_sample(self.buf, off, tilt, obl, rot)
+        self._advance()
+
+    def _advance(self):
+        slot = self.head_slot + 1
+        self.head_slot = 0 if slot == self.capacity else slot
+        self.head_seq = (self.head_seq + 1) & _MASK
+        self.head_t = (self.head_t + self.period_100us) & _MASK
+        if self.held < self.capacity:
+            self.held += 1
+            self.unsent += 1
+        elif self.unsent < self.capacity:
+            self.unsent += 1
+        elif self.resent > 0:
+            # The cursor sat on the oldest sample, already sent once: it is gone now.
+            self.resent -= 1
+        else:
+            # The cursor sat on the oldest sample, never sent: overwritten, counted as lost.
+            self.lost = (self.lost + 1) & _MASK
+
+    def fill_frame(self, dst, max_count, raw):
+        """Write a SAMPLES frame of up to ``max_count`` samples from the cursor into ``dst``.
+
+        ``raw`` False sends angles only even if raw content is stored (the MTU is too small).
+        Never mixes resent and new samples in one frame. Returns ``(length << 8) | count``
+        packed in one small int (0 when there is nothing to send); nothing moves until
+        ``commit(count)``.
+        """
+        n = self.unsent
+        if n > max_count:
+            n = max_count
+        flags = 0
+        if self.resent > 0:
+            flags = protocol.FLAG_RESENT
+            if n > self.resent:
+                n = self.resent
+        if n <= 0:
+            return 0
+        back = self.unsent
+        slot = self.head_slot - back
+        if slot < 0:
+            slot += self.capacity
+        seq = (self.head_seq - back) & _MASK
+        t = (self.head_t - back * self.period_100us) & _MASK
+        stride = self.stride
+        if raw and stride == _RAW:
+            flags |= protocol.FLAG_RAW
+        elif stride == _RAW:
+            protocol.pack_samples_header(dst, flags, n, seq, t)
+            _copy_angles(dst, _HEADER, self.buf, slot, n, self.capacity)
+            return ((_HEADER + n * _ANGLES) << 8) | n
+        protocol.pack_samples_header(dst, flags, n, seq, t)
+        first = self.capacity - slot
+        if first > n:
+            first = n
+        copy_bytes(dst, _HEADER, self.buf, slot * stride, first * stride)
+        if n > first:
+            copy_bytes(dst, _HEADER + first * stride, self.buf, 0, (n - first) * stride)
+        return ((_HEADER + n * stride) << 8) | n
+
+    def commit(self, count):
+        """The stack accepted a frame of ``count`` samples: move the cursor forward."""
+        self.unsent -= count
+        r = self.resent - count
+        self.resent = r if r > 0 else 0
+
+    def rewind(self, from_seq):
+        """RESEND ``from_seq``: move the cursor to ``max(from_seq, oldest held)``.
+
+        Returns False when ``from_seq`` is ahead of the newest sample (BAD_VALUE); otherwise
+        sets ``resend_first`` and ``resend_lost`` (the REPLY payload) and returns True.
+        """
+        back = (self.head_seq - from_seq) & _MASK
+        if back >= _HALF:
+            return False
+        lost = 0
+        if back > self.held:
+            lost = back - self.held
+            back = self.held
+        sent_mark = self.unsent - self.resent  # samples newer than the high-water mark
+        self.unsent = back
+        r = back - sent_mark
+        self.resent = r if r > 0 else 0
+        self.resend_first = (self.head_seq - back) & _MASK
+        self.resend_lost = lost
+        return True
