@@ -50,6 +50,8 @@ def _crc16(buf, n: int, crc: int) -> int:
 
 def crc16(buf, n, crc=0xFFFF):
     """CRC-16/CCITT-FALSE of ``buf[:n]``, continuing from ``crc``."""
+    if not 0 <= n <= len(buf):  # viper pointers are not bounds-checked
+        raise ValueError("n outside the buffer")
     return _crc16(buf, n, crc)
 
 
@@ -94,6 +96,8 @@ def encode_frame(src, n, dst):
 
     ``dst`` must hold ``n + 2 + (n + 2) // 254 + 2`` bytes (``MAX_ENCODED_SIZE`` for any frame).
     """
+    if not 0 <= n <= len(src):  # viper pointers are not bounds-checked
+        raise ValueError("n outside the buffer")
     if n > MAX_FRAME_SIZE or len(dst) < n + CRC_SIZE + (n + CRC_SIZE) // 254 + 2:
         raise ValueError("frame too long for serial framing")
     return _encode(src, n, dst, _crc16(src, n, 0xFFFF))
@@ -185,6 +189,8 @@ class Deframer:
         returned index until it equals ``n``.
         """
         self.length = 0
+        if not 0 <= start <= n <= len(buf):  # viper pointers are not bounds-checked
+            raise ValueError("start/n outside the buffer")
         st = self._st
         out = self._out
         while start < n:
