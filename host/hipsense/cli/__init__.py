@@ -17,6 +17,7 @@ from hipsense.errors import HipsenseError
 
 # name -> "module:attribute" of a click command or group
 _COMMANDS: dict[str, str] = {
+    "sim": "hipsense.cli.sim:sim",
     "version": "hipsense.cli.info:version",
 }
 
