@@ -10,9 +10,12 @@ from pathlib import Path
 import hipsense
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hipsense.errors import HipsenseError
 from hipsense.recording import (
+    ALL_COLUMNS,
     ANGLE_COLUMNS,
     RAW_COLUMNS,
     Recording,
@@ -21,6 +24,7 @@ from hipsense.recording import (
     read_recording,
     write_recording,
 )
+from hipsense.recording.meta import meta_to_json
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -55,7 +59,7 @@ def make_frame(
     if angles:
         columns.update({c: rng.normal(0.0, 3.0, n) for c in ANGLE_COLUMNS})
     marker = np.zeros(n, dtype=np.int32)
-    marker[n // 2] = 7
+    marker[n // 2 : n // 2 + 1] = 7
     columns["marker"] = marker
     return pd.DataFrame(columns)
 
@@ -199,8 +203,6 @@ def test_angles_only(tmp_path: Path) -> None:
 
 
 def test_metadata_stored_in_parquet_is_plain_json(tmp_path: Path) -> None:
-    import pyarrow.parquet as pq
-
     path = write_recording(make_recording(), tmp_path / "m.parquet")
     stored = json.loads(pq.read_schema(path).metadata[b"hipsense.recording"])
     assert stored["format_version"] == 1
@@ -279,3 +281,332 @@ def test_round_trip_property(
     assert_same(rec, back)
     assert back.has_raw == all(c in data for c in RAW_COLUMNS)
     assert back.has_angles == all(c in data for c in ANGLE_COLUMNS)
+
+
+# --- damaged Parquet files ---------------------------------------------------------------------
+
+PARQUET_BYTES: dict[str, bytes] = {}
+
+
+def reference_parquet(tmp_path: Path) -> tuple[Recording, bytes]:
+    rec = make_recording(n=300)
+    if "ref" not in PARQUET_BYTES:
+        PARQUET_BYTES["ref"] = write_recording(rec, tmp_path / "ref.parquet").read_bytes()
+    return rec, PARQUET_BYTES["ref"]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(fraction=st.floats(0.0, 1.0, exclude_max=True))
+def test_truncated_parquet_anywhere(tmp_path: Path, fraction: float) -> None:
+    _, raw = reference_parquet(tmp_path)
+    path = tmp_path / "cut.parquet"
+    path.write_bytes(raw[: max(1, int(len(raw) * fraction))])
+    with pytest.raises(RecordingError, match=r"cut\.parquet: not a (readable )?Parquet file"):
+        read_recording(path)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(position=st.floats(0.0, 1.0, exclude_max=True), bit=st.integers(0, 7))
+def test_byte_flip_is_an_error_or_harmless(tmp_path: Path, position: float, bit: int) -> None:
+    """Data pages carry CRCs and the footer a check entry: a flipped bit is reported, or it
+    hit a byte that changes nothing (statistics, padding). The one undetectable case: a flip
+    that destroys the footer's whole key-value list reads as a file without metadata."""
+    rec, raw = reference_parquet(tmp_path)
+    damaged = bytearray(raw)
+    damaged[int(position * len(raw))] ^= 1 << bit
+    path = tmp_path / "flip.parquet"
+    path.write_bytes(bytes(damaged))
+    try:
+        back = read_recording(path)
+    except RecordingError as exc:
+        assert str(exc).startswith(f"{path}: ")
+        return
+    pd.testing.assert_frame_equal(back.data, rec.data, check_exact=True)
+    assert back.meta in (rec.meta, RecordingMeta(rate_hz=rec.meta.rate_hz))
+
+
+def test_parquet_metadata_damage_is_detected(tmp_path: Path) -> None:
+    _, raw = reference_parquet(tmp_path)
+    at = raw.index(b'"test": "walk"') + len('"test": "w')
+    path = tmp_path / "meta.parquet"
+    path.write_bytes(raw[:at] + b"o" + raw[at + 1 :])  # "walk" -> "wolk": still valid JSON
+    with pytest.raises(RecordingError, match=r"meta\.parquet: the file is damaged.*checksum"):
+        read_recording(path)
+
+
+def test_parquet_row_count_damage_is_detected(tmp_path: Path) -> None:
+    rec = make_recording(n=300)
+    path = write_recording(rec, tmp_path / "rows.parquet")
+    check = json.dumps({"rows": 300}).encode()[:-1]
+    raw = path.read_bytes()
+    at = raw.index(check) + len(check) - 1  # the last digit of the stored row count
+    path.write_bytes(raw[:at] + b"1" + raw[at + 1 :])
+    with pytest.raises(RecordingError, match=r"holds 300 rows but 301 were written"):
+        read_recording(path)
+
+
+def write_table_with_metadata(path: Path, data: pd.DataFrame, metadata: dict[str, str]) -> None:
+    table = pa.Table.from_pandas(data, preserve_index=False).replace_schema_metadata(metadata)
+    pq.write_table(table, path)
+
+
+def test_parquet_corrupt_metadata_json(tmp_path: Path) -> None:
+    path = tmp_path / "json.parquet"
+    write_table_with_metadata(path, make_frame(), {"hipsense.recording": '{"format_version": 1,'})
+    with pytest.raises(RecordingError, match=r"json\.parquet: the recording metadata is not valid"):
+        read_recording(path)
+
+
+def stored_meta(**changes: object) -> str:
+    """The metadata JSON hipsense stores, with some keys changed."""
+    obj = json.loads(meta_to_json(make_meta(), "raw+angles"))
+    obj.update(changes)
+    return json.dumps(obj)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"format_version": 7}, r"format version 7 is newer than this hipsense reads \(up to 1\)"),
+        ({"format_version": "1"}, r"no valid format_version \(got '1'\)"),
+        ({"content": "video"}, r"'content' must be one of raw, raw\+angles, angles, got 'video'"),
+        ({"colour": "red"}, r"unknown metadata keys for format version 1: colour"),
+        ({"rate_hz": -5}, r"rate_hz must be a positive finite number, got -5"),
+        ({"mounting": [1, 1, 0, 0]}, r"mounting must be a unit quaternion"),
+        ({"start_time": "yesterday"}, r"start_time must be ISO 8601"),
+        ({"content": "raw"}, r"says the file holds 'raw' columns but it holds 'raw\+angles'"),
+    ],
+)
+def test_parquet_bad_metadata_values(
+    tmp_path: Path, changes: dict[str, object], message: str
+) -> None:
+    path = tmp_path / "bad.parquet"
+    write_table_with_metadata(path, make_frame(), {"hipsense.recording": stored_meta(**changes)})
+    with pytest.raises(RecordingError, match=message) as info:
+        read_recording(path)
+    assert str(info.value).startswith(f"{path}: ")
+
+
+def test_parquet_without_metadata_is_a_users_file(tmp_path: Path) -> None:
+    path = tmp_path / "pandas.parquet"
+    make_frame().to_parquet(path)
+    rec = read_recording(path)
+    assert rec.meta == RecordingMeta(rate_hz=100.0)
+
+
+def test_parquet_with_text_in_a_number_column(tmp_path: Path) -> None:
+    data = make_frame()
+    data["acc_z_mps2"] = data["acc_z_mps2"].astype(str)
+    data.loc[4, "acc_z_mps2"] = "9.81 m/s2"
+    path = tmp_path / "text.parquet"
+    data.to_parquet(path)
+    with pytest.raises(RecordingError, match=r"column 'acc_z_mps2' is not numeric: row 4 holds"):
+        read_recording(path)
+
+
+def test_not_parquet_despite_suffix(tmp_path: Path) -> None:
+    path = tmp_path / "x.parquet"
+    path.write_text("t_s,seq\n")
+    with pytest.raises(RecordingError, match=r"x\.parquet: not a Parquet file"):
+        read_recording(path)
+
+
+# --- damaged CSV files -------------------------------------------------------------------------
+
+
+def csv_with(tmp_path: Path, text: str, name: str = "bad.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+HEADER = "t_s,seq,acc_x_mps2,acc_y_mps2,acc_z_mps2,gyr_x_dps,gyr_y_dps,gyr_z_dps,marker\n"
+ROW = "{t},{s},0.1,0.2,9.8,1,2,3,0\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("\n\n  \n", r"empty file \(only whitespace\)"),
+        ("# a note\n", r"empty recording: the file has no header row"),
+        ('# hipsense-recording: {"format_version": 1}\n', r"metadata but no header row"),
+        (HEADER.replace("acc_x_mps2", "acc_x"), r"column 'acc_x' has no unit: expected acc_x_mps2"),
+        (HEADER.replace("t_s", "t_ms"), r"column 't_ms' has the wrong unit: expected t_s"),
+        (HEADER.replace("t_s", "time_s"), r"'time_s' is not a hipsense name: expected t_s"),
+        (HEADER.replace("gyr_z_dps", "GYR_Z_DPS"), r"'GYR_Z_DPS' must be spelt in lower case"),
+        (HEADER.replace("gyr_z_dps", "gyr_x_dps"), r"duplicate column names: gyr_x_dps"),
+        ("t_s,seq,marker\n0,0,0\n", r"missing columns: acc_x_mps2.*, or both\)"),
+        ("t_s,seq,marker,tilt_deg\n0,0,0,1\n", r"missing columns: obliquity_deg, rotation_deg"),
+        (HEADER.replace(",marker", "") + "0,0,1,2,3,4,5,6\n", r"missing columns: marker"),
+        (HEADER + ROW.format(t=0, s=0) + ROW.format(t="x", s=1), r"'t_s' is not numeric: line 3"),
+        (HEADER + ROW.format(t=0, s=0.5), r"'seq' must hold whole numbers: line 2 holds 0\.5"),
+        (
+            HEADER + ROW.format(t=0, s=0) + "\n" + ROW.format(t=1, s=2),
+            r"'t_s' has a missing.*line 3",
+        ),
+        (HEADER + ROW.format(t=0, s=0) + "0.01,1,0.1\n", r"'acc_y_mps2' has a missing.*line 3"),
+        (HEADER + ROW.format(t=0, s=0) + ROW.format(t="inf", s=1), r"'t_s' has a missing.*line 3"),
+        (HEADER + ROW.format(t=0, s=0) + "0.01,1,0,0,0,0,0,0,0,0\n", r"not a readable CSV.*line 3"),
+        (HEADER + ROW.format(t=0.02, s=0) + ROW.format(t=0.01, s=1), r"line 3 has t_s=0\.01 s"),
+        (HEADER + ROW.format(t=0, s=5) + ROW.format(t=1, s=4), r"seq must increase.*seq=4"),
+        (HEADER + ROW.format(t=0, s=0), r"fewer than 2 samples, so rate_hz cannot be inferred"),
+        (
+            HEADER + "".join(ROW.format(t=t, s=i) for i, t in enumerate([0, 0.01, 0.05, 0.06])),
+            r"sample times are irregular: 1 of 3 intervals",
+        ),
+        (
+            f"# hipsense-recording: {stored_meta()}\n# hipsense-recording: {{}}\n" + HEADER,
+            r"line 2: a second '# hipsense-recording:' metadata line",
+        ),
+    ],
+)
+def test_bad_csv(tmp_path: Path, text: str, message: str) -> None:
+    path = csv_with(tmp_path, text)
+    with pytest.raises(RecordingError, match=message) as info:
+        read_recording(path)
+    assert str(info.value).startswith(f"{path}: ")
+
+
+def test_csv_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "latin.csv"
+    path.write_bytes(HEADER.encode() + b"0,0,\xb0,0,0,0,0,0,0\n")
+    with pytest.raises(RecordingError, match=r"latin\.csv: neither Parquet nor UTF-8 CSV"):
+        read_recording(path)
+
+
+def test_missing_file_and_directory(tmp_path: Path) -> None:
+    with pytest.raises(RecordingError, match=r"nope\.parquet: no such recording file"):
+        read_recording(tmp_path / "nope.parquet")
+    with pytest.raises(RecordingError, match=r"is a directory"):
+        read_recording(tmp_path)
+
+
+def test_csv_gaps_in_seq_are_not_irregular(tmp_path: Path) -> None:
+    """Lost samples (a seq gap with the matching time gap) keep the inferred rate."""
+    rows = [(0, 0), (1, 1), (2, 2), (7, 7), (8, 8), (9, 9)]
+    path = csv_with(tmp_path, HEADER + "".join(ROW.format(t=s / 200, s=s) for _, s in rows))
+    assert read_recording(path).meta.rate_hz == 200.0
+
+
+def test_csv_user_file_with_comments_and_extra_columns(tmp_path: Path) -> None:
+    body = "".join(ROW.format(t=i / 50, s=i).rstrip("\n") + f",{20 + i}\n" for i in range(5))
+    path = csv_with(tmp_path, "# exported by me\n\n" + HEADER.rstrip("\n") + ",temp_c\n" + body)
+    rec = read_recording(path)
+    assert rec.meta.rate_hz == 50.0
+    assert list(rec.data["temp_c"]) == [20, 21, 22, 23, 24]
+    back = read_recording(write_recording(rec, tmp_path / "kept.parquet"))
+    assert list(back.data["temp_c"]) == [20, 21, 22, 23, 24]
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(position=st.floats(0.0, 1.0, exclude_max=True), value=st.integers(0, 255))
+def test_csv_byte_change_never_crashes(tmp_path: Path, position: float, value: int) -> None:
+    """CSV has no checksum: a changed byte is an error or a changed value, never a crash."""
+    raw = bytearray(write_recording(make_recording(n=20), tmp_path / "c.csv").read_bytes())
+    raw[int(position * len(raw))] = value
+    path = tmp_path / "c.csv"
+    path.write_bytes(bytes(raw))
+    try:
+        read_recording(path)
+    except RecordingError as exc:
+        assert str(exc).startswith(f"{path}: ")
+
+
+# --- metadata and frames in memory -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"rate_hz": 0.0}, "rate_hz must be a positive finite number"),
+        ({"rate_hz": "100"}, "rate_hz must be a number"),
+        ({"device_name": 5}, "device_name must be text or None"),
+        ({"protocol_version": -1}, "protocol_version must be a non-negative integer"),
+        ({"mounting": [1.0, 0.0, 0.0]}, r"mounting must be a quaternion \[w, x, y, z\]"),
+        ({"mounting": [0.5, 0.5, 0.5, 0.6]}, "mounting must be a unit quaternion"),
+        ({"extra": {"bias": math.nan}}, "extra must be JSON-serialisable without NaN/inf"),
+        ({"extra": {"when": object()}}, "extra must be JSON-serialisable"),
+    ],
+)
+def test_bad_meta(changes: dict[str, object], message: str) -> None:
+    with pytest.raises(RecordingError, match=message):
+        make_meta(**changes)
+
+
+def test_numpy_values_in_extra_are_stored_as_json(tmp_path: Path) -> None:
+    meta = make_meta(extra={"drop_deg": np.float32(6.25), "steps": np.arange(3)})
+    rec = Recording(meta=meta, data=make_frame())
+    back = read_recording(write_recording(rec, tmp_path / "np.parquet"))
+    assert back.meta.extra == {"drop_deg": 6.25, "steps": [0, 1, 2]}
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("acc_x_mps2", math.inf, r"'acc_x_mps2' has a missing, NaN or infinite value at row 3"),
+        ("tilt_deg", -math.inf, r"'tilt_deg' has an infinite value .* at row 3"),
+        ("marker", 2**40, r"'marker' holds values outside int32"),
+        ("seq", 1002, r"duplicate seq 1002 at row 2 and row 3"),
+    ],
+)
+def test_bad_values_in_memory(column: str, value: object, message: str) -> None:
+    data = make_frame()
+    data[column] = data[column].astype(object)
+    data.loc[3, column] = value
+    with pytest.raises(RecordingError, match=message):
+        Recording(meta=make_meta(), data=data)
+
+
+def test_nan_angles_mean_no_estimate(tmp_path: Path) -> None:
+    data = make_frame()
+    data.loc[:9, list(ANGLE_COLUMNS)] = np.nan
+    rec = Recording(meta=make_meta(), data=data)
+    for name in ("nan.parquet", "nan.csv"):
+        assert_same(rec, read_recording(write_recording(rec, tmp_path / name)))
+
+
+def test_bool_column_is_refused() -> None:
+    data = make_frame()
+    data["marker"] = data["marker"] > 0
+    with pytest.raises(RecordingError, match=r"'marker' holds true/false values"):
+        Recording(meta=make_meta(), data=data)
+
+
+def test_canonical_dtypes_and_order() -> None:
+    data = make_frame().reindex(columns=["marker", "t_s", *ANGLE_COLUMNS, "seq", *RAW_COLUMNS])
+    data["seq"] = data["seq"].astype(np.int32)
+    data["acc_x_mps2"] = data["acc_x_mps2"].astype(np.float32)
+    rec = Recording(meta=make_meta(), data=data)
+    assert list(rec.data.columns) == list(ALL_COLUMNS)
+    assert rec.data["seq"].dtype == np.int64
+    assert rec.data["marker"].dtype == np.int32
+    assert all(rec.data[c].dtype == np.float64 for c in (*RAW_COLUMNS, *ANGLE_COLUMNS, "t_s"))
+
+
+def test_duration_and_empty_recording(tmp_path: Path) -> None:
+    rec = make_recording(n=0)
+    assert rec.duration_s == 0.0
+    for name in ("empty.parquet", "empty.csv"):
+        back = read_recording(write_recording(rec, tmp_path / name))
+        assert len(back.data) == 0 and back.meta == rec.meta
+
+
+def test_write_is_atomic_and_replaces(tmp_path: Path) -> None:
+    path = tmp_path / "same.parquet"
+    write_recording(make_recording(n=10), path)
+    write_recording(make_recording(n=20), path)
+    assert len(read_recording(path).data) == 20
+    assert [p.name for p in tmp_path.iterdir()] == ["same.parquet"]
+    with pytest.raises(RecordingError, match=r"cannot write .*no_dir"):
+        write_recording(make_recording(), tmp_path / "no_dir" / "x.parquet")
+    rec = make_recording(n=20)
+    rec.data.loc[5, "seq"] = rec.data.loc[4, "seq"]  # damaged after the check on creation
+    with pytest.raises(RecordingError, match=r"cannot write .*same\.parquet: duplicate seq"):
+        write_recording(rec, path)
+    assert len(read_recording(path).data) == 20

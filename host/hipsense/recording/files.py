@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pandas as pd
+import pyarrow as pa
 
 from hipsense.recording.csv_io import read_csv_text, to_csv_text
 from hipsense.recording.exceptions import RecordingError
@@ -66,7 +67,7 @@ def write_recording(rec: Recording, path: str | os.PathLike[str], fmt: str | Non
         atomic_write(target, lambda out: _write_bytes(out, encoded))
     else:
         table = to_table(data, meta_json, source)
-        atomic_write(target, lambda out: write_parquet(table, out))
+        atomic_write(target, lambda out: _write_table(table, out))
     return target
 
 
@@ -103,6 +104,10 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
     else:
         data, meta_json, where = _read_csv(target, source)
     return _build(data, meta_json, source, where)
+
+
+def _write_table(table: pa.Table, out: BinaryIO) -> None:
+    write_parquet(table.schema, table.to_batches(), out)
 
 
 def _write_bytes(out: BinaryIO, encoded: bytes) -> None:

@@ -1,7 +1,16 @@
-"""Parquet encoding of a recording: metadata JSON in the schema metadata, page checksums on."""
+"""Parquet encoding of a recording: metadata JSON in the file's key-value metadata, checked.
+
+Parquet checksums each data page (written and verified here) but not its footer, which
+holds the metadata JSON and the row counts. So a second key, ``hipsense.recording.check``,
+stores ``{"rows": n, "meta_crc32": "xxxxxxxx"}``, written when the file is complete: damage to
+the footer that would silently change a metadata value or drop rows is an error instead.
+"""
 
 from __future__ import annotations
 
+import json
+import zlib
+from collections.abc import Iterable
 from typing import BinaryIO
 
 import pandas as pd
@@ -13,6 +22,12 @@ from hipsense.recording.meta import META_KEY
 
 COMPRESSION = "zstd"
 PARQUET_MAGIC = b"PAR1"
+CHECK_KEY = META_KEY + ".check"
+ROW_GROUP_ROWS = 65536
+
+
+def _crc32_hex(meta_json: bytes) -> str:
+    return f"{zlib.crc32(meta_json):08x}"
 
 
 def to_table(data: pd.DataFrame, meta_json: str, source: str) -> pa.Table:
@@ -24,11 +39,27 @@ def to_table(data: pd.DataFrame, meta_json: str, source: str) -> pa.Table:
     return table.replace_schema_metadata({META_KEY: meta_json})
 
 
-def write_parquet(table: pa.Table, out: BinaryIO) -> None:
-    """Write one table (row groups of up to 64 k rows) with page checksums."""
-    pq.write_table(
-        table, out, compression=COMPRESSION, write_page_checksum=True, row_group_size=65536
-    )
+def write_parquet(schema: pa.Schema, batches: Iterable[pa.RecordBatch], out: BinaryIO) -> int:
+    """Write the batches as row groups of about 64 k rows, holding one row group in memory,
+    then the check key. ``schema`` carries the metadata JSON. Returns the number of rows."""
+    meta_json = (schema.metadata or {})[META_KEY.encode()]
+    rows = 0
+    with pq.ParquetWriter(out, schema, compression=COMPRESSION, write_page_checksum=True) as writer:
+        pending: list[pa.RecordBatch] = []
+        pending_rows = 0
+        for batch in batches:
+            pending.append(batch)
+            pending_rows += batch.num_rows
+            if pending_rows >= ROW_GROUP_ROWS:
+                writer.write_table(pa.Table.from_batches(pending, schema))
+                rows += pending_rows
+                pending, pending_rows = [], 0
+        if pending:
+            writer.write_table(pa.Table.from_batches(pending, schema))
+            rows += pending_rows
+        check = {"rows": rows, "meta_crc32": _crc32_hex(meta_json)}
+        writer.add_key_value_metadata({CHECK_KEY: json.dumps(check)})
+    return rows
 
 
 def read_parquet(path: str, source: str) -> tuple[pd.DataFrame, str | None]:
@@ -41,7 +72,11 @@ def read_parquet(path: str, source: str) -> tuple[pd.DataFrame, str | None]:
         raise RecordingError(
             f"{source}: not a readable Parquet file (truncated or damaged): {exc}"
         ) from None
-    raw = (table.schema.metadata or {}).get(META_KEY.encode())
+    stored = table.schema.metadata or {}
+    raw = stored.get(META_KEY.encode())
+    check = stored.get(CHECK_KEY.encode())
+    if check is not None:
+        _verify(check, raw, table.num_rows, source)
     if raw is None:
         return data, None
     try:
@@ -50,3 +85,18 @@ def read_parquet(path: str, source: str) -> tuple[pd.DataFrame, str | None]:
         raise RecordingError(
             f"{source}: the recording metadata is not UTF-8 text; the file is damaged"
         ) from None
+
+
+def _verify(check: bytes, raw: bytes | None, rows: int, source: str) -> None:
+    damaged = f"{source}: the file is damaged:"
+    try:
+        expected = json.loads(check)
+        expected_rows, expected_crc = int(expected["rows"]), str(expected["meta_crc32"])
+    except (ValueError, TypeError, KeyError):
+        raise RecordingError(f"{damaged} its {CHECK_KEY} entry is unreadable") from None
+    if raw is None:
+        raise RecordingError(f"{damaged} the {META_KEY} metadata entry is missing")
+    if _crc32_hex(raw) != expected_crc:
+        raise RecordingError(f"{damaged} the recording metadata fails its checksum")
+    if rows != expected_rows:
+        raise RecordingError(f"{damaged} it holds {rows} rows but {expected_rows} were written")

@@ -11,21 +11,20 @@ partial file of a recorder that was killed.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from hipsense.recording.csv_io import to_csv_text
 from hipsense.recording.exceptions import RecordingError
 from hipsense.recording.files import PARTIAL_SUFFIX, atomic_write, format_for
 from hipsense.recording.meta import META_KEY, RecordingMeta, meta_to_json
-from hipsense.recording.parquet_io import COMPRESSION, to_table
+from hipsense.recording.parquet_io import to_table, write_parquet
 from hipsense.recording.schema import SEQ, T_S, normalise_frame
 
-ROW_GROUP_ROWS = 65536
 _IPC_CONTINUATION = b"\xff\xff\xff\xff"
 
 
@@ -188,30 +187,25 @@ def _write_all(out: BinaryIO, data: bytes) -> None:
 
 
 def _ipc_to_parquet(partial: Path, out: BinaryIO, tolerate_truncation: bool) -> None:
-    """Copy the record batches into Parquet row groups, holding one row group at a time."""
+    """Copy the record batches of the partial file into the Parquet recording."""
     try:
         reader = pa.ipc.open_stream(pa.OSFile(str(partial), "rb"))
     except (pa.ArrowException, OSError) as exc:
         raise RecordingError(f"{partial}: not a readable partial recording: {exc}") from None
-    schema = reader.schema
-    if META_KEY.encode() not in (schema.metadata or {}):
+    if META_KEY.encode() not in (reader.schema.metadata or {}):
         raise RecordingError(f"{partial}: not a hipsense partial recording (no metadata)")
-    with pq.ParquetWriter(out, schema, compression=COMPRESSION, write_page_checksum=True) as writer:
-        pending: list[pa.RecordBatch] = []
-        rows = 0
-        while True:
-            try:
-                batch = reader.read_next_batch()
-            except StopIteration:
-                break
-            except (pa.ArrowException, OSError) as exc:
-                if tolerate_truncation:
-                    break  # the chunk being written when the recorder stopped
-                raise RecordingError(f"{partial}: damaged partial recording: {exc}") from None
-            pending.append(batch)
-            rows += batch.num_rows
-            if rows >= ROW_GROUP_ROWS:
-                writer.write_table(pa.Table.from_batches(pending, schema))
-                pending, rows = [], 0
-        if pending:
-            writer.write_table(pa.Table.from_batches(pending, schema))
+    write_parquet(reader.schema, _batches(reader, partial, tolerate_truncation), out)
+
+
+def _batches(
+    reader: pa.ipc.RecordBatchStreamReader, partial: Path, tolerate_truncation: bool
+) -> Iterator[pa.RecordBatch]:
+    while True:
+        try:
+            yield reader.read_next_batch()
+        except StopIteration:
+            return
+        except (pa.ArrowException, OSError) as exc:
+            if tolerate_truncation:
+                return  # the chunk being written when the recorder stopped
+            raise RecordingError(f"{partial}: damaged partial recording: {exc}") from None
