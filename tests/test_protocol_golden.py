@@ -12,6 +12,7 @@ Regenerate deliberately (after a reviewed protocol change) with
 from __future__ import annotations
 
 import json
+import random
 import struct
 import sys
 from pathlib import Path
@@ -31,6 +32,7 @@ from hipsense.protocol import (
     ConfigFrame,
     ErrorCode,
     ErrorFrame,
+    Frame,
     ImuChip,
     MarkerFrame,
     ReplyFrame,
@@ -38,8 +40,10 @@ from hipsense.protocol import (
     SamplesFrame,
     SerialDeframer,
     StatusFrame,
+    check_command,
     decode_frame,
     encode_command,
+    encode_frame,
     max_samples_per_notification,
     reply_gyro_bias_dps,
     reply_marker_seq,
@@ -278,15 +282,15 @@ for c in json.loads(CASES):
 """
 
 
-def _run_firmware(script: str, cases: list[Json]) -> str:
+def _run_firmware(script: str, cases: list[Json], heapsize: str = "120K") -> str:
     code = f"CASES = {json.dumps(cases)!r}\n" + script
-    return run_micropython(code, path=[paths.firmware_dir()]).stdout
+    return run_micropython(code, path=[paths.firmware_dir()], heapsize=heapsize).stdout
 
 
-def firmware_vectors(cases: list[Json]) -> dict[str, tuple[str, str]]:
+def firmware_vectors(cases: list[Json], heapsize: str = "120K") -> dict[str, tuple[str, str]]:
     """name -> (frame hex, serial hex) as the firmware encoder produces them."""
     out: dict[str, tuple[str, str]] = {}
-    for line in _run_firmware(_MPY_ENCODE, cases).splitlines():
+    for line in _run_firmware(_MPY_ENCODE, cases, heapsize).splitlines():
         name, frame_hex, serial_hex = line.split(" ")
         out[name] = (frame_hex, serial_hex)
     return out
@@ -497,6 +501,70 @@ def test_error_vectors_cut_inside_a_character(golden: Json) -> None:
             assert len(bytes.fromhex(case["hex"])) < room + 3
 
 
+def _random_case(rng: random.Random, i: int) -> tuple[Json, Frame]:
+    """Random firmware inputs and the host frame that must encode to the same bytes."""
+    kind = ["samples", "config", "status", "marker", "error", "reply"][i % 6]
+    if kind == "samples":
+        raw = rng.random() < 0.5
+        count = rng.randint(1, 12 if raw else 38)
+        angles = [[rng.randint(-32768, 32767) for _ in range(3)] for _ in range(count)]
+        raw_values = [[rng.randint(-32768, 32767) for _ in range(6)] for _ in range(count)]
+        flags = rng.choice([0, FLAG_RESENT])
+        inputs: Json = {"flags": flags, "seq": rng.randrange(1 << 30),
+                        "t_100us": rng.randrange(1 << 30), "angles_cdeg": angles,
+                        "raw": raw_values if raw else None}  # fmt: skip
+        frame: Frame = SamplesFrame(
+            flags=flags | (FLAG_RAW if raw else 0), seq=inputs["seq"], t_100us=inputs["t_100us"],
+            angles_cdeg=np.array(angles, dtype=np.int16),
+            raw=np.array(raw_values, dtype=np.int16) if raw else None,
+        )  # fmt: skip
+    elif kind == "config":
+        acc, gyr = _f32(rng.uniform(-1, 1)), _f32(rng.uniform(-1e3, 1e3))
+        inputs = {"content": rng.randint(0, 1), "imu": rng.randint(0, 255),
+                  "rate_hz": rng.randrange(1 << 16), "period_100us": rng.randrange(1 << 16),
+                  "acc_mps2_per_lsb": acc, "gyr_dps_per_lsb": gyr,
+                  "boot_id": rng.randrange(1 << 16), "flags": rng.randint(0, 3)}  # fmt: skip
+        frame = ConfigFrame(
+            inputs["content"], ImuChip(inputs["imu"]), inputs["rate_hz"],
+            inputs["period_100us"], acc, gyr, inputs["boot_id"],
+            bool(inputs["flags"] & 1), bool(inputs["flags"] & 2),
+        )  # fmt: skip
+    elif kind == "status":
+        inputs = {key: rng.randrange(1 << bits) for key, bits in (
+            ("state", 8), ("battery_pct", 8), ("battery_mv", 16), ("imu", 8), ("content", 8),
+            ("rate_hz", 16), ("frames_sent", 30), ("fifo_overflows", 30), ("i2c_errors", 30),
+            ("samples_lost", 30), ("boot_id", 16), ("uptime_s", 32))}  # fmt: skip
+        frame = _expected_status(inputs)
+    elif kind == "marker":
+        inputs = {"code": rng.randint(0, 255), "seq": rng.randrange(1 << 30)}
+        frame = MarkerFrame(**inputs)
+    elif kind == "error":
+        text = "".join(chr(rng.choice([rng.randint(32, 126), rng.randint(0xA0, 0x2FFF)]))
+                       for _ in range(rng.randint(0, 60)))  # fmt: skip
+        inputs = {"code": rng.randint(0, 255), "text": text, "limit": None}
+        frame = ErrorFrame(ErrorCode(inputs["code"]), text)
+    else:
+        result = rng.choice([0, 0, rng.randint(1, 255)])
+        payload = bytes(rng.randrange(256) for _ in range(rng.randint(0, 60)))
+        inputs = {"token": rng.randint(0, 255), "command": rng.randint(0, 255),
+                  "result": result, "payload_format": f"<{len(payload)}B",
+                  "payload_values": list(payload)}  # fmt: skip
+        frame = ReplyFrame(inputs["token"], Command(inputs["command"]), Result(result),
+                           payload if result == 0 else b"")  # fmt: skip
+    return {"name": f"random_{i}", "kind": kind, "inputs": inputs}, frame
+
+
+def test_firmware_encoder_equals_host_encoder_on_random_inputs() -> None:
+    rng = random.Random(11)
+    pairs = [_random_case(rng, i) for i in range(180)]
+    vectors = firmware_vectors([case for case, _ in pairs], heapsize="4M")
+    for case, frame in pairs:
+        frame_hex, serial_hex = vectors[case["name"]]
+        assert frame_hex == encode_frame(frame).hex(), case
+        assert serial_hex == serial_encode(bytes.fromhex(frame_hex)).hex()
+        assert decode_frame(bytes.fromhex(frame_hex)) == frame
+
+
 # --- commands: the host encodes, the firmware parses ---------------------------------------
 
 
@@ -511,6 +579,34 @@ def test_host_command_bytes_equal_stored(golden: Json) -> None:
         assert frame == CommandFrame(
             token=token, command=Command(command), args=bytes.fromhex(case["args_hex"])
         )
+
+
+def test_host_check_command_gives_the_stored_answers(golden: Json) -> None:
+    for case in golden["commands"]:
+        assert list(check_command(bytes.fromhex(case["hex"]))) == case["expect"], case["name"]
+
+
+def test_firmware_parse_command_equals_host_check_command_on_random_frames() -> None:
+    rng = random.Random(7)
+    frames = []
+    for _ in range(400):
+        size = rng.choice([0, 1, 2, 3, 4, 5, 6, 8, 20, rng.randint(0, 40)])
+        data = bytearray(rng.randrange(256) for _ in range(size))
+        # Mostly near-valid headers, so every branch of the checks is reached.
+        if size > 0 and rng.random() < 0.8:
+            data[0] = 1
+        if size > 1 and rng.random() < 0.8:
+            data[1] = 4
+        if size > 3 and rng.random() < 0.7:
+            data[3] = rng.randint(0, 14)
+        frames.append({"name": f"r{len(frames)}", "hex": bytes(data).hex(),
+                       "serial_hex": ""})  # fmt: skip
+    lines = _run_firmware(_MPY_PARSE, frames, heapsize="2M").splitlines()
+    answers = {tuple(int(v) for v in line.split(" ")[1:4]) for line in lines}
+    assert len(answers) > 20  # the batch reaches many different answers
+    for case, line in zip(frames, lines, strict=True):
+        firmware = [int(v) for v in line.split(" ")[1:4]]
+        assert firmware == list(check_command(bytes.fromhex(case["hex"]))), case["hex"]
 
 
 def test_firmware_parses_golden_commands_plain_and_framed(golden: Json) -> None:

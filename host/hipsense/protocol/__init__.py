@@ -9,6 +9,7 @@ from hipsense.protocol.codec import decode_frame, encode_frame
 from hipsense.protocol.commands import (
     Quaternion,
     ResendReply,
+    check_command,
     cmd_align_mounting,
     cmd_calibrate_gyro,
     cmd_get_config,
@@ -119,6 +120,7 @@ __all__ = [
     "StatusFrame",
     "UnknownFrameType",
     "UnsupportedProtocolVersion",
+    "check_command",
     "cmd_align_mounting",
     "cmd_calibrate_gyro",
     "cmd_get_config",

@@ -102,6 +102,30 @@ def command_args(frame: CommandFrame) -> tuple[float, ...]:
         raise MalformedFrame(f"{frame.command.name} arguments: {exc}") from None
 
 
+def check_command(data: bytes | bytearray | memoryview) -> tuple[Result, int, int]:
+    """What a board answers to ``data`` before looking at values or state: the checks of
+    docs/protocol.md "COMMAND" in order, the host twin of the firmware's ``parse_command``.
+
+    Returns ``(result, token, command)``; ``token`` is -1 when the board answers with an ERROR
+    frame ``BAD_FRAME`` instead of a REPLY, ``command`` is 0 when the frame holds none.
+    """
+    data = bytes(data)
+    if len(data) < 3 or data[1] != FrameType.COMMAND:
+        return Result.MALFORMED, -1, 0
+    token = data[2]
+    command = data[3] if len(data) > 3 else 0
+    if data[0] != VERSION:
+        return Result.UNSUPPORTED_VERSION, token, command
+    if len(data) < 4:
+        return Result.MALFORMED, token, 0
+    fmt = COMMAND_ARGS_FORMAT.get(Command(command))
+    if fmt is None:
+        return Result.UNKNOWN_COMMAND, token, command
+    if len(data) - 4 != struct.calcsize("<" + fmt):
+        return Result.MALFORMED, token, command
+    return Result.OK, token, command
+
+
 @dataclass(frozen=True)
 class ResendReply:
     """Answer to RESEND: samples from ``first_seq`` follow; ``lost`` samples are gone."""
