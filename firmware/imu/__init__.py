@@ -37,8 +37,9 @@ class NoImu:
     fifo_overflows = 0
     samples_lost = 0
 
-    def __init__(self, reason="no known IMU answered"):
+    def __init__(self, reason="no known IMU answered", errors=0):
         self.reason = reason
+        self.errors = errors  # I2C errors other than "no device" (ENODEV) while probing
 
     def configure(self, rate_hz, acc_g=8, gyr_dps=1000):
         from imu._base import check_config
@@ -79,19 +80,25 @@ def probe(i2c, addresses=ALL_ADDRESSES):
     """Try each address (both WHO_AM_I registers); return a driver or a :class:`NoImu`.
 
     An address that does not answer (``OSError``, e.g. ENODEV) is skipped; the reason of the
-    last failure is kept in ``NoImu.reason`` for the status report.
+    last failure is kept in ``NoImu.reason`` for the status report and bus errors other than
+    ENODEV (19) are counted in ``NoImu.errors``.
     """
     b = bytearray(1)
+    errors = 0
     reason = "no device answered at " + ",".join(hex(a) for a in addresses)
     for addr in addresses:
         for reg in (_WHO_INVENSENSE, _WHO_ST):
             try:
                 i2c.readfrom_mem_into(addr, reg, b)
             except OSError as e:
-                reason = "I2C error %s at %s" % (e.args[0] if e.args else "?", hex(addr))
+                code = e.args[0] if e.args else -1
+                if code != 19:
+                    errors += 1
+                reason = "I2C error %d at %s" % (code, hex(addr))
                 break
             cls = identify(reg, b[0])
             if cls is not None:
                 return cls(i2c, addr, b[0])
-            reason = "unknown WHO_AM_I 0x%02x at %s" % (b[0], hex(addr))
-    return NoImu(reason)
+            if reg == _WHO_INVENSENSE or b[0] not in (0x00, 0xFF):
+                reason = "unknown WHO_AM_I 0x%02x (reg 0x%02x) at %s" % (b[0], reg, hex(addr))
+    return NoImu(reason, errors)

@@ -137,8 +137,9 @@ class ImuManager:
     def _init(self):
         try:
             drv = imu.probe(self.i2c, self.addresses)
-            if drv.chip_id == imu.CHIP_NONE:
+            if isinstance(drv, imu.NoImu):
                 self.drv = drv
+                self.i2c_errors += drv.errors
                 if self.state_code != STATE_ERROR:
                     self._set_state(STATE_NO_IMU)
                 self._schedule_retry()

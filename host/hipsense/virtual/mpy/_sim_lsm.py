@@ -191,8 +191,11 @@ class Lsm6dsox(_Lsm6):
             for j in range(3):
                 _put_le(p, w + 1 + 2 * j, raw[base + j])
         stop = self.stop_when_full()
+        before = self.dropped
         for w in (0, 7):
             self.fifo_push(p, 7, stop, 7, w)
+        if self.dropped - before > 1:
+            self.dropped = before + 1  # count samples, not words
 
     def read(self, reg):
         words = self.fcount // 7

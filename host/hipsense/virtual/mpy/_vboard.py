@@ -35,7 +35,7 @@ _p_fail = 0.0
 _rng = 1
 _p_errno = errno.EIO
 _faults = 0
-pins = {}  # pin id -> [mode, level, pull]
+pins = {}  # pin id -> [mode, level, pull, driven from outside]
 pin_irqs = {}  # pin id -> (Pin, handler, trigger)
 _adc_mv = {}
 timers = []
@@ -224,7 +224,7 @@ def check(bus_id, addr):
 def pin_state(pin_id):
     st = pins.get(pin_id)
     if st is None:
-        st = pins[pin_id] = [-1, 0, -1]
+        st = pins[pin_id] = [-1, 0, -1, False]
     return st
 
 
@@ -238,6 +238,7 @@ def set_pin(pin_id, level):
     st = pin_state(pin_id)
     old = st[1]
     st[1] = 1 if level else 0
+    st[3] = True
     irq = pin_irqs.get(pin_id)
     if irq is not None and old != st[1]:
         pin, handler, trigger = irq

@@ -113,13 +113,14 @@ class Pin:
         self.init(mode, pull, value=value)
 
     def init(self, mode=-1, pull=-1, *, value=None, drive=-1, hold=False):
+        """Inputs nobody drives (``_vboard.set_pin``) idle high unless pulled down."""
         st = self._st
-        if mode != -1:
-            st[0] = mode
         if pull != -1:
             st[2] = pull
-            if pull == Pin.PULL_UP and st[0] == Pin.IN and st[1] == 0:
-                st[1] = 1
+        if mode != -1:
+            st[0] = mode
+            if mode == Pin.IN and not st[3]:
+                st[1] = 0 if st[2] == Pin.PULL_DOWN else 1
         if value is not None:
             st[1] = 1 if value else 0
 
