@@ -210,6 +210,18 @@ def test_command_builders_and_args() -> None:
     assert encode_command(1, 0x7F, b"xyz") == b"\x01\x04\x01\x7fxyz"  # unknown: passed through
 
 
+def test_host_encoder_refuses_values_it_would_wrap_or_overlong_frames() -> None:
+    wide = SamplesFrame(flags=0, seq=0, t_100us=0, angles_cdeg=np.array([[0, 40000, 0]]))
+    with pytest.raises(ValueError, match="must fit int16"):
+        encode_frame(wide)
+    ok = SamplesFrame(flags=0, seq=0, t_100us=0, angles_cdeg=np.array([[0, -32768, 32767]]))
+    assert decode_frame(encode_frame(ok)) == ok
+    with pytest.raises(ValueError, match="ErrorFrame of 245 bytes exceeds 244"):
+        encode_frame(ErrorFrame(code=ErrorCode.I2C_ERROR, text="x" * 242))
+    with pytest.raises(ValueError, match="raw must be given exactly when flags has FLAG_RAW"):
+        SamplesFrame(flags=FLAG_RAW, seq=0, t_100us=0, angles_cdeg=np.zeros((1, 3), np.int16))
+
+
 @pytest.mark.parametrize(
     ("mtu", "raw", "count"),
     [

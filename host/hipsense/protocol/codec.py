@@ -20,6 +20,7 @@ from hipsense.protocol.constants import (
     FLAG_RAW,
     HEADER_SIZE,
     MARKER_SIZE,
+    MAX_FRAME_SIZE,
     REPLY_HEADER_SIZE,
     SAMPLE_SIZE_ANGLES,
     SAMPLE_SIZE_RAW,
@@ -202,6 +203,8 @@ def _encode_samples(frame: SamplesFrame) -> bytes:
         frame.version, FrameType.SAMPLES, frame.flags, frame.count, frame.seq, frame.t_100us
     )
     values = frame.angles_cdeg if frame.raw is None else np.hstack((frame.angles_cdeg, frame.raw))
+    if values.dtype != np.int16 and (values.min() < -32768 or values.max() > 32767):
+        raise ValueError("SAMPLES values must fit int16 (0.01 deg angles, raw counts)")
     return header + np.ascontiguousarray(values, dtype=_I16_LE).tobytes()
 
 
@@ -240,11 +243,7 @@ def _encode_error(frame: ErrorFrame) -> bytes:
     return _header(FrameType.ERROR) + bytes((frame.code,)) + frame.text.encode("utf-8")
 
 
-def encode_frame(frame: Frame) -> bytes:
-    """The bytes of ``frame`` (the host-side twin of the firmware encoder).
-
-    Raises ``ValueError``/``struct.error`` for field values that do not fit the layout.
-    """
+def _encode_any(frame: Frame) -> bytes:
     if isinstance(frame, SamplesFrame):
         return _encode_samples(frame)
     if isinstance(frame, ConfigFrame):
@@ -258,3 +257,15 @@ def encode_frame(frame: Frame) -> bytes:
     if isinstance(frame, MarkerFrame):
         return _encode_marker(frame)
     return _encode_error(frame)
+
+
+def encode_frame(frame: Frame) -> bytes:
+    """The bytes of ``frame`` (the host-side twin of the firmware encoder).
+
+    Raises ``ValueError`` (or ``struct.error``/``OverflowError`` from ``struct``) for field
+    values that do not fit the layout and for frames longer than the 244-byte maximum.
+    """
+    data = _encode_any(frame)
+    if len(data) > MAX_FRAME_SIZE:
+        raise ValueError(f"{type(frame).__name__} of {len(data)} bytes exceeds {MAX_FRAME_SIZE}")
+    return data

@@ -34,6 +34,6 @@ class UnknownFrameType(ProtocolError):
     def __init__(self, type_id: int) -> None:
         self.type_id = type_id
         super().__init__(
-            f"unknown frame type 0x{type_id:02X}: skipped; the firmware may be newer than "
-            "this hipsense (update hipsense to use it)"
+            f"unknown frame type 0x{type_id:02X}: the firmware may be newer than this "
+            "hipsense; such frames are skipped (update hipsense to use them)"
         )
