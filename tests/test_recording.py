@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import signal
+import subprocess
+import sys
 from datetime import timezone
 from pathlib import Path
 
@@ -21,7 +25,9 @@ from hipsense.recording import (
     Recording,
     RecordingError,
     RecordingMeta,
+    RecordingWriter,
     read_recording,
+    recover_partial,
     write_recording,
 )
 from hipsense.recording.meta import meta_to_json
@@ -610,3 +616,127 @@ def test_write_is_atomic_and_replaces(tmp_path: Path) -> None:
     with pytest.raises(RecordingError, match=r"cannot write .*same\.parquet: duplicate seq"):
         write_recording(rec, path)
     assert len(read_recording(path).data) == 20
+
+
+# --- streaming writer --------------------------------------------------------------------------
+
+
+def chunks_of(data: pd.DataFrame, sizes: list[int]) -> list[pd.DataFrame]:
+    bounds = np.cumsum([0, *sizes])
+    return [data.iloc[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    sizes=st.lists(st.integers(0, 40), min_size=1, max_size=8),
+    suffix=st.sampled_from([".parquet", ".csv"]),
+)
+def test_writer_equals_whole_write(tmp_path: Path, sizes: list[int], suffix: str) -> None:
+    assume(sum(sizes) > 0)
+    rec = make_recording(n=sum(sizes))
+    path = tmp_path / f"stream{suffix}"
+    path.unlink(missing_ok=True)
+    with RecordingWriter(path, rec.meta) as writer:
+        for chunk in chunks_of(rec.data, sizes):
+            writer.append(chunk)
+        assert writer.partial_path.exists() and not path.exists()
+    assert not writer.partial_path.exists()
+    assert writer.rows_written == sum(sizes)
+    assert_same(rec, read_recording(path))
+
+
+def test_writer_row_groups(tmp_path: Path) -> None:
+    rec = make_recording(n=140_000)
+    with RecordingWriter(tmp_path / "long.parquet", rec.meta) as writer:
+        for chunk in chunks_of(rec.data, [10_000] * 14):
+            writer.append(chunk)
+    assert pq.ParquetFile(tmp_path / "long.parquet").metadata.num_row_groups == 2
+    assert_same(rec, read_recording(tmp_path / "long.parquet"))
+
+
+def test_writer_finishes_on_exception(tmp_path: Path) -> None:
+    rec = make_recording(n=100)
+    with pytest.raises(KeyboardInterrupt), RecordingWriter(tmp_path / "i.parquet", rec.meta) as w:
+        w.append(rec.data.iloc[:60])
+        raise KeyboardInterrupt
+    assert len(read_recording(tmp_path / "i.parquet").data) == 60
+
+
+def test_writer_checks_chunks(tmp_path: Path) -> None:
+    rec = make_recording(n=100)
+    writer = RecordingWriter(tmp_path / "c.parquet", rec.meta)
+    writer.append(rec.data.iloc[:50])
+    with pytest.raises(RecordingError, match=r"row 50 \(first of a chunk\) has t_s=0\.3 s"):
+        writer.append(rec.data.iloc[30:60])
+    with pytest.raises(RecordingError, match=r"a chunk has columns t_s, seq, acc_x_mps2"):
+        writer.append(rec.data.iloc[50:60].drop(columns=list(ANGLE_COLUMNS)))
+    bad = rec.data.iloc[50:60].copy()
+    bad.loc[55, "gyr_x_dps"] = np.nan
+    with pytest.raises(RecordingError, match=r"'gyr_x_dps' has a missing.* at row 55"):
+        writer.append(bad)
+    writer.append(rec.data.iloc[50:])
+    assert writer.close() == tmp_path / "c.parquet"
+    with pytest.raises(RecordingError, match="the recording is closed"):
+        writer.append(rec.data.iloc[:1])
+    assert_same(rec, read_recording(tmp_path / "c.parquet"))
+
+
+def test_writer_without_samples_writes_nothing(tmp_path: Path) -> None:
+    with RecordingWriter(tmp_path / "none.parquet", make_meta()) as writer:
+        writer.append(make_frame(n=0))
+    assert writer.close() is None
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_writer_refuses_to_overwrite_a_partial(tmp_path: Path) -> None:
+    (tmp_path / "old.parquet.partial").write_bytes(b"unsaved samples")
+    writer = RecordingWriter(tmp_path / "old.parquet", make_meta())
+    with pytest.raises(RecordingError, match=r"an unfinished recording is already there"):
+        writer.append(make_frame(n=5))
+    assert (tmp_path / "old.parquet.partial").read_bytes() == b"unsaved samples"
+
+
+KILLED_RECORDER = """
+import os, signal, sys
+import numpy as np, pandas as pd
+from hipsense.recording import RAW_COLUMNS, RecordingMeta, RecordingWriter
+
+writer = RecordingWriter(sys.argv[1], RecordingMeta(rate_hz=100.0, test="walk"))
+for k in range(5):
+    seq = np.arange(k * 10, k * 10 + 10)
+    chunk = {"t_s": seq / 100.0, "seq": seq, **{c: seq * 0.5 for c in RAW_COLUMNS}, "marker": 0}
+    writer.append(pd.DataFrame(chunk))
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.mark.parametrize(("suffix", "kept"), [(".parquet", 40), (".csv", 49)])
+def test_killed_recorder_is_recovered(tmp_path: Path, suffix: str, kept: int) -> None:
+    """A Parquet recording keeps every complete chunk, a CSV one every complete line."""
+    path = tmp_path / f"killed{suffix}"
+    done = subprocess.run([sys.executable, "-c", KILLED_RECORDER, str(path)], check=False)
+    assert done.returncode == -signal.SIGKILL
+    partial = tmp_path / f"killed{suffix}.partial"
+    assert partial.exists() and not path.exists()
+    with pytest.raises(
+        RecordingError, match=r"\.partial: an unfinished recording.*recover_partial"
+    ):
+        read_recording(partial)
+    whole = partial.read_bytes()
+    partial.write_bytes(whole[:-7])  # as if killed in the middle of the last chunk
+    assert recover_partial(partial) == path
+    rec = read_recording(path)
+    assert list(rec.data["seq"]) == list(range(kept))
+    assert rec.meta.test == "walk"
+    assert not partial.exists()
+
+
+def test_recover_partial_refusals(tmp_path: Path) -> None:
+    with pytest.raises(RecordingError, match=r"not a partial recording"):
+        recover_partial(tmp_path / "x.parquet")
+    (tmp_path / "x.parquet.partial").write_bytes(b"")
+    (tmp_path / "x.parquet").write_bytes(b"")
+    with pytest.raises(RecordingError, match=r"cannot recover into .*x\.parquet: that file exists"):
+        recover_partial(tmp_path / "x.parquet.partial")
