@@ -26,7 +26,8 @@ _ZERO = const(2)  # 1 when the current block ends in an implied 0x00
 _BAD = const(3)  # 1 when the current chunk is already known to be broken
 _SEEN = const(4)  # 1 once the current chunk has any byte
 _EVENT = const(5)  # what the last scan ended with (below)
-_N_STATE = const(6)
+_START = const(6)  # where the next scan starts (keeps _scan at 4 viper arguments)
+_N_STATE = const(7)
 
 _EV_NONE = const(0)  # input exhausted inside a chunk
 _EV_EMPTY = const(1)  # a 0x00 with nothing before it (resync filler): ignored
@@ -104,8 +105,8 @@ def encode_frame(src, n, dst):
 
 
 @micropython.viper
-def _scan(st, out, src, start: int, n: int) -> int:
-    """Decode ``src[start:n]`` into ``out`` until a 0x00 ends a chunk; returns the next index."""
+def _scan(st, out, src, n: int) -> int:
+    """Decode ``src[st[_START]:n]`` into ``out`` up to the 0x00 ending a chunk; next index."""
     s = ptr32(st)  # noqa: F821 (viper built-in)
     d = ptr8(out)  # noqa: F821 (viper built-in)
     b = ptr8(src)  # noqa: F821 (viper built-in)
@@ -116,7 +117,7 @@ def _scan(st, out, src, start: int, n: int) -> int:
     bad = s[_BAD]
     seen = s[_SEEN]
     event = _EV_NONE
-    i = start
+    i = s[_START]
     while i < n:
         c = b[i]
         i += 1
@@ -194,7 +195,8 @@ class Deframer:
         st = self._st
         out = self._out
         while start < n:
-            start = _scan(st, out, buf, start, n)
+            st[_START] = start
+            start = _scan(st, out, buf, n)
             event = st[_EVENT]
             if event == _EV_CHUNK:
                 size = st[_POS] - CRC_SIZE
