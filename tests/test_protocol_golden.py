@@ -34,6 +34,7 @@ from hipsense.protocol import (
     ErrorFrame,
     Frame,
     ImuChip,
+    MalformedFrame,
     MarkerFrame,
     ReplyFrame,
     Result,
@@ -475,6 +476,22 @@ def test_host_decodes_golden_frames_to_their_inputs(golden: Json) -> None:
             _check_error(frame, a)
         else:
             _check_reply(frame, a)
+
+
+_MIN_LENGTH = {1: None, 2: 20, 3: 36, 5: 5, 6: 8, 7: 3}  # SAMPLES: exactly as announced
+
+
+def test_every_truncation_of_a_golden_frame_is_malformed(golden: Json) -> None:
+    """A cut notification or frame never decodes as something else (REPLY and ERROR may be
+    cut only inside their payload/text, which the layout cannot tell)."""
+    for case in golden["frames"]:
+        data = bytes.fromhex(case["hex"])
+        minimum = _MIN_LENGTH[data[1]] or len(data)
+        for cut in range(minimum):
+            with pytest.raises(MalformedFrame) as info:
+                decode_frame(data[:cut])
+            message = str(info.value)
+            assert "header" in message if cut < 2 else f"{cut} bytes" in message, message
 
 
 def test_host_deframer_reads_the_firmware_serial_stream(golden: Json) -> None:
