@@ -20,7 +20,8 @@ from hipsense.deploy.errors import BoardBootLoop, BoardNotResponding, DeployErro
 from hipsense.deploy.ports import check_port_access
 
 _WRITE_CHUNK_BYTES = 512
-_BOOT_BANNERS = (b"rst:0x", b"ets Jun  8 2016", b"ESP-ROM:", b"Guru Meditation", b"Backtrace:")
+_RESET_MARK = b"rst:0x"  # printed by the ESP32 ROM on every reset ("rst:0xc (SW_CPU_RESET)")
+_PANIC_MARKS = (b"Guru Meditation", b"Backtrace:")
 
 WriteProgress = Callable[[int, int], None]
 """``(bytes_written, bytes_total)`` after each chunk."""
@@ -28,9 +29,7 @@ WriteProgress = Callable[[int, int], None]
 
 def looks_like_boot_loop(output: bytes) -> bool:
     """True when ``output`` shows the ESP32 ROM resetting more than once (a boot loop)."""
-    return sum(output.count(banner) for banner in _BOOT_BANNERS[:3]) >= 2 or (
-        b"Guru Meditation" in output or b"Backtrace:" in output
-    )
+    return output.count(_RESET_MARK) >= 2 or any(mark in output for mark in _PANIC_MARKS)
 
 
 class BoardLink:
@@ -49,6 +48,9 @@ class BoardLink:
             self._t: Any = SerialTransport(port, baudrate=baud)
         except TransportError as exc:
             raise BoardNotResponding(f"cannot open {port}: {exc}") from exc
+        # mpremote reads a pty with blocking reads, so its timeouts never fire while a board
+        # keeps printing (a boot loop). Linux ptys report in_waiting; use the serial-port path.
+        self._t.is_pty = False
 
     # -- raw REPL ---------------------------------------------------------------------------
     def enter_raw(self, *, soft_reset: bool = True, timeout_s: float = 10.0) -> None:
