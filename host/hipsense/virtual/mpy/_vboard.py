@@ -267,7 +267,7 @@ def service():
         return
     now = _simclock.now_s()
     for t in timers:
-        if t.due_s is not None and now >= t.due_s:
+        if t.due_s is not None and now >= t.due_s - 1e-9:
             t.fire(now)
     if _wdt is not None and now - _wdt.fed_s > _wdt.timeout_ms / 1000.0:
         wdt_expiries += 1

@@ -332,7 +332,7 @@ class Timer:
     def fire(self, now_s):
         if self.mode == Timer.PERIODIC and self.due_s is not None:
             self.due_s += self.period_s
-            if self.due_s <= now_s:  # missed periods are not replayed
+            if self.due_s <= now_s - 1e-9:  # missed periods are not replayed
                 self.due_s = now_s + self.period_s
         else:
             self.due_s = None
