@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from hipsense import paths
 from hipsense.sim.source import write_source_file
 from hipsense.virtual.runner import run_micropython
