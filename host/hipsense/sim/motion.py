@@ -118,12 +118,12 @@ def bursts(
 def quiet_standing_sway(motion: PelvisMotion, rng: np.random.Generator, scale: float = 1.0) -> None:
     """Add quiet-standing postural sway (a few mm, a few tenths of a degree) to the whole motion."""
     n, fs = motion.n, motion.rate_hz
-    motion.position_m[:, 0] += band_noise(rng, n, fs, 0.0025 * scale, 0.05, 1.0)
-    motion.position_m[:, 1] += band_noise(rng, n, fs, 0.0015 * scale, 0.05, 1.0)
-    motion.position_m[:, 2] += band_noise(rng, n, fs, 0.0004 * scale, 0.1, 2.0)
-    motion.tilt_deg += band_noise(rng, n, fs, 0.25 * scale, 0.05, 1.0)
-    motion.obliquity_deg += band_noise(rng, n, fs, 0.2 * scale, 0.05, 1.0)
-    motion.rotation_deg += band_noise(rng, n, fs, 0.2 * scale, 0.05, 1.0)
+    motion.position_m[:, 0] += band_noise(rng, n, fs, 0.002 * scale, 0.05, 0.7)
+    motion.position_m[:, 1] += band_noise(rng, n, fs, 0.0012 * scale, 0.05, 0.7)
+    motion.position_m[:, 2] += band_noise(rng, n, fs, 0.0002 * scale, 0.05, 0.7)
+    motion.tilt_deg += band_noise(rng, n, fs, 0.2 * scale, 0.05, 0.7)
+    motion.obliquity_deg += band_noise(rng, n, fs, 0.15 * scale, 0.05, 0.7)
+    motion.rotation_deg += band_noise(rng, n, fs, 0.15 * scale, 0.05, 0.7)
 
 
 def shaped_noise(

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from scipy.interpolate import CubicSpline
 
 from hipsense.sim.motion import Array, PelvisMotion, keyframes, min_jerk, shaped_noise
 
@@ -102,9 +103,13 @@ _OTHER = {"left": "right", "right": "left"}
 
 
 def _drop_shape(u: Array) -> Array:
-    """Swing-side drop within a stance step, 0 at both ICs, peak 1 at u ≈ 0.36."""
-    g = np.sin(np.pi * u) * (1.0 + 0.7 * np.cos(np.pi * u))
-    return g / 1.174612  # max of sin(πu)(1 + 0.7 cos πu)
+    """Swing-side drop within a stance step: 0 with zero slope at both ICs, peak 1 at u ≈ 0.39.
+
+    Zero slope at the ICs keeps the angular rate continuous even when the two sides drop by
+    different amounts.
+    """
+    g = 0.5 * (1.0 - np.cos(2.0 * np.pi * u)) * (1.0 + np.cos(np.pi * u))
+    return g * (27.0 / 32.0)  # max of ½(1 − cos 2πu)(1 + cos πu) is 32/27
 
 
 def bout_duration_s(params: WalkParams, n_steps: int) -> float:
@@ -157,16 +162,20 @@ def add_walking(
         )
         env[t >= b[n]] = 0.0
         active = (t >= b[0]) & (t < b[n])
-        k = np.clip(np.searchsorted(b, t, side="right") - 1, 0, n - 1)
-        u = np.where(active, (t - b[k]) / (b[k + 1] - b[k]), 0.0)
+        # smooth (C²) step phase through the ICs: rates stay continuous across steps
+        phase = np.clip(CubicSpline(b, np.arange(n + 1.0))(np.where(active, t, b[0])), 0, n - 1e-9)
+        if np.any(np.diff(phase[active]) <= 0.0):
+            raise ValueError("step times too irregular for a monotonic step phase")
+        k = phase.astype(int)
+        u = np.where(active, phase - k, 0.0)
         stance_sides = [_OTHER[sides[i]] for i in range(n)]  # stance foot of step i (b_i → b_i+1)
 
         def per_step(mean: float, n: int = n) -> Array:
             return mean * (1.0 + params.amplitude_cv * rng.standard_normal(n))
 
-        def smooth_amp(values: Array, b: Array = b) -> Array:
+        def smooth_amp(values: Array, b: Array = b, active: Array = active) -> Array:
             mids = 0.5 * (b[:-1] + b[1:])
-            return np.interp(t, mids, values)
+            return np.where(active, CubicSpline(mids, values, bc_type="natural")(t), 0.0)
 
         # obliquity: swing side drops during each stance
         drop = np.array(
@@ -200,8 +209,8 @@ def add_walking(
         fluct = smooth_amp(per_step(params.speed_fluct_mps))
         forward_speed += env * (speed + fluct * np.cos(2 * np.pi * u))
         lat_sign = np.array([-1.0 if s == "right" else 1.0 for s in stance_sides])
-        lat_amp = per_step(params.lateral_m)
-        lateral += np.where(active, env * lat_sign[k] * lat_amp[k] * np.sin(np.pi * u), 0.0)
+        lat_amp = smooth_amp(per_step(params.lateral_m))
+        lateral += np.where(active, env * lat_sign[k] * lat_amp * np.sin(np.pi * u), 0.0)
 
         # heel-strike transients: displacement B e^(-τ/τd) (1 - cos 2πfτ) has acceleration
         # B (2πf)² at contact, decaying within ~2 cycles
