@@ -80,12 +80,13 @@ def estimate_mounting(
     if fwd.shape[0] < 3 * rate_hz:
         raise MountingError("walk capture shorter than 3 s: record more steps")
     horiz = fwd - np.outer(fwd @ z, z)
-    horiz -= horiz.mean(axis=0)
-    # main axis of horizontal acceleration: antero-posterior (larger than medio-lateral)
-    _, vecs = np.linalg.eigh(horiz.T @ horiz)
+    n1 = max(1, math.ceil(rate_hz))
+    # main axis of the steady walk's horizontal acceleration (after the first second's
+    # start-up): antero-posterior, which is larger than medio-lateral at the pelvis
+    steady = horiz[n1:] - horiz[n1:].mean(axis=0)
+    _, vecs = np.linalg.eigh(steady.T @ steady)
     axis = vecs[:, -1]
     # sign: the forward velocity gained during the first second of the walk
-    n1 = max(1, math.ceil(rate_hz))
-    if float(np.sum(horiz[:n1] @ axis)) < 0:
+    if float(np.sum((horiz[:n1] - horiz[n1:].mean(axis=0)) @ axis)) < 0:
         axis = -axis
     return mounting_from_axes(z, axis)
