@@ -26,6 +26,7 @@ ridge_len_mm = 2.0;   // snap ridge length along x
 belt_w_mm = 40;       // belt width the loop accepts (inner tunnel span), mm
 belt_t_mm = 5;        // belt thickness the loop accepts (inner tunnel height), mm
 strap_mm = 2.5;       // thickness of the strap that closes the loop and of its posts
+arrow_depth_mm = 0.6; // depth of the orientation arrow engraved beside the case
 window_frac = 0.5;    // side windows (button access) span this fraction of the cavity length
 
 cavity_mm = [board_mm[0] + 2 * clearance_mm,
@@ -75,7 +76,17 @@ module belt_loop() {
     translate([0, -loop_y / 2, 0]) cube([outer_x, loop_y, floor_mm]);
 }
 
-module clip() { union() { shell(); belt_loop(); } }
+// An arrow engraved in the ledge beside the case points to the open (USB) end: wear the clip
+// with the arrow towards the wearer's right, the same way every time (docs/mounting.md).
+module arrow_mark() {
+    ledge = (loop_y - case_y) / 2;
+    if (ledge >= 5)
+        translate([3, case_y / 2 + ledge / 2, floor_mm - arrow_depth_mm])
+            linear_extrude(arrow_depth_mm + 0.1)
+                polygon([[0, 0], [5, 2.5], [5, 0.9], [16, 0.9], [16, -0.9], [5, -0.9], [5, -2.5]]);
+}
+
+module clip() { difference() { union() { shell(); belt_loop(); } arrow_mark(); } }
 
 // The envelope shrunk by 0.01 mm per side, so that faces which merely touch (the board
 // resting on the floor) do not count as an overlap.
