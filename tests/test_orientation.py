@@ -1,4 +1,4 @@
-"""Orientation fusion, pelvis angles, mounting: firmware (MicroPython), host twin, float reference."""
+"""Orientation fusion, pelvis angles, mounting: firmware (MicroPython), twin, float reference."""
 
 from __future__ import annotations
 
