@@ -20,6 +20,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 HARDWARE_DIR = REPO_DIR / "hardware"
@@ -188,6 +190,32 @@ def test_schema_rejects_a_profile_missing_a_required_key(key: str) -> None:
     broken = copy.deepcopy(PROFILES["m5stickc-plus2"])
     del broken[key]
     assert f"$: missing {key!r}" in schema_errors(broken, SCHEMA)
+
+
+def _key_paths(node: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    if not isinstance(node, dict):
+        return []
+    paths: list[tuple[str, ...]] = []
+    for key, value in node.items():
+        paths.append((*prefix, key))
+        paths += _key_paths(value, (*prefix, key))
+    return paths
+
+
+_ALL_KEY_PATHS = sorted({(name, *path) for name, p in PROFILES.items() for path in _key_paths(p)})
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(_ALL_KEY_PATHS))
+def test_deleting_any_key_breaks_the_profile_unless_it_is_optional(path: tuple[str, ...]) -> None:
+    name, *keys = path
+    broken = copy.deepcopy(PROFILES[name])
+    node = broken
+    for key in keys[:-1]:
+        node = node[key]
+    del node[keys[-1]]
+    errors = schema_errors(broken, SCHEMA)
+    assert (errors == []) == (keys == ["enclosure"]), (keys, errors)
 
 
 @pytest.mark.parametrize(
