@@ -259,7 +259,7 @@ def adc_mv(pin_id):
 def service():
     """Run due timer callbacks (through ``micropython.schedule``) and check the watchdog.
 
-    Called from the simulated ``machine`` functions (I2C, Pin, ADC, idle, WDT.feed) and by
+    Called from the simulated ``machine`` functions (I2C, ADC, idle, WDT.feed) and by
     :func:`advance_ms`: on the virtual board, timers and the watchdog only advance there.
     """
     global timer_overruns, wdt_expiries
