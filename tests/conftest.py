@@ -6,7 +6,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
-
 from hipsense import paths
 from hipsense.virtual.runner import MicroPythonFailed, run_micropython
 

@@ -16,9 +16,8 @@ def _first_existing(*candidates: Path) -> Path:
     for candidate in candidates:
         if candidate.is_dir():
             return candidate
-    raise FileNotFoundError(
-        "hipsense installation is incomplete: none of " + ", ".join(map(str, candidates)) + " exists"
-    )
+    listed = ", ".join(map(str, candidates))
+    raise FileNotFoundError(f"hipsense installation is incomplete: none of {listed} exists")
 
 
 def firmware_dir() -> Path:
