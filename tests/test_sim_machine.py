@@ -182,6 +182,28 @@ print(json.dumps([list(st), list(words)]))
     assert az == round(1000 / 0.244)  # 1 g at ±8 g
 
 
+def test_speed_factor_and_clock_error_set_the_fill_rate(mpy, monkeypatch) -> None:
+    monkeypatch.setenv("HIPSENSE_SIM_SPEED", "5")
+    body = """
+import imu
+_vboard.clear_bus(0)
+_vboard.add_chip("mpu6500")
+i2c = machine.SoftI2C(scl=machine.Pin(22), sda=machine.Pin(21))
+drv = imu.probe(i2c)
+drv.configure(100)
+_vboard.set_clock_error(0.1)
+buf = bytearray(12 * 42)
+drv.read(buf, 42)
+t0 = time.ticks_us()
+time.sleep_ms(60)
+n = drv.read(buf, 42)
+dt_s = time.ticks_diff(time.ticks_us(), t0) / 1e6
+print(json.dumps([n, dt_s * 5 * 100 * 1.1]))
+"""
+    n, expected = run_json(mpy, body)
+    assert abs(n - expected) <= 3
+
+
 # ---- sample-source file (the producer is hipsense.sim.source.write_source_file) -----------
 def test_hsim_file_source_feeds_the_driver(mpy, tmp_path: Path, monkeypatch) -> None:
     n = 50

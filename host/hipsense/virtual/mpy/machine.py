@@ -244,10 +244,10 @@ class I2C:
 
 
 class SoftI2C(I2C):
-    """Bit-banged I2C: on the virtual board it shares the bus model of ``I2C(-1)``."""
+    """Bit-banged I2C on any pins: on the virtual board it reaches the devices of bus 0."""
 
     def __init__(self, scl=None, sda=None, *, freq=400000, timeout=50000):
-        I2C.__init__(self, -1, scl=scl, sda=sda, freq=freq, timeout=timeout)
+        I2C.__init__(self, 0, scl=scl, sda=sda, freq=freq, timeout=timeout)
 
 
 # ADC full-scale voltage per attenuation (ESP32 recommended ranges, MicroPython quickref)
