@@ -270,6 +270,9 @@ class _Sim:
             msg = bytes(self.rx[2 : 2 + n])
             self.rx = self.rx[2 + n :]
             self.handle(msg[0], msg, 1)
+            # Like the ESP32 port (synchronous events): the IRQ of a write runs before the
+            # next write can change the value again.
+            self.deliver()
 
     # ---- messages from the host (socket or in-process central) ---------------------------
     def handle(self, kind, m, o):
@@ -429,12 +432,13 @@ class _Sim:
             if self.conn < 0:
                 self.show_adv(True)
         self.drain(now)
-        events = self.events
-        self.events = []
-        h = self.handler
-        for ev, args in events:
-            if h is not None:
-                h(ev, args)
+        self.deliver()
+
+    def deliver(self):
+        while self.events:
+            ev, args = self.events.pop(0)
+            if self.handler is not None:
+                self.handler(ev, args)
 
     # ---- the API calls -------------------------------------------------------------------
     def queue(self, conn, handle, data, indicate):
@@ -673,6 +677,7 @@ class _Central:
     def _to_board(self, kind, payload):
         msg = bytes((kind,)) + payload
         _sim.handle(kind, msg, 1)
+        _sim.deliver()
 
     def connect(self, addr=b"\xc0\x00\x00\x00\x00\x01"):
         self._to_board(MSG_CONNECT_REQ, addr)

@@ -1,0 +1,364 @@
+"""The host end of the virtual BLE link: "the air" between virtual boards and the host.
+
+A virtual board (MicroPython unix port with the simulated ``bluetooth`` module) connects to
+this socket server (endpoint in ``HIPSENSE_VBLE_ENDPOINT``) and reports its advertising, its
+GATT database and its notifications; the custom bleak backend
+(:mod:`hipsense.virtual.bleak_backend`) scans, connects, reads and writes through it. Test
+harnesses inject faults here (forced disconnects, link rate), the firmware stays untouched.
+The message format is in docs/virtual-board.md "Virtual BLE"; the codes mirror
+``host/hipsense/virtual/mpy/bluetooth.py`` (checked by a test).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from hipsense.errors import HipsenseError
+
+CENTRAL_ADDRESS = bytes.fromhex("c00000000001")
+NO_RESPONSE = 0xFFFF
+
+
+class Msg(enum.IntEnum):
+    """Socket message types (u16 LE length of type + payload, u8 type, payload)."""
+
+    HELLO = 0x01
+    ADV = 0x02
+    ADV_STOP = 0x03
+    GATT_DB = 0x04
+    CONNECTED = 0x05
+    DISCONNECTED = 0x06
+    NOTIFY = 0x07
+    INDICATE = 0x08
+    MTU = 0x09
+    READ_RSP = 0x0A
+    WRITE_RSP = 0x0B
+    CONNECT_REQ = 0x41
+    DISCONNECT_REQ = 0x42
+    MTU_REQ = 0x43
+    WRITE = 0x44
+    READ = 0x45
+    LINK = 0x46
+    FAULT_AT = 0x47
+    FAULT_RANDOM = 0x48
+
+
+class AttrKind(enum.IntEnum):
+    SERVICE = 1
+    VALUE = 2
+    DESCRIPTOR = 3
+    CCCD = 4
+
+
+class VirtualLinkError(HipsenseError):
+    """The virtual board refused or dropped a request (it is not advertising, or gone)."""
+
+
+@dataclass(frozen=True)
+class GattEntry:
+    """One attribute of the board's GATT database: ``uuid`` as a normalized 128-bit string."""
+
+    handle: int
+    kind: AttrKind
+    flags: int
+    uuid: str
+
+
+def uuid_from_le(raw: bytes) -> str:
+    """Little-endian UUID bytes (2 or 16) to bleak's normalized lowercase 128-bit form."""
+    if len(raw) == 2:
+        return f"0000{raw[1]:02x}{raw[0]:02x}-0000-1000-8000-00805f9b34fb"
+    h = raw[::-1].hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def parse_gatt_db(payload: bytes) -> list[GattEntry]:
+    entries = []
+    i = 0
+    while i + 6 <= len(payload):
+        handle, kind, flags, n = struct.unpack_from("<HBHB", payload, i)
+        entries.append(
+            GattEntry(handle, AttrKind(kind), flags, uuid_from_le(payload[i + 6 : i + 6 + n]))
+        )
+        i += 6 + n
+    return entries
+
+
+class RadioLink:
+    """One connection to a board, as the host's BLE controller would hold it."""
+
+    def __init__(self, board: VirtualBoard, conn_handle: int) -> None:
+        self.board = board
+        self.conn_handle = conn_handle
+        self.mtu = 23
+        self.connected = True
+        self.on_notify: Callable[[int, bytes], None] | None = None
+        self.on_disconnect: Callable[[], None] | None = None
+        self._mtu_done: asyncio.Future[int] | None = None
+
+    async def exchange_mtu(self, mtu: int, timeout_s: float = 5.0) -> int:
+        self._mtu_done = asyncio.get_running_loop().create_future()
+        self.board.send(Msg.MTU_REQ, struct.pack("<HH", self.conn_handle, mtu))
+        self.mtu = await asyncio.wait_for(self._mtu_done, timeout_s)
+        return self.mtu
+
+    async def write(self, handle: int, data: bytes, response: bool, timeout_s: float = 5.0) -> None:
+        self._check()
+        if not response:
+            self.board.send(
+                Msg.WRITE, struct.pack("<HHH", self.conn_handle, handle, NO_RESPONSE) + data
+            )
+            return
+        req, fut = self.board.new_request()
+        self.board.send(Msg.WRITE, struct.pack("<HHH", self.conn_handle, handle, req) + data)
+        status, _ = await asyncio.wait_for(fut, timeout_s)
+        if status:
+            raise VirtualLinkError(f"write to handle {handle} failed: ATT error 0x{status:02X}")
+
+    async def read(self, handle: int, timeout_s: float = 5.0) -> bytes:
+        self._check()
+        req, fut = self.board.new_request()
+        self.board.send(Msg.READ, struct.pack("<HHH", self.conn_handle, handle, req))
+        status, data = await asyncio.wait_for(fut, timeout_s)
+        if status:
+            raise VirtualLinkError(f"read of handle {handle} failed: ATT error 0x{status:02X}")
+        return data
+
+    def disconnect(self) -> None:
+        if self.connected:
+            self.board.send(Msg.DISCONNECT_REQ, struct.pack("<H", self.conn_handle))
+            self._lost()
+
+    def _check(self) -> None:
+        if not self.connected:
+            raise VirtualLinkError("the virtual board is not connected")
+
+    def _lost(self) -> None:
+        if not self.connected:
+            return
+        self.connected = False
+        if self.board.link is self:
+            self.board.link = None
+        self.board.fail_requests()
+        if self.on_disconnect is not None:
+            self.on_disconnect()
+
+
+@dataclass
+class VirtualBoard:
+    """One virtual board as the radio sees it: advertising, GATT database, connection."""
+
+    writer: asyncio.StreamWriter
+    address: str = ""
+    adv_data: bytes | None = None
+    resp_data: bytes = b""
+    gatt: list[GattEntry] = field(default_factory=list)
+    link: RadioLink | None = None
+    alive: bool = True
+    corrupt_left: int = 0
+    _req: int = 0
+    _pending: dict[int, asyncio.Future[tuple[int, bytes]]] = field(default_factory=dict)
+    _connecting: asyncio.Future[tuple[int, int]] | None = None
+
+    def send(self, kind: Msg, payload: bytes = b"") -> None:
+        if not self.alive:
+            raise VirtualLinkError(f"virtual board {self.address} is gone (its process ended)")
+        self.writer.write(struct.pack("<HB", len(payload) + 1, kind) + payload)
+
+    def new_request(self) -> tuple[int, asyncio.Future[tuple[int, bytes]]]:
+        self._req = (self._req + 1) & 0x7FFF
+        fut: asyncio.Future[tuple[int, bytes]] = asyncio.get_running_loop().create_future()
+        self._pending[self._req] = fut
+        return self._req, fut
+
+    def fail_requests(self) -> None:
+        for fut in self._pending.values():
+            if not fut.done():
+                fut.set_exception(VirtualLinkError("the virtual board disconnected"))
+        self._pending.clear()
+
+    async def connect(self, timeout_s: float = 5.0) -> RadioLink:
+        if self.link is not None:
+            raise VirtualLinkError(f"virtual board {self.address} is already connected")
+        self._connecting = asyncio.get_running_loop().create_future()
+        self.send(Msg.CONNECT_REQ, CENTRAL_ADDRESS)
+        conn, status = await asyncio.wait_for(self._connecting, timeout_s)
+        if status:
+            raise VirtualLinkError(
+                f"virtual board {self.address} refused the connection (not advertising, "
+                "out of range or already connected)"
+            )
+        self.link = RadioLink(self, conn)
+        return self.link
+
+    def handle(self, kind: int, p: bytes) -> None:
+        if kind == Msg.HELLO:
+            self.address = ":".join(f"{b:02X}" for b in p[:6])
+        elif kind == Msg.ADV:
+            n = struct.unpack_from("<H", p, 1)[0]
+            self.adv_data, self.resp_data = p[3 : 3 + n], p[3 + n :]
+        elif kind == Msg.ADV_STOP:
+            self.adv_data = None
+        elif kind == Msg.GATT_DB:
+            self.gatt = parse_gatt_db(p)
+        elif kind == Msg.CONNECTED:
+            if self._connecting is not None and not self._connecting.done():
+                self._connecting.set_result(struct.unpack_from("<HB", p))
+        elif kind == Msg.DISCONNECTED:
+            conn = struct.unpack_from("<H", p)[0]
+            if self.link is not None and self.link.conn_handle == conn:
+                self.link._lost()
+        elif kind in (Msg.NOTIFY, Msg.INDICATE):
+            conn, handle = struct.unpack_from("<HH", p)
+            link = self.link
+            data = p[4:]
+            if self.corrupt_left > 0 and len(data) > 24:
+                self.corrupt_left -= 1
+                data = data[:-1]  # damaged on the way: one byte short
+            if link is not None and link.conn_handle == conn and link.on_notify is not None:
+                link.on_notify(handle, data)
+        elif kind == Msg.MTU:
+            link = self.link
+            if link is not None:
+                link.mtu = struct.unpack_from("<HH", p)[1]
+                if link._mtu_done is not None and not link._mtu_done.done():
+                    link._mtu_done.set_result(link.mtu)
+        elif kind in (Msg.READ_RSP, Msg.WRITE_RSP):
+            req, status = struct.unpack_from("<HB", p)
+            fut = self._pending.pop(req, None)
+            if fut is not None and not fut.done():
+                fut.set_result((status, p[3:]))
+
+
+class VirtualRadio:
+    """Socket server the virtual boards connect to; one per host process (see ``current``)."""
+
+    _current: VirtualRadio | None = None
+
+    def __init__(self) -> None:
+        self.boards: list[VirtualBoard] = []
+        self._server: asyncio.Server | None = None
+        self._arrived = asyncio.Event()
+        self._serving: set[asyncio.Task[object]] = set()
+        self.endpoint = ""
+
+    @classmethod
+    def current(cls) -> VirtualRadio:
+        """The most recently started radio (what the bleak backend uses by default)."""
+        if cls._current is None:
+            raise VirtualLinkError("no virtual radio is running: start a VirtualRadio first")
+        return cls._current
+
+    async def start(self, path: str | None = None) -> str:
+        """Listen on TCP 127.0.0.1 (any free port) or on the AF_UNIX socket ``path``."""
+        if path is None:
+            self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+            port = self._server.sockets[0].getsockname()[1]
+            self.endpoint = f"tcp:127.0.0.1:{port}"
+        else:
+            self._server = await asyncio.start_unix_server(self._serve, path)
+            self.endpoint = f"unix:{path}"
+        VirtualRadio._current = self
+        return self.endpoint
+
+    async def close(self) -> None:
+        for board in self.boards:
+            board.writer.close()
+        if self._serving:  # let each reader see its socket close and clean up
+            await asyncio.wait(self._serving, timeout=2.0)
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await self._server.wait_closed()
+        if VirtualRadio._current is self:
+            VirtualRadio._current = None
+
+    async def __aenter__(self) -> VirtualRadio:
+        if self._server is None:
+            await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def wait_for_board(self, timeout_s: float = 10.0) -> VirtualBoard:
+        """The first board that said hello (and registered its GATT database)."""
+
+        async def ready() -> VirtualBoard:
+            while True:
+                for board in self.boards:
+                    if board.address and board.gatt and board.alive:
+                        return board
+                self._arrived.clear()
+                await self._arrived.wait()
+
+        return await asyncio.wait_for(ready(), timeout_s)
+
+    def find(self, address: str) -> VirtualBoard | None:
+        for board in self.boards:
+            if board.alive and board.address.upper() == address.upper():
+                return board
+        return None
+
+    # ---- fault injection (host side of the socket; the firmware is untouched) ------------
+    @staticmethod
+    def set_link(
+        board: VirtualBoard, interval_ms: float, packets_per_event: int, queue_capacity: int
+    ) -> None:
+        """Connection interval, notifications per connection event, controller queue slots."""
+        board.send(
+            Msg.LINK,
+            struct.pack("<IBB", int(interval_ms * 1000), packets_per_event, queue_capacity),
+        )
+
+    @staticmethod
+    def disconnect_at(board: VirtualBoard, at_ms: int, down_ms: int) -> None:
+        """Drop the link at simulated time ``at_ms`` and stay out of reach for ``down_ms``."""
+        board.send(Msg.FAULT_AT, struct.pack("<II", at_ms, down_ms))
+
+    @staticmethod
+    def random_disconnects(
+        board: VirtualBoard, seed: int, mean_interval_ms: int, min_down_ms: int, max_down_ms: int
+    ) -> None:
+        """Drops at random (reproducible from ``seed``); ``mean_interval_ms`` 0 turns them off."""
+        board.send(
+            Msg.FAULT_RANDOM, struct.pack("<IIII", seed, mean_interval_ms, min_down_ms, max_down_ms)
+        )
+
+    @staticmethod
+    def corrupt_notifications(board: VirtualBoard, count: int) -> None:
+        """Cut one byte off each of the next ``count`` notifications longer than 24 bytes."""
+        board.corrupt_left += count
+
+    # ---- the socket ----------------------------------------------------------------------
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        board = VirtualBoard(writer)
+        self.boards.append(board)
+        task = asyncio.current_task()
+        if task is not None:
+            self._serving.add(task)
+        try:
+            while True:
+                head = await reader.readexactly(2)
+                (n,) = struct.unpack("<H", head)
+                body = await reader.readexactly(n)
+                board.handle(body[0], body[1:])
+                if body[0] in (Msg.HELLO, Msg.GATT_DB):
+                    self._arrived.set()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            board.alive = False
+            if board.link is not None:
+                board.link._lost()
+            if board._connecting is not None and not board._connecting.done():
+                board._connecting.set_exception(VirtualLinkError("the virtual board is gone"))
+            self.boards.remove(board)
+            writer.close()
+            if task is not None:
+                self._serving.discard(task)

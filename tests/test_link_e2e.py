@@ -1,0 +1,270 @@
+"""End to end on the virtual board: firmware link under MicroPython, simulated ``bluetooth`` at
+an accelerated clock, socket bridge, the custom bleak backend, BleTransport and Session.
+
+The board side is a synthetic producer (not main.py): 100 Hz samples with raw content whose
+values encode the sequence number, so the host can check every sample it got.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import subprocess
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from hipsense import paths
+from hipsense.protocol import Command, UnsupportedProtocolVersion
+from hipsense.session import CommandTimeout, SampleBlock, Session
+from hipsense.transport.ble import BleTransport, scan
+from hipsense.virtual.bleak_backend import VirtualClient, VirtualScanner
+from hipsense.virtual.radio import VirtualBoard, VirtualRadio
+from hipsense.virtual.runner import micropython_argv, micropython_env
+
+SPEED = 25  # simulated seconds per real second
+
+PRODUCER = r"""
+import gc, sys, time
+from ring import Ring
+ring = Ring(RING_BYTES)
+ring.configure(True, 100, 0)
+gc.collect()
+import bluetooth, json, _simclock
+import protocol
+from link_ble import BleLink, name_suffix
+
+N = N_SAMPLES
+SILENT = SILENT_COMMANDS
+BAD_AT_MS = BAD_VERSION_AT_MS
+
+def on_command(buf, n):
+    result, token, command = protocol.parse_command(buf, n)
+    if command in SILENT:
+        return
+    link.send_reply(token, command, result)
+    if command == protocol.CMD_GET_CONFIG and result == protocol.R_OK:
+        link.send_config(1, 3, 100, 100, 0.0005985, 0.0152, 777, 0)
+
+ble = bluetooth.BLE()
+link = BleLink(ble, ring, name_suffix(ble), on_command, model="virtual")
+link.send_config(1, 3, 100, 100, 0.0005985, 0.0152, 777, 0)
+
+def now_ms():
+    return int(_simclock.now_s() * 1000)
+
+produced = 0
+t_next = 0
+reported = False
+bad_sent = False
+while True:
+    now = now_ms()
+    while produced < N and t_next <= now:
+        v = produced % 30000
+        ring.push_raw(v, -v, produced // 30000, v, 1, 2, 3, 4, 5)
+        produced += 1
+        t_next += 10
+    link.pump(now)
+    if 0 <= BAD_AT_MS <= now and not bad_sent and link.conn >= 0 and link.ready:
+        ble.gatts_notify(link.conn, link._h_data, b"\x02\x01\x00\x01\x00\x00\x00\x00")
+        bad_sent = True
+    if produced >= N and not reported:
+        reported = True
+        print(json.dumps({"produced": produced, "board_lost": ring.lost,
+                          "stats": bluetooth.sim_stats(), "refusals": link.refusals}))
+    time.sleep_ms(1)
+"""
+
+
+@dataclass
+class Board:
+    proc: subprocess.Popen[str]
+    radio: VirtualRadio
+    board: VirtualBoard
+
+    def summary(self) -> dict:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.startswith("{"):
+                return json.loads(line)
+        raise AssertionError("the producer ended without a summary")
+
+
+@contextlib.asynccontextmanager
+async def virtual_board(
+    n_samples: int,
+    *,
+    ring_bytes: int = 54000,
+    silent: tuple[int, ...] = (),
+    bad_version_at_ms: int = -1,
+) -> AsyncIterator[Board]:
+    radio = VirtualRadio()
+    endpoint = await radio.start()
+    code = (
+        PRODUCER.replace("RING_BYTES", str(ring_bytes))
+        .replace("N_SAMPLES", str(n_samples))
+        .replace("SILENT_COMMANDS", repr(silent))
+        .replace("BAD_VERSION_AT_MS", str(bad_version_at_ms))
+    )
+    env = micropython_env([paths.mpy_sim_dir(), paths.firmware_dir()])
+    env.update(
+        HIPSENSE_VBLE_ENDPOINT=endpoint,
+        HIPSENSE_SIM_SPEED=str(SPEED),
+        HIPSENSE_VBLE_ADDR="02:48:53:00:AB:CD",
+    )
+    proc = subprocess.Popen(
+        [*micropython_argv("200K"), "-c", code],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        board = await radio.wait_for_board(15.0)
+        yield Board(proc, radio, board)
+    finally:
+        proc.kill()
+        _, err = proc.communicate(timeout=10)
+        await radio.close()
+        assert "Traceback" not in err, err
+
+
+def transport(radio: VirtualRadio, name: str | None = "hipsense-ABCD") -> BleTransport:
+    return BleTransport(
+        name,
+        scanner_backend=VirtualScanner,
+        client_backend=VirtualClient,
+        backend_kwargs={"radio": radio},
+        scan_timeout_s=5.0,
+        backoff_s=(0.02, 0.05, 0.1),
+    )
+
+
+async def collect(session: Session, n_samples: int, timeout_s: float) -> list[SampleBlock]:
+    blocks: list[SampleBlock] = []
+
+    async def run() -> None:
+        got = 0
+        async for block in session.samples():
+            blocks.append(block)
+            got = int(block.seq[-1]) + 1
+            if got >= n_samples:
+                return
+
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(run(), timeout_s)
+    return blocks
+
+
+def check_values(blocks: list[SampleBlock]) -> np.ndarray:
+    seq = np.concatenate([b.seq for b in blocks])
+    angles = np.concatenate([b.angles_cdeg for b in blocks]).astype(np.int64)
+    raw = np.concatenate([b.raw for b in blocks if b.raw is not None])
+    assert len(raw) == len(seq)  # raw content all the way (MTU 247)
+    # The producer's pattern: tilt = seq mod 30000, obliquity = -tilt, rotation = seq // 30000.
+    np.testing.assert_array_equal(angles[:, 0], seq % 30000)
+    np.testing.assert_array_equal(angles[:, 1], -(seq % 30000))
+    np.testing.assert_array_equal(angles[:, 2], seq // 30000)
+    np.testing.assert_array_equal(raw[:, 1:], np.tile([1, 2, 3, 4, 5], (len(seq), 1)))
+    return seq
+
+
+async def test_scan_finds_the_virtual_board() -> None:
+    async with virtual_board(10) as b:
+        found = await scan(1.0, backend=VirtualScanner, radio=b.radio)
+        assert [(d.name, d.address) for d in found] == [("hipsense-ABCD", "02:48:53:00:AB:CD")]
+
+
+async def test_scan_reports_clearly_when_nothing_is_found() -> None:
+    from hipsense.transport import DeviceNotFound
+
+    async with VirtualRadio() as radio:
+        t = transport(radio, "hipsense-0000")
+        t.scan_timeout_s = 0.3
+        with pytest.raises(DeviceNotFound, match=r"Bluetooth is on.*awake.*another"):
+            await t.open()
+
+
+async def test_every_sample_once_in_order_through_forced_disconnects() -> None:
+    # 200 s at 100 Hz (8 s of wall time at 25x) with six outages of 1 to 10 s.
+    n = 20_000
+    outages = [(12_000, 1_000), (35_000, 3_000), (60_000, 10_000), (95_000, 2_000),
+               (120_000, 7_000), (150_000, 5_000)]  # fmt: skip
+    async with virtual_board(n) as b:
+        for at_ms, down_ms in outages:
+            b.radio.disconnect_at(b.board, at_ms, down_ms)
+        t = transport(b.radio)
+        async with Session(t) as session:
+            blocks = await collect(session, n, 40.0)
+            summary = b.summary()
+        assert summary["stats"]["forced_disconnects"] == len(outages)
+        seq = check_values(blocks)
+        assert seq.tolist() == list(range(n))  # every sample, once, in order
+        assert session.stats.lost == 0 and session.losses == []
+        assert session.stats.link_downs == len(outages)
+        assert t.reconnects == len(outages)
+        assert session.stats.resends >= len(outages)
+        # Device time maps to host time; the samples are 10 ms apart on the device clock.
+        t_dev = np.concatenate([b.t_device_s for b in blocks])
+        np.testing.assert_allclose(np.diff(t_dev), 0.01, atol=1e-9)
+        assert session.clock.ready
+
+
+async def test_outage_longer_than_the_ring_reports_exact_loss() -> None:
+    # Ring of 1000 raw samples (10 s at 100 Hz), a 25 s outage: the rest is gone.
+    n = 6_000
+    async with virtual_board(n, ring_bytes=18_000) as b:
+        b.radio.disconnect_at(b.board, 10_000, 25_000)
+        async with Session(transport(b.radio)) as session:
+            blocks = await collect(session, n, 30.0)
+            summary = b.summary()
+        seq = check_values(blocks)
+        missing = sorted(set(range(n)) - set(seq.tolist()))
+        assert seq.tolist() == sorted(set(seq.tolist()))  # in order, no duplicates
+        assert seq[-1] == n - 1  # and it kept going after the loss
+        assert session.stats.lost == len(missing) >= 1_400
+        lost_ranges = {
+            s for loss in session.losses for s in range(loss.first_seq, loss.first_seq + loss.count)
+        }
+        assert lost_ranges == set(missing)
+        assert all("overwritten" in loss.reason for loss in session.losses)
+        # The delivery marks where samples are missing.
+        assert sum(b.lost_before for b in blocks) == len(missing)
+        assert summary["board_lost"] <= len(missing)
+
+
+async def test_damaged_notifications_are_counted_and_recovered() -> None:
+    n = 3_000
+    async with virtual_board(n) as b:
+        async with Session(transport(b.radio)) as session:
+            await asyncio.sleep(0.2)
+            b.radio.corrupt_notifications(b.board, 3)
+            blocks = await collect(session, n, 20.0)
+        assert session.stats.malformed_frames == 3
+        assert check_values(blocks).tolist() == list(range(n))
+        assert session.stats.resends >= 1
+
+
+async def test_a_command_that_is_never_answered_times_out() -> None:
+    async with virtual_board(500, silent=(8,)) as b:
+        async with Session(transport(b.radio), command_timeout_s=0.5) as session:
+            reply = await session.command(Command.START)
+            assert reply.ok
+            with pytest.raises(CommandTimeout, match=r"GET_STATUS within 0\.5 s"):
+                await session.command(Command.GET_STATUS)
+            blocks = await collect(session, 500, 10.0)
+        assert check_values(blocks).tolist() == list(range(500))
+
+
+async def test_wrong_protocol_version_stops_the_stream_with_a_clear_error() -> None:
+    async with (
+        virtual_board(100_000, bad_version_at_ms=3_000) as b,
+        Session(transport(b.radio)) as session,
+    ):
+        got = 0
+        with pytest.raises(UnsupportedProtocolVersion, match=r"protocol v2.*update hipsense"):
+            async for block in session.samples():
+                got += len(block.seq)
+        assert 0 < got < 1000
