@@ -99,6 +99,10 @@ def add_stance_trial(
     # sway and corrective bursts during the hold
     tt = motion.t_s
     window = min_jerk((tt - t_lift) / 0.5) * (1.0 - min_jerk((tt - t_end) / 0.3))
+    for td in touch_downs:  # two feet on the ground: the sway settles
+        window *= 1.0 - 0.8 * min_jerk((tt - td["t_s"]) / 0.15) * (
+            1.0 - min_jerk((tt - td["lift_t_s"]) / 0.3)
+        )
     scale = p.sway_scale * (2.5 if closed else 1.0)
     n, fs = motion.n, motion.rate_hz
     motion.position_m[:, 1] += window * band_noise(rng, n, fs, 0.004 * scale, 0.1, 2.0)
