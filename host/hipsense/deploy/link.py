@@ -94,6 +94,14 @@ class BoardLink:
             raise DeployError(f"board-side error:\n{err.decode(errors='replace').strip()}")
         return out.decode(errors="replace")
 
+    def exec_no_wait(self, code: str) -> None:
+        """Start ``code`` without waiting for it to finish (e.g. ``machine.reset()``)."""
+        try:
+            self._t.exec_raw_no_follow(code)
+        except (self._transport_error, OSError) as exc:
+            raise BoardNotResponding(f"lost the board on {self.port}: {exc}") from exc
+        self._t.in_raw_repl = False
+
     def eval(self, expression: str, *, timeout_s: float = 10.0) -> Any:
         """Evaluate ``expression`` on the board; its ``repr`` must be a Python literal."""
         out = self.exec(f"print(repr({expression}))", timeout_s=timeout_s).strip()

@@ -3,8 +3,9 @@
 After a soft reset the launcher starts the active slot (counting a trial start). The host
 watches the console for ``settle_s``, interrupts with Ctrl-C, and reads the version from the
 running firmware's ``protocol`` module and the IMU from ``hs_boot.status["imu"]`` (set by the
-application), or, when the application did not set it, by probing the bus described in
-``board.json`` with the firmware's ``imu.probe``. A version read back ends the trial.
+application), or, when the application did not set it, by probing the bus of the board
+profile with the firmware's own ``board.open_board()`` and ``imu.probe``. A version read
+back ends the trial.
 """
 
 from __future__ import annotations
@@ -21,14 +22,12 @@ READ_RUNNING_SNIPPET = """
 import sys
 def _hs_probe_imu():
     try:
-        import json, machine
-        with open('board.json') as f:
-            b = json.load(f)
-        c = b['i2c']
-        bus = machine.I2C(c['id'], scl=machine.Pin(c['scl']), sda=machine.Pin(c['sda']),
-                          freq=c['freq_hz'])
-        import imu
-        return imu.probe(bus, b['imu']['addresses']).chip
+        import board, imu
+        b = board.open_board()
+        d = imu.probe(b.i2c, b.imu_addresses)
+        if d.chip == 'none':
+            return 'none (%s)' % getattr(d, 'reason', 'no IMU answered')
+        return d.chip
     except Exception as e:
         return 'unknown (%s: %s)' % (type(e).__name__, e)
 def _hs_running():
