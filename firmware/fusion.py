@@ -106,6 +106,18 @@ def sqrt29(x: int) -> int:
 # sign extension on 64-bit ports.
 
 
+# Hot loops inline the body of mul29 (six lines marked "mul29 inline") instead of calling
+# it: a viper-to-viper call goes through the runtime and costs far more than the multiply.
+_T = array("i", bytes(4 * 12))  # scratch of qmul/rotate (no nesting between them)
+# Hamilton product term k (0..15): out[k >> 2] +-= a[k & 3] * b[_QB[k]], minus where bit k
+# of _QNEG is set
+_QB = b"\x00\x01\x02\x03\x01\x00\x03\x02\x02\x03\x00\x01\x03\x02\x01\x00"
+_QNEG = const(17038)
+# cross product term k (0..5): c[k >> 1] +-= u[_CU[k]] * v[_CV[k]], minus for odd k
+_CU = b"\x01\x02\x02\x00\x00\x01"
+_CV = b"\x02\x01\x00\x02\x01\x00"
+
+
 @micropython.viper
 def normalize(v, i0: int, n: int):
     """Scale v[i0:i0+n] (array('i'), n <= 4, any magnitude) to unit length in Q29."""
@@ -131,26 +143,35 @@ def normalize(v, i0: int, n: int):
     while mx < 134217728:
         mx = mx << 1
         sh -= 1
-    i = i0
-    while i < i0 + n:
-        a = ((p[i] + H) & M) - H
-        p[i] = (a >> sh) if sh > 0 else (a << (0 - sh))
-        i += 1
     s = 0
     i = i0
     while i < i0 + n:
         a = ((p[i] + H) & M) - H
-        s += int(mul29(a, a))  # each < 2**27, n <= 4: s < 2**29
+        a = (a >> sh) if sh > 0 else (a << (0 - sh))
+        p[i] = a
+        ah = a >> 14  # mul29 inline: r = mul29(a, a)
+        bh = ah
+        al = a & _LO
+        bl = al
+        t = ah * bh
+        r = (t >> 1) + ((((t & 1) << 14) + ah * bl + al * bh + ((al * bl) >> 14) + 0x4000) >> 15)
+        s += r  # each < 2**27, n <= 4: s < 2**29
         i += 1
     up = 0
     if s < 134217728:  # s >= 2**25 here, one step of 4x suffices
         s = s << 2
         up = 1
-    r = int(rsqrt28(s))
+    b = int(rsqrt28(s))
+    bh = b >> 14
+    bl = b & _LO
     i = i0
     while i < i0 + n:
-        a = ((p[i] + H) & M) - H
-        p[i] = int(mul29(a << up, r)) << 1  # operand < 2**29
+        a = (((p[i] + H) & M) - H) << up  # < 2**29
+        ah = a >> 14  # mul29 inline: r = mul29(a, b)
+        al = a & _LO
+        t = ah * bh
+        r = (t >> 1) + ((((t & 1) << 14) + ah * bl + al * bh + ((al * bl) >> 14) + 0x4000) >> 15)
+        p[i] = r << 1
         i += 1
 
 
@@ -165,12 +186,25 @@ def renorm4(v, i0: int):
     i = i0
     while i < i0 + 4:
         a = ((p[i] + H) & M) - H
-        s += int(mul29(a, a))
+        ah = a >> 14  # mul29 inline: r = mul29(a, a)
+        bh = ah
+        al = a & _LO
+        bl = al
+        t = ah * bh
+        r = (t >> 1) + ((((t & 1) << 14) + ah * bl + al * bh + ((al * bl) >> 14) + 0x4000) >> 15)
+        s += r
         i += 1
-    f = _ONE - ((s - _ONE) >> 1)
+    b = _ONE - ((s - _ONE) >> 1)
+    bh = b >> 14
+    bl = b & _LO
     i = i0
     while i < i0 + 4:
-        p[i] = int(mul29(((p[i] + H) & M) - H, f))
+        a = ((p[i] + H) & M) - H
+        ah = a >> 14  # mul29 inline: r = mul29(a, b)
+        al = a & _LO
+        t = ah * bh
+        r = (t >> 1) + ((((t & 1) << 14) + ah * bl + al * bh + ((al * bl) >> 14) + 0x4000) >> 15)
+        p[i] = r
         i += 1
 
 
@@ -184,46 +218,89 @@ def qmul(a, ai: int, b, bi: int, out, oi: int):
     pa = ptr32(a)
     pb = ptr32(b)
     po = ptr32(out)
+    pt = ptr32(_T)
+    bt = ptr8(_QB)
     H = _ONE
     H = H << 2
     M = H + H - 1
-    aw = ((pa[ai] + H) & M) - H
-    ax = ((pa[ai + 1] + H) & M) - H
-    ay = ((pa[ai + 2] + H) & M) - H
-    az = ((pa[ai + 3] + H) & M) - H
-    bw = ((pb[bi] + H) & M) - H
-    bx = ((pb[bi + 1] + H) & M) - H
-    by = ((pb[bi + 2] + H) & M) - H
-    bz = ((pb[bi + 3] + H) & M) - H
-    po[oi] = int(mul29(aw, bw)) - int(mul29(ax, bx)) - int(mul29(ay, by)) - int(mul29(az, bz))
-    po[oi + 1] = int(mul29(aw, bx)) + int(mul29(ax, bw)) + int(mul29(ay, bz)) - int(mul29(az, by))
-    po[oi + 2] = int(mul29(aw, by)) - int(mul29(ax, bz)) + int(mul29(ay, bw)) + int(mul29(az, bx))
-    po[oi + 3] = int(mul29(aw, bz)) + int(mul29(ax, by)) - int(mul29(ay, bx)) + int(mul29(az, bw))
+    pt[0] = 0
+    pt[1] = 0
+    pt[2] = 0
+    pt[3] = 0
+    k = 0
+    while k < 16:
+        x = ((pa[ai + (k & 3)] + H) & M) - H
+        y = ((pb[bi + bt[k]] + H) & M) - H
+        ah = x >> 14  # mul29 inline: r = mul29(x, y)
+        bh = y >> 14
+        al = x & _LO
+        bl = y & _LO
+        t = ah * bh
+        r = (t >> 1) + ((((t & 1) << 14) + ah * bl + al * bh + ((al * bl) >> 14) + 0x4000) >> 15)
+        if (_QNEG >> k) & 1:
+            r = 0 - r
+        pt[k >> 2] = (((pt[k >> 2] + H) & M) - H) + r
+        k += 1
+    po[oi] = pt[0]
+    po[oi + 1] = pt[1]
+    po[oi + 2] = pt[2]
+    po[oi + 3] = pt[3]
 
 
 @micropython.viper
 def rotate(q, qi: int, v, vi: int, out, oi: int):
-    """out[oi:oi+3] = R(q) v for a unit Q29 quaternion; |v| <= 2**27.2 (any Q format)."""
+    """out[oi:oi+3] = R(q) v for a unit Q29 quaternion; |v| <= 2**27.2 (any Q format).
+
+    t = 2 u x v (|t| <= 2 |v| <= 2**28.2), v' = v + w t + u x t; out may alias v.
+    """
     pq = ptr32(q)
     pv = ptr32(v)
     po = ptr32(out)
+    pt = ptr32(_T)
+    cu = ptr8(_CU)
+    cv = ptr8(_CV)
     H = _ONE
     H = H << 2
     M = H + H - 1
+    i = 0
+    while i < 3:
+        pt[i] = pq[qi + 1 + i]  # u
+        pt[3 + i] = pv[vi + i]  # v
+        pt[6 + i] = 0  # t
+        pt[9 + i] = pv[vi + i]  # v'
+        i += 1
     w = ((pq[qi] + H) & M) - H
-    x = ((pq[qi + 1] + H) & M) - H
-    y = ((pq[qi + 2] + H) & M) - H
-    z = ((pq[qi + 3] + H) & M) - H
-    vx = ((pv[vi] + H) & M) - H
-    vy = ((pv[vi + 1] + H) & M) - H
-    vz = ((pv[vi + 2] + H) & M) - H
-    # t = 2 u x v, |t| <= 2 |v| <= 2**28.2; v' = v + w t + u x t
-    tx = (int(mul29(y, vz)) - int(mul29(z, vy))) << 1
-    ty = (int(mul29(z, vx)) - int(mul29(x, vz))) << 1
-    tz = (int(mul29(x, vy)) - int(mul29(y, vx))) << 1
-    po[oi] = vx + int(mul29(w, tx)) + int(mul29(y, tz)) - int(mul29(z, ty))
-    po[oi + 1] = vy + int(mul29(w, ty)) + int(mul29(z, tx)) - int(mul29(x, tz))
-    po[oi + 2] = vz + int(mul29(w, tz)) + int(mul29(x, ty)) - int(mul29(y, tx))
+    k = 0
+    while k < 15:  # 0..5: t = u x v; 6..8: v' += w t; 9..14: v' += u x t
+        if k < 6:
+            x = ((pt[cu[k]] + H) & M) - H
+            y = ((pt[3 + cv[k]] + H) & M) - H
+        elif k < 9:
+            x = w
+            y = ((pt[k] + H) & M) - H
+        else:
+            x = ((pt[cu[k - 9]] + H) & M) - H
+            y = ((pt[6 + cv[k - 9]] + H) & M) - H
+        ah = x >> 14  # mul29 inline: r = mul29(x, y)
+        bh = y >> 14
+        al = x & _LO
+        bl = y & _LO
+        t = ah * bh
+        r = (t >> 1) + ((((t & 1) << 14) + ah * bl + al * bh + ((al * bl) >> 14) + 0x4000) >> 15)
+        if k < 6:
+            if k & 1:
+                r = 0 - r
+            pt[6 + (k >> 1)] = (((pt[6 + (k >> 1)] + H) & M) - H) + r + r  # 2 u x v
+        elif k < 9:
+            pt[3 + k] = (((pt[3 + k] + H) & M) - H) + r
+        else:
+            if k & 1 == 0:  # odd terms of the cross product (k - 9 odd) are subtracted
+                r = 0 - r
+            pt[9 + ((k - 9) >> 1)] = (((pt[9 + ((k - 9) >> 1)] + H) & M) - H) + r
+        k += 1
+    po[oi] = pt[9]
+    po[oi + 1] = pt[10]
+    po[oi + 2] = pt[11]
 
 
 def _gain29(k):
