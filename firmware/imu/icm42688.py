@@ -65,7 +65,7 @@ class Icm42688(FifoDriver):
         self._w(_FIFO_CONFIG1, 0x03)  # accel + gyro -> packet 3
         self._w(_FIFO_CONFIG, 0x80)  # stop-on-full
         self._w(_PWR_MGMT0, 0x0F)  # gyro + accel low-noise mode
-        time.sleep_ms(1)  # no register writes for 200 us after PWR_MGMT0
+        time.sleep_ms(45)  # gyro start-up: 30 ms typ., keep on >= 45 ms (DS-000347 3.1, 14.36)
         self._w(_SIGNAL_PATH_RESET, 0x02)  # FIFO_FLUSH
         self._r(_INT_STATUS)
         self.rate_hz = odr

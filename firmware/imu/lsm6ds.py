@@ -56,6 +56,7 @@ class _Lsm6(FifoDriver):
         self._w(_CTRL3_C, 0x44)  # BDU | IF_INC
         self._w(_CTRL1_XL, (code << 4) | (_ACC_CODE[acc_g] << 2) | acc_bw_bits)
         self._w(_CTRL2_G, (code << 4) | (_GYR_CODE[gyr_dps] << 2))
+        time.sleep_ms(70)  # gyro turn-on time before the FIFO starts (DS3/DSOX table 3)
         self.rate_hz = odr
         self.acc_g = acc_g
         self.gyr_dps = gyr_dps

@@ -76,6 +76,7 @@ class Mpu6x(FifoDriver):
         self._w(_ACCEL_CONFIG, _ACC_CODE[acc_g] << 3)
         if self.chip_id != 1:
             self._w(_ACCEL_CONFIG2, dlpf)  # accel DLPF, same bandwidth class
+        time.sleep_ms(40)  # gyro start-up (30 ms typ., 6050 product spec 6.1) before the FIFO
         self._w(_USER_CTRL, 0x04)  # FIFO_RESET
         self._w(_FIFO_EN, 0x18 if self.chip_id == 3 else 0x78)
         self._w(_USER_CTRL, 0x40)  # FIFO_EN
