@@ -59,7 +59,7 @@ print(json.dumps(res))
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description="IMU read cost per chip")
     ap.add_argument("--batch", type=int, default=10, help="samples per read() (default 10)")
     args = ap.parse_args()
     out = run_micropython(
