@@ -37,9 +37,9 @@ class WalkParams:
     """Step-to-step coefficient of variation of step times."""
     step_time_si_pct: float = 0.0
     """Step-time symmetry index (R − L) / (0.5 (R + L)) × 100 %; a side's step ends at its IC."""
-    drop_in_right_stance_deg: float = 3.0
+    drop_in_right_stance_deg: float = 2.5
     """Peak drop of the LEFT (swing) side during RIGHT stance; large = weak RIGHT abductors."""
-    drop_in_left_stance_deg: float = 3.0
+    drop_in_left_stance_deg: float = 2.5
     """Peak drop of the RIGHT (swing) side during LEFT stance; large = weak LEFT abductors."""
     rotation_right_forward_deg: float = 4.5
     """Pelvic rotation at right IC (right side forward, rotation > 0)."""
