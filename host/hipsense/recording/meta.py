@@ -34,9 +34,10 @@ _MOUNTING_NORM_TOLERANCE = 1e-3
 class RecordingMeta:
     """What was recorded, with what and how; ``None`` means unknown.
 
-    ``mounting`` is the mounting calibration as a unit quaternion ``[w, x, y, z]`` (w first)
-    rotating the sensor frame into the pelvis frame, as the device reported it. ``extra``
-    holds anything else that is JSON-serialisable (simulator ground truth, link statistics).
+    ``mounting`` is the mounting alignment as a unit quaternion ``[w, x, y, z]`` (w first),
+    stored as the board and :mod:`hipsense.mounting` give it (the same four numbers as
+    ALIGN_MOUNTING/SET_MOUNTING in docs/protocol.md). ``extra`` holds anything else that is
+    JSON-serialisable (simulator ground truth, link statistics).
     """
 
     rate_hz: float

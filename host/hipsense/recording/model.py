@@ -10,7 +10,7 @@ from hipsense.recording.meta import RecordingMeta
 from hipsense.recording.schema import ANGLE_COLUMNS, RAW_COLUMNS, T_S, normalise_frame
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(eq=False)  # frames have no single truth value: compare .data, .meta
 class Recording:
     """Metadata and samples; the frame is checked and given canonical dtypes on creation.
 

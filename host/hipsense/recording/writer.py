@@ -123,7 +123,10 @@ class RecordingWriter:
         assert self._file is not None
         try:
             if self._ipc is not None:
-                batch = pa.RecordBatch.from_pandas(data, schema=self._schema, preserve_index=False)
+                schema = self._schema
+                assert schema is not None
+                arrays = [pa.array(data[f.name].to_numpy(), type=f.type) for f in schema]
+                batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
                 self._ipc.write_batch(batch)
             else:
                 body = data.to_csv(index=False, header=False, lineterminator="\n", na_rep="")
