@@ -17,6 +17,8 @@ from hipsense.errors import HipsenseError
 
 # name -> "module:attribute" of a click command or group
 _COMMANDS: dict[str, str] = {
+    "board": "hipsense.cli.board:board",
+    "flash": "hipsense.cli.flash:flash",
     "sim": "hipsense.cli.sim:sim",
     "version": "hipsense.cli.info:version",
 }

@@ -78,6 +78,8 @@ class BoardInfo:
             f"{self.battery_mv} mV ({self.battery_pct} %)" if self.battery_mv >= 0 else "no sensing"
         )
         trial = f" (on trial, {self.trial[1]} starts)" if self.trial else ""
+        config = self.config or {}
+        rate = f"{config['rate_hz']} Hz" if "rate_hz" in config else "firmware default"
         return [
             ("chip", self.machine),
             ("MicroPython", self.micropython),
@@ -86,8 +88,8 @@ class BoardInfo:
             ("board profile", self.profile or "none (board.json missing)"),
             ("IMU", self.imu or "unknown"),
             ("battery", battery),
-            ("name", str((self.config or {}).get("name", "default (hipsense-XXXX)"))),
-            ("rate", f"{(self.config or {}).get('rate_hz', 'default')} Hz"),
+            ("name", str(config.get("name", "default (hipsense-XXXX)"))),
+            ("rate", rate),
             ("calibration", "stored" if self.calibration else "none (run a calibration)"),
         ]
 

@@ -367,7 +367,12 @@ def build_bundle(
     progress: FileProgress | None = None,
 ) -> Bundle:
     """Compile ``firmware_dir`` for ``target`` and add the launcher and the board profile."""
-    slot_files = compile_firmware(collect_sources(firmware_dir), target, progress)
+    sources = collect_sources(firmware_dir)
+    if "main.py" not in sources:
+        raise DeployError(
+            f"{firmware_dir / 'main.py'} is missing: the launcher starts the firmware's main module"
+        )
+    slot_files = compile_firmware(sources, target, progress)
     root_files = launcher_files(firmware_dir)
     if profile_json is not None:
         root_files[PROFILE_FILE] = profile_json

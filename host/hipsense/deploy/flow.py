@@ -31,6 +31,7 @@ from hipsense.deploy.image import (
     FIRMWARE_BASE_URL,
     CheckedImage,
     check_image,
+    default_cache_dir,
     download_image,
     flash_offset,
 )
@@ -62,9 +63,14 @@ class FlashOptions:
     sha256: str | None = None
     force_image: bool = False
     dry_run: bool = False
-    cache_dir: Path = Path.home() / ".cache" / "hipsense" / "images"
+    cache_dir: Path | None = None
+    """Where downloaded images are kept (default: :func:`default_cache_dir`)."""
     firmware_dir: Path | None = None
+    """Firmware sources to deploy (default: the installed ``firmware/``)."""
     settle_s: float = 3.0
+    """How long the new firmware runs before its version is read back."""
+    repl_timeout_s: float = 5.0
+    """How long to wait for a MicroPython REPL before assuming there is none."""
 
 
 @dataclass(frozen=True)
@@ -107,14 +113,14 @@ def _obtain_image(chip: str, opts: FlashOptions, ui: FlashUI) -> CheckedImage | 
         ui.info(f"image {image.path.name} ok for {chip} (SHA-256 {image.sha256})")
         return image
     name = DEFAULT_IMAGES[chip]
-    cached = opts.cache_dir / name
-    if opts.dry_run and not cached.is_file():
-        ui.info(f"would download {FIRMWARE_BASE_URL}{name} into {opts.cache_dir}")
+    cache_dir = opts.cache_dir or default_cache_dir()
+    if opts.dry_run and not (cache_dir / name).is_file():
+        ui.info(f"would download {FIRMWARE_BASE_URL}{name} into {cache_dir}")
         return None
     ui.step(f"downloading {name} from {DOWNLOAD_PAGE.format(board=BOARD_IDS[chip])}")
     image = download_image(
         chip,
-        opts.cache_dir,
+        cache_dir,
         expected_sha256=opts.sha256,
         progress=lambda done, total: ui.progress("download", done, total),
     )
@@ -147,7 +153,7 @@ def flash(opts: FlashOptions, ui: FlashUI) -> FlashResult:
     ui.step(f"board on {port}")
     profile, profile_bytes = load_profile(opts.board) if opts.board else (None, None)
     try:
-        link, facts = _try_repl(port, 5.0)
+        link, facts = _try_repl(port, opts.repl_timeout_s)
     except BoardBootLoop:
         if not opts.force_image:
             raise

@@ -61,6 +61,12 @@ class CheckedImage:
     """True when the SHA-256 matched a known hash (not only the embedded digests)."""
 
 
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/hipsense/images`` (default ``~/.cache/...``): downloaded images."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "hipsense" / "images"
+
+
 def known_hashes_file() -> Path:
     """``$XDG_CONFIG_HOME/hipsense/images.sha256`` (default ``~/.config/...``)."""
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
@@ -169,11 +175,16 @@ def download_image(
     *,
     file_name: str | None = None,
     expected_sha256: str | None = None,
-    base_url: str = FIRMWARE_BASE_URL,
-    opener: Opener = urllib.request.urlopen,
+    base_url: str | None = None,
+    opener: Opener | None = None,
     progress: ByteProgress | None = None,
 ) -> CheckedImage:
-    """Download (or reuse from ``dest_dir``) and check the MicroPython image for ``chip``."""
+    """Download (or reuse from ``dest_dir``) and check the MicroPython image for ``chip``.
+
+    ``base_url`` defaults to :data:`FIRMWARE_BASE_URL`, ``opener`` to ``urlopen``.
+    """
+    base_url = base_url or FIRMWARE_BASE_URL
+    opener = opener or urllib.request.urlopen
     if chip not in BOARD_IDS:
         raise WrongChip(f"no MicroPython image known for {chip}; hipsense supports esp32, esp32s3")
     name = file_name or DEFAULT_IMAGES[chip]

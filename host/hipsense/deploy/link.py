@@ -60,7 +60,9 @@ class BoardLink:
             with contextlib.redirect_stdout(captured):
                 self._t.enter_raw_repl(soft_reset=soft_reset, timeout_overall=timeout_s)
         except self._transport_error as exc:
-            seen = captured.getvalue().encode("latin-1", "replace") + self._drain(2.0)
+            seen = captured.getvalue().encode("latin-1", "replace") + self._drain(
+                min(2.0, timeout_s)
+            )
             if looks_like_boot_loop(seen):
                 raise BoardBootLoop(
                     f"the board on {self.port} keeps resetting (boot loop). Run "

@@ -31,7 +31,7 @@ def _hs_probe_imu():
     except Exception as e:
         return 'unknown (%s: %s)' % (type(e).__name__, e)
 def _hs_running():
-    r = {'slot': None, 'fw': None, 'imu': None, 'trial': None, 'error': None}
+    r = {'slot': None, 'fw': None, 'imu': None, 'trial': None, 'error': None, 'app': False}
     try:
         import hs_boot
     except ImportError:
@@ -39,6 +39,7 @@ def _hs_running():
         return r
     r['slot'] = hs_boot.active_slot()
     r['trial'] = hs_boot.trial()
+    r['app'] = r['slot'] is not None and hs_boot.has_app(r['slot'])
     p = sys.modules.get('protocol')
     if p is None and r['slot'] is not None:
         hs_boot.activate(r['slot'])
@@ -85,8 +86,10 @@ def verify(link: BoardLink, *, settle_s: float = 3.0) -> RunningFirmware:
     info = read_running(link)
     crashed = any(marker in console for marker in _CRASH_MARKERS)
     tail = "\n".join(console.strip().splitlines()[-12:])
-    if crashed or not info.get("fw"):
-        reason = info.get("error") or "it crashed while starting"
+    if crashed or not info.get("fw") or not info.get("app"):
+        reason = info.get("error") or (
+            "it crashed while starting" if info.get("app") else "its slot has no main module"
+        )
         raise VerifyFailed(
             f"the new firmware did not start ({reason}). Board output:\n{tail}", console
         )

@@ -1,0 +1,212 @@
+"""``hipsense flash`` and ``hipsense board`` end to end: the CLI against the unix port on a pty,
+and the bare-board path (no MicroPython answering) with esptool replaced at its API boundary."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import sys
+import tty
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hipsense.cli import main
+from hipsense.deploy import flow, image, ports
+from hipsense.deploy.errors import NoNetwork, ToolMissing, WrongChip
+from hipsense.deploy.flow import FlashOptions
+from hipsense.deploy.link import BoardLink
+from hipsense.virtual.pty_board import PtyBoard
+from test_deploy import make_firmware
+from test_flash import FakeEsp, merged_image
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    """Run the real entry point in-process; returns (exit status, stdout + stderr)."""
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+@pytest.fixture
+def board(tmp_path: Path) -> Iterator[PtyBoard]:
+    (tmp_path / "board").mkdir()
+    with PtyBoard(tmp_path / "board", max_lifetime_s=120) as b:
+        yield b
+
+
+def test_flash_deploys_verifies_and_a_second_run_copies_nothing(
+    tmp_path: Path, board: PtyBoard, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fw = str(make_firmware(tmp_path, (0, 1, 0)))
+    args = ("flash", "--port", board.port, "--firmware-dir", fw, "--settle-s", "0.4")
+    code, out = run_cli(capsys, *args, "--board", "devkitc-gy521")
+    assert code == 0, out
+    assert "firmware 0.1.0 runs from slot hs_a; IMU: fake6050; 4 file(s) copied" in out
+    profile = json.loads((board.board_dir / "board.json").read_text())
+    assert profile["name"] == "devkitc-gy521"
+    code, out = run_cli(capsys, *args)  # the profile on the board is kept
+    assert code == 0, out
+    assert "0 file(s) copied" in out
+
+
+def test_dry_run_prints_the_plan_and_changes_nothing(
+    tmp_path: Path, board: PtyBoard, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fw = str(make_firmware(tmp_path, (0, 1, 0)))
+    code, out = run_cli(
+        capsys, "flash", "--port", board.port, "--board", "m5stickc-plus2",
+        "--firmware-dir", fw, "--dry-run",
+    )  # fmt: skip
+    assert code == 0, out
+    assert "dry run" in out and "send   main.mpy" in out and "write board.json" in out
+    assert sorted(p.name for p in board.board_dir.iterdir()) == []
+
+
+def test_flash_without_a_profile_on_a_fresh_board_asks_for_one(
+    tmp_path: Path, board: PtyBoard, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fw = str(make_firmware(tmp_path, (0, 1, 0)))
+    code, out = run_cli(capsys, "flash", "--port", board.port, "--firmware-dir", fw)
+    assert code == 1
+    assert "choose one with --board (devkitc-gy521" in out
+
+
+def test_board_commands(
+    tmp_path: Path, board: PtyBoard, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fw = str(make_firmware(tmp_path, (0, 1, 0)))
+    port = board.port
+    code, out = run_cli(
+        capsys, "flash", "--port", port, "--board", "devkitc-gy521", "--firmware-dir", fw,
+        "--settle-s", "0.4",
+    )  # fmt: skip
+    assert code == 0, out
+
+    code, out = run_cli(capsys, "board", "info", "--port", port)
+    assert code == 0, out
+    assert "0.1.0" in out and "devkitc-gy521" in out and "hs_a" in out
+
+    code, out = run_cli(
+        capsys, "board", "config", "--port", port, "--name", "IMU_01", "--rate-hz", "200"
+    )
+    assert code == 0, out
+    assert json.loads((board.board_dir / "hs_config.json").read_text()) == {
+        "name": "IMU_01",
+        "rate_hz": 200,
+        "schema": 1,
+    }
+    code, out = run_cli(capsys, "board", "config", "--port", port, "--profile", "m5stickc-plus2")
+    assert code == 0, out
+    assert "profile: m5stickc-plus2" in out and "name: IMU_01" in out and "rate_hz: 200" in out
+
+    code, out = run_cli(capsys, "board", "config", "--port", port, "--name", "bad name!")
+    assert code == 1 and "1-20 letters" in out
+    code, out = run_cli(capsys, "board", "config", "--port", port, "--rate-hz", "150")
+    assert code == 2 and "150" in out
+
+    code, out = run_cli(capsys, "board", "logs", "--port", port)
+    assert code == 0 and "I boot: starting slot hs_a" in out and "confirmed" in out
+
+    code, out = run_cli(capsys, "board", "reset", "--soft", "--port", port)
+    assert code == 0 and "reset" in out
+
+
+def test_missing_port_and_no_board(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out = run_cli(capsys, "flash", "--port", "/dev/ttyUSB97")
+    assert code == 1 and "/dev/ttyUSB97 does not exist" in out
+    monkeypatch.setattr(
+        ports, "list_candidates", lambda: [ports.PortCandidate("/dev/ttyS0", "n/a", None, None)]
+    )
+    code, out = run_cli(capsys, "board", "info")
+    assert code == 1 and "no ESP32 board found" in out and "/dev/ttyS0" in out
+
+
+def test_missing_tools_say_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    master, slave = pty.openpty()
+    try:
+        monkeypatch.setitem(sys.modules, "mpremote.transport_serial", None)
+        with pytest.raises(ToolMissing, match=r"pip install 'hipsense\[flash\]'"):
+            BoardLink(os.ttyname(slave))
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+# -- a bare board: nothing answers on the REPL ---------------------------------------------
+
+
+class RecordingUI:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def step(self, text: str) -> None:
+        self.lines.append(text)
+
+    def info(self, text: str) -> None:
+        self.lines.append(text)
+
+    def progress(self, task: str, done: int, total: int) -> None:
+        pass
+
+
+@pytest.fixture
+def bare_board(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, list[Any]]]:
+    """A silent port whose ROM bootloader answers as an ESP32 (esptool.cmds replaced)."""
+    import esptool.cmds
+
+    calls: list[Any] = []
+    monkeypatch.setattr(esptool.cmds, "detect_chip", lambda port, **kw: FakeEsp("ESP32", calls))
+    for name in ("run_stub", "erase_flash", "attach_flash", "write_flash", "reset_chip"):
+        monkeypatch.setattr(esptool.cmds, name, lambda *a, _n=name, **k: calls.append(_n))
+    master, slave = pty.openpty()
+    tty.setraw(slave)
+    try:
+        yield os.ttyname(slave), calls
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_bare_board_dry_run_names_the_image_and_offset(
+    bare_board: tuple[str, list[Any]], tmp_path: Path
+) -> None:
+    port, calls = bare_board
+    path = tmp_path / "ESP32_GENERIC-20250911-v1.26.1.bin"
+    path.write_bytes(merged_image("esp32"))
+    ui = RecordingUI()
+    opts = FlashOptions(port=port, image=path, dry_run=True, repl_timeout_s=0.3)
+    result = flow.flash(opts, ui)
+    assert result.chip == "esp32" and result.deploy is None
+    assert "installing MicroPython (no MicroPython answers)" in ui.lines
+    assert f"would erase the flash and write {path.name} at 0x1000" in ui.lines
+    assert "erase_flash" not in calls and "write_flash" not in calls
+
+
+def test_bare_board_without_network_says_where_to_get_the_image(
+    bare_board: tuple[str, list[Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port, calls = bare_board
+    monkeypatch.setattr(image, "FIRMWARE_BASE_URL", "http://127.0.0.1:9/")
+    opts = FlashOptions(port=port, cache_dir=tmp_path, repl_timeout_s=0.3)
+    with pytest.raises(NoNetwork, match=r"ESP32_GENERIC-20250911-v1\.26\.1\.bin.*--image FILE"):
+        flow.flash(opts, RecordingUI())
+    assert "erase_flash" not in calls  # nothing written to a board we cannot finish
+
+
+def test_bare_board_with_a_profile_for_another_chip_is_refused(
+    bare_board: tuple[str, list[Any]],
+) -> None:
+    port, calls = bare_board
+    opts = FlashOptions(port=port, board="feathers3-icm42688", repl_timeout_s=0.3)
+    with pytest.raises(WrongChip, match=r"for an ESP32S3 but the board is an ESP32"):
+        flow.flash(opts, RecordingUI())
+    assert "erase_flash" not in calls
