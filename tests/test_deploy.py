@@ -273,6 +273,43 @@ def test_silent_port_says_no_repl(tmp_path: Path) -> None:
         os.close(slave)
 
 
-def test_board_with_old_bytecode_is_refused() -> None:
+def test_board_with_old_bytecode_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DeployError, match=r"1\.22 or newer"):
-        build_bundle(paths.firmware_dir(), BytecodeTarget(5, 0, "xtensawin"), None)
+        build_bundle(make_firmware(tmp_path, (0, 1, 0)), BytecodeTarget(5, 0, "xtensawin"), None)
+
+
+def test_firmware_without_main_is_refused(tmp_path: Path) -> None:
+    fw = make_firmware(tmp_path, (0, 1, 0))
+    (fw / "main.py").unlink()
+    with pytest.raises(DeployError, match=r"main\.py is missing"):
+        build_bundle(fw, BytecodeTarget.from_sys_mpy(2822), None)
+
+
+def test_sys_mpy_decoding() -> None:
+    assert BytecodeTarget.from_sys_mpy(2822) == BytecodeTarget(6, 3, "x64")  # the unix port here
+    assert BytecodeTarget.from_sys_mpy(6 | 3 << 8 | 10 << 10) == BytecodeTarget(6, 3, "xtensawin")
+    assert BytecodeTarget.from_sys_mpy(6 | 2 << 8 | 10 << 10) == BytecodeTarget(6, 2, "xtensawin")
+    assert BytecodeTarget.from_sys_mpy(6) == BytecodeTarget(6, 0, None)
+
+
+def test_native_code_gets_the_board_arch_and_sub_version(tmp_path: Path) -> None:
+    """A 1.22 ESP32 (mpy 6.2) needs native code compiled as 6.2 for xtensawin."""
+    src = tmp_path / "fast.py"
+    src.write_text("import micropython\n\n@micropython.native\ndef f(x):\n    return x + 1\n")
+    plain = tmp_path / "plain.py"
+    plain.write_text("X = 1\n")
+    for sub in (3, 2):
+        out = compile_firmware(
+            {"fast.py": src, "plain.py": plain}, BytecodeTarget(6, sub, "xtensawin")
+        )
+        assert out["fast.mpy"][:3] == bytes([ord("M"), 6, 10 << 2 | sub])
+        assert out["plain.mpy"][:3] == b"M\x06\x00"  # bytecode only: loads on any 6.x
+
+
+def test_the_real_firmware_compiles_for_the_esp32() -> None:
+    sources = collect_sources(paths.firmware_dir())
+    assert all(rel.endswith(".py") and not rel.startswith("launcher/") for rel in sources)
+    assert "protocol.py" in sources
+    out = compile_firmware(sources, BytecodeTarget(6, 3, "xtensawin"))
+    assert sorted(out) == sorted(rel[:-3] + ".mpy" for rel in sources)
+    assert all(data[:2] == b"M\x06" for data in out.values())
