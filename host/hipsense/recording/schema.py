@@ -44,20 +44,20 @@ DOCS_HINT = "see docs/recording.md"
 _LOOKALIKES = (
     (re.compile(r"^(?:t|time|timestamp)(?:_(?P<unit>[a-z0-9]+))?$"), "t_s", "s", "seconds"),
     (
-        re.compile(r"^(?:a|acc|accel|acceleration)_?(?P<axis>[xyz])(?:_(?P<unit>.+))?$"),
+        re.compile(r"^(?:a|acc|accel|acceleration)_?(?P<axis>[xyz])(?:_(?P<unit>[a-z0-9]+))?$"),
         "acc_{axis}_mps2",
         "mps2",
         "m/s²",
     ),
     (
-        re.compile(r"^(?:g|gyr|gyro|gyroscope)_?(?P<axis>[xyz])(?:_(?P<unit>.+))?$"),
+        re.compile(r"^(?:g|gyr|gyro|gyroscope)_?(?P<axis>[xyz])(?:_(?P<unit>[a-z0-9]+))?$"),
         "gyr_{axis}_dps",
         "dps",
         "deg/s",
     ),
-    (re.compile(r"^tilt(?:_(?P<unit>.+))?$"), "tilt_deg", "deg", "degrees"),
-    (re.compile(r"^obliquity(?:_(?P<unit>.+))?$"), "obliquity_deg", "deg", "degrees"),
-    (re.compile(r"^rotation(?:_(?P<unit>.+))?$"), "rotation_deg", "deg", "degrees"),
+    (re.compile(r"^tilt(?:_(?P<unit>[a-z0-9]+))?$"), "tilt_deg", "deg", "degrees"),
+    (re.compile(r"^obliquity(?:_(?P<unit>[a-z0-9]+))?$"), "obliquity_deg", "deg", "degrees"),
+    (re.compile(r"^rotation(?:_(?P<unit>[a-z0-9]+))?$"), "rotation_deg", "deg", "degrees"),
 )
 
 RowLabel = Callable[[int], str]
@@ -194,7 +194,10 @@ def _as_int(values: np.ndarray, name: str, source: str, where: RowLabel) -> np.n
             )
     if values.size:
         lo, hi = values.min(), values.max()
-        if lo < info.min or hi > info.max:
+        # float(info.max) rounds up to 2**63 for int64, so compare floats with the exclusive
+        # bound -info.min (exact: a power of two)
+        too_high = hi >= -float(info.min) if values.dtype.kind == "f" else hi > info.max
+        if lo < info.min or too_high:
             raise RecordingError(
                 f"{source}: column '{name}' holds values outside {dtype.__name__}"
                 f" ({lo}..{hi}); expected {info.min}..{info.max}"
@@ -234,6 +237,7 @@ def normalise_frame(
     """
     columns = [str(c) for c in data.columns]
     content = check_columns(columns, source)
+    data = data.set_axis(columns, axis="columns").reset_index(drop=True)
     out: dict[str, np.ndarray] = {}
     for name in ALL_COLUMNS:
         if name not in columns:
@@ -248,5 +252,5 @@ def normalise_frame(
     frame = pd.DataFrame(out)
     for name in columns:
         if name not in out:
-            frame[name] = data[name].to_numpy()
+            frame[name] = data[name]
     return frame, content
