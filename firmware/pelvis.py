@@ -4,7 +4,7 @@
 # docs/algorithms.md). tilt > 0: front down; obliquity > 0: left side higher; rotation > 0:
 # turned left, relative to a slowly tracked heading (drift removed). Per-sample code is
 # integer viper (no heap); the mounting helpers below run rarely and may use floats.
-# ruff: noqa: F821  (ptr16/ptr32 are viper built-ins)
+# ruff: noqa: F821  (ptr8/ptr16/ptr32 are viper built-ins)
 
 from array import array
 
@@ -181,6 +181,51 @@ class Pelvis:
         o[2] = rel
 
 
+_MAX_CAPTURE_N = const(16384)  # int16 sums stay below 2**29 (82 s at 200 Hz)
+
+
+class MountingCapture:
+    """Collects the two phases of the on-board mounting calibration (command handler).
+
+    ``add(buf, offset)`` takes the same raw frames as ``Fusion.update`` (allocation-free);
+    ``phase`` 0 = standing still, 1 = bending forward; ``finish(pelvis)`` computes and
+    applies the mounting and returns it as (w, x, y, z).
+    """
+
+    def __init__(self):
+        self._sum = array("i", bytes(4 * 8))  # still xyz, bend xyz, n still, n bend
+        self.phase = 0
+
+    def reset(self):
+        for i in range(8):
+            self._sum[i] = 0
+        self.phase = 0
+
+    @micropython.viper
+    def add(self, buf, offset: int):
+        p = ptr8(buf)
+        s = ptr32(self._sum)
+        ph = int(self.phase)
+        if s[6 + ph] >= _MAX_CAPTURE_N:
+            return
+        i = 0
+        while i < 3:
+            v = p[offset + 2 * i] | (p[offset + 2 * i + 1] << 8)
+            s[3 * ph + i] = s[3 * ph + i] + v - ((v & 0x8000) << 1)
+            i += 1
+        s[6 + ph] = s[6 + ph] + 1
+
+    def finish(self, pelvis):
+        s = self._sum
+        if s[6] < 10 or s[7] < 10:
+            raise ValueError("mounting capture: need >= 10 samples standing still and bending")
+        still = [s[i] / s[6] for i in range(3)]
+        bend = [s[3 + i] / s[7] for i in range(3)]
+        q = mounting_from_acc(still, bend)
+        pelvis.set_mounting_q(q[0], q[1], q[2], q[3])
+        return q
+
+
 def mounting_from_acc(still, bend):
     """Pelvis -> sensor quaternion from mean accelerations (sensor frame, any unit).
 
@@ -188,8 +233,11 @@ def mounting_from_acc(still, bend):
     forward (anterior pelvic tilt; the specific force then leans towards the pelvis's back).
     """
     z = _unit(still)
-    d = sum(bend[i] * z[i] for i in range(3))
-    back = _unit([bend[i] - d * z[i] for i in range(3)])
+    b = _unit(bend)
+    d = sum(b[i] * z[i] for i in range(3))
+    if d > 0.9986:  # less than 3 deg of tilt between the two captures
+        raise ValueError("mounting capture: bend forward further (tilt < 3 deg)")
+    back = _unit([b[i] - d * z[i] for i in range(3)])
     x = [-back[0], -back[1], -back[2]]
     y = [z[1] * x[2] - z[2] * x[1], z[2] * x[0] - z[0] * x[2], z[0] * x[1] - z[1] * x[0]]
     return _quat_from_columns(x, y, z)

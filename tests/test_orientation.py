@@ -428,3 +428,56 @@ def test_twin_ranges_hold_on_extreme_broad_trials(shared_benchmarks: Path, trial
     rate = float(z["rate"])
     q = fixedpoint.estimate_fixed(acc_raw, gyr_raw, rate, ACC_LSB, GYR_LSB, checked=True)
     assert np.isfinite(q).all()
+
+
+def test_board_mounting_capture_recovers_mounting(mpy, tmp_path: Path) -> None:
+    """The on-board capture (still, then bend) under MicroPython, its add() under heap_lock."""
+    rng = np.random.default_rng(11)
+    upside_down = Rotation.from_euler("xyz", MOUNTINGS["upside_down"], degrees=True)
+    mount = upside_down * Rotation.from_euler("z", 20, degrees=True)
+    n = 400
+    still = mount.apply(np.tile([0, 0, G], (n, 1)) + rng.normal(0, 0.05, (n, 3)))
+    bend_dir = Rotation.from_euler("y", 20, degrees=True).inv().apply([0, 0, G])
+    bend = mount.apply(np.tile(bend_dir, (n, 1)) + rng.normal(0, 0.1, (n, 3)))
+    raw = np.round(np.concatenate([still, bend]) / ACC_LSB)
+    frames = np.concatenate([raw, np.zeros_like(raw)], 1).astype("<i2").tobytes()
+    path = tmp_path / "cap.bin"
+    path.write_bytes(frames)
+    out = mpy(
+        f"""
+import pelvis, micropython
+with open({str(path)!r}, 'rb') as fh:
+    data = fh.read()
+cap = pelvis.MountingCapture()
+p = pelvis.Pelvis(200.0)
+
+def feed(a, b):
+    for i in range(a, b):
+        cap.add(data, 12 * i)
+
+def locked():
+    micropython.heap_lock()
+    try:
+        feed(0, {n})
+    except MemoryError:
+        micropython.heap_unlock()
+        return False
+    micropython.heap_unlock()
+    return True
+
+print(locked())
+cap.phase = 1
+feed({n}, {2 * n})
+q = cap.finish(p)
+print(' '.join(str(x) for x in q))
+try:
+    cap.reset(); feed(0, {n}); cap.phase = 1; feed(0, {n}); cap.finish(p)
+except ValueError as e:
+    print('ValueError', e)
+"""
+    ).splitlines()
+    assert out[0] == "True"
+    q = np.array([float(x) for x in out[1].split()])
+    err = np.degrees((Rotation.from_quat(q[[1, 2, 3, 0]]).inv() * mount).magnitude())
+    assert err < 1.0
+    assert out[2].startswith("ValueError mounting capture: bend forward further")

@@ -17,7 +17,6 @@ The float64 reference of the same algorithm is :mod:`hipsense.orientation`.
 
 from __future__ import annotations
 
-import struct
 import sys
 import types
 from array import array
@@ -133,8 +132,3 @@ def estimate_fixed(
         out[i] = q
     return out / Q29
 
-
-def pack_samples(acc_raw: npt.ArrayLike, gyr_raw: npt.ArrayLike) -> bytes:
-    """Raw counts as the firmware's 12-byte frames (ax, ay, az, gx, gy, gz; int16 LE)."""
-    raw = np.concatenate([np.asarray(acc_raw), np.asarray(gyr_raw)], axis=1)
-    return b"".join(struct.pack("<6h", *map(int, row)) for row in raw)
