@@ -157,6 +157,69 @@ def step_regularity(w: Walk) -> tuple[float, float]:
     return float(np.mean(d1s)), float(np.mean(d2s))
 
 
+def excursions_deg(w: Walk) -> dict[str, float]:
+    """Half peak-to-peak of the gyro-integrated angles (high-passed 0.4 Hz) per 1.2 s window."""
+    sos = signal.butter(2, 0.4, "high", fs=RATE_HZ, output="sos")
+    out = {}
+    for a in ("gyr_x", "gyr_y", "gyr_z"):
+        vals: list[float] = []
+        for seg in w.segments:
+            if len(seg) < 300:
+                continue
+            rate = seg[a].to_numpy() - seg[a].to_numpy().mean()
+            angle = signal.sosfiltfilt(sos, np.cumsum(rate) / RATE_HZ)[50:-50]
+            n = int(1.2 * RATE_HZ)
+            vals += [float(np.ptp(angle[i : i + n])) for i in range(0, len(angle) - n, n)]
+        out[a] = float(np.median(vals)) / 2.0 if vals else float("nan")
+    return out
+
+
+def scenario_figure(path: Path) -> None:
+    """True pelvis angles and events of three asymmetric scenarios."""
+    import matplotlib.pyplot as plt
+
+    fig, axs = plt.subplots(3, 1, figsize=(10, 7.5))
+    r = simulate("walk-right-trendelenburg", seed=0, chip="ideal", duration_s=8.0)
+    ax = axs[0]
+    for s in r.truth["stances"]:
+        if s["side"] == "right":
+            ax.axvspan(s["start_t_s"], s["end_t_s"], color="C1", alpha=0.12, lw=0)
+    for c in r.truth["contacts"]:
+        ax.axvline(c["t_s"], color="C3" if c["side"] == "right" else "C0", lw=0.6, ls=":")
+    for name, color in (("tilt_deg", "C2"), ("obliquity_deg", "k"), ("rotation_deg", "C4")):
+        ax.plot(r.t_s, getattr(r, name), color=color, lw=1.0, label=name)
+    ax.set_title("walk-right-trendelenburg: shaded = right stance (left side drops, obliquity < 0);"
+                 " dotted = ICs (red right, blue left)", fontsize=9)  # fmt: skip
+    ax.legend(fontsize=7, loc="upper right")
+    r = simulate("stance-eyes-closed", seed=0, chip="ideal")
+    ax = axs[1]
+    for tr in r.truth["trials"]:
+        ax.axvspan(tr["lift_off_t_s"], tr["end_t_s"], color="C1", alpha=0.12, lw=0)
+        for td in tr["touch_downs"]:
+            ax.axvspan(td["t_s"], td["lift_t_s"], color="C3", alpha=0.3, lw=0)
+    ax.plot(r.t_s, r.obliquity_deg, "k", lw=0.8, label="obliquity_deg")
+    ax.plot(r.t_s, r.tilt_deg, "C2", lw=0.8, label="tilt_deg")
+    ax.set_title("stance-eyes-closed: right then left leg; shaded = hold, red = touch-down",
+                 fontsize=9)  # fmt: skip
+    ax.legend(fontsize=7, loc="upper right")
+    r = simulate("bridge-single-weak-right", seed=0, chip="ideal")
+    ax = axs[2]
+    for rep in r.truth["reps"]:
+        ax.axvspan(rep["top_t_s"], rep["hold_end_t_s"], color="C3" if rep["weak"] else "C1",
+                   alpha=0.15, lw=0)  # fmt: skip
+    ax.plot(r.t_s, r.obliquity_deg, "k", lw=0.8, label="obliquity_deg (sag)")
+    ax.plot(r.t_s, r.rotation_deg, "C4", lw=0.8, label="rotation_deg (twist)")
+    ax2 = ax.twinx()
+    ax2.plot(r.t_s, r.tilt_deg, "C2", lw=0.8)
+    ax2.set_ylabel("tilt_deg (green)", fontsize=8)
+    ax.set_title("bridge-single-weak-right: stand, lie down, 3 left-leg then 3 right-leg bridges"
+                 " (red = weak side hold)", fontsize=9)  # fmt: skip
+    ax.legend(fontsize=7, loc="lower left")
+    ax.set_xlabel("time [s]")
+    fig.tight_layout()
+    fig.savefig(path, dpi=60)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument(
@@ -191,6 +254,12 @@ def main() -> None:
         d1, d2 = step_regularity(w)
         cells = " | ".join(f"{st[a][0]:.2f} / {st[a][1]:.2f}" for a in AXES)
         print(f"| {w.label} | {cadence_spm(w):.0f} | {cells} | {d1:.2f} / {d2:.2f} |")
+    print("\nGyro-integrated angle excursions (± half peak-to-peak per 1.2 s window, median):\n")
+    print("| recording | rotation (gyr IS) | tilt (gyr ML) | obliquity (gyr PA) |")
+    print("|---|---|---|---|")
+    for w in [*real, *sims]:
+        e = excursions_deg(w)
+        print(f"| {w.label} | ±{e['gyr_x']:.1f}° | ±{e['gyr_y']:.1f}° | ±{e['gyr_z']:.1f}° |")
 
     import matplotlib
 
@@ -210,11 +279,11 @@ def main() -> None:
     axs[0, 0].legend(fontsize=7)
     fig.suptitle("Lower-back IMU while walking: real (mobgap HA, solid) vs simulated (dashed)")
     fig.tight_layout()
-    fig.savefig(args.figures / "sim_realism_spectra.png", dpi=80)
+    fig.savefig(args.figures / "sim_realism_spectra.png", dpi=64)
 
     fig, axs = plt.subplots(2, 3, figsize=(11, 5.5), sharex=True)
     for ax, a in zip(axs.flat, AXES, strict=True):
-        for w, color in [(real[0], "C0"), (real[-1], "C2"), (sims[0], "C3")]:
+        for w, color in [(real[1], "C0"), (real[-1], "C2"), (sims[0], "C3")]:
             pats = step_patterns(w)
             t = (np.arange(len(pats["left"][a])) - 30) / RATE_HZ
             ax.plot(t, pats["right"][a], color=color, lw=1.2, label=f"{w.label} right IC")
@@ -225,7 +294,8 @@ def main() -> None:
     axs[0, 0].legend(fontsize=6)
     fig.suptitle("Mean waveform around initial contacts (solid: right IC, dotted: left IC)")
     fig.tight_layout()
-    fig.savefig(args.figures / "sim_realism_steps.png", dpi=80)
+    fig.savefig(args.figures / "sim_realism_steps.png", dpi=64)
+    scenario_figure(args.figures / "sim_scenarios.png")
     print(f"\nfigures written to {args.figures}")
 
 

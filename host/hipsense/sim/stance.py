@@ -33,7 +33,7 @@ class StanceParams:
     weight_shift_m: float = 0.07
     """Lateral shift of the pelvis over the stance foot."""
     sway_scale: float = 1.0
-    """Multiplier of the hold sway (eyes closed multiplies it by a further 2.5)."""
+    """Multiplier of the hold sway (eyes closed multiplies it by a further 2)."""
     hip_corrections_per_min: float = 4.0
     """Corrective hip-strategy bursts per minute with eyes open (× 3 with eyes closed)."""
     touch_downs_after_lift_s: tuple[float, ...] = ()
@@ -103,13 +103,13 @@ def add_stance_trial(
         window *= 1.0 - 0.8 * min_jerk((tt - td["t_s"]) / 0.15) * (
             1.0 - min_jerk((tt - td["lift_t_s"]) / 0.3)
         )
-    scale = p.sway_scale * (2.5 if closed else 1.0)
+    scale = p.sway_scale * (2.0 if closed else 1.0)
     n, fs = motion.n, motion.rate_hz
-    motion.position_m[:, 1] += window * band_noise(rng, n, fs, 0.004 * scale, 0.1, 2.0)
-    motion.position_m[:, 0] += window * band_noise(rng, n, fs, 0.003 * scale, 0.1, 2.0)
-    motion.obliquity_deg += window * band_noise(rng, n, fs, 0.6 * scale, 0.1, 2.5)
-    motion.tilt_deg += window * band_noise(rng, n, fs, 0.4 * scale, 0.1, 2.0)
-    motion.rotation_deg += window * band_noise(rng, n, fs, 0.5 * scale, 0.1, 2.0)
+    motion.position_m[:, 1] += window * band_noise(rng, n, fs, 0.004 * scale, 0.1, 1.5)
+    motion.position_m[:, 0] += window * band_noise(rng, n, fs, 0.003 * scale, 0.1, 1.5)
+    motion.obliquity_deg += window * band_noise(rng, n, fs, 0.4 * scale, 0.1, 1.5)
+    motion.tilt_deg += window * band_noise(rng, n, fs, 0.3 * scale, 0.1, 1.5)
+    motion.rotation_deg += window * band_noise(rng, n, fs, 0.4 * scale, 0.1, 1.5)
     rate_per_s = p.hip_corrections_per_min * (3.0 if closed else 1.0) / 60.0
     n_bursts = int(rng.poisson(rate_per_s * p.hold_s))
     centres = list(rng.uniform(t_lift + 1.0, max(t_lift + 1.0, t_end - 0.5), n_bursts))
