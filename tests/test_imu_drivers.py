@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import struct
 from typing import Any
 
 import pytest
@@ -390,3 +391,46 @@ print(json.dumps([ok, first, pattern, mgr.state, mgr.chip, mgr.rate_hz]))
     assert pattern[:6] == [1, 1, 0, 0, 0, 1]  # 100 on, 150 off, 100 on, 650 off
     assert sum(pattern) == 4
     assert state == "ok" and chip == "mpu6500" and rate == 100
+
+
+def _pair_words(words: list[tuple[int, list[int]]]) -> list[list[int]]:
+    """Reference pairing: accel (tag 2) + gyro (tag 1) halves; other tags are skipped."""
+    pend: dict[int, list[int]] = {}
+    out = []
+    for tag, xyz in words:
+        if tag in (1, 2):
+            pend[tag] = xyz
+            if len(pend) == 2:
+                out.append(pend[2] + pend[1])
+                pend = {}
+    return out
+
+
+def test_lsm6dsox_tag_pairing_survives_split_reads_and_other_tags(mpy) -> None:
+    rnd = random.Random(5)
+    words = []
+    for _ in range(300):
+        tag = rnd.choice([1, 2, 1, 2, 1, 2, 3, 4])
+        words.append((tag, [rnd.randint(-32768, 32767) for _ in range(3)]))
+    raw = bytearray()
+    for tag, xyz in words:
+        raw += bytes([(tag << 3) | rnd.randint(0, 7)]) + struct.pack("<3h", *xyz)
+    splits = []
+    i = 0
+    while i < len(words):
+        k = rnd.randint(1, 9)
+        splits.append(min(k, len(words) - i))
+        i += k
+    body = f"""
+from imu.lsm6ds import _unpack_tagged
+raw = {bytes(raw)!r}
+st = bytearray(13)
+out = bytearray(12 * 400)
+n = 0
+pos = 0
+for k in {splits!r}:
+    n += _unpack_tagged(raw[pos * 7:(pos + k) * 7], k, st, out, n * 12)
+    pos += k
+print(json.dumps(unpack(out, n)))
+"""
+    assert run_json(mpy, body) == _pair_words(words)
