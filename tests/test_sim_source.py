@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import struct
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hipsense import paths
 from hipsense.cli import cli
 from hipsense.recording import read_recording
 from hipsense.sim.errors import SimError
@@ -117,3 +119,25 @@ def test_source_carries_chip_errors_but_no_quantisation() -> None:
         (r.gyr_continuous_dps - r.gyr_true_dps).mean(axis=0), bias, atol=0.05
     )
     np.testing.assert_allclose(r.acc_mps2, r.acc_continuous_mps2, atol=lsb / 2 + 1e-9)
+
+
+def test_the_virtual_boards_reader_sees_the_same_samples(tmp_path: Path, mpy: Any) -> None:
+    r = simulate("walk-normal", seed=1, duration_s=5.0)
+    path = write_source_file(tmp_path / "walk.bin", r.acc_continuous_mps2, r.gyr_continuous_dps,
+                             r.rate_hz, loop=True)  # fmt: skip
+    n = r.t_s.shape[0]
+    code = (
+        "import _simsource\n"
+        f"s = _simsource.FileSource({str(path)!r})\n"
+        "out = [0.0] * 6\n"
+        f"for i in (0, 1, 250, {n - 1}, {n + 2}):\n"
+        "    s.get(i, out)\n"
+        "    print(' '.join('%.6g' % v for v in out))\n"
+        "print(s.rate_hz, s.n, s.loop)\n"
+    )
+    lines = mpy(code, path=[paths.mpy_sim_dir()]).strip().splitlines()
+    expected = np.hstack([r.acc_continuous_mps2, r.gyr_continuous_dps]).astype(np.float32)
+    for line, i in zip(lines[:5], (0, 1, 250, n - 1, 2), strict=True):  # loops back to the start
+        np.testing.assert_allclose([float(v) for v in line.split()], expected[i], rtol=1e-5,
+                                   atol=1e-5)  # fmt: skip
+    assert lines[5].split() == ["100.0", str(n), "True"]
