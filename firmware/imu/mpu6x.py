@@ -52,14 +52,17 @@ class Mpu6x(FifoDriver):
             self.PKT = 14
             self.GYR_OFF = 8
             self.FIFO_SAMPLES = 1024 // 14
+            self._fifo_bytes = 1024
         elif self.chip_id == 2:  # MPU-6500: 512-byte FIFO
             self.PKT = 12
             self.GYR_OFF = 6
             self.FIFO_SAMPLES = 512 // 12
+            self._fifo_bytes = 512
         else:  # MPU-6050: 1024-byte FIFO
             self.PKT = 12
             self.GYR_OFF = 6
             self.FIFO_SAMPLES = 1024 // 12
+            self._fifo_bytes = 1024
         FifoDriver.__init__(self, i2c, addr)
 
     def configure(self, rate_hz, acc_g=8, gyr_dps=1000):
@@ -93,7 +96,12 @@ class Mpu6x(FifoDriver):
         if self._b1[0] & _FIFO_OFLOW:
             return -1
         self.i2c.readfrom_mem_into(self.addr, _FIFO_COUNTH, b)
-        return ((b[0] << 8) | b[1]) // self.PKT
+        count = (b[0] << 8) | b[1]
+        if count > self._fifo_bytes - self.PKT:
+            # full: it may have overflowed after INT_STATUS was read, or stored a partial
+            # packet; either way the content can be misaligned, so treat it as an overflow
+            return -1
+        return count // self.PKT
 
     def _reset_fifo(self):
         self._w(_USER_CTRL, 0x44)  # FIFO_EN | FIFO_RESET
