@@ -4,8 +4,9 @@ Placed first on the module path it replaces the built-in ``machine``, so the unm
 firmware runs against it. It mimics the ESP32 port's API and error behaviour:
 ``I2C``/``SoftI2C`` on simulated buses with register-level IMU models (:mod:`_simchips`),
 ``Pin``, ``ADC``, ``Timer``, ``WDT``, ``reset``, ``soft_reset``, ``unique_id``, ``freq``.
-I2C errors are ``OSError(errno)``: ``ENODEV`` (19) for an address NACK, ``ETIMEDOUT`` (110)
-for a bus timeout, ``EIO`` (5) for other failures. The test-control API is :mod:`_vboard`.
+I2C errors are ``OSError(code)``: ``ENODEV`` (19) for an address NACK, ``ETIMEDOUT`` (110)
+for a bus timeout, or whatever code a test injects (the real port passes other ESP-IDF error
+codes through, e.g. 259). The test-control API is :mod:`_vboard`.
 """
 
 import os
