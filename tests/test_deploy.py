@@ -19,16 +19,20 @@ import pytest
 from hipsense import paths
 from hipsense.deploy.compile import BytecodeTarget, collect_sources, compile_firmware
 from hipsense.deploy.deploy import (
+    BoardState,
     Bundle,
     DeployReport,
     build_bundle,
     deploy_firmware,
+    plan_deploy,
     read_facts,
 )
 from hipsense.deploy.errors import BoardBootLoop, BoardNotResponding, DeployError, DeployFailed
 from hipsense.deploy.link import BoardLink, looks_like_boot_loop
 from hipsense.virtual.pty_board import PtyBoard
 from hipsense.virtual.runner import micropython_argv
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 PROFILE = b'{"schema": 1, "name": "test-board"}\n'
 
@@ -168,6 +172,7 @@ def test_interrupted_copy_leaves_the_previous_firmware_booting(
     with PtyBoard(board_dir, max_lifetime_s=120) as second:
         report = run_deploy(second.port, v2)
     assert report.running is not None and report.running.fw_version == "0.2.0"
+    assert report.plan.keep  # the file that landed before the cut is checked, not sent again
     assert "APP RUNNING (0, 2, 0)" in boot(board_dir)
 
 
@@ -247,7 +252,10 @@ def test_boot_looping_board_gets_a_boot_loop_error() -> None:
     thread = threading.Thread(target=rom, daemon=True)
     thread.start()
     try:
-        with BoardLink(os.ttyname(slave)) as link, pytest.raises(BoardBootLoop, match="erase"):
+        with (
+            BoardLink(os.ttyname(slave)) as link,
+            pytest.raises(BoardBootLoop, match="--force-image"),
+        ):
             link.enter_raw(timeout_s=1.0)
     finally:
         stop.set()
@@ -313,3 +321,51 @@ def test_the_real_firmware_compiles_for_the_esp32() -> None:
     out = compile_firmware(sources, BytecodeTarget(6, 3, "xtensawin"))
     assert sorted(out) == sorted(rel[:-3] + ".mpy" for rel in sources)
     assert all(data[:2] == b"M\x06" for data in out.values())
+
+
+_FILES = st.sampled_from(["main.mpy", "protocol.mpy", "imu/__init__.mpy", "imu/a.mpy", "x.mpy"])
+_CONTENT = st.sampled_from([b"1", b"2", b"3"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    wanted=st.dictionaries(_FILES, _CONTENT, min_size=1),
+    slot_a=st.dictionaries(_FILES, _CONTENT),
+    slot_b=st.dictionaries(_FILES, _CONTENT),
+    active=st.sampled_from([None, "hs_a", "hs_b"]),
+)
+def test_plan_properties(
+    wanted: dict[str, bytes],
+    slot_a: dict[str, bytes],
+    slot_b: dict[str, bytes],
+    active: str | None,
+) -> None:
+    """Whatever is on the board: never write the active slot, every wanted file is accounted
+    for exactly once, nothing is sent that the board already holds, and "up to date" means
+    the active slot is exactly the new firmware."""
+    files = {f"hs_a/{r}": hashlib.sha256(d).hexdigest() for r, d in slot_a.items()}
+    files |= {f"hs_b/{r}": hashlib.sha256(d).hexdigest() for r, d in slot_b.items()}
+    plan = plan_deploy(Bundle(wanted, {}), BoardState(active, None, files))
+    slots = {"hs_a": slot_a, "hs_b": slot_b}
+    if plan.up_to_date:
+        assert active is not None and slots[active] == wanted
+        return
+    assert plan.switch and plan.target_slot != active and plan.previous_slot == active
+    assert sorted(plan.send + plan.reuse + plan.keep) == sorted(wanted)
+    target = slots[str(plan.target_slot)]
+    for rel in plan.keep:
+        assert target.get(rel) == wanted[rel]
+    for rel in plan.reuse:
+        assert active is not None and slots[active].get(rel) == wanted[rel]
+    for rel in plan.send:
+        on_board = {slots[s].get(rel) for s in slots if s in (active, plan.target_slot)}
+        assert wanted[rel] not in on_board
+    assert set(plan.remove) == set(target) - set(wanted)
+
+
+@settings(max_examples=100, deadline=None)
+@given(sub=st.integers(0, 3), arch=st.integers(0, 12))
+def test_sys_mpy_round_trip(sub: int, arch: int) -> None:
+    target = BytecodeTarget.from_sys_mpy(6 | sub << 8 | arch << 10)
+    assert (target.mpy_version, target.sub_version) == (6, sub)
+    assert (target.arch is None) == (arch == 0)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from hipsense.cli import main
 from hipsense.deploy import flow, image, ports
+from hipsense.deploy.deploy import BoardFacts
 from hipsense.deploy.errors import NoNetwork, ToolMissing, WrongChip
 from hipsense.deploy.flow import FlashOptions
 from hipsense.deploy.link import BoardLink
@@ -210,3 +211,17 @@ def test_bare_board_with_a_profile_for_another_chip_is_refused(
     with pytest.raises(WrongChip, match=r"for an ESP32S3 but the board is an ESP32"):
         flow.flash(opts, RecordingUI())
     assert "erase_flash" not in calls
+
+
+def test_missing_old_or_foreign_micropython_needs_an_image() -> None:
+    def facts(version: tuple[int, int, int], sys_mpy: int | None) -> BoardFacts:
+        return BoardFacts(sys_mpy, version, "Generic ESP32 module with ESP32", "esp32")
+
+    esp32_mpy_62 = 6 | 2 << 8 | 10 << 10
+    assert flow.image_needed(None) == "no MicroPython answers"
+    assert flow.image_needed(facts((1, 21, 0), 6 | 1 << 8 | 10 << 10)) == (
+        "MicroPython 1.21.0 is older than 1.22.0"
+    )
+    assert flow.image_needed(facts((1, 22, 2), esp32_mpy_62)) is None
+    assert flow.image_needed(facts((1, 24, 0), None)) == "its .mpy format is not 6.x"
+    assert flow.image_needed(facts((1, 24, 0), 5)) == "its .mpy format is not 6.x"

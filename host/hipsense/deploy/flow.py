@@ -95,7 +95,7 @@ def _try_repl(port: str, timeout_s: float) -> tuple[BoardLink | None, BoardFacts
         raise
 
 
-def _needs_image(facts: BoardFacts | None) -> str | None:
+def image_needed(facts: BoardFacts | None) -> str | None:
     """Why MicroPython must be (re)installed, or None."""
     if facts is None:
         return "no MicroPython answers"
@@ -158,7 +158,7 @@ def flash(opts: FlashOptions, ui: FlashUI) -> FlashResult:
         if not opts.force_image:
             raise
         link, facts = None, None
-    reason = "--force-image given" if opts.force_image else _needs_image(facts)
+    reason = "--force-image given" if opts.force_image else image_needed(facts)
     flashed: str | None = None
     chip = chip_from_machine(facts.machine) if facts else None
     try:

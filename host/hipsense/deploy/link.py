@@ -66,7 +66,7 @@ class BoardLink:
             if looks_like_boot_loop(seen):
                 raise BoardBootLoop(
                     f"the board on {self.port} keeps resetting (boot loop). Run "
-                    "hipsense flash --erase to wipe it and install everything again"
+                    "hipsense flash --force-image to erase it and install everything again"
                 ) from exc
             raise BoardNotResponding(
                 f"no MicroPython REPL answers on {self.port} ({exc}). Check that this is the "
