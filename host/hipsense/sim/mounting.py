@@ -12,8 +12,8 @@ _AXES = {
     "aligned": np.eye(3),
     # mobgap's lower-back convention: x up, y right, z forward (docs/simulator.md)
     "x-up-y-right": np.array([[0.0, 0.0, 1.0], [0.0, -1.0, 0.0], [1.0, 0.0, 0.0]]).T,
-    # chip flat on the back, face outwards: x left, y up, z backwards
-    "flat-back": np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [-1.0, 0.0, 0.0]]).T,
+    # chip flat on the back, face outwards: x right, y up, z backwards
+    "flat-back": np.array([[0.0, -1.0, 0.0], [0.0, 0.0, 1.0], [-1.0, 0.0, 0.0]]).T,
     # the aligned chip turned upside down (180° about x): z down, y right
     "upside-down": np.diag([1.0, -1.0, -1.0]),
 }

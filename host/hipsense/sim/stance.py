@@ -25,7 +25,7 @@ class StanceParams:
     baseline_s: float = 3.0
     """Quiet bipedal standing before the weight shift."""
     hold_s: float = 20.0
-    """Lift-off to the final touch-down."""
+    """Lift-off to the final touch-down, not counting the brief touch-downs."""
     drop_in_right_stance_deg: float = 1.5
     """Drop of the free LEFT side while standing on the RIGHT leg (< 0: hike)."""
     drop_in_left_stance_deg: float = 1.5
