@@ -340,3 +340,18 @@ def test_wrong_chip_answer_stops_before_erasing(
         esptool_ops.flash_micropython(pty_port, image)
     assert "erase" not in calls and not any(isinstance(c, tuple) for c in calls)
     assert esptool_ops.identify_chip(pty_port) == "esp32c3"
+
+
+def test_esptool_progress_reaches_the_callback_and_its_logger_is_restored() -> None:
+    from esp_pylib.logger import EspLog
+    from esptool.logger import log
+
+    before = EspLog.instance
+    seen: list[tuple[str, int, int]] = []
+    with esptool_ops._progress_logger(lambda step, done, total: seen.append((step, done, total))):
+        with log.progress(total=3) as task:  # how write_flash reports its blocks
+            for _ in range(3):
+                task.update(1)
+        log.print("not shown on the console")
+    assert seen[-1] == ("write", 3, 3)
+    assert EspLog.instance is before

@@ -225,3 +225,12 @@ def test_missing_old_or_foreign_micropython_needs_an_image() -> None:
     assert flow.image_needed(facts((1, 22, 2), esp32_mpy_62)) is None
     assert flow.image_needed(facts((1, 24, 0), None)) == "its .mpy format is not 6.x"
     assert flow.image_needed(facts((1, 24, 0), 5)) == "its .mpy format is not 6.x"
+
+
+def test_chip_from_micropython_machine_string() -> None:
+    from hipsense.deploy.profiles import chip_from_machine
+
+    assert chip_from_machine("Generic ESP32 module with ESP32") == "esp32"
+    assert chip_from_machine("Generic ESP32S3 module with Octal-SPIRAM with ESP32S3") == "esp32s3"
+    assert chip_from_machine("M5STACK_STICKC_PLUS2 with ESP32-PICO-V3-02") == "esp32"
+    assert chip_from_machine("linux [GCC 14.2.1] version") is None
