@@ -199,6 +199,8 @@ class Session:
     ) -> ReplyFrame:
         """Send a command and wait for its REPLY; ``check`` raises :class:`CommandFailed`
         for a result other than OK."""
+        if self.fatal is not None:
+            raise self.fatal
         token, frame = self._new_token(command, args)
         fut: asyncio.Future[ReplyFrame] = asyncio.get_running_loop().create_future()
         self._replies[token] = fut
