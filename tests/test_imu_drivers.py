@@ -297,6 +297,8 @@ def test_fifo_overflow_is_counted_and_sample_index_stays_honest(mpy, chip: str) 
     assert len(set(offsets[:before])) == 1  # consecutive before the overflow
     # tolerance: a few ms of scheduling jitter on a shared machine, at up to 500 Hz
     assert abs(lost - dropped) <= 5  # lost samples as counted by the chip model
+    if chip == "icm42688p":  # counted on the IMU clock (FIFO_LOST_PKT): exact but for a race
+        assert abs(lost - dropped) <= 1
     assert max(abs(o - offsets[0]) for o in offsets) <= 5  # index on the IMU clock
 
 

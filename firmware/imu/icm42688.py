@@ -26,6 +26,7 @@ _GYRO_CONFIG0 = const(0x4F)
 _ACCEL_CONFIG0 = const(0x50)
 _GYRO_ACCEL_CONFIG0 = const(0x52)
 _FIFO_CONFIG1 = const(0x5F)
+_FIFO_LOST_PKT0 = const(0x6C)
 _REG_BANK_SEL = const(0x76)
 _FIFO_FULL = const(0x02)
 
@@ -81,6 +82,22 @@ class Icm42688(FifoDriver):
             return -1
         self.i2c.readfrom_mem_into(self.addr, _FIFO_COUNTH, b)
         return ((b[0] << 8) | b[1]) >> 4
+
+    def _overflowed(self):
+        # Stop-on-full: the FIFO holds whole packets and FIFO_LOST_PKT0/1 (0x6C/0x6D, low byte
+        # first) count the packets refused since the last flush, so the loss is counted on
+        # the IMU's own clock: discarded content + refused packets (not the hot path).
+        b = bytearray(2)
+        self.i2c.readfrom_mem_into(self.addr, _FIFO_COUNTH, self._b2)
+        self.i2c.readfrom_mem_into(self.addr, _FIFO_LOST_PKT0, b)
+        refused = b[0] | (b[1] << 8)
+        if refused == 0xFFFF:  # saturated: fall back to the estimate on the MCU clock
+            FifoDriver._overflowed(self)
+            return
+        self._reset_fifo()
+        self.fifo_overflows += 1
+        self.samples_lost += (((self._b2[0] << 8) | self._b2[1]) >> 4) + refused
+        self._started()
 
     def _reset_fifo(self):
         self._w(_SIGNAL_PATH_RESET, 0x02)

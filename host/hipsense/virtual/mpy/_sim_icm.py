@@ -95,7 +95,11 @@ class Icm42688(Chip):
         before = self.dropped
         self.fifo_push(p, 16, stop, 16)
         if stop and self.dropped != before:
-            self.lost_pkts += 1
+            self.skipped(1)
+
+    def skipped(self, n):
+        if (self.regs[_ICM_FIFO_CONFIG] >> 6) >= 2:  # stop-on-full refuses them: count
+            self.lost_pkts = min(self.lost_pkts + n, 0xFFFF)
 
     def count(self):
         if self.regs[_ICM_INTF_CONFIG0] & 0x40:  # FIFO_COUNT_REC

@@ -109,6 +109,7 @@ class Chip:
                 self.produced += skip
                 self.dropped += skip
                 self.overflow()
+                self.skipped(skip)
             n = cap
         for _ in range(n):
             self.produce()
@@ -222,6 +223,9 @@ class Chip:
 
     def overflow(self):
         pass
+
+    def skipped(self, n):
+        """``n`` samples were produced while the FIFO was full (a long pause)."""
 
     def acc_lsb_per_g(self):
         return 1.0
