@@ -20,10 +20,11 @@ _LO = const(0x3FFF)
 
 # Tuning (same defaults as hipsense.orientation.FilterParams)
 TAU_ACC_S = 3.5
+TAU_ACC_REST_S = 0.5
 TAU_REST_S = 0.5
 REST_GYR_DPS = 2.0
 REST_ACC_MPS2 = 0.5
-REST_BIAS_MAX_DPS = 2.0
+REST_BIAS_MAX_DPS = 20.0  # MPU-6050 zero-rate output: up to +-20 dps per axis
 REST_MIN_S = 1.5
 TAU_BIAS_REST_S = 1.0
 BIAS_FILE_VERSION = 1
@@ -47,14 +48,16 @@ _SHG = const(2)
 _KACC = const(3)
 _KREST = const(4)
 _KBR = const(5)
-_THG = const(6)  # rest: gyro deviation per axis (Q12 LSB), and squared sum of (d >> 6)
+_THG = const(6)  # rest: gyro deviation per axis (Q12 LSB), and squared sum of (d >> SHR)
 _THG2 = const(7)
 _THA = const(8)
 _THA2 = const(9)
 _THB = const(10)
 _THB2 = const(11)
 _RESTN = const(12)
-_NC = const(13)
+_SHR = const(13)  # shift making (threshold >> SHR) < 2**14: squares < 2**28, sums < 2**30
+_KACCR = const(14)  # acc low-pass gain at rest
+_NC = const(15)
 
 
 @micropython.viper
@@ -352,17 +355,22 @@ class Fusion:
         c[_KG] = int(k + 0.5)
         c[_SHG] = sh
         c[_KACC] = _gain29(1.0 - math.exp(-2.0 * dt / TAU_ACC_S))
+        c[_KACCR] = _gain29(1.0 - math.exp(-2.0 * dt / TAU_ACC_REST_S))
         c[_KREST] = _gain29(1.0 - math.exp(-dt / TAU_REST_S))
         c[_KBR] = _gain29(1.0 - math.exp(-dt / TAU_BIAS_REST_S))
         thg = int(REST_GYR_DPS / gyr_dps_per_lsb * 4096.0)
         tha = int(REST_ACC_MPS2 * 524288.0)
         thb = int(REST_BIAS_MAX_DPS / gyr_dps_per_lsb * 4096.0)
+        sh = 0
+        while max(thg, tha, thb) >> sh >= 16384:
+            sh += 1
+        c[_SHR] = sh
         c[_THG] = thg
-        c[_THG2] = (thg >> 6) * (thg >> 6)
+        c[_THG2] = (thg >> sh) * (thg >> sh)
         c[_THA] = tha
-        c[_THA2] = (tha >> 6) * (tha >> 6)
+        c[_THA2] = (tha >> sh) * (tha >> sh)
         c[_THB] = thb
-        c[_THB2] = (thb >> 6) * (thb >> 6)
+        c[_THB2] = (thb >> sh) * (thb >> sh)
         c[_RESTN] = int(REST_MIN_S * rate_hz + 0.5)
         self.rate_hz = rate_hz
         self.gyr_dps_per_lsb = gyr_dps_per_lsb
@@ -425,9 +433,12 @@ class Fusion:
             if d >= c[_THG] or e >= c[_THA] or gl >= c[_THB]:
                 rest = 0
             else:  # each term < 2**28, sums < 2**30
-                sg += (d >> 6) * (d >> 6)
-                sa += (e >> 6) * (e >> 6)
-                sb += (gl >> 6) * (gl >> 6)
+                d = d >> c[_SHR]
+                e = e >> c[_SHR]
+                gl = gl >> c[_SHR]
+                sg += d * d
+                sa += e * e
+                sb += gl * gl
             i += 1
         n = s[_REST]
         if rest and sg < c[_THG2] and sa < c[_THA2] and sb < c[_THB2]:
@@ -460,6 +471,8 @@ class Fusion:
         # acc into I, two-stage low-pass there
         rotate(so, _QG, wo, 0, wo, 3)
         k = c[_KACC]
+        if n >= c[_RESTN]:
+            k = c[_KACCR]
         i = 0
         while i < 3:
             st = ((s[_ST + i] + H) & M) - H

@@ -239,7 +239,11 @@ else:
 
 def fw_code(path: Path, lock: bool, mount: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0)) -> str:
     return FW_RUN.format(
-        rate=RATE_HZ, acc_lsb=ACC_LSB, gyr_lsb=GYR_LSB, path=str(path), lock=lock,
+        rate=RATE_HZ,
+        acc_lsb=ACC_LSB,
+        gyr_lsb=GYR_LSB,
+        path=str(path),
+        lock=lock,
         mount=", ".join(map(str, mount)),
     )
 
@@ -388,7 +392,10 @@ def test_mounting_recovers_known_misalignment(euler: list[float], motion: str) -
         v = 2.5 * np.sin(2 * np.pi * step_hz * t + 1.0)
         fwd = np.stack([ap, ml, G + v], 1) + rng.normal(0, 0.1, (t.size, 3))
     q = mounting.estimate_mounting(
-        sensor_acc(mount, still), sensor_acc(mount, fwd), RATE_HZ, motion  # type: ignore[arg-type]
+        sensor_acc(mount, still),
+        sensor_acc(mount, fwd),
+        RATE_HZ,
+        motion,  # type: ignore[arg-type]
     )
     est = Rotation.from_quat(q[[1, 2, 3, 0]])
     err_deg = np.degrees((est.inv() * mount).magnitude())
@@ -398,8 +405,10 @@ def test_mounting_recovers_known_misalignment(euler: list[float], motion: str) -
         qb = PELVIS.mounting_from_acc(
             sensor_acc(mount, still).mean(0).tolist(), sensor_acc(mount, fwd).mean(0).tolist()
         )
-        assert np.degrees((Rotation.from_quat(np.array(qb)[[1, 2, 3, 0]]).inv() * mount)
-                          .magnitude()) < 1.0
+        assert (
+            np.degrees((Rotation.from_quat(np.array(qb)[[1, 2, 3, 0]]).inv() * mount).magnitude())
+            < 1.0
+        )
 
 
 def test_mounting_rejects_no_bend() -> None:
@@ -481,3 +490,49 @@ except ValueError as e:
     err = np.degrees((Rotation.from_quat(q[[1, 2, 3, 0]]).inv() * mount).magnitude())
     assert err < 1.0
     assert out[2].startswith("ValueError mounting capture: bend forward further")
+
+
+def test_firmware_tuning_matches_host_reference() -> None:
+    p = orientation.FilterParams()
+    assert (p.tau_acc_s, p.tau_rest_s, p.rest_gyr_dps, p.rest_acc_mps2) == (
+        FUSION.TAU_ACC_S,
+        FUSION.TAU_REST_S,
+        FUSION.REST_GYR_DPS,
+        FUSION.REST_ACC_MPS2,
+    )
+    assert (p.rest_bias_max_dps, p.rest_min_s, p.tau_bias_rest_s) == (
+        FUSION.REST_BIAS_MAX_DPS,
+        FUSION.REST_MIN_S,
+        FUSION.TAU_BIAS_REST_S,
+    )
+    assert PELVIS._HEADING_TAU_S == angles.HEADING_TAU_S
+
+
+def test_firmware_configure_rejects_out_of_range_scales() -> None:
+    f = FUSION.Fusion()
+    with pytest.raises(ValueError):
+        f.configure(RATE_HZ, 32 * 9.81 / 32768, GYR_LSB)  # +-32 g: Q19 would overflow
+    with pytest.raises(ValueError):
+        f.configure(5.0, ACC_LSB, GYR_LSB)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.lists(st.floats(-1, 1), min_size=4, max_size=4).filter(
+        lambda v: float(np.linalg.norm(v)) > 0.1
+    ),
+    st.lists(st.floats(-11, 11), min_size=3, max_size=3),  # |bias| < 20 dps
+)
+def test_static_sensor_converges_from_any_orientation(q: list[float], bias: list[float]) -> None:
+    """Any orientation (upside down included) and any believable bias: the vertical is found."""
+    qn = np.array(q) / np.linalg.norm(q)
+    rot = Rotation.from_quat(qn[[1, 2, 3, 0]])
+    n = int(6 * RATE_HZ)  # bias learnt from 1.5 s on (tau 1 s), then the low-pass catches up
+    acc = np.tile(rot.inv().apply([0, 0, G]), (n, 1))
+    gyr = np.tile(np.radians(bias), (n, 1))
+    acc_raw, gyr_raw = quantise(acc, gyr)
+    q_true = np.tile(qn, (n, 1))
+    q_fix = fixedpoint.estimate_fixed(acc_raw, gyr_raw, RATE_HZ, ACC_LSB, GYR_LSB)
+    q_ref = orientation.estimate(acc_raw * ACC_LSB, np.radians(gyr_raw * GYR_LSB), RATE_HZ)
+    for est in (q_fix, q_ref):
+        assert inclination_diff_deg(est[-1:], q_true[-1:])[0] < 0.2

@@ -22,6 +22,9 @@ import numpy.typing as npt
 
 from hipsense.errors import HipsenseError
 
+# below this 1 + u_z the filtered specific force points straight down (as on the board: 2**-19)
+UPSIDE_DOWN_EPS = 2.0**-19
+
 
 class OrientationInputError(HipsenseError):
     """The accelerometer/gyroscope arrays or the rate cannot be filtered."""
@@ -32,6 +35,7 @@ class FilterParams:
     """Tuning of the orientation filter (identical on the board and on the host).
 
     tau_acc_s: time constant of the accelerometer low-pass in the almost-inertial frame.
+    tau_acc_rest_s: the same while at rest (no linear acceleration: converge fast).
     tau_rest_s: time constant of the low-passes used by the rest detector.
     rest_gyr_dps: rest if the gyro deviates from its low-pass by less than this.
     rest_acc_mps2: rest if the accelerometer deviates from its low-pass by less than this.
@@ -41,10 +45,11 @@ class FilterParams:
     """
 
     tau_acc_s: float = 3.5
+    tau_acc_rest_s: float = 0.5
     tau_rest_s: float = 0.5
     rest_gyr_dps: float = 2.0
     rest_acc_mps2: float = 0.5
-    rest_bias_max_dps: float = 2.0
+    rest_bias_max_dps: float = 20.0
     rest_min_s: float = 1.5
     tau_bias_rest_s: float = 1.0
 
@@ -93,6 +98,7 @@ class OrientationFilter:
         self._f = f
         self.dt_s = f(1.0 / rate_hz)
         self.k_acc = f(1.0 - math.exp(-2.0 / rate_hz / p.tau_acc_s))
+        self.k_acc_rest = f(1.0 - math.exp(-2.0 / rate_hz / p.tau_acc_rest_s))
         self.k_rest = f(1.0 - math.exp(-1.0 / rate_hz / p.tau_rest_s))
         self.k_bias_rest = f(1.0 - math.exp(-1.0 / rate_hz / p.tau_bias_rest_s))
         self.rest_gyr_sq = f(math.radians(p.rest_gyr_dps) ** 2)
@@ -142,7 +148,7 @@ class OrientationFilter:
         self.q_gyr = [c * inv for c in q]
         # acc in I, low-pass there
         a_i = _rotate(self.q_gyr, acc)
-        k = self.k_acc
+        k = self.k_acc_rest if self.at_rest else self.k_acc
         st = self.acc_lp_st
         lp = self.acc_lp_i
         for i in range(3):
@@ -154,8 +160,11 @@ class OrientationFilter:
         if na < 1e-9:
             return
         ex, ey, ez = ex / na, ey / na, ez / na
-        cw = self._sqrt(max(0.5 * (ez + 1.0), self._f(1e-12)))
-        corr = [cw, 0.5 * ey / cw, -0.5 * ex / cw, 0.0]
+        if ez + 1.0 < UPSIDE_DOWN_EPS:  # half-way vector undefined: turn 180 deg about x
+            corr = [self._f(0.0), self._f(1.0), self._f(0.0), self._f(0.0)]
+        else:
+            cw = self._sqrt(0.5 * (ez + 1.0))
+            corr = [cw, 0.5 * ey / cw, -0.5 * ex / cw, self._f(0.0)]
         qa = _qmul(corr, self.q_acc)
         inv = 1.0 / self._sqrt(qa[0] * qa[0] + qa[1] * qa[1] + qa[2] * qa[2] + qa[3] * qa[3])
         self.q_acc = [c * inv for c in qa]
