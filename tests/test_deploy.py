@@ -133,7 +133,7 @@ def test_second_run_copies_nothing(tmp_path: Path, board: PtyBoard, board_dir: P
     run_deploy(board.port, fw)
     before = {p: p.stat().st_mtime_ns for p in board_dir.rglob("*.mpy")}
     files: list[str] = []
-    report = run_deploy(board.port, fw, on_file=lambda n, rel: files.append(rel))
+    report = run_deploy(board.port, fw, on_file=lambda n, total, rel: files.append(rel))
     assert report.plan.up_to_date
     assert files == []
     assert {p: p.stat().st_mtime_ns for p in board_dir.rglob("*.mpy")} == before
@@ -164,7 +164,7 @@ def test_interrupted_copy_leaves_the_previous_firmware_booting(
         run_deploy(first.port, v1)
         with pytest.raises(BoardNotResponding):
             # the cable is pulled after the first file of the new version landed
-            run_deploy(first.port, v2, on_file=lambda n, rel: first.stop())
+            run_deploy(first.port, v2, on_file=lambda n, total, rel: first.stop())
     assert (board_dir / "hs_slot").read_text() == "hs_a"
     assert any((board_dir / "hs_b").iterdir())  # the copy really was half done
     out = boot(board_dir)

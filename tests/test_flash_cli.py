@@ -16,7 +16,7 @@ import pytest
 from hipsense.cli import main
 from hipsense.deploy import flow, image, ports
 from hipsense.deploy.deploy import BoardFacts
-from hipsense.deploy.errors import NoNetwork, ToolMissing, WrongChip
+from hipsense.deploy.errors import DeployError, NoNetwork, ToolMissing, WrongChip
 from hipsense.deploy.flow import FlashOptions
 from hipsense.deploy.link import BoardLink
 from hipsense.virtual.pty_board import PtyBoard
@@ -184,7 +184,9 @@ def test_bare_board_dry_run_names_the_image_and_offset(
     path = tmp_path / "ESP32_GENERIC-20250911-v1.26.1.bin"
     path.write_bytes(merged_image("esp32"))
     ui = RecordingUI()
-    opts = FlashOptions(port=port, image=path, dry_run=True, repl_timeout_s=0.3)
+    opts = FlashOptions(
+        port=port, board="devkitc-gy521", image=path, dry_run=True, repl_timeout_s=0.3
+    )
     result = flow.flash(opts, ui)
     assert result.chip == "esp32" and result.deploy is None
     assert "installing MicroPython (no MicroPython answers)" in ui.lines
@@ -197,7 +199,7 @@ def test_bare_board_without_network_says_where_to_get_the_image(
 ) -> None:
     port, calls = bare_board
     monkeypatch.setattr(image, "FIRMWARE_BASE_URL", "http://127.0.0.1:9/")
-    opts = FlashOptions(port=port, cache_dir=tmp_path, repl_timeout_s=0.3)
+    opts = FlashOptions(port=port, board="devkitc-gy521", cache_dir=tmp_path, repl_timeout_s=0.3)
     with pytest.raises(NoNetwork, match=r"ESP32_GENERIC-20250911-v1\.26\.1\.bin.*--image FILE"):
         flow.flash(opts, RecordingUI())
     assert "erase_flash" not in calls  # nothing written to a board we cannot finish
@@ -234,3 +236,39 @@ def test_chip_from_micropython_machine_string() -> None:
     assert chip_from_machine("Generic ESP32S3 module with Octal-SPIRAM with ESP32S3") == "esp32s3"
     assert chip_from_machine("M5STACK_STICKC_PLUS2 with ESP32-PICO-V3-02") == "esp32"
     assert chip_from_machine("linux [GCC 14.2.1] version") is None
+
+
+def test_bare_board_without_a_profile_is_asked_for_one_before_anything_is_erased(
+    bare_board: tuple[str, list[Any]],
+) -> None:
+    port, calls = bare_board
+    with pytest.raises(DeployError, match=r"erases the flash.*--board \(devkitc-gy521"):
+        flow.flash(FlashOptions(port=port, repl_timeout_s=0.3), RecordingUI())
+    assert calls == []
+
+
+def test_force_image_reinstalls_micropython_and_keeps_the_board_profile(
+    tmp_path: Path, board: PtyBoard, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A working board, --force-image: esptool (replaced) writes the image, the deploy follows."""
+    import esptool.cmds
+
+    calls: list[Any] = []
+    monkeypatch.setattr(esptool.cmds, "detect_chip", lambda port, **kw: FakeEsp("ESP32", calls))
+    monkeypatch.setattr(esptool.cmds, "run_stub", lambda esp: esp)
+    for name in ("erase_flash", "attach_flash", "reset_chip"):
+        monkeypatch.setattr(esptool.cmds, name, lambda *a, _n=name, **k: calls.append(_n))
+    monkeypatch.setattr(esptool.cmds, "write_flash", lambda esp, ad: calls.append(ad))
+    (board.board_dir / "board.json").write_text('{"schema": 1, "name": "kept"}\n')
+    img = tmp_path / "ESP32_GENERIC-20250911-v1.26.1.bin"
+    img.write_bytes(merged_image("esp32"))
+    fw = make_firmware(tmp_path, (0, 1, 0))
+    ui = RecordingUI()
+    opts = FlashOptions(port=board.port, image=img, force_image=True, firmware_dir=fw, settle_s=0.4)
+    result = flow.flash(opts, ui)
+    assert [(0x1000, str(img))] in calls and "erase_flash" in calls
+    assert result.flashed_image == img.name
+    assert result.deploy is not None and result.deploy.running is not None
+    assert result.deploy.running.fw_version == "0.1.0"
+    assert "installing MicroPython (--force-image given)" in ui.lines
+    assert json.loads((board.board_dir / "board.json").read_text())["name"] == "kept"

@@ -35,8 +35,9 @@ TRIAL_FILE = "hs_trial"
 PROFILE_FILE = "board.json"
 LAUNCHER_FILES = ("main.py", "hs_boot.py")
 
-FileDone = Callable[[int, str], None]
-"""``(files_done, path)`` after each file lands in the slot (progress; tests interrupt here)."""
+FileDone = Callable[[int, int, str], None]
+"""``(files_done, files_to_copy, path)`` after each file lands in the slot (progress; tests
+interrupt here)."""
 
 # Defines _hs_state(): active slot, trial and the SHA-256 of every file in both slots and
 # of the root files the deploy manages. Runs on the board (MicroPython).
@@ -248,17 +249,17 @@ def apply_plan(
             + "".join(f"try:\n os.mkdir({d!r})\nexcept OSError:\n pass\n" for d in dirs)
         )
         link.exec(_COPY_SNIPPET)
-        done = 0
+        done, total = 0, len(plan.reuse) + len(plan.send)
         for rel in plan.reuse:
             link.exec(f"_hs_copy({f'{plan.previous_slot}/{rel}'!r}, {target + '/' + rel!r})")
             done += 1
             if on_file:
-                on_file(done, rel)
+                on_file(done, total, rel)
         for rel in plan.send:
             link.write_file(target + "/" + rel, bundle.slot_files[rel], on_bytes)
             done += 1
             if on_file:
-                on_file(done, rel)
+                on_file(done, total, rel)
         _check_slot(link, bundle, target)
     for name in plan.root_writes:
         _write_root_atomic(link, name, bundle.root_files[name])

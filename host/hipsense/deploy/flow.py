@@ -163,6 +163,16 @@ def flash(opts: FlashOptions, ui: FlashUI) -> FlashResult:
     chip = chip_from_machine(facts.machine) if facts else None
     try:
         if reason is not None:
+            if profile_bytes is None:
+                # erasing the flash removes board.json: keep the board's own, or ask for one
+                kept = link.read_text("board.json") if link is not None else None
+                if kept is None:
+                    raise DeployError(
+                        "installing MicroPython erases the flash, and this board has no board "
+                        f"profile to keep: choose one with --board ({', '.join(profile_names())})"
+                    )
+                profile_bytes = kept.encode()
+                ui.info("the board's profile (board.json) will be written back after the erase")
             if link is not None:
                 link.close()
                 link = None
@@ -209,14 +219,13 @@ def flash(opts: FlashOptions, ui: FlashUI) -> FlashResult:
             profile_bytes,
             progress=lambda done, total, name: ui.progress("compile", done, total),
         )
-        total_files = len(bundle.slot_files)
         ui.step("copying changed files" if not opts.dry_run else "planning the copy")
         report = deploy_firmware(
             link,
             bundle,
             dry_run=opts.dry_run,
             settle_s=opts.settle_s,
-            on_file=lambda done, rel: ui.progress("copy", done, total_files),
+            on_file=lambda done, total, rel: ui.progress("copy", done, total),
         )
         return FlashResult(port, chip, facts.version_text, flashed, report)
     finally:
