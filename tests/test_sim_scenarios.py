@@ -83,7 +83,7 @@ def test_normal_walking_matches_the_realism_targets() -> None:
     assert 0.01 < cv < 0.05  # stride-to-stride variability
     peaks = _peaks_by_stance(r)
     # during RIGHT stance the LEFT side drops (obliquity < 0), and vice versa
-    assert np.all(np.array(peaks["right"]) < -1.5) and np.all(np.array(peaks["left"]) > 1.5)
+    assert np.all(np.array(peaks["right"]) < -1.0) and np.all(np.array(peaks["left"]) > 1.0)
     bout = r.truth["bouts"][0]
     steady = _window(r, contacts[3]["t_s"], contacts[-4]["t_s"])
     assert 2.0 <= np.ptp(r.obliquity_deg[steady]) / 2 <= 5.5

@@ -311,7 +311,7 @@ _REGISTRY: dict[str, Scenario] = {
         ),
         _scenario(
             "walk-right-trendelenburg",
-            "Weak RIGHT abductors: the left side drops 9° during right stance (2.5° on the "
+            "Weak RIGHT abductors: the left side drops 9° during right stance (2° on the "
             "other side).",
             walking.WalkParams,
             _walk,

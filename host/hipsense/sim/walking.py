@@ -6,8 +6,8 @@ is the stance foot. Within a step, at phase u ∈ [0, 1):
 * obliquity: the swing side drops, peaking early in stance (loading response), shape
   sin(πu)(1 + 0.7 cos(πu)), amplitude ``drop_in_<stance side>_stance_deg``; during RIGHT stance
   the LEFT side drops, i.e. obliquity < 0 (DESIGN.md: obliquity > 0 = left side higher);
-* rotation: peaks at each IC with the striking side forward (+ at right IC, − at left IC),
-  minimum-jerk between ICs;
+* rotation: peaks just after each IC (``rotation_lag_s``) with the striking side forward
+  (+ at right IC, − at left IC), minimum-jerk between the peaks;
 * tilt, vertical and forward speed oscillate once per step, lateral position once per stride
   (towards the stance side); a damped heel-strike transient follows every IC.
 
@@ -37,14 +37,16 @@ class WalkParams:
     """Step-to-step coefficient of variation of step times."""
     step_time_si_pct: float = 0.0
     """Step-time symmetry index (R − L) / (0.5 (R + L)) × 100 %; a side's step ends at its IC."""
-    drop_in_right_stance_deg: float = 2.5
+    drop_in_right_stance_deg: float = 2.0
     """Peak drop of the LEFT (swing) side during RIGHT stance; large = weak RIGHT abductors."""
-    drop_in_left_stance_deg: float = 2.5
+    drop_in_left_stance_deg: float = 2.0
     """Peak drop of the RIGHT (swing) side during LEFT stance; large = weak LEFT abductors."""
     rotation_right_forward_deg: float = 4.5
     """Pelvic rotation at right IC (right side forward, rotation > 0)."""
     rotation_left_forward_deg: float = 4.5
     """Pelvic rotation magnitude at left IC (left side forward, rotation < 0)."""
+    rotation_lag_s: float = 0.1
+    """Delay of the rotation peak after its IC (the real lower-back data peak ~0.1 s late)."""
     tilt_range_deg: float = 3.0
     """Peak-to-peak tilt oscillation per step."""
     tilt_mean_deg: float = 1.0
@@ -198,7 +200,7 @@ def add_walking(
             for s in sides
         ]
         rot_knots[-1] = 0.0  # feet together at the end
-        motion.rotation_deg += env * keyframes(t, list(b), rot_knots)
+        motion.rotation_deg += env * keyframes(t, list(b + params.rotation_lag_s), rot_knots)
 
         # once-per-step oscillations (continuous: amplitudes interpolated between steps)
         tilt_amp = smooth_amp(per_step(0.5 * params.tilt_range_deg))
