@@ -740,3 +740,11 @@ def test_recover_partial_refusals(tmp_path: Path) -> None:
     (tmp_path / "x.parquet").write_bytes(b"")
     with pytest.raises(RecordingError, match=r"cannot recover into .*x\.parquet: that file exists"):
         recover_partial(tmp_path / "x.parquet.partial")
+
+
+def test_numpy_values_in_meta_fields(tmp_path: Path) -> None:
+    q = np.array([np.cos(0.3), 0.0, 0.0, np.sin(0.3)])
+    meta = make_meta(rate_hz=np.int64(200), protocol_version=np.int64(1), mounting=q)
+    assert meta.mounting == q.tolist() and meta.rate_hz == 200.0
+    back = read_recording(write_recording(Recording(meta=meta, data=make_frame()), tmp_path / "q"))
+    assert back.meta == meta

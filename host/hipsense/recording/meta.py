@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import numbers
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +21,7 @@ from hipsense.recording.schema import CONTENTS
 
 #: The version this code writes. A reader refuses files with a newer version.
 FORMAT_VERSION = 1
-#: Parquet schema-metadata key and CSV comment prefix holding the metadata JSON.
+#: Parquet key-value metadata key holding the metadata JSON.
 META_KEY = "hipsense.recording"
 
 _STR_FIELDS = (
@@ -35,9 +36,10 @@ class RecordingMeta:
     """What was recorded, with what and how; ``None`` means unknown.
 
     ``mounting`` is the mounting alignment as a unit quaternion ``[w, x, y, z]`` (w first),
-    stored as the board and :mod:`hipsense.mounting` give it (the same four numbers as
-    ALIGN_MOUNTING/SET_MOUNTING in docs/protocol.md). ``extra`` holds anything else that is
-    JSON-serialisable (simulator ground truth, link statistics).
+    as the board and :mod:`hipsense.mounting` give it (the four numbers of ALIGN_MOUNTING
+    and SET_MOUNTING in docs/protocol.md); a tuple or numpy array is kept as a list of
+    floats. ``extra`` holds anything else that is JSON-serialisable (simulator ground truth,
+    link statistics).
     """
 
     rate_hz: float
@@ -59,6 +61,8 @@ class RecordingMeta:
         if problem:
             raise RecordingError(f"invalid recording metadata: {problem}")
         self.rate_hz = float(self.rate_hz)
+        if self.protocol_version is not None:
+            self.protocol_version = int(self.protocol_version)
         if self.mounting is not None:
             self.mounting = [float(v) for v in self.mounting]
 
@@ -66,9 +70,9 @@ class RecordingMeta:
 def _meta_problem(meta: RecordingMeta) -> str | None:
     """The first problem with the metadata's values, else None."""
     rate = meta.rate_hz
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)):
+    if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
         return f"rate_hz must be a number, got {rate!r}"
-    if not (math.isfinite(rate) and rate > 0):
+    if not (math.isfinite(float(rate)) and rate > 0):
         return f"rate_hz must be a positive finite number, got {rate!r}"
     for name in _STR_FIELDS:
         value = getattr(meta, name)
@@ -83,18 +87,18 @@ def _meta_problem(meta: RecordingMeta) -> str | None:
                 f" got {meta.start_time!r}"
             )
     pv = meta.protocol_version
-    if pv is not None and (isinstance(pv, bool) or not isinstance(pv, int) or pv < 0):
+    if pv is not None and (isinstance(pv, bool) or not isinstance(pv, numbers.Integral) or pv < 0):
         return f"protocol_version must be a non-negative integer or None, got {pv!r}"
     if meta.mounting is not None:
         q = meta.mounting
         if (
-            not isinstance(q, (list, tuple))
-            or len(q) != 4
-            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in q)
-            or not all(math.isfinite(v) for v in q)
+            not isinstance(q, (list, tuple, np.ndarray))
+            or np.shape(q) != (4,)
+            or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in q)
+            or not all(math.isfinite(float(v)) for v in q)
         ):
             return f"mounting must be a quaternion [w, x, y, z] of 4 finite numbers, got {q!r}"
-        norm = math.sqrt(sum(v * v for v in q))
+        norm = math.sqrt(sum(float(v) ** 2 for v in q))
         if abs(norm - 1.0) > _MOUNTING_NORM_TOLERANCE:
             return f"mounting must be a unit quaternion [w, x, y, z], its norm is {norm:.6g}"
     if not isinstance(meta.extra, dict) or not all(isinstance(k, str) for k in meta.extra):
