@@ -369,3 +369,29 @@ def test_sys_mpy_round_trip(sub: int, arch: int) -> None:
     target = BytecodeTarget.from_sys_mpy(6 | sub << 8 | arch << 10)
     assert (target.mpy_version, target.sub_version) == (6, sub)
     assert (target.arch is None) == (arch == 0)
+
+
+def _processes_in(folder: Path) -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if Path(os.readlink(proc / "cwd")) == folder:
+                    pids.append(int(proc.name))
+            except OSError:
+                pass
+    return pids
+
+
+def test_pty_board_stops_cleanly_on_sigterm(board_dir: Path) -> None:
+    """The relay ends its MicroPython child on SIGTERM: nothing is left running."""
+    b = PtyBoard(board_dir, max_lifetime_s=60)
+    try:
+        with BoardLink(b.port) as link:
+            link.enter_raw()
+            assert link.eval("6 * 7") == 42
+        assert _processes_in(board_dir)  # the unix port runs in the board directory
+    finally:
+        b.stop()
+    assert b.returncode == 0  # SIGTERM handled, not killed
+    assert _processes_in(board_dir) == []

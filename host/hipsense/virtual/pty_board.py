@@ -151,6 +151,11 @@ class PtyBoard:
             raise RuntimeError(f"pty board relay did not start (got {line!r})")
         self.port = line
 
+    @property
+    def returncode(self) -> int | None:
+        """The relay's exit status once stopped (0 after a clean SIGTERM shutdown)."""
+        return self._proc.returncode
+
     def stop(self) -> None:
         if self._proc.poll() is None:
             self._proc.terminate()
