@@ -249,3 +249,22 @@ def test_recording_round_trip_keeps_the_ground_truth(tmp_path: Path) -> None:
         assert back.meta.imu_chip == "mpu6886" and back.meta.test == "walk"
         np.testing.assert_allclose(back.data["obliquity_deg"], r.obliquity_deg)
         np.testing.assert_allclose(back.data["acc_z_mps2"], r.acc_mps2[:, 2])
+
+
+def test_a_negative_drop_is_a_hike_of_the_free_side() -> None:
+    r = simulate("stance-eyes-open", seed=0, chip="ideal", drop_in_right_stance_deg=-4.0,
+                 sides=("right",))  # fmt: skip
+    (trial,) = r.truth["trials"]
+    assert r.side == "right"
+    # standing on the right leg, the free left side is hiked: left higher, obliquity > 0
+    assert 2.5 < float(np.median(r.obliquity_deg[_hold(r, trial)])) < 5.5
+
+
+def test_per_side_rotation() -> None:
+    r = simulate("walk-right-rotation", seed=0, chip="ideal", duration_s=20.0)
+    lag = r.truth["params"]["rotation_lag_s"]
+    peaks = {"left": [], "right": []}
+    for c in r.truth["contacts"][3:-3]:
+        peaks[c["side"]].append(float(np.interp(c["t_s"] + lag, r.t_s, r.rotation_deg)))
+    assert 6.0 < np.mean(peaks["right"]) < 10.0  # right side forward 8°
+    assert -4.5 < np.mean(peaks["left"]) < -1.5  # left side forward 3°
