@@ -221,12 +221,21 @@ class Session:
         return reply
 
     def _new_token(self, command: int, args: bytes) -> tuple[int, bytes]:
+        """A free token, preferably one the transport likes (serial: no 0x03 on the wire; the
+        arguments can contain one anyway, which is harmless once the board speaks frames)."""
+        fallback: tuple[int, bytes] | None = None
         for _ in range(255):
             self._token = self._token % 255 + 1
+            if self._token in self._replies:
+                continue
             frame = encode_command(self._token, command, args)
-            if self._token not in self._replies and self.transport.token_ok(frame):
+            if self.transport.token_ok(frame):
                 return self._token, frame
-        raise HipsenseError("no free command token: too many commands waiting for an answer")
+            if fallback is None:
+                fallback = (self._token, frame)
+        if fallback is None:
+            raise HipsenseError("no free command token: 255 commands are waiting for an answer")
+        return fallback
 
     def _fail_replies(self, exc: Exception) -> None:
         for fut in self._replies.values():

@@ -1,0 +1,178 @@
+"""Serial link end to end: firmware/link_serial.py on the MicroPython unix port talking through
+its stdin/stdout (as on the board's USB console) to SerialTransport + Session over a pty, with
+a relay in between that damages bytes (flips, drops, inserts)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import pty
+import random
+import subprocess
+import threading
+import tty
+from collections.abc import Iterator
+
+import pytest
+from hipsense import paths
+from hipsense.protocol import Command, serial_encode
+from hipsense.session import SampleBlock, Session
+from hipsense.transport.base import AdapterUnavailable
+from hipsense.transport.serial import SerialTransport
+from hipsense.virtual.runner import micropython_argv, micropython_env
+
+PRODUCER = r"""
+import gc, sys, time
+from ring import Ring
+ring = Ring(54000)
+ring.configure(False, 100, 0)
+gc.collect()
+import _simclock, protocol
+from link_serial import SerialLink
+
+N = N_SAMPLES
+def on_command(buf, n):
+    result, token, command = protocol.parse_command(buf, n)
+    link.send_reply(token, command, result)
+    if command == protocol.CMD_GET_CONFIG and result == protocol.R_OK:
+        link.send_config(0, 3, 100, 100, 0.0005985, 0.0152, 99, 0)
+
+link = SerialLink(ring, on_command)
+link.send_config(0, 3, 100, 100, 0.0005985, 0.0152, 99, 0)
+produced = 0
+t_next = 0
+reported = False
+while True:
+    now = int(_simclock.now_s() * 1000)
+    while link.active and produced < N and t_next <= now:
+        v = produced % 30000
+        ring.push(v, -v, produced // 30000)
+        produced += 1
+        t_next += 10
+    link.pump(now)
+    if produced >= N and not reported:
+        reported = True
+        sys.stderr.write("SUMMARY %d %d %d\n" % (produced, link.crc_errors, link.framing_errors))
+    time.sleep_ms(1)
+"""
+
+
+def damage(data: bytes, rng: random.Random, p: float) -> bytes:
+    out = bytearray(data)
+    i = 0
+    while i < len(out):
+        if rng.random() < p:
+            kind = rng.randrange(3)
+            if kind == 0:
+                out[i] ^= 1 << rng.randrange(8)
+            elif kind == 1:
+                del out[i]
+                continue
+            else:
+                out.insert(i, rng.randrange(256))
+                i += 1
+        i += 1
+    return bytes(out)
+
+
+@contextlib.contextmanager
+def serial_board(n_samples: int, p_damage: float, seed: int = 7) -> Iterator[tuple[str, list[str]]]:
+    env = micropython_env([paths.mpy_sim_dir(), paths.firmware_dir()])
+    env["HIPSENSE_SIM_SPEED"] = "10"
+    proc = subprocess.Popen(
+        [*micropython_argv("200K"), "-c", PRODUCER.replace("N_SAMPLES", str(n_samples))],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    master, slave = pty.openpty()
+    tty.setraw(slave)
+    rng = random.Random(seed)
+    board_in, board_out = proc.stdin, proc.stdout
+
+    def to_host() -> None:
+        with contextlib.suppress(OSError):
+            while chunk := os.read(board_out.fileno(), 4096):
+                os.write(master, damage(chunk, rng, p_damage))
+
+    def to_board() -> None:
+        with contextlib.suppress(OSError, ValueError):
+            while chunk := os.read(master, 4096):
+                board_in.write(chunk)
+                board_in.flush()
+
+    threads = [threading.Thread(target=f, daemon=True) for f in (to_host, to_board)]
+    for t in threads:
+        t.start()
+    stderr: list[str] = []
+    try:
+        yield os.ttyname(slave), stderr
+    finally:
+        proc.kill()
+        stderr.append(proc.stderr.read().decode())
+        proc.wait()
+        os.close(master)
+        os.close(slave)
+        for t in threads:
+            t.join(2.0)
+        assert "Traceback" not in stderr[-1], stderr[-1]
+
+
+async def collect(session: Session, n: int, timeout_s: float) -> list[SampleBlock]:
+    blocks: list[SampleBlock] = []
+
+    async def run() -> None:
+        async for block in session.samples():
+            blocks.append(block)
+            if block.seq[-1] + 1 >= n:
+                return
+
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(run(), timeout_s)
+    return blocks
+
+
+@pytest.mark.parametrize("p_damage", [0.0, 2e-4])
+async def test_serial_stream_survives_byte_damage(p_damage: float) -> None:
+    n = 3000  # 30 s of 100 Hz samples, 3 s of wall time
+    with serial_board(n, p_damage) as (port, stderr):
+        transport = SerialTransport(port)
+        async with Session(transport, command_timeout_s=1.0) as session:
+            assert transport._serial is not None
+            transport._serial.write(b"garbage\x00")  # REPL noise before the first frame
+            await session.command(Command.START)
+            blocks = await collect(session, n, 20.0)
+    seqs = [int(s) for b in blocks for s in b.seq]
+    assert seqs == list(range(n))
+    angles = [int(a) for b in blocks for a in b.angles_cdeg[:, 0]]
+    assert angles == [s % 30000 for s in seqs]
+    assert session.stats.lost == 0
+    damaged = transport.deframer.crc_errors + transport.deframer.framing_errors
+    if p_damage:
+        assert damaged > 0 and session.stats.resends > 0  # damaged frames were asked again
+    else:
+        assert damaged == 0
+    summary = next(line for line in stderr[-1].splitlines() if line.startswith("SUMMARY"))
+    assert int(summary.split()[1]) == n
+    assert int(summary.split()[3]) >= 1  # the board resynchronised after the garbage
+
+
+def test_serial_tokens_avoid_ctrl_c() -> None:
+    transport = SerialTransport("loop://")
+    frames = [bytes((1, 4, token, Command.GET_CONFIG)) for token in range(1, 256)]
+    ok = [f for f in frames if transport.token_ok(f)]
+    assert all(0x03 not in serial_encode(f) for f in ok)
+    assert frames[2] not in ok and len(frames) - 40 < len(ok) < len(frames)
+    # The session picks such a token whenever one exists.
+    session = Session(transport)
+    for _ in range(300):
+        _, frame = session._new_token(Command.GET_CONFIG, b"")
+        assert 0x03 not in serial_encode(frame)
+
+
+async def test_serial_port_that_cannot_open_says_what_to_check() -> None:
+    with pytest.raises(AdapterUnavailable, match=r"cannot open serial port.*dialout"):
+        await SerialTransport("/dev/does-not-exist").open()
