@@ -33,7 +33,7 @@ SLOTS = ("hs_a", "hs_b")
 SLOT_FILE = "hs_slot"
 TRIAL_FILE = "hs_trial"
 PROFILE_FILE = "board.json"
-LAUNCHER_FILES = ("main.py", "hs_boot.py")
+LAUNCHER_FILES = ("hs_boot.py", "main.py")  # the library before the file that imports it
 
 FileDone = Callable[[int, int, str], None]
 """``(files_done, files_to_copy, path)`` after each file lands in the slot (progress; tests
