@@ -101,6 +101,13 @@ def test_cli_list_record_and_source(tmp_path: Path) -> None:
     assert truth["seed"] == 3 and truth["params"]["drop_in_left_stance_deg"] == 7.0
     assert rec.meta.mounting == pytest.approx(MOUNTINGS["x-up-y-right"])
     assert float(rec.data["acc_x_mps2"].mean()) > 9.0  # the sensor's x axis points up
+    one = tmp_path / "one.csv"
+    args = ["sim", "record", "stance-eyes-open", "--out", str(one), "--duration-s", "3",
+            "--set", "sides=left", "--set", "touch_downs_after_lift_s=1.5"]  # fmt: skip
+    out = runner.invoke(cli, args)
+    assert out.exit_code == 0, out.output
+    (trial,) = read_recording(one).meta.extra["ground_truth"]["trials"]
+    assert trial["stance_side"] == "left" and len(trial["touch_downs"]) == 1
     src = tmp_path / "s.bin"
     out = runner.invoke(cli, ["sim", "source", "still", "--out", str(src), "--loop",
                               "--duration-s", "3", "--rate-hz", "200"])  # fmt: skip

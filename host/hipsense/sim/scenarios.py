@@ -425,7 +425,20 @@ def scenario_params(name: str, **overrides: Any) -> Any:
             f"scenario {name!r} has no parameter {', '.join(unknown)}; "
             f"its parameters are: {', '.join(sorted(fields)) or '(none)'}"
         )
-    return sc.params_type(**{**sc.defaults, **overrides})
+    tuple_fields = {
+        f.name for f in dataclasses.fields(sc.params_type) if isinstance(f.default, tuple)
+    }
+    coerced = {k: _as_tuple(v) if k in tuple_fields else v for k, v in overrides.items()}
+    return sc.params_type(**{**sc.defaults, **coerced})
+
+
+def _as_tuple(value: Any) -> tuple[Any, ...]:
+    """Tuple parameters from the CLI: ``"left,right"`` → ("left", "right"), 8.0 → (8.0,)."""
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    if isinstance(value, (int, float)):
+        return (value,)
+    return tuple(value)
 
 
 def _get(name: str) -> Scenario:
