@@ -91,6 +91,8 @@ def test_cli_list_record_and_source(tmp_path: Path) -> None:
     runner = CliRunner()
     out = runner.invoke(cli, ["sim", "list"])
     assert out.exit_code == 0 and "walk-right-trendelenburg" in out.output
+    out = runner.invoke(cli, ["sim", "show", "walk-left-step-time"])
+    assert out.exit_code == 0 and "step_time_si_pct = -12.0" in out.output
     csv = tmp_path / "w.csv"
     args = ["sim", "record", "walk-normal", "--out", str(csv), "--seed", "3", "--duration-s", "5",
             "--mounting", "x-up-y-right", "--set", "drop_in_left_stance_deg=7"]  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,13 @@ import click
 from hipsense.sim.chips import CHIPS
 from hipsense.sim.errors import SimError
 from hipsense.sim.mounting import MOUNTINGS, parse_mounting
-from hipsense.sim.scenarios import DEFAULT_LEVER_ARM_M, SCENARIOS, SimResult, simulate
+from hipsense.sim.scenarios import (
+    DEFAULT_LEVER_ARM_M,
+    SCENARIOS,
+    SimResult,
+    scenario_params,
+    simulate,
+)
 
 
 def _value(text: str) -> Any:
@@ -97,6 +104,19 @@ def list_scenarios() -> None:
     width = max(map(len, SCENARIOS))
     for name, description in SCENARIOS.items():
         click.echo(f"{name:<{width}}  {description}")
+
+
+@sim.command()
+@_scenario_arg
+def show(scenario: str) -> None:
+    """Show SCENARIO's description and its parameters with their values (for --set)."""
+    click.echo(f"{scenario}: {SCENARIOS[scenario]}")
+    params = scenario_params(scenario)
+    for field in dataclasses.fields(params):
+        value = getattr(params, field.name)
+        if isinstance(value, tuple):
+            value = ",".join(str(v) for v in value) or "(empty)"
+        click.echo(f"  {field.name} = {value}")
 
 
 @sim.command()
