@@ -272,3 +272,29 @@ def test_force_image_reinstalls_micropython_and_keeps_the_board_profile(
     assert result.deploy.running.fw_version == "0.1.0"
     assert "installing MicroPython (--force-image given)" in ui.lines
     assert json.loads((board.board_dir / "board.json").read_text())["name"] == "kept"
+
+
+def test_real_firmware_on_the_simulated_board_reports_its_imu_and_battery(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The real firmware modules (board.py, imu/) with the simulated ``machine`` on the board's
+    path: the read-back finds the profile's IMU with the firmware's own probe."""
+    import shutil
+
+    from hipsense import paths
+
+    fw = tmp_path / "fw"
+    shutil.copytree(paths.firmware_dir(), fw, ignore=shutil.ignore_patterns("__pycache__"))
+    (fw / "main.py").write_text("def main():\n    print('app started')\n")  # a stand-in app
+    (tmp_path / "board").mkdir()
+    with PtyBoard(tmp_path / "board", extra_path=[paths.mpy_sim_dir()], max_lifetime_s=120) as b:
+        code, out = run_cli(
+            capsys, "flash", "--port", b.port, "--board", "m5stickc-plus2",
+            "--firmware-dir", str(fw), "--settle-s", "0.5",
+        )  # fmt: skip
+        assert code == 0, out
+        assert "firmware 0.1.0 runs from slot hs_a; IMU: mpu6886" in out
+        code, out = run_cli(capsys, "board", "info", "--port", b.port)
+    assert code == 0, out
+    assert "mpu6886" in out and "m5stickc-plus2" in out
+    assert "3900 mV" in out  # the simulated ADC (1950 mV) behind the profile's 1:2 divider
