@@ -748,3 +748,11 @@ def test_numpy_values_in_meta_fields(tmp_path: Path) -> None:
     assert meta.mounting == q.tolist() and meta.rate_hz == 200.0
     back = read_recording(write_recording(Recording(meta=meta, data=make_frame()), tmp_path / "q"))
     assert back.meta == meta
+
+
+def test_newer_format_is_reported_before_its_columns(tmp_path: Path) -> None:
+    """A newer hipsense may change the columns: the version error comes first."""
+    path = tmp_path / "v2.csv"
+    path.write_text(f"# hipsense-recording: {stored_meta(format_version=2)}\ntime_ns,acc\n1,2\n")
+    with pytest.raises(RecordingError, match=r"v2\.csv: recording format version 2 is newer"):
+        read_recording(path)

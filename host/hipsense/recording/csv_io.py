@@ -17,7 +17,7 @@ import re
 import pandas as pd
 
 from hipsense.recording.exceptions import RecordingError
-from hipsense.recording.schema import RowLabel, check_columns
+from hipsense.recording.schema import RowLabel
 
 META_PREFIX = "# hipsense-recording:"
 # pandas < 3 parses floats exactly only with float_precision="round_trip"; pandas 3 always
@@ -50,8 +50,9 @@ def read_csv_text(text: str, source: str) -> tuple[pd.DataFrame, str | None, Row
     if header_index is None:
         what = "metadata but no header row (truncated?)" if meta_json else "no header row"
         raise RecordingError(f"{source}: empty recording: the file has {what}")
-    header = next(csv.reader([lines[header_index]]))
-    check_columns([h.strip() for h in header], source)
+    # pandas renames a repeated name ("x" -> "x.1"); keep the file's names so that the
+    # column check (after the format version check) can name the duplicate
+    header = [h.strip() for h in next(csv.reader([lines[header_index]]))]
     first_data_line = header_index + 2  # 1-based line number of data row 0
 
     def where(i: int) -> str:
@@ -67,5 +68,8 @@ def read_csv_text(text: str, source: str) -> tuple[pd.DataFrame, str | None, Row
     except (ValueError, pd.errors.ParserError) as exc:
         message = re.sub(r"line (\d+)", lambda m: f"line {int(m[1]) + header_index}", str(exc))
         raise RecordingError(f"{source}: not a readable CSV recording: {message}") from None
-    data.columns = [str(c).strip() for c in data.columns]
+    if len(header) == len(data.columns):
+        data.columns = header
+    else:
+        data.columns = [str(c).strip() for c in data.columns]
     return data, meta_json, where
