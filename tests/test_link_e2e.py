@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,9 +20,9 @@ import pytest
 from hipsense import paths
 from hipsense.protocol import Command, UnsupportedProtocolVersion
 from hipsense.session import CommandTimeout, SampleBlock, Session
-from hipsense.transport.ble import BleTransport, scan
+from hipsense.transport.ble import BleTransport, connect, scan
 from hipsense.virtual.bleak_backend import VirtualClient, VirtualScanner
-from hipsense.virtual.radio import VirtualBoard, VirtualRadio
+from hipsense.virtual.radio import Msg, VirtualBoard, VirtualRadio
 from hipsense.virtual.runner import micropython_argv, micropython_env
 
 SPEED = 25  # simulated seconds per real second
@@ -171,6 +172,12 @@ def check_values(blocks: list[SampleBlock]) -> np.ndarray:
     return seq
 
 
+def test_socket_message_codes_match_the_simulated_module() -> None:
+    source = (paths.mpy_sim_dir() / "bluetooth.py").read_text()
+    codes = dict(re.findall(r"^MSG_(\w+) = const\((0x[0-9A-F]+)\)", source, re.MULTILINE))
+    assert {name: int(v, 16) for name, v in codes.items()} == {m.name: m.value for m in Msg}
+
+
 async def test_scan_finds_the_virtual_board() -> None:
     async with virtual_board(10) as b:
         found = await scan(1.0, backend=VirtualScanner, radio=b.radio)
@@ -181,10 +188,8 @@ async def test_scan_reports_clearly_when_nothing_is_found() -> None:
     from hipsense.transport import DeviceNotFound
 
     async with VirtualRadio() as radio:
-        t = transport(radio, "hipsense-0000")
-        t.scan_timeout_s = 0.3
         with pytest.raises(DeviceNotFound, match=r"Bluetooth is on.*awake.*another"):
-            await t.open()
+            await connect("0000", virtual=True, backend_kwargs={"radio": radio}, scan_timeout_s=0.3)
 
 
 async def test_every_sample_once_in_order_through_forced_disconnects() -> None:

@@ -244,3 +244,30 @@ class BleTransport(Transport):
         if client is not None:
             with contextlib.suppress(Exception):
                 await client.disconnect()
+
+
+async def connect(
+    name_or_address: str | None = None,
+    *,
+    virtual: bool = False,
+    backend_kwargs: dict[str, Any] | None = None,
+    **transport_kwargs: Any,
+) -> BleTransport:
+    """Find and connect to a board; ``virtual`` uses the virtual board's bleak backend (its
+    :class:`~hipsense.virtual.radio.VirtualRadio` must be running). Returns the open
+    transport, ready for :class:`hipsense.session.Session`."""
+    scanner_backend: type[BaseBleakScanner] | None = None
+    client_backend: type[BaseBleakClient] | None = None
+    if virtual:
+        from hipsense.virtual.bleak_backend import VirtualClient, VirtualScanner
+
+        scanner_backend, client_backend = VirtualScanner, VirtualClient
+    transport = BleTransport(
+        name_or_address,
+        scanner_backend=scanner_backend,
+        client_backend=client_backend,
+        backend_kwargs=backend_kwargs,
+        **transport_kwargs,
+    )
+    await transport.open()
+    return transport
