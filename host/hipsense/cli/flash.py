@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -58,6 +59,12 @@ class RichFlashUI:
         self._stop_bars()
 
 
+def _check_sha256(value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", value):
+        raise click.BadParameter("expected 64 hexadecimal digits")
+    return value.lower() if value else None
+
+
 @click.command()
 @click.option("--port", help="Serial port of the board (default: the one ESP32 found on USB).")
 @click.option(
@@ -68,9 +75,14 @@ class RichFlashUI:
 @click.option(
     "--image",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="MicroPython .bin to install instead of downloading it.",
+    help="MicroPython .bin to install instead of downloading it (used when MicroPython is "
+    "missing, older than 1.22, or with --force-image).",
 )
-@click.option("--sha256", help="Expected SHA-256 of the MicroPython image.")
+@click.option(
+    "--sha256",
+    callback=lambda ctx, param, value: _check_sha256(value),
+    help="Expected SHA-256 (64 hex digits) of the MicroPython image.",
+)
 @click.option(
     "--force-image",
     is_flag=True,
