@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,6 +21,9 @@ from hipsense.sim.chips import CHIPS, ChipErrors, apply_errors, draw_errors, get
 from hipsense.sim.errors import SimError
 from hipsense.sim.imu import synthesize
 from hipsense.sim.motion import INTERNAL_RATE_HZ, Array, PelvisMotion, quiet_standing_sway
+
+if TYPE_CHECKING:
+    from hipsense.recording import Recording
 
 DEFAULT_LEVER_ARM_M = (-0.12, 0.0, 0.03)
 """Belt clip over the sacrum: 12 cm behind and 3 cm above the pelvis origin (pelvis frame)."""
@@ -89,7 +92,7 @@ class SimResult:
     heading_deg: Array
     quat_wxyz: Array = field(repr=False)
 
-    def to_recording(self) -> Any:
+    def to_recording(self) -> Recording:
         """A :class:`hipsense.recording.Recording` with the truth in ``meta.extra``."""
         import pandas as pd
 
