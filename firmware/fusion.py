@@ -27,6 +27,9 @@ REST_ACC_MPS2 = 0.5
 REST_BIAS_MAX_DPS = 20.0  # MPU-6050 zero-rate output: up to +-20 dps per axis
 REST_MIN_S = 1.5
 TAU_BIAS_REST_S = 1.0
+TAU_BIAS_MOTION_S = 30.0
+BIAS_MOTION_GATE_MPS2 = 0.5
+G_NOMINAL_MPS2 = 9.81
 BIAS_FILE_VERSION = 1
 
 # state indices (array _s)
@@ -39,7 +42,8 @@ _GL = const(17)  # gyro low-pass, sensor frame (3), Q12 LSB
 _AL = const(20)  # acc low-pass, sensor frame (3), Q19
 _REST = const(23)  # consecutive rest samples
 _STARTED = const(24)
-_NS = const(25)
+_BF = const(25)  # motion-bias fractions (3), error diffusion below one Q12 LSB
+_NS = const(28)
 
 # config indices (array _c)
 _KA = const(0)  # raw acc -> Q19: mul29(raw << 14, KA)
@@ -57,7 +61,10 @@ _THB2 = const(11)
 _RESTN = const(12)
 _SHR = const(13)  # shift making (threshold >> SHR) < 2**14: squares < 2**28, sums < 2**30
 _KACCR = const(14)  # acc low-pass gain at rest
-_NC = const(15)
+_KBM = const(15)  # motion bias: d(bias) = -e * KBM / 2**SBM (e: Q29 rad, |e| <= 2**18.5)
+_SBM = const(16)
+_GATE2 = const(17)  # motion bias gate on | |a|^2 - |lp|^2 |, Q9 (m/s^2)^2
+_NC = const(18)
 
 
 @micropython.viper
@@ -372,6 +379,14 @@ class Fusion:
         c[_THB] = thb
         c[_THB2] = (thb >> sh) * (thb >> sh)
         c[_RESTN] = int(REST_MIN_S * rate_hz + 0.5)
+        k = 4096.0 / rad_lsb / TAU_BIAS_MOTION_S / _ONE
+        sh = 0
+        while k < 1024.0:  # KBM in [2**10, 2**11]: |e * KBM| < 2**29.5
+            k = k * 2.0
+            sh += 1
+        c[_KBM] = int(k + 0.5)
+        c[_SBM] = sh
+        c[_GATE2] = int(2.0 * G_NOMINAL_MPS2 * BIAS_MOTION_GATE_MPS2 * 512.0 + 0.5)
         self.rate_hz = rate_hz
         self.gyr_dps_per_lsb = gyr_dps_per_lsb
 
@@ -395,6 +410,12 @@ class Fusion:
                 w[i] = int(mul29(v << 14, c[_KA]))  # acc Q19, |.| <= 2**27.3
             else:
                 w[i] = v << 12  # gyro Q12 LSB, |.| <= 2**27
+            i += 1
+        a2 = 0  # |acc|^2 in Q9 (m/s^2)^2, < 2**26
+        i = 0
+        while i < 3:
+            a = ((w[i] + H) & M) - H
+            a2 += int(mul29(a, a))
             i += 1
         if s[_STARTED] == 0:
             i = 0
@@ -500,6 +521,56 @@ class Fusion:
         qmul(wo, 4, so, _QA, so, _QA)
         renorm4(so, _QA)
         qmul(so, _QA, so, _QG, self.q, 0)
+        if n < c[_RESTN]:
+            self._motion_bias(a2)
+
+    @micropython.viper
+    def _motion_bias(self, a2: int):
+        """Bias that explains this step's inclination correction (w[5], w[6]), if the
+        specific force's magnitude is close to the filtered one (no strong acceleration)."""
+        s = ptr32(self._s)
+        c = ptr32(self._c)
+        w = ptr32(self._w)
+        q = ptr32(self.q)
+        wo = self._w
+        H = _ONE
+        H = H << 2
+        M = H + H - 1
+        d = a2
+        i = 0
+        while i < 3:
+            lp = ((s[_LP + i] + H) & M) - H
+            d -= int(mul29(lp, lp))
+            i += 1
+        if d < 0:
+            d = 0 - d
+        if d >= c[_GATE2]:
+            return
+        lim = 262144  # 2**18 in Q29: at most 4.9e-4 rad of correction per sample counts
+        i = 0
+        while i < 2:
+            e = (((w[5 + i] + H) & M) - H) << 1  # rotation angle about earth x, y
+            if e > lim:
+                e = lim
+            if e < 0 - lim:
+                e = 0 - lim
+            w[i] = e
+            i += 1
+        w[2] = 0
+        w[8] = q[0]  # conjugate of q: earth -> sensor
+        i = 1
+        while i < 4:
+            w[8 + i] = 0 - (((q[i] + H) & M) - H)
+            i += 1
+        rotate(wo, 8, wo, 0, wo, 0)
+        sh = c[_SBM]
+        i = 0
+        while i < 3:
+            f = (((s[_BF + i] + H) & M) - H) - (((w[i] + H) & M) - H) * c[_KBM]
+            carry = f >> sh
+            s[_BF + i] = f - (carry << sh)
+            s[_BI + i] = (((s[_BI + i] + H) & M) - H) + carry
+            i += 1
 
     def at_rest(self):
         return self._s[_REST] >= self._c[_RESTN]

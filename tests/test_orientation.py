@@ -167,6 +167,21 @@ def test_bias_converges_at_rest_to_injected_bias() -> None:
     assert np.allclose(np.degrees(np.array(ref.bias_rps, dtype=float)), bias, atol=0.02)
 
 
+def test_bias_learnt_online_during_motion() -> None:
+    """No rest at all: the motion-time estimator moves the bias towards the injected one."""
+    bias = np.array([0.8, -0.6, 0.5])
+    acc, gyr, _ = simulate(60.0, seed=2, bias_dps=tuple(bias), rest_s=0.0)
+    acc_raw, gyr_raw = quantise(acc, gyr)
+    f = FUSION.Fusion()
+    f.configure(RATE_HZ, ACC_LSB, GYR_LSB)
+    frames = np.concatenate([acc_raw, gyr_raw], 1).astype("<i2").tobytes()
+    for i in range(acc.shape[0]):
+        f.update(frames, 12 * i)
+        assert not f.at_rest()
+    left = np.linalg.norm(np.array(f.bias_dps()) - bias) / np.linalg.norm(bias)
+    assert left < 0.75
+
+
 @pytest.mark.parametrize(("pulse_s", "rebound", "bound_deg"), [(0.1, True, 1.0), (0.1, False, 4.0)])
 def test_3g_acceleration_burst_bounded_inclination_error(
     pulse_s: float, rebound: bool, bound_deg: float

@@ -24,6 +24,10 @@ from hipsense.errors import HipsenseError
 
 # below this 1 + u_z the filtered specific force points straight down (as on the board: 2**-19)
 UPSIDE_DOWN_EPS = 2.0**-19
+# per-sample correction angle used by the motion bias update is clipped to this (board: 2**18
+# in Q29), so that a large correction (start, upside down) cannot throw the bias off
+CORR_MAX_RAD = 2.0**-11
+G_NOMINAL_MPS2 = 9.81
 
 
 class OrientationInputError(HipsenseError):
@@ -42,6 +46,10 @@ class FilterParams:
     rest_bias_max_dps: rest also needs the low-passed gyro below this (largest bias believed).
     rest_min_s: the deviations must stay small this long before the bias is learnt.
     tau_bias_rest_s: time constant of the bias update at rest.
+    tau_bias_motion_s: time constant of the bias update from inclination corrections in
+        motion (0 disables it).
+    bias_motion_gate_mps2: that update only runs while the specific force's magnitude is
+        within this of the filtered one (no strong linear acceleration).
     """
 
     tau_acc_s: float = 3.5
@@ -52,6 +60,8 @@ class FilterParams:
     rest_bias_max_dps: float = 20.0
     rest_min_s: float = 1.5
     tau_bias_rest_s: float = 1.0
+    tau_bias_motion_s: float = 30.0
+    bias_motion_gate_mps2: float = 0.5
 
 
 def _qmul(a: Sequence[Any], b: Sequence[Any]) -> list[Any]:
@@ -105,6 +115,8 @@ class OrientationFilter:
         self.rest_acc_sq = f(p.rest_acc_mps2**2)
         self.rest_bias_sq = f(math.radians(p.rest_bias_max_dps) ** 2)
         self.rest_min_n = round(p.rest_min_s * rate_hz)
+        self.k_bias_motion = f(1.0 / p.tau_bias_motion_s if p.tau_bias_motion_s > 0 else 0.0)
+        self.gate_sq = f(2.0 * G_NOMINAL_MPS2 * p.bias_motion_gate_mps2)
         zero, one = f(0.0), f(1.0)
         self.q_gyr = [one, zero, zero, zero]
         self.q_acc = [one, zero, zero, zero]
@@ -168,6 +180,23 @@ class OrientationFilter:
         qa = _qmul(corr, self.q_acc)
         inv = 1.0 / self._sqrt(qa[0] * qa[0] + qa[1] * qa[1] + qa[2] * qa[2] + qa[3] * qa[3])
         self.q_acc = [c * inv for c in qa]
+        if self.k_bias_motion > 0 and not self.at_rest:
+            self._motion_bias(acc, corr)
+
+    def _motion_bias(self, acc: Sequence[Any], corr: Sequence[Any]) -> None:
+        """Mahony-style integral: the bias that would explain this step's correction."""
+        lp = self.acc_lp_i
+        a2 = acc[0] * acc[0] + acc[1] * acc[1] + acc[2] * acc[2]
+        l2 = lp[0] * lp[0] + lp[1] * lp[1] + lp[2] * lp[2]
+        if abs(a2 - l2) >= self.gate_sq:
+            return
+        ex = min(max(2.0 * corr[1], -CORR_MAX_RAD), CORR_MAX_RAD)
+        ey = min(max(2.0 * corr[2], -CORR_MAX_RAD), CORR_MAX_RAD)
+        q = self.quat
+        e = _rotate([q[0], -q[1], -q[2], -q[3]], [ex, ey, 0.0 * ex])
+        b = self.bias_rps
+        for i in range(3):
+            b[i] -= self.k_bias_motion * e[i]
 
     def _rest(self, acc: Sequence[Any], gyr: Sequence[Any]) -> None:
         k = self.k_rest
