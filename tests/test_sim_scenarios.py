@@ -119,6 +119,11 @@ def test_right_trendelenburg_drops_the_left_side_in_right_stance() -> None:
     assert np.mean(peaks["right"]) < -7.0  # left side dropped 9° (obliquity negative)
     assert 1.5 < np.mean(peaks["left"]) < 5.0  # the other side normal
     assert "RIGHT stance" in r.truth["conventions"]["trendelenburg"]
+    # the per-stance truth holds each step's drop
+    for st in r.truth["stances"][2:-3]:
+        seg = r.obliquity_deg[_window(r, st["start_t_s"], st["start_t_s"] + 0.45)]
+        measured = -float(seg.min()) if st["side"] == "right" else float(seg.max())
+        assert abs(measured - st["swing_drop_deg"]) < 1.0
     left = _peaks_by_stance(simulate("walk-left-trendelenburg", seed=0, chip="ideal"))
     assert np.mean(left["left"]) > 7.0 and -5.0 < np.mean(left["right"]) < -1.5
 

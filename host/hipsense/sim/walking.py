@@ -104,6 +104,9 @@ class WalkTruth:
 _OTHER = {"left": "right", "right": "left"}
 
 
+_DROP_PEAK_U = 0.3918  # phase of the peak of _drop_shape
+
+
 def _drop_shape(u: Array) -> Array:
     """Swing-side drop within a stance step: 0 with zero slope at both ICs, peak 1 at u ≈ 0.39.
 
@@ -250,9 +253,13 @@ def add_walking(
             side = sides[i - 1]
             truth.contacts.append({"t_s": round(float(b[i]), 4), "side": side})
             end = b[i + 1] + ds if i + 1 < n else b[n]
-            truth.stances.append(
-                {"side": side, "start_t_s": round(float(b[i]), 4), "end_t_s": round(float(end), 4)}
-            )
+            stance: dict[str, object] = {
+                "side": side, "start_t_s": round(float(b[i]), 4), "end_t_s": round(float(end), 4)
+            }  # fmt: skip
+            if i < n:  # the swing side's peak drop in this step, before the wobble
+                t_peak = b[i] + _DROP_PEAK_U * (b[i + 1] - b[i])
+                stance["swing_drop_deg"] = round(float(drop[i] * np.interp(t_peak, t, env)), 3)
+            truth.stances.append(stance)
         truth.bouts.append(
             {"start_t_s": round(float(b[0]), 4), "end_t_s": round(float(b[n]), 4), "n_steps": n}
         )
