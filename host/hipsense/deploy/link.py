@@ -9,6 +9,7 @@ callbacks for file writes, and raises exceptions instead of exit codes to parse.
 from __future__ import annotations
 
 import ast
+import base64
 import contextlib
 import io
 import time
@@ -19,7 +20,7 @@ from typing import Any
 from hipsense.deploy.errors import BoardBootLoop, BoardNotResponding, DeployError, ToolMissing
 from hipsense.deploy.ports import check_port_access
 
-_WRITE_CHUNK_BYTES = 512
+_WRITE_CHUNK_BYTES = 1024
 _RESET_MARK = b"rst:0x"  # printed by the ESP32 ROM on every reset ("rst:0xc (SW_CPU_RESET)")
 _PANIC_MARKS = (b"Guru Meditation", b"Backtrace:")
 
@@ -110,15 +111,27 @@ class BoardLink:
         return ast.literal_eval(out)
 
     def write_file(self, path: str, data: bytes, progress: WriteProgress | None = None) -> None:
-        """Write ``data`` to ``path`` on the board (the directory must exist)."""
+        """Write ``data`` to ``path`` on the board (the directory must exist).
+
+        Chunks travel base64-encoded (1.34x the bytes, against about 2.6x for the Python
+        literals mpremote's ``fs_writefile`` sends for .mpy files): the serial line at 115200
+        baud is what limits a deploy.
+        """
         try:
-            self._t.fs_writefile(
-                path, data, chunk_size=_WRITE_CHUNK_BYTES, progress_callback=progress
-            )
-        except self._transport_error as exc:
-            raise BoardNotResponding(f"lost the board on {self.port}: {exc}") from exc
-        except OSError as exc:
-            raise BoardNotResponding(f"writing {path} on the board failed: {exc}") from exc
+            self.exec(f"import binascii\n_hs_f = open({path!r}, 'wb')\n_hs_d = binascii.a2b_base64")
+            for start in range(0, len(data), _WRITE_CHUNK_BYTES):
+                chunk = base64.b64encode(data[start : start + _WRITE_CHUNK_BYTES]).decode()
+                self.exec(f"_hs_f.write(_hs_d({chunk!r}))")
+                if progress:
+                    progress(min(start + _WRITE_CHUNK_BYTES, len(data)), len(data))
+            self.exec("_hs_f.close()")
+        except DeployError as exc:
+            if "ENOSPC" in str(exc) or "Errno 28" in str(exc):
+                raise DeployError(
+                    f"the board's filesystem is full while writing {path}: remove your own "
+                    "files from it, or reinstall with hipsense flash --force-image"
+                ) from exc
+            raise
 
     def read_text(self, path: str) -> str | None:
         """The content of a text file on the board, or None when it does not exist."""
