@@ -137,6 +137,7 @@ class OrientationFilter:
         return self.rest_n >= self.rest_min_n
 
     def update(self, acc: Sequence[Any], gyr: Sequence[Any]) -> None:
+        """One sample: specific force (m/s²) and angular rate (rad/s), sensor frame."""
         if not self.started:
             self.acc_lp_i = list(acc)
             self.acc_lp_st = list(acc)
@@ -193,7 +194,7 @@ class OrientationFilter:
         ex = min(max(2.0 * corr[1], -CORR_MAX_RAD), CORR_MAX_RAD)
         ey = min(max(2.0 * corr[2], -CORR_MAX_RAD), CORR_MAX_RAD)
         q = self.quat
-        e = _rotate([q[0], -q[1], -q[2], -q[3]], [ex, ey, 0.0 * ex])
+        e = _rotate([q[0], -q[1], -q[2], -q[3]], [ex, ey, self._f(0.0)])
         b = self.bias_rps
         for i in range(3):
             b[i] -= self.k_bias_motion * e[i]
