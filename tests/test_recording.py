@@ -756,3 +756,10 @@ def test_newer_format_is_reported_before_its_columns(tmp_path: Path) -> None:
     path.write_text(f"# hipsense-recording: {stored_meta(format_version=2)}\ntime_ns,acc\n1,2\n")
     with pytest.raises(RecordingError, match=r"v2\.csv: recording format version 2 is newer"):
         read_recording(path)
+
+
+def test_csv_with_windows_line_ends(tmp_path: Path) -> None:
+    rec = make_recording(n=30)
+    path = write_recording(rec, tmp_path / "crlf.csv")
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    assert_same(rec, read_recording(path))

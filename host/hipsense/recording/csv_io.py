@@ -33,7 +33,8 @@ def to_csv_text(data: pd.DataFrame, meta_json: str) -> str:
 
 def read_csv_text(text: str, source: str) -> tuple[pd.DataFrame, str | None, RowLabel]:
     """The frame, the metadata JSON (None when absent) and a row -> "line N" labeller."""
-    lines = text.split("\n")  # not splitlines(): metadata text may hold U+2028 etc.
+    # not splitlines(): the metadata text may hold U+2028 and the like; CRLF files are fine
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
     meta_json: str | None = None
     header_index = None
     for index, line in enumerate(lines):
@@ -52,7 +53,12 @@ def read_csv_text(text: str, source: str) -> tuple[pd.DataFrame, str | None, Row
         raise RecordingError(f"{source}: empty recording: the file has {what}")
     # pandas renames a repeated name ("x" -> "x.1"); keep the file's names so that the
     # column check (after the format version check) can name the duplicate
-    header = [h.strip() for h in next(csv.reader([lines[header_index]]))]
+    try:
+        header = [h.strip() for h in next(csv.reader([lines[header_index]]))]
+    except csv.Error as exc:
+        raise RecordingError(
+            f"{source}: line {header_index + 1}: unreadable header: {exc}"
+        ) from None
     first_data_line = header_index + 2  # 1-based line number of data row 0
 
     def where(i: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -37,9 +38,10 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
     A reader never sees a half-written file, and an existing file is replaced only once the
     new one is complete.
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # a unique name opened with "xb" (not mkstemp, whose 0600 mode would ignore the umask)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
     try:
-        with open(tmp, "wb") as out:
+        with open(tmp, "xb") as out:
             write(out)
             out.flush()
             os.fsync(out.fileno())
