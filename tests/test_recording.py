@@ -763,3 +763,12 @@ def test_csv_with_windows_line_ends(tmp_path: Path) -> None:
     path = write_recording(rec, tmp_path / "crlf.csv")
     path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
     assert_same(rec, read_recording(path))
+
+
+def test_derived_columns_are_kept_and_content_is_reported(tmp_path: Path) -> None:
+    data = make_frame(raw=False)
+    data["tilt_deg_smoothed"] = data["tilt_deg"].rolling(5, min_periods=1).mean()
+    rec = Recording(meta=make_meta(), data=data)
+    assert rec.content == "angles" and list(rec.data.columns)[-1] == "tilt_deg_smoothed"
+    for name in ("d.parquet", "d.csv"):
+        assert_same(rec, read_recording(write_recording(rec, tmp_path / name)))
