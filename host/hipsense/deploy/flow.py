@@ -8,6 +8,7 @@ The caller supplies a :class:`FlashUI` for messages and progress (rich in the CL
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,11 +130,17 @@ def _obtain_image(chip: str, opts: FlashOptions, ui: FlashUI) -> CheckedImage | 
     return image
 
 
-def _wait_for_repl(port: str) -> tuple[BoardLink, BoardFacts]:
+def _wait_for_repl(port: str, *, rediscover: bool) -> tuple[BoardLink, BoardFacts]:
+    """Connect once MicroPython runs. With ``rediscover`` (no ``--port`` given) the port is
+    looked up again: a native-USB ESP32-S3 comes back under MicroPython's own USB id, and on
+    some systems under another device name."""
     deadline = time.monotonic() + _REPL_AFTER_FLASH_S
     while True:
+        candidate = port
         try:
-            link, facts = _try_repl(port, 3.0)
+            if rediscover and not os.path.exists(port):
+                candidate = choose_port(list_candidates())
+            link, facts = _try_repl(candidate, 3.0)
         except DeployError:
             link, facts = None, None
         if link is not None and facts is not None:
@@ -194,7 +201,8 @@ def flash(opts: FlashOptions, ui: FlashUI) -> FlashResult:
             )
             flashed = image.path.name
             ui.step("waiting for MicroPython to start (first boot formats the filesystem)")
-            link, facts = _wait_for_repl(port)
+            link, facts = _wait_for_repl(port, rediscover=opts.port is None)
+            port = link.port
         assert link is not None and facts is not None
         ui.info(f"MicroPython {facts.version_text} on {facts.machine}")
         if profile is not None:
