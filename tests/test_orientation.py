@@ -287,7 +287,7 @@ def test_firmware_matches_host_within_005_deg(mpy, tmp_path: Path) -> None:
 
 
 def test_firmware_per_sample_path_allocates_nothing(mpy, tmp_path: Path) -> None:
-    acc, gyr, _ = simulate(3.0, seed=5, rest_s=0.5)
+    acc, gyr, _ = simulate(6.0, seed=5, rest_s=3.0)  # rest (bias at rest), then motion
     acc_raw, gyr_raw = quantise(acc, gyr)
     path = tmp_path / "imu.bin"
     path.write_bytes(np.concatenate([acc_raw, gyr_raw], 1).astype("<i2").tobytes())
