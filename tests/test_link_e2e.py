@@ -217,6 +217,21 @@ async def test_every_sample_once_in_order_through_forced_disconnects() -> None:
         assert session.clock.ready
 
 
+async def test_random_disconnects_lose_nothing() -> None:
+    # 120 s at 100 Hz; outages at random (seeded): every 12 s on average, 1-6 s long.
+    n = 12_000
+    async with virtual_board(n) as b:
+        b.radio.random_disconnects(b.board, seed=20261121, mean_interval_ms=12_000,
+                                   min_down_ms=1_000, max_down_ms=6_000)  # fmt: skip
+        async with Session(transport(b.radio)) as session:
+            blocks = await collect(session, n, 30.0)
+            summary = b.summary()
+        assert summary["stats"]["forced_disconnects"] >= 4
+        assert check_values(blocks).tolist() == list(range(n))
+        assert session.stats.lost == 0
+        assert session.stats.link_downs >= 4
+
+
 async def test_outage_longer_than_the_ring_reports_exact_loss() -> None:
     # Ring of 1000 raw samples (10 s at 100 Hz), a 25 s outage: the rest is gone.
     n = 6_000
