@@ -145,7 +145,8 @@ def main() -> None:
         test_data(data, args.samples)
         for emitter in ("viper", "native", "bytecode"):
             code = BENCH.format(rate=RATE_HZ, acc=ACC_LSB, gyr=GYR_LSB, path=str(data))
-            res = run_micropython(code, path=[variant_dir(root, emitter)], heapsize="512K")  # the test data live in RAM here
+            # 512K: the test data are held in RAM here, unlike on the board
+            res = run_micropython(code, path=[variant_dir(root, emitter)], heapsize="512K")
             results[emitter] = {
                 ln.split()[0]: float(ln.split()[1]) for ln in res.stdout.splitlines()
             }
