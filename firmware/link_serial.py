@@ -64,8 +64,11 @@ class SerialLink(Link):
         one = self._one
         d = self._deframer
         k = 0
-        while k < _MAX_READ and self._poll.poll(0):
-            if not self._in.readinto(one):
+        while k < _MAX_READ:
+            ready = False
+            for _ in self._poll.ipoll(0):  # ipoll: no allocation (poll returns a new list)
+                ready = True
+            if not ready or not self._in.readinto(one):
                 return
             k += 1
             if d.feed_byte(one[0]):

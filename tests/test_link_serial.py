@@ -16,7 +16,14 @@ from collections.abc import Iterator
 
 import pytest
 from hipsense import paths
-from hipsense.protocol import Command, serial_encode
+from hipsense.protocol import (
+    Command,
+    ReplyFrame,
+    SamplesFrame,
+    SerialDeframer,
+    decode_frame,
+    serial_encode,
+)
 from hipsense.session import SampleBlock, Session
 from hipsense.transport.base import AdapterUnavailable
 from hipsense.transport.serial import SerialTransport
@@ -176,3 +183,48 @@ def test_serial_tokens_avoid_ctrl_c() -> None:
 async def test_serial_port_that_cannot_open_says_what_to_check() -> None:
     with pytest.raises(AdapterUnavailable, match=r"cannot open serial port.*dialout"):
         await SerialTransport("/dev/does-not-exist").open()
+
+
+def test_serial_sample_path_allocates_nothing() -> None:
+    code = r"""
+import sys, micropython
+from ring import Ring
+ring = Ring(6000)
+import protocol
+from link_serial import SerialLink
+def on_command(buf, n):
+    result, token, command = protocol.parse_command(buf, n)
+    link.send_reply(token, command, result)
+link = SerialLink(ring, on_command)
+for i in range(50):          # the framed GET_CONFIG on stdin switches the console to frames
+    ring.push(i, 0, 0)
+    link.pump(10 * i)
+def hot():
+    for i in range(50, 250):
+        ring.push(i, 0, 0)
+        link.pump(10 * i)
+err = None
+micropython.heap_lock()
+try:
+    hot()
+except MemoryError as e:
+    err = e
+finally:
+    micropython.heap_unlock()
+sys.stderr.write("ACTIVE %s %s\n" % (link.active, "ALLOC" if err else "NOALLOC"))
+"""
+    env = micropython_env([paths.mpy_sim_dir(), paths.firmware_dir()])
+    command = serial_encode(bytes((1, 4, 1, Command.GET_CONFIG)))
+    proc = subprocess.run(
+        [*micropython_argv("120K"), "-c", code],
+        env=env,
+        input=command,
+        capture_output=True,
+        timeout=60,
+    )
+    assert proc.stderr.decode().split()[-3:] == ["ACTIVE", "True", "NOALLOC"], proc.stderr
+    frames = SerialDeframer().feed(proc.stdout)
+    decoded = [decode_frame(f) for f in frames]
+    seqs = [int(s) for f in decoded if isinstance(f, SamplesFrame) for s in f.seqs()]
+    assert seqs == list(range(len(seqs))) and len(seqs) >= 245
+    assert any(isinstance(f, ReplyFrame) for f in decoded)
