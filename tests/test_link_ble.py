@@ -16,6 +16,7 @@ from hipsense.protocol import (
     MarkerFrame,
     ReplyFrame,
     SamplesFrame,
+    StatusFrame,
     decode_frame,
     reply_resend,
 )
@@ -367,3 +368,43 @@ print(res)
         (0, 0),
     ]
     assert out.strip() == str(expected).replace("False", "False")
+
+
+def test_status_battery_and_device_information(mpy: RunMpy) -> None:
+    out = mpy(
+        HARNESS.replace("RING_BYTES", "6000").replace("CONTENT", "1")
+        + r"""
+status = bytearray(36)
+protocol.pack_status(status, 1, 80, 3900, 3, 1, 100, 5, 0, 0, 0, 4321, 60)
+connect(mtu=0)
+command([1, 4, 1, 0x0B])
+link.set_status(status)         # MTU 23: raw does not fit, status not notified
+link.set_battery(80)
+now[0] += 100; bluetooth.sim_service()
+for h in (link._h_status, link._h_batt, 21, 23, 25, 27):
+    central.read(h)
+bluetooth.sim_service()
+print(json.dumps([p.hex() for p in central.take(bluetooth.MSG_READ_RSP)]))
+print(json.dumps([(p[2] | (p[3] << 8), p[4:].hex()) for p in central.take(bluetooth.MSG_NOTIFY)]))
+central.exchange_mtu(247); bluetooth.sim_service()
+link.set_status(status)         # now it fits and is notified, content raw
+now[0] += 100; bluetooth.sim_service()
+print(json.dumps([(p[2] | (p[3] << 8), p[4:].hex()) for p in central.take(bluetooth.MSG_NOTIFY)]))
+""",
+        heapsize=HEAP,
+    )
+    reads_line, notes_small, notes_big = (json.loads(x) for x in out.splitlines()[-3:])
+    reads = [bytes.fromhex(r)[3:] for r in reads_line]  # after request id and ATT status
+    status = decode_frame(reads[0])
+    assert isinstance(status, StatusFrame)
+    assert status.content == 0 and status.battery_pct == 80  # raw does not fit at MTU 23
+    assert reads[1] == b"\x50"  # Battery Level 80 %
+    # Device Information (handles follow the hipsense service): manufacturer, model, fw, MicroPython
+    assert reads[2] == b"hipsense" and reads[3] == b"test" and reads[4] == b"0.1.0"
+    assert reads[5].count(b".") == 2
+    handles = [h for h, _ in notes_small]
+    assert 17 not in handles  # the 36-byte STATUS does not fit a 20-byte notification
+    assert (30, "50") in [tuple(x) for x in notes_small]  # battery notified
+    status_notes = [bytes.fromhex(d) for h, d in notes_big if h == 17]
+    latest = decode_frame(status_notes[-1])
+    assert isinstance(latest, StatusFrame) and latest.content == 1

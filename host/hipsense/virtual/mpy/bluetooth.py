@@ -693,6 +693,11 @@ class _Central:
         req = self.req if response else _NO_RESPONSE
         self._to_board(MSG_WRITE, _p16(_sim.conn & 0xFFFF) + _p16(handle) + _p16(req) + data)
 
+    def read(self, handle):
+        """Read a value; the answer arrives in ``inbox`` as MSG_READ_RSP."""
+        self.req = (self.req + 1) & 0x7FFF
+        self._to_board(MSG_READ, _p16(_sim.conn & 0xFFFF) + _p16(handle) + _p16(self.req))
+
     def link(self, interval_ms, packets_per_event, queue_capacity):
         self._to_board(
             MSG_LINK,
