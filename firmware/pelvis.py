@@ -184,46 +184,135 @@ class Pelvis:
 _MAX_CAPTURE_N = const(16384)  # int16 sums stay below 2**29 (82 s at 200 Hz)
 
 
-class MountingCapture:
-    """Collects the two phases of the on-board mounting calibration (command handler).
+_WALK_MOMENTS = b"\x00\x00\x01\x01\x02\x02\x00\x01\x00\x02\x01\x02"  # (i, j) of 6 moments
 
-    ``add(buf, offset)`` takes the same raw frames as ``Fusion.update`` (allocation-free);
-    ``phase`` 0 = standing still, 1 = bending forward; ``finish(pelvis)`` computes and
-    applies the mounting and returns it as (w, x, y, z).
+
+class MountingCapture:
+    """Collects the on-board mounting calibration (called by the command handler).
+
+    ``add(buf, offset)`` takes the same raw frames as ``Fusion.update`` (allocation-free).
+    ``phase`` 0 = standing still; then either 1 = bending forward or 2 = walking forward
+    from standing (at least 3 s, starting with the first step). ``finish(pelvis)`` computes
+    the mounting (bend if captured, else walk), applies it and returns it as (w, x, y, z).
+    Up to 16384 samples per phase.
     """
 
-    def __init__(self):
+    def __init__(self, rate_hz=200.0):
         self._sum = array("i", bytes(4 * 8))  # still xyz, bend xyz, n still, n bend
+        # walk: first-second sums xyz, later sums xyz, 6 second moments as (hi, lo) with
+        # value hi * 2**24 + lo, sample count
+        self._walk = array("i", bytes(4 * 19))
+        self._n1 = int(rate_hz + 0.5)
+        self.rate_hz = rate_hz
         self.phase = 0
 
     def reset(self):
         for i in range(8):
             self._sum[i] = 0
+        for i in range(19):
+            self._walk[i] = 0
         self.phase = 0
 
     @micropython.viper
     def add(self, buf, offset: int):
         p = ptr8(buf)
-        s = ptr32(self._sum)
         ph = int(self.phase)
+        if ph == 2:
+            self._add_walk(buf, offset)
+            return
+        s = ptr32(self._sum)
         if s[6 + ph] >= _MAX_CAPTURE_N:
             return
         i = 0
         while i < 3:
             v = p[offset + 2 * i] | (p[offset + 2 * i + 1] << 8)
+            # a sum only: correct modulo 2**32 even where loads are zero-extended
             s[3 * ph + i] = s[3 * ph + i] + v - ((v & 0x8000) << 1)
             i += 1
         s[6 + ph] = s[6 + ph] + 1
 
+    @micropython.viper
+    def _add_walk(self, buf, offset: int):
+        p = ptr8(buf)
+        wk = ptr32(self._walk)
+        t = ptr32(_SCR3)
+        mi = ptr8(_WALK_MOMENTS)
+        H = _ONE  # sign-extending loads, see fusion.py
+        H = H << 2
+        M = H + H - 1
+        k = wk[18]
+        if k >= _MAX_CAPTURE_N:
+            return
+        base = 0 if k < int(self._n1) else 3
+        i = 0
+        while i < 3:
+            v = p[offset + 2 * i] | (p[offset + 2 * i + 1] << 8)
+            v = v - ((v & 0x8000) << 1)
+            t[i] = v
+            wk[base + i] = (((wk[base + i] + H) & M) - H) + v  # |sum| < 2**15 * 2**14
+            i += 1
+        if base == 3:
+            m = 0
+            while m < 6:
+                a = ((t[mi[2 * m]] + H) & M) - H
+                b = ((t[mi[2 * m + 1]] + H) & M) - H
+                lo = (((wk[12 + m] + H) & M) - H) + a * b  # < 2**24 + 2**30
+                carry = lo >> 24
+                wk[12 + m] = lo - (carry << 24)
+                wk[6 + m] = (((wk[6 + m] + H) & M) - H) + carry  # |hi| < 2**20
+                m += 1
+        wk[18] = k + 1
+
     def finish(self, pelvis):
         s = self._sum
-        if s[6] < 10 or s[7] < 10:
-            raise ValueError("mounting capture: need >= 10 samples standing still and bending")
+        if s[6] < 10:
+            raise ValueError("mounting capture: need >= 10 samples standing still")
         still = [s[i] / s[6] for i in range(3)]
-        bend = [s[3 + i] / s[7] for i in range(3)]
-        q = mounting_from_acc(still, bend)
+        if s[7] >= 10:
+            q = mounting_from_acc(still, [s[3 + i] / s[7] for i in range(3)])
+        elif self._walk[18] >= 3 * self._n1:
+            q = self._walk_mounting(still)
+        else:
+            raise ValueError("mounting capture: need a forward bend or >= 3 s of walking")
         pelvis.set_mounting_q(q[0], q[1], q[2], q[3])
         return q
+
+    def _walk_mounting(self, still):
+        """Main horizontal axis of the steady walk, signed by the first second's push."""
+        wk = self._walk
+        z = _unit(still)
+        n1 = self._n1
+        ns = wk[18] - n1
+        m = [wk[3 + i] / ns for i in range(3)]
+        cov = [[0.0] * 3 for _ in range(3)]
+        for k in range(6):
+            i, j = _WALK_MOMENTS[2 * k], _WALK_MOMENTS[2 * k + 1]
+            c = (wk[6 + k] * 16777216.0 + wk[12 + k]) / ns - m[i] * m[j]
+            cov[i][j] = c
+            cov[j][i] = c
+        # power iteration on the covariance projected onto the horizontal plane
+        v = _horizontal([1.0, 0.0, 0.0] if abs(z[0]) < 0.9 else [0.0, 1.0, 0.0], z)
+        for _ in range(100):
+            v = _horizontal([sum(cov[i][j] * v[j] for j in range(3)) for i in range(3)], z)
+        push = [wk[i] / n1 - m[i] for i in range(3)]
+        if sum(push[i] * v[i] for i in range(3)) < 0:
+            v = [-v[0], -v[1], -v[2]]
+        return mounting_from_axes(z, v)
+
+
+_SCR3 = array("i", [0, 0, 0])
+
+
+def _horizontal(v, z):
+    d = v[0] * z[0] + v[1] * z[1] + v[2] * z[2]
+    return _unit([v[0] - d * z[0], v[1] - d * z[1], v[2] - d * z[2]])
+
+
+def mounting_from_axes(z, x):
+    """Pelvis -> sensor quaternion from the pelvis's up (z) and anterior (x) unit axes in
+    sensor coordinates (x orthogonal to z)."""
+    y = [z[1] * x[2] - z[2] * x[1], z[2] * x[0] - z[0] * x[2], z[0] * x[1] - z[1] * x[0]]
+    return _quat_from_columns(x, y, z)
 
 
 def mounting_from_acc(still, bend):
@@ -238,9 +327,7 @@ def mounting_from_acc(still, bend):
     if d > 0.9986:  # less than 3 deg of tilt between the two captures
         raise ValueError("mounting capture: bend forward further (tilt < 3 deg)")
     back = _unit([b[i] - d * z[i] for i in range(3)])
-    x = [-back[0], -back[1], -back[2]]
-    y = [z[1] * x[2] - z[2] * x[1], z[2] * x[0] - z[0] * x[2], z[0] * x[1] - z[1] * x[0]]
-    return _quat_from_columns(x, y, z)
+    return mounting_from_axes(z, [-back[0], -back[1], -back[2]])
 
 
 def _unit(v):

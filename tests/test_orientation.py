@@ -400,12 +400,7 @@ def test_mounting_recovers_known_misalignment(euler: list[float], motion: str) -
         bend = Rotation.from_euler("y", 25, degrees=True).inv().apply([0, 0, G])
         fwd = np.tile(bend, (n, 1)) + rng.normal(0, 0.1, (n, 3))
     else:
-        t = np.arange(int(5 * RATE_HZ)) / RATE_HZ
-        step_hz = 2.0  # 1 stride per second; PCA uses the 4 s after the start
-        ap = 1.2 * np.exp(-t) + 2.0 * np.sin(2 * np.pi * step_hz * t)  # start + steps
-        ml = 1.0 * np.sin(np.pi * step_hz * t + 0.4)
-        v = 2.5 * np.sin(2 * np.pi * step_hz * t + 1.0)
-        fwd = np.stack([ap, ml, G + v], 1) + rng.normal(0, 0.1, (t.size, 3))
+        fwd = walk_acc_pelvis(rng)
     q = mounting.estimate_mounting(
         sensor_acc(mount, still),
         sensor_acc(mount, fwd),
@@ -452,6 +447,65 @@ def test_twin_ranges_hold_on_extreme_broad_trials(shared_benchmarks: Path, trial
     rate = float(z["rate"])
     q = fixedpoint.estimate_fixed(acc_raw, gyr_raw, rate, ACC_LSB, GYR_LSB, checked=True)
     assert np.isfinite(q).all()
+
+
+def walk_acc_pelvis(rng: np.random.Generator, seconds: float = 5.0) -> np.ndarray:
+    """Pelvis-frame specific force of a walk from standing: forward push, steps, sway."""
+    t = np.arange(int(seconds * RATE_HZ)) / RATE_HZ
+    step_hz = 2.0  # 1 stride per second; PCA uses the 4 s after the start
+    ap = 1.2 * np.exp(-t) + 2.0 * np.sin(2 * np.pi * step_hz * t)
+    ml = 1.0 * np.sin(np.pi * step_hz * t + 0.4)
+    v = 2.5 * np.sin(2 * np.pi * step_hz * t + 1.0)
+    return np.stack([ap, ml, G + v], 1) + rng.normal(0, 0.1, (t.size, 3))
+
+
+def test_board_walk_mounting_matches_host(mpy, tmp_path: Path) -> None:
+    """On-board capture with a walk (phase 2, add() under heap_lock) == host estimate."""
+    rng = np.random.default_rng(5)
+    mount = Rotation.from_euler("xyz", MOUNTINGS["odd"], degrees=True)
+    n = 400
+    still = mount.apply(np.tile([0, 0, G], (n, 1)) + rng.normal(0, 0.05, (n, 3)))
+    walk = mount.apply(walk_acc_pelvis(rng))
+    raw = np.round(np.concatenate([still, walk]) / ACC_LSB)
+    path = tmp_path / "walk.bin"
+    path.write_bytes(np.concatenate([raw, np.zeros_like(raw)], 1).astype("<i2").tobytes())
+    out = mpy(
+        f"""
+import pelvis, micropython
+with open({str(path)!r}, 'rb') as fh:
+    data = fh.read()
+cap = pelvis.MountingCapture(200.0)
+p = pelvis.Pelvis(200.0)
+
+def feed(a, b):
+    for i in range(a, b):
+        cap.add(data, 12 * i)
+
+def locked(a, b):
+    micropython.heap_lock()
+    try:
+        feed(a, b)
+    except MemoryError:
+        micropython.heap_unlock()
+        return False
+    micropython.heap_unlock()
+    return True
+
+feed(0, {n})
+cap.phase = 2
+print(locked({n}, len(data) // 12))
+print(' '.join(str(x) for x in cap.finish(p)))
+"""
+    ).splitlines()
+    assert out[0] == "True"
+    q_board = np.array([float(x) for x in out[1].split()])
+    r_board = Rotation.from_quat(q_board[[1, 2, 3, 0]])
+    assert np.degrees((r_board.inv() * mount).magnitude()) < 1.0
+    q_host = mounting.estimate_mounting(
+        raw[:n] * ACC_LSB, raw[n:] * ACC_LSB, RATE_HZ, "walk"
+    )
+    r_host = Rotation.from_quat(q_host[[1, 2, 3, 0]])
+    assert np.degrees((r_board.inv() * r_host).magnitude()) < 0.05
 
 
 def test_board_mounting_capture_recovers_mounting(mpy, tmp_path: Path) -> None:
