@@ -116,7 +116,7 @@ async def virtual_board(
         HIPSENSE_VBLE_ADDR="02:48:53:00:AB:CD",
     )
     proc = subprocess.Popen(
-        [*micropython_argv("200K"), "-c", code],
+        [*micropython_argv(f"{146 + ring_bytes // 1000}K"), "-c", code],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -197,7 +197,9 @@ async def test_every_sample_once_in_order_through_forced_disconnects() -> None:
     n = 20_000
     outages = [(12_000, 1_000), (35_000, 3_000), (60_000, 10_000), (95_000, 2_000),
                (120_000, 7_000), (150_000, 5_000)]  # fmt: skip
-    async with virtual_board(n) as b:
+    # A 60 s ring: the host's reconnect takes real time (x25 in simulated time), so a busy
+    # machine still reconnects before the ring overflows.
+    async with virtual_board(n, ring_bytes=108_000) as b:
         for at_ms, down_ms in outages:
             b.radio.disconnect_at(b.board, at_ms, down_ms)
         t = transport(b.radio)
@@ -220,7 +222,7 @@ async def test_every_sample_once_in_order_through_forced_disconnects() -> None:
 async def test_random_disconnects_lose_nothing() -> None:
     # 120 s at 100 Hz; outages at random (seeded): every 12 s on average, 1-6 s long.
     n = 12_000
-    async with virtual_board(n) as b:
+    async with virtual_board(n, ring_bytes=108_000) as b:
         b.radio.random_disconnects(b.board, seed=20261121, mean_interval_ms=12_000,
                                    min_down_ms=1_000, max_down_ms=6_000)  # fmt: skip
         async with Session(transport(b.radio)) as session:
@@ -270,7 +272,7 @@ async def test_damaged_notifications_are_counted_and_recovered() -> None:
 async def test_a_command_that_is_never_answered_times_out() -> None:
     async with virtual_board(500, silent=(8,)) as b:
         async with Session(transport(b.radio), command_timeout_s=0.5) as session:
-            reply = await session.command(Command.START)
+            reply = await session.command(Command.START, timeout_s=5.0)
             assert reply.ok
             with pytest.raises(CommandTimeout, match=r"GET_STATUS within 0\.5 s"):
                 await session.command(Command.GET_STATUS)
