@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from hipsense import orientation, paths
+from hipsense import fixedpoint, orientation, paths
 
 Arr = npt.NDArray[np.float64]
 Runner = Callable[[Arr, Arr, float], Arr]
@@ -51,8 +51,6 @@ def run_hipsense_f32(acc: Arr, gyr: Arr, rate: float) -> Arr:
 
 
 def run_fixed(acc: Arr, gyr: Arr, rate: float) -> Arr:
-    from hipsense import fixedpoint
-
     acc_raw = np.clip(np.round(acc / ACC_MPS2_PER_LSB), -32768, 32767).astype(np.int16)
     gyr_raw = np.clip(np.round(np.degrees(gyr) / GYR_DPS_PER_LSB), -32768, 32767)
     return fixedpoint.estimate_fixed(
