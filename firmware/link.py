@@ -162,8 +162,16 @@ class Link:
     def _raw_fits(self):
         return self._room() - protocol.HEADER_SIZE >= protocol.SAMPLE_SIZE_RAW
 
+    def _raw_now(self):
+        """Raw samples go out: the ring holds them, the CONFIG says so and the MTU fits them."""
+        return (
+            self.ring.stride == protocol.SAMPLE_SIZE_RAW
+            and (not self._cfg_set or bool(self._cfg[2] & protocol.CONTENT_RAW))
+            and self._raw_fits()
+        )
+
     def _queue_config(self):
-        raw = bool(self._cfg[2] & protocol.CONTENT_RAW) and self._raw_fits()
+        raw = self._raw_now()
         self._cfg_raw = raw
         copy_bytes(self._tmp, 0, self._cfg, 0, protocol.CONFIG_SIZE)
         self._tmp[2] = (self._cfg[2] & ~protocol.CONTENT_RAW) | (protocol.CONTENT_RAW if raw else 0)
@@ -183,11 +191,8 @@ class Link:
         room = self._room()
         if room > MAX_FRAME:
             room = MAX_FRAME
-        raw = (
-            ring.stride == protocol.SAMPLE_SIZE_RAW
-            and room - protocol.HEADER_SIZE >= protocol.SAMPLE_SIZE_RAW
-        )
-        if self._cfg_set and self._cfg[2] & protocol.CONTENT_RAW and raw != self._cfg_raw:
+        raw = self._raw_now()
+        if self._cfg_set and raw != self._cfg_raw:
             self._queue_config()  # the MTU changed what fits: tell the host first
         max_count = (room - protocol.HEADER_SIZE) // (
             protocol.SAMPLE_SIZE_RAW if raw else protocol.SAMPLE_SIZE_ANGLES

@@ -408,3 +408,23 @@ print(json.dumps([(p[2] | (p[3] << 8), p[4:].hex()) for p in central.take(blueto
     status_notes = [bytes.fromhex(d) for h, d in notes_big if h == 17]
     latest = decode_frame(status_notes[-1])
     assert isinstance(latest, StatusFrame) and latest.content == 1
+
+
+def test_config_content_rules_what_is_sent(mpy: RunMpy) -> None:
+    # The ring stores raw samples but the CONFIG says angles only: angles only go out, and the
+    # CONFIG is sent once (not again and again).
+    lines = run(
+        mpy,
+        r"""
+link.send_config(0, 3, 100, 100, 0.001, 0.06, 4321, 0)
+connect()
+command([1, 4, 1, 0x0B])
+step(1000)
+dump()
+""",
+        content=1,
+    )
+    frames = data_frames(lines)
+    assert [f.content for f in frames if isinstance(f, ConfigFrame)] == [0]
+    samples = [f for f in frames if isinstance(f, SamplesFrame)]
+    assert samples and all(f.raw is None for f in samples)
