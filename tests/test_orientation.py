@@ -605,3 +605,16 @@ def test_static_sensor_converges_from_any_orientation(q: list[float], bias: list
     q_ref = orientation.estimate(acc_raw * ACC_LSB, np.radians(gyr_raw * GYR_LSB), RATE_HZ)
     for est in (q_fix, q_ref):
         assert inclination_diff_deg(est[-1:], q_true[-1:])[0] < 0.2
+
+
+@pytest.mark.parametrize(
+    ("trial", "rmse_deg"),
+    [("02_undisturbed_slow_rotation_B", 0.40), ("16_undisturbed_fast_translation_B", 0.59)],
+)
+def test_broad_accuracy_regression(shared_benchmarks: Path, trial: str, rmse_deg: float) -> None:
+    """The host filter keeps the inclination RMSE reported in docs/validation.md."""
+    z = np.load(shared_benchmarks / "orientation" / f"{trial}.npz")
+    q = orientation.estimate(z["acc"].astype(float), z["gyr"].astype(float), float(z["rate"]))
+    m = z["eval_mask"]
+    err = inclination_diff_deg(q[m], z["quat_ref"].astype(float)[m])
+    assert np.sqrt(np.mean(err**2)) == pytest.approx(rmse_deg, abs=0.01)
