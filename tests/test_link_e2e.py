@@ -207,6 +207,7 @@ async def test_every_sample_once_in_order_through_forced_disconnects() -> None:
             blocks = await collect(session, n, 40.0)
             summary = b.summary()
         assert summary["stats"]["forced_disconnects"] == len(outages)
+        assert summary["produced"] == n and summary["board_lost"] == 0
         seq = check_values(blocks)
         assert seq.tolist() == list(range(n))  # every sample, once, in order
         assert session.stats.lost == 0 and session.losses == []
