@@ -96,10 +96,11 @@ def asin_cdeg(s):
 
 
 class Pelvis:
-    """Mounting alignment (pelvis -> sensor rotation, identity until set) and pelvis angles."""
+    """Mounting alignment (sensor -> pelvis rotation, identity until set) and pelvis angles."""
 
     def __init__(self, rate_hz=200.0, heading_tau_s=_HEADING_TAU_S):
-        self.m = array("i", [_ONE, 0, 0, 0])  # Q29 quaternion, pelvis -> sensor
+        # Q29 conjugate of the mounting, i.e. pelvis -> sensor, so that q (x) m = earth <- pelvis
+        self.m = array("i", [_ONE, 0, 0, 0])
         self._w = array("i", bytes(4 * 8))
         self._h = array("i", [0, 0, 0])  # heading reference (cdeg * 2**15), started, gain Q20
         self.configure(rate_hz, heading_tau_s)
@@ -114,20 +115,21 @@ class Pelvis:
         self._h[1] = 0
 
     def set_mounting_q(self, w, x, y, z):
-        """Mounting quaternion (w first) rotating pelvis-frame vectors into the sensor frame."""
+        """Mounting quaternion sensor -> pelvis (w first): v_pelvis = R(m) v_sensor."""
         n = (w * w + x * x + y * y + z * z) ** 0.5
         if n < 1e-6:
             raise ValueError("mounting quaternion has zero length")
         m = self.m
         m[0] = int(w / n * _ONE)
-        m[1] = int(x / n * _ONE)
-        m[2] = int(y / n * _ONE)
-        m[3] = int(z / n * _ONE)
+        m[1] = -int(x / n * _ONE)
+        m[2] = -int(y / n * _ONE)
+        m[3] = -int(z / n * _ONE)
         self._h[1] = 0
 
     def mounting_q(self):
+        """The mounting as set (sensor -> pelvis, w first)."""
         m = self.m
-        return (m[0] / _ONE, m[1] / _ONE, m[2] / _ONE, m[3] / _ONE)
+        return (m[0] / _ONE, -m[1] / _ONE, -m[2] / _ONE, -m[3] / _ONE)
 
     @micropython.viper
     def angles_cdeg(self, f, out):
@@ -309,14 +311,15 @@ def _horizontal(v, z):
 
 
 def mounting_from_axes(z, x):
-    """Pelvis -> sensor quaternion from the pelvis's up (z) and anterior (x) unit axes in
-    sensor coordinates (x orthogonal to z)."""
+    """Sensor -> pelvis quaternion (w first) from the pelvis's up (z) and anterior (x) unit
+    axes in sensor coordinates (x orthogonal to z)."""
     y = [z[1] * x[2] - z[2] * x[1], z[2] * x[0] - z[0] * x[2], z[0] * x[1] - z[1] * x[0]]
-    return _quat_from_columns(x, y, z)
+    # the pelvis axes as rows: the matrix that maps sensor vectors to pelvis coordinates
+    return _quat_from_columns([x[0], y[0], z[0]], [x[1], y[1], z[1]], [x[2], y[2], z[2]])
 
 
 def mounting_from_acc(still, bend):
-    """Pelvis -> sensor quaternion from mean accelerations (sensor frame, any unit).
+    """Sensor -> pelvis quaternion from mean accelerations (sensor frame, any unit).
 
     ``still``: standing upright and still (gives the pelvis's up axis). ``bend``: bending
     forward (anterior pelvic tilt; the specific force then leans towards the pelvis's back).

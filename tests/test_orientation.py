@@ -364,7 +364,7 @@ def test_angle_signs_follow_the_design_brief() -> None:
 
 def test_mounting_maps_angles_into_pelvis_frame() -> None:
     mount = Rotation.from_euler("xyz", [180, 0, 90], degrees=True)  # upside down, sideways
-    m = mount.as_quat()[[3, 0, 1, 2]]
+    m = mount.inv().as_quat()[[3, 0, 1, 2]]  # sensor -> pelvis
     pelvis = Rotation.from_quat(pelvis_quat(5, -3, 0)[[1, 2, 3, 0]])
     sensor = pelvis * mount.inv()  # earth <- sensor
     q = sensor.as_quat()[[3, 0, 1, 2]][None]
@@ -393,7 +393,8 @@ def sensor_acc(mount: Rotation, acc_pelvis: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("motion", ["bend", "walk"])
 def test_mounting_recovers_known_misalignment(euler: list[float], motion: str) -> None:
     rng = np.random.default_rng(7)
-    mount = Rotation.from_euler("xyz", euler, degrees=True)  # pelvis -> sensor
+    mount = Rotation.from_euler("xyz", euler, degrees=True)  # pelvis -> sensor (the inverse
+    # of the mounting quaternion, which maps sensor to pelvis)
     n = int(3 * RATE_HZ)
     still = np.tile([0, 0, G], (n, 1)) + rng.normal(0, 0.05, (n, 3))
     if motion == "bend":
@@ -408,7 +409,7 @@ def test_mounting_recovers_known_misalignment(euler: list[float], motion: str) -
         motion,  # type: ignore[arg-type]
     )
     est = Rotation.from_quat(q[[1, 2, 3, 0]])
-    err_deg = np.degrees((est.inv() * mount).magnitude())
+    err_deg = np.degrees((est * mount).magnitude())  # est = sensor -> pelvis = mount^-1
     assert err_deg < 1.0
     # the board computes the same from the mean accelerations (bend)
     if motion == "bend":
@@ -416,7 +417,7 @@ def test_mounting_recovers_known_misalignment(euler: list[float], motion: str) -
             sensor_acc(mount, still).mean(0).tolist(), sensor_acc(mount, fwd).mean(0).tolist()
         )
         assert (
-            np.degrees((Rotation.from_quat(np.array(qb)[[1, 2, 3, 0]]).inv() * mount).magnitude())
+            np.degrees((Rotation.from_quat(np.array(qb)[[1, 2, 3, 0]]) * mount).magnitude())
             < 1.0
         )
 
@@ -500,7 +501,7 @@ print(' '.join(str(x) for x in cap.finish(p)))
     assert out[0] == "True"
     q_board = np.array([float(x) for x in out[1].split()])
     r_board = Rotation.from_quat(q_board[[1, 2, 3, 0]])
-    assert np.degrees((r_board.inv() * mount).magnitude()) < 1.0
+    assert np.degrees((r_board * mount).magnitude()) < 1.0
     q_host = mounting.estimate_mounting(
         raw[:n] * ACC_LSB, raw[n:] * ACC_LSB, RATE_HZ, "walk"
     )
@@ -556,7 +557,7 @@ except ValueError as e:
     ).splitlines()
     assert out[0] == "True"
     q = np.array([float(x) for x in out[1].split()])
-    err = np.degrees((Rotation.from_quat(q[[1, 2, 3, 0]]).inv() * mount).magnitude())
+    err = np.degrees((Rotation.from_quat(q[[1, 2, 3, 0]]) * mount).magnitude())
     assert err < 1.0
     assert out[2].startswith("ValueError mounting capture: bend forward further")
 

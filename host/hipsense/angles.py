@@ -63,8 +63,8 @@ def pelvis_angles_deg(
 
     quat: (N, 4) sensor -> earth quaternions (w first, earth z up), e.g. from
         :func:`hipsense.orientation.estimate`.
-    mounting: (4,) pelvis -> sensor quaternion from :func:`hipsense.mounting.estimate_mounting`
-        (identity: sensor axes are the pelvis axes).
+    mounting: (4,) sensor -> pelvis quaternion m (v_pelvis = R(m) v_sensor) from
+        :func:`hipsense.mounting.estimate_mounting` (identity: sensor axes = pelvis axes).
     rate_hz: sampling rate; with it, rotation is relative to the heading low-passed with
         ``heading_tau_s`` (drift and walking turns removed, as on the board). Without it,
         rotation is relative to the first sample's heading.
@@ -73,7 +73,7 @@ def pelvis_angles_deg(
     if q.ndim != 2:
         raise AngleInputError(f"quat must be (N, 4); got {q.shape}")
     m = _unit_quats(mounting, "mounting")
-    qp = quat_multiply(q, m)  # earth <- pelvis
+    qp = quat_multiply(q, m * [1.0, -1.0, -1.0, -1.0])  # earth <- pelvis = q (x) m*
     w, x, y, z = qp.T
     r31 = 2 * (x * z - w * y)
     r32 = 2 * (y * z + w * x)

@@ -1,4 +1,4 @@
-"""Mounting alignment: the rotation from the pelvis frame to the sensor frame.
+"""Mounting alignment: the rotation from the sensor frame to the pelvis frame.
 
 The sensor may sit in any orientation on the belt (upside down, sideways, on the front).
 Standing still gives the pelvis's up axis (the mean specific force); a forward motion gives
@@ -37,8 +37,8 @@ def _mean_dir(acc: FloatArray, what: str) -> FloatArray:
 
 
 def mounting_from_axes(up_sensor: npt.ArrayLike, anterior_sensor: npt.ArrayLike) -> FloatArray:
-    """Pelvis -> sensor quaternion (w first, w >= 0) from the pelvis's up and anterior axes
-    expressed in sensor coordinates (the anterior axis is orthogonalised to up)."""
+    """Sensor -> pelvis quaternion m (w first, w >= 0; v_pelvis = R(m) v_sensor) from the
+    pelvis's up and anterior axes in sensor coordinates (anterior is orthogonalised to up)."""
     z = np.asarray(up_sensor, dtype=np.float64)
     z = z / np.linalg.norm(z)
     a = np.asarray(anterior_sensor, dtype=np.float64)
@@ -48,7 +48,7 @@ def mounting_from_axes(up_sensor: npt.ArrayLike, anterior_sensor: npt.ArrayLike)
         raise MountingError("anterior direction is (nearly) vertical: no forward motion seen")
     x /= nx
     y = np.cross(z, x)
-    xyzw = Rotation.from_matrix(np.column_stack([x, y, z])).as_quat()
+    xyzw = Rotation.from_matrix(np.vstack([x, y, z])).as_quat()  # rows: pelvis axes
     q = np.array([xyzw[3], xyzw[0], xyzw[1], xyzw[2]])
     return q if q[0] >= 0 else -q
 
@@ -59,7 +59,7 @@ def estimate_mounting(
     rate_hz: float,
     motion: Literal["bend", "walk"] = "bend",
 ) -> FloatArray:
-    """Pelvis -> sensor quaternion (4,), w first, from two short captures.
+    """Sensor -> pelvis quaternion (4,), w first, from two short captures.
 
     acc_still_mps2: (N, 3) sensor-frame accelerometer while standing upright and still.
     acc_forward_mps2: (M, 3) while bending forward (``motion="bend"``: any part of the bend,
