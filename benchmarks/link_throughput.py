@@ -76,6 +76,7 @@ async def run(
     env.update(HIPSENSE_VBLE_ENDPOINT=endpoint, HIPSENSE_SIM_SPEED="1")
     proc = subprocess.Popen([*micropython_argv("200K"), "-c", code], env=env)
     latencies: list[float] = []
+    map_errors: list[float] = []  # host time the clock map gives a sample minus its push time
     arrivals: list[float] = []
     n = 0
     try:
@@ -96,6 +97,9 @@ async def run(
                     a = block.angles_cdeg.astype(np.int64)
                     push = a[:, 0] | (a[:, 1] << 15)
                     latencies.extend(((now_ms - push) & ((1 << 30) - 1)).tolist())
+                    mapped_ms = (block.t_host_s * 1000).astype(np.int64) & ((1 << 30) - 1)
+                    d = (mapped_ms - push) & ((1 << 30) - 1)
+                    map_errors.extend(np.where(d >= 1 << 29, d - (1 << 30), d).tolist())
                     arrivals.append(time.monotonic())
                     n += len(block.seq)
                     if burst and n >= burst:
@@ -120,6 +124,10 @@ async def run(
         "latency_p95_ms": float(np.percentile(lat, 95)) if lat.size else float("nan"),
         "latency_max_ms": float(lat.max()) if lat.size else float("nan"),
     }
+    if not burst:
+        err = np.array(map_errors[len(map_errors) // 2 :], float)  # once the map has settled
+        result["clock_map_p50_ms"] = float(np.percentile(err, 50))
+        result["clock_map_p95_abs_ms"] = float(np.percentile(np.abs(err), 95))
     if burst and len(arrivals) > 1:
         span = arrivals[-1] - arrivals[0]
         result["throughput_samples_per_s"] = n / span
