@@ -155,7 +155,7 @@ def reply_gyro_bias_dps(reply: ReplyFrame) -> tuple[float, float, float]:
 
 
 def reply_mounting(reply: ReplyFrame) -> Quaternion | None:
-    """The quaternion (w, x, y, z, sensor → pelvis) of an ALIGN_MOUNTING phase 2 reply.
+    """The quaternion (w, x, y, z, sensor → pelvis) of an ALIGN_MOUNTING phase 2 or 3 reply.
 
     None for phase 1, or when the reply did not fit the link's MTU (read CONFIG instead).
     """

@@ -33,6 +33,8 @@ CONFIG_ALIGNED = 0x01
 CONFIG_GYRO_CALIBRATED = 0x02
 
 ANGLE_NONE = -32768
+# every raw axis of a sample the IMU lost (FIFO overflow, re-initialisation): no measurement
+RAW_LOST = -32768
 
 
 class _OpenIntEnum(enum.IntEnum):

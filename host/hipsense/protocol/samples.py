@@ -11,6 +11,7 @@ from hipsense.protocol.constants import (
     HEADER_SIZE,
     MAX_COUNT,
     MAX_MTU,
+    RAW_LOST,
     SAMPLE_SIZE_ANGLES,
     SAMPLE_SIZE_RAW,
 )
@@ -26,7 +27,8 @@ def samples_physical(
     """The frame's samples as arrays: ``tilt_deg``, ``obliquity_deg``, ``rotation_deg`` (NaN
     where the board had no estimate), ``seq`` and ``t_100us`` (both mod 2**30, int64) and,
     when the frame carries raw data, ``acc_{x,y,z}_mps2`` and ``gyr_{x,y,z}_dps`` in the sensor
-    frame, scaled with the CONFIG that describes the frame.
+    frame, scaled with the CONFIG that describes the frame. A sample the IMU lost (all six
+    raw values -32768, docs/protocol.md) has NaN everywhere but ``seq`` and ``t_100us``.
     """
     angles_deg = frame.angles_cdeg.astype(np.float64) / 100.0
     angles_deg[frame.angles_cdeg == ANGLE_NONE] = np.nan
@@ -41,6 +43,7 @@ def samples_physical(
     if frame.raw is not None:
         scale = np.array([config.acc_mps2_per_lsb] * 3 + [config.gyr_dps_per_lsb] * 3)
         physical = frame.raw.astype(np.float64) * scale
+        physical[np.all(frame.raw == RAW_LOST, axis=1)] = np.nan  # placeholder of a lost sample
         for i, name in enumerate(_RAW_COLUMNS):
             out[name] = physical[:, i]
     return out

