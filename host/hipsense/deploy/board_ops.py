@@ -19,7 +19,8 @@ from hipsense.deploy.link import BoardLink
 from hipsense.deploy.verify import READ_RUNNING_SNIPPET
 
 CONFIG_FILE = "hs_config.json"
-CALIBRATION_FILE = "hs_calib.json"
+BIAS_FILE = "hs_bias.json"  # gyro bias (firmware/fusion.py)
+MOUNTING_FILE = "hs_mount.json"  # mounting alignment (firmware/app.py)
 PROFILE_FILE = "board.json"
 LOG_FILES = ("hs_log.1.txt", "hs_log.txt")
 CONFIG_SCHEMA = 1
@@ -43,7 +44,8 @@ def _hs_info():
     prof = _hs_json('board.json')
     r['profile'] = prof.get('name') if isinstance(prof, dict) else None
     r['config'] = _hs_json('hs_config.json')
-    r['calibration'] = _hs_json('hs_calib.json')
+    r['calibration'] = {'gyro_bias': _hs_json('hs_bias.json'),
+                        'mounting': _hs_json('hs_mount.json')}
     r['battery_mv'] = -1
     r['battery_pct'] = -1
     try:
@@ -90,8 +92,13 @@ class BoardInfo:
             ("battery", battery),
             ("name", str(config.get("name", "default (hipsense-XXXX)"))),
             ("rate", rate),
-            ("calibration", "stored" if self.calibration else "none (run a calibration)"),
+            ("calibration", _calibration_text(self.calibration)),
         ]
+
+
+def _calibration_text(calibration: dict[str, Any] | None) -> str:
+    stored = [name.replace("_", " ") for name, value in (calibration or {}).items() if value]
+    return ", ".join(stored) + " stored" if stored else "none (run a calibration)"
 
 
 def read_info(link: BoardLink) -> BoardInfo:
