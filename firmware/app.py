@@ -273,8 +273,7 @@ class App:
                 link.send_error(protocol.E_LOW_BATTERY, "battery %d mV: charge the sensor" % mv)
         self.low_battery = low
         for link in self.links:
-            if hasattr(link, "set_battery"):
-                link.set_battery(self.battery_pct if self.battery_pct >= 0 else 255)
+            link.set_battery(self.battery_pct if self.battery_pct >= 0 else 255)
 
     def state(self):
         if self.imu.state_code == STATE_NO_IMU:

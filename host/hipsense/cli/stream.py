@@ -1,0 +1,157 @@
+"""``hipsense scan`` and ``hipsense stream``: find sensors, show live numbers, record.
+
+Both take ``--virtual`` to start the virtual board (the firmware on the MicroPython unix port
+with a simulated IMU) instead of looking for hardware.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from hipsense.session import SampleBlock, Session
+from hipsense.streaming import StreamOptions, StreamSummary, stream
+from hipsense.virtual.launch import VirtualBoardOptions, virtual_board
+
+
+def virtual_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that choose what the virtual board simulates."""
+    options = [
+        click.option("--virtual", is_flag=True, help="Run the virtual board, not hardware."),
+        click.option("--scenario", default="walk-normal", show_default=True,
+                     help="Simulated motion (see `hipsense sim list`)."),
+        click.option("--seed", default=0, show_default=True, help="Scenario seed."),
+        click.option("--chip", default="mpu6886", show_default=True, help="Simulated IMU."),
+        click.option("--board", "profile", default="m5stickc-plus2", show_default=True,
+                     help="Board profile of the virtual board."),
+        click.option("--speed", default=1.0, show_default=True,
+                     help="Simulated seconds per second."),
+        click.option("--drop-link-every", type=float, default=None, metavar="S",
+                     help="Fault injection: drop the BLE link every S simulated seconds."),
+        click.option("--drop-link-for", type=float, default=3.0, show_default=True, metavar="S",
+                     help="How long each forced disconnect lasts."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _virtual(kwargs: dict[str, Any]) -> VirtualBoardOptions | None:
+    if not kwargs.pop("virtual"):
+        return None
+    return VirtualBoardOptions(
+        scenario=kwargs.pop("scenario"),
+        seed=kwargs.pop("seed"),
+        chip=kwargs.pop("chip"),
+        profile=kwargs.pop("profile"),
+        speed=kwargs.pop("speed"),
+        drop_link_every_s=kwargs.pop("drop_link_every"),
+        drop_link_for_s=kwargs.pop("drop_link_for"),
+    )
+
+
+@click.command()
+@click.option("--timeout", "timeout_s", default=5.0, show_default=True, help="Scan seconds.")
+@virtual_options
+def scan(timeout_s: float, **kwargs: Any) -> None:
+    """List the hipsense sensors in range."""
+    from hipsense.transport.ble import scan as ble_scan
+
+    virtual = _virtual(kwargs)
+
+    async def run() -> list[Any]:
+        if virtual is None:
+            return await ble_scan(timeout_s)
+        from hipsense.virtual.bleak_backend import VirtualScanner
+
+        async with virtual_board(virtual) as running:
+            return await ble_scan(timeout_s, backend=VirtualScanner, radio=running.radio)
+
+    found = asyncio.run(run())
+    console = Console()
+    if not found:
+        console.print("No hipsense sensor found: is it switched on and not connected elsewhere?")
+        return
+    table = Table("name", "address", "signal (dBm)")
+    for device in found:
+        table.add_row(device.name, device.address, str(device.rssi_dbm))
+    console.print(table)
+
+
+class _LiveView:
+    """Latest angles, sample counts and link health, redrawn at most 5 times a second."""
+
+    def __init__(self, live: Live) -> None:
+        self.live = live
+        self.samples = 0
+        self.t0_device_s: float | None = None
+        self.t_drawn = 0.0
+
+    def __call__(self, block: SampleBlock, session: Session) -> None:
+        self.samples += len(block.seq)
+        if self.t0_device_s is None:
+            self.t0_device_s = float(block.t_device_s[0])
+        now = time.monotonic()
+        if now - self.t_drawn < 0.2:
+            return
+        self.t_drawn = now
+        tilt, obliquity, rotation = (block.angles_cdeg[-1].astype(float) / 100.0).tolist()
+        stats = session.stats
+        table = Table(title="hipsense stream", show_header=False, min_width=44)
+        table.add_row("stream time", f"{float(block.t_device_s[-1]) - self.t0_device_s:.1f} s")
+        table.add_row("samples", f"{self.samples}  (lost {stats.lost}, resent {stats.resends})")
+        table.add_row("tilt", f"{tilt:+6.1f}°  (+ anterior)")
+        table.add_row("obliquity", f"{obliquity:+6.1f}°  (+ left side higher)")
+        table.add_row("rotation", f"{rotation:+6.1f}°  (+ turned left)")
+        table.add_row("link drops", str(stats.link_downs))
+        latency_ms = (now - float(block.t_host_s[-1])) * 1000.0
+        table.add_row("delay", f"{max(latency_ms, 0.0):.0f} ms")
+        self.live.update(table)
+
+
+@click.command(name="stream")
+@click.argument("device", required=False)
+@click.option("--seconds", type=float, default=None, help="Stop after this much stream time.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a recording (docs/recording.md).")
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default=None,
+              help="Recording format (default: from the file name, else parquet).")
+@click.option("--angles-only", is_flag=True, help="Stream angles without the raw IMU data.")
+@virtual_options
+def stream_command(
+    device: str | None, seconds: float | None, out: Path | None, fmt: str | None,
+    angles_only: bool, **kwargs: Any,
+) -> None:  # fmt: skip
+    """Stream live pelvis angles from DEVICE (name or address; default: the first found)."""
+    options = StreamOptions(
+        device=device, virtual=_virtual(kwargs), seconds=seconds, out=out, fmt=fmt,
+        raw=not angles_only, test="stream",
+    )  # fmt: skip
+    console = Console()
+    with Live(console=console, refresh_per_second=5, transient=False) as live:
+        try:
+            summary = asyncio.run(stream(options, _LiveView(live)))
+        except KeyboardInterrupt:
+            console.print("stopped")
+            return
+    _print_summary(console, summary)
+
+
+def _print_summary(console: Console, summary: StreamSummary) -> None:
+    console.print(
+        f"{summary.device_name}: {summary.samples} samples over {summary.duration_s:.1f} s, "
+        f"{summary.lost} lost, {summary.link_downs} link drops, {summary.resends} resends",
+        soft_wrap=True,
+    )
+    for first, count, reason in summary.losses:
+        console.print(f"  lost {count} samples from #{first}: {reason}", soft_wrap=True)
+    if summary.recording is not None:
+        console.print(f"recording: {summary.recording}", soft_wrap=True, highlight=False)

@@ -1,0 +1,204 @@
+"""Stream from a board (BLE, or the virtual board) into callbacks and a recording.
+
+``stream()`` connects, starts the board, hands every :class:`~hipsense.session.SampleBlock`
+to ``on_block`` (the live view), writes the samples as they arrive with a
+:class:`~hipsense.recording.RecordingWriter` (constant memory), and stops the board at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hipsense import __version__
+from hipsense.protocol import (
+    ANGLE_NONE,
+    RAW_LOST,
+    SEQ_MODULUS,
+    Command,
+    ConfigFrame,
+    ImuChip,
+    MarkerFrame,
+    StatusFrame,
+    reply_status,
+)
+from hipsense.recording import MARKER_BUTTON, RecordingMeta, RecordingWriter
+from hipsense.session import SampleBlock, Session
+from hipsense.transport.ble import BleTransport
+from hipsense.virtual.launch import VirtualBoardOptions, virtual_board
+
+_IMU_NAMES = {
+    ImuChip.MPU6050: "mpu6050",
+    ImuChip.MPU6500: "mpu6500",
+    ImuChip.MPU6886: "mpu6886",
+    ImuChip.ICM42688P: "icm42688p",
+    ImuChip.LSM6DS3: "lsm6ds3",
+    ImuChip.LSM6DSOX: "lsm6dsox",
+}
+
+
+@dataclass
+class StreamOptions:
+    """``device``: a name or address (None: the first hipsense board found); ``virtual``:
+    run the virtual board instead of looking for hardware; ``seconds``: stop after this much
+    stream time (None: until interrupted); ``out``: write a recording (docs/recording.md)."""
+
+    device: str | None = None
+    virtual: VirtualBoardOptions | None = None
+    seconds: float | None = None
+    out: Path | None = None
+    fmt: str | None = None
+    raw: bool = True
+    scan_timeout_s: float = 10.0
+    test: str | None = None
+
+
+@dataclass
+class StreamSummary:
+    device_name: str
+    samples: int = 0
+    duration_s: float = 0.0
+    lost: int = 0
+    link_downs: int = 0
+    resends: int = 0
+    malformed_frames: int = 0
+    markers: int = 0
+    recording: Path | None = None
+    losses: list[tuple[int, int, str]] = field(default_factory=list)
+
+
+def block_frame(block: SampleBlock, t0_device_s: float, markers: dict[int, int]) -> pd.DataFrame:
+    """A block as recording rows: physical units, the board's lost-sample placeholders left
+    out (their ``seq`` stays missing), ``marker`` from ``markers`` (seq mod 2**30 -> code)."""
+    config = block.config
+    angles_deg = block.angles_cdeg.astype(np.float64) / 100.0
+    angles_deg[block.angles_cdeg == ANGLE_NONE] = np.nan
+    columns: dict[str, Any] = {
+        "t_s": block.t_device_s - t0_device_s,
+        "seq": block.seq,
+    }
+    keep = np.ones(len(block.seq), dtype=bool)
+    if block.raw is not None and config is not None:
+        keep = ~np.all(block.raw == RAW_LOST, axis=1)
+        acc = block.raw[:, :3].astype(np.float64) * config.acc_mps2_per_lsb
+        gyr = block.raw[:, 3:].astype(np.float64) * config.gyr_dps_per_lsb
+        for i, axis in enumerate("xyz"):
+            columns[f"acc_{axis}_mps2"] = acc[:, i]
+        for i, axis in enumerate("xyz"):
+            columns[f"gyr_{axis}_dps"] = gyr[:, i]
+    columns["tilt_deg"] = angles_deg[:, 0]
+    columns["obliquity_deg"] = angles_deg[:, 1]
+    columns["rotation_deg"] = angles_deg[:, 2]
+    marker = np.zeros(len(block.seq), dtype=np.int32)
+    if markers:
+        wrapped = block.seq % SEQ_MODULUS
+        for i, seq in enumerate(wrapped):
+            code = markers.pop(int(seq), None)
+            if code is not None:
+                marker[i] = code
+    columns["marker"] = marker
+    frame = pd.DataFrame(columns)
+    return frame.loc[keep].reset_index(drop=True)
+
+
+def _marker_code(frame: MarkerFrame) -> int:
+    return MARKER_BUTTON if frame.code == 0 else frame.code
+
+
+@contextlib.asynccontextmanager
+async def _transport(options: StreamOptions) -> AsyncIterator[tuple[BleTransport, str]]:
+    if options.virtual is None:
+        yield BleTransport(options.device, scan_timeout_s=options.scan_timeout_s), (
+            options.device or "hipsense"
+        )
+        return
+    from hipsense.virtual.bleak_backend import VirtualClient, VirtualScanner
+
+    async with virtual_board(options.virtual) as running:
+        yield BleTransport(
+            options.device or running.name,
+            scanner_backend=VirtualScanner,
+            client_backend=VirtualClient,
+            backend_kwargs={"radio": running.radio},
+            scan_timeout_s=options.scan_timeout_s,
+        ), running.name
+
+
+async def stream(
+    options: StreamOptions,
+    on_block: Callable[[SampleBlock, Session], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> StreamSummary:
+    """Stream until ``options.seconds`` of samples arrived, ``stop`` is set or the link ends."""
+    async with _transport(options) as (transport, name), Session(transport) as session:
+        summary = StreamSummary(name)
+        await session.command(Command.STOP)
+        status = reply_status(await session.command(Command.GET_STATUS))
+        await session.command(Command.SET_CONTENT, bytes([1 if options.raw else 0]))
+        await session.command(Command.START)
+        writer: RecordingWriter | None = None
+        markers: dict[int, int] = {}
+        t0: float | None = None
+        seen_markers = 0
+        try:
+            async for block in session.samples():
+                if t0 is None:
+                    t0 = float(block.t_device_s[0])
+                for frame in session.markers[seen_markers:]:
+                    markers[frame.seq] = _marker_code(frame)
+                seen_markers = len(session.markers)
+                summary.samples += len(block.seq)
+                summary.duration_s = float(block.t_device_s[-1]) - t0
+                if options.out is not None:
+                    if writer is None:
+                        meta = _meta(session.config, status, name, options)
+                        writer = RecordingWriter(options.out, meta, options.fmt)
+                    writer.append(block_frame(block, t0, markers))
+                if on_block is not None:
+                    on_block(block, session)
+                if options.seconds is not None and summary.duration_s >= options.seconds:
+                    break
+                if stop is not None and stop.is_set():
+                    break
+        finally:
+            if writer is not None:
+                summary.recording = writer.close()
+            with contextlib.suppress(Exception):
+                await session.command(Command.STOP)
+        stats = session.stats
+        summary.lost = stats.lost
+        summary.link_downs = stats.link_downs
+        summary.resends = stats.resends
+        summary.malformed_frames = stats.malformed_frames
+        summary.markers = seen_markers
+        summary.losses = [(loss.first_seq, loss.count, loss.reason) for loss in session.losses]
+        return summary
+
+
+def _meta(
+    config: ConfigFrame | None, status: StatusFrame | None, name: str, options: StreamOptions
+) -> RecordingMeta:
+    return RecordingMeta(
+        rate_hz=float(config.rate_hz) if config else 100.0,
+        device_name=name,
+        firmware_version=".".join(map(str, status.fw_version)) if status else None,
+        protocol_version=1,
+        imu_chip=_IMU_NAMES.get(ImuChip(config.imu)) if config else None,
+        test=options.test,
+        start_time=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        software_version=__version__,
+        extra={
+            "source": "virtual board" if options.virtual else "ble",
+            "scenario": options.virtual.scenario if options.virtual else None,
+            "started_monotonic_s": time.monotonic(),
+        },
+    )

@@ -1,0 +1,197 @@
+"""Start the virtual board: the unmodified firmware (``firmware/main.py``) on the MicroPython
+unix port, its IMU fed by a simulated scenario, its Bluetooth bridged to the host's
+:class:`~hipsense.virtual.radio.VirtualRadio` (docs/virtual-board.md).
+
+The firmware runs as a child process with the simulated ``machine``/``bluetooth`` modules first
+on its path and a temporary folder as its flash (``board.json``, calibration files, log).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import shutil
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from hipsense import paths
+from hipsense.errors import HipsenseError
+from hipsense.virtual.radio import VirtualBoard, VirtualRadio
+from hipsense.virtual.runner import micropython_argv, micropython_env, run_micropython
+
+DEFAULT_ADDRESS = "02:48:53:00:5E:4D"
+DEFAULT_PROFILE = "m5stickc-plus2"
+# The firmware needs about 115 kB of heap (45 kB of .mpy code, 54 kB of ring, links and
+# filter state); the simulated machine and bluetooth modules add about 70 kB and 4 kB socket
+# buffers that a real board does not spend (docs/virtual-board.md).
+DEFAULT_HEAPSIZE = "384K"
+
+
+class VirtualBoardFailed(HipsenseError):
+    """The virtual board's MicroPython process ended or never came up."""
+
+
+@dataclass(frozen=True)
+class VirtualBoardOptions:
+    """What the virtual board simulates.
+
+    ``scenario``: a name from ``hipsense sim list``; ``speed``: simulated seconds per second
+    (1 = real time); ``drop_link_every_s``/``drop_link_for_s``: forced disconnects (fault
+    injection, simulated seconds); ``chip``: the IMU model on the I2C bus.
+    """
+
+    scenario: str = "walk-normal"
+    seed: int = 0
+    rate_hz: float = 100.0
+    chip: str = "mpu6886"
+    profile: str = DEFAULT_PROFILE
+    mounting_wxyz: tuple[float, float, float, float] | None = None
+    duration_s: float | None = None
+    speed: float = 1.0
+    drop_link_every_s: float | None = None
+    drop_link_for_s: float = 3.0
+    address: str = DEFAULT_ADDRESS
+    heapsize: str = DEFAULT_HEAPSIZE
+
+
+@dataclass
+class RunningVirtualBoard:
+    radio: VirtualRadio
+    board: VirtualBoard
+    process: subprocess.Popen[bytes]
+    flash_dir: Path
+    name: str
+
+    def log(self) -> str:
+        """What the firmware printed so far (its console)."""
+        out = self.flash_dir / "console.txt"
+        return out.read_text(errors="replace") if out.exists() else ""
+
+
+def _write_source(options: VirtualBoardOptions, flash_dir: Path) -> Path:
+    from hipsense.sim.scenarios import simulate
+    from hipsense.sim.source import write_source_file
+
+    result = simulate(
+        options.scenario,
+        seed=options.seed,
+        rate_hz=options.rate_hz,
+        chip=options.chip,
+        mounting=options.mounting_wxyz,
+        duration_s=options.duration_s,
+    )
+    path = flash_dir / "source.hsim"
+    write_source_file(
+        path, result.acc_continuous_mps2, result.gyr_continuous_dps, options.rate_hz, loop=True
+    )
+    return path
+
+
+def _profile_path(name: str) -> Path:
+    path = paths.boards_dir() / f"{name}.json"
+    if not path.is_file():
+        known = sorted(p.stem for p in paths.boards_dir().glob("*.json") if p.stem != "schema")
+        raise HipsenseError(f"no board profile {name!r}: choose one of {', '.join(known)}")
+    return path
+
+
+def deploy_firmware(dest: Path, source_dir: Path | None = None) -> Path:
+    """Compile the firmware (or ``source_dir``) for the unix port into ``dest`` as ``.mpy``,
+    as a board holds it: a board never compiles its source, so the virtual board's heap is
+    not charged for that."""
+    from hipsense.deploy.compile import BytecodeTarget, collect_sources, compile_firmware
+
+    sys_mpy = int(run_micropython("import sys; print(sys.implementation._mpy)").stdout)
+    sources = collect_sources(source_dir or paths.firmware_dir())
+    compiled = compile_firmware(sources, BytecodeTarget.from_sys_mpy(sys_mpy))
+    for rel, data in compiled.items():
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return dest
+
+
+def board_name(address: str) -> str:
+    """The advertised name: ``hipsense-`` and the last two address bytes."""
+    return "hipsense-" + address.replace(":", "")[-4:].upper()
+
+
+@contextlib.asynccontextmanager
+async def virtual_board(options: VirtualBoardOptions) -> AsyncIterator[RunningVirtualBoard]:
+    """Run the virtual board until the block ends; yields once it advertises."""
+    radio = VirtualRadio()
+    endpoint = await radio.start()
+    with tempfile.TemporaryDirectory(prefix="hipsense-vboard-") as tmp:
+        flash_dir = Path(tmp)
+        profile = json.loads(_profile_path(options.profile).read_text())
+        profile["imu"]["expected"] = options.chip
+        (flash_dir / "board.json").write_text(json.dumps(profile))
+        source = await asyncio.to_thread(_write_source, options, flash_dir)
+        app_dir = await asyncio.to_thread(deploy_firmware, flash_dir / "slot")
+        sim_dir = await asyncio.to_thread(deploy_firmware, flash_dir / "sim", paths.mpy_sim_dir())
+        env = micropython_env([sim_dir, app_dir])
+        env.update(
+            HIPSENSE_VBLE_ENDPOINT=endpoint,
+            HIPSENSE_VBLE_ADDR=options.address,
+            HIPSENSE_SIM_SOURCE=str(source),
+            HIPSENSE_SIM_SPEED=str(options.speed),
+            HIPSENSE_SIM_IMU=options.chip,
+        )
+        with (flash_dir / "console.txt").open("wb") as console:
+            process = subprocess.Popen(
+                [*micropython_argv(options.heapsize), "-c", "import main; main.main()"],
+                cwd=flash_dir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=console,
+                stderr=subprocess.STDOUT,
+            )
+            running = None
+            try:
+                board = await _wait_for_board(radio, process, flash_dir)
+                if options.drop_link_every_s:
+                    _schedule_drops(radio, board, options)
+                running = RunningVirtualBoard(
+                    radio, board, process, flash_dir, board_name(options.address)
+                )
+                yield running
+            finally:
+                process.kill()
+                await asyncio.to_thread(process.wait, 10)
+                await radio.close()
+
+
+async def _wait_for_board(
+    radio: VirtualRadio, process: subprocess.Popen[bytes], flash_dir: Path
+) -> VirtualBoard:
+    waiter = asyncio.ensure_future(radio.wait_for_board(20.0))
+    while not waiter.done():
+        if process.poll() is not None:
+            waiter.cancel()
+            console = (flash_dir / "console.txt").read_text(errors="replace")
+            raise VirtualBoardFailed(
+                f"the virtual board stopped (status {process.returncode}):\n{console[-3000:]}"
+            )
+        await asyncio.sleep(0.05)
+    try:
+        return waiter.result()
+    except TimeoutError as exc:
+        raise VirtualBoardFailed("the virtual board did not start advertising in 20 s") from exc
+
+
+def _schedule_drops(radio: VirtualRadio, board: VirtualBoard, options: VirtualBoardOptions) -> None:
+    """Forced disconnects every ``drop_link_every_s`` simulated seconds, for 20 minutes."""
+    assert options.drop_link_every_s
+    every_ms = int(options.drop_link_every_s * 1000)
+    down_ms = int(options.drop_link_for_s * 1000)
+    for at_ms in range(every_ms, 1_200_000, every_ms + down_ms):
+        radio.disconnect_at(board, at_ms, down_ms)
+
+
+def copy_flash(running: RunningVirtualBoard, dest: Path) -> None:
+    """Keep the virtual board's flash (log, calibration) after it stops, for a bug report."""
+    shutil.copytree(running.flash_dir, dest, dirs_exist_ok=True)
