@@ -30,6 +30,11 @@ check: lint typecheck
 test: check
 	$(BIN)/pytest
 
+# The main job: a simulated walk on the virtual board, streamed live through the BLE path.
+demo: $(STAMP)
+	$(BIN)/hipsense stream --virtual --scenario walk-right-trendelenburg --seconds 30 \
+		--out recordings/demo.parquet
+
 hardware:
 	$(PYTHON) hardware/enclosure/render.py --out hardware/stl
 
