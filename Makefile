@@ -38,5 +38,9 @@ demo: $(STAMP)
 hardware:
 	$(PYTHON) hardware/enclosure/render.py --out hardware/stl
 
+# Speed, memory and accuracy figures (docs/benchmarks.md); needs ../shared/benchmarks for some.
+bench: $(STAMP)
+	for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
 clean:
 	rm -rf $(VENV) $(STUBS) .pytest_cache .ruff_cache .hypothesis
