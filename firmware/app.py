@@ -30,6 +30,7 @@ _LOOP_MS = const(5)
 _STATUS_MS = const(1000)
 _BATTERY_MS = const(10000)
 _WATCHDOG_MS = const(8000)  # a loop that has not come round for this long resets the board
+_WATCHDOG_TIMER = const(0)  # hardware timer 0: the ESP32 port has no virtual timers (-1)
 _LOW_BATTERY_MARGIN_MV = const(50)  # stop streaming this close to the profile's empty voltage
 _STILL_GYR_DPS = 3.0  # CALIBRATE_GYRO: largest peak-to-peak gyro range that counts as still
 _STILL_ACC_MPS2 = 0.5  # ... and accelerometer range
@@ -115,6 +116,7 @@ class App:
         self._button_was = False
         self._heartbeat_ms = self._t0_ms
         self._watchdog = None
+        self.watchdog_ms = _WATCHDOG_MS
         self._job = None  # (kind, token, link, deadline_ms, command) of a command that takes time
         self._calibrating_gyro = False
         self._cal = array("i", bytes(4 * 13))  # n, sums xyz, min xyz, max xyz of gyro, acc z range
@@ -148,7 +150,7 @@ class App:
             w, x, y, z = q
             self.pelvis.set_mounting_q(w, x, y, z)
             self.aligned = True
-        self._watchdog = machine.Timer(-1)
+        self._watchdog = machine.Timer(_WATCHDOG_TIMER)
         self._watchdog.init(period=1000, mode=machine.Timer.PERIODIC, callback=self._watch)
         _log("I", "started: IMU %s at %d Hz" % (self.imu.chip, self.imu.rate_hz))
         return self.imu.chip
@@ -160,8 +162,8 @@ class App:
             self._watchdog = None
 
     def _watch(self, _timer):
-        if time.ticks_diff(time.ticks_ms(), self._heartbeat_ms) > _WATCHDOG_MS:
-            _log("E", "main loop hung for %d ms: reset" % _WATCHDOG_MS)
+        if time.ticks_diff(time.ticks_ms(), self._heartbeat_ms) > self.watchdog_ms:
+            _log("E", "main loop hung for %d ms: reset" % self.watchdog_ms)
             machine.reset()
 
     def _configure_sensing(self):
@@ -193,7 +195,7 @@ class App:
     # ---- the loop -------------------------------------------------------------------------
     def step(self, now_ms):
         """One pass of the loop (the tests call this directly)."""
-        self._heartbeat_ms = now_ms
+        self._heartbeat_ms = time.ticks_ms()  # the watchdog's own clock, not the caller's
         self._now_ms = now_ms
         n = self.imu.read(self._buf, _MAX_BURST)
         lost = self.imu.take_lost()

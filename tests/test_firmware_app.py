@@ -38,6 +38,7 @@ from hipsense.protocol import (
     samples_physical,
 )
 from hipsense.virtual.launch import deploy_firmware
+from hipsense.virtual.runner import run_micropython
 
 G = 9.80665
 
@@ -101,6 +102,7 @@ def deployed(tmp_path_factory) -> Path:
     return deploy_firmware(tmp_path_factory.mktemp("app"))
 
 
+RESET_EXIT_STATUS = 17  # what machine.reset() ends the virtual board's process with (_vboard.py)
 HEAP = "200K"  # an ESP32 with BLE active has about 110-150 kB free; the simulator needs ~60 kB
 
 
@@ -273,3 +275,43 @@ print('ALLOC', n, err)
     code = f"SOURCE = {_pelvis_still(3, 2)!r}\n{_PRELUDE}\n{script}"
     out = mpy(code, path=[paths.mpy_sim_dir(), deployed], cwd=tmp_path, heapsize=HEAP)
     assert "ALLOC 8 None" in out
+
+
+def test_watchdog_resets_a_hung_loop(deployed, tmp_path) -> None:
+    """The loop stops coming round (a hang): the watchdog timer resets the board."""
+    code = """
+import time, machine, board, app
+a = app.App(board.open_board(), ring_bytes=6000)
+a.start()
+a.watchdog_ms = 300
+a.step(time.ticks_ms())
+print("looping")
+t0 = time.ticks_ms()
+while time.ticks_diff(time.ticks_ms(), t0) < 3000:  # hung: no step(), only bus traffic
+    machine.idle()
+    time.sleep_ms(10)
+print("not reset")
+"""
+    result = run_micropython(
+        code, path=[paths.mpy_sim_dir(), deployed], cwd=tmp_path, heapsize=HEAP, check=False
+    )
+    assert "looping" in result.stdout and "not reset" not in result.stdout
+    assert "main loop hung" in result.stdout
+    assert result.returncode == RESET_EXIT_STATUS
+
+
+def test_watchdog_stays_quiet_while_the_loop_runs(deployed, tmp_path) -> None:
+    code = """
+import time, board, app
+a = app.App(board.open_board(), ring_bytes=6000)
+a.start()
+a.watchdog_ms = 300
+t0 = time.ticks_ms()
+while time.ticks_diff(time.ticks_ms(), t0) < 1500:
+    a.step(time.ticks_ms())
+    time.sleep_ms(5)
+a.stop()
+print("alive")
+"""
+    out = run_micropython(code, path=[paths.mpy_sim_dir(), deployed], cwd=tmp_path, heapsize=HEAP)
+    assert out.stdout.strip().endswith("alive")

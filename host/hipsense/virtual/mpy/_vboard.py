@@ -263,6 +263,8 @@ def service():
     :func:`advance_ms`: on the virtual board, timers and the watchdog only advance there.
     """
     global timer_overruns, wdt_expiries
+    if _reset_why is not None:  # a reset asked for inside a scheduled callback
+        raise SystemExit(RESET_EXIT_STATUS)
     if not timers and _wdt is None:
         return
     now = _simclock.now_s()
@@ -288,8 +290,16 @@ def wdt_status():
     return (True, _wdt.timeout_ms, int((_simclock.now_s() - _wdt.fed_s) * 1000), wdt_expiries)
 
 
+_reset_why = None
+
+
 def hard_reset(why):
+    """End the process like a reset ends the firmware. Inside a ``micropython.schedule``
+    callback (timers) the scheduler swallows the ``SystemExit``, so the reset is also
+    remembered and the next ``machine`` call of the main program ends the process."""
     import sys
 
+    global _reset_why
+    _reset_why = why
     sys.stderr.write("virtual board: reset (%s)\n" % why)
     raise SystemExit(RESET_EXIT_STATUS)

@@ -303,7 +303,9 @@ class Timer:
     ONE_SHOT = 0
     PERIODIC = 1
 
-    def __init__(self, id=-1, *, mode=PERIODIC, period=-1, freq=-1, callback=None, hard=None):
+    def __init__(self, id, *, mode=PERIODIC, period=-1, freq=-1, callback=None, hard=None):
+        if not 0 <= id <= 3:  # the ESP32's four hardware timers; no virtual ones (-1) since 1.26
+            raise ValueError("id must be from 0 to 3")
         self.id = id
         self.due_s = None
         self.callback = None
