@@ -10,6 +10,7 @@ from hipsense import paths
 from hipsense.virtual.runner import MicroPythonFailed, run_micropython
 
 RunMpy = Callable[..., str]
+MPY_SUPPORT_DIR = Path(__file__).parent / "mpy_support"  # heapcheck.alloc_error
 
 
 @pytest.fixture
@@ -18,7 +19,8 @@ def mpy() -> RunMpy:
 
     ``mpy(code, path=None, heapsize="120K")`` returns stdout; a MicroPython exception fails
     the test with the MicroPython traceback. ``path`` overrides the module path (default:
-    simulated modules first, then the firmware).
+    simulated modules first, then the firmware); ``tests/mpy_support`` (``heapcheck``) is
+    always last.
     """
 
     def run(
@@ -30,6 +32,7 @@ def mpy() -> RunMpy:
         cwd: Path | str | None = None,
     ) -> str:
         module_path = [paths.mpy_sim_dir(), paths.firmware_dir()] if path is None else path
+        module_path = [*module_path, MPY_SUPPORT_DIR]
         try:
             return run_micropython(
                 code, path=module_path, heapsize=heapsize, timeout_s=timeout_s, cwd=cwd

@@ -46,6 +46,7 @@ G = 9.80665
 _PRELUDE = """
 import binascii
 import _vboard, micropython
+from heapcheck import alloc_error
 from link import Link
 import board, app
 
@@ -260,16 +261,9 @@ cmd('{cmd_start(1).hex()}')
 run(100)
 _vboard.advance(8)
 n = a.imu.read(a._buf, 8)
-err = None
 def hot():
     a._on_samples(n)
-micropython.heap_lock()
-try:
-    hot()
-except MemoryError as e:
-    err = e
-finally:
-    micropython.heap_unlock()
+err = alloc_error(hot)
 print('ALLOC', n, err)
 """
     code = f"SOURCE = {_pelvis_still(3, 2)!r}\n{_PRELUDE}\n{script}"

@@ -33,6 +33,7 @@ G = 9.80665
 # MicroPython helpers shared by the generated test programs
 PRELUDE = """
 import json, struct, time, errno, micropython
+from heapcheck import alloc_error
 import _vboard, machine, imu
 from imu.manager import ImuManager
 
@@ -229,13 +230,9 @@ def hot(i):
 hot(0)
 for i, n in ((0, 37), (1, 5)):
     _vboard.advance(n)  # the chip model may allocate; only the read runs locked
-    micropython.heap_lock()
-    try:
-        hot(i)
-    except MemoryError as e:
-        res[2] = e
-    finally:
-        micropython.heap_unlock()
+    err = alloc_error(lambda: hot(i))
+    if err is not None:
+        res[2] = err
 print(json.dumps([res[0], res[1], res[2] is None, mgr.state]))
 """
     assert run_json(mpy, body) == [37, 5, True, "ok"]

@@ -306,6 +306,7 @@ def test_hot_paths_allocate_nothing(mpy: RunMpy) -> None:
         HARNESS.replace("RING_BYTES", "54000").replace("CONTENT", "1")
         + r"""
 import micropython
+from heapcheck import alloc_error
 connect()
 command([1, 4, 1, 0x0B])
 central.link(10, 6, 16)
@@ -318,14 +319,7 @@ def hot(k, push, pump):
             link.pump(now[0] + 10 * i)
 for k, push, pump in ((40, True, False), (40, False, True), (40, True, True)):
     sent = link.frames_sent
-    err = None
-    micropython.heap_lock()
-    try:
-        hot(k, push, pump)
-    except MemoryError as e:
-        err = e
-    finally:
-        micropython.heap_unlock()
+    err = alloc_error(lambda: hot(k, push, pump))
     print("ALLOC" if err is not None else "NOALLOC", link.frames_sent - sent)
     now[0] += 500
     bluetooth.sim_service()

@@ -13,6 +13,7 @@ import subprocess
 import threading
 import tty
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hipsense import paths
@@ -28,6 +29,8 @@ from hipsense.session import SampleBlock, Session
 from hipsense.transport.base import AdapterUnavailable
 from hipsense.transport.serial import SerialTransport
 from hipsense.virtual.runner import micropython_argv, micropython_env
+
+MPY_SUPPORT_DIR = Path(__file__).parent / "mpy_support"  # heapcheck.alloc_error
 
 PRODUCER = r"""
 import gc, sys, time
@@ -188,6 +191,7 @@ async def test_serial_port_that_cannot_open_says_what_to_check() -> None:
 def test_serial_sample_path_allocates_nothing() -> None:
     code = r"""
 import sys, micropython
+from heapcheck import alloc_error
 from ring import Ring
 ring = Ring(6000)
 import protocol
@@ -203,17 +207,10 @@ def hot():
     for i in range(50, 250):
         ring.push(i, 0, 0)
         link.pump(10 * i)
-err = None
-micropython.heap_lock()
-try:
-    hot()
-except MemoryError as e:
-    err = e
-finally:
-    micropython.heap_unlock()
+err = alloc_error(hot)
 sys.stderr.write("ACTIVE %s %s\n" % (link.active, "ALLOC" if err else "NOALLOC"))
 """
-    env = micropython_env([paths.mpy_sim_dir(), paths.firmware_dir()])
+    env = micropython_env([paths.mpy_sim_dir(), paths.firmware_dir(), MPY_SUPPORT_DIR])
     command = serial_encode(bytes((1, 4, 1, Command.GET_CONFIG)))
     proc = subprocess.run(
         [*micropython_argv("120K"), "-c", code],

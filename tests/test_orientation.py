@@ -215,6 +215,7 @@ def test_estimate_rejects_bad_shapes() -> None:
 
 FW_RUN = """
 import fusion, pelvis, micropython
+from heapcheck import alloc_error
 from array import array
 f = fusion.Fusion()
 f.configure({rate}, {acc_lsb}, {gyr_lsb})
@@ -231,14 +232,7 @@ def run(a, b):
         p.angles_cdeg(f, out)
 
 def locked(a, b):
-    micropython.heap_lock()
-    try:
-        run(a, b)
-    except MemoryError:
-        micropython.heap_unlock()
-        return False
-    micropython.heap_unlock()
-    return True
+    return alloc_error(lambda: run(a, b)) is None
 
 if {lock}:
     run(0, 10)
@@ -473,6 +467,7 @@ def test_board_walk_mounting_matches_host(mpy, tmp_path: Path) -> None:
     out = mpy(
         f"""
 import pelvis, micropython
+from heapcheck import alloc_error
 with open({str(path)!r}, 'rb') as fh:
     data = fh.read()
 cap = pelvis.MountingCapture(200.0)
@@ -483,14 +478,7 @@ def feed(a, b):
         cap.add(data, 12 * i)
 
 def locked(a, b):
-    micropython.heap_lock()
-    try:
-        feed(a, b)
-    except MemoryError:
-        micropython.heap_unlock()
-        return False
-    micropython.heap_unlock()
-    return True
+    return alloc_error(lambda: feed(a, b)) is None
 
 feed(0, {n})
 cap.phase = 2
@@ -525,6 +513,7 @@ def test_board_mounting_capture_recovers_mounting(mpy, tmp_path: Path) -> None:
     out = mpy(
         f"""
 import pelvis, micropython
+from heapcheck import alloc_error
 with open({str(path)!r}, 'rb') as fh:
     data = fh.read()
 cap = pelvis.MountingCapture()
@@ -535,14 +524,7 @@ def feed(a, b):
         cap.add(data, 12 * i)
 
 def locked():
-    micropython.heap_lock()
-    try:
-        feed(0, {n})
-    except MemoryError:
-        micropython.heap_unlock()
-        return False
-    micropython.heap_unlock()
-    return True
+    return alloc_error(lambda: feed(0, {n})) is None
 
 print(locked())
 cap.phase = 1

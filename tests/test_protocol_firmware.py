@@ -15,6 +15,7 @@ from hipsense.protocol.serial_framing import SerialDeframer, cobs_encode, crc16,
 
 _HOT_SETUP = """
 import gc, micropython
+from heapcheck import alloc_error
 import protocol as P
 import cobs
 buf = bytearray(P.MAX_FRAME_SIZE)
@@ -43,15 +44,7 @@ def hot(k):
     return m
 
 def run_locked(k):
-    err = None
-    micropython.heap_lock()
-    try:
-        hot(k)
-    except MemoryError as e:
-        err = e
-    finally:
-        micropython.heap_unlock()
-    return err
+    return alloc_error(lambda: hot(k))
 """
 
 

@@ -1,0 +1,86 @@
+"""Running statistics, symmetry indices and the asymmetry verdict on simulated walks."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hipsense.gait.analysis import analyse_walk
+from hipsense.gait.symmetry import RunningStats, SymmetryTracker, symmetry_index, welch_ci
+from hipsense.recording import Recording
+from hipsense.sim.scenarios import simulate
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+values = st.lists(st.floats(-20, 20, allow_nan=False), min_size=3, max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(values, values)
+def test_running_stats_and_welch_interval_match_scipy(a, b):
+    ra, rb = RunningStats(), RunningStats()
+    for x in a:
+        ra.add(x)
+    for x in b:
+        rb.add(x)
+    assert ra.mean == pytest.approx(np.mean(a), abs=1e-9)
+    assert ra.sd == pytest.approx(np.std(a, ddof=1), abs=1e-7)
+    if np.std(a) < 1e-6 or np.std(b) < 1e-6:
+        return
+    d, lo, hi = welch_ci(ra, rb, 0.95)
+    ci = stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
+    assert d == pytest.approx(np.mean(a) - np.mean(b), abs=1e-9)
+    assert (lo, hi) == pytest.approx((ci.low, ci.high), abs=1e-6)
+
+
+def test_symmetry_index_definition():
+    assert symmetry_index(11.0, 9.0) == pytest.approx(20.0)
+    assert math.isnan(symmetry_index(0.0, 0.0))
+
+
+def test_no_verdict_before_enough_steps():
+    tr = SymmetryTracker(min_steps=10)
+    for _ in range(9):
+        tr.add_stance("right", 9.0)
+        tr.add_stance("left", 2.0)
+    assert tr.verdict().status == "not_enough_data"
+    tr.add_stance("right", 9.1)
+    tr.add_stance("left", 2.1)
+    v = tr.verdict()
+    assert v.status == "asymmetric" and v.weak_side == "right"
+    assert v.text.startswith("Left side dropped 7.0° more during right stance")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_symmetric_walk_never_gives_an_asymmetry_verdict(seed):
+    a = analyse_walk(simulate("walk-normal", seed=seed).to_recording())
+    assert a.tracker.first_verdict_ is None
+    assert a.tracker.verdict_.status == "symmetric"
+
+
+@pytest.mark.parametrize(("scenario", "weak"), [("walk-right-trendelenburg", "right"),
+                                                ("walk-left-trendelenburg", "left")])  # fmt: skip
+@pytest.mark.parametrize("seed", range(3))
+def test_trendelenburg_side_found_within_20_strides(scenario, weak, seed):
+    r = simulate(scenario, seed=seed, drop_in_right_stance_deg=4.0 if weak == "right" else 2.0,
+                 drop_in_left_stance_deg=4.0 if weak == "left" else 2.0)  # fmt: skip
+    a = analyse_walk(r.to_recording())
+    first = a.tracker.first_verdict_
+    assert first is not None
+    verdict, _ = first
+    assert verdict.weak_side == weak
+    assert max(verdict.steps_per_side) <= 20
+    assert a.tracker.verdict_.difference_deg == pytest.approx(2.0 if weak == "right" else -2.0,
+                                                              abs=0.6)  # fmt: skip
+
+
+def test_verdict_with_the_host_filter_angles_raw_only():
+    """Raw-only recording: angles from the host filter with the recorded mounting."""
+    r = simulate("walk-right-trendelenburg", seed=1)
+    rec = r.to_recording()
+    raw = Recording(rec.meta, rec.data.drop(columns=["tilt_deg", "obliquity_deg", "rotation_deg"]))
+    a = analyse_walk(raw)
+    assert a.angles_source.startswith("host filter")
+    assert a.tracker.verdict_.weak_side == "right"
