@@ -16,7 +16,9 @@ from hipsense.errors import HipsenseError
 from hipsense.recording import Recording
 
 # test name -> "module:function" with signature (recording, **options) -> Analysis
-ANALYSERS: dict[str, str] = {}
+ANALYSERS: dict[str, str] = {
+    "walk": "hipsense.gait.analysis:analyse_walk",
+}
 
 
 class Analysis(Protocol):

@@ -17,8 +17,10 @@ from hipsense.errors import HipsenseError
 
 # name -> "module:attribute" of a click command or group
 _COMMANDS: dict[str, str] = {
+    "analyze": "hipsense.cli.analyze:analyze",
     "board": "hipsense.cli.board:board",
     "flash": "hipsense.cli.flash:flash",
+    "report": "hipsense.cli.report:report",
     "scan": "hipsense.cli.stream:scan",
     "sim": "hipsense.cli.sim:sim",
     "stream": "hipsense.cli.stream:stream_command",

@@ -1,0 +1,76 @@
+"""``hipsense analyze FILE``: the analysis of a recording (walk, balance, bridge) as text or JSON.
+
+Foreign CSV files (other column names, e.g. the mobgap lower-back data) are read with
+``--column-map`` and, when the sensor axes are not the pelvis axes, ``--axes``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hipsense.recording import Recording
+
+
+def recording_options(func: Any) -> Any:
+    """The options that say which test a file holds and how to read a foreign file."""
+    options = [
+        click.option("--test", default=None, help="Test to analyse as (default: from the file)."),
+        click.option("--column-map", default=None, metavar="OURS=THEIRS,...",
+                     help="Read a foreign CSV: hipsense column = the file's column, comma-"
+                          "separated (e.g. t_s=time_s,acc_x_mps2=acc_x,...,gyr_z_dps=gyr_z)."),
+        click.option("--rate-hz", type=float, default=None,
+                     help="Sampling rate of a foreign CSV without a time column."),
+        click.option("--axes", default=None, metavar="X,Y,Z",
+                     help="Sensor axes along the pelvis's anterior, left and up axes "
+                          "(mobgap's frame: z,-y,x); default: from the recording."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def load(path: Path, column_map: str | None, rate_hz: float | None) -> Recording:
+    """A hipsense recording, or a foreign CSV read with ``column_map``."""
+    if column_map is None:
+        from hipsense.recording import read_recording
+
+        return read_recording(path)
+    from hipsense.gait.sources import WalkInputError, read_foreign_csv
+
+    pairs = [p.split("=", 1) for p in column_map.split(",") if p.strip()]
+    if any(len(p) != 2 for p in pairs):
+        raise WalkInputError(f"--column-map {column_map!r}: use OURS=THEIRS pairs separated by ','")
+    return read_foreign_csv(path, {a.strip(): b.strip() for a, b in pairs}, rate_hz)
+
+
+def run_analysis(file: Path, test: str | None, column_map: str | None, rate_hz: float | None,
+                 axes: str | None) -> Any:  # fmt: skip
+    from hipsense.analysis import analyse
+
+    rec = load(file, column_map, rate_hz)
+    options: dict[str, Any] = {} if axes is None else {"axes": axes}
+    return analyse(rec, test, **options)
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@recording_options
+@click.option("--json", "as_json", is_flag=True, help="Write the JSON document (docs/gait.md).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the output to this file instead of the terminal.")
+def analyze(
+    file: Path, test: str | None, column_map: str | None, rate_hz: float | None,
+    axes: str | None, as_json: bool, out: Path | None,
+) -> None:  # fmt: skip
+    """Analyse the recording FILE and print the result (or its JSON document)."""
+    result = run_analysis(file, test, column_map, rate_hz, axes)
+    text = json.dumps(result.to_json(), indent=2) if as_json else result.summary_text()
+    if out is None:
+        click.echo(text)
+    else:
+        out.write_text(text + "\n", encoding="utf-8")
+        click.echo(f"written: {out}")

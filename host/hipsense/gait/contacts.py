@@ -1,0 +1,190 @@
+"""Causal, streaming initial-contact (IC) detection and left/right labelling at the pelvis.
+
+The vertical axis is the slowly low-passed accelerometer direction (gravity), so the detector
+needs no mounting: any right-handed sensor frame works. An IC is a peak of the band-passed
+vertical acceleration (the pelvis is lowest and decelerates its fall just after heel strike;
+Zijlstra & Hof 2003), confirmed once ``confirm_s`` of later samples are below it. The side is
+the sign of the band-passed angular rate about the vertical at the peak: after a right IC the
+pelvis turns left (right side forward), so the yaw rate is positive (McCamley et al. 2012 used
+the same idea about the AP axis; Ullrich et al. 2022), combined over the bout with the strict
+alternation of steps. Every filter is a causal IIR whose state carries over between chunks, so
+any chunking gives the same events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import signal
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Contact:
+    """One initial contact: ``t_s`` (estimated contact time), ``side`` ("left"/"right"),
+    ``t_detected_s`` (the sample time at which it was decided), ``bout`` (0-based bout number),
+    ``side_score`` (> 0 right; its size is the confidence, deg/s)."""
+
+    t_s: float
+    side: str
+    t_detected_s: float
+    bout: int
+    side_score: float
+
+
+Coeffs = tuple[FloatArray, FloatArray]
+
+
+def _butter(order: int, cut_hz: float | tuple[float, float], kind: str, rate_hz: float) -> Coeffs:
+    b, a = signal.butter(order, cut_hz, btype=kind, fs=rate_hz, output="ba")  # type: ignore[misc]
+    return np.asarray(b, dtype=np.float64), np.asarray(a, dtype=np.float64)
+
+
+def _lfilter(
+    ba: Coeffs, x: FloatArray, zi: FloatArray, axis: int = -1
+) -> tuple[FloatArray, FloatArray]:
+    """One chunk of a causal IIR filter; ``zi`` carries the state to the next chunk."""
+    y, zf = signal.lfilter(ba[0], ba[1], x, axis=axis, zi=zi)  # type: ignore[misc]
+    return np.asarray(y, dtype=np.float64), np.asarray(zf, dtype=np.float64)
+
+
+class ContactDetector:
+    """Streaming IC detector: call :meth:`update` with consecutive chunks; new contacts are
+    returned and appended to ``contacts_``.
+
+    Parameters:
+    rate_hz: sampling rate (Hz).
+    gravity_hz: cut-off of the low-pass that finds the vertical (Hz).
+    band_hz: pass band of the vertical-acceleration filter (Hz).
+    yaw_band_hz: pass band of the yaw-rate filter used for the side (Hz).
+    confirm_s: samples after a peak that must stay below it before the IC is emitted (s).
+    before_s: samples before a peak that must stay below it (s).
+    delay_s: filter delay subtracted from the peak time to give the contact time (s).
+    min_step_s: shortest accepted time between two contacts (s).
+    max_step_s: a longer gap ends the bout (s).
+    min_peak_mps2: smallest accepted peak of the filtered vertical acceleration (m/s²).
+    rel_peak: a peak must also exceed this fraction of the running RMS.
+    rms_tau_s: time constant of the running RMS (s).
+    side_memory: weight of the previous steps' alternating side evidence (0..1).
+    side_lag_s: the yaw rate is read this long before the peak (at about the contact) (s).
+    """
+
+    def __init__(
+        self,
+        rate_hz: float,
+        *,
+        gravity_hz: float = 0.3,
+        band_hz: tuple[float, float] = (0.5, 4.0),
+        yaw_band_hz: tuple[float, float] = (0.3, 3.0),
+        confirm_s: float = 0.15,
+        before_s: float = 0.25,
+        delay_s: float = 0.10,
+        min_step_s: float = 0.3,
+        max_step_s: float = 1.6,
+        min_peak_mps2: float = 0.15,
+        rel_peak: float = 0.4,
+        rms_tau_s: float = 2.0,
+        side_memory: float = 0.7,
+        side_lag_s: float = 0.15,
+    ) -> None:
+        self.rate_hz = rate_hz
+        self.gravity_hz = gravity_hz
+        self.band_hz = band_hz
+        self.yaw_band_hz = yaw_band_hz
+        self.confirm_s = confirm_s
+        self.before_s = before_s
+        self.delay_s = delay_s
+        self.min_step_s = min_step_s
+        self.max_step_s = max_step_s
+        self.min_peak_mps2 = min_peak_mps2
+        self.rel_peak = rel_peak
+        self.rms_tau_s = rms_tau_s
+        self.side_memory = side_memory
+        self.side_lag_s = side_lag_s
+        self._g_ba = _butter(1, gravity_hz, "low", rate_hz)
+        self._v_ba = _butter(2, band_hz, "band", rate_hz)
+        self._y_ba = _butter(2, yaw_band_hz, "band", rate_hz)
+        alpha = 1.0 - np.exp(-1.0 / (rms_tau_s * rate_hz))
+        self._rms_ba = (np.array([alpha]), np.array([1.0, alpha - 1.0]))
+        self._g_zi: FloatArray | None = None
+        self._v_zi = np.zeros(2 * 2)
+        self._y_zi = np.zeros(2 * 2)
+        self._rms_zi = np.zeros(1)
+        self._n_after = max(1, round(confirm_s * rate_hz))
+        self._n_before = max(1, round(before_s * rate_hz))
+        self._n_side = min(self._n_before, round(side_lag_s * rate_hz))
+        # trailing buffer: t, filtered vertical acc, threshold, filtered yaw rate
+        self._buf = np.empty((0, 4))
+        self._next = 0  # first buffer index not yet decided
+        self._last_peak_t_s = -np.inf
+        self._bout = -1
+        self._side_state = 0.0
+        self.contacts_: list[Contact] = []
+
+    def update(
+        self, t_s: npt.ArrayLike, acc_mps2: npt.ArrayLike, gyr_dps: npt.ArrayLike
+    ) -> list[Contact]:
+        """Feed a chunk (N,) times, (N, 3) specific force and (N, 3) angular rate in one
+        sensor frame; returns the contacts decided in this chunk."""
+        t = np.asarray(t_s, dtype=np.float64)
+        acc = np.asarray(acc_mps2, dtype=np.float64)
+        gyr = np.asarray(gyr_dps, dtype=np.float64)
+        if t.shape[0] == 0:
+            return []
+        g_zi = self._g_zi
+        if g_zi is None:  # start from rest at the first sample's gravity
+            g_zi = np.outer(signal.lfilter_zi(*self._g_ba), acc[0])
+        grav, self._g_zi = _lfilter(self._g_ba, acc, g_zi, axis=0)
+        g_norm = np.linalg.norm(grav, axis=1)
+        up = grav / np.maximum(g_norm, 1e-9)[:, None]
+        vert = np.einsum("ij,ij->i", acc, up) - g_norm
+        yaw = np.einsum("ij,ij->i", gyr, up)
+        v, self._v_zi = _lfilter(self._v_ba, vert, self._v_zi)
+        y, self._y_zi = _lfilter(self._y_ba, yaw, self._y_zi)
+        ms, self._rms_zi = _lfilter(self._rms_ba, v * v, self._rms_zi)
+        thr = np.maximum(self.min_peak_mps2, self.rel_peak * np.sqrt(ms))
+        self._buf = np.concatenate([self._buf, np.column_stack([t, v, thr, y])])
+        return self._decide()
+
+    def _decide(self) -> list[Contact]:
+        buf = self._buf
+        x = buf[:, 1]
+        last = buf.shape[0] - self._n_after  # candidates need their confirmation window
+        start = max(self._next, self._n_before)
+        found: list[Contact] = []
+        if last > start:
+            seg = x[start - 1 : last + 1]
+            cand = np.flatnonzero((seg[1:-1] > seg[:-2]) & (seg[1:-1] >= seg[2:])) + start
+            for i in cand:
+                if x[i] < buf[i, 2]:
+                    continue
+                lo, hi = i - self._n_before, i + self._n_after + 1
+                if x[i] < x[lo:hi].max():
+                    continue
+                t_peak = buf[i, 0]
+                if t_peak - self._last_peak_t_s < self.min_step_s:
+                    continue
+                evidence = float(buf[i - self._n_side, 3])
+                found.append(self._contact(t_peak, evidence, float(buf[i + self._n_after, 0])))
+            self._next = last
+        keep = self._n_before + self._n_after + 1
+        if buf.shape[0] > keep:
+            cut = min(buf.shape[0] - keep, self._next - self._n_before)
+            if cut > 0:
+                self._buf = buf[cut:]
+                self._next -= cut
+        return found
+
+    def _contact(self, t_peak_s: float, yaw_dps: float, t_detected_s: float) -> Contact:
+        if t_peak_s - self._last_peak_t_s > self.max_step_s:
+            self._bout += 1
+            self._side_state = 0.0
+        self._last_peak_t_s = t_peak_s
+        self._side_state = yaw_dps - self.side_memory * self._side_state
+        side = "right" if self._side_state > 0 else "left"
+        c = Contact(t_peak_s - self.delay_s, side, t_detected_s, self._bout, self._side_state)
+        self.contacts_.append(c)
+        return c

@@ -1,0 +1,131 @@
+"""Where the walk analysis gets its signals: raw sensor data, pelvis angles and the mounting.
+
+A hipsense recording carries the board's angles; a raw-only recording (or a foreign CSV read with
+:func:`read_foreign_csv`) gets them from the host twin of the board's filter with a mounting
+from the metadata, from ``axes`` (the pelvis axes in sensor axes, e.g. ``z,-y,x``) or estimated
+from the recording itself (its first still second and its first walking seconds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from hipsense.angles import pelvis_angles_deg
+from hipsense.errors import HipsenseError
+from hipsense.mounting import estimate_mounting, mounting_from_axes
+from hipsense.orientation import estimate
+from hipsense.recording import ANGLE_COLUMNS, RAW_COLUMNS, Recording, RecordingMeta
+
+FloatArray = npt.NDArray[np.float64]
+ACC_COLUMNS = RAW_COLUMNS[:3]
+GYR_COLUMNS = RAW_COLUMNS[3:]
+
+
+class WalkInputError(HipsenseError):
+    """The recording cannot be analysed as a walk."""
+
+
+def parse_axes(axes: str) -> FloatArray:
+    """Sensor -> pelvis quaternion from ``"X,Y,Z"``: the sensor axes (``x``, ``-y``, ...) along
+    the pelvis's anterior, left and up axes (mobgap: x up, y right, z forward: ``z,-y,x``)."""
+    parts = [p.strip().lower() for p in axes.split(",")]
+    unit = {"x": 0, "y": 1, "z": 2}
+    if len(parts) != 3 or any(p.lstrip("+-") not in unit for p in parts):
+        raise WalkInputError(f"--axes {axes!r}: give three sensor axes such as 'z,-y,x'")
+    vecs = []
+    for p in parts:
+        v = np.zeros(3)
+        v[unit[p.lstrip("+-")]] = -1.0 if p.startswith("-") else 1.0
+        vecs.append(v)
+    if abs(float(np.dot(np.cross(vecs[0], vecs[1]), vecs[2])) - 1.0) > 1e-9:
+        raise WalkInputError(f"--axes {axes!r}: the axes must form a right-handed frame")
+    return mounting_from_axes(vecs[2], vecs[0])
+
+
+def read_foreign_csv(
+    path: str | Path, column_map: Mapping[str, str], rate_hz: float | None = None
+) -> Recording:
+    """A CSV with other column names as a raw-only :class:`Recording`.
+
+    column_map: hipsense column -> the file's column (``acc_x_mps2`` -> ``acc_x``, ...; every raw
+    column needed; ``t_s`` optional when ``rate_hz`` is given). Units must already be m/s² and
+    deg/s.
+    """
+    frame = pd.read_csv(path)
+    missing = [c for c in RAW_COLUMNS if c not in column_map]
+    if missing:
+        raise WalkInputError(f"--column-map must name the file's columns for {', '.join(missing)}")
+    absent = [v for v in column_map.values() if v not in frame.columns]
+    if absent:
+        raise WalkInputError(
+            f"{path}: no column {', '.join(absent)}; it has {', '.join(map(str, frame.columns))}"
+        )
+    data = pd.DataFrame(
+        {ours: frame[theirs].to_numpy(np.float64) for ours, theirs in column_map.items()}
+    )
+    n = len(data)
+    if "t_s" not in data:
+        if rate_hz is None:
+            raise WalkInputError("give the time column in --column-map (t_s=...) or --rate-hz")
+        data["t_s"] = np.arange(n) / rate_hz
+    data["seq"] = np.arange(n, dtype=np.int64)
+    data["marker"] = np.zeros(n, dtype=np.int32)
+    if rate_hz is None:
+        rate_hz = float(round(1.0 / np.median(np.diff(data["t_s"].to_numpy())), 6))
+    meta = RecordingMeta(rate_hz=rate_hz, test="walk", extra={"source": str(path)})
+    return Recording(meta=meta, data=data.loc[:, ["t_s", "seq", *RAW_COLUMNS, "marker"]])
+
+
+def raw_arrays(rec: Recording) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Times, acc (m/s²) and gyro (deg/s) in the sensor frame."""
+    if not rec.has_raw:
+        raise WalkInputError(
+            "the walk analysis needs the raw sensor columns (acc, gyro); this recording holds "
+            "angles only: record with raw content"
+        )
+    d = rec.data
+    return (d["t_s"].to_numpy(np.float64), d[list(ACC_COLUMNS)].to_numpy(np.float64),
+            d[list(GYR_COLUMNS)].to_numpy(np.float64))  # fmt: skip
+
+
+def angle_array(
+    rec: Recording, *, axes: str | None = None, still_s: float = 1.0, walk_s: float = 4.0,
+    walk_start_s: float | None = None,
+) -> tuple[FloatArray, str]:
+    """(N, 3) tilt, obliquity, rotation (deg) and where they came from."""
+    d = rec.data
+    if rec.has_angles and axes is None and not np.isnan(d["obliquity_deg"].to_numpy()).all():
+        return d[list(ANGLE_COLUMNS)].to_numpy(np.float64), "recording"
+    t, acc, gyr = raw_arrays(rec)
+    rate = rec.meta.rate_hz
+    if axes is not None:
+        mounting, source = parse_axes(axes), f"host filter, mounting from --axes {axes}"
+    elif rec.meta.mounting is not None:
+        mounting, source = np.asarray(rec.meta.mounting, float), "host filter, recorded mounting"
+    else:
+        mounting, source = _mounting_from_data(t, acc, rate, still_s, walk_s, walk_start_s)
+    quat = estimate(acc, np.radians(gyr), rate)
+    tilt, obliquity, rotation = pelvis_angles_deg(quat, mounting, rate_hz=rate)
+    return np.column_stack([tilt, obliquity, rotation]), source
+
+
+def _mounting_from_data(
+    t: FloatArray, acc: FloatArray, rate_hz: float, still_s: float, walk_s: float,
+    walk_start_s: float | None,
+) -> tuple[FloatArray, str]:
+    n_still = round(still_s * rate_hz)
+    if walk_start_s is None:
+        raise WalkInputError(
+            "unknown sensor mounting and no walking found to estimate it: pass --axes"
+        )
+    i0 = int(np.searchsorted(t, walk_start_s))
+    fwd = acc[i0 : i0 + round(walk_s * rate_hz)]
+    mounting = estimate_mounting(acc[:n_still], fwd, rate_hz, motion="walk")
+    return mounting, (
+        f"host filter, mounting estimated from the first {still_s:g} s (still) and the walk "
+        f"from {walk_start_s:.1f} s"
+    )
