@@ -89,6 +89,7 @@ async def run(
         )
         async with Session(transport) as session:
             t_end = time.monotonic() + seconds
+            cpu0, wall0 = time.process_time(), time.monotonic()
 
             async def consume() -> None:
                 nonlocal n
@@ -107,6 +108,7 @@ async def run(
 
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(consume(), max(0.1, t_end - time.monotonic()))
+            cpu_s, wall_s = time.process_time() - cpu0, time.monotonic() - wall0
             frames = session.stats.samples_frames
     finally:
         proc.kill()
@@ -123,6 +125,9 @@ async def run(
         "latency_p50_ms": float(np.percentile(lat, 50)) if lat.size else float("nan"),
         "latency_p95_ms": float(np.percentile(lat, 95)) if lat.size else float("nan"),
         "latency_max_ms": float(lat.max()) if lat.size else float("nan"),
+        # this process: bleak backend, transport, session, consumer (and the host end of the
+        # simulated radio, which a real host does not run)
+        "host_cpu_ms_per_s": 1000.0 * cpu_s / wall_s,
     }
     if not burst:
         err = np.array(map_errors[len(map_errors) // 2 :], float)  # once the map has settled

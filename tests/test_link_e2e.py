@@ -193,10 +193,10 @@ async def test_scan_reports_clearly_when_nothing_is_found() -> None:
 
 
 async def test_every_sample_once_in_order_through_forced_disconnects() -> None:
-    # 200 s at 100 Hz (8 s of wall time at 25x) with six outages of 1 to 10 s.
-    n = 20_000
-    outages = [(12_000, 1_000), (35_000, 3_000), (60_000, 10_000), (95_000, 2_000),
-               (120_000, 7_000), (150_000, 5_000)]  # fmt: skip
+    # 10 minutes at 100 Hz (24 s of wall time at 25x) with eight outages of 1 to 10 s.
+    n = 60_000
+    outages = [(12_000, 1_000), (70_000, 3_000), (130_000, 10_000), (210_000, 2_000),
+               (290_000, 7_000), (370_000, 5_000), (450_000, 9_000), (540_000, 4_000)]  # fmt: skip
     # A 60 s ring: the host's reconnect takes real time (x25 in simulated time), so a busy
     # machine still reconnects before the ring overflows.
     async with virtual_board(n, ring_bytes=108_000) as b:
@@ -204,7 +204,7 @@ async def test_every_sample_once_in_order_through_forced_disconnects() -> None:
             b.radio.disconnect_at(b.board, at_ms, down_ms)
         t = transport(b.radio)
         async with Session(t) as session:
-            blocks = await collect(session, n, 40.0)
+            blocks = await collect(session, n, 90.0)
             summary = b.summary()
         assert summary["stats"]["forced_disconnects"] == len(outages)
         assert summary["produced"] == n and summary["board_lost"] == 0
