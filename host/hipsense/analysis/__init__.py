@@ -18,6 +18,8 @@ from hipsense.recording import Recording
 # test name -> "module:function" with signature (recording, **options) -> Analysis
 ANALYSERS: dict[str, str] = {
     "walk": "hipsense.gait.analysis:analyse_walk",
+    "balance": "hipsense.balance.analysis:analyse_balance",
+    "bridge": "hipsense.bridge.analysis:analyse_bridge",
 }
 
 

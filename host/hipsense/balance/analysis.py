@@ -1,0 +1,284 @@
+"""Single-leg stance analysis of a recording: the detector fed in chunks, then the metrics.
+
+``analyse_balance(recording, sides=None, age_years=None)`` is registered as the ``balance``
+analyser of :mod:`hipsense.analysis`; the JSON document is described in docs/clinical-tests.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hipsense.balance import metrics
+from hipsense.balance.compare import left_right
+from hipsense.balance.errors import ClinicalInputError, NoEventError, NotWornError, PostureError
+from hipsense.balance.events import StanceDetector, StanceTrial
+from hipsense.balance.frontend import (
+    FloatArray,
+    Frame,
+    ImuFrontEnd,
+    check_test,
+    chunks,
+    mounting_of,
+    raw_arrays,
+)
+from hipsense.recording import Recording
+
+JSON_KIND = "hipsense-balance"
+JSON_VERSION = 1
+TRENDELENBURG_REFERENCE = (
+    "Youdas JW et al. (2007) static Trendelenburg test, pelvis-on-femur angle: SEM 2°, MDC 4°"
+)
+SWAY_REFERENCE = "Mancini M et al. (2012) ISway: sway measures from an inertial sensor at L5"
+
+
+@dataclass
+class StanceRun:
+    """Front end and detector run over a whole recording (the offline twin of the live view)."""
+
+    frames: list[Frame] = field(default_factory=list)
+    detector: StanceDetector = field(default_factory=StanceDetector)
+
+    def cat(self, name: str) -> FloatArray:
+        return np.concatenate([getattr(f, name) for f in self.frames])
+
+
+def run_stance(
+    t_s: FloatArray,
+    acc_mps2: FloatArray,
+    gyr_dps: FloatArray,
+    rate_hz: float,
+    mounting_wxyz: Sequence[float],
+    chunk: int | Sequence[int] = 256,
+    detector: StanceDetector | None = None,
+) -> StanceRun:
+    """Feed the samples in chunks (any sizes give the same events) and close an open trial."""
+    run = StanceRun(detector=detector or StanceDetector())
+    front = ImuFrontEnd(rate_hz, mounting_wxyz)
+    for sl in chunks(t_s.shape[0], chunk):
+        frame = front.update(t_s[sl], acc_mps2[sl], gyr_dps[sl])
+        run.frames.append(frame)
+        run.detector.update(frame, front.pelvis_axis_earth(frame.quat_wxyz, (0.0, 1.0, 0.0)))
+    run.detector.finish(float(t_s[-1]))
+    return run
+
+
+def protocol_sides(recording: Recording, sides: Sequence[str] | None) -> list[str] | None:
+    """Stance leg of each trial: given, from the guided protocol, or from the simulator."""
+    if sides:
+        return [str(s) for s in sides]
+    extra = recording.meta.extra
+    proto = extra.get("protocol")
+    if isinstance(proto, dict) and proto.get("sides"):
+        return [str(s) for s in proto["sides"]]
+    truth = extra.get("ground_truth")
+    if isinstance(truth, dict) and truth.get("params", {}).get("sides"):
+        return [str(s) for s in truth["params"]["sides"]]
+    if recording.meta.side in ("left", "right"):
+        return [recording.meta.side]
+    return None
+
+
+def trial_json(
+    trial: StanceTrial, side: str, t: FloatArray, obl: FloatArray, tilt: FloatArray,
+    acc_h: FloatArray, rate_hz: float,
+) -> dict[str, Any]:  # fmt: skip
+    """Metrics of one trial from its events and the front end's angle and acceleration traces."""
+    end = trial.end_t_s if trial.end_t_s is not None else float(t[-1])
+    mask = (t >= trial.lift_off_t_s) & (t < end)
+    for down, up in trial.touch_downs:
+        mask &= ~((t >= down) & (t < up))
+    d_obl = float(np.mean(obl[mask])) - trial.baseline_obliquity_deg if mask.any() else 0.0
+    d_tilt = float(np.mean(tilt[mask])) - trial.baseline_tilt_deg if mask.any() else 0.0
+    drop = metrics.free_side_drop_deg(side, d_obl)
+    first = trial.first_touch_down_t_s
+    return {
+        "stance_side": side,
+        "free_side": "left" if side == "right" else "right",
+        "lift_off_t_s": round(trial.lift_off_t_s, 3),
+        "end_t_s": round(end, 3),
+        "hold_s": round((first if first is not None else end) - trial.lift_off_t_s, 3),
+        "total_s": round(end - trial.lift_off_t_s, 3),
+        "n_touch_downs": len(trial.touch_downs),
+        "touch_downs": [
+            {"down_t_s": round(a, 3), "up_t_s": round(b, 3)} for a, b in trial.touch_downs
+        ],
+        "baseline_tilt_deg": round(trial.baseline_tilt_deg, 2),
+        "baseline_obliquity_deg": round(trial.baseline_obliquity_deg, 2),
+        "obliquity_change_deg": round(d_obl, 2),
+        "tilt_change_deg": round(d_tilt, 2),
+        "free_side_drop_deg": round(drop, 2),
+        "trendelenburg": drop > metrics.TRENDELENBURG_DROP_DEG,
+        "sway": {k: round(v, 4) for k, v in metrics.sway(
+            tilt[mask], obl[mask], acc_h[mask], rate_hz).items()},
+    }  # fmt: skip
+
+
+def _per_side(trials: list[dict[str, Any]], side: str) -> dict[str, Any] | None:
+    mine = [tr for tr in trials if tr["stance_side"] == side]
+    if not mine:
+        return None
+    sway_keys = mine[0]["sway"].keys()
+    return {
+        "n_trials": len(mine),
+        "best_hold_s": max(tr["hold_s"] for tr in mine),
+        "mean_hold_s": float(np.mean([tr["hold_s"] for tr in mine])),
+        "touch_downs": sum(tr["n_touch_downs"] for tr in mine),
+        "free_side_drop_deg": float(np.mean([tr["free_side_drop_deg"] for tr in mine])),
+        "trendelenburg": any(tr["trendelenburg"] for tr in mine),
+        "sway": {k: float(np.mean([tr["sway"][k] for tr in mine])) for k in sway_keys},
+    }
+
+
+class BalanceAnalysis:
+    """The stance result: trials, per-side summaries, left against right, norms."""
+
+    def __init__(self, doc: dict[str, Any], run: StanceRun, recording: Recording) -> None:
+        self.doc = doc
+        self.run = run
+        self.recording = recording
+
+    def to_json(self) -> dict[str, Any]:
+        return self.doc
+
+    def summary_text(self) -> str:
+        lines = [f"Single-leg stance, {self.doc['condition'] or 'condition not given'}:"]
+        for i, tr in enumerate(self.doc["trials"], 1):
+            drop = tr["free_side_drop_deg"]
+            word = "dropped" if drop >= 0 else "hiked"
+            flag = "  TRENDELENBURG SIGN" if tr["trendelenburg"] else ""
+            lines.append(
+                f"  trial {i} on the {tr['stance_side']} leg: held {tr['hold_s']:.1f} s to the "
+                f"first touch-down, {tr['n_touch_downs']} brief touch-down(s); the free "
+                f"{tr['free_side']} side {word} {abs(drop):.1f}°; sway obliquity RMS "
+                f"{tr['sway'].get('obliquity_rms_deg', float('nan')):.2f}°{flag}"
+            )
+        cmp_ = self.doc["comparison"]
+        if cmp_:
+            h = cmp_["hold_s"]
+            lines.append(
+                f"  left vs right: hold {h['left']:.1f} s vs {h['right']:.1f} s "
+                f"(SI {h['si_pct']:+.0f} %); free-side drop "
+                f"{cmp_['free_side_drop_deg']['left']:.1f}° vs "
+                f"{cmp_['free_side_drop_deg']['right']:.1f}°"
+            )
+            if cmp_["drop_difference_beyond_mdc"]:
+                lines.append(
+                    "  the drop differs by more than the "
+                    f"{metrics.TRENDELENBURG_DROP_DEG:.0f}° MDC (Youdas 2007): weaker abductors "
+                    f"on the {cmp_['weaker_side']} side"
+                )
+        norm = self.doc.get("norm")
+        if norm and norm.get("mean_hold_s") is not None:
+            lines.append(
+                f"  norm for age {norm['age_band']}: {norm['mean_hold_s']} s ({norm['source']})"
+            )
+        for w in self.doc["warnings"]:
+            lines.append(f"  note: {w}")
+        return "\n".join(lines)
+
+    def write_report(self, out_dir: Path) -> Path:
+        from hipsense.balance.report import write_balance_report
+
+        return write_balance_report(self, out_dir)
+
+
+def analyse_balance(
+    recording: Recording,
+    sides: Sequence[str] | None = None,
+    age_years: float | None = None,
+    chunk: int | Sequence[int] = 256,
+    **_: Any,
+) -> BalanceAnalysis:
+    """Analyse a single-leg stance recording (see module docstring)."""
+    check_test(recording, "balance")
+    t, acc, gyr = raw_arrays(recording)
+    rate = recording.meta.rate_hz
+    run = run_stance(t, acc, gyr, rate, mounting_of(recording), chunk)
+    det = run.detector
+    tilt_all, obl_all = run.cat("tilt_deg"), run.cat("obliquity_deg")
+    if not det.trials_:
+        still = float(np.percentile(run.cat("activity_dps"), 95)) < det.quiet_dps
+        upright = float(np.median(np.abs(tilt_all))) < det.upright_max_deg
+        if still:
+            raise NotWornError(
+                "the pelvis never moved beyond quiet standing: no lift-off (is the sensor worn "
+                "on the belt, and did the test start?)"
+            )
+        if not upright:
+            raise PostureError(
+                f"the pelvis was not upright (median tilt {np.median(tilt_all):+.0f}°): a stance "
+                "test starts standing on both feet; check the mounting calibration"
+            )
+    if not det.trials_:
+        raise NoEventError(
+            "no lift-off found: stand still on both feet for 2 s, then lift one foot"
+        )
+    if det.max_abs_tilt_deg_ > det.upright_max_deg:
+        raise PostureError(
+            f"the pelvis tilted {det.max_abs_tilt_deg_:.0f}° during a 'trial' (sitting or lying "
+            "down?): this is not a single-leg stance recording"
+        )
+    side_list = protocol_sides(recording, sides)
+    warnings: list[str] = []
+    if side_list is None:
+        raise ClinicalInputError(
+            "which leg was each trial on? pass sides (e.g. --sides right,left)"
+        )
+    if len(side_list) != len(det.trials_):
+        if len(side_list) == 1:
+            side_list = side_list * len(det.trials_)
+        else:
+            raise NoEventError(
+                f"found {len(det.trials_)} trial(s) but the protocol lists {len(side_list)} "
+                f"({', '.join(side_list)}): check that every trial started from quiet standing"
+            )
+    acc_h = run.cat("acc_earth_mps2")[:, :2]
+    trials = [
+        trial_json(tr, side, run.cat("t_s"), obl_all, tilt_all, acc_h, rate)
+        for tr, side in zip(det.trials_, side_list, strict=True)
+    ]
+    right, left = _per_side(trials, "right"), _per_side(trials, "left")
+    comparison: dict[str, Any] = {}
+    if right and left:
+        diff = right["free_side_drop_deg"] - left["free_side_drop_deg"]
+        beyond = abs(diff) > metrics.TRENDELENBURG_DROP_DEG
+        comparison = {
+            "hold_s": left_right(right["best_hold_s"], left["best_hold_s"]),
+            "free_side_drop_deg": left_right(
+                right["free_side_drop_deg"], left["free_side_drop_deg"], si=False
+            ),
+            "sway": {k: left_right(right["sway"][k], left["sway"][k]) for k in right["sway"]},
+            "drop_difference_beyond_mdc": beyond,
+            # standing on the side whose free side drops more: that stance side is weaker
+            "weaker_side": ("right" if diff > 0 else "left") if beyond else None,
+        }
+    condition = recording.meta.condition
+    doc: dict[str, Any] = {
+        "kind": JSON_KIND,
+        "version": JSON_VERSION,
+        "test": "balance",
+        "condition": condition,
+        "rate_hz": rate,
+        "thresholds": {
+            "trendelenburg_drop_deg": metrics.TRENDELENBURG_DROP_DEG,
+            "trendelenburg_reference": TRENDELENBURG_REFERENCE,
+            "sway_reference": SWAY_REFERENCE,
+        },
+        "trials": trials,
+        "per_side": {"right": right, "left": left},
+        "comparison": comparison,
+        "warnings": warnings,
+    }
+    if age_years is not None:
+        from hipsense.balance.norms import hold_time_norm
+
+        doc["norm"] = {
+            "age_years": age_years,
+            **hold_time_norm(age_years, condition or "eyes_open"),
+        }
+    return BalanceAnalysis(doc, run, recording)

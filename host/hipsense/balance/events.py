@@ -1,0 +1,235 @@
+"""Causal detection of lift-off and touch-downs in single-leg stance, from the sensor alone.
+
+Standing on two legs the pelvis is nearly still; when the free foot leaves the ground the
+stance hip has to balance the body and the pelvis sways (and drops or hikes on the free side):
+the gyroscope's motion level rises several-fold. A brief touch-down of the free foot is a jolt
+(a jerk spike of the specific force); the end of the trial is the return of the quiet bipedal
+pattern. The detector is fed samples in chunks of any size; the same samples give the same
+events whatever the chunking, so the live view and the offline analysis agree exactly.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hipsense.balance.frontend import FloatArray, Frame
+
+
+@dataclass
+class StanceTrial:
+    """Events of one trial (times in seconds on the recording's clock).
+
+    baseline_*: mean pelvis angles of the bipedal stance just before the lift-off.
+    touch_downs: brief touch-downs (the foot went down and lifted again) as (down, up).
+    end_t_s: the final touch-down (the free foot down for good); None while the trial runs.
+    shift_m: lateral displacement over the 1.5 s before lift-off (> 0 towards the left).
+    """
+
+    lift_off_t_s: float
+    baseline_tilt_deg: float
+    baseline_obliquity_deg: float
+    shift_m: float
+    touch_downs: list[tuple[float, float]] = field(default_factory=list)
+    end_t_s: float | None = None
+
+    @property
+    def first_touch_down_t_s(self) -> float | None:
+        if self.touch_downs:
+            return self.touch_downs[0][0]
+        return self.end_t_s
+
+
+class StanceDetector:
+    """Lift-off / touch-down state machine over :class:`~hipsense.balance.frontend.Frame` chunks.
+
+    quiet_dps: motion level below which the pelvis counts as quiet (bipedal stance).
+    lift_dps: motion level that, held for ``lift_hold_s``, means single-leg stance.
+    onset_dps: the lift-off is dated back to the last time the fast level was below this.
+    lift_hold_s: how long the level must stay above ``lift_dps``.
+    baseline_min_s: quiet upright standing needed before a lift-off counts.
+    impact_mps3: jerk above this during single-leg stance is a touch-down of the free foot.
+    impact_onset_frac: a touch-down is dated back to where the jerk rose above this fraction
+        of ``impact_mps3``.
+    end_quiet_s: quiet this long during single-leg stance ends the trial (foot down for good).
+    end_dps: the pelvis is still once the fast motion level stays below this.
+    settle_s: the final touch-down is the jerk onset of the levelling move within this time
+        before the pelvis became still.
+    upright_max_deg: baseline tilt and obliquity must be within this of the calibration.
+    """
+
+    def __init__(
+        self,
+        quiet_dps: float = 1.6,
+        lift_dps: float = 2.4,
+        onset_dps: float = 1.6,
+        lift_hold_s: float = 0.4,
+        baseline_min_s: float = 1.0,
+        impact_mps3: float = 70.0,
+        impact_onset_frac: float = 0.3,
+        end_quiet_s: float = 1.0,
+        end_dps: float = 2.0,
+        settle_s: float = 0.6,
+        upright_max_deg: float = 40.0,
+    ) -> None:
+        self.quiet_dps = quiet_dps
+        self.lift_dps = lift_dps
+        self.onset_dps = onset_dps
+        self.lift_hold_s = lift_hold_s
+        self.baseline_min_s = baseline_min_s
+        self.impact_mps3 = impact_mps3
+        self.impact_onset_frac = impact_onset_frac
+        self.end_quiet_s = end_quiet_s
+        self.end_dps = end_dps
+        self.settle_s = settle_s
+        self.upright_max_deg = upright_max_deg
+        self.trials_: list[StanceTrial] = []
+        self.state_ = "waiting"  # waiting | ready | single | touch
+        self.max_abs_tilt_deg_ = 0.0
+        self._quiet_since: float | None = None
+        self._above_since: float | None = None
+        self._last_low_t = 0.0
+        self._hist: deque[tuple[float, float, float, float, float, float]] = deque()
+        self._levels: list[float] = []
+        self._last_high_t = 0.0
+        self._impact_rise_t: float | None = None
+        self._touch_t = 0.0
+        self._vel = np.zeros(2)
+
+    @property
+    def current_trial_(self) -> StanceTrial | None:
+        if self.trials_ and self.trials_[-1].end_t_s is None:
+            return self.trials_[-1]
+        return None
+
+    def update(self, frame: Frame, lateral_axis_earth: FloatArray) -> StanceDetector:
+        """Feed one chunk; ``lateral_axis_earth`` (n, 3) is the pelvis's left axis in earth."""
+        lat = np.einsum("ij,ij->i", frame.acc_earth_mps2, lateral_axis_earth)
+        t, act, jerk = frame.t_s.tolist(), frame.activity_dps.tolist(), frame.jerk_mps3.tolist()
+        fast = frame.activity_fast_dps.tolist()
+        tilt, obl, lat_l = frame.tilt_deg.tolist(), frame.obliquity_deg.tolist(), lat.tolist()
+        for i in range(len(t)):
+            self._step(t[i], act[i], fast[i], jerk[i], tilt[i], obl[i], lat_l[i])
+        return self
+
+    # -------------------------------------------------------------------- state machine
+
+    def _step(
+        self, t: float, act: float, fast: float, jerk: float, tilt: float, obl: float, lat: float
+    ) -> None:
+        hist = self._hist
+        hist.append((t, tilt, obl, lat, act, jerk))
+        while hist and hist[0][0] < t - 3.0:
+            hist.popleft()
+        if fast < self.onset_dps:
+            self._last_low_t = t
+        if self.state_ in ("single", "touch"):
+            self.max_abs_tilt_deg_ = max(self.max_abs_tilt_deg_, abs(tilt), abs(obl))
+        quiet = act < self.quiet_dps
+        if quiet:
+            if self._quiet_since is None:
+                self._quiet_since = t
+        else:
+            self._quiet_since = None
+        quiet_for = 0.0 if self._quiet_since is None else t - self._quiet_since
+        if act > self.lift_dps:
+            if self._above_since is None:
+                self._above_since = t
+        else:
+            self._above_since = None
+        above_for = 0.0 if self._above_since is None else t - self._above_since
+
+        if self.state_ == "waiting":
+            upright = abs(tilt) < self.upright_max_deg and abs(obl) < self.upright_max_deg
+            if quiet_for >= self.baseline_min_s and upright:
+                self.state_ = "ready"
+        elif self.state_ == "ready":
+            if above_for >= self.lift_hold_s:
+                self._lift(t)
+        elif self.state_ == "single":
+            self._levels.append(act)
+            if fast > self.end_dps:
+                self._last_high_t = t
+            if self._impact(t, jerk):
+                return
+            if quiet_for >= self.end_quiet_s:
+                self._end(self._settling_onset(self._last_high_t))
+        elif self.state_ == "touch":
+            if above_for >= self.lift_hold_s:
+                trial = self.trials_[-1]
+                trial.touch_downs.append((self._touch_t, max(self._last_low_t, self._touch_t)))
+                self.state_ = "single"
+                self._impact_rise_t = None
+            elif quiet_for >= self.end_quiet_s:
+                self._end(self._touch_t)
+
+    def _impact(self, t: float, jerk: float) -> bool:
+        if jerk > self.impact_onset_frac * self.impact_mps3:
+            if self._impact_rise_t is None:
+                self._impact_rise_t = t
+        else:
+            self._impact_rise_t = None
+        if jerk > self.impact_mps3 and self._impact_rise_t is not None:
+            self._touch_t = self._impact_rise_t
+            self.state_ = "touch"
+            self._above_since = None
+            return True
+        return False
+
+    def _settling_onset(self, t_still: float) -> float:
+        """The start of the final levelling move before ``t_still``: the largest jerk in the
+        ``settle_s`` before it, dated back to where the jerk rose above
+        ``impact_onset_frac`` of that peak."""
+        win = [h for h in self._hist if t_still - self.settle_s <= h[0] <= t_still]
+        if not win:
+            return t_still
+        k = max(range(len(win)), key=lambda i: win[i][5])
+        floor = self.impact_onset_frac * win[k][5]
+        while k > 0 and win[k - 1][5] > floor:
+            k -= 1
+        return win[k][0]
+
+    def _lift(self, t: float) -> None:
+        t_lift = self._last_low_t
+        base = [h for h in self._hist if t_lift - 2.0 <= h[0] < t_lift - 0.2]
+        if not base:
+            base = [h for h in self._hist if h[0] < t_lift] or list(self._hist)
+        lat_win = [h for h in self._hist if t_lift - 1.5 <= h[0] < t_lift]
+        dt = 1.0 / max(len(lat_win), 1) * 1.5
+        vel = pos = 0.0
+        if lat_win:
+            mean0 = lat_win[0][3]
+            for h in lat_win:
+                vel += (h[3] - mean0) * dt
+                pos += vel * dt
+        self.trials_.append(
+            StanceTrial(
+                lift_off_t_s=t_lift,
+                baseline_tilt_deg=float(np.mean([h[1] for h in base])),
+                baseline_obliquity_deg=float(np.mean([h[2] for h in base])),
+                shift_m=pos,
+            )
+        )
+        self.state_ = "single"
+        self._levels = [h[4] for h in self._hist if h[0] >= t_lift]
+        self._last_high_t = t
+        self._impact_rise_t = None
+
+    def _end(self, t_end: float) -> None:
+        self.trials_[-1].end_t_s = t_end
+        self.state_ = "waiting"
+        self._quiet_since = None
+        self._above_since = None
+
+    def finish(self, t_last: float) -> StanceDetector:
+        """End an open trial at the last sample (the recording stopped during the hold)."""
+        trial = self.current_trial_
+        if trial is not None:
+            if self.state_ == "touch":
+                trial.end_t_s = self._touch_t
+            else:
+                trial.end_t_s = t_last
+            self.state_ = "waiting"
+        return self

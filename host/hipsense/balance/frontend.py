@@ -1,0 +1,245 @@
+"""Streaming IMU front end shared by the stance and bridge detectors.
+
+Runs the host orientation filter (the float reference of the board's filter,
+:class:`hipsense.orientation.OrientationFilter`) sample by sample on the raw accelerometer and
+gyroscope, so the live path (blocks from the board) and the offline path (a recording fed in
+chunks) compute exactly the same numbers. Static sensor offsets are not corrected here: the
+tests take their baselines from their own rest phases, which cancels them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy.signal import butter, lfilter, lfilter_zi
+
+from hipsense.angles import pelvis_angles_deg, quat_multiply
+from hipsense.balance.errors import ClinicalInputError, NotWornError, WrongTestError
+from hipsense.orientation import OrientationFilter
+from hipsense.recording import Recording
+from hipsense.recording.schema import ACC_COLUMNS, GYR_COLUMNS
+
+FloatArray = npt.NDArray[np.float64]
+G_MPS2 = 9.80665
+
+IDENTITY = (1.0, 0.0, 0.0, 0.0)
+
+
+def rotate(q: FloatArray, v: FloatArray) -> FloatArray:
+    """R(q) v for (n, 4) unit quaternions (w first) and (n, 3) or (3,) vectors."""
+    w, x, y, z = q.T
+    vv = np.broadcast_to(v, (q.shape[0], 3))
+    vx, vy, vz = vv.T
+    tx = 2.0 * (y * vz - z * vy)
+    ty = 2.0 * (z * vx - x * vz)
+    tz = 2.0 * (x * vy - y * vx)
+    return np.stack(
+        [
+            vx + w * tx + y * tz - z * ty,
+            vy + w * ty + z * tx - x * tz,
+            vz + w * tz + x * ty - y * tx,
+        ],
+        axis=1,
+    )
+
+
+def conj(q: FloatArray) -> FloatArray:
+    return q * np.array([1.0, -1.0, -1.0, -1.0])
+
+
+@dataclass
+class Frame:
+    """One chunk of front-end output, one row per sample.
+
+    quat_wxyz: sensor -> earth (earth z up, heading arbitrary).
+    up_sensor: the earth's up axis in sensor coordinates (unit).
+    tilt_deg, obliquity_deg: pelvis angles from the filter and the mounting.
+    acc_earth_mps2: linear acceleration in the earth frame (gravity removed).
+    activity_dps: short-term RMS of the gyroscope about its slow baseline (motion level).
+    activity_fast_dps: the same with a 50 ms time constant (to date the end of motion).
+    jerk_mps3: magnitude of the time derivative of the 8 Hz low-passed specific force.
+    """
+
+    t_s: FloatArray
+    acc_mps2: FloatArray
+    gyr_dps: FloatArray
+    quat_wxyz: FloatArray
+    up_sensor: FloatArray
+    tilt_deg: FloatArray
+    obliquity_deg: FloatArray
+    acc_earth_mps2: FloatArray
+    activity_dps: FloatArray
+    activity_fast_dps: FloatArray
+    jerk_mps3: FloatArray
+
+
+class _Lowpass:
+    """A causal IIR filter per column whose state carries over between chunks."""
+
+    def __init__(self, b: FloatArray, a: FloatArray) -> None:
+        self.b, self.a = b, a
+        self.zi: FloatArray | None = None
+
+    def __call__(self, x: FloatArray) -> FloatArray:
+        if self.zi is None:
+            self.zi = np.outer(lfilter_zi(self.b, self.a), x[0])
+        out = lfilter(self.b, self.a, x, axis=0, zi=self.zi)
+        assert isinstance(out, tuple)
+        self.zi = np.asarray(out[1], dtype=np.float64)
+        return np.asarray(out[0], dtype=np.float64)
+
+
+def _first_order(rate_hz: float, tau_s: float) -> _Lowpass:
+    k = 1.0 - np.exp(-1.0 / (rate_hz * tau_s))
+    return _Lowpass(np.array([k]), np.array([1.0, k - 1.0]))
+
+
+class ImuFrontEnd:
+    """Orientation, pelvis angles, earth-frame acceleration, motion level and jerk, streaming.
+
+    rate_hz: sampling rate of the samples fed to :meth:`update`.
+    mounting_wxyz: sensor -> pelvis quaternion (w first) from the calibration; identity when
+        the sensor axes are the pelvis axes (x anterior, y left, z up).
+    activity_tau_s: time constant of the motion-level RMS.
+    bias_tau_s: time constant of the gyroscope baseline the motion level is measured from.
+    bias_gate_dps: the baseline only follows samples within this of it (quiet moments), so a
+        fast move or a long sway does not shift it.
+    """
+
+    def __init__(
+        self,
+        rate_hz: float,
+        mounting_wxyz: Sequence[float] = IDENTITY,
+        activity_tau_s: float = 0.15,
+        bias_tau_s: float = 3.0,
+        bias_gate_dps: float = 3.0,
+    ) -> None:
+        self.rate_hz = float(rate_hz)
+        self.mounting_wxyz = np.asarray(mounting_wxyz, dtype=np.float64)
+        self.activity_tau_s = activity_tau_s
+        self._filter = OrientationFilter(rate_hz)
+        self._gyr_base: list[float] | None = None
+        self._k_base = 1.0 - float(np.exp(-1.0 / (rate_hz * bias_tau_s)))
+        self.bias_gate_dps = bias_gate_dps
+        self._power = _first_order(rate_hz, activity_tau_s)
+        self._power_fast = _first_order(rate_hz, 0.05)
+        ba = butter(2, min(8.0 / (0.5 * rate_hz), 0.9))
+        assert ba is not None
+        self._acc_lp = _Lowpass(
+            np.asarray(ba[0], dtype=np.float64), np.asarray(ba[1], dtype=np.float64)
+        )
+        self._last_acc_lp: FloatArray | None = None
+
+    def update(self, t_s: FloatArray, acc_mps2: FloatArray, gyr_dps: FloatArray) -> Frame:
+        """Process one chunk of samples (any length >= 1) and return its :class:`Frame`."""
+        n = t_s.shape[0]
+        quat = np.empty((n, 4))
+        filt = self._filter
+        gyr_rps = np.radians(gyr_dps)
+        acc_l, gyr_l = acc_mps2.tolist(), gyr_rps.tolist()
+        for i in range(n):
+            filt.update(acc_l[i], gyr_l[i])
+            quat[i] = filt.quat
+        up = rotate(conj(quat), np.array([0.0, 0.0, 1.0]))
+        tilt, obliquity, _ = pelvis_angles_deg(quat, self.mounting_wxyz)
+        acc_earth = rotate(quat, acc_mps2) - np.array([0.0, 0.0, G_MPS2])
+        dev = self._deviation(gyr_dps)
+        dev2 = np.sum(dev * dev, axis=1)[:, None]
+        activity = np.sqrt(np.maximum(self._power(dev2)[:, 0], 0.0))
+        activity_fast = np.sqrt(np.maximum(self._power_fast(dev2)[:, 0], 0.0))
+        acc_lp = self._acc_lp(acc_mps2)
+        prev = acc_lp[:1] if self._last_acc_lp is None else self._last_acc_lp
+        jerk = np.linalg.norm(np.diff(np.vstack([prev, acc_lp]), axis=0), axis=1) * self.rate_hz
+        self._last_acc_lp = acc_lp[-1:].copy()
+        return Frame(
+            t_s,
+            acc_mps2,
+            gyr_dps,
+            quat,
+            up,
+            tilt,
+            obliquity,
+            acc_earth,
+            activity,
+            activity_fast,
+            jerk,
+        )
+
+    def _deviation(self, gyr_dps: FloatArray) -> FloatArray:
+        """Gyroscope minus its gated slow baseline (bias and drift), sample by sample."""
+        if self._gyr_base is None:
+            self._gyr_base = [float(v) for v in gyr_dps[0]]
+        b: list[float] = self._gyr_base
+        k, gate2 = self._k_base, self.bias_gate_dps**2
+        out = np.empty_like(gyr_dps)
+        for i, (x, y, z) in enumerate(gyr_dps.tolist()):
+            dx, dy, dz = x - b[0], y - b[1], z - b[2]
+            out[i] = (dx, dy, dz)
+            if dx * dx + dy * dy + dz * dz < gate2:
+                b[0] += k * dx
+                b[1] += k * dy
+                b[2] += k * dz
+        return out
+
+    def pelvis_axis_earth(self, quat: FloatArray, axis_pelvis: Sequence[float]) -> FloatArray:
+        """A pelvis axis (pelvis coordinates) in the earth frame for each quaternion."""
+        q_ep = quat_multiply(quat, conj(self.mounting_wxyz[None, :]))
+        return rotate(q_ep, np.asarray(axis_pelvis, dtype=np.float64))
+
+
+def check_test(recording: Recording, test: str) -> None:
+    """Refuse a recording whose metadata names another test."""
+    named = recording.meta.test
+    if named is not None and named not in (test, "stream", "still"):
+        raise WrongTestError(
+            f"this recording holds a {named!r} test, not {test!r}: analyse it with --test {named}"
+        )
+
+
+def raw_arrays(recording: Recording) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """t_s, acc (n, 3) and gyr (n, 3) of a recording, checked for use by the detectors."""
+    if not recording.has_raw:
+        raise ClinicalInputError(
+            "the recording has no raw IMU columns (angles-only stream): record with raw data "
+            "(the default of `hipsense stream`) to analyse it"
+        )
+    data = recording.data
+    keep = np.all(np.isfinite(data[list(ACC_COLUMNS + GYR_COLUMNS)].to_numpy()), axis=1)
+    data = data.loc[keep]
+    t = data["t_s"].to_numpy(dtype=np.float64)
+    acc = data[list(ACC_COLUMNS)].to_numpy(dtype=np.float64)
+    gyr = data[list(GYR_COLUMNS)].to_numpy(dtype=np.float64)
+    if t.shape[0] < 2 * recording.meta.rate_hz:
+        raise NotWornError(f"only {t.shape[0]} samples: record at least a few seconds")
+    norm = np.linalg.norm(acc, axis=1)
+    if abs(float(np.median(norm)) - G_MPS2) > 2.0:
+        raise NotWornError(
+            f"the accelerometer reads {np.median(norm):.1f} m/s² at rest, not gravity: "
+            "check the sensor and the recording's units"
+        )
+    if float(np.max(np.std(gyr, axis=0))) < 0.05 and float(np.max(np.std(acc, axis=0))) < 0.02:
+        raise NotWornError(
+            "the signals are flat (no motion at all): the sensor was not worn, or not switched "
+            "on during the test"
+        )
+    return t, acc, gyr
+
+
+def chunks(n: int, size: int | Sequence[int]) -> Iterator[slice]:
+    """Slices covering range(n): fixed ``size`` or a sequence of sizes (cycled)."""
+    sizes = [size] if isinstance(size, int) else list(size)
+    i = k = 0
+    while i < n:
+        step = max(1, int(sizes[k % len(sizes)]))
+        yield slice(i, min(n, i + step))
+        i += step
+        k += 1
+
+
+def mounting_of(recording: Recording) -> tuple[float, ...]:
+    """The recording's mounting calibration, or the identity when it has none."""
+    m = recording.meta.mounting
+    return tuple(m) if m is not None else IDENTITY

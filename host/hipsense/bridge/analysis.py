@@ -1,0 +1,221 @@
+"""Bridge analysis of a recording: front end and rep detector fed in chunks, then the sets.
+
+``analyse_bridge(recording, sets=None)`` is registered as the ``bridge`` analyser of
+:mod:`hipsense.analysis`; the JSON document is described in docs/clinical-tests.md. ``sets``
+lists the supporting side of each set in order (``both`` = double-leg, ``left``, ``right``);
+reps are shared out between the sets in order, equally.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hipsense.balance.errors import NoEventError, NotWornError, PostureError
+from hipsense.balance.frontend import (
+    FloatArray,
+    Frame,
+    ImuFrontEnd,
+    check_test,
+    chunks,
+    mounting_of,
+    raw_arrays,
+)
+from hipsense.bridge.compare import compare_sides
+from hipsense.bridge.events import BridgeDetector
+from hipsense.bridge.frame import supine_alignment
+from hipsense.bridge.metrics import RepMeasure
+from hipsense.recording import Recording
+
+JSON_KIND = "hipsense-bridge"
+JSON_VERSION = 1
+
+
+@dataclass
+class BridgeRun:
+    frames: list[Frame] = field(default_factory=list)
+    detector: BridgeDetector = field(default_factory=BridgeDetector)
+
+    def cat(self, name: str) -> FloatArray:
+        return np.concatenate([getattr(f, name) for f in self.frames])
+
+
+def run_bridge(
+    t_s: FloatArray,
+    acc_mps2: FloatArray,
+    gyr_dps: FloatArray,
+    rate_hz: float,
+    mounting_wxyz: Sequence[float],
+    chunk: int | Sequence[int] = 256,
+) -> BridgeRun:
+    """Feed the samples in chunks (any sizes give the same reps) and close an open rep."""
+    run = BridgeRun(detector=BridgeDetector(mounting_wxyz))
+    front = ImuFrontEnd(rate_hz, mounting_wxyz)
+    for sl in chunks(t_s.shape[0], chunk):
+        frame = front.update(t_s[sl], acc_mps2[sl], gyr_dps[sl])
+        run.frames.append(frame)
+        run.detector.update(frame)
+    run.detector.finish()
+    return run
+
+
+def protocol_sets(recording: Recording, sets: Sequence[str] | None) -> list[str]:
+    """Supporting side of each set: given, from the guided protocol, or from the simulator."""
+    if sets:
+        return [str(s) for s in sets]
+    extra = recording.meta.extra
+    proto = extra.get("protocol")
+    if isinstance(proto, dict) and proto.get("sets"):
+        return [str(s) for s in proto["sets"]]
+    truth = extra.get("ground_truth")
+    if isinstance(truth, dict) and truth.get("params", {}).get("sequence"):
+        return [str(s) for s in truth["params"]["sequence"]]
+    if recording.meta.side in ("left", "right"):
+        return [recording.meta.side]
+    return ["both"]
+
+
+def rep_json(rep: RepMeasure, support: str) -> dict[str, Any]:
+    """One rep; for single-leg reps the drop and twist are also given towards the free side."""
+    sign = {"right": -1.0, "left": 1.0}.get(support)
+    return {
+        "support_side": support,
+        "kind": "double" if support == "both" else "single",
+        "start_t_s": round(rep.start_t_s, 3),
+        "top_t_s": round(rep.top_t_s, 3),
+        "hold_end_t_s": round(rep.hold_end_t_s, 3),
+        "end_t_s": round(rep.end_t_s, 3),
+        "hold_s": round(rep.hold_s, 3),
+        "lift_deg": round(rep.lift_deg, 2),
+        "hip_drop_deg": round(rep.hip_drop_deg, 2),
+        "twist_deg": round(rep.twist_deg, 2),
+        "hold_drop_range_deg": round(rep.hold_drop_range_deg, 2),
+        # free LEFT side (right support) drops = obliquity < 0; twist towards it = rotation > 0
+        "free_side_drop_deg": round(sign * rep.hip_drop_deg, 2) if sign else None,
+        "twist_to_free_side_deg": round(-sign * rep.twist_deg, 2) if sign else None,
+    }
+
+
+def _set_summary(reps: list[dict[str, Any]]) -> dict[str, Any]:
+    def m(key: str) -> float | None:
+        vals = [r[key] for r in reps if r[key] is not None]
+        return float(np.mean(vals)) if vals else None
+
+    return {
+        "n_reps": len(reps),
+        **{f"mean_{k}": m(k) for k in (
+            "lift_deg", "hold_s", "hip_drop_deg", "twist_deg", "free_side_drop_deg",
+            "twist_to_free_side_deg")},
+    }  # fmt: skip
+
+
+class BridgeAnalysis:
+    """The bridge result: reps, sets, per side, left against right."""
+
+    def __init__(self, doc: dict[str, Any], run: BridgeRun, recording: Recording) -> None:
+        self.doc = doc
+        self.run = run
+        self.recording = recording
+
+    def to_json(self) -> dict[str, Any]:
+        return self.doc
+
+    def summary_text(self) -> str:
+        lines = [f"Bridges: {len(self.doc['reps'])} reps"]
+        for s in self.doc["sets"]:
+            lines.append(
+                f"  {s['support_side']} ({s['n_reps']} reps): lift {s['mean_lift_deg']:.1f}°, "
+                f"hold {s['mean_hold_s']:.1f} s, hip drop {s['mean_hip_drop_deg']:+.1f}° "
+                "(+ left side higher)"
+            )
+        c = self.doc["comparison"]
+        if c:
+            lines.append(
+                f"  left vs right: lift {c['lift_deg']['left']:.1f}° vs "
+                f"{c['lift_deg']['right']:.1f}°, "
+                f"free-side drop {c['free_side_drop_deg']['left']:.1f}° vs "
+                f"{c['free_side_drop_deg']['right']:.1f}°"
+            )
+            lines.append(f"  weaker side: {c['weaker_side'] or 'none named'} ({c['reason']})")
+        for w in self.doc["warnings"]:
+            lines.append(f"  note: {w}")
+        return "\n".join(lines)
+
+    def write_report(self, out_dir: Path) -> Path:
+        from hipsense.bridge.report import write_bridge_report
+
+        return write_bridge_report(self, out_dir)
+
+
+def analyse_bridge(
+    recording: Recording,
+    sets: Sequence[str] | None = None,
+    chunk: int | Sequence[int] = 256,
+    **_: Any,
+) -> BridgeAnalysis:
+    """Analyse a bridge recording (see module docstring)."""
+    check_test(recording, "bridge")
+    t, acc, gyr = raw_arrays(recording)
+    mounting = mounting_of(recording)
+    run = run_bridge(t, acc, gyr, recording.meta.rate_hz, mounting, chunk)
+    det = run.detector
+    if det.frame_ is None:
+        act = run.cat("activity_dps")
+        cos = supine_alignment(run.cat("up_sensor"), mounting)
+        if float(np.percentile(act, 95)) < det.quiet_dps and float(np.max(np.abs(cos))) < 0.5:
+            raise NotWornError("the sensor never moved and never lay flat: was it worn?")
+        raise PostureError(
+            "no still supine rest found: a bridge set starts lying on the back, knees bent, "
+            f"still for {det.rest_min_s:.1f} s (largest |cos| between up and the pelvis's "
+            f"front: {float(np.max(np.abs(cos))):.2f}, needs {det.supine_cos})"
+        )
+    if not det.reps_:
+        raise NoEventError(
+            f"no bridge rep found: the pelvis never lifted more than {det.min_peak_deg:.0f}° "
+            "from the supine rest"
+        )
+    set_list = protocol_sets(recording, sets)
+    warnings: list[str] = []
+    n = len(det.reps_)
+    if n % len(set_list):
+        raise NoEventError(
+            f"found {n} reps, which cannot be shared equally between the sets "
+            f"{', '.join(set_list)}: pass the sets, or analyse each set's recording alone"
+        )
+    per_set = n // len(set_list)
+    reps = [rep_json(r, set_list[i // per_set]) for i, r in enumerate(det.reps_)]
+    sets_doc = [
+        {"support_side": side, **_set_summary(reps[k * per_set : (k + 1) * per_set])}
+        for k, side in enumerate(set_list)
+    ]
+    per_side = {
+        side: _set_summary([r for r in reps if r["support_side"] == side])
+        for side in ("both", "left", "right")
+        if any(r["support_side"] == side for r in reps)
+    }
+    left = [r for r in reps if r["support_side"] == "left"]
+    right = [r for r in reps if r["support_side"] == "right"]
+    comparison = compare_sides(left, right) if left and right else {}
+    if det.frame_.flipped:
+        warnings.append(
+            "the sensor sat on the other side of the belt than at calibration; left and right "
+            "were kept by turning the frame"
+        )
+    doc: dict[str, Any] = {
+        "kind": JSON_KIND,
+        "version": JSON_VERSION,
+        "test": "bridge",
+        "rate_hz": recording.meta.rate_hz,
+        "rest_t_s": det.rest_t_s_,
+        "sensor_flipped": det.frame_.flipped,
+        "reps": reps,
+        "sets": sets_doc,
+        "per_side": per_side,
+        "comparison": comparison,
+        "warnings": warnings,
+    }
+    return BridgeAnalysis(doc, run, recording)

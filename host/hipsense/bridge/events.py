@@ -1,0 +1,135 @@
+"""Causal bridge rep detector: waits for a still supine rest, sets the lying frame, counts reps.
+
+A rep starts when the lift passes ``rep_on_deg`` and is complete when it falls back below
+``rep_off_deg``; its samples are then measured (:mod:`hipsense.bridge.metrics`). Fed in chunks
+of any size it finds the same reps, so the live count and the offline analysis agree.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from hipsense.balance.frontend import FloatArray, Frame
+from hipsense.bridge.frame import LyingFrame, supine_alignment
+from hipsense.bridge.metrics import RepMeasure, measure_rep
+
+
+class BridgeDetector:
+    """Supine rest -> lying frame -> reps.
+
+    mounting_wxyz: sensor -> pelvis calibration (identity if none).
+    quiet_dps: motion level below which the body counts as resting.
+    rest_min_s: still supine time needed to set the frame.
+    supine_cos: |cos| between up and the pelvis's anterior axis needed to count as supine.
+    rep_on_deg: lift that starts a rep; rep_off_deg: lift that ends it.
+    min_peak_deg: a rep must reach at least this lift to count.
+    """
+
+    def __init__(
+        self,
+        mounting_wxyz: Sequence[float] = (1.0, 0.0, 0.0, 0.0),
+        quiet_dps: float = 1.6,
+        rest_min_s: float = 1.5,
+        supine_cos: float = 0.8,
+        rep_on_deg: float = 5.0,
+        rep_off_deg: float = 2.5,
+        min_peak_deg: float = 6.0,
+    ) -> None:
+        self.mounting_wxyz = tuple(mounting_wxyz)
+        self.quiet_dps = quiet_dps
+        self.rest_min_s = rest_min_s
+        self.supine_cos = supine_cos
+        self.rep_on_deg = rep_on_deg
+        self.rep_off_deg = rep_off_deg
+        self.min_peak_deg = min_peak_deg
+        self.frame_: LyingFrame | None = None
+        self.rest_t_s_: float | None = None
+        self.reps_: list[RepMeasure] = []
+        self.state_ = "waiting"  # waiting | ready | up
+        self.lift_deg_ = 0.0
+        self.drop_deg_ = 0.0
+        self._quiet: deque[tuple[float, FloatArray, float]] = deque()
+        self._buf: list[tuple[float, float, float, float]] = []
+        self._pre: deque[tuple[float, float, float, float]] = deque()
+        self._heading_prev: float | None = None
+        self._heading_unwrapped = 0.0
+
+    def update(self, frame: Frame) -> BridgeDetector:
+        """Feed one chunk of front-end output."""
+        if self.frame_ is None:
+            self._find_rest(frame)
+            if self.frame_ is None:
+                return self
+            keep = frame.t_s >= (self.rest_t_s_ or 0.0)
+            if not keep.any():
+                return self
+            frame = _slice(frame, keep)
+        lift, drop, heading = self.frame_.angles_deg(frame.up_sensor, frame.quat_wxyz)
+        for t, li, dr, hd in zip(
+            frame.t_s.tolist(), lift.tolist(), drop.tolist(), heading.tolist(), strict=True
+        ):
+            self._step(t, li, dr, self._unwrap(hd))
+        return self
+
+    def _unwrap(self, heading: float) -> float:
+        if self._heading_prev is not None:
+            self._heading_unwrapped += (heading - self._heading_prev + 180.0) % 360.0 - 180.0
+        else:
+            self._heading_unwrapped = heading
+        self._heading_prev = heading
+        return self._heading_unwrapped
+
+    def _find_rest(self, frame: Frame) -> None:
+        cos = supine_alignment(frame.up_sensor, self.mounting_wxyz)
+        for i, t in enumerate(frame.t_s.tolist()):
+            still = frame.activity_dps[i] < self.quiet_dps and abs(cos[i]) > self.supine_cos
+            if not still:
+                self._quiet.clear()
+                continue
+            self._quiet.append((t, frame.up_sensor[i], float(cos[i])))
+            if t - self._quiet[0][0] >= self.rest_min_s:
+                up = np.mean([q[1] for q in self._quiet], axis=0)
+                flipped = float(np.mean([q[2] for q in self._quiet])) < 0
+                self.frame_ = LyingFrame.from_rest(up, self.mounting_wxyz, flipped)
+                self.rest_t_s_ = t
+                self.state_ = "ready"
+                return
+
+    def _step(self, t: float, lift: float, drop: float, heading: float) -> None:
+        self.lift_deg_, self.drop_deg_ = lift, drop
+        sample = (t, lift, drop, heading)
+        if self.state_ == "ready":
+            self._pre.append(sample)
+            while self._pre and self._pre[0][0] < t - 2.0:
+                self._pre.popleft()
+            if lift > self.rep_on_deg:
+                self.state_ = "up"
+                self._buf = list(self._pre)
+        elif self.state_ == "up":
+            self._buf.append(sample)
+            if lift < self.rep_off_deg:
+                self._close(t)
+
+    def _close(self, t: float) -> None:
+        arr = np.asarray(self._buf, dtype=np.float64)
+        self.state_ = "ready"
+        self._pre.clear()
+        self._buf = []
+        if arr.shape[0] and float(arr[:, 1].max()) >= self.min_peak_deg:
+            rep = measure_rep(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3])
+            if rep is not None:
+                self.reps_.append(rep)
+
+    def finish(self) -> BridgeDetector:
+        """Close a rep still open when the recording ends (it is measured if it came down)."""
+        if self.state_ == "up" and self._buf:
+            self._close(self._buf[-1][0])
+        return self
+
+
+def _slice(frame: Frame, keep: npt.NDArray[np.bool_]) -> Frame:
+    return Frame(**{k: v[keep] for k, v in vars(frame).items()})

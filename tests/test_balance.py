@@ -1,0 +1,138 @@
+"""Single-leg stance: events against the simulator's truth, metrics, chunking, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hipsense.analysis import analyse
+from hipsense.balance.compare import symmetry_index_pct
+from hipsense.balance.errors import NotWornError, PostureError, WrongTestError
+from hipsense.balance.metrics import sway
+from hipsense.balance.norms import hold_time_norm
+from hipsense.sim.scenarios import simulate
+
+TOL_S = 0.2  # per-event bound in the tests; docs/validation.md reports the rates within 100 ms
+
+
+def _events(name: str, seed: int, **kw: object) -> tuple[dict, dict]:
+    r = simulate(name, seed=seed, **kw)  # type: ignore[arg-type]
+    return analyse(r.to_recording()).to_json(), r.truth
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_eyes_closed_lift_off_and_touch_downs_match_truth(seed: int) -> None:
+    doc, truth = _events("stance-eyes-closed", seed)
+    assert len(doc["trials"]) == len(truth["trials"]) == 2
+    for got, true in zip(doc["trials"], truth["trials"], strict=True):
+        assert got["stance_side"] == true["stance_side"]
+        assert abs(got["lift_off_t_s"] - true["lift_off_t_s"]) < TOL_S
+        assert abs(got["end_t_s"] - true["end_t_s"]) < TOL_S
+        assert got["n_touch_downs"] == len(true["touch_downs"]) == 1
+        assert abs(got["touch_downs"][0]["down_t_s"] - true["touch_downs"][0]["t_s"]) < TOL_S
+        first = true["touch_downs"][0]["t_s"] - true["lift_off_t_s"]
+        assert abs(got["hold_s"] - first) < 2 * TOL_S
+
+
+@pytest.mark.parametrize(("name", "weak"), [("stance-right-trendelenburg", "right"),
+                                            ("stance-left-trendelenburg", "left")])  # fmt: skip
+def test_trendelenburg_drop_side_and_flag(name: str, weak: str) -> None:
+    doc, truth = _events(name, 2)
+    for got, true in zip(doc["trials"], truth["trials"], strict=True):
+        assert abs(got["free_side_drop_deg"] - true["free_side_drop_deg"]) < 1.0
+        assert got["trendelenburg"] == (true["stance_side"] == weak)
+    assert doc["comparison"]["weaker_side"] == weak
+
+
+def test_steady_stance_raises_no_flag_and_is_symmetric() -> None:
+    doc, truth = _events("stance-eyes-open", 3)
+    assert not any(t["trendelenburg"] for t in doc["trials"])
+    assert doc["comparison"]["weaker_side"] is None
+    assert all(t["n_touch_downs"] == 0 for t in doc["trials"])
+    for got, true in zip(doc["trials"], truth["trials"], strict=True):
+        assert abs(got["hold_s"] - true["hold_s"]) < 2 * TOL_S
+
+
+def test_hike_is_a_negative_drop() -> None:
+    doc, _ = _events("stance-eyes-open", 4, drop_in_right_stance_deg=-4.0)
+    right = next(t for t in doc["trials"] if t["stance_side"] == "right")
+    assert right["free_side_drop_deg"] < -3.0 and not right["trendelenburg"]
+
+
+def test_eyes_closed_sways_more() -> None:
+    open_, _ = _events("stance-eyes-open", 5)
+    closed, _ = _events("stance-eyes-closed", 5)
+    for key in ("obliquity_rms_deg", "ellipse95_area_deg2", "jerk_rms_mps3"):
+        assert closed["per_side"]["right"]["sway"][key] > open_["per_side"]["right"]["sway"][key]
+
+
+def test_random_chunks_give_identical_results() -> None:
+    rec = simulate("stance-eyes-closed", seed=6).to_recording()
+    whole = analyse(rec, chunk=100_000).to_json()
+    sizes = np.random.default_rng(0).integers(1, 300, 64).tolist()
+    assert analyse(rec, chunk=sizes).to_json() == whole
+    json.dumps(whole, allow_nan=False)  # strict JSON
+
+
+def test_json_document_shape() -> None:
+    doc = analyse(simulate("stance-eyes-open", seed=0).to_recording(), age_years=65).to_json()
+    assert doc["kind"] == "hipsense-balance" and doc["version"] == 1
+    assert set(doc["per_side"]) == {"left", "right"}
+    assert {"hold_s", "free_side_drop_deg", "sway", "weaker_side"} <= set(doc["comparison"])
+    assert doc["norm"]["mean_hold_s"] == 27.0 and "Bohannon" in doc["norm"]["source"]
+    assert "Youdas" in doc["thresholds"]["trendelenburg_reference"]
+
+
+def test_sway_metrics_of_known_signals() -> None:
+    rate = 100.0
+    t = np.arange(0, 10, 1 / rate)
+    tilt = np.sin(2 * np.pi * 0.5 * t)
+    obl = 2 * np.cos(2 * np.pi * 0.5 * t)
+    s = sway(tilt, obl, np.zeros((t.size, 2)), rate)
+    assert s["tilt_rms_deg"] == pytest.approx(1 / np.sqrt(2), rel=1e-2)
+    assert s["obliquity_rms_deg"] == pytest.approx(np.sqrt(2), rel=1e-2)
+    # uncorrelated: area = pi * chi2 * sd1 * sd2
+    assert s["ellipse95_area_deg2"] == pytest.approx(np.pi * 5.991 * np.sqrt(0.5 * 2), rel=2e-2)
+    assert s["tilt_path_deg"] == pytest.approx(4 * 5, rel=2e-2)  # 5 cycles of 4° each
+
+
+def test_symmetry_index_and_norms() -> None:
+    assert symmetry_index_pct(11.0, 9.0) == pytest.approx(20.0)
+    assert symmetry_index_pct(0.0, 0.0) is None
+    assert hold_time_norm(75, "eyes_open")["mean_hold_s"] == 17.2
+    assert hold_time_norm(30, "eyes_open")["mean_hold_s"] is None
+
+
+def test_not_worn_is_refused() -> None:
+    rec = simulate("still", seed=0, chip="ideal").to_recording()
+    rec.meta.test = "balance"
+    data = rec.data
+    for c in ("gyr_x_dps", "gyr_y_dps", "gyr_z_dps"):
+        data[c] = 0.0
+    for c, v in (("acc_x_mps2", 0.0), ("acc_y_mps2", 0.0), ("acc_z_mps2", 9.80665)):
+        data[c] = v
+    with pytest.raises(NotWornError, match=r"not worn|flat"):
+        analyse(rec)
+
+
+def test_quiet_standing_has_no_lift_off() -> None:
+    rec = simulate("still", seed=1).to_recording()
+    with pytest.raises(NotWornError, match="no lift-off"):
+        analyse(rec, "balance")  # "still" is not refused by name: no test of its own
+
+
+def test_other_test_and_wrong_posture_refused() -> None:
+    rec = simulate("bridge-double", seed=0).to_recording()
+    with pytest.raises(WrongTestError, match="bridge"):
+        analyse(rec, "balance")
+    rec.meta.test = None
+    with pytest.raises(PostureError):
+        analyse(rec, "balance")
+
+
+def test_report_written(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = analyse(simulate("stance-right-trendelenburg", seed=0).to_recording())
+    page = result.write_report(tmp_path)
+    assert page.exists() and (tmp_path / "balance_sway.png").stat().st_size > 1000
+    assert "TRENDELENBURG" in page.read_text()

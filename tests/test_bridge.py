@@ -1,0 +1,80 @@
+"""Bridges: reps against the simulator's truth, lying frame, weaker side, chunking, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hipsense.analysis import analyse
+from hipsense.balance.errors import PostureError, WrongTestError
+from hipsense.sim.scenarios import simulate
+
+
+def _run(name: str, seed: int, **kw: object) -> tuple[dict, dict]:
+    r = simulate(name, seed=seed, **kw)  # type: ignore[arg-type]
+    return analyse(r.to_recording()).to_json(), r.truth
+
+
+@pytest.mark.parametrize("name", ["bridge-double", "bridge-single-weak-right"])
+def test_reps_counted_with_phases_and_angles(name: str) -> None:
+    doc, truth = _run(name, 1)
+    assert len(doc["reps"]) == len(truth["reps"])
+    for got, true in zip(doc["reps"], truth["reps"], strict=True):
+        assert got["support_side"] == true["support_side"]
+        for key in ("start_t_s", "top_t_s", "hold_end_t_s", "end_t_s"):
+            assert abs(got[key] - true[key]) < 0.35, key
+        assert abs(got["hip_drop_deg"] - true["top_obliquity_deg"]) < 1.5
+        true_lift = 22.0 * true["lift_m"] / 0.16  # bridge_tilt_deg scaled with the lift
+        assert abs(got["lift_deg"] - true_lift) < 2.5
+
+
+@pytest.mark.parametrize(("name", "weak"), [("bridge-single-weak-right", "right"),
+                                            ("bridge-single-weak-left", "left"),
+                                            ("bridge-symmetric", None)])  # fmt: skip
+def test_weaker_side(name: str, weak: str | None) -> None:
+    doc, _ = _run(name, 2)
+    assert doc["comparison"]["weaker_side"] == weak
+    if weak:
+        drop = doc["comparison"]["free_side_drop_deg"]
+        assert drop[weak] > drop["left" if weak == "right" else "right"] + 4.0
+
+
+def test_sensor_on_the_front_of_the_belt_keeps_left_and_right() -> None:
+    # sensor turned 180° about the vertical (front of the belt) but calibrated at the back
+    r = simulate("bridge-single-weak-right", seed=3, mounting=(0.0, 0.0, 0.0, 1.0),
+                 lever_arm_m=(0.12, 0.0, 0.03))  # fmt: skip
+    rec = r.to_recording()
+    rec.meta.mounting = [1.0, 0.0, 0.0, 0.0]
+    doc = analyse(rec).to_json()
+    assert doc["sensor_flipped"] and doc["warnings"]
+    assert doc["comparison"]["weaker_side"] == "right"
+    right = [x for x in doc["reps"] if x["support_side"] == "right"]
+    assert all(x["hip_drop_deg"] < -5.0 for x in right)  # free left side sags
+
+
+def test_random_chunks_give_identical_results() -> None:
+    rec = simulate("bridge-double", seed=4).to_recording()
+    whole = analyse(rec, chunk=100_000).to_json()
+    sizes = np.random.default_rng(1).integers(1, 400, 64).tolist()
+    assert analyse(rec, chunk=sizes).to_json() == whole
+
+
+def test_standing_recording_is_not_a_bridge_set() -> None:
+    rec = simulate("sit-stand", seed=0).to_recording()
+    with pytest.raises(WrongTestError):
+        analyse(rec, "bridge")
+    rec.meta.test = None
+    with pytest.raises(PostureError, match="supine"):
+        analyse(rec, "bridge")
+
+
+def test_stance_recording_refused_as_bridge() -> None:
+    rec = simulate("stance-eyes-open", seed=0, hold_s=5.0).to_recording()
+    with pytest.raises(WrongTestError, match="balance"):
+        analyse(rec, "bridge")
+
+
+def test_report_written(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = analyse(simulate("bridge-single-weak-left", seed=0).to_recording())
+    page = result.write_report(tmp_path)
+    assert page.exists() and (tmp_path / "bridge_lift.png").stat().st_size > 1000
+    assert "weaker side: left" in page.read_text()
