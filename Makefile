@@ -30,9 +30,10 @@ check: lint typecheck
 test: check
 	$(BIN)/pytest
 
-# The main job: a simulated walk on the virtual board, streamed live through the BLE path.
+# The main job: a simulated walk with a right-side Trendelenburg pattern on the virtual board,
+# streamed live through the BLE path; ends with the summary and the report's path.
 demo: $(STAMP)
-	$(BIN)/hipsense stream --virtual --scenario walk-right-trendelenburg --seconds 30 \
+	$(BIN)/hipsense walk --virtual --scenario walk-right-trendelenburg --seconds 30 \
 		--out recordings/demo.parquet
 
 hardware:

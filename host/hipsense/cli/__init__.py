@@ -25,6 +25,7 @@ _COMMANDS: dict[str, str] = {
     "sim": "hipsense.cli.sim:sim",
     "stream": "hipsense.cli.stream:stream_command",
     "version": "hipsense.cli.info:version",
+    "walk": "hipsense.cli.walk:walk",
 }
 
 

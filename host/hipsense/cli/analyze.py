@@ -60,8 +60,12 @@ def run_analysis(file: Path, test: str | None, column_map: str | None, rate_hz: 
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @recording_options
 @click.option("--json", "as_json", is_flag=True, help="Write the JSON document (docs/gait.md).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the output to this file instead of the terminal.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the output to this file instead of the terminal.",
+)
 def analyze(
     file: Path, test: str | None, column_map: str | None, rate_hz: float | None,
     axes: str | None, as_json: bool, out: Path | None,

@@ -12,8 +12,13 @@ from hipsense.cli.analyze import recording_options, run_analysis
 @click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @recording_options
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Report folder (default: FILE's name + '_report' beside it).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Report folder (default: FILE's name + '_report' beside it).",
+)
 def report(
     file: Path, test: str | None, column_map: str | None, rate_hz: float | None,
     axes: str | None, out_dir: Path | None,

@@ -74,8 +74,12 @@ class WalkAnalysis:
                 "angles_source": self.angles_source,
             },
             "contacts": [
-                {"t_s": round(e.contact.t_s, 4), "side": e.contact.side, "bout": e.contact.bout,
-                 "t_detected_s": round(e.contact.t_detected_s, 4)}
+                {
+                    "t_s": round(e.contact.t_s, 4),
+                    "side": e.contact.side,
+                    "bout": e.contact.bout,
+                    "t_detected_s": round(e.contact.t_detected_s, 4),
+                }
                 for e in self.events
             ],
             "steps": [e.step.to_json() for e in self.events if e.step is not None],
@@ -89,8 +93,9 @@ class WalkAnalysis:
                 "step time",
             },
             "verdict": tr.verdict_.to_json(),
-            "first_asymmetric_verdict": None if first is None else {
-                "t_s": round(first[1], 4), **first[0].to_json()},
+            "first_asymmetric_verdict": None
+            if first is None
+            else {"t_s": round(first[1], 4), **first[0].to_json()},
         }
 
     def summary_text(self) -> str:

@@ -93,7 +93,11 @@ def raw_arrays(rec: Recording) -> tuple[FloatArray, FloatArray, FloatArray]:
 
 
 def angle_array(
-    rec: Recording, *, axes: str | None = None, still_s: float = 1.0, walk_s: float = 4.0,
+    rec: Recording,
+    *,
+    axes: str | None = None,
+    still_s: float = 1.0,
+    walk_s: float = 4.0,
     walk_start_s: float | None = None,
 ) -> tuple[FloatArray, str]:
     """(N, 3) tilt, obliquity, rotation (deg) and where they came from."""
@@ -114,7 +118,11 @@ def angle_array(
 
 
 def _mounting_from_data(
-    t: FloatArray, acc: FloatArray, rate_hz: float, still_s: float, walk_s: float,
+    t: FloatArray,
+    acc: FloatArray,
+    rate_hz: float,
+    still_s: float,
+    walk_s: float,
     walk_start_s: float | None,
 ) -> tuple[FloatArray, str]:
     n_still = round(still_s * rate_hz)

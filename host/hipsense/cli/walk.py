@@ -1,0 +1,139 @@
+"""``hipsense walk``: clip the sensor on and walk. Guided start, live left/right view, the
+recording saved, then the summary and the report."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from hipsense.cli.stream import _virtual, virtual_options
+from hipsense.gait.live import LiveWalk
+from hipsense.session import SampleBlock, Session
+
+STILL_S = 3.0
+"""Guided start: stand still this long first (the board learns its gyro bias at rest)."""
+
+
+class _WalkView:
+    """Redraws the live table at most 5 times a second."""
+
+    def __init__(self, live: Live, walk: LiveWalk) -> None:
+        self.live = live
+        self.walk = walk
+        self.t_drawn = 0.0
+
+    def __call__(self, block: SampleBlock, session: Session) -> None:
+        self.walk(block, session)
+        now = time.monotonic()
+        if now - self.t_drawn >= 0.2:
+            self.t_drawn = now
+            self.live.update(self.table())
+
+    def table(self) -> Table:
+        w = self.walk
+        tr = w.tracker
+        sym = tr.symmetry_
+        table = Table(title="hipsense walk", show_header=False, min_width=60)
+        if w.t_s < STILL_S and not any(w.contacts.values()):
+            table.add_row("start", f"stand still… {max(STILL_S - w.t_s, 0.0):.0f} s, then walk")
+        else:
+            table.add_row("start", "walk now")
+        table.add_row("time", f"{w.t_s:.1f} s")
+        table.add_row("steps", f"left {w.contacts['left']}   right {w.contacts['right']}")
+        obl = "—" if math.isnan(w.obliquity_deg) else f"{w.obliquity_deg:+5.1f}°"
+        table.add_row("obliquity", f"{obl}  (+ left side higher)")
+        for side, swing in (("right", "left"), ("left", "right")):
+            s = sym.drop_deg[side]
+            text = "—" if s.n == 0 else f"{s.mean:4.1f}° ± {0.0 if s.n < 2 else s.sd:.1f} (n={s.n})"
+            table.add_row(f"{swing} drop in {side} stance", text)
+        si, lo, hi = sym.drop_si()
+        table.add_row("drop SI", "—" if math.isnan(si) else f"{si:+.0f} % ({lo:+.0f} to {hi:+.0f})")
+        si, lo, hi = sym.step_time_si()
+        table.add_row(
+            "step-time SI", "—" if math.isnan(si) else f"{si:+.1f} % ({lo:+.1f} to {hi:+.1f})"
+        )
+        ev = w.last_event
+        if ev is not None:
+            table.add_row("last contact", f"{ev.contact.side} at {ev.contact.t_s:.2f} s")
+        table.add_row("verdict", tr.verdict_.text)
+        return table
+
+
+@click.command()
+@click.argument("device", required=False)
+@click.option("--seconds", type=float, default=None, help="Stop after this much stream time.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Recording file (default: recordings/walk-<time>.parquet).",
+)
+@click.option(
+    "--report/--no-report",
+    default=True,
+    show_default=True,
+    help="Write the HTML report after the walk.",
+)
+@virtual_options
+def walk(
+    device: str | None, seconds: float | None, out: Path | None, report: bool, **kwargs: Any
+) -> None:
+    """Walk with the sensor on: live left/right view, then the summary and the report."""
+    from hipsense.analysis import analyse
+    from hipsense.recording import read_recording
+    from hipsense.streaming import StreamOptions, stream
+
+    if out is None:
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        out = Path("recordings") / f"walk-{stamp}.parquet"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    options = StreamOptions(
+        device=device, virtual=_virtual(kwargs), seconds=seconds, out=out, raw=True, test="walk"
+    )
+    console = Console()
+    console.print(
+        f"Stand still for {STILL_S:.0f} s with the sensor on, then walk (Ctrl-C to stop)."
+    )
+    walker = LiveWalk()
+    with Live(console=console, refresh_per_second=5, transient=False) as live:
+        view = _WalkView(live, walker)
+        try:
+            summary = asyncio.run(stream(options, view))
+        except KeyboardInterrupt:
+            summary = None
+        live.update(view.table())
+    console.print()
+    if summary is None or summary.recording is None:
+        console.print("stopped before a recording was written")
+        return
+    console.print(
+        f"{summary.samples} samples over {summary.duration_s:.1f} s, {summary.lost} "
+        f"lost; recording: {summary.recording}",
+        soft_wrap=True,
+        highlight=False,
+    )
+    result = analyse(read_recording(summary.recording), "walk")
+    console.print(result.summary_text(), soft_wrap=True, highlight=False)
+    live_tr, offline_tr = walker.tracker, getattr(result, "tracker", None)
+    if offline_tr is not None:
+        same = (
+            live_tr.n_steps_ == offline_tr.n_steps_
+            and live_tr.verdict_.to_json() == offline_tr.verdict_.to_json()
+        )
+        console.print(
+            "live and offline analyses agree"
+            if same
+            else "note: the offline analysis differs from the live one (samples lost?)"
+        )
+    if report:
+        path = result.write_report(summary.recording.with_name(summary.recording.stem + "_report"))
+        console.print(f"report: {path}", soft_wrap=True, highlight=False)

@@ -1,0 +1,28 @@
+"""``hipsense walk --virtual``: the real firmware on the virtual board, through the BLE path,
+live analysis, recording, summary and report; live and offline analyses agree."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from hipsense.analysis import analyse
+from hipsense.recording import read_recording
+
+
+def test_walk_command_finds_the_right_trendelenburg_live(tmp_path: Path) -> None:
+    out = tmp_path / "walk.parquet"
+    hipsense = Path(sys.executable).with_name("hipsense")
+    proc = subprocess.run(
+        [str(hipsense), "walk", "--virtual", "--scenario", "walk-right-trendelenburg",
+         "--speed", "8", "--seconds", "26", "--out", str(out)],
+        capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "points to weaker right hip abductors" in proc.stdout
+    assert "live and offline analyses agree" in proc.stdout
+    assert "report: " in proc.stdout
+    assert (tmp_path / "walk_report" / "walk_report.html").exists()
+    result = analyse(read_recording(out))  # the recording says test=walk
+    assert result.to_json()["verdict"]["weak_side"] == "right"
