@@ -90,6 +90,7 @@ class App:
         self.name = cfg.get("name") if isinstance(cfg.get("name"), str) else None
         self.imu = ImuManager(brd.i2c, brd.imu_addresses, rate if rate in RATES_HZ else RATES_HZ[0])
         self.fusion = Fusion()
+        self._drv = None  # the driver the fusion was configured for
         self.pelvis = Pelvis()
         self.capture = None  # MountingCapture while ALIGN_MOUNTING runs
         self.ring = Ring() if ring_bytes is None else Ring(ring_bytes)
@@ -166,7 +167,25 @@ class App:
             _log("E", "main loop hung for %d ms: reset" % self.watchdog_ms)
             machine.reset()
 
+    def _sync_driver(self):
+        """A new driver (IMU found after boot, or re-initialised after I2C errors): configure
+        the fusion for it; restart the stream's ring only when the rate or scales changed."""
+        old, new = self._drv, self.imu.drv
+        self._drv = new
+        if not self.imu.chip_id:
+            return
+        same = (
+            old is not None
+            and old.rate_hz == new.rate_hz
+            and old.acc_mps2_per_lsb == new.acc_mps2_per_lsb
+            and old.gyr_dps_per_lsb == new.gyr_dps_per_lsb
+        )
+        if not same:
+            _log("I", "IMU %s at %d Hz" % (self.imu.chip, self.imu.rate_hz))
+            self._configure_sensing()
+
     def _configure_sensing(self):
+        self._drv = self.imu.drv
         rate = self.imu.rate_hz if self.imu.rate_hz > 0 else self.imu.req_rate_hz
         self.period_100us = (10000 + rate // 2) // rate
         drv = self.imu.drv
@@ -198,6 +217,8 @@ class App:
         self._heartbeat_ms = time.ticks_ms()  # the watchdog's own clock, not the caller's
         self._now_ms = now_ms
         n = self.imu.read(self._buf, _MAX_BURST)
+        if self.imu.drv is not self._drv:
+            self._sync_driver()
         lost = self.imu.take_lost()
         if lost:
             self._on_lost(lost)
@@ -356,9 +377,13 @@ class App:
         if self.streaming:
             link.send_reply(token, cmd, protocol.R_BUSY)
             return
-        self.imu.req_rate_hz = rate
         if self.imu.chip_id:
-            self.imu.drv.configure(rate, self.imu.acc_g, self.imu.gyr_dps)
+            try:
+                self.imu.drv.configure(rate, self.imu.acc_g, self.imu.gyr_dps)
+            except OSError:
+                link.send_reply(token, cmd, protocol.R_FAILED)  # the manager re-initialises
+                return
+        self.imu.req_rate_hz = rate
         self._save_config(rate_hz=rate)
         link.send_reply(token, cmd, protocol.R_OK)
         self._configure_sensing()

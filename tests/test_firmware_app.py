@@ -65,9 +65,6 @@ class TestLink(Link):
 
 _vboard.set_manual(True)
 _vboard.set_arrays(100, SOURCE, loop=True)
-a = app.App(board.open_board(), ring_bytes=6000)
-link = a.add_link(TestLink)
-a.start()
 now = [0]
 def run(samples, per_step=4):
     while samples > 0:
@@ -79,6 +76,12 @@ def run(samples, per_step=4):
 def cmd(hexbytes):
     b = binascii.unhexlify(hexbytes)
     link._cmd_in(b, len(b))
+"""
+
+_START = """
+a = app.App(board.open_board(), ring_bytes=6000)
+link = a.add_link(TestLink)
+a.start()
 """
 
 
@@ -107,8 +110,10 @@ RESET_EXIT_STATUS = 17  # what machine.reset() ends the virtual board's process 
 HEAP = "200K"  # an ESP32 with BLE active has about 110-150 kB free; the simulator needs ~60 kB
 
 
-def _run_board(mpy, deployed: Path, tmp_path, script: str, source: list[float]) -> Board:
-    code = f"SOURCE = {source!r}\n{_PRELUDE}\n{script}\n"
+def _run_board(
+    mpy, deployed: Path, tmp_path, script: str, source: list[float], start: bool = True
+) -> Board:
+    code = f"SOURCE = {source!r}\n{_PRELUDE}\n{_START if start else ''}\n{script}\n"
     out = mpy(code, path=[paths.mpy_sim_dir(), deployed], cwd=tmp_path, heapsize=HEAP)
     frames = [line[2:] for line in out.splitlines() if line.startswith("F ")]
     return Board([decode_frame(bytes.fromhex(h)) for h in frames], out)
@@ -266,7 +271,7 @@ def hot():
 err = alloc_error(hot)
 print('ALLOC', n, err)
 """
-    code = f"SOURCE = {_pelvis_still(3, 2)!r}\n{_PRELUDE}\n{script}"
+    code = f"SOURCE = {_pelvis_still(3, 2)!r}\n{_PRELUDE}\n{_START}\n{script}"
     out = mpy(code, path=[paths.mpy_sim_dir(), deployed], cwd=tmp_path, heapsize=HEAP)
     assert "ALLOC 8 None" in out
 
@@ -309,3 +314,33 @@ print("alive")
 """
     out = run_micropython(code, path=[paths.mpy_sim_dir(), deployed], cwd=tmp_path, heapsize=HEAP)
     assert out.stdout.strip().endswith("alive")
+
+
+def test_an_imu_that_answers_after_boot_is_configured_and_streams(mpy, deployed, tmp_path) -> None:
+    """No IMU at boot (START fails, status says so); once it answers, the stream works."""
+    script = f"""
+import time
+_vboard.clear_bus()
+a = app.App(board.open_board(), ring_bytes=6000)
+link = a.add_link(TestLink)
+a.start()
+cmd('{cmd_start(1).hex()}')
+run(10)
+print("STATE", a.state())
+_vboard.add_chip("mpu6886")
+_vboard.set_source(None)
+_vboard.set_arrays(100, SOURCE, loop=True)
+t0 = time.ticks_ms()
+while a.imu.chip_id == 0 and time.ticks_diff(time.ticks_ms(), t0) < 5000:
+    run(1)
+    time.sleep_ms(20)
+cmd('{cmd_start(2).hex()}')
+run(200)
+"""
+    board = _run_board(mpy, deployed, tmp_path, script, _pelvis_still(5.0, 0.0), start=False)
+    assert "STATE 3" in board.out  # S_NO_IMU
+    results = {r.token: r.result for r in _replies(board)}
+    assert results[1] == Result.FAILED and results[2] == Result.OK
+    s = _samples(board)
+    assert len(s["seq"]) >= 150
+    assert np.allclose(s["tilt_deg"][-50:], 5.0, atol=0.5)
