@@ -25,8 +25,10 @@ class BridgeDetector:
     quiet_dps: motion level below which the body counts as resting.
     rest_min_s: still supine time needed to set the frame.
     supine_cos: |cos| between up and the pelvis's anterior axis needed to count as supine.
-    rep_on_deg: lift that starts a rep; rep_off_deg: lift that ends it.
-    min_peak_deg: a rep must reach at least this lift to count.
+    rep_on_deg: a rise of the lift by this within 1 s starts a rep; rep_off_deg: the rep ends
+        when the lift is back within this of the rest level before it (the filter's slow
+        drift between reps does not accumulate).
+    min_peak_deg: a rep must rise at least this far above its rest level to count.
     """
 
     def __init__(
@@ -55,6 +57,7 @@ class BridgeDetector:
         self._quiet: deque[tuple[float, FloatArray, float]] = deque()
         self._buf: list[tuple[float, float, float, float]] = []
         self._pre: deque[tuple[float, float, float, float]] = deque()
+        self._rest_level = 0.0
         self._heading_prev: float | None = None
         self._heading_unwrapped = 0.0
 
@@ -106,12 +109,14 @@ class BridgeDetector:
             self._pre.append(sample)
             while self._pre and self._pre[0][0] < t - 2.0:
                 self._pre.popleft()
-            if lift > self.rep_on_deg:
+            recent = [p[1] for p in self._pre if p[0] >= t - 1.0]
+            if lift - min(recent) > self.rep_on_deg:
                 self.state_ = "up"
                 self._buf = list(self._pre)
+                self._rest_level = float(np.median([p[1] for p in self._pre]))
         elif self.state_ == "up":
             self._buf.append(sample)
-            if lift < self.rep_off_deg:
+            if lift - self._rest_level < self.rep_off_deg:
                 self._close(t)
 
     def _close(self, t: float) -> None:
@@ -119,7 +124,7 @@ class BridgeDetector:
         self.state_ = "ready"
         self._pre.clear()
         self._buf = []
-        if arr.shape[0] and float(arr[:, 1].max()) >= self.min_peak_deg:
+        if arr.shape[0] and float(arr[:, 1].max()) - self._rest_level >= self.min_peak_deg:
             rep = measure_rep(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3])
             if rep is not None:
                 self.reps_.append(rep)

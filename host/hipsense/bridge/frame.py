@@ -9,8 +9,8 @@ long axis so left stays left. Angles (degrees):
 - lift: rotation about L, > 0 when the pelvis rises into the bridge (tilts further back);
 - hip drop (obliquity): rotation about the body's long axis from gravity, > 0 = left side
   higher (the convention of ``obliquity_deg``);
-- twist: rotation about the vertical from the gyroscope (filter heading of H), > 0 counter-
-  clockwise seen from above (the sense of ``rotation_deg``).
+- twist: rotation about the vertical from the gyroscope (the filter's heading of L), > 0
+  counter-clockwise seen from above (the sense of ``rotation_deg``).
 """
 
 from __future__ import annotations
@@ -50,11 +50,13 @@ class LyingFrame:
     def angles_deg(
         self, up_sensor: FloatArray, quat_wxyz: FloatArray
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Lift, hip drop (left higher > 0) and heading of H (unwrapped later), per sample."""
+        """Lift, hip drop (left higher > 0) and heading of L (unwrapped later), per sample."""
         lift = np.degrees(np.arctan2(-(up_sensor @ self.head), up_sensor @ self.up))
         drop = np.degrees(np.arcsin(np.clip(up_sensor @ self.left, -1.0, 1.0)))
-        head_e = rotate(quat_wxyz, self.head)
-        heading = np.degrees(np.arctan2(head_e[:, 1], head_e[:, 0]))
+        # the heading of the left axis is the Cardan rotation angle whatever the tilt and
+        # obliquity (R y = Rz(rotation) (0, cos obliquity, sin obliquity))
+        left_e = rotate(quat_wxyz, self.left)
+        heading = np.degrees(np.arctan2(left_e[:, 1], left_e[:, 0]))
         return lift, drop, heading
 
 

@@ -3,9 +3,9 @@
 Phase boundaries come from the 20 % and 80 % crossings of the rep's plateau lift, on the way up
 and on the way down, extended to the whole move assuming a symmetric S-shaped (minimum-jerk)
 move, whose 20-80 % part takes 0.346 of its duration. The hold is from the top to the start of
-the lowering; lift, hip drop and twist are their means over the hold, relative to the supine
-rest (twist: relative to the heading just before the rep, so the gyro drift between reps does
-not accumulate).
+the lowering; lift, hip drop and twist are their means over the hold, relative to the rest
+just before the rep (the supine rest at the start sets the axes; re-referencing each rep keeps
+the filter's slow drift between reps out of the result).
 """
 
 from __future__ import annotations
@@ -52,12 +52,25 @@ def _crossing(t: FloatArray, y: FloatArray, level: float, rising: bool) -> float
     return float(t[i] + frac * (t[i + 1] - t[i]))
 
 
+def _rest_trend(t_s: FloatArray, heading_deg: FloatArray, start_t_s: float) -> FloatArray:
+    """The heading the rest before the rep would have continued with: a line fitted to the
+    rest (its slope is the residual vertical gyro bias), or its mean if the rest is short."""
+    pre = t_s < start_t_s
+    if int(pre.sum()) < 50:
+        return np.full_like(t_s, float(np.mean(heading_deg[pre])) if pre.any() else heading_deg[0])
+    slope, offset = np.polyfit(t_s[pre] - start_t_s, heading_deg[pre], 1)
+    return offset + slope * (t_s - start_t_s)
+
+
 def measure_rep(
     t_s: FloatArray, lift_deg: FloatArray, drop_deg: FloatArray, heading_deg: FloatArray
 ) -> RepMeasure | None:
     """Measure one rep from its samples (a little rest before it, up to its return)."""
     if t_s.shape[0] < 4:
         return None
+    first = t_s < t_s[0] + 0.5
+    lift_deg = lift_deg - float(np.median(lift_deg[first]))
+    drop_deg = drop_deg - float(np.median(drop_deg[first]))
     peak = float(lift_deg.max())
     plateau = float(np.median(lift_deg[lift_deg > 0.5 * peak]))
     lo, hi = 0.2 * plateau, 0.8 * plateau
@@ -73,8 +86,7 @@ def measure_rep(
     hold = (t_s >= top) & (t_s <= hold_end)
     if not hold.any():
         hold = lift_deg >= hi
-    pre = t_s < start
-    heading_ref = float(np.mean(heading_deg[pre])) if pre.any() else float(heading_deg[0])
+    heading_ref = _rest_trend(t_s, heading_deg, start)
     return RepMeasure(
         start_t_s=start,
         top_t_s=top,
@@ -82,6 +94,6 @@ def measure_rep(
         end_t_s=end,
         lift_deg=float(np.mean(lift_deg[hold])),
         hip_drop_deg=float(np.mean(drop_deg[hold])),
-        twist_deg=float(np.mean(heading_deg[hold])) - heading_ref,
+        twist_deg=float(np.mean(heading_deg[hold] - heading_ref[hold])),
         hold_drop_range_deg=float(np.ptp(drop_deg[hold])),
     )

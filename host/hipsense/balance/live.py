@@ -1,0 +1,93 @@
+"""Live single-leg stance: blocks from the board -> the same front end and detector as offline.
+
+:class:`LiveStance` is an ``on_block`` callback for :func:`hipsense.streaming.stream`. It turns
+each block into recording rows (:func:`hipsense.streaming.block_frame`, same clock origin as the
+recording), so its events are exactly those of ``hipsense analyze FILE --test balance``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+
+import numpy as np
+
+from hipsense.balance.events import StanceDetector
+from hipsense.balance.frontend import ImuFrontEnd
+from hipsense.recording.schema import ACC_COLUMNS, GYR_COLUMNS
+from hipsense.session import SampleBlock, Session
+from hipsense.streaming import block_frame
+
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+class LiveStance:
+    """Feeds blocks to the stance detector and keeps what the live view shows.
+
+    rate_hz: the board's rate (the front end is built at the first block from its config).
+    mounting_wxyz: sensor -> pelvis calibration.
+    trace_s: length of the sway trace kept for the view.
+    """
+
+    def __init__(
+        self, mounting_wxyz: Sequence[float] = (1.0, 0.0, 0.0, 0.0), trace_s: float = 10.0
+    ) -> None:
+        self.mounting_wxyz = tuple(mounting_wxyz)
+        self.trace_s = trace_s
+        self.detector = StanceDetector()
+        self.front: ImuFrontEnd | None = None
+        self.t0_device_s: float | None = None
+        self.t_s = 0.0
+        self.obliquity_deg = float("nan")
+        self.tilt_deg = float("nan")
+        self.trace: deque[tuple[float, float]] = deque()
+
+    def __call__(self, block: SampleBlock, session: Session) -> None:
+        if block.raw is None or block.config is None:
+            return
+        if self.t0_device_s is None:
+            self.t0_device_s = float(block.t_device_s[0])
+            self.front = ImuFrontEnd(float(block.config.rate_hz), self.mounting_wxyz)
+        rows = block_frame(block, self.t0_device_s, {})
+        if len(rows) == 0 or self.front is None:
+            return
+        t = rows["t_s"].to_numpy(dtype=np.float64)
+        frame = self.front.update(
+            t,
+            rows[list(ACC_COLUMNS)].to_numpy(dtype=np.float64),
+            rows[list(GYR_COLUMNS)].to_numpy(dtype=np.float64),
+        )
+        self.detector.update(frame, self.front.pelvis_axis_earth(frame.quat_wxyz, (0, 1, 0)))
+        self.t_s = float(t[-1])
+        self.obliquity_deg = float(frame.obliquity_deg[-1])
+        self.tilt_deg = float(frame.tilt_deg[-1])
+        for ti, ob in zip(t[::10].tolist(), frame.obliquity_deg[::10].tolist(), strict=True):
+            self.trace.append((ti, ob))
+        while self.trace and self.trace[0][0] < self.t_s - self.trace_s:
+            self.trace.popleft()
+
+    @property
+    def completed_trials(self) -> int:
+        return sum(1 for tr in self.detector.trials_ if tr.end_t_s is not None)
+
+    def relative_deg(self) -> tuple[float, float]:
+        """Obliquity and tilt relative to the current trial's bipedal baseline (or raw)."""
+        trial = self.detector.current_trial_
+        if trial is None:
+            return self.obliquity_deg, self.tilt_deg
+        return (
+            self.obliquity_deg - trial.baseline_obliquity_deg,
+            self.tilt_deg - trial.baseline_tilt_deg,
+        )
+
+    def sparkline(self, width: int = 50) -> str:
+        """The obliquity trace as a one-line sparkline (±5° full scale)."""
+        values = [v for _, v in self.trace][-width:]
+        if not values:
+            return ""
+        mid = float(np.median(values))
+        idx = [
+            int(np.clip((v - mid + 5.0) / 10.0 * (len(SPARK) - 1), 0, len(SPARK) - 1))
+            for v in values
+        ]
+        return "".join(SPARK[i] for i in idx)

@@ -1,0 +1,174 @@
+"""``hipsense balance``: guided single-leg stance, left and right, eyes open or closed.
+
+The sensor alone detects the lift-off and every touch-down; the recording is then analysed by
+the same code as ``hipsense analyze FILE --test balance`` (docs/clinical-tests.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from hipsense.cli.stream import _virtual, virtual_options
+from hipsense.session import SampleBlock, Session
+
+COUNTDOWN_S = 3.0
+
+
+class _StanceView:
+    """Prompts, timer, angles and the sway trace, redrawn at most 5 times a second."""
+
+    def __init__(
+        self, live: Live, sides: list[str], duration_s: float, stop: asyncio.Event
+    ) -> None:
+        from hipsense.balance.live import LiveStance
+
+        self.live = live
+        self.sides = sides
+        self.duration_s = duration_s
+        self.stop = stop
+        self.stance = LiveStance()
+        self.t_drawn = 0.0
+
+    def __call__(self, block: SampleBlock, session: Session) -> None:
+        self.stance(block, session)
+        if self.stance.completed_trials >= len(self.sides):
+            self.stop.set()
+        now = time.monotonic()
+        if now - self.t_drawn >= 0.2:
+            self.t_drawn = now
+            self.live.update(self.table())
+
+    def prompt(self) -> str:
+        s = self.stance
+        k = s.completed_trials
+        if k >= len(self.sides):
+            return "done"
+        side = self.sides[k].upper()
+        trial = s.detector.current_trial_
+        if trial is None:
+            if s.detector.state_ == "waiting":
+                return f"trial {k + 1}: stand still on both feet, arms crossed"
+            free = "LEFT" if side == "RIGHT" else "RIGHT"
+            return f"trial {k + 1}: lift your {free} foot, stand on the {side} leg"
+        held = s.t_s - trial.lift_off_t_s
+        if held >= self.duration_s:
+            return "time: put the foot down"
+        return f"hold on the {side} leg… {self.duration_s - held:4.1f} s left"
+
+    def table(self) -> Table:
+        s = self.stance
+        table = Table(title="hipsense balance", show_header=False, min_width=64)
+        table.add_row("now", self.prompt())
+        table.add_row("stream time", f"{s.t_s:.1f} s")
+        trial = s.detector.current_trial_
+        if trial is not None:
+            table.add_row("holding", f"{s.t_s - trial.lift_off_t_s:.1f} s, touch-downs "
+                          f"{len(trial.touch_downs)}")  # fmt: skip
+        obl, tilt = s.relative_deg()
+        if not math.isnan(obl):
+            table.add_row("obliquity", f"{obl:+5.1f}°  (+ left side higher)")
+            table.add_row("tilt", f"{tilt:+5.1f}°  (+ anterior)")
+        table.add_row("sway", s.sparkline())
+        done = [f"{tr.end_t_s - tr.lift_off_t_s:.1f} s" for tr in s.detector.trials_
+                if tr.end_t_s is not None]  # fmt: skip
+        table.add_row("trials", ", ".join(done) or "—")
+        return table
+
+
+@click.command()
+@click.argument("device", required=False)
+@click.option(
+    "--side",
+    type=click.Choice(["left", "right", "both"]),
+    default="both",
+    show_default=True,
+    help="Stance leg; both = right, then left.",
+)
+@click.option("--eyes", type=click.Choice(["open", "closed"]), default="open", show_default=True)
+@click.option(
+    "--duration",
+    "duration_s",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Hold time asked for per trial (s).",
+)
+@click.option("--age", "age_years", type=float, default=None, help="Age, for the hold-time norm.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Recording file (default: recordings/balance-<time>.parquet).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON document at the end.")
+@click.option(
+    "--report/--no-report", default=False, show_default=True, help="Write the HTML report."
+)
+@virtual_options
+def balance(
+    device: str | None, side: str, eyes: str, duration_s: float, age_years: float | None,
+    out: Path | None, as_json: bool, report: bool, **kwargs: Any,
+) -> None:  # fmt: skip
+    """Guided single-leg stance test: lift-off and touch-downs from the sensor alone."""
+    from hipsense.analysis import analyse
+    from hipsense.recording import read_recording, write_recording
+    from hipsense.streaming import StreamOptions, stream
+
+    sides = ["right", "left"] if side == "both" else [side]
+    condition = f"eyes_{eyes}"
+    if kwargs.get("virtual") and kwargs.get("scenario") == "walk-normal":
+        kwargs["scenario"] = "stance-eyes-closed" if eyes == "closed" else "stance-eyes-open"
+    if out is None:
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        out = Path("recordings") / f"balance-{stamp}.parquet"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    options = StreamOptions(
+        device=device, virtual=_virtual(kwargs), out=out, raw=True, test="balance",
+        seconds=len(sides) * (duration_s + 40.0),
+    )  # fmt: skip
+    console = Console()
+    console.print(
+        f"Single-leg stance, eyes {eyes}, {duration_s:.0f} s per trial, on the "
+        f"{' then '.join(sides)} leg. Barefoot, arms crossed. Get ready…"
+    )
+    time.sleep(0 if options.virtual else COUNTDOWN_S)
+
+    async def run() -> Any:
+        stop = asyncio.Event()
+        with Live(console=console, refresh_per_second=5, transient=False) as live:
+            view = _StanceView(live, sides, duration_s, stop)
+            summary = await stream(options, view, stop)
+            live.update(view.table())
+        return summary
+
+    try:
+        summary = asyncio.run(run())
+    except KeyboardInterrupt:
+        summary = None
+    if summary is None or summary.recording is None:
+        console.print("stopped before a recording was written")
+        return
+    rec = read_recording(summary.recording)
+    rec.meta.side = side
+    rec.meta.condition = condition
+    rec.meta.extra["protocol"] = {"sides": sides, "duration_s": duration_s}
+    write_recording(rec, summary.recording)
+    console.print(f"recording: {summary.recording}", soft_wrap=True, highlight=False)
+    result = analyse(rec, "balance", age_years=age_years)
+    console.print(result.summary_text(), soft_wrap=True, highlight=False)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+    if report:
+        path = result.write_report(summary.recording.with_name(summary.recording.stem + "_report"))
+        console.print(f"report: {path}", soft_wrap=True, highlight=False)
