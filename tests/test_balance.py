@@ -136,3 +136,12 @@ def test_report_written(tmp_path) -> None:  # type: ignore[no-untyped-def]
     page = result.write_report(tmp_path)
     assert page.exists() and (tmp_path / "balance_sway.png").stat().st_size > 1000
     assert "TRENDELENBURG" in page.read_text()
+
+
+def test_stance_leg_from_the_weight_shift_overrides_a_wrong_protocol() -> None:
+    r = simulate("stance-right-trendelenburg", seed=7)
+    rec = r.to_recording()
+    doc = analyse(rec, sides=["left", "right"]).to_json()  # the reverse of what happened
+    assert [t["stance_side"] for t in doc["trials"]] == ["right", "left"]
+    assert len(doc["warnings"]) == 2 and "shifted" in doc["warnings"][0]
+    assert all(3.0 < abs(t["weight_shift_cm"]) < 20.0 for t in doc["trials"])  # truth 7 cm

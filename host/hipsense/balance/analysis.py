@@ -83,6 +83,42 @@ def protocol_sides(recording: Recording, sides: Sequence[str] | None) -> list[st
     return None
 
 
+MIN_SHIFT_M = 0.02
+"""A weight shift smaller than this does not tell the stance leg (the protocol's side is used)."""
+
+
+def trial_sides(
+    trials: Sequence[StanceTrial], protocol: list[str] | None
+) -> tuple[list[str], list[str]]:
+    """Stance leg of each trial from the weight shift before its lift-off (the pelvis moves
+    over the stance foot), checked against the protocol; returns the sides and warnings."""
+    if protocol is not None and len(protocol) == 1:
+        protocol = protocol * len(trials)
+    if protocol is not None and len(protocol) != len(trials):
+        protocol = None
+    out: list[str] = []
+    warnings: list[str] = []
+    for k, trial in enumerate(trials):
+        said = protocol[k] if protocol else None
+        if abs(trial.shift_m) >= MIN_SHIFT_M:
+            seen = "left" if trial.shift_m > 0 else "right"
+            if said is not None and said != seen:
+                warnings.append(
+                    f"trial {k + 1}: the protocol says the {said} leg, but the pelvis shifted "
+                    f"{abs(trial.shift_m) * 100:.0f} cm over the {seen} foot: the sensor's side "
+                    "is used"
+                )
+            out.append(seen)
+        elif said is not None:
+            out.append(said)
+        else:
+            raise ClinicalInputError(
+                f"trial {k + 1}: no weight shift seen and no protocol: pass the stance legs "
+                "(sides=['right', 'left'])"
+            )
+    return out, warnings
+
+
 def trial_json(
     trial: StanceTrial, side: str, t: FloatArray, obl: FloatArray, tilt: FloatArray,
     acc_h: FloatArray, rate_hz: float,
@@ -99,6 +135,7 @@ def trial_json(
     return {
         "stance_side": side,
         "free_side": "left" if side == "right" else "right",
+        "weight_shift_cm": round(trial.shift_m * 100.0, 1),
         "lift_off_t_s": round(trial.lift_off_t_s, 3),
         "end_t_s": round(end, 3),
         "hold_s": round((first if first is not None else end) - trial.lift_off_t_s, 3),
@@ -223,20 +260,7 @@ def analyse_balance(
             f"the pelvis tilted {det.max_abs_tilt_deg_:.0f}° during a 'trial' (sitting or lying "
             "down?): this is not a single-leg stance recording"
         )
-    side_list = protocol_sides(recording, sides)
-    warnings: list[str] = []
-    if side_list is None:
-        raise ClinicalInputError(
-            "which leg was each trial on? pass sides (e.g. --sides right,left)"
-        )
-    if len(side_list) != len(det.trials_):
-        if len(side_list) == 1:
-            side_list = side_list * len(det.trials_)
-        else:
-            raise NoEventError(
-                f"found {len(det.trials_)} trial(s) but the protocol lists {len(side_list)} "
-                f"({', '.join(side_list)}): check that every trial started from quiet standing"
-            )
+    side_list, warnings = trial_sides(det.trials_, protocol_sides(recording, sides))
     acc_h = run.cat("acc_earth_mps2")[:, :2]
     trials = [
         trial_json(tr, side, run.cat("t_s"), obl_all, tilt_all, acc_h, rate)

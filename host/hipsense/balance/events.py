@@ -196,20 +196,13 @@ class StanceDetector:
         base = [h for h in self._hist if t_lift - 2.0 <= h[0] < t_lift - 0.2]
         if not base:
             base = [h for h in self._hist if h[0] < t_lift] or list(self._hist)
-        lat_win = [h for h in self._hist if t_lift - 1.5 <= h[0] < t_lift]
-        dt = 1.0 / max(len(lat_win), 1) * 1.5
-        vel = pos = 0.0
-        if lat_win:
-            mean0 = lat_win[0][3]
-            for h in lat_win:
-                vel += (h[3] - mean0) * dt
-                pos += vel * dt
+        shift = lateral_shift_m([h[0] for h in self._hist], [h[3] for h in self._hist], t_lift)
         self.trials_.append(
             StanceTrial(
                 lift_off_t_s=t_lift,
                 baseline_tilt_deg=float(np.mean([h[1] for h in base])),
                 baseline_obliquity_deg=float(np.mean([h[2] for h in base])),
-                shift_m=pos,
+                shift_m=shift,
             )
         )
         self.state_ = "single"
@@ -233,3 +226,20 @@ class StanceDetector:
                 trial.end_t_s = t_last
             self.state_ = "waiting"
         return self
+
+
+def lateral_shift_m(t_s: list[float], acc_lat_mps2: list[float], t_lift: float) -> float:
+    """Lateral displacement of the weight shift over the 1.5 s before ``t_lift`` (> 0: left).
+
+    The shift starts and ends at rest, so the velocity (integral of the acceleration) is
+    detrended to zero at both ends, which also removes a constant acceleration offset.
+    """
+    sel = [(t, a) for t, a in zip(t_s, acc_lat_mps2, strict=True) if t_lift - 1.5 <= t < t_lift]
+    if len(sel) < 10:
+        return 0.0
+    t = np.array([x[0] for x in sel])
+    a = np.array([x[1] for x in sel])
+    dt = np.diff(t, prepend=t[0])
+    v = np.cumsum(a * dt)
+    v -= v[0] + (v[-1] - v[0]) * (t - t[0]) / max(t[-1] - t[0], 1e-9)
+    return float(np.sum(v * dt))

@@ -1,0 +1,32 @@
+"""``hipsense bridge --virtual``: guided sets with live rep count on the virtual board."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from hipsense.recording import read_recording
+
+
+def test_bridge_command_on_the_virtual_board(tmp_path: Path) -> None:
+    out = tmp_path / "bridge.parquet"
+    hipsense = Path(sys.executable).with_name("hipsense")
+    proc = subprocess.run(
+        [str(hipsense), "bridge", "--virtual", "--scenario", "bridge-double", "--sets", "both",
+         "--reps", "3", "--speed", "8", "--out", str(out)],
+        capture_output=True, text=True, timeout=180, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "3 of 3" in proc.stdout and "Bridges: 3 reps" in proc.stdout
+    rec = read_recording(out)
+    assert rec.meta.test == "bridge" and rec.meta.extra["protocol"]["sets"] == ["both"]
+
+
+def test_bridge_command_rejects_unknown_set(tmp_path: Path) -> None:
+    hipsense = Path(sys.executable).with_name("hipsense")
+    proc = subprocess.run(
+        [str(hipsense), "bridge", "--sets", "left,up"],
+        capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode != 0 and "--sets" in (proc.stderr + proc.stdout)
