@@ -18,7 +18,9 @@ from hipsense.errors import HipsenseError
 # name -> "module:attribute" of a click command or group
 _COMMANDS: dict[str, str] = {
     "analyze": "hipsense.cli.analyze:analyze",
+    "balance": "hipsense.cli.balance:balance",
     "board": "hipsense.cli.board:board",
+    "bridge": "hipsense.cli.bridge:bridge",
     "flash": "hipsense.cli.flash:flash",
     "report": "hipsense.cli.report:report",
     "scan": "hipsense.cli.stream:scan",
