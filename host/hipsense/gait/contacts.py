@@ -70,6 +70,8 @@ class ContactDetector:
     rms_tau_s: time constant of the running RMS (s).
     side_memory: weight of the previous steps' alternating side evidence (0..1).
     side_lag_s: the yaw rate is read this long before the peak (at about the contact) (s).
+    missed_ratio: an interval longer than this many typical steps (running mean) counts as a
+        missed contact in between, so the next side is the same as the last one.
     """
 
     def __init__(
@@ -89,6 +91,7 @@ class ContactDetector:
         rms_tau_s: float = 2.0,
         side_memory: float = 0.7,
         side_lag_s: float = 0.15,
+        missed_ratio: float = 1.5,
     ) -> None:
         self.rate_hz = rate_hz
         self.gravity_hz = gravity_hz
@@ -104,6 +107,8 @@ class ContactDetector:
         self.rms_tau_s = rms_tau_s
         self.side_memory = side_memory
         self.side_lag_s = side_lag_s
+        self.missed_ratio = missed_ratio
+        self._step_s = 0.0
         self._g_ba = _butter(1, gravity_hz, "low", rate_hz)
         self._v_ba = _butter(2, band_hz, "band", rate_hz)
         self._y_ba = _butter(2, yaw_band_hz, "band", rate_hz)
@@ -179,11 +184,22 @@ class ContactDetector:
         return found
 
     def _contact(self, t_peak_s: float, yaw_dps: float, t_detected_s: float) -> Contact:
-        if t_peak_s - self._last_peak_t_s > self.max_step_s:
+        interval_s = t_peak_s - self._last_peak_t_s
+        parity = -1.0
+        if interval_s > self.max_step_s:
             self._bout += 1
             self._side_state = 0.0
+            self._step_s = 0.0
+        elif self._step_s > 0.0:
+            # a step missed in between (an interval of about two steps): same side again
+            if interval_s > self.missed_ratio * self._step_s:
+                parity = 1.0
+            else:
+                self._step_s += 0.3 * (interval_s - self._step_s)
+        else:
+            self._step_s = interval_s
         self._last_peak_t_s = t_peak_s
-        self._side_state = yaw_dps - self.side_memory * self._side_state
+        self._side_state = yaw_dps + parity * self.side_memory * self._side_state
         side = "right" if self._side_state > 0 else "left"
         c = Contact(t_peak_s - self.delay_s, side, t_detected_s, self._bout, self._side_state)
         self.contacts_.append(c)
