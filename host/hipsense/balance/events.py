@@ -58,6 +58,10 @@ class StanceDetector:
     settle_s: the final touch-down is the jerk onset of the levelling move within this time
         before the pelvis became still.
     upright_max_deg: baseline tilt and obliquity must be within this of the calibration.
+    jerk_delay_s: touch-down times are moved earlier by the group delay of the front end's
+        8 Hz jerk low-pass (2nd-order Butterworth: √2 / (2π · 8 Hz) ≈ 28 ms).
+    level_delay_s: lift-off times are moved earlier by the time constant of the fast motion
+        level (50 ms).
     """
 
     def __init__(
@@ -73,6 +77,8 @@ class StanceDetector:
         end_dps: float = 2.0,
         settle_s: float = 0.6,
         upright_max_deg: float = 40.0,
+        jerk_delay_s: float = 0.028,
+        level_delay_s: float = 0.05,
     ) -> None:
         self.quiet_dps = quiet_dps
         self.lift_dps = lift_dps
@@ -85,6 +91,8 @@ class StanceDetector:
         self.end_dps = end_dps
         self.settle_s = settle_s
         self.upright_max_deg = upright_max_deg
+        self.jerk_delay_s = jerk_delay_s
+        self.level_delay_s = level_delay_s
         self.trials_: list[StanceTrial] = []
         self.state_ = "waiting"  # waiting | ready | single | touch
         self.max_abs_tilt_deg_ = 0.0
@@ -172,7 +180,7 @@ class StanceDetector:
         else:
             self._impact_rise_t = None
         if jerk > self.impact_mps3 and self._impact_rise_t is not None:
-            self._touch_t = self._impact_rise_t
+            self._touch_t = self._impact_rise_t - self.jerk_delay_s
             self.state_ = "touch"
             self._above_since = None
             return True
@@ -189,10 +197,10 @@ class StanceDetector:
         floor = self.impact_onset_frac * win[k][5]
         while k > 0 and win[k - 1][5] > floor:
             k -= 1
-        return win[k][0]
+        return win[k][0] - self.jerk_delay_s
 
     def _lift(self, t: float) -> None:
-        t_lift = self._last_low_t
+        t_lift = self._last_low_t - self.level_delay_s
         base = [h for h in self._hist if t_lift - 2.0 <= h[0] < t_lift - 0.2]
         if not base:
             base = [h for h in self._hist if h[0] < t_lift] or list(self._hist)
