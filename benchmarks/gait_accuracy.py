@@ -53,6 +53,7 @@ def main() -> None:
     tp = fp = fn = 0
     errors: list[float] = []
     sides: list[bool] = []
+    latency: list[float] = []
     for imu in sorted(root.glob("HA_*/*_imu.csv")):
         ic = pd.read_csv(Path(str(imu).replace("_imu.csv", "_ic_ref.csv")))
         gs = pd.read_csv(Path(str(imu).replace("_imu.csv", "_gs_ref.csv")))
@@ -60,9 +61,10 @@ def main() -> None:
         result = analyse_walk(rec, axes=AXES)
         det_t = np.array([e.contact.t_s for e in result.events])
         det_side = np.array([e.contact.side[0].upper() for e in result.events])
+        det_at = np.array([e.contact.t_detected_s for e in result.events])
         for g in gs.to_dict("records"):
             inside = (det_t >= g["start_s"]) & (det_t < g["end_s"])
-            dt, ds = det_t[inside], det_side[inside]
+            dt, ds, da = det_t[inside], det_side[inside], det_at[inside]
             ref = ic[ic.gs_id == g["gs_id"]]
             rt, rs = ref.time_s.to_numpy(), ref.side.to_numpy()
             pairs = match(dt, rt)
@@ -71,6 +73,7 @@ def main() -> None:
             fn += len(rt) - len(pairs)
             errors += [dt[i] - rt[j] for i, j in pairs]
             sides += [ds[i] == rs[j] for i, j in pairs]
+            latency += [da[i] - rt[j] for i, j in pairs]
             if args.per_sequence:
                 print(
                     f"{imu.parent.name} {imu.name[:-8]} gs{g['gs_id']}: ref {len(rt)} "
@@ -92,6 +95,11 @@ def main() -> None:
         print(f"| mobgap {name} | {p:.3f} | {r:.3f} | {f:.3f} | {e} ms | — |")
     print("| mobgap LrcUllrich / LrcMcCamley (127 reference contacts) | | | | | 0.780 / 0.764 |")
     print(f"\n{tp} matched, {fp} false, {fn} missed; reference contacts {tp + fn}")
+    lat_ms = 1000 * np.array(latency)
+    print(
+        f"emitted after the reference contact: median {np.median(lat_ms):.0f} ms, "
+        f"max {lat_ms.max():.0f} ms, {np.mean(lat_ms <= 300):.1%} within 300 ms"
+    )
 
 
 if __name__ == "__main__":

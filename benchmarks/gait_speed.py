@@ -1,9 +1,10 @@
 """Walk analysis speed: offline (an hour of 100 Hz walking) and the live per-notification cost.
 
 Offline: one hour of simulated walking (walk-normal, raw + angles, tiled from a 10-minute
-simulation) through :func:`hipsense.gait.analysis.analyse_walk`. Live: the same samples fed to a
-:class:`~hipsense.gait.tracker.WalkTracker` in blocks of 7 samples (one BLE notification at the
-default MTU carries a few samples), timing each call.
+simulation) through :func:`hipsense.gait.analysis.analyse_walk`. Live: the same samples fed to
+a :class:`~hipsense.gait.tracker.WalkTracker` in blocks of 7 samples (one BLE notification at
+the default MTU carries a few samples), timing each call. Also the contact-to-event latency
+against the simulated truth.
 
     .venv/bin/python benchmarks/gait_speed.py
 """
@@ -15,6 +16,7 @@ import time
 import numpy as np
 import pandas as pd
 from hipsense.gait.analysis import analyse_walk
+from hipsense.gait.contacts import ContactDetector
 from hipsense.gait.sources import raw_arrays
 from hipsense.gait.tracker import WalkTracker
 from hipsense.recording import ANGLE_COLUMNS, Recording
@@ -33,6 +35,27 @@ def hour_recording() -> Recording:
     data["seq"] = np.arange(len(data))
     data["t_s"] = data["seq"] / rec.meta.rate_hz
     return Recording(rec.meta, data)
+
+
+def latency_report() -> None:
+    """Contact-to-emission delay against the simulated truth (10 seeds, 5 walk scenarios)."""
+    lat = []
+    for seed in range(10):
+        for name in ("walk-normal", "walk-right-trendelenburg", "walk-left-trendelenburg",
+                     "walk-turns", "walk-left-step-time"):  # fmt: skip
+            r = simulate(name, seed=seed)
+            det = ContactDetector(r.rate_hz)
+            det.update(r.t_s, r.acc_mps2, r.gyr_dps)
+            ref = np.array([c["t_s"] for c in r.truth["contacts"]])
+            for c in det.contacts_:
+                j = int(np.argmin(np.abs(ref - c.t_s)))
+                if abs(ref[j] - c.t_s) <= 0.25:
+                    lat.append(c.t_detected_s - ref[j])
+    ms = 1000 * np.array(lat)
+    print(
+        f"latency (sample time of the decision - true contact, {len(ms)} contacts): median "
+        f"{np.median(ms):.0f} ms, p99 {np.percentile(ms, 99):.0f} ms, max {ms.max():.0f} ms"
+    )
 
 
 def main() -> None:
@@ -54,6 +77,7 @@ def main() -> None:
         tracker.update(t[i:j], acc[i:j], gyr[i:j], ang[i:j])
         costs.append(time.perf_counter() - c0)
     us = np.array(costs) * 1e6
+    latency_report()
     print(f"live: {len(us)} blocks of {BLOCK} samples: median {np.median(us):.0f} µs, "
           f"p99 {np.percentile(us, 99):.0f} µs, max {us.max():.0f} µs per block "
           f"(a block arrives every {BLOCK * 10} ms at 100 Hz)")  # fmt: skip

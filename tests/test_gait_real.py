@@ -1,6 +1,6 @@
 """Regression test on real lower-back walking (mobgap lab data, INDIP reference): the causal
 detector's contact F1 and left/right accuracy inside the reference gait sequences must not fall
-below the figures in docs/validation.md (F1 0.80, left/right 0.82) by more than a little."""
+below the figures in docs/validation.md (F1 0.80, left/right 0.81) by more than a little."""
 
 from __future__ import annotations
 

@@ -81,7 +81,7 @@ class ContactDetector:
         gravity_hz: float = 0.3,
         band_hz: tuple[float, float] = (0.5, 4.0),
         yaw_band_hz: tuple[float, float] = (0.3, 3.0),
-        confirm_s: float = 0.15,
+        confirm_s: float = 0.12,
         before_s: float = 0.25,
         delay_s: float = 0.10,
         min_step_s: float = 0.3,
