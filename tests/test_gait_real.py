@@ -28,7 +28,8 @@ def test_contacts_and_sides_on_the_mobgap_lab_data(shared_benchmarks):
         for g in gs.to_dict("records"):
             inside = (t >= g["start_s"]) & (t < g["end_s"])
             ref = ic[ic["gs_id"] == g["gs_id"]]
-            rt, rs = ref["time_s"].to_numpy(), ref["side"].to_numpy()
+            rt = np.asarray(ref["time_s"], dtype=np.float64)
+            rs = np.asarray(ref["side"])
             n_det += int(inside.sum())
             n_ref += len(rt)
             if not inside.any() or len(rt) == 0:
