@@ -30,3 +30,31 @@ def test_bridge_command_rejects_unknown_set(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path,
     )  # fmt: skip
     assert proc.returncode != 0 and "--sets" in (proc.stderr + proc.stdout)
+
+
+def test_analyze_and_report_commands_dispatch_to_the_bridge_analysis(tmp_path: Path) -> None:
+    import json
+
+    from hipsense.recording import write_recording
+    from hipsense.sim.scenarios import simulate
+
+    path = write_recording(
+        simulate("bridge-single-weak-left", seed=0).to_recording(), tmp_path / "b.parquet"
+    )
+    hipsense = str(Path(sys.executable).with_name("hipsense"))
+    run = subprocess.run(
+        [hipsense, "analyze", str(path), "--test", "bridge", "--json"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["comparison"]["weaker_side"] == "left"
+    wrong = subprocess.run(
+        [hipsense, "analyze", str(path), "--test", "balance"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert wrong.returncode == 1 and "holds a 'bridge' test" in wrong.stderr
+    rep = subprocess.run(
+        [hipsense, "report", str(path)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert rep.returncode == 0, rep.stderr
+    assert (tmp_path / "b_report" / "bridge.html").exists()
