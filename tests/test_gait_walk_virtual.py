@@ -26,3 +26,31 @@ def test_walk_command_finds_the_right_trendelenburg_live(tmp_path: Path) -> None
     assert (tmp_path / "walk_report" / "walk_report.html").exists()
     result = analyse(read_recording(out))  # the recording says test=walk
     assert result.to_json()["verdict"]["weak_side"] == "right"
+
+
+def test_stream_runs_prepare_on_the_stopped_session_before_start(tmp_path: Path) -> None:
+    import asyncio
+
+    from hipsense.protocol import Command, Result
+    from hipsense.session import SampleBlock, Session
+    from hipsense.streaming import StreamOptions, stream
+    from hipsense.virtual.launch import VirtualBoardOptions
+
+    calls: list[str] = []
+
+    async def prepare(session: Session) -> None:
+        reply = await session.command(Command.ALIGN_MOUNTING, bytes([1]), timeout_s=15.0)
+        calls.append(f"prepare ok={reply.result == Result.OK}")
+
+    def on_block(block: SampleBlock, session: Session) -> None:
+        calls.append("block")
+
+    options = StreamOptions(
+        virtual=VirtualBoardOptions(scenario="still", speed=4.0),
+        seconds=1.0,
+        prepare=prepare,
+    )
+    summary = asyncio.run(stream(options, on_block))
+    assert calls[0] == "prepare ok=True"  # the stand-still capture ran before START
+    assert calls[1:] and set(calls[1:]) == {"block"}
+    assert summary.samples >= 100

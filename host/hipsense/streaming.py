@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,9 @@ _IMU_NAMES = {
 class StreamOptions:
     """``device``: a name or address (None: the first hipsense board found); ``virtual``:
     run the virtual board instead of looking for hardware; ``seconds``: stop after this much
-    stream time (None: until interrupted); ``out``: write a recording (docs/recording.md)."""
+    stream time (None: until interrupted); ``out``: write a recording (docs/recording.md);
+    ``prepare``: awaited with the connected, stopped session before START (e.g. a guided
+    mounting alignment)."""
 
     device: str | None = None
     virtual: VirtualBoardOptions | None = None
@@ -60,6 +62,7 @@ class StreamOptions:
     raw: bool = True
     scan_timeout_s: float = 10.0
     test: str | None = None
+    prepare: Callable[[Session], Awaitable[None]] | None = None
 
 
 @dataclass
@@ -143,6 +146,8 @@ async def stream(
         summary = StreamSummary(name)
         await session.command(Command.STOP)
         status = reply_status(await session.command(Command.GET_STATUS))
+        if options.prepare is not None:
+            await options.prepare(session)
         await session.command(Command.SET_CONTENT, bytes([1 if options.raw else 0]))
         await session.command(Command.START)
         writer: RecordingWriter | None = None

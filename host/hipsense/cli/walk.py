@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import math
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,22 @@ from hipsense.session import SampleBlock, Session
 
 STILL_S = 3.0
 """Guided start: stand still this long first (the board learns its gyro bias at rest)."""
+ALIGN_TIMEOUT_S = 15.0
+
+
+def _aligner(console: Console) -> Callable[[Session], Awaitable[None]]:
+    """The guided mounting alignment: stand still (phase 1), then walk forward (phase 3)."""
+
+    async def align(session: Session) -> None:
+        from hipsense.protocol import Command
+
+        console.print("Mounting alignment: stand upright and still (2 s)…")
+        await session.command(Command.ALIGN_MOUNTING, bytes([1]), timeout_s=ALIGN_TIMEOUT_S)
+        console.print("Now walk forward and keep walking…")
+        await session.command(Command.ALIGN_MOUNTING, bytes([3]), timeout_s=ALIGN_TIMEOUT_S)
+        console.print("Mounting aligned and stored on the sensor.")
+
+    return align
 
 
 class _WalkView:
@@ -78,6 +95,12 @@ class _WalkView:
     help="Recording file (default: recordings/walk-<time>.parquet).",
 )
 @click.option(
+    "--align",
+    is_flag=True,
+    help="Align the mounting first: stand still 2 s, then walk forward 5 s "
+    "(once per way of wearing the sensor; stored on the sensor).",
+)
+@click.option(
     "--report/--no-report",
     default=True,
     show_default=True,
@@ -85,7 +108,12 @@ class _WalkView:
 )
 @virtual_options
 def walk(
-    device: str | None, seconds: float | None, out: Path | None, report: bool, **kwargs: Any
+    device: str | None,
+    seconds: float | None,
+    out: Path | None,
+    align: bool,
+    report: bool,
+    **kwargs: Any,
 ) -> None:
     """Walk with the sensor on: live left/right view, then the summary and the report."""
     from hipsense.analysis import analyse
@@ -100,6 +128,7 @@ def walk(
         device=device, virtual=_virtual(kwargs), seconds=seconds, out=out, raw=True, test="walk"
     )
     console = Console()
+    options.prepare = _aligner(console) if align else None
     console.print(
         f"Stand still for {STILL_S:.0f} s with the sensor on, then walk (Ctrl-C to stop)."
     )
