@@ -62,7 +62,7 @@ def run_stance(
     for sl in chunks(t_s.shape[0], chunk):
         frame = front.update(t_s[sl], acc_mps2[sl], gyr_dps[sl])
         run.frames.append(frame)
-        run.detector.update(frame, front.pelvis_axis_earth(frame.quat_wxyz, (0.0, 1.0, 0.0)))
+        run.detector.update(frame)
     run.detector.finish(float(t_s[-1]))
     return run
 
@@ -121,15 +121,18 @@ def trial_sides(
 
 def trial_json(
     trial: StanceTrial, side: str, t: FloatArray, obl: FloatArray, tilt: FloatArray,
-    acc_h: FloatArray, rate_hz: float,
+    static: tuple[FloatArray, FloatArray], acc_h: FloatArray, rate_hz: float,
 ) -> dict[str, Any]:  # fmt: skip
     """Metrics of one trial from its events and the front end's angle and acceleration traces."""
     end = trial.end_t_s if trial.end_t_s is not None else float(t[-1])
     mask = (t >= trial.lift_off_t_s) & (t < end)
     for down, up in trial.touch_downs:
         mask &= ~((t >= down) & (t < up))
-    d_obl = float(np.mean(obl[mask])) - trial.baseline_obliquity_deg if mask.any() else 0.0
-    d_tilt = float(np.mean(tilt[mask])) - trial.baseline_tilt_deg if mask.any() else 0.0
+    # drop and tilt change: hold mean minus baseline, both from the accelerometer (static
+    # offsets cancel, no dependence on the filter's convergence)
+    tilt_s, obl_s = static
+    d_obl = float(np.mean(obl_s[mask])) - trial.baseline_obliquity_deg if mask.any() else 0.0
+    d_tilt = float(np.mean(tilt_s[mask])) - trial.baseline_tilt_deg if mask.any() else 0.0
     drop = metrics.free_side_drop_deg(side, d_obl)
     first = trial.first_touch_down_t_s
     return {
@@ -240,7 +243,8 @@ def analyse_balance(
     tilt_all, obl_all = run.cat("tilt_deg"), run.cat("obliquity_deg")
     if not det.trials_:
         still = float(np.percentile(run.cat("activity_dps"), 95)) < det.quiet_dps
-        upright = float(np.median(np.abs(tilt_all))) < det.upright_max_deg
+        inclination = float(np.median(run.cat("inclination_deg")))
+        upright = inclination < det.upright_max_deg
         if still:
             raise NotWornError(
                 "the pelvis never moved beyond quiet standing: no lift-off (is the sensor worn "
@@ -248,7 +252,7 @@ def analyse_balance(
             )
         if not upright:
             raise PostureError(
-                f"the pelvis was not upright (median tilt {np.median(tilt_all):+.0f}°): a stance "
+                f"the pelvis was not upright (leaning {inclination:.0f}° on average): a stance "
                 "test starts standing on both feet; check the mounting calibration"
             )
     if not det.trials_:
@@ -257,13 +261,14 @@ def analyse_balance(
         )
     if det.max_abs_tilt_deg_ > det.upright_max_deg:
         raise PostureError(
-            f"the pelvis tilted {det.max_abs_tilt_deg_:.0f}° during a 'trial' (sitting or lying "
+            f"the pelvis leant {det.max_abs_tilt_deg_:.0f}° during a 'trial' (sitting or lying "
             "down?): this is not a single-leg stance recording"
         )
     side_list, warnings = trial_sides(det.trials_, protocol_sides(recording, sides))
     acc_h = run.cat("acc_earth_mps2")[:, :2]
+    static = Frame(**{k: run.cat(k) for k in vars(run.frames[0])}).static_angles_deg()
     trials = [
-        trial_json(tr, side, run.cat("t_s"), obl_all, tilt_all, acc_h, rate)
+        trial_json(tr, side, run.cat("t_s"), obl_all, tilt_all, static, acc_h, rate)
         for tr, side in zip(det.trials_, side_list, strict=True)
     ]
     right, left = _per_side(trials, "right"), _per_side(trials, "left")

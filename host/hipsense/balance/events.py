@@ -15,17 +15,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hipsense.balance.frontend import FloatArray, Frame
+from hipsense.balance.frontend import Frame
 
 
 @dataclass
 class StanceTrial:
     """Events of one trial (times in seconds on the recording's clock).
 
-    baseline_*: mean pelvis angles of the bipedal stance just before the lift-off.
+    baseline_*: mean pelvis angles of the bipedal stance just before the lift-off (from the
+        low-passed accelerometer, see :meth:`Frame.static_angles_deg`).
     touch_downs: brief touch-downs (the foot went down and lifted again) as (down, up).
     end_t_s: the final touch-down (the free foot down for good); None while the trial runs.
-    shift_m: lateral displacement over the 1.5 s before lift-off (> 0 towards the left).
+    shift_m: lateral displacement over the 1.5 s before lift-off (> 0 towards the left), from
+        the accelerometer along the pelvis's left axis.
     """
 
     lift_off_t_s: float
@@ -57,7 +59,8 @@ class StanceDetector:
     end_dps: the pelvis is still once the fast motion level stays below this.
     settle_s: the final touch-down is the jerk onset of the levelling move within this time
         before the pelvis became still.
-    upright_max_deg: baseline tilt and obliquity must be within this of the calibration.
+    upright_max_deg: the pelvis's up axis must stay within this of the vertical (from the
+        low-passed accelerometer) before and during a trial.
     jerk_delay_s: touch-down times are moved earlier by the group delay of the front end's
         8 Hz jerk low-pass (2nd-order Butterworth: √2 / (2π · 8 Hz) ≈ 28 ms).
     level_delay_s: lift-off times are moved earlier by the time constant of the fast motion
@@ -104,7 +107,8 @@ class StanceDetector:
         self._last_high_t = 0.0
         self._impact_rise_t: float | None = None
         self._touch_t = 0.0
-        self._vel = np.zeros(2)
+        self._t_prev: float | None = None
+        self._incl_lp: float | None = None
 
     @property
     def current_trial_(self) -> StanceTrial | None:
@@ -112,29 +116,39 @@ class StanceDetector:
             return self.trials_[-1]
         return None
 
-    def update(self, frame: Frame, lateral_axis_earth: FloatArray) -> StanceDetector:
-        """Feed one chunk; ``lateral_axis_earth`` (n, 3) is the pelvis's left axis in earth."""
-        lat = np.einsum("ij,ij->i", frame.acc_earth_mps2, lateral_axis_earth)
+    def update(self, frame: Frame) -> StanceDetector:
+        """Feed one chunk of front-end output."""
+        lat = frame.acc_pelvis_mps2[:, 1]
         t, act, jerk = frame.t_s.tolist(), frame.activity_dps.tolist(), frame.jerk_mps3.tolist()
         fast = frame.activity_fast_dps.tolist()
-        tilt, obl, lat_l = frame.tilt_deg.tolist(), frame.obliquity_deg.tolist(), lat.tolist()
+        tilt_a, obl_a = frame.static_angles_deg()
+        tilt, obl, lat_l = tilt_a.tolist(), obl_a.tolist(), lat.tolist()
+        incl = frame.inclination_deg.tolist()
         for i in range(len(t)):
-            self._step(t[i], act[i], fast[i], jerk[i], tilt[i], obl[i], lat_l[i])
+            self._step(t[i], act[i], fast[i], jerk[i], tilt[i], obl[i], lat_l[i], incl[i])
         return self
 
     # -------------------------------------------------------------------- state machine
 
     def _step(
-        self, t: float, act: float, fast: float, jerk: float, tilt: float, obl: float, lat: float
-    ) -> None:
+        self, t: float, act: float, fast: float, jerk: float, tilt: float, obl: float,
+        lat: float, incl: float,
+    ) -> None:  # fmt: skip
         hist = self._hist
         hist.append((t, tilt, obl, lat, act, jerk))
         while hist and hist[0][0] < t - 3.0:
             hist.popleft()
         if fast < self.onset_dps:
             self._last_low_t = t
+        # posture: inclination low-passed over ~1 s (a touch-down jolt is not a posture)
+        dt = min(max(t - self._t_prev, 0.0), 1.0) if self._t_prev is not None else 0.0
+        self._t_prev = t
+        self._incl_lp = (
+            incl if self._incl_lp is None else self._incl_lp + dt * (incl - self._incl_lp)
+        )
+        incl = self._incl_lp
         if self.state_ in ("single", "touch"):
-            self.max_abs_tilt_deg_ = max(self.max_abs_tilt_deg_, abs(tilt), abs(obl))
+            self.max_abs_tilt_deg_ = max(self.max_abs_tilt_deg_, incl)
         quiet = act < self.quiet_dps
         if quiet:
             if self._quiet_since is None:
@@ -150,7 +164,7 @@ class StanceDetector:
         above_for = 0.0 if self._above_since is None else t - self._above_since
 
         if self.state_ == "waiting":
-            upright = abs(tilt) < self.upright_max_deg and abs(obl) < self.upright_max_deg
+            upright = incl < self.upright_max_deg
             if quiet_for >= self.baseline_min_s and upright:
                 self.state_ = "ready"
         elif self.state_ == "ready":
@@ -201,7 +215,7 @@ class StanceDetector:
 
     def _lift(self, t: float) -> None:
         t_lift = self._last_low_t - self.level_delay_s
-        base = [h for h in self._hist if t_lift - 2.0 <= h[0] < t_lift - 0.2]
+        base = [h for h in self._hist if t_lift - 2.5 <= h[0] < t_lift - 1.0]
         if not base:
             base = [h for h in self._hist if h[0] < t_lift] or list(self._hist)
         shift = lateral_shift_m([h[0] for h in self._hist], [h[3] for h in self._hist], t_lift)

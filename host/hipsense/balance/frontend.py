@@ -61,6 +61,9 @@ class Frame:
     activity_dps: short-term RMS of the gyroscope about its slow baseline (motion level).
     activity_fast_dps: the same with a 50 ms time constant (to date the end of motion).
     jerk_mps3: magnitude of the time derivative of the 8 Hz low-passed specific force.
+    inclination_deg: angle between that low-passed specific force and the pelvis's up axis
+        (0 upright, 90 lying): a posture check that does not depend on the filter's state.
+    acc_pelvis_mps2: that low-passed specific force in pelvis axes (through the mounting).
     """
 
     t_s: FloatArray
@@ -74,6 +77,17 @@ class Frame:
     activity_dps: FloatArray
     activity_fast_dps: FloatArray
     jerk_mps3: FloatArray
+    inclination_deg: FloatArray
+    acc_pelvis_mps2: FloatArray
+
+    def static_angles_deg(self) -> tuple[FloatArray, FloatArray]:
+        """Tilt and obliquity from the low-passed accelerometer alone (pelvis axes): free of
+        the filter's state and the gyro bias, right for averages over still-ish periods."""
+        a = self.acc_pelvis_mps2
+        n = np.maximum(np.linalg.norm(a, axis=1), 1e-9)
+        tilt = np.degrees(np.arctan2(-a[:, 0], a[:, 2]))
+        obliquity = np.degrees(np.arcsin(np.clip(a[:, 1] / n, -1.0, 1.0)))
+        return tilt, obliquity
 
 
 class _Lowpass:
@@ -154,6 +168,9 @@ class ImuFrontEnd:
         prev = acc_lp[:1] if self._last_acc_lp is None else self._last_acc_lp
         jerk = np.linalg.norm(np.diff(np.vstack([prev, acc_lp]), axis=0), axis=1) * self.rate_hz
         self._last_acc_lp = acc_lp[-1:].copy()
+        up_pelvis = rotate(conj(self.mounting_wxyz[None, :]), np.array([0.0, 0.0, 1.0]))[0]
+        norm = np.maximum(np.linalg.norm(acc_lp, axis=1), 1e-9)
+        inclination = np.degrees(np.arccos(np.clip(acc_lp @ up_pelvis / norm, -1.0, 1.0)))
         return Frame(
             t_s,
             acc_mps2,
@@ -166,6 +183,8 @@ class ImuFrontEnd:
             activity,
             activity_fast,
             jerk,
+            inclination,
+            rotate(np.broadcast_to(self.mounting_wxyz, (n, 4)), acc_lp),
         )
 
     def _deviation(self, gyr_dps: FloatArray) -> FloatArray:

@@ -57,11 +57,12 @@ class LiveStance:
             rows[list(ACC_COLUMNS)].to_numpy(dtype=np.float64),
             rows[list(GYR_COLUMNS)].to_numpy(dtype=np.float64),
         )
-        self.detector.update(frame, self.front.pelvis_axis_earth(frame.quat_wxyz, (0, 1, 0)))
+        self.detector.update(frame)
         self.t_s = float(t[-1])
-        self.obliquity_deg = float(frame.obliquity_deg[-1])
-        self.tilt_deg = float(frame.tilt_deg[-1])
-        for ti, ob in zip(t[::10].tolist(), frame.obliquity_deg[::10].tolist(), strict=True):
+        tilt_s, obl_s = frame.static_angles_deg()
+        self.obliquity_deg = float(obl_s[-1])
+        self.tilt_deg = float(tilt_s[-1])
+        for ti, ob in zip(t[::10].tolist(), obl_s[::10].tolist(), strict=True):
             self.trace.append((ti, ob))
         while self.trace and self.trace[0][0] < self.t_s - self.trace_s:
             self.trace.popleft()
