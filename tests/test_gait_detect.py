@@ -113,3 +113,17 @@ def test_detector_works_in_any_right_handed_sensor_frame(walk):
     b.update(walk.t_s, walk.acc_mps2 @ rot.T, walk.gyr_dps @ rot.T)
     assert [c.side for c in a.contacts_] == [c.side for c in b.contacts_]
     np.testing.assert_allclose([c.t_s for c in a.contacts_], [c.t_s for c in b.contacts_])
+
+
+def test_every_parameter_is_documented():
+    import inspect
+
+    from hipsense.gait.symmetry import SymmetryTracker
+
+    for cls in (ContactDetector, WalkTracker, SymmetryTracker):
+        doc = inspect.getdoc(cls) or ""
+        params = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+        if cls is SymmetryTracker:
+            params = ["min_steps", "min_difference_deg", "confidence"]
+        for name in params:
+            assert f"{name}" in doc, f"{cls.__name__}: parameter {name} not documented"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from hipsense import __version__
 from hipsense.gait.contacts import ContactDetector
 from hipsense.gait.sources import FloatArray, angle_array, raw_arrays

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
 from hipsense.gait.sources import ACC_COLUMNS, GYR_COLUMNS
 from hipsense.gait.tracker import WalkEvent, WalkTracker
 from hipsense.recording import ANGLE_COLUMNS

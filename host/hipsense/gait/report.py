@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
 from hipsense.gait.sources import FloatArray
 from hipsense.gait.tracker import SIDES
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+
 from hipsense.angles import pelvis_angles_deg
 from hipsense.errors import HipsenseError
 from hipsense.mounting import estimate_mounting, mounting_from_axes

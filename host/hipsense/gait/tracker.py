@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
 from hipsense.gait.contacts import Contact, ContactDetector
 from hipsense.gait.symmetry import RunningStats, SymmetryTracker, Verdict
 
