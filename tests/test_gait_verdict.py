@@ -84,3 +84,21 @@ def test_verdict_with_the_host_filter_angles_raw_only():
     a = analyse_walk(raw)
     assert a.angles_source.startswith("host filter")
     assert a.tracker.verdict_.weak_side == "right"
+
+
+@pytest.mark.parametrize("yaw_deg", [70.0, 200.0])
+def test_unknown_mounting_is_estimated_from_the_stand_still_and_the_walk(yaw_deg):
+    """Raw-only, no mounting in the metadata, sensor turned on the belt: the mounting comes
+    from the recording's first still second and its walk; the weak side is still found."""
+    import dataclasses
+
+    from scipy.spatial.transform import Rotation
+
+    x, y, z, w = Rotation.from_euler("zyx", [yaw_deg, 20.0, -10.0], degrees=True).as_quat()
+    r = simulate("walk-left-trendelenburg", seed=1, mounting=[w, x, y, z])
+    rec = r.to_recording()
+    meta = dataclasses.replace(rec.meta, mounting=None)
+    raw = Recording(meta, rec.data.drop(columns=["tilt_deg", "obliquity_deg", "rotation_deg"]))
+    a = analyse_walk(raw)
+    assert "mounting estimated" in a.angles_source
+    assert a.tracker.verdict_.weak_side == "left"

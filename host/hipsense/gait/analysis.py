@@ -159,12 +159,12 @@ def analyse_walk(
     """
     t, acc, gyr = raw_arrays(recording)
     rate = recording.meta.rate_hz
-    walk_start_s = None
-    if not recording.has_angles or axes is not None or recording.meta.mounting is None:
+    contacts_s = None
+    if axes is None and recording.meta.mounting is None:  # may be needed for the mounting
         probe = ContactDetector(rate)
         probe.update(t, acc, gyr)
-        walk_start_s = probe.contacts_[0].t_s if probe.contacts_ else None
-    angles, source = angle_array(recording, axes=axes, walk_start_s=walk_start_s)
+        contacts_s = np.array([c.t_s for c in probe.contacts_])
+    angles, source = angle_array(recording, axes=axes, contacts_s=contacts_s)
     tracker = WalkTracker(rate, min_steps=min_steps, min_difference_deg=min_difference_deg)
     for i in range(0, len(t), chunk_samples):
         j = i + chunk_samples

@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy import signal
 
 from hipsense.angles import pelvis_angles_deg
 from hipsense.errors import HipsenseError
-from hipsense.mounting import estimate_mounting, mounting_from_axes
+from hipsense.mounting import mounting_from_axes
 from hipsense.orientation import estimate
 from hipsense.recording import ANGLE_COLUMNS, RAW_COLUMNS, Recording, RecordingMeta
 
@@ -98,10 +99,11 @@ def angle_array(
     *,
     axes: str | None = None,
     still_s: float = 1.0,
-    walk_s: float = 4.0,
-    walk_start_s: float | None = None,
+    walk_s: float = 8.0,
+    contacts_s: FloatArray | None = None,
 ) -> tuple[FloatArray, str]:
-    """(N, 3) tilt, obliquity, rotation (deg) and where they came from."""
+    """(N, 3) tilt, obliquity, rotation (deg) and where they came from; ``contacts_s`` (the
+    detected contact times) locate the walk used to estimate an unknown mounting."""
     d = rec.data
     if rec.has_angles and axes is None and not np.isnan(d["obliquity_deg"].to_numpy()).all():
         return d[list(ANGLE_COLUMNS)].to_numpy(np.float64), "recording"
@@ -112,7 +114,7 @@ def angle_array(
     elif rec.meta.mounting is not None:
         mounting, source = np.asarray(rec.meta.mounting, float), "host filter, recorded mounting"
     else:
-        mounting, source = _mounting_from_data(t, acc, rate, still_s, walk_s, walk_start_s)
+        mounting, source = _mounting_from_data(t, acc, rate, still_s, walk_s, contacts_s)
     quat = estimate(acc, np.radians(gyr), rate)
     tilt, obliquity, rotation = pelvis_angles_deg(quat, mounting, rate_hz=rate)
     return np.column_stack([tilt, obliquity, rotation]), source
@@ -124,17 +126,34 @@ def _mounting_from_data(
     rate_hz: float,
     still_s: float,
     walk_s: float,
-    walk_start_s: float | None,
+    contacts_s: FloatArray | None,
 ) -> tuple[FloatArray, str]:
-    n_still = round(still_s * rate_hz)
-    if walk_start_s is None:
+    """Up from the first ``still_s`` (standing still); forward from the walk that starts 0.5 s
+    before the first contact: the main axis of the horizontal acceleration at the step
+    frequency (antero-posterior acceleration repeats every step, medio-lateral every stride),
+    signed by the velocity gained in its first second (as hipsense.mounting does)."""
+    if contacts_s is None or len(contacts_s) < 4:
         raise WalkInputError(
-            "unknown sensor mounting and no walking found to estimate it: pass --axes"
+            "unknown sensor mounting and not enough walking to estimate it: pass --axes"
         )
-    i0 = int(np.searchsorted(t, walk_start_s))
-    fwd = acc[i0 : i0 + round(walk_s * rate_hz)]
-    mounting = estimate_mounting(acc[:n_still], fwd, rate_hz, motion="walk")
-    return mounting, (
+    up = acc[: max(1, round(still_s * rate_hz))].mean(axis=0)
+    up /= np.linalg.norm(up)
+    t0 = float(contacts_s[0]) - 0.5
+    i0 = int(np.searchsorted(t, t0))
+    i1 = min(len(t), i0 + round(walk_s * rate_hz))
+    window = contacts_s[(contacts_s >= t0) & (contacts_s < t[i1 - 1])]
+    if len(window) < 4 or i1 - i0 < 3 * rate_hz:
+        raise WalkInputError("the walk is too short to estimate the mounting: pass --axes")
+    step_hz = 1.0 / float(np.median(np.diff(window)))
+    horiz = acc[i0:i1] - np.outer(acc[i0:i1] @ up, up)
+    b, a = signal.butter(2, [0.7 * step_hz, 1.3 * step_hz], btype="band", fs=rate_hz, output="ba")  # type: ignore[misc]
+    band = np.asarray(signal.filtfilt(b, a, horiz, axis=0), dtype=np.float64)
+    _, vecs = np.linalg.eigh(band.T @ band)
+    forward = vecs[:, -1]
+    n1 = round(rate_hz)
+    if float(np.sum((horiz[:n1] - horiz[n1:].mean(axis=0)) @ forward)) < 0:
+        forward = -forward
+    return mounting_from_axes(up, forward), (
         f"host filter, mounting estimated from the first {still_s:g} s (still) and the walk "
-        f"from {walk_start_s:.1f} s"
+        f"from {t0:.1f} s"
     )
