@@ -64,3 +64,13 @@ def test_analyze_names_a_missing_foreign_column(tmp_path):
     res = CliRunner().invoke(cli, ["analyze", str(f), "--test", "walk", "--column-map", MOBGAP_MAP])
     assert res.exit_code != 0
     assert "no column" in str(res.exception) or "no column" in res.output
+
+
+def test_json_bouts_carry_per_side_means(tmp_path):
+    path = write_recording(simulate("walk-turns", seed=0).to_recording(), tmp_path / "t.parquet")
+    res = CliRunner().invoke(cli, ["analyze", str(path), "--json"])
+    assert res.exit_code == 0, res.output
+    bouts = json.loads(res.output)["bouts"]
+    assert len(bouts) == 2  # walk-turns: two bouts with a stop between them
+    for b in bouts:
+        assert b["left"]["drop_deg"]["n"] >= 5 and b["right"]["step_time_s"]["mean"] > 0.4

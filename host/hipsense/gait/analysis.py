@@ -14,7 +14,8 @@ import numpy as np
 from hipsense import __version__
 from hipsense.gait.contacts import ContactDetector
 from hipsense.gait.sources import FloatArray, angle_array, raw_arrays
-from hipsense.gait.tracker import RANGE_METRICS, SIDES, WalkEvent, WalkTracker
+from hipsense.gait.symmetry import RunningStats
+from hipsense.gait.tracker import RANGE_METRICS, SIDES, Step, WalkEvent, WalkTracker
 from hipsense.recording import Recording
 
 SCHEMA = "hipsense.walk"
@@ -37,17 +38,30 @@ class WalkAnalysis:
         return self.tracker.events_
 
     def bouts(self) -> list[dict[str, Any]]:
-        """Bouts with at least one valid step: start and end contact times, step count."""
-        out: dict[int, dict[str, Any]] = {}
+        """Bouts with at least one valid step: start and end contact times, step count, and per
+        stance side the mean and SD of the swing side's drop and of the step time."""
+        steps: dict[int, list[Step]] = {}
         for ev in self.events:
-            s = ev.step
-            if s is None or not s.valid:
-                continue
-            b = out.setdefault(s.bout, {"bout": s.bout, "start_t_s": s.t_start_s, "n_steps": 0})
-            b["end_t_s"] = s.t_end_s
-            b["n_steps"] += 1
-        return [{k: round(v, 4) if isinstance(v, float) else v for k, v in b.items()}
-                for b in out.values()]  # fmt: skip
+            if ev.step is not None and ev.step.valid:
+                steps.setdefault(ev.step.bout, []).append(ev.step)
+        out = []
+        for bout, items in steps.items():
+            entry: dict[str, Any] = {
+                "bout": bout,
+                "start_t_s": round(items[0].t_start_s, 4),
+                "end_t_s": round(items[-1].t_end_s, 4),
+                "n_steps": len(items),
+            }
+            for side in SIDES:
+                drop, step_s = RunningStats(), RunningStats()
+                for st in items:
+                    if st.stance_side == side and not math.isnan(st.drop_deg):
+                        drop.add(st.drop_deg)
+                    if st.stance_side != side:  # the step ends at this side's contact
+                        step_s.add(st.step_s)
+                entry[side] = {"drop_deg": drop.to_json(), "step_time_s": step_s.to_json()}
+            out.append(entry)
+        return out
 
     def to_json(self) -> dict[str, Any]:
         tr = self.tracker
