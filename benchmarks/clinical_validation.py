@@ -47,12 +47,13 @@ def stance(seeds: int, chip: str) -> tuple[list[str], float]:
     rows = [
         "| scenario | trials found | lift-off ≤ 100 ms | brief touch-down ≤ 100 ms | final "
         "touch-down ≤ 100 ms | lift-off error ms (median / p95 / max) | final touch-down error "
-        "ms | drop within 1° (mean abs error) | Trendelenburg flag right |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "ms | drop within 1° (mean abs error) | Trendelenburg flag right | stance leg right | "
+        "weaker side right (none if no weak side) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     speed = []
     for name, weak in STANCE.items():
-        found, lift, brief, final, drop, flag = [], [], [], [], [], []
+        found, lift, brief, final, drop, flag, leg, weaker = [], [], [], [], [], [], [], []
         e_lift: list[float] = []
         e_final: list[float] = []
         e_drop: list[float] = []
@@ -68,6 +69,7 @@ def stance(seeds: int, chip: str) -> tuple[list[str], float]:
                 continue
             speed.append(rec.duration_s / (time.perf_counter() - t0))
             truth = r.truth["trials"]
+            weaker.append(doc["comparison"].get("weaker_side") == weak)
             found.append(len(doc["trials"]) == len(truth))
             for got, true in zip(doc["trials"], truth, strict=False):
                 e_lift.append(got["lift_off_t_s"] - true["lift_off_t_s"])
@@ -83,10 +85,11 @@ def stance(seeds: int, chip: str) -> tuple[list[str], float]:
                 e_drop.append(got["free_side_drop_deg"] - true["free_side_drop_deg"])
                 drop.append(abs(e_drop[-1]) <= 1.0)
                 flag.append(got["trendelenburg"] == (true["stance_side"] == weak))
+                leg.append(got["stance_side"] == true["stance_side"])
         rows.append(
             f"| `{name}` | {_pct(found)} | {_pct(lift)} | {_pct(brief)} | {_pct(final)} | "
             f"{_err(e_lift)} | {_err(e_final)} | {_pct(drop)} ({np.mean(np.abs(e_drop)):.2f}°) "
-            f"| {_pct(flag)} |"
+            f"| {_pct(flag)} | {_pct(leg)} | {_pct(weaker)} |"
         )
     return rows, float(np.median(speed))
 

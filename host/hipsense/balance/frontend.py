@@ -18,7 +18,7 @@ from scipy.signal import butter, lfilter, lfilter_zi
 
 from hipsense.angles import pelvis_angles_deg, quat_multiply
 from hipsense.balance.errors import ClinicalInputError, NotWornError, WrongTestError
-from hipsense.orientation import OrientationFilter
+from hipsense.orientation import FilterParams, OrientationFilter
 from hipsense.recording import Recording
 from hipsense.recording.schema import ACC_COLUMNS, GYR_COLUMNS
 
@@ -121,6 +121,9 @@ class ImuFrontEnd:
     bias_tau_s: time constant of the gyroscope baseline the motion level is measured from.
     bias_gate_dps: the baseline only follows samples within this of it (quiet moments), so a
         fast move or a long sway does not shift it.
+    rest_bias_max_dps: the orientation filter learns a gyro bias at rest only below this norm;
+        40 °/s admits the MPU-6050's ±20 °/s per axis on all three axes (the filter's default,
+        20 °/s, left it unlearnt and the angles drifting).
     """
 
     def __init__(
@@ -130,11 +133,12 @@ class ImuFrontEnd:
         activity_tau_s: float = 0.15,
         bias_tau_s: float = 3.0,
         bias_gate_dps: float = 3.0,
+        rest_bias_max_dps: float = 40.0,
     ) -> None:
         self.rate_hz = float(rate_hz)
         self.mounting_wxyz = np.asarray(mounting_wxyz, dtype=np.float64)
         self.activity_tau_s = activity_tau_s
-        self._filter = OrientationFilter(rate_hz)
+        self._filter = OrientationFilter(rate_hz, FilterParams(rest_bias_max_dps=rest_bias_max_dps))
         self._gyr_base: list[float] | None = None
         self._k_base = 1.0 - float(np.exp(-1.0 / (rate_hz * bias_tau_s)))
         self.bias_gate_dps = bias_gate_dps

@@ -27,7 +27,7 @@ from hipsense.balance.frontend import (
 )
 from hipsense.bridge.compare import compare_sides
 from hipsense.bridge.events import BridgeDetector
-from hipsense.bridge.frame import supine_alignment
+from hipsense.bridge.frame import supine_alignment, unit_rows
 from hipsense.bridge.metrics import RepMeasure
 from hipsense.recording import Recording
 
@@ -165,7 +165,7 @@ def analyse_bridge(
     det = run.detector
     if det.frame_ is None:
         act = run.cat("activity_dps")
-        cos = supine_alignment(run.cat("up_sensor"), mounting)
+        cos = supine_alignment(unit_rows(run.cat("acc_pelvis_mps2")))
         if float(np.percentile(act, 95)) < det.quiet_dps and float(np.max(np.abs(cos))) < 0.5:
             raise NotWornError("the sensor never moved and never lay flat: was it worn?")
         raise PostureError(

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from hipsense.balance.frontend import FloatArray, Frame
-from hipsense.bridge.frame import LyingFrame, supine_alignment
+from hipsense.balance.frontend import FloatArray, Frame, rotate
+from hipsense.bridge.frame import LyingFrame, supine_alignment, unit_rows
 from hipsense.bridge.metrics import RepMeasure, measure_rep
 
 
@@ -55,11 +55,10 @@ class BridgeDetector:
         self.lift_deg_ = 0.0
         self.drop_deg_ = 0.0
         self._quiet: deque[tuple[float, FloatArray, float]] = deque()
-        self._buf: list[tuple[float, float, float, float]] = []
-        self._pre: deque[tuple[float, float, float, float]] = deque()
+        self._buf: list[list[float]] = []
+        self._pre: deque[list[float]] = deque()
         self._rest_level = 0.0
-        self._heading_prev: float | None = None
-        self._heading_unwrapped = 0.0
+        self._m = np.asarray(mounting_wxyz, dtype=np.float64)
 
     def update(self, frame: Frame) -> BridgeDetector:
         """Feed one chunk of front-end output."""
@@ -71,40 +70,32 @@ class BridgeDetector:
             if not keep.any():
                 return self
             frame = _slice(frame, keep)
-        lift, drop, heading = self.frame_.angles_deg(frame.up_sensor, frame.quat_wxyz)
-        for t, li, dr, hd in zip(
-            frame.t_s.tolist(), lift.tolist(), drop.tolist(), heading.tolist(), strict=True
-        ):
-            self._step(t, li, dr, self._unwrap(hd))
+        up = unit_rows(frame.acc_pelvis_mps2)
+        lift, drop = self.frame_.angles_deg(up)
+        gyr = rotate(np.broadcast_to(self._m, (up.shape[0], 4)), frame.gyr_dps)
+        for row in np.column_stack([frame.t_s, lift, drop, gyr, up]).tolist():
+            self._step(row)
         return self
 
-    def _unwrap(self, heading: float) -> float:
-        if self._heading_prev is not None:
-            self._heading_unwrapped += (heading - self._heading_prev + 180.0) % 360.0 - 180.0
-        else:
-            self._heading_unwrapped = heading
-        self._heading_prev = heading
-        return self._heading_unwrapped
-
     def _find_rest(self, frame: Frame) -> None:
-        cos = supine_alignment(frame.up_sensor, self.mounting_wxyz)
+        up_all = unit_rows(frame.acc_pelvis_mps2)
+        cos = supine_alignment(up_all)
         for i, t in enumerate(frame.t_s.tolist()):
             still = frame.activity_dps[i] < self.quiet_dps and abs(cos[i]) > self.supine_cos
             if not still:
                 self._quiet.clear()
                 continue
-            self._quiet.append((t, frame.up_sensor[i], float(cos[i])))
+            self._quiet.append((t, up_all[i], float(cos[i])))
             if t - self._quiet[0][0] >= self.rest_min_s:
                 up = np.mean([q[1] for q in self._quiet], axis=0)
-                flipped = float(np.mean([q[2] for q in self._quiet])) < 0
-                self.frame_ = LyingFrame.from_rest(up, self.mounting_wxyz, flipped)
+                self.frame_ = LyingFrame.from_rest(up)
                 self.rest_t_s_ = t
                 self.state_ = "ready"
                 return
 
-    def _step(self, t: float, lift: float, drop: float, heading: float) -> None:
+    def _step(self, sample: list[float]) -> None:
+        t, lift, drop = sample[0], sample[1], sample[2]
         self.lift_deg_, self.drop_deg_ = lift, drop
-        sample = (t, lift, drop, heading)
         if self.state_ == "ready":
             self._pre.append(sample)
             while self._pre and self._pre[0][0] < t - 2.0:
@@ -125,7 +116,7 @@ class BridgeDetector:
         self._pre.clear()
         self._buf = []
         if arr.shape[0] and float(arr[:, 1].max()) - self._rest_level >= self.min_peak_deg:
-            rep = measure_rep(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3])
+            rep = measure_rep(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3:6], arr[:, 6:9])
             if rep is not None:
                 self.reps_.append(rep)
 

@@ -5,7 +5,9 @@ and on the way down, extended to the whole move assuming a symmetric S-shaped (m
 move, whose 20-80 % part takes 0.346 of its duration. The hold is from the top to the start of
 the lowering; lift, hip drop and twist are their means over the hold, relative to the rest
 just before the rep (the supine rest at the start sets the axes; re-referencing each rep keeps
-the filter's slow drift between reps out of the result).
+slow changes between reps out of the result). Lift and drop come from the low-passed
+accelerometer (static in the hold); twist is the gyroscope integrated about the up direction
+from the rep's start, its bias taken as its mean over the rest before the rep.
 """
 
 from __future__ import annotations
@@ -52,20 +54,24 @@ def _crossing(t: FloatArray, y: FloatArray, level: float, rising: bool) -> float
     return float(t[i] + frac * (t[i + 1] - t[i]))
 
 
-def _rest_trend(t_s: FloatArray, heading_deg: FloatArray, start_t_s: float) -> FloatArray:
-    """The heading the rest before the rep would have continued with: a line fitted to the
-    rest (its slope is the residual vertical gyro bias), or its mean if the rest is short."""
+def twist_deg(t_s: FloatArray, gyr_dps: FloatArray, up: FloatArray, start_t_s: float) -> FloatArray:
+    """Rotation about the up direction since ``start_t_s``: the gyroscope (pelvis axes) minus
+    its mean over the rest before the rep (the bias), projected on up and integrated."""
     pre = t_s < start_t_s
-    if int(pre.sum()) < 50:
-        return np.full_like(t_s, float(np.mean(heading_deg[pre])) if pre.any() else heading_deg[0])
-    slope, offset = np.polyfit(t_s[pre] - start_t_s, heading_deg[pre], 1)
-    return offset + slope * (t_s - start_t_s)
+    bias = gyr_dps[pre].mean(axis=0) if pre.any() else np.zeros(3)
+    rate = np.einsum("ij,ij->i", gyr_dps - bias, up)
+    dt = np.diff(t_s, prepend=t_s[0])
+    angle = np.cumsum(rate * dt)
+    k = min(int(np.searchsorted(t_s, start_t_s)), angle.shape[0] - 1)
+    return angle - angle[k]
 
 
 def measure_rep(
-    t_s: FloatArray, lift_deg: FloatArray, drop_deg: FloatArray, heading_deg: FloatArray
-) -> RepMeasure | None:
-    """Measure one rep from its samples (a little rest before it, up to its return)."""
+    t_s: FloatArray, lift_deg: FloatArray, drop_deg: FloatArray, gyr_dps: FloatArray,
+    up: FloatArray,
+) -> RepMeasure | None:  # fmt: skip
+    """Measure one rep from its samples (a little rest before it, up to its return); ``gyr_dps``
+    and ``up`` (unit up direction from the accelerometer) are in pelvis axes."""
     if t_s.shape[0] < 4:
         return None
     first = t_s < t_s[0] + 0.5
@@ -86,7 +92,7 @@ def measure_rep(
     hold = (t_s >= top) & (t_s <= hold_end)
     if not hold.any():
         hold = lift_deg >= hi
-    heading_ref = _rest_trend(t_s, heading_deg, start)
+    twist = twist_deg(t_s, gyr_dps, up, start)
     return RepMeasure(
         start_t_s=start,
         top_t_s=top,
@@ -94,6 +100,6 @@ def measure_rep(
         end_t_s=end,
         lift_deg=float(np.mean(lift_deg[hold])),
         hip_drop_deg=float(np.mean(drop_deg[hold])),
-        twist_deg=float(np.mean(heading_deg[hold] - heading_ref[hold])),
+        twist_deg=float(np.mean(twist[hold])),
         hold_drop_range_deg=float(np.ptp(drop_deg[hold])),
     )

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hipsense.bridge.frame import unit_rows
+
 if TYPE_CHECKING:
     from hipsense.bridge.analysis import BridgeAnalysis
 
@@ -25,7 +27,7 @@ def write_bridge_report(analysis: BridgeAnalysis, out_dir: Path) -> Path:
     det = run.detector
     assert det.frame_ is not None
     t = run.cat("t_s")
-    lift, drop, _ = det.frame_.angles_deg(run.cat("up_sensor"), run.cat("quat_wxyz"))
+    lift, drop = det.frame_.angles_deg(unit_rows(run.cat("acc_pelvis_mps2")))
     keep = t >= (det.rest_t_s_ or 0.0) - 1.0
     fig, ax = plt.subplots(2, 1, figsize=(10, 5), sharex=True)
     ax[0].plot(t[keep], lift[keep], lw=0.8)
