@@ -70,6 +70,10 @@ class ContactDetector:
     rms_tau_s: time constant of the running RMS (s).
     side_memory: weight of the previous steps' alternating side evidence (0..1).
     side_lag_s: the yaw rate is read this long before the peak (at about the contact) (s).
+    min_impact: a contact also needs an impact: the high-passed acceleration magnitude, within
+        ``side_lag_s`` before to 0.05 s after the peak, at least this many times its running RMS
+        (τ 5 s); slow body sway gives vertical peaks without heel-strike impacts.
+    impact_hz: cut-off of that high-pass (Hz).
     missed_ratio: an interval longer than this many typical steps (running mean) counts as a
         missed contact in between, so the next side is the same as the last one.
     """
@@ -86,12 +90,14 @@ class ContactDetector:
         delay_s: float = 0.10,
         min_step_s: float = 0.3,
         max_step_s: float = 1.6,
-        min_peak_mps2: float = 0.15,
-        rel_peak: float = 0.4,
+        min_peak_mps2: float = 0.1,
+        rel_peak: float = 0.3,
         rms_tau_s: float = 2.0,
         side_memory: float = 0.7,
         side_lag_s: float = 0.15,
         missed_ratio: float = 1.5,
+        min_impact: float = 0.8,
+        impact_hz: float = 8.0,
     ) -> None:
         self.rate_hz = rate_hz
         self.gravity_hz = gravity_hz
@@ -108,6 +114,13 @@ class ContactDetector:
         self.side_memory = side_memory
         self.side_lag_s = side_lag_s
         self.missed_ratio = missed_ratio
+        self.min_impact = min_impact
+        self.impact_hz = impact_hz
+        self._hp_ba = _butter(2, impact_hz, "high", rate_hz)
+        self._env_ba = _butter(1, 0.2, "low", rate_hz)
+        self._hp_zi = np.zeros((2, 3))
+        self._env_zi = np.zeros(1)
+        self._n_impact = max(1, round(0.05 * rate_hz))
         self._step_s = 0.0
         self._g_ba = _butter(1, gravity_hz, "low", rate_hz)
         self._v_ba = _butter(2, band_hz, "band", rate_hz)
@@ -122,7 +135,7 @@ class ContactDetector:
         self._n_before = max(1, round(before_s * rate_hz))
         self._n_side = min(self._n_before, round(side_lag_s * rate_hz))
         # trailing buffer: t, filtered vertical acc, threshold, filtered yaw rate
-        self._buf = np.empty((0, 4))
+        self._buf = np.empty((0, 5))
         self._next = 0  # first buffer index not yet decided
         self._last_peak_t_s = -np.inf
         self._bout = -1
@@ -151,7 +164,11 @@ class ContactDetector:
         y, self._y_zi = _lfilter(self._y_ba, yaw, self._y_zi)
         ms, self._rms_zi = _lfilter(self._rms_ba, v * v, self._rms_zi)
         thr = np.maximum(self.min_peak_mps2, self.rel_peak * np.sqrt(ms))
-        self._buf = np.concatenate([self._buf, np.column_stack([t, v, thr, y])])
+        hp, self._hp_zi = _lfilter(self._hp_ba, acc, self._hp_zi, axis=0)
+        impact = np.linalg.norm(hp, axis=1)
+        env2, self._env_zi = _lfilter(self._env_ba, impact * impact, self._env_zi)
+        ratio = impact / np.sqrt(np.maximum(env2, 1e-12))
+        self._buf = np.concatenate([self._buf, np.column_stack([t, v, thr, y, ratio])])
         return self._decide()
 
     def _decide(self) -> list[Contact]:
@@ -168,6 +185,8 @@ class ContactDetector:
                     continue
                 lo, hi = i - self._n_before, i + self._n_after + 1
                 if x[i] < x[lo:hi].max():
+                    continue
+                if buf[i - self._n_side : i + self._n_impact, 4].max() < self.min_impact:
                     continue
                 t_peak = buf[i, 0]
                 if t_peak - self._last_peak_t_s < self.min_step_s:
