@@ -145,3 +145,18 @@ def test_stance_leg_from_the_weight_shift_overrides_a_wrong_protocol() -> None:
     assert [t["stance_side"] for t in doc["trials"]] == ["right", "left"]
     assert len(doc["warnings"]) == 2 and "shifted" in doc["warnings"][0]
     assert all(3.0 < abs(t["weight_shift_cm"]) < 20.0 for t in doc["trials"])  # truth 7 cm
+
+
+def test_button_is_the_fallback_when_the_recording_stops_during_the_hold() -> None:
+    r = simulate("stance-eyes-open", seed=8)
+    rec = r.to_recording()
+    t_cut = r.truth["trials"][1]["lift_off_t_s"] + 10.0
+    rec.data = rec.data.loc[rec.data["t_s"] < t_cut].reset_index(drop=True)
+    no_button = analyse(rec, chunk=300).to_json()["trials"][1]
+    assert no_button["end_source"] == "recording end"
+    press = int(np.searchsorted(rec.data["t_s"].to_numpy(), t_cut - 2.0))
+    rec.data.loc[press, "marker"] = 256  # MARKER_BUTTON
+    doc = analyse(rec).to_json()
+    trial = doc["trials"][1]
+    assert trial["end_source"] == "button" and abs(trial["end_t_s"] - (t_cut - 2.0)) < 0.02
+    assert doc["trials"][0]["end_source"] == "sensor"  # the sensor's own end is kept

@@ -78,3 +78,18 @@ def test_report_written(tmp_path) -> None:  # type: ignore[no-untyped-def]
     page = result.write_report(tmp_path)
     assert page.exists() and (tmp_path / "bridge_lift.png").stat().st_size > 1000
     assert "weaker side: left" in page.read_text()
+
+
+def test_every_algorithm_parameter_is_documented() -> None:
+    import inspect
+
+    from hipsense.balance.events import StanceDetector
+    from hipsense.balance.frontend import ImuFrontEnd
+    from hipsense.balance.live import LiveStance
+    from hipsense.bridge.events import BridgeDetector
+
+    for cls in (StanceDetector, BridgeDetector, ImuFrontEnd, LiveStance):
+        doc = inspect.getdoc(cls) or ""
+        for name in inspect.signature(cls.__init__).parameters:
+            if name != "self":
+                assert f"{name}:" in doc, f"{cls.__name__}.{name} is not documented"

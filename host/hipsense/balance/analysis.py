@@ -26,7 +26,7 @@ from hipsense.balance.frontend import (
     mounting_of,
     raw_arrays,
 )
-from hipsense.recording import Recording
+from hipsense.recording import MARKER, MARKER_BUTTON, Recording
 
 JSON_KIND = "hipsense-balance"
 JSON_VERSION = 1
@@ -81,6 +81,24 @@ def protocol_sides(recording: Recording, sides: Sequence[str] | None) -> list[st
     if recording.meta.side in ("left", "right"):
         return [recording.meta.side]
     return None
+
+
+def button_fallback(trials: Sequence[StanceTrial], recording: Recording) -> list[str]:
+    """The fallback, never the method: a trial the sensor did not see end (the recording
+    stopped during the hold) ends at the first button press after its lift-off, if any."""
+    data = recording.data
+    if MARKER not in data.columns:
+        return []
+    pressed = data.loc[data[MARKER] == MARKER_BUTTON, "t_s"].to_numpy(dtype=np.float64)
+    notes = []
+    for k, trial in enumerate(trials):
+        after = pressed[pressed > trial.lift_off_t_s]
+        if trial.end_source == "recording end" and after.size:
+            trial.end_t_s = float(after[0])
+            trial.touch_downs = [td for td in trial.touch_downs if td[0] < trial.end_t_s]
+            trial.end_source = "button"
+            notes.append(f"trial {k + 1}: the end was taken from the button press")
+    return notes
 
 
 MIN_SHIFT_M = 0.02
@@ -141,6 +159,7 @@ def trial_json(
         "weight_shift_cm": round(trial.shift_m * 100.0, 1),
         "lift_off_t_s": round(trial.lift_off_t_s, 3),
         "end_t_s": round(end, 3),
+        "end_source": trial.end_source,
         "hold_s": round((first if first is not None else end) - trial.lift_off_t_s, 3),
         "total_s": round(end - trial.lift_off_t_s, 3),
         "n_touch_downs": len(trial.touch_downs),
@@ -265,6 +284,7 @@ def analyse_balance(
             "down?): this is not a single-leg stance recording"
         )
     side_list, warnings = trial_sides(det.trials_, protocol_sides(recording, sides))
+    warnings += button_fallback(det.trials_, recording)
     acc_h = run.cat("acc_earth_mps2")[:, :2]
     static = Frame(**{k: run.cat(k) for k in vars(run.frames[0])}).static_angles_deg()
     trials = [

@@ -36,6 +36,8 @@ class StanceTrial:
     shift_m: float
     touch_downs: list[tuple[float, float]] = field(default_factory=list)
     end_t_s: float | None = None
+    end_source: str = "sensor"
+    """``sensor``, ``recording end`` (stopped during the hold) or ``button`` (the fallback)."""
 
     @property
     def first_touch_down_t_s(self) -> float | None:
@@ -246,6 +248,7 @@ class StanceDetector:
                 trial.end_t_s = self._touch_t
             else:
                 trial.end_t_s = t_last
+                trial.end_source = "recording end"
             self.state_ = "waiting"
         return self
 
