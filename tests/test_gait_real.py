@@ -1,6 +1,6 @@
 """Regression test on real lower-back walking (mobgap lab data, INDIP reference): the causal
 detector's contact F1 and left/right accuracy inside the reference gait sequences must not fall
-below the figures in docs/validation.md (F1 0.84, left/right 0.79) by more than a little."""
+below the figures in docs/validation.md (F1 0.84, left/right 0.83) by more than a little."""
 
 from __future__ import annotations
 
@@ -43,4 +43,4 @@ def test_contacts_and_sides_on_the_mobgap_lab_data(shared_benchmarks):
     precision, recall = tp / n_det, tp / n_ref
     f1 = 2 * precision * recall / (precision + recall)
     assert f1 >= 0.82
-    assert sides_ok / tp >= 0.77
+    assert sides_ok / tp >= 0.80

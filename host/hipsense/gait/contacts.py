@@ -94,7 +94,7 @@ class ContactDetector:
         rel_peak: float = 0.3,
         rms_tau_s: float = 2.0,
         side_memory: float = 0.7,
-        side_lag_s: float = 0.15,
+        side_lag_s: float = 0.10,
         missed_ratio: float = 1.5,
         min_impact: float = 0.8,
         impact_hz: float = 8.0,
