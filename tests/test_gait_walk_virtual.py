@@ -16,7 +16,7 @@ def test_walk_command_finds_the_right_trendelenburg_live(tmp_path: Path) -> None
     hipsense = Path(sys.executable).with_name("hipsense")
     proc = subprocess.run(
         [str(hipsense), "walk", "--virtual", "--scenario", "walk-right-trendelenburg",
-         "--speed", "8", "--seconds", "26", "--out", str(out)],
+         "--speed", "4", "--seconds", "26", "--out", str(out)],
         capture_output=True, text=True, timeout=180, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
