@@ -57,7 +57,7 @@ class FilterParams:
     tau_rest_s: float = 0.5
     rest_gyr_dps: float = 2.0
     rest_acc_mps2: float = 0.5
-    rest_bias_max_dps: float = 20.0
+    rest_bias_max_dps: float = 35.0
     rest_min_s: float = 1.5
     tau_bias_rest_s: float = 1.0
     tau_bias_motion_s: float = 30.0
