@@ -140,7 +140,7 @@ def bridge(seeds: int, chip: str) -> tuple[list[str], float]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--chip", default="mpu6886")
     args = ap.parse_args()
