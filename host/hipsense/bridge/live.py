@@ -8,13 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
-from hipsense.balance.frontend import ImuFrontEnd
+from hipsense.balance.blocks import BlockFrontEnd
 from hipsense.bridge.events import BridgeDetector
-from hipsense.recording.schema import ACC_COLUMNS, GYR_COLUMNS
 from hipsense.session import SampleBlock, Session
-from hipsense.streaming import block_frame
 
 
 class LiveBridge:
@@ -25,27 +21,15 @@ class LiveBridge:
 
     def __init__(self, mounting_wxyz: Sequence[float] = (1.0, 0.0, 0.0, 0.0)) -> None:
         self.detector = BridgeDetector(mounting_wxyz)
-        self.mounting_wxyz = tuple(mounting_wxyz)
-        self.front: ImuFrontEnd | None = None
-        self.t0_device_s: float | None = None
+        self.blocks = BlockFrontEnd(mounting_wxyz)
         self.t_s = 0.0
         self.up_since_t_s: float | None = None
 
     def __call__(self, block: SampleBlock, session: Session) -> None:
-        if block.raw is None or block.config is None:
+        frame = self.blocks.update(block)
+        if frame is None:
             return
-        if self.t0_device_s is None:
-            self.t0_device_s = float(block.t_device_s[0])
-            self.front = ImuFrontEnd(float(block.config.rate_hz), self.mounting_wxyz)
-        rows = block_frame(block, self.t0_device_s, {})
-        if len(rows) == 0 or self.front is None:
-            return
-        t = rows["t_s"].to_numpy(dtype=np.float64)
-        frame = self.front.update(
-            t,
-            rows[list(ACC_COLUMNS)].to_numpy(dtype=np.float64),
-            rows[list(GYR_COLUMNS)].to_numpy(dtype=np.float64),
-        )
+        t = frame.t_s
         was_up = self.detector.state_ == "up"
         self.detector.update(frame)
         self.t_s = float(t[-1])

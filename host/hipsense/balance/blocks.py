@@ -1,0 +1,41 @@
+"""Blocks from the board -> front-end frames on the recording's clock (shared by the stance
+and bridge live views, so live and ``hipsense analyze`` see the same samples)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from hipsense.balance.frontend import Frame, ImuFrontEnd
+from hipsense.recording.schema import ACC_COLUMNS, GYR_COLUMNS
+from hipsense.session import SampleBlock
+from hipsense.streaming import block_frame
+
+
+class BlockFrontEnd:
+    """Feeds blocks to an :class:`ImuFrontEnd` built at the first block with raw data.
+
+    mounting_wxyz: sensor -> pelvis calibration.
+    """
+
+    def __init__(self, mounting_wxyz: Sequence[float]) -> None:
+        self.mounting_wxyz = tuple(mounting_wxyz)
+        self.front: ImuFrontEnd | None = None
+        self.t0_device_s: float | None = None
+
+    def update(self, block: SampleBlock) -> Frame | None:
+        """The block's frame; None without raw data or when it held only lost samples."""
+        if block.raw is None or block.config is None:
+            return None
+        if self.front is None or self.t0_device_s is None:
+            self.t0_device_s = float(block.t_device_s[0])
+            self.front = ImuFrontEnd(float(block.config.rate_hz), self.mounting_wxyz)
+        rows = block_frame(block, self.t0_device_s, {})
+        if len(rows) == 0:
+            return None
+        return self.front.update(
+            rows["t_s"].to_numpy(dtype=np.float64),
+            rows[list(ACC_COLUMNS)].to_numpy(dtype=np.float64),
+            rows[list(GYR_COLUMNS)].to_numpy(dtype=np.float64),
+        )
