@@ -7,7 +7,6 @@ analyser of :mod:`hipsense.analysis`; the JSON document is described in docs/cli
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +19,11 @@ from hipsense.balance.events import StanceDetector, StanceTrial
 from hipsense.balance.frontend import (
     FloatArray,
     Frame,
-    ImuFrontEnd,
+    FrontEndRun,
     check_test,
-    chunks,
     mounting_of,
     raw_arrays,
+    run_front_end,
 )
 from hipsense.recording import MARKER, MARKER_BUTTON, Recording
 
@@ -36,15 +35,7 @@ TRENDELENBURG_REFERENCE = (
 SWAY_REFERENCE = "Mancini M et al. (2012) ISway: sway measures from an inertial sensor at L5"
 
 
-@dataclass
-class StanceRun:
-    """Front end and detector run over a whole recording (the offline twin of the live view)."""
-
-    frames: list[Frame] = field(default_factory=list)
-    detector: StanceDetector = field(default_factory=StanceDetector)
-
-    def cat(self, name: str) -> FloatArray:
-        return np.concatenate([getattr(f, name) for f in self.frames])
+StanceRun = FrontEndRun[StanceDetector]
 
 
 def run_stance(
@@ -57,12 +48,9 @@ def run_stance(
     detector: StanceDetector | None = None,
 ) -> StanceRun:
     """Feed the samples in chunks (any sizes give the same events) and close an open trial."""
-    run = StanceRun(detector=detector or StanceDetector())
-    front = ImuFrontEnd(rate_hz, mounting_wxyz)
-    for sl in chunks(t_s.shape[0], chunk):
-        frame = front.update(t_s[sl], acc_mps2[sl], gyr_dps[sl])
-        run.frames.append(frame)
-        run.detector.update(frame)
+    run = run_front_end(
+        detector or StanceDetector(), t_s, acc_mps2, gyr_dps, rate_hz, mounting_wxyz, chunk
+    )
     run.detector.finish(float(t_s[-1]))
     return run
 

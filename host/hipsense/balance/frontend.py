@@ -10,7 +10,8 @@ tests take their baselines from their own rest phases, which cancels them.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -260,6 +261,45 @@ def chunks(n: int, size: int | Sequence[int]) -> Iterator[slice]:
         yield slice(i, min(n, i + step))
         i += step
         k += 1
+
+
+class _Detector(Protocol):
+    def update(self, frame: Frame) -> object: ...
+
+
+D = TypeVar("D", bound=_Detector)
+
+
+@dataclass
+class FrontEndRun(Generic[D]):
+    """A detector and the front end's frames over a whole recording (offline twin of live)."""
+
+    detector: D
+    frames: list[Frame] = field(default_factory=list)
+
+    def cat(self, name: str) -> FloatArray:
+        """One front-end output over the whole recording."""
+        return np.concatenate([getattr(f, name) for f in self.frames])
+
+
+def run_front_end(
+    detector: D,
+    t_s: FloatArray,
+    acc_mps2: FloatArray,
+    gyr_dps: FloatArray,
+    rate_hz: float,
+    mounting_wxyz: Sequence[float],
+    chunk: int | Sequence[int] = 256,
+) -> FrontEndRun[D]:
+    """Feed the samples in chunks to the front end and ``detector`` (any chunk sizes give the
+    same events: the same code runs on live blocks)."""
+    run = FrontEndRun(detector)
+    front = ImuFrontEnd(rate_hz, mounting_wxyz)
+    for sl in chunks(t_s.shape[0], chunk):
+        frame = front.update(t_s[sl], acc_mps2[sl], gyr_dps[sl])
+        run.frames.append(frame)
+        detector.update(frame)
+    return run
 
 
 def mounting_of(recording: Recording) -> tuple[float, ...]:

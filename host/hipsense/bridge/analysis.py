@@ -9,7 +9,6 @@ reps are shared out between the sets in order, equally.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +17,11 @@ import numpy as np
 from hipsense.balance.errors import NoEventError, NotWornError, PostureError
 from hipsense.balance.frontend import (
     FloatArray,
-    Frame,
-    ImuFrontEnd,
+    FrontEndRun,
     check_test,
-    chunks,
     mounting_of,
     raw_arrays,
+    run_front_end,
 )
 from hipsense.bridge.compare import compare_sides
 from hipsense.bridge.events import BridgeDetector
@@ -35,13 +33,7 @@ JSON_KIND = "hipsense-bridge"
 JSON_VERSION = 1
 
 
-@dataclass
-class BridgeRun:
-    frames: list[Frame] = field(default_factory=list)
-    detector: BridgeDetector = field(default_factory=BridgeDetector)
-
-    def cat(self, name: str) -> FloatArray:
-        return np.concatenate([getattr(f, name) for f in self.frames])
+BridgeRun = FrontEndRun[BridgeDetector]
 
 
 def run_bridge(
@@ -53,12 +45,9 @@ def run_bridge(
     chunk: int | Sequence[int] = 256,
 ) -> BridgeRun:
     """Feed the samples in chunks (any sizes give the same reps) and close an open rep."""
-    run = BridgeRun(detector=BridgeDetector(mounting_wxyz))
-    front = ImuFrontEnd(rate_hz, mounting_wxyz)
-    for sl in chunks(t_s.shape[0], chunk):
-        frame = front.update(t_s[sl], acc_mps2[sl], gyr_dps[sl])
-        run.frames.append(frame)
-        run.detector.update(frame)
+    run = run_front_end(
+        BridgeDetector(mounting_wxyz), t_s, acc_mps2, gyr_dps, rate_hz, mounting_wxyz, chunk
+    )
     run.detector.finish()
     return run
 
