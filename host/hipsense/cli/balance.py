@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from hipsense.cli.stream import _virtual, virtual_options
+from hipsense.cli.stream import virtual_board_options, virtual_options
 from hipsense.session import SampleBlock, Session
 
 COUNTDOWN_S = 3.0
@@ -127,15 +127,13 @@ def balance(
 
     sides = ["right", "left"] if side == "both" else [side]
     condition = f"eyes_{eyes}"
-    if kwargs.get("virtual") and kwargs.get("scenario") == "walk-normal":
-        kwargs["scenario"] = "stance-eyes-closed" if eyes == "closed" else "stance-eyes-open"
     if out is None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         out = Path("recordings") / f"balance-{stamp}.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
     options = StreamOptions(
-        device=device, virtual=_virtual(kwargs), out=out, raw=True, test="balance",
-        seconds=len(sides) * (duration_s + 40.0),
+        device=device, virtual=virtual_board_options(kwargs, f"stance-eyes-{eyes}"),
+        out=out, raw=True, test="balance", seconds=len(sides) * (duration_s + 40.0),
     )  # fmt: skip
     console = Console()
     console.print(

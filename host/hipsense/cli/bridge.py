@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from hipsense.cli.stream import _virtual, virtual_options
+from hipsense.cli.stream import virtual_board_options, virtual_options
 from hipsense.session import SampleBlock, Session
 
 _SIDE_WORDS = {"both": "both feet", "left": "the LEFT foot (right leg extended)",
@@ -82,6 +82,11 @@ class _BridgeView:
         return table
 
 
+def _default_scenario(sets: list[str]) -> str:
+    """The simulated bridges for ``--virtual`` without ``--scenario``."""
+    return "bridge-double" if sets == ["both"] else "bridge-single-weak-right"
+
+
 @click.command()
 @click.argument("device", required=False)
 @click.option(
@@ -124,14 +129,13 @@ def bridge(
     bad = [s for s in sets if s not in _SIDE_WORDS]
     if bad or not sets or reps < 1:
         raise click.BadParameter("--sets takes both, left or right, comma-separated; --reps >= 1")
-    if kwargs.get("virtual") and kwargs.get("scenario") == "walk-normal":
-        kwargs["scenario"] = "bridge-double" if sets == ["both"] else "bridge-single-weak-right"
     if out is None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         out = Path("recordings") / f"bridge-{stamp}.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
     options = StreamOptions(
-        device=device, virtual=_virtual(kwargs), out=out, raw=True, test="bridge",
+        device=device, virtual=virtual_board_options(kwargs, _default_scenario(sets)), out=out,
+        raw=True, test="bridge",
         seconds=60.0 + len(sets) * reps * (hold_s + 15.0),
     )  # fmt: skip
     console = Console()

@@ -26,8 +26,9 @@ def virtual_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """The options that choose what the virtual board simulates."""
     options = [
         click.option("--virtual", is_flag=True, help="Run the virtual board, not hardware."),
-        click.option("--scenario", default="walk-normal", show_default=True,
-                     help="Simulated motion (see `hipsense sim list`)."),
+        click.option("--scenario", default=None,
+                     help="Simulated motion (see `hipsense sim list`); default: one that "
+                          "suits the command (walk-normal for stream, scan and walk)."),
         click.option("--seed", default=0, show_default=True, help="Scenario seed."),
         click.option("--chip", default="mpu6886", show_default=True, help="Simulated IMU."),
         click.option("--board", "profile", default="m5stickc-plus2", show_default=True,
@@ -44,11 +45,15 @@ def virtual_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def _virtual(kwargs: dict[str, Any]) -> VirtualBoardOptions | None:
+def virtual_board_options(
+    kwargs: dict[str, Any], default_scenario: str = "walk-normal"
+) -> VirtualBoardOptions | None:
+    """The virtual board the ``virtual_options`` ask for (None without ``--virtual``); takes
+    those options out of ``kwargs``."""
     if not kwargs.pop("virtual"):
         return None
     return VirtualBoardOptions(
-        scenario=kwargs.pop("scenario"),
+        scenario=kwargs.pop("scenario") or default_scenario,
         seed=kwargs.pop("seed"),
         chip=kwargs.pop("chip"),
         profile=kwargs.pop("profile"),
@@ -65,7 +70,7 @@ def scan(timeout_s: float, **kwargs: Any) -> None:
     """List the hipsense sensors in range."""
     from hipsense.transport.ble import scan as ble_scan
 
-    virtual = _virtual(kwargs)
+    virtual = virtual_board_options(kwargs)
 
     async def run() -> list[Any]:
         if virtual is None:
@@ -120,10 +125,19 @@ class _LiveView:
 @click.command(name="stream")
 @click.argument("device", required=False)
 @click.option("--seconds", type=float, default=None, help="Stop after this much stream time.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write a recording (docs/recording.md).")
-@click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default=None,
-              help="Recording format (default: from the file name, else parquet).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write a recording (docs/recording.md).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["parquet", "csv"]),
+    default=None,
+    help="Recording format (default: from the file name, else parquet).",
+)
 @click.option("--angles-only", is_flag=True, help="Stream angles without the raw IMU data.")
 @virtual_options
 def stream_command(
@@ -132,7 +146,7 @@ def stream_command(
 ) -> None:  # fmt: skip
     """Stream live pelvis angles from DEVICE (name or address; default: the first found)."""
     options = StreamOptions(
-        device=device, virtual=_virtual(kwargs), seconds=seconds, out=out, fmt=fmt,
+        device=device, virtual=virtual_board_options(kwargs), seconds=seconds, out=out, fmt=fmt,
         raw=not angles_only, test="stream",
     )  # fmt: skip
     console = Console()

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from hipsense.cli.stream import _virtual, virtual_options
+from hipsense.cli.stream import virtual_board_options, virtual_options
 from hipsense.gait.live import LiveWalk
 from hipsense.session import SampleBlock, Session
 
@@ -125,7 +125,12 @@ def walk(
         out = Path("recordings") / f"walk-{stamp}.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
     options = StreamOptions(
-        device=device, virtual=_virtual(kwargs), seconds=seconds, out=out, raw=True, test="walk"
+        device=device,
+        virtual=virtual_board_options(kwargs),
+        seconds=seconds,
+        out=out,
+        raw=True,
+        test="walk",
     )
     console = Console()
     options.prepare = _aligner(console) if align else None
