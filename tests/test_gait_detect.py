@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hipsense.gait.analysis import analyse_walk, events_equal
 from hipsense.gait.contacts import ContactDetector
-from hipsense.gait.sources import raw_arrays
+from hipsense.gait.sources import left_axis_sensor, raw_arrays
 from hipsense.gait.tracker import WalkTracker
 from hipsense.sim.scenarios import simulate
 
@@ -127,3 +127,35 @@ def test_every_parameter_is_documented():
             params = ["min_steps", "min_difference_deg", "confidence"]
         for name in params:
             assert f"{name}" in doc, f"{cls.__name__}: parameter {name} not documented"
+
+
+def test_medio_lateral_cue_alone_labels_the_sides(walk):
+    """With the left axis from the mounting and the yaw cue switched off (yaw_weight 0), the
+    medio-lateral acceleration alone must label every matched contact; with the axis reversed
+    every label flips (the cue is really used)."""
+    left = left_axis_sensor(walk.mounting_wxyz)
+    truth = walk.truth["contacts"]
+    t_ref = np.array([c["t_s"] for c in truth])
+    labels = {}
+    for name, axis in (("true", left), ("reversed", -left)):
+        d = ContactDetector(walk.rate_hz, left_axis=axis, yaw_weight=0.0)
+        d.update(walk.t_s, walk.acc_mps2, walk.gyr_dps)
+        ok = []
+        for c in d.contacts_:
+            j = int(np.argmin(np.abs(t_ref - c.t_s)))
+            if abs(t_ref[j] - c.t_s) <= 0.1:
+                ok.append(truth[j]["side"] == c.side)
+        labels[name] = ok
+    assert len(labels["true"]) >= len(truth) - 2
+    assert all(labels["true"])
+    assert not any(labels["reversed"])
+
+
+def test_learned_left_axis_points_left(walk):
+    """Without a mounting the detector learns the pelvis's left axis from the walk."""
+    d = ContactDetector(walk.rate_hz)
+    d.update(walk.t_s, walk.acc_mps2, walk.gyr_dps)
+    learned = d.learned_left_axis()
+    assert learned is not None
+    cos = float(learned @ left_axis_sensor(walk.mounting_wxyz))
+    assert cos > np.cos(np.radians(20.0))

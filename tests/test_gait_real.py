@@ -1,23 +1,30 @@
 """Regression test on real lower-back walking (mobgap lab data, INDIP reference): the causal
 detector's contact F1 and left/right accuracy inside the reference gait sequences must not fall
-below the figures in docs/validation.md (F1 0.84, left/right 0.83) by more than a little."""
+below the figures in docs/validation.md by more than a little: F1 0.84; left/right 0.95 with the
+pelvis's left axis from the files' documented axes, 0.91 with the axis learned from the walk."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hipsense.gait.contacts import ContactDetector
 from scipy.optimize import linear_sum_assignment
 
 
-def test_contacts_and_sides_on_the_mobgap_lab_data(shared_benchmarks):
+@pytest.mark.parametrize(
+    ("left_axis", "min_side_accuracy"),
+    [((0.0, -1.0, 0.0), 0.93), (None, 0.88)],  # mobgap sensor frame: y points right
+    ids=["left-axis-from-mounting", "left-axis-learned"],
+)
+def test_contacts_and_sides_on_the_mobgap_lab_data(shared_benchmarks, left_axis, min_side_accuracy):
     tp = n_det = n_ref = 0
     sides_ok = 0
     for imu_path in sorted((shared_benchmarks / "gait").glob("HA_*/*_imu.csv")):
         imu = pd.read_csv(imu_path)
         ic = pd.read_csv(str(imu_path).replace("_imu.csv", "_ic_ref.csv"))
         gs = pd.read_csv(str(imu_path).replace("_imu.csv", "_gs_ref.csv"))
-        det = ContactDetector(100.0)
+        det = ContactDetector(100.0, left_axis=left_axis)
         det.update(
             imu["time_s"].to_numpy(),
             imu[["acc_x", "acc_y", "acc_z"]].to_numpy(),
@@ -43,4 +50,4 @@ def test_contacts_and_sides_on_the_mobgap_lab_data(shared_benchmarks):
     precision, recall = tp / n_det, tp / n_ref
     f1 = 2 * precision * recall / (precision + recall)
     assert f1 >= 0.82
-    assert sides_ok / tp >= 0.80
+    assert sides_ok / tp >= min_side_accuracy

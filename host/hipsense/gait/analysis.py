@@ -13,7 +13,7 @@ import numpy as np
 
 from hipsense import __version__
 from hipsense.gait.contacts import ContactDetector
-from hipsense.gait.sources import FloatArray, angle_array, raw_arrays
+from hipsense.gait.sources import FloatArray, angle_array, left_axis_sensor, raw_arrays
 from hipsense.gait.symmetry import RunningStats
 from hipsense.gait.tracker import RANGE_METRICS, SIDES, Step, WalkEvent, WalkTracker
 from hipsense.recording import Recording
@@ -178,8 +178,14 @@ def analyse_walk(
         probe = ContactDetector(rate)
         probe.update(t, acc, gyr)
         contacts_s = np.array([c.t_s for c in probe.contacts_])
-    angles, source = angle_array(recording, axes=axes, contacts_s=contacts_s)
-    tracker = WalkTracker(rate, min_steps=min_steps, min_difference_deg=min_difference_deg)
+    angles, source, mounting = angle_array(recording, axes=axes, contacts_s=contacts_s)
+    left = None if mounting is None else left_axis_sensor(mounting)
+    tracker = WalkTracker(
+        rate,
+        min_steps=min_steps,
+        min_difference_deg=min_difference_deg,
+        detector=ContactDetector(rate, left_axis=left),
+    )
     for i in range(0, len(t), chunk_samples):
         j = i + chunk_samples
         tracker.update(t[i:j], acc[i:j], gyr[i:j], angles[i:j])

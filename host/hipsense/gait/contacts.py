@@ -1,14 +1,22 @@
 """Causal, streaming initial-contact (IC) detection and left/right labelling at the pelvis.
 
-The vertical axis is the slowly low-passed accelerometer direction (gravity), so the detector
-needs no mounting: any right-handed sensor frame works. An IC is a peak of the band-passed
-vertical acceleration (the pelvis is lowest and decelerates its fall just after heel strike;
-Zijlstra & Hof 2003), confirmed once ``confirm_s`` of later samples are below it. The side is
-the sign of the band-passed angular rate about the vertical at the peak: after a right IC the
-pelvis turns left (right side forward), so the yaw rate is positive (McCamley et al. 2012 used
-the same idea about the AP axis; Ullrich et al. 2022), combined over the bout with the strict
-alternation of steps. Every filter is a causal IIR whose state carries over between chunks, so
-any chunking gives the same events.
+The vertical axis is the slowly low-passed accelerometer direction (gravity), so contacts need
+no mounting: any right-handed sensor frame works. An IC is a peak of the band-passed vertical
+acceleration (the pelvis is lowest and decelerates its fall just after heel strike; Zijlstra &
+Hof 2003), confirmed once ``confirm_s`` of later samples are below it.
+
+The side comes from two cues, combined over the bout with the strict alternation of steps:
+- the medio-lateral acceleration just after the contact: after a right contact the body's
+  weight moves onto the right leg and the pelvis decelerates its move to the right, so the
+  horizontal acceleration points left (our reasoning, checked on the real data: docs/gait.md).
+  It needs the pelvis's left axis in sensor axes: from the mounting when the caller knows it,
+  otherwise learned from the walk itself (self-training on regular steps, below);
+- the band-passed angular rate about the vertical: after a right contact the pelvis turns left
+  (right side forward), so the yaw rate is positive (McCamley et al. 2012 used the same idea).
+  Weaker on its own, it starts the labels and sets the learned axis's sign.
+
+Every filter is a causal IIR whose state carries over between chunks, so any chunking gives the
+same events.
 """
 
 from __future__ import annotations
@@ -70,6 +78,14 @@ class ContactDetector:
     rms_tau_s: time constant of the running RMS (s).
     side_memory: weight of the previous steps' alternating side evidence (0..1).
     side_lag_s: the yaw rate is read this long before the peak (at about the contact) (s).
+    yaw_weight: weight of the yaw-rate cue against the medio-lateral one (both scaled by their
+        running mean size).
+    left_axis: the pelvis's left axis in sensor axes (3,), from the mounting; None learns it.
+    ml_lag_s: the horizontal acceleration is read this long after the peak (at most
+        ``confirm_s``) (s).
+    ml_min_steps: regular steps seen before a learned left axis is used.
+    ml_regular: a step within this fraction of the running step time is regular (teaches the
+        learned axis).
     min_impact: a contact also needs an impact: the high-passed acceleration magnitude, within
         ``side_lag_s`` before to 0.05 s after the peak, at least this many times its running RMS
         (τ 5 s); slow body sway gives vertical peaks without heel-strike impacts.
@@ -93,11 +109,16 @@ class ContactDetector:
         min_peak_mps2: float = 0.1,
         rel_peak: float = 0.3,
         rms_tau_s: float = 2.0,
-        side_memory: float = 0.7,
+        side_memory: float = 0.4,
         side_lag_s: float = 0.10,
         missed_ratio: float = 1.5,
         min_impact: float = 0.8,
         impact_hz: float = 8.0,
+        ml_lag_s: float = 0.05,
+        yaw_weight: float = 0.25,
+        left_axis: npt.ArrayLike | None = None,
+        ml_min_steps: int = 6,
+        ml_regular: float = 0.25,
     ) -> None:
         self.rate_hz = rate_hz
         self.gravity_hz = gravity_hz
@@ -116,6 +137,19 @@ class ContactDetector:
         self.missed_ratio = missed_ratio
         self.min_impact = min_impact
         self.impact_hz = impact_hz
+        self.ml_lag_s = ml_lag_s
+        self.yaw_weight = yaw_weight
+        self.ml_min_steps = ml_min_steps
+        self.ml_regular = ml_regular
+        self._h_ba = _butter(2, yaw_band_hz, "band", rate_hz)
+        self._h_zi = np.zeros((4, 3))
+        self._n_ml = min(max(0, round(ml_lag_s * rate_hz)), max(1, round(confirm_s * rate_hz)))
+        self.left_axis = None if left_axis is None else np.asarray(left_axis, dtype=np.float64)
+        self._ml_sum = np.zeros(3)  # learned left axis (sensor frame, unnormalised)
+        self._ml_n = 0
+        self._n_side_seen = 0
+        self._yaw_abs = 0.0
+        self._ml_abs = 0.0
         self._hp_ba = _butter(2, impact_hz, "high", rate_hz)
         self._env_ba = _butter(1, 0.2, "low", rate_hz)
         self._hp_zi = np.zeros((2, 3))
@@ -135,7 +169,7 @@ class ContactDetector:
         self._n_before = max(1, round(before_s * rate_hz))
         self._n_side = min(self._n_before, round(side_lag_s * rate_hz))
         # trailing buffer: t, filtered vertical acc, threshold, filtered yaw rate
-        self._buf = np.empty((0, 5))
+        self._buf = np.empty((0, 8))
         self._next = 0  # first buffer index not yet decided
         self._last_peak_t_s = -np.inf
         self._bout = -1
@@ -168,7 +202,9 @@ class ContactDetector:
         impact = np.linalg.norm(hp, axis=1)
         env2, self._env_zi = _lfilter(self._env_ba, impact * impact, self._env_zi)
         ratio = impact / np.sqrt(np.maximum(env2, 1e-12))
-        self._buf = np.concatenate([self._buf, np.column_stack([t, v, thr, y, ratio])])
+        hb, self._h_zi = _lfilter(self._h_ba, acc, self._h_zi, axis=0)
+        horiz = hb - np.einsum("ij,ij->i", hb, up)[:, None] * up
+        self._buf = np.concatenate([self._buf, np.column_stack([t, v, thr, y, ratio, horiz])])
         return self._decide()
 
     def _decide(self) -> list[Contact]:
@@ -191,8 +227,9 @@ class ContactDetector:
                 t_peak = buf[i, 0]
                 if t_peak - self._last_peak_t_s < self.min_step_s:
                     continue
-                evidence = float(buf[i - self._n_side, 3])
-                found.append(self._contact(t_peak, evidence, float(buf[i + self._n_after, 0])))
+                yaw = float(buf[i - self._n_side, 3])
+                h = buf[i + self._n_ml, 5:8].copy()
+                found.append(self._contact(t_peak, yaw, h, float(buf[i + self._n_after, 0])))
             self._next = last
         keep = self._n_before + self._n_after + 1
         if buf.shape[0] > keep:
@@ -202,9 +239,13 @@ class ContactDetector:
                 self._next -= cut
         return found
 
-    def _contact(self, t_peak_s: float, yaw_dps: float, t_detected_s: float) -> Contact:
+    def _contact(
+        self, t_peak_s: float, yaw_dps: float, h_mps2: FloatArray, t_detected_s: float
+    ) -> Contact:
         interval_s = t_peak_s - self._last_peak_t_s
         parity = -1.0
+        # a regular step (about the running step time) teaches the left axis
+        regular = abs(interval_s - self._step_s) <= self.ml_regular * self._step_s
         if interval_s > self.max_step_s:
             self._bout += 1
             self._side_state = 0.0
@@ -218,8 +259,36 @@ class ContactDetector:
         else:
             self._step_s = interval_s
         self._last_peak_t_s = t_peak_s
-        self._side_state = yaw_dps + parity * self.side_memory * self._side_state
+        evidence = self._evidence(yaw_dps, h_mps2)
+        self._side_state = evidence + parity * self.side_memory * self._side_state
+        self._learn_left(h_mps2, regular)
         side = "right" if self._side_state > 0 else "left"
         c = Contact(t_peak_s - self.delay_s, side, t_detected_s, self._bout, self._side_state)
         self.contacts_.append(c)
         return c
+
+    def _evidence(self, yaw_dps: float, h_mps2: FloatArray) -> float:
+        """Side evidence (> 0 right) from the yaw rate and, once the pelvis's left axis is
+        known, the medio-lateral acceleration just after the contact."""
+        self._yaw_abs += (abs(yaw_dps) - self._yaw_abs) / min(self._n_side_seen + 1, 20)
+        self._n_side_seen += 1
+        evidence = self.yaw_weight * yaw_dps / max(self._yaw_abs, 1e-9)
+        left = self.left_axis if self.left_axis is not None else self.learned_left_axis()
+        if left is not None:
+            ml = float(h_mps2 @ left)
+            self._ml_abs += (abs(ml) - self._ml_abs) / min(self._n_side_seen, 20)
+            evidence += ml / max(self._ml_abs, 1e-9)
+        return evidence
+
+    def learned_left_axis(self) -> FloatArray | None:
+        """The left axis learned so far (unit, sensor axes), None before ``ml_min_steps``."""
+        if self._ml_n < self.ml_min_steps:
+            return None
+        return self._ml_sum / max(float(np.linalg.norm(self._ml_sum)), 1e-9)
+
+    def _learn_left(self, h_mps2: FloatArray, regular: bool) -> None:
+        """Self-training of the left axis: a right contact's medio-lateral acceleration points
+        left, a left contact's right; only regular steps teach."""
+        if regular:
+            self._ml_sum += (1.0 if self._side_state > 0 else -1.0) * h_mps2
+            self._ml_n += 1

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy import signal
+from scipy.spatial.transform import Rotation
 
 from hipsense.angles import pelvis_angles_deg
 from hipsense.errors import HipsenseError
@@ -101,12 +102,14 @@ def angle_array(
     still_s: float = 1.0,
     walk_s: float = 8.0,
     contacts_s: FloatArray | None = None,
-) -> tuple[FloatArray, str]:
-    """(N, 3) tilt, obliquity, rotation (deg) and where they came from; ``contacts_s`` (the
-    detected contact times) locate the walk used to estimate an unknown mounting."""
+) -> tuple[FloatArray, str, FloatArray | None]:
+    """(N, 3) tilt, obliquity, rotation (deg), where they came from, and the mounting the host
+    used for them (None for the board's own angles, whose mounting the host does not know, as
+    live); ``contacts_s`` (the detected contact times) locate the walk used to estimate an
+    unknown mounting."""
     d = rec.data
     if rec.has_angles and axes is None and not np.isnan(d["obliquity_deg"].to_numpy()).all():
-        return d[list(ANGLE_COLUMNS)].to_numpy(np.float64), "recording"
+        return d[list(ANGLE_COLUMNS)].to_numpy(np.float64), "recording", None
     t, acc, gyr = raw_arrays(rec)
     rate = rec.meta.rate_hz
     if axes is not None:
@@ -117,7 +120,13 @@ def angle_array(
         mounting, source = _mounting_from_data(t, acc, rate, still_s, walk_s, contacts_s)
     quat = estimate(acc, np.radians(gyr), rate)
     tilt, obliquity, rotation = pelvis_angles_deg(quat, mounting, rate_hz=rate)
-    return np.column_stack([tilt, obliquity, rotation]), source
+    return np.column_stack([tilt, obliquity, rotation]), source, mounting
+
+
+def left_axis_sensor(mounting_wxyz: npt.ArrayLike) -> FloatArray:
+    """The pelvis's left axis in sensor axes, from the sensor -> pelvis quaternion."""
+    w, x, y, z = np.asarray(mounting_wxyz, dtype=np.float64)
+    return np.asarray(Rotation.from_quat([x, y, z, w]).as_matrix()[1], dtype=np.float64)
 
 
 def _mounting_from_data(
