@@ -25,7 +25,7 @@ from hipsense.balance.frontend import (
     raw_arrays,
     run_front_end,
 )
-from hipsense.recording import MARKER, MARKER_BUTTON, Recording
+from hipsense.recording import MARKER, MARKER_BUTTON, MARKER_KEY, Recording
 
 JSON_KIND = "hipsense-balance"
 JSON_VERSION = 1
@@ -46,11 +46,14 @@ def run_stance(
     mounting_wxyz: Sequence[float],
     chunk: int | Sequence[int] = 256,
     detector: StanceDetector | None = None,
+    marks: Sequence[tuple[float, str]] = (),
 ) -> StanceRun:
-    """Feed the samples in chunks (any sizes give the same events) and close an open trial."""
-    run = run_front_end(
-        detector or StanceDetector(), t_s, acc_mps2, gyr_dps, rate_hz, mounting_wxyz, chunk
-    )
+    """Feed the samples in chunks (any sizes give the same events) and close an open trial;
+    ``marks`` are the touch-downs marked by hand, (t_s, ``key`` | ``button``)."""
+    detector = detector or StanceDetector()
+    for t_mark, source in marks:
+        detector.mark(t_mark, source)
+    run = run_front_end(detector, t_s, acc_mps2, gyr_dps, rate_hz, mounting_wxyz, chunk)
     run.detector.finish(float(t_s[-1]))
     return run
 
@@ -71,22 +74,20 @@ def protocol_sides(recording: Recording, sides: Sequence[str] | None) -> list[st
     return None
 
 
-def button_fallback(trials: Sequence[StanceTrial], recording: Recording) -> list[str]:
-    """The fallback, never the method: a trial the sensor did not see end (the recording
-    stopped during the hold) ends at the first button press after its lift-off, if any."""
+MARK_SOURCES = {MARKER_KEY: "key", MARKER_BUTTON: "button"}
+
+
+def recorded_marks(recording: Recording) -> list[tuple[float, str]]:
+    """The key presses and button presses in the recording's ``marker`` column, in time order:
+    the fallback for a touch-down the sensor did not see (see :meth:`StanceDetector.mark`)."""
     data = recording.data
     if MARKER not in data.columns:
         return []
-    pressed = data.loc[data[MARKER] == MARKER_BUTTON, "t_s"].to_numpy(dtype=np.float64)
-    notes = []
-    for k, trial in enumerate(trials):
-        after = pressed[pressed > trial.lift_off_t_s]
-        if trial.end_source == "recording end" and after.size:
-            trial.end_t_s = float(after[0])
-            trial.touch_downs = [td for td in trial.touch_downs if td[0] < trial.end_t_s]
-            trial.end_source = "button"
-            notes.append(f"trial {k + 1}: the end was taken from the button press")
-    return notes
+    rows = data.loc[data[MARKER].isin(list(MARK_SOURCES)), ["t_s", MARKER]]
+    return [
+        (float(t), MARK_SOURCES[int(code)])
+        for t, code in zip(rows["t_s"].tolist(), rows[MARKER].tolist(), strict=True)
+    ]
 
 
 MIN_SHIFT_M = 0.02
@@ -245,7 +246,9 @@ def analyse_balance(
     check_test(recording, "balance")
     t, acc, gyr = raw_arrays(recording)
     rate = recording.meta.rate_hz
-    run = run_stance(t, acc, gyr, rate, mounting_of(recording), chunk)
+    run = run_stance(
+        t, acc, gyr, rate, mounting_of(recording), chunk, marks=recorded_marks(recording)
+    )
     det = run.detector
     tilt_all, obl_all = run.cat("tilt_deg"), run.cat("obliquity_deg")
     if not det.trials_:
@@ -272,7 +275,7 @@ def analyse_balance(
             "down?): this is not a single-leg stance recording"
         )
     side_list, warnings = trial_sides(det.trials_, protocol_sides(recording, sides))
-    warnings += button_fallback(det.trials_, recording)
+    warnings += det.notes_
     acc_h = run.cat("acc_earth_mps2")[:, :2]
     static = Frame(**{k: run.cat(k) for k in vars(run.frames[0])}).static_angles_deg()
     trials = [

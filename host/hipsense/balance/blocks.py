@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
 from hipsense.balance.frontend import Frame, ImuFrontEnd
 from hipsense.recording.schema import ACC_COLUMNS, GYR_COLUMNS
@@ -23,6 +24,8 @@ class BlockFrontEnd:
         self.mounting_wxyz = tuple(mounting_wxyz)
         self.front: ImuFrontEnd | None = None
         self.t0_device_s: float | None = None
+        self.rows: pd.DataFrame | None = None
+        """The last block's recording rows (``seq``, ``t_s`` as the recording will hold them)."""
 
     def update(self, block: SampleBlock) -> Frame | None:
         """The block's frame; None without raw data or when it held only lost samples."""
@@ -31,7 +34,7 @@ class BlockFrontEnd:
         if self.front is None or self.t0_device_s is None:
             self.t0_device_s = float(block.t_device_s[0])
             self.front = ImuFrontEnd(float(block.config.rate_hz), self.mounting_wxyz)
-        rows = block_frame(block, self.t0_device_s, {})
+        rows = self.rows = block_frame(block, self.t0_device_s, {})
         if len(rows) == 0:
             return None
         return self.front.update(

@@ -6,6 +6,12 @@ the gyroscope's motion level rises several-fold. A brief touch-down of the free 
 (a jerk spike of the specific force); the end of the trial is the return of the quiet bipedal
 pattern. The detector is fed samples in chunks of any size; the same samples give the same
 events whatever the chunking, so the live view and the offline analysis agree exactly.
+
+A key press or the board's button (:meth:`StanceDetector.mark`) is the fallback, never the
+method: it ends the trial only when the sensor saw no touch-down near it (a very light toe
+touch, or the recording stopped during the hold). It is decided ``mark_grace_s`` after the mark
+on the sample clock, so live (the mark arrives a moment late) and offline (all marks known at
+the start) give the same trials.
 """
 
 from __future__ import annotations
@@ -37,13 +43,23 @@ class StanceTrial:
     touch_downs: list[tuple[float, float]] = field(default_factory=list)
     end_t_s: float | None = None
     end_source: str = "sensor"
-    """``sensor``, ``recording end`` (stopped during the hold) or ``button`` (the fallback)."""
+    """``sensor``, ``recording end`` (stopped during the hold), or ``key`` / ``button`` (the
+    fallback: a mark the sensor saw no touch-down near)."""
 
     @property
     def first_touch_down_t_s(self) -> float | None:
         if self.touch_downs:
             return self.touch_downs[0][0]
         return self.end_t_s
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A touch-down marked by hand: ``source`` is ``key`` (the host's keyboard) or ``button``
+    (the board's), at ``t_s`` on the recording's clock."""
+
+    t_s: float
+    source: str
 
 
 class StanceDetector:
@@ -67,6 +83,9 @@ class StanceDetector:
         8 Hz jerk low-pass (2nd-order Butterworth: √2 / (2π · 8 Hz) ≈ 28 ms).
     level_delay_s: lift-off times are moved earlier by the time constant of the fast motion
         level (50 ms).
+    mark_grace_s: a key or button mark is decided this long after it (the sensor's final
+        touch-down needs ``end_quiet_s`` of quiet, so it may come after the press), and a
+        touch-down the sensor saw within this time of the mark means it saw that one.
     """
 
     def __init__(
@@ -84,6 +103,7 @@ class StanceDetector:
         upright_max_deg: float = 40.0,
         jerk_delay_s: float = 0.028,
         level_delay_s: float = 0.05,
+        mark_grace_s: float = 2.5,
     ) -> None:
         self.quiet_dps = quiet_dps
         self.lift_dps = lift_dps
@@ -98,7 +118,9 @@ class StanceDetector:
         self.upright_max_deg = upright_max_deg
         self.jerk_delay_s = jerk_delay_s
         self.level_delay_s = level_delay_s
+        self.mark_grace_s = mark_grace_s
         self.trials_: list[StanceTrial] = []
+        self.notes_: list[str] = []  # what became of each key or button mark
         self.state_ = "waiting"  # waiting | ready | single | touch
         self.max_abs_tilt_deg_ = 0.0
         self._quiet_since: float | None = None
@@ -111,12 +133,20 @@ class StanceDetector:
         self._touch_t = 0.0
         self._t_prev: float | None = None
         self._incl_lp: float | None = None
+        self._marks: list[Mark] = []
+        self._mark_times: set[float] = set()
+        self._lift_seen_t: list[float] = []
 
     @property
     def current_trial_(self) -> StanceTrial | None:
         if self.trials_ and self.trials_[-1].end_t_s is None:
             return self.trials_[-1]
         return None
+
+    @property
+    def pending_marks_(self) -> tuple[Mark, ...]:
+        """Key or button marks not decided yet (the sensor still has time to see the touch-down)."""
+        return tuple(self._marks)
 
     def update(self, frame: Frame) -> StanceDetector:
         """Feed one chunk of front-end output."""
@@ -128,6 +158,18 @@ class StanceDetector:
         incl = frame.inclination_deg.tolist()
         for i in range(len(t)):
             self._step(t[i], act[i], fast[i], jerk[i], tilt[i], obl[i], lat_l[i], incl[i])
+            if self._marks and t[i] >= self._marks[0].t_s + self.mark_grace_s:
+                self._due_marks(t[i])
+        return self
+
+    def mark(self, t_s: float, source: str) -> StanceDetector:
+        """A touch-down marked by hand (``key`` or ``button``) at ``t_s``; decided once the
+        samples reach ``t_s + mark_grace_s`` (or at :meth:`finish`). A second mark at the
+        same time is ignored (a sample holds one marker in a recording)."""
+        if t_s not in self._mark_times:
+            self._mark_times.add(t_s)
+            self._marks.append(Mark(t_s, source))
+            self._marks.sort(key=lambda m: m.t_s)
         return self
 
     # -------------------------------------------------------------------- state machine
@@ -215,6 +257,47 @@ class StanceDetector:
             k -= 1
         return win[k][0] - self.jerk_delay_s
 
+    def _due_marks(self, t: float) -> None:
+        while self._marks and t >= self._marks[0].t_s + self.mark_grace_s:
+            if self.state_ == "single" and self._quiet_since is not None:
+                return  # the pelvis is settling: the sensor is about to decide the end itself
+            self._apply_mark(self._marks.pop(0))
+
+    def _apply_mark(self, mark: Mark) -> None:
+        """The sensor first: the mark only ends the trial running at its time when the sensor
+        saw no touch-down within ``mark_grace_s`` of it."""
+        what = f"the {mark.source} at {mark.t_s:.2f} s"
+        k = sum(1 for t_seen in self._lift_seen_t if t_seen <= mark.t_s) - 1
+        if k < 0:
+            self.notes_.append(f"{what} came before any lift-off: ignored")
+            return
+        trial = self.trials_[k]
+        name = f"trial {k + 1}"
+        if trial.end_t_s is not None:
+            self.notes_.append(
+                f"{name}: {what} is only noted, the trial had ended at {trial.end_t_s:.2f} s "
+                f"({trial.end_source})"
+            )
+            return
+        seen = [down for down, _ in trial.touch_downs if abs(down - mark.t_s) <= self.mark_grace_s]
+        if self.state_ == "touch":
+            seen.append(self._touch_t)
+        if seen:
+            self.notes_.append(
+                f"{name}: {what} is only noted, the sensor saw the touch-down at {seen[-1]:.2f} s"
+            )
+            return
+        trial.end_t_s = mark.t_s
+        trial.end_source = mark.source
+        trial.touch_downs = [td for td in trial.touch_downs if td[0] < mark.t_s]
+        self.notes_.append(
+            f"{name}: the sensor saw no touch-down near {what}: the trial ends at the "
+            f"{mark.source} (end_source {mark.source!r})"
+        )
+        self.state_ = "waiting"
+        self._quiet_since = None
+        self._above_since = None
+
     def _lift(self, t: float) -> None:
         t_lift = self._last_low_t - self.level_delay_s
         base = [h for h in self._hist if t_lift - 2.5 <= h[0] < t_lift - 1.0]
@@ -229,6 +312,7 @@ class StanceDetector:
                 shift_m=shift,
             )
         )
+        self._lift_seen_t.append(t)
         self.state_ = "single"
         self._levels = [h[4] for h in self._hist if h[0] >= t_lift]
         self._last_high_t = t
@@ -241,7 +325,10 @@ class StanceDetector:
         self._above_since = None
 
     def finish(self, t_last: float) -> StanceDetector:
-        """End an open trial at the last sample (the recording stopped during the hold)."""
+        """Decide the marks still pending, then end an open trial at the last sample (the
+        recording stopped during the hold)."""
+        while self._marks:
+            self._apply_mark(self._marks.pop(0))
         trial = self.current_trial_
         if trial is not None:
             if self.state_ == "touch":
