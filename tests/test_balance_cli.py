@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
+import numpy as np
 from hipsense.analysis import analyse
-from hipsense.recording import read_recording
+from hipsense.recording import MARKER_KEY, read_recording
 
 
 def test_balance_command_on_the_virtual_board(tmp_path: Path) -> None:
@@ -28,3 +33,53 @@ def test_balance_command_on_the_virtual_board(tmp_path: Path) -> None:
     assert sorted(t["stance_side"] for t in doc["trials"]) == ["left", "right"]
     assert all(abs(t["hold_s"] - 20.0) < 0.3 for t in doc["trials"])
     assert doc["norm"]["mean_hold_s"] == 27.0
+
+
+def test_enter_from_a_pipe_marks_touch_downs_that_land_in_the_recording(tmp_path: Path) -> None:
+    """Enter presses from a pipe every 2 s of stream time: every hold ends at a key soon after
+    its lift-off (the sensor saw no touch-down there); live, recording and analysis agree."""
+    out = tmp_path / "keys.parquet"
+    hipsense = Path(sys.executable).with_name("hipsense")
+    with (tmp_path / "stdout").open("w") as so, (tmp_path / "stderr").open("w") as se:
+        proc = subprocess.Popen(
+            [str(hipsense), "balance", "--virtual", "--speed", "8", "--duration", "20",
+             "--out", str(out), "--json"],
+            stdin=subprocess.PIPE, stdout=so, stderr=se, text=True, cwd=tmp_path,
+        )  # fmt: skip
+
+    def press_enter() -> None:
+        assert proc.stdin is not None
+        with contextlib.suppress(BrokenPipeError, ValueError, OSError):
+            while proc.poll() is None:
+                proc.stdin.write("\n")
+                proc.stdin.flush()
+                time.sleep(0.25)  # 2 s of stream time at --speed 8
+
+    presser = threading.Thread(target=press_enter, daemon=True)
+    presser.start()
+    try:
+        proc.wait(timeout=180)
+    finally:
+        proc.kill()
+        presser.join(timeout=5)
+        assert proc.stdin is not None
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
+    stdout = (tmp_path / "stdout").read_text()
+    assert proc.returncode == 0, (tmp_path / "stderr").read_text()
+    rec = read_recording(out)
+    data = rec.data
+    keys_t = data.loc[data["marker"] == MARKER_KEY, "t_s"].to_numpy()
+    assert keys_t.size >= 2
+    doc = analyse(rec).to_json()
+    assert len(doc["trials"]) == 2
+    for trial in doc["trials"]:
+        # the first key after the sensor had seen the lift-off (it is dated back before that)
+        assert trial["end_source"] == "key"
+        assert np.min(np.abs(keys_t - trial["end_t_s"])) < 0.0006
+        assert np.sum((keys_t > trial["lift_off_t_s"]) & (keys_t < trial["end_t_s"])) <= 1
+        assert abs(trial["hold_s"] - (trial["end_t_s"] - trial["lift_off_t_s"])) < 0.0015
+    live = [float(x) for x in re.findall(r"(\d+\.\d) s \(touch-down: key\)", stdout)]
+    assert len(live) >= 2  # the live table's trials row, drawn at the end
+    for got, trial in zip(live[-2:], doc["trials"], strict=True):
+        assert abs(got - trial["total_s"]) <= 0.051

@@ -11,9 +11,11 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
+import pytest
 from hipsense.analysis import analyse
 from hipsense.balance.analysis import analyse_balance
-from hipsense.balance.events import StanceTrial
+from hipsense.balance.events import StanceDetector, StanceTrial
+from hipsense.balance.frontend import ImuFrontEnd, chunks, mounting_of, raw_arrays
 from hipsense.balance.live import LiveStance
 from hipsense.protocol import SEQ_MODULUS, ConfigFrame, ImuChip, MarkerFrame
 from hipsense.recording import MARKER_BUTTON, MARKER_KEY, Recording
@@ -58,18 +60,37 @@ def test_key_ends_a_hold_when_the_recording_stops_during_it() -> None:
     assert abs(trial["hold_s"] - (t_key - trial["lift_off_t_s"])) <= 1.0 / rec.meta.rate_hz
 
 
-def test_marks_near_touch_downs_the_sensor_saw_are_only_noted() -> None:
+@pytest.mark.parametrize("delay_s", [-0.5, 0.0, 1.2, 2.4])
+def test_marks_near_touch_downs_the_sensor_saw_are_only_noted(delay_s: float) -> None:
     r = simulate("stance-eyes-closed", seed=0)  # one brief touch-down per trial
     rec = r.to_recording()
     base = analyse(rec).to_json()
-    n = 0
-    for tr, delay in zip(r.truth["trials"], (0.0, 1.5), strict=True):
-        _mark_at(rec, tr["end_t_s"] + delay, MARKER_KEY)
-        _mark_at(rec, tr["touch_downs"][0]["t_s"] + 0.4, MARKER_BUTTON)
-        n += 2
+    for tr in r.truth["trials"]:
+        _mark_at(rec, tr["end_t_s"] + delay_s, MARKER_KEY)
+        _mark_at(rec, tr["touch_downs"][0]["t_s"] + delay_s, MARKER_BUTTON)
     doc = analyse(rec).to_json()
     assert doc["trials"] == base["trials"]
-    assert sum("only noted" in w for w in doc["warnings"]) == n
+    assert sum("only noted" in w for w in doc["warnings"]) == 4
+
+
+@pytest.mark.parametrize(("name", "seed"), [("stance-eyes-open", 0), ("stance-eyes-closed", 1),
+                                            ("stance-right-trendelenburg", 2)])  # fmt: skip
+def test_the_grace_covers_the_sensors_own_end_decision(name: str, seed: int) -> None:
+    """The sensor decides a final touch-down only after 1 s of quiet; a mark waits longer, so
+    a press at the touch-down cannot pre-empt the sensor."""
+    rec = simulate(name, seed=seed).to_recording()
+    t, acc, gyr = raw_arrays(rec)
+    det = StanceDetector()
+    front = ImuFrontEnd(rec.meta.rate_hz, mounting_of(rec))
+    lags = []
+    for sl in chunks(t.shape[0], 10):
+        n_ended = sum(tr.end_t_s is not None for tr in det.trials_)
+        det.update(front.update(t[sl], acc[sl], gyr[sl]))
+        for tr in det.trials_[n_ended:]:
+            if tr.end_t_s is not None:
+                lags.append(float(t[sl][-1]) - tr.end_t_s)
+    assert len(lags) == 2
+    assert max(lags) < det.mark_grace_s - 0.2, lags
 
 
 def test_a_mark_before_any_lift_off_is_ignored() -> None:

@@ -1,7 +1,9 @@
 """``hipsense balance``: guided single-leg stance, left and right, eyes open or closed.
 
 The sensor alone detects the lift-off and every touch-down; the recording is then analysed by
-the same code as ``hipsense analyze FILE --test balance`` (docs/clinical-tests.md).
+the same code as ``hipsense analyze FILE --test balance`` (docs/clinical-tests.md). A key
+(Enter, space or ``t``) or the board's button marks a touch-down the sensor may have missed:
+the fallback, used only when the sensor saw none near it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from hipsense.cli.keys import KeyReader
 from hipsense.cli.stream import virtual_board_options, virtual_options
 from hipsense.session import SampleBlock, Session
 
@@ -39,6 +42,12 @@ class _StanceView:
         self.stop = stop
         self.stance = LiveStance()
         self.t_drawn = 0.0
+        self.key_hint: str | None = None
+
+    def key(self, _key: str) -> None:
+        """A key press: mark a touch-down at the newest sample, show it at once."""
+        if self.stance.key() is not None:
+            self.live.update(self.table())
 
     def __call__(self, block: SampleBlock, session: Session) -> None:
         self.stance(block, session)
@@ -80,10 +89,28 @@ class _StanceView:
             table.add_row("obliquity", f"{obl:+5.1f}°  (+ left side higher)")
             table.add_row("tilt", f"{tilt:+5.1f}°  (+ anterior)")
         table.add_row("sway", s.sparkline())
-        done = [f"{tr.end_t_s - tr.lift_off_t_s:.1f} s" for tr in s.detector.trials_
-                if tr.end_t_s is not None]  # fmt: skip
+        if trial is not None:
+            how = f"press {self.key_hint} or the" if self.key_hint else "press the"
+            table.add_row("missed?", f"{how} board's button to mark a touch-down the sensor "
+                          "missed")  # fmt: skip
+        table.add_row("marks", self.marks_text())
+        done = [f"{tr.end_t_s - tr.lift_off_t_s:.1f} s" + _end_note(tr.end_source)
+                for tr in s.detector.trials_ if tr.end_t_s is not None]  # fmt: skip
         table.add_row("trials", ", ".join(done) or "—")
         return table
+
+    def marks_text(self) -> str:
+        """The newest key/button mark: waiting for the sensor, or what became of it."""
+        det = self.stance.detector
+        pending = det.pending_marks_
+        if pending:
+            m = pending[-1]
+            return f"{m.source} at {m.t_s:.1f} s: giving the sensor {det.mark_grace_s:.1f} s…"
+        return det.notes_[-1] if det.notes_ else "—"
+
+
+def _end_note(source: str) -> str:
+    return "" if source == "sensor" else f" (touch-down: {source})"
 
 
 @click.command()
@@ -120,8 +147,12 @@ def balance(
     device: str | None, side: str, eyes: str, duration_s: float, age_years: float | None,
     out: Path | None, as_json: bool, report: bool, **kwargs: Any,
 ) -> None:  # fmt: skip
-    """Guided single-leg stance test: lift-off and touch-downs from the sensor alone."""
+    """Guided single-leg stance test: lift-off and touch-downs from the sensor alone.
+
+    Enter, space or t (or the board's button) marks a touch-down the sensor missed.
+    """
     from hipsense.analysis import analyse
+    from hipsense.balance.live import LiveStance
     from hipsense.recording import read_recording, write_recording
     from hipsense.streaming import StreamOptions, stream
 
@@ -142,22 +173,27 @@ def balance(
     )
     time.sleep(0 if options.virtual else COUNTDOWN_S)
 
-    async def run() -> Any:
+    async def run() -> tuple[Any, LiveStance]:
         stop = asyncio.Event()
         with Live(console=console, refresh_per_second=5, transient=False) as live:
             view = _StanceView(live, sides, duration_s, stop)
-            summary = await stream(options, view, stop)
+            with KeyReader(view.key) as keys:
+                view.key_hint = {"keys": "Enter, space or t,", "lines": "Enter"}.get(
+                    keys.mode or ""
+                )
+                summary = await stream(options, view, stop)
             live.update(view.table())
-        return summary
+        return summary, view.stance
 
     try:
-        summary = asyncio.run(run())
+        summary, stance = asyncio.run(run())
     except KeyboardInterrupt:
-        summary = None
-    if summary is None or summary.recording is None:
+        summary = stance = None
+    if summary is None or stance is None or summary.recording is None:
         console.print("stopped before a recording was written")
         return
     rec = read_recording(summary.recording)
+    stance.mark_recording(rec)  # the key presses, and button presses the writer missed
     rec.meta.side = side
     rec.meta.condition = condition
     rec.meta.extra["protocol"] = {"sides": sides, "duration_s": duration_s}
