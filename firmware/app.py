@@ -36,7 +36,7 @@ _STILL_GYR_DPS = 3.0  # CALIBRATE_GYRO: largest peak-to-peak gyro range that cou
 _STILL_ACC_MPS2 = 0.5  # ... and accelerometer range
 _ALIGN_STILL_MS = const(2000)
 _ALIGN_BEND_MS = const(2000)
-_ALIGN_WALK_MS = const(5000)
+_ALIGN_WALK_MS = const(8000)  # slow walkers need a few strides (docs/algorithms.md)
 _LOST = const(-32768)  # raw value of every axis in a placeholder for a lost sample
 
 

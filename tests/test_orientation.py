@@ -447,10 +447,12 @@ def test_twin_ranges_hold_on_extreme_broad_trials(shared_benchmarks: Path, trial
 def walk_acc_pelvis(rng: np.random.Generator, seconds: float = 5.0) -> np.ndarray:
     """Pelvis-frame specific force of a walk from standing: forward push, steps, sway."""
     t = np.arange(int(seconds * RATE_HZ)) / RATE_HZ
-    step_hz = 2.0  # 1 stride per second; PCA uses the 4 s after the start
+    step_hz = 2.0  # 1 stride per second; the estimate uses the 4 s after the start
     ap = 1.2 * np.exp(-t) + 2.0 * np.sin(2 * np.pi * step_hz * t)
     ml = 1.0 * np.sin(np.pi * step_hz * t + 0.4)
-    v = 2.5 * np.sin(2 * np.pi * step_hz * t + 1.0)
+    # inverted pendulum: highest (vertical acceleration lowest) when slowest, a quarter step
+    # after the forward acceleration's peak
+    v = -2.5 * np.cos(2 * np.pi * step_hz * t)
     return np.stack([ap, ml, G + v], 1) + rng.normal(0, 0.1, (t.size, 3))
 
 

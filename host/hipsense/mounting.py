@@ -3,9 +3,10 @@
 The sensor may sit in any orientation on the belt (upside down, sideways, on the front).
 Standing still gives the pelvis's up axis (the mean specific force); a forward motion gives
 the anterior axis: either a forward bend (the pelvis tilts anteriorly, so the specific force
-leans towards the pelvis's back) or a short walk forward from standing (the horizontal
-acceleration's main axis, signed by the forward start). The result is applied on the board
-with ``Pelvis.set_mounting_q`` and stored with recordings. See docs/algorithms.md.
+leans towards the pelvis's back) or a short walk forward (the horizontal axis across the
+medio-lateral one, which flips sign from step to step, signed by the inverted-pendulum phase
+of forward against vertical acceleration). The result is applied on the board with
+``Pelvis.set_mounting_q`` and stored with recordings. See docs/algorithms.md.
 """
 
 from __future__ import annotations
@@ -63,8 +64,9 @@ def estimate_mounting(
 
     acc_still_mps2: (N, 3) sensor-frame accelerometer while standing upright and still.
     acc_forward_mps2: (M, 3) while bending forward (``motion="bend"``: any part of the bend,
-        the mean is used) or while walking forward from standing (``motion="walk"``: the
-        capture must begin at the first step; at least 3 s).
+        the mean is used) or while walking forward in a straight line (``motion="walk"``:
+        at least 3 s; the first second is left out, so the walk may start up to a second
+        after the capture does).
     rate_hz: sampling rate of both captures.
     """
     still = np.asarray(acc_still_mps2, dtype=np.float64)
@@ -79,14 +81,62 @@ def estimate_mounting(
         raise MountingError(f"motion must be 'bend' or 'walk', not {motion!r}")
     if fwd.shape[0] < 3 * rate_hz:
         raise MountingError("walk capture shorter than 3 s: record more steps")
-    horiz = fwd - np.outer(fwd @ z, z)
-    n1 = max(1, math.ceil(rate_hz))
-    # main axis of the steady walk's horizontal acceleration (after the first second's
-    # start-up): antero-posterior, which is larger than medio-lateral at the pelvis
-    steady = horiz[n1:] - horiz[n1:].mean(axis=0)
-    _, vecs = np.linalg.eigh(steady.T @ steady)
-    axis = vecs[:, -1]
-    # sign: the forward velocity gained during the first second of the walk
-    if float(np.sum((horiz[:n1] - horiz[n1:].mean(axis=0)) @ axis)) < 0:
-        axis = -axis
-    return mounting_from_axes(z, axis)
+    return mounting_from_axes(z, walk_forward_axis(z, fwd, rate_hz))
+
+
+WALK_SKIP_S = 1.0
+"""The walk capture's first second (gait initiation, not periodic) is left out."""
+WALK_DECIMATED_HZ = 50.0
+"""The walk is averaged over 2**k samples to about this rate (35–71 Hz) before the lags."""
+WALK_STEP_LAGS_S = tuple(0.30 + 0.04 * i for i in range(13))
+"""Candidate step periods (0.30–0.78 s: 77–200 steps/min)."""
+WALK_SIGN_LAG_S = 0.12
+"""Lag of the forward/vertical cross-covariance that gives the sign (about a quarter step)."""
+
+
+def walk_decimation(rate_hz: float) -> int:
+    """Samples averaged per decimated walk sample: the power of two nearest rate/50 Hz."""
+    return 1 << max(0, math.floor(math.log2(rate_hz / WALK_DECIMATED_HZ) + 0.5))
+
+
+def walk_forward_axis(up: FloatArray, acc_walk_mps2: FloatArray, rate_hz: float) -> FloatArray:
+    """Forward (anterior) horizontal unit axis, sensor frame, of a walk forward from standing.
+
+    Antero-posterior acceleration repeats every step, medio-lateral every stride (it flips
+    sign from step to step). So over a lag of one step, L, the difference a(t) - a(t - L)
+    cancels the step-periodic part (vertical, antero-posterior, the tilt's share of gravity)
+    and doubles the medio-lateral one: L is the candidate lag with the smallest vertical
+    difference, the medio-lateral axis the main horizontal axis of the differences' second
+    moments, forward the horizontal axis across it. The sign comes from the inverted
+    pendulum: forward speed is lowest when the pelvis is highest (mid-stance), so forward
+    acceleration leads vertical acceleration by a quarter step. The same integer-friendly
+    sums run on the board (``pelvis.MountingCapture``); see docs/algorithms.md.
+    """
+    z = up / np.linalg.norm(up)
+    n1 = max(1, int(rate_hz + 0.5))
+    dec = walk_decimation(rate_hz)
+    x = acc_walk_mps2[n1:]
+    n = x.shape[0] // dec
+    x = x[: n * dec].reshape(n, dec, 3).mean(axis=1)
+    rate_dec = rate_hz / dec
+    best, moments = math.inf, None
+    for lag_s in WALK_STEP_LAGS_S:
+        lag = max(1, int(lag_s * rate_dec + 0.5))
+        if n - lag < 1:
+            continue
+        d = x[lag:] - x[:-lag]
+        m = d.T @ d / (n - lag)
+        vertical = float(z @ m @ z)
+        if vertical < best:
+            best, moments = vertical, m
+    if moments is None:
+        raise MountingError("walk capture too short for one step: record more steps")
+    horizontal = np.eye(3) - np.outer(z, z)
+    _, vecs = np.linalg.eigh(horizontal @ moments @ horizontal)
+    forward = np.cross(vecs[:, -1], z)
+    tau = max(1, int(WALK_SIGN_LAG_S * rate_dec + 0.5))
+    y = x - x.mean(axis=0)
+    lagged = y[tau:].T @ y[:-tau]  # [i, j] = sum of a_i(t) a_j(t - tau)
+    anti = lagged - lagged.T
+    lead = np.cross(z, [anti[2, 1], anti[0, 2], anti[1, 0]])
+    return forward if float(forward @ lead) >= 0 else -forward

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import math
+import struct
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -33,9 +34,18 @@ def _aligner(console: Console) -> Callable[[Session], Awaitable[None]]:
 
         console.print("Mounting alignment: stand upright and still (2 s)…")
         await session.command(Command.ALIGN_MOUNTING, bytes([1]), timeout_s=ALIGN_TIMEOUT_S)
-        console.print("Now walk forward and keep walking…")
-        await session.command(Command.ALIGN_MOUNTING, bytes([3]), timeout_s=ALIGN_TIMEOUT_S)
-        console.print("Mounting aligned and stored on the sensor.")
+        console.print("Now walk forward in a straight line and keep walking (8 s)…")
+        reply = await session.command(
+            Command.ALIGN_MOUNTING, bytes([3]), timeout_s=ALIGN_TIMEOUT_S
+        )
+        if len(reply.payload) < 16:
+            console.print("Mounting aligned and stored on the sensor.")
+            return
+        q = " ".join(f"{v:+.4f}" for v in struct.unpack_from("<4f", reply.payload))
+        console.print(
+            f"Mounting aligned and stored on the sensor: q = {q} (sensor → pelvis, w x y z).",
+            highlight=False,
+        )
 
     return align
 
@@ -97,7 +107,7 @@ class _WalkView:
 @click.option(
     "--align",
     is_flag=True,
-    help="Align the mounting first: stand still 2 s, then walk forward 5 s "
+    help="Align the mounting first: stand still 2 s, then walk forward 8 s "
     "(once per way of wearing the sensor; stored on the sensor).",
 )
 @click.option(
