@@ -129,7 +129,7 @@ def _cbreak(fd: int) -> list[Any] | None:
         return None
     try:
         saved = termios.tcgetattr(fd)
-        tty.setcbreak(fd, termios.TCSANOW)
+        tty.setcbreak(fd, termios.TCSAFLUSH)  # keys typed before the test are dropped
     except (termios.error, OSError):
         return None
     return saved
