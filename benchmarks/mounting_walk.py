@@ -46,6 +46,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "walk-turns": {},
     "walk-normal 85 steps/min": {"cadence_spm": 85.0},
     "walk-normal 135 steps/min": {"cadence_spm": 135.0},
+    "walk-right-trendelenburg 90 steps/min": {"cadence_spm": 90.0},
 }
 RANDOM_EULER_DEG = ((37.0, -120.0, 71.0), (-150.0, 20.0, -35.0), (80.0, 65.0, 170.0))
 """Three odd mountings (x-y-z Euler angles, pelvis → sensor) beside the named ones."""

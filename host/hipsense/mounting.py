@@ -100,7 +100,7 @@ def walk_decimation(rate_hz: float) -> int:
 
 
 def walk_forward_axis(up: FloatArray, acc_walk_mps2: FloatArray, rate_hz: float) -> FloatArray:
-    """Forward (anterior) horizontal unit axis, sensor frame, of a walk forward from standing.
+    """Forward (anterior) horizontal unit axis, sensor frame, of a straight walk.
 
     Antero-posterior acceleration repeats every step, medio-lateral every stride (it flips
     sign from step to step). So over a lag of one step, L, the difference a(t) - a(t - L)
