@@ -385,6 +385,7 @@ class MountingCapture:
         z = _unit(still)
         n = wk[5]
         best = None
+        most = 0.0
         mom = None
         for k in range(_WALK_LAGS):
             cnt = n - self._lags[k]
@@ -395,10 +396,18 @@ class MountingCapture:
                 i, j = _WALK_MOMENTS[2 * e], _WALK_MOMENTS[2 * e + 1]
                 m[i][j] = m[j][i] = self._value(_W_D + 12 * k + 2 * e) / cnt
             v = sum(z[i] * m[i][j] * z[j] for i in range(3) for j in range(3))
+            most = max(most, v)
             if best is None or v < best:
                 best, mom = v, m
-        if mom is None:
+        if best is None or mom is None:
             raise ValueError("mounting capture: walk too short for one step")
+        # as hipsense.mounting: some vertical bounce (the moments are of differences >> 1,
+        # a quarter of the LSB² scale) and regular steps
+        g2 = sum(v * v for v in still)
+        if 4.0 * most < _WALK_MIN_VERTICAL_G2 * g2:
+            raise ValueError("mounting capture: no walking seen")
+        if best > _WALK_MAX_VERTICAL_RATIO2 * most:
+            raise ValueError("mounting capture: steps not regular (walk straight)")
         # power iteration on the moments projected onto the horizontal plane
         v = _horizontal([1.0, 0.0, 0.0] if abs(z[0]) < 0.9 else [0.0, 1.0, 0.0], z)
         for _ in range(200):
@@ -429,6 +438,8 @@ class MountingCapture:
 
 
 _SCR9 = array("h", bytes(2 * 9))
+_WALK_MIN_VERTICAL_G2 = 0.03 * 0.03  # hipsense.mounting.WALK_MIN_VERTICAL_G, squared
+_WALK_MAX_VERTICAL_RATIO2 = 0.45 * 0.45  # hipsense.mounting.WALK_MAX_VERTICAL_RATIO, squared
 
 
 def _cross(a, b):

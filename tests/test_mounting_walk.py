@@ -152,8 +152,40 @@ def test_capture_state_stays_int32_at_full_scale(rate_hz: float) -> None:
     for i in range(n):
         cap.add(data, 12 * i)
     assert cap._walk[0] == 16384  # the capture stops at its limit
-    q = cap.finish(pelvis.Pelvis(rate_hz))
-    assert np.isfinite(q).all()
+    with pytest.raises(ValueError, match="not regular"):  # noise has no step period
+        cap.finish(pelvis.Pelvis(rate_hz))
+
+
+def test_standing_still_or_irregular_motion_is_refused(mpy, tmp_path: Path) -> None:
+    """No stored mounting from a "walk" without walking (host and board alike)."""
+    r = simulate("still", seed=1, rate_hz=100.0, duration_s=12.0)
+    still, fake_walk = r.acc_mps2[:200], r.acc_mps2[200:1000]
+    with pytest.raises(mounting.MountingError, match="no walking"):
+        mounting.estimate_mounting(still, fake_walk, 100.0, "walk")
+    rng = np.random.default_rng(3)
+    shaken = fake_walk + rng.normal(0.0, 2.0, fake_walk.shape)  # strong but no steps
+    with pytest.raises(mounting.MountingError, match="not regular"):
+        mounting.estimate_mounting(still, shaken, 100.0, "walk")
+    path = tmp_path / "still.bin"
+    path.write_bytes(frames(still) + frames(fake_walk))
+    out = mpy(
+        f"""
+import pelvis
+with open({str(path)!r}, 'rb') as fh:
+    data = fh.read()
+cap = pelvis.MountingCapture(100.0)
+for i in range(200):
+    cap.add(data, 12 * i)
+cap.phase = 2
+for i in range(200, len(data) // 12):
+    cap.add(data, 12 * i)
+try:
+    cap.finish(pelvis.Pelvis(100.0))
+except ValueError as e:
+    print(e)
+"""
+    )
+    assert out.strip() == "mounting capture: no walking seen"
 
 
 def test_walk_align_flow_on_the_virtual_board_recovers_the_mounting() -> None:

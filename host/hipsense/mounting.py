@@ -81,7 +81,7 @@ def estimate_mounting(
         raise MountingError(f"motion must be 'bend' or 'walk', not {motion!r}")
     if fwd.shape[0] < 3 * rate_hz:
         raise MountingError("walk capture shorter than 3 s: record more steps")
-    return mounting_from_axes(z, walk_forward_axis(z, fwd, rate_hz))
+    return mounting_from_axes(z, walk_forward_axis(still.mean(axis=0), fwd, rate_hz))
 
 
 WALK_SKIP_S = 1.0
@@ -92,6 +92,13 @@ WALK_STEP_LAGS_S = tuple(0.30 + 0.04 * i for i in range(13))
 """Candidate step periods (0.30–0.78 s: 77–200 steps/min)."""
 WALK_SIGN_LAG_S = 0.12
 """Lag of the forward/vertical cross-covariance that gives the sign (about a quarter step)."""
+WALK_MIN_VERTICAL_G = 0.03
+"""Least RMS vertical change over the most different candidate lag, in g, that counts as
+walking (standing still: about 0.002 g; the simulated and real walks: 0.09 g and more)."""
+WALK_MAX_VERTICAL_RATIO = 0.45
+"""Largest ratio of the RMS vertical change over the step lag to that over the most different
+lag: regular steps (simulated walks: 0.25 at most, real straight walks: 0.11; standing still:
+0.55 and more)."""
 
 
 def walk_decimation(rate_hz: float) -> int:
@@ -99,7 +106,9 @@ def walk_decimation(rate_hz: float) -> int:
     return 1 << max(0, math.floor(math.log2(rate_hz / WALK_DECIMATED_HZ) + 0.5))
 
 
-def walk_forward_axis(up: FloatArray, acc_walk_mps2: FloatArray, rate_hz: float) -> FloatArray:
+def walk_forward_axis(
+    still_mps2: FloatArray, acc_walk_mps2: FloatArray, rate_hz: float
+) -> FloatArray:
     """Forward (anterior) horizontal unit axis, sensor frame, of a straight walk.
 
     Antero-posterior acceleration repeats every step, medio-lateral every stride (it flips
@@ -109,17 +118,19 @@ def walk_forward_axis(up: FloatArray, acc_walk_mps2: FloatArray, rate_hz: float)
     difference, the medio-lateral axis the main horizontal axis of the differences' second
     moments, forward the horizontal axis across it. The sign comes from the inverted
     pendulum: forward speed is lowest when the pelvis is highest (mid-stance), so forward
-    acceleration leads vertical acceleration by a quarter step. The same integer-friendly
-    sums run on the board (``pelvis.MountingCapture``); see docs/algorithms.md.
+    acceleration leads vertical acceleration by a quarter step. ``still_mps2`` is the mean
+    specific force standing still (up, and g's size). The same integer-friendly sums run on
+    the board (``pelvis.MountingCapture``); see docs/algorithms.md.
     """
-    z = up / np.linalg.norm(up)
+    g = float(np.linalg.norm(still_mps2))
+    z = still_mps2 / g
     n1 = max(1, int(rate_hz + 0.5))
     dec = walk_decimation(rate_hz)
     x = acc_walk_mps2[n1:]
     n = x.shape[0] // dec
     x = x[: n * dec].reshape(n, dec, 3).mean(axis=1)
     rate_dec = rate_hz / dec
-    best, moments = math.inf, None
+    best, most, moments = math.inf, 0.0, None
     for lag_s in WALK_STEP_LAGS_S:
         lag = max(1, int(lag_s * rate_dec + 0.5))
         if n - lag < 1:
@@ -127,10 +138,20 @@ def walk_forward_axis(up: FloatArray, acc_walk_mps2: FloatArray, rate_hz: float)
         d = x[lag:] - x[:-lag]
         m = d.T @ d / (n - lag)
         vertical = float(z @ m @ z)
+        most = max(most, vertical)
         if vertical < best:
             best, moments = vertical, m
     if moments is None:
         raise MountingError("walk capture too short for one step: record more steps")
+    if math.sqrt(most) < WALK_MIN_VERTICAL_G * g:
+        raise MountingError(
+            "no walking in the walk capture (no vertical bounce): walk during the whole capture"
+        )
+    if best > WALK_MAX_VERTICAL_RATIO**2 * most:
+        raise MountingError(
+            "the steps in the walk capture are not regular enough to find the forward "
+            "direction: walk straight at an even pace, or use the forward bend"
+        )
     horizontal = np.eye(3) - np.outer(z, z)
     _, vecs = np.linalg.eigh(horizontal @ moments @ horizontal)
     forward = np.cross(vecs[:, -1], z)
