@@ -10,18 +10,23 @@ seeds, seven mountings (four named, three odd angles) and three capture starts r
 walk's start (0.9 s before it, at it, 0.5 s after it); the capture is 2 s standing, then 8 s.
 Real walks: the Mobilise-D lower-back data in ``../shared/benchmarks/gait`` (mobgap sensor
 frame, x up, z forward): windows of up to 8 s (at least 3 s, inside the sequence) from each
-reference gait sequence's start and every 2 s
-after; the truth is the horizontal part of +z, up is the window's mean specific force. Test5
-is a straight walk; Test11 windows are split by the heading change inside the window.
+reference gait sequence's start and every 2 s after; the truth is the horizontal part of +z,
+up is the window's mean specific force. Test5
+is a straight walk; Test11 windows are split by the heading change inside the window. "Refused":
+the current method declines the capture (no walking, or steps too irregular).
 
-Run: ``.venv/bin/python benchmarks/mounting_walk.py [--seeds 5] [--rate 100]``; prints the
-tables of docs/algorithms.md ("Walk-based alignment: measured heading errors").
+With ``--cost``: µs per sample of the board's walk capture (``MountingCapture.add`` in the walk
+phase, viper) under the MicroPython unix port, beside the empty loop.
+
+Run: ``.venv/bin/python benchmarks/mounting_walk.py [--seeds 5] [--rate 100] [--cost]``; prints
+the tables of docs/algorithms.md ("Walk-based alignment: measured heading errors").
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +35,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from hipsense import paths
-from hipsense.mounting import estimate_mounting, mounting_from_axes
+from hipsense.mounting import MountingError, estimate_mounting, mounting_from_axes
 from hipsense.sim.mounting import MOUNTINGS
 from hipsense.sim.scenarios import simulate
+from hipsense.virtual.runner import run_micropython
 from scipy.spatial.transform import Rotation
 
 WALK_S = 8.0  # the board's ALIGN_MOUNTING phase 3
@@ -78,11 +84,15 @@ def old_mounting(still: np.ndarray, walk: np.ndarray, rate_hz: float) -> np.ndar
     return mounting_from_axes(z, axis)
 
 
-def new_mounting(still: np.ndarray, walk: np.ndarray, rate_hz: float) -> np.ndarray:
-    return estimate_mounting(still, walk, rate_hz, "walk")
+def new_mounting(still: np.ndarray, walk: np.ndarray, rate_hz: float) -> np.ndarray | None:
+    """The current method; None where it refuses the capture (no walking, irregular steps)."""
+    try:
+        return estimate_mounting(still, walk, rate_hz, "walk")
+    except MountingError:
+        return None
 
 
-METHODS: dict[str, Callable[[np.ndarray, np.ndarray, float], np.ndarray]] = {
+METHODS: dict[str, Callable[[np.ndarray, np.ndarray, float], np.ndarray | None]] = {
     "old": old_mounting,
     "new": new_mounting,
 }
@@ -155,25 +165,77 @@ def evaluate(cases: Iterator[Case]) -> pd.DataFrame:
     for c in cases:
         row: dict[str, object] = {"group": c.group, "case": c.name}
         for name, fn in METHODS.items():
-            row[name] = heading_error_deg(fn(c.still, c.walk, c.rate_hz), c.forward)
+            q = fn(c.still, c.walk, c.rate_hz)
+            row[name] = math.nan if q is None else heading_error_deg(q, c.forward)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def table(df: pd.DataFrame) -> str:
     lines = [
-        "| cases | n | old: median / max \\|error\\| | old: > 10° | new: median / max \\|error\\| "
-        "| new: > 10° |",
-        "|---|---|---|---|---|---|",
+        "| cases | n | old: median / max \\|error\\| | old: > 10° | new: refused "
+        "| new: median / max \\|error\\| | new: > 10° |",
+        "|---|---|---|---|---|---|---|",
     ]
     for group, g in df.groupby("group", sort=False):
         cells = []
         for m in METHODS:
             e = g[m].abs()
-            cells.append(f"{e.median():.1f}° / {e.max():.1f}°")
+            if m == "new":
+                cells.append(f"{int(e.isna().sum())}")
+            e = e.dropna()
+            cells.append(f"{e.median():.1f}° / {e.max():.1f}°" if len(e) else "–")
             cells.append(f"{int((e > 10).sum())}")
         lines.append(f"| {group} | {len(g)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+COST = """
+import time, pelvis
+with open({path!r}, 'rb') as fh:
+    data = fh.read()
+n = len(data) // 12
+
+def run(cap):
+    t0 = time.ticks_us()
+    for i in range(n):
+        cap.add(data, 12 * i)
+    return time.ticks_diff(time.ticks_us(), t0) / n
+
+class Empty:
+    def add(self, buf, offset):
+        pass
+
+cap = pelvis.MountingCapture({rate})
+
+def walk_once():
+    cap.reset()
+    cap.phase = 2
+    return run(cap)
+
+walk = min(walk_once() for _ in range(3))
+empty = min(run(Empty()) for _ in range(3))
+print(empty, walk, cap._walk[5])
+"""
+
+
+def capture_cost_us(rate_hz: float) -> tuple[float, float]:
+    """(empty loop, walk capture) µs per sample under the unix port, 8 s of simulated walk."""
+    r = simulate("walk-normal", seed=0, rate_hz=rate_hz)
+    raw = np.clip(
+        np.round(r.acc_mps2[: round(WALK_S * rate_hz)] / (16 * 9.80665 / 32768)), -32768, 32767
+    )
+    frames = np.concatenate([raw, np.zeros_like(raw)], 1).astype("<i2").tobytes()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "walk.bin"
+        path.write_bytes(frames)
+        res = run_micropython(
+            COST.format(path=str(path), rate=rate_hz), path=[paths.firmware_dir()], heapsize="512K"
+        )
+    empty, walk, n_decimated = (float(v) for v in res.stdout.split())
+    if n_decimated < 100:
+        raise RuntimeError(f"the capture ran only {n_decimated:g} decimated samples")
+    return empty, walk
 
 
 def main() -> None:
@@ -181,7 +243,14 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--rate", type=float, default=100.0)
     ap.add_argument("--cases", action="store_true", help="also list every real-data case")
+    ap.add_argument("--cost", action="store_true", help="only the capture's cost per sample")
     args = ap.parse_args()
+    if args.cost:
+        print("| rate | empty loop | walk capture add() (net) |\n|---|---|---|")
+        for rate in (100.0, 200.0, 400.0):
+            empty, walk = capture_cost_us(rate)
+            print(f"| {rate:g} Hz | {empty:.2f} µs | {walk:.2f} µs ({walk - empty:.2f} µs) |")
+        return
     sim = evaluate(sim_cases(args.seeds, args.rate))
     print(f"Simulated walks ({args.rate:g} Hz, {args.seeds} seeds, mpu6886 model)\n")
     print(table(sim))

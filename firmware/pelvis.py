@@ -406,7 +406,7 @@ class MountingCapture:
         g2 = sum(v * v for v in still)
         if 4.0 * most < _WALK_MIN_VERTICAL_G2 * g2:
             raise ValueError("mounting capture: no walking seen")
-        if best > _WALK_MAX_VERTICAL_RATIO2 * most:
+        if best > _WALK_MAX_VERTICAL_RATIO * most:
             raise ValueError("mounting capture: steps not regular (walk straight)")
         # power iteration on the moments projected onto the horizontal plane
         v = _horizontal([1.0, 0.0, 0.0] if abs(z[0]) < 0.9 else [0.0, 1.0, 0.0], z)
@@ -439,7 +439,7 @@ class MountingCapture:
 
 _SCR9 = array("h", bytes(2 * 9))
 _WALK_MIN_VERTICAL_G2 = 0.03 * 0.03  # hipsense.mounting.WALK_MIN_VERTICAL_G, squared
-_WALK_MAX_VERTICAL_RATIO2 = 0.45 * 0.45  # hipsense.mounting.WALK_MAX_VERTICAL_RATIO, squared
+_WALK_MAX_VERTICAL_RATIO = 0.45  # hipsense.mounting.WALK_MAX_VERTICAL_RATIO
 
 
 def _cross(a, b):

@@ -96,9 +96,9 @@ WALK_MIN_VERTICAL_G = 0.03
 """Least RMS vertical change over the most different candidate lag, in g, that counts as
 walking (standing still: about 0.002 g; the simulated and real walks: 0.09 g and more)."""
 WALK_MAX_VERTICAL_RATIO = 0.45
-"""Largest ratio of the RMS vertical change over the step lag to that over the most different
-lag: regular steps (simulated walks: 0.25 at most, real straight walks: 0.11; standing still:
-0.55 and more)."""
+"""Largest ratio of the mean-square vertical change over the step lag to that over the most
+different lag: regular steps (simulated walks: 0.23 at most, real straight walks: 0.11;
+standing still: 0.55 and more)."""
 
 
 def walk_decimation(rate_hz: float) -> int:
@@ -147,7 +147,7 @@ def walk_forward_axis(
         raise MountingError(
             "no walking in the walk capture (no vertical bounce): walk during the whole capture"
         )
-    if best > WALK_MAX_VERTICAL_RATIO**2 * most:
+    if best > WALK_MAX_VERTICAL_RATIO * most:
         raise MountingError(
             "the steps in the walk capture are not regular enough to find the forward "
             "direction: walk straight at an even pace, or use the forward bend"
