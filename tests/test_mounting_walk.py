@@ -214,3 +214,20 @@ def test_walk_align_flow_on_the_virtual_board_recovers_the_mounting() -> None:
         np.array(q_true)[[1, 2, 3, 0]]
     ).inv()
     assert np.degrees(r_err.magnitude()) < 12.0
+
+
+def test_walk_align_flow_without_walking_says_what_to_do() -> None:
+    """Standing through the walk phase: the board refuses (FAILED) and the CLI's aligner turns
+    that into a message saying what to do, instead of storing a random heading."""
+    from hipsense.cli.walk import _aligner
+    from hipsense.streaming import StreamOptions, stream
+    from hipsense.virtual.launch import VirtualBoardOptions
+    from rich.console import Console
+
+    options = StreamOptions(
+        virtual=VirtualBoardOptions(scenario="still", speed=4.0),
+        seconds=0.5,
+        prepare=_aligner(Console(file=io.StringIO())),
+    )
+    with pytest.raises(mounting.MountingError, match="no regular walk"):
+        asyncio.run(stream(options))

@@ -30,14 +30,22 @@ def _aligner(console: Console) -> Callable[[Session], Awaitable[None]]:
     """The guided mounting alignment: stand still (phase 1), then walk forward (phase 3)."""
 
     async def align(session: Session) -> None:
+        from hipsense.mounting import MountingError
         from hipsense.protocol import Command
+        from hipsense.session import CommandFailed
 
         console.print("Mounting alignment: stand upright and still (2 s)…")
         await session.command(Command.ALIGN_MOUNTING, bytes([1]), timeout_s=ALIGN_TIMEOUT_S)
         console.print("Now walk forward in a straight line and keep walking (8 s)…")
-        reply = await session.command(
-            Command.ALIGN_MOUNTING, bytes([3]), timeout_s=ALIGN_TIMEOUT_S
-        )
+        try:
+            reply = await session.command(
+                Command.ALIGN_MOUNTING, bytes([3]), timeout_s=ALIGN_TIMEOUT_S
+            )
+        except CommandFailed as exc:
+            raise MountingError(
+                "mounting alignment failed: the sensor saw no regular walk. Start walking "
+                "at the prompt and keep walking straight at an even pace for 8 s, then retry"
+            ) from exc
         if len(reply.payload) < 16:
             console.print("Mounting aligned and stored on the sensor.")
             return
