@@ -1,8 +1,10 @@
 """Stream from a board (BLE, or the virtual board) into callbacks and a recording.
 
 ``stream()`` connects, starts the board, hands every :class:`~hipsense.session.SampleBlock`
-to ``on_block`` (the live view), writes the samples as they arrive with a
+to ``on_block`` (the live view), writes the samples with a
 :class:`~hipsense.recording.RecordingWriter` (constant memory), and stops the board at the end.
+Samples reach the file ``WRITE_DELAY_S`` late: the board sends a MARKER frame after the sample
+it marks, possibly after that sample's notification, and the marker must still find its row.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ from hipsense.recording import MARKER_BUTTON, RecordingMeta, RecordingWriter
 from hipsense.session import SampleBlock, Session
 from hipsense.transport.ble import BleTransport
 from hipsense.virtual.launch import VirtualBoardOptions, virtual_board
+
+WRITE_DELAY_S = 0.5
+"""Blocks are written once this much newer stream time has arrived (markers catch up)."""
 
 _IMU_NAMES = {
     ImuChip.MPU6050: "mpu6050",
@@ -75,6 +80,8 @@ class StreamSummary:
     resends: int = 0
     malformed_frames: int = 0
     markers: int = 0
+    markers_unplaced: int = 0
+    """Markers whose sample never reached the recording (lost, or marked too late)."""
     recording: Path | None = None
     losses: list[tuple[int, int, str]] = field(default_factory=list)
 
@@ -152,22 +159,24 @@ async def stream(
         await session.command(Command.START)
         writer: RecordingWriter | None = None
         markers: dict[int, int] = {}
+        held: list[SampleBlock] = []  # not yet written (see WRITE_DELAY_S)
         t0: float | None = None
         seen_markers = 0
         try:
             async for block in session.samples():
                 if t0 is None:
                     t0 = float(block.t_device_s[0])
-                for frame in session.markers[seen_markers:]:
-                    markers[frame.seq] = _marker_code(frame)
-                seen_markers = len(session.markers)
                 summary.samples += len(block.seq)
                 summary.duration_s = float(block.t_device_s[-1]) - t0
                 if options.out is not None:
                     if writer is None:
                         meta = _meta(session.config, status, name, options)
                         writer = RecordingWriter(options.out, meta, options.fmt)
-                    writer.append(block_frame(block, t0, markers))
+                    held.append(block)
+                    newest = float(block.t_device_s[-1])
+                    while held and float(held[0].t_device_s[-1]) <= newest - WRITE_DELAY_S:
+                        seen_markers = _take_markers(session, seen_markers, markers)
+                        writer.append(block_frame(held.pop(0), t0, markers))
                 if on_block is not None:
                     on_block(block, session)
                 if options.seconds is not None and summary.duration_s >= options.seconds:
@@ -175,8 +184,12 @@ async def stream(
                 if stop is not None and stop.is_set():
                     break
         finally:
-            if writer is not None:
+            seen_markers = _take_markers(session, seen_markers, markers)
+            if writer is not None and t0 is not None:
+                for block in held:
+                    writer.append(block_frame(block, t0, markers))
                 summary.recording = writer.close()
+                summary.markers_unplaced = len(markers)
             with contextlib.suppress(Exception):
                 await session.command(Command.STOP)
         stats = session.stats
@@ -187,6 +200,13 @@ async def stream(
         summary.markers = seen_markers
         summary.losses = [(loss.first_seq, loss.count, loss.reason) for loss in session.losses]
         return summary
+
+
+def _take_markers(session: Session, seen: int, markers: dict[int, int]) -> int:
+    """Add the session's new MARKER frames to ``markers`` (seq -> code); the new count seen."""
+    for frame in session.markers[seen:]:
+        markers[frame.seq] = _marker_code(frame)
+    return len(session.markers)
 
 
 def _meta(

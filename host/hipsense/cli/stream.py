@@ -167,5 +167,11 @@ def _print_summary(console: Console, summary: StreamSummary) -> None:
     )
     for first, count, reason in summary.losses:
         console.print(f"  lost {count} samples from #{first}: {reason}", soft_wrap=True)
+    if summary.markers_unplaced:
+        console.print(
+            f"  {summary.markers_unplaced} of {summary.markers} markers name a sample the "
+            "recording does not hold (lost samples); they are not in the file",
+            soft_wrap=True,
+        )
     if summary.recording is not None:
         console.print(f"recording: {summary.recording}", soft_wrap=True, highlight=False)

@@ -1,0 +1,130 @@
+"""stream() writes a marker on its sample even when the MARKER frame arrives after that
+sample's notification (the board marks the newest sample, which may already be on its way)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hipsense import streaming
+from hipsense.protocol import (
+    CommandFrame,
+    ConfigFrame,
+    ImuChip,
+    MarkerFrame,
+    ReplyFrame,
+    Result,
+    SamplesFrame,
+    decode_frame,
+    encode_frame,
+)
+from hipsense.protocol.constants import Command
+from hipsense.recording import MARKER, MARKER_BUTTON, read_recording
+from hipsense.transport.base import Transport
+
+RATE_HZ = 100
+BLOCK = 7
+
+
+class MarkingBoard(Transport):
+    """Answers commands; after START sends ``n_blocks`` blocks of 7 samples and, ``lag_blocks``
+    blocks after each marked sample's block, the MARKER frame for it."""
+
+    def __init__(self, n_blocks: int, marks: dict[int, int], lag_blocks: int) -> None:
+        super().__init__()
+        self.n_blocks = n_blocks
+        self.marks = marks  # seq -> code
+        self.lag_blocks = lag_blocks
+        self.up = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def open(self) -> None:
+        self.up = True
+        self._put_state(True, "")
+
+    @property
+    def connected(self) -> bool:
+        return self.up
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        self.up = False
+
+    async def send(self, frame: bytes) -> None:
+        cmd = decode_frame(frame)
+        assert isinstance(cmd, CommandFrame)
+        self._put_frame(encode_frame(ReplyFrame(cmd.token, cmd.command, Result(0), b"")))
+        if cmd.command == Command.GET_CONFIG:
+            self._put_frame(_config())
+        if cmd.command == Command.START and self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        due: list[tuple[int, MarkerFrame]] = []
+        for b in range(self.n_blocks):
+            seq0 = b * BLOCK
+            self._put_frame(_samples(seq0))
+            for seq, code in self.marks.items():
+                if seq0 <= seq < seq0 + BLOCK:
+                    due.append((b + self.lag_blocks, MarkerFrame(code, seq)))
+            for _when, marker in [d for d in due if d[0] == b]:
+                self._put_frame(encode_frame(marker))
+            due = [d for d in due if d[0] > b]
+            await asyncio.sleep(0)
+
+
+def _config() -> bytes:
+    return encode_frame(
+        ConfigFrame(
+            content=0,
+            imu=ImuChip(3),
+            rate_hz=RATE_HZ,
+            period_100us=100,
+            acc_mps2_per_lsb=0.001,
+            gyr_dps_per_lsb=0.06,
+            boot_id=1,
+            aligned=False,
+            gyro_calibrated=False,
+        )
+    )
+
+
+def _samples(seq0: int) -> bytes:
+    seq = np.arange(seq0, seq0 + BLOCK)
+    angles = np.stack([seq % 3000, -(seq % 3000), seq % 7], axis=1).astype(np.int16)
+    return encode_frame(
+        SamplesFrame(flags=0, seq=seq0, t_100us=seq0 * 100, angles_cdeg=angles)
+    )
+
+
+def _run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, marks: dict[int, int], lag: int):
+    board = MarkingBoard(n_blocks=60, marks=marks, lag_blocks=lag)
+
+    @contextlib.asynccontextmanager
+    async def scripted(options: streaming.StreamOptions) -> AsyncIterator[tuple[Transport, str]]:
+        yield board, "scripted"
+
+    monkeypatch.setattr(streaming, "_transport", scripted)
+    out = tmp_path / "marks.csv"
+    options = streaming.StreamOptions(seconds=(60 * BLOCK - 1) / RATE_HZ, out=out, raw=False)
+    summary = asyncio.run(streaming.stream(options))
+    return summary, read_recording(out)
+
+
+@pytest.mark.parametrize("lag_blocks", [0, 1, 3])
+def test_a_marker_sent_after_its_sample_lands_on_that_sample(tmp_path, monkeypatch, lag_blocks):
+    marks = {10: 0, 200: 5, 401: 0}  # seq -> code (0: the board's button)
+    summary, rec = _run(tmp_path, monkeypatch, marks, lag_blocks)
+    marker = rec.data[MARKER].to_numpy()
+    assert summary.markers == len(marks) - (1 if 401 // BLOCK + lag_blocks >= 60 else 0)
+    assert summary.markers_unplaced == 0
+    expected = np.zeros(len(marker), dtype=np.int64)
+    for seq, code in marks.items():
+        if seq // BLOCK + lag_blocks < 60:  # the board sent the marker before the stream ended
+            expected[seq] = MARKER_BUTTON if code == 0 else code
+    assert np.array_equal(marker, expected)
