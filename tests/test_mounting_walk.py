@@ -210,9 +210,10 @@ def test_walk_align_flow_on_the_virtual_board_recovers_the_mounting() -> None:
     q_board = np.array([float(v) for v in line.split("q = ")[1].split()[:4]])
     forward = Rotation.from_quat(np.array(q_true)[[1, 2, 3, 0]]).as_matrix()[0]
     assert abs(heading_error_deg(q_board, forward)) < 10.0
-    r_err = Rotation.from_quat(q_board[[1, 2, 3, 0]]) * Rotation.from_quat(
-        np.array(q_true)[[1, 2, 3, 0]]
-    ).inv()
+    r_err = (
+        Rotation.from_quat(q_board[[1, 2, 3, 0]])
+        * Rotation.from_quat(np.array(q_true)[[1, 2, 3, 0]]).inv()
+    )
     assert np.degrees(r_err.magnitude()) < 12.0
 
 
