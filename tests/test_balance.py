@@ -102,6 +102,11 @@ def test_symmetry_index_and_norms() -> None:
     assert symmetry_index_pct(0.0, 0.0) is None
     assert hold_time_norm(75, "eyes_open")["mean_hold_s"] == 17.2
     assert hold_time_norm(30, "eyes_open")["mean_hold_s"] is None
+    closed = hold_time_norm(45, "eyes_closed")
+    assert (closed["mean_hold_s"], closed["sd_hold_s"], closed["age_band"]) == (24.1, 9.1, "40-49")
+    assert "s41598-025-86514-w" in closed["source"]
+    assert hold_time_norm(70, "eyes_closed")["mean_hold_s"] is None  # beyond the cohort's ages
+    assert hold_time_norm(19, "eyes_closed")["mean_hold_s"] is None
 
 
 def test_not_worn_is_refused() -> None:

@@ -222,8 +222,10 @@ class BalanceAnalysis:
                 )
         norm = self.doc.get("norm")
         if norm and norm.get("mean_hold_s") is not None:
+            sd = f" ± {norm['sd_hold_s']}" if norm.get("sd_hold_s") is not None else ""
             lines.append(
-                f"  norm for age {norm['age_band']}: {norm['mean_hold_s']} s ({norm['source']})"
+                f"  reference for age {norm['age_band']}: {norm['mean_hold_s']}{sd} s "
+                f"({norm['source']})"
             )
         for w in self.doc["warnings"]:
             lines.append(f"  note: {w}")

@@ -1,23 +1,40 @@
-"""Age norms for single-leg stance hold time (eyes open), with their source.
+"""Age reference values for single-leg stance hold time, with their source.
 
-Bohannon 2006 (meta-analysis, CLINICAL.md): mean eyes-open single-leg stance times 27.0 s
-(60–69 y), 17.2 s (70–79 y), 8.5 s (80–99 y); 5 s was proposed as a fall-risk cut-off.
-Springer et al. 2007 give norms by decade from 18 y for eyes open and closed (best of three,
-ICC 0.994/0.998); their table is not transcribed here, so younger ages and eyes closed get no
-norm rather than an unchecked number.
+- Eyes open, 60 y and older: Bohannon 2006 (meta-analysis of 22 studies, 3484 people; Top
+  Geriatr Rehabil 22(1):70-77): mean 27.0 s (60–69 y), 17.2 s (70–79 y), 8.5 s (80–99 y);
+  5 s was proposed as a fall-risk cut-off.
+- Eyes closed, 20–66 y: Sci Rep 2025 (doi:10.1038/s41598-025-86514-w, Fig. 1: 249 aircraft
+  and spacecraft manufacturing workers, a 30 s ceiling like our default trial): mean (SD)
+  28.5 (4.5) s at 20–29 y, 26.9 (7.2) s at 30–39, 24.1 (9.1) s at 40–49, 19.4 (10.9) s at
+  50–59, 16.8 (14.2) s at 60–66 (only 4 people). One working cohort, not a population norm.
+Springer et al. 2007 give norms by decade from 18 y for both conditions (best of three, ICC
+0.994/0.998); their table could not be checked here, so eyes open under 60 y gets no value
+rather than an unchecked number.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-SOURCE = "Bohannon RW (2006), single-limb stance times, a descriptive meta-analysis"
+BOHANNON = "Bohannon RW (2006), single-limb stance times, a descriptive meta-analysis"
+SCI_REP_2025 = (
+    "Sci Rep 2025, doi:10.1038/s41598-025-86514-w, Fig. 1 (249 manufacturing workers, "
+    "30 s ceiling)"
+)
 FALL_RISK_HOLD_S = 5.0
 _EYES_OPEN_MEAN_S = ((60, 69, 27.0), (70, 79, 17.2), (80, 99, 8.5))
+_EYES_CLOSED_MEAN_SD_S = (
+    (20, 29, 28.5, 4.5, 62),
+    (30, 39, 26.9, 7.2, 61),
+    (40, 49, 24.1, 9.1, 92),
+    (50, 59, 19.4, 10.9, 30),
+    (60, 66, 16.8, 14.2, 4),
+)
 
 
 def hold_time_norm(age_years: float, condition: str) -> dict[str, Any]:
-    """The norm for an age and condition: mean hold time, age band and source, or why none."""
+    """The reference for an age and condition: mean hold time (and SD and group size where the
+    source gives them), age band and source, or why there is none."""
     if condition == "eyes_open":
         for low, high, mean in _EYES_OPEN_MEAN_S:
             if low <= age_years <= high:
@@ -25,12 +42,23 @@ def hold_time_norm(age_years: float, condition: str) -> dict[str, Any]:
                     "age_band": f"{low}-{high}",
                     "mean_hold_s": mean,
                     "fall_risk_below_s": FALL_RISK_HOLD_S,
-                    "source": SOURCE,
+                    "source": BOHANNON,
+                }
+    if condition == "eyes_closed":
+        for low, high, mean, sd, n in _EYES_CLOSED_MEAN_SD_S:
+            if low <= age_years <= high:
+                return {
+                    "age_band": f"{low}-{high}",
+                    "mean_hold_s": mean,
+                    "sd_hold_s": sd,
+                    "n": n,
+                    "source": SCI_REP_2025,
                 }
     return {
         "age_band": None,
         "mean_hold_s": None,
         "source": None,
-        "note": "no norm stored for this age and condition (Springer et al. 2007 has decade "
-        "norms from 18 y, eyes open and closed; not transcribed)",
+        "note": "no reference stored for this age and condition: eyes open from 60 y (Bohannon "
+        "2006), eyes closed 20-66 y (Sci Rep 2025); Springer et al. 2007's decade norms from "
+        "18 y could not be checked",
     }
