@@ -95,6 +95,7 @@ class App:
         self.capture = None  # MountingCapture while ALIGN_MOUNTING runs
         self.ring = Ring() if ring_bytes is None else Ring(ring_bytes)
         self.links = []
+        self.owner = None  # the link that got the last START: the only one sent samples
         self.streaming = False
         self.raw_content = True
         self.boot_id = struct.unpack("<H", os.urandom(2))[0]
@@ -133,6 +134,7 @@ class App:
             self.command(holder[0], buf, n)
 
         link = make_link(self.ring, on_command)
+        link.streams = False  # until a START arrives on it
         holder.append(link)
         self.links.append(link)
         return link
@@ -362,10 +364,24 @@ class App:
             self.ring.configure(
                 self.raw_content, self.period_100us, self.sample_index * self.period_100us
             )
+        self._give_stream(link)
         link.send_reply(token, cmd, protocol.R_OK)
         self._send_config()
 
+    def _give_stream(self, link):
+        """One streaming link at a time (docs/link.md): ``link`` takes the samples from the
+        ring's cursor on, the others only send control frames. Ring and cursor stay as they
+        are, so ``link`` gets every sample the previous owner had not been sent yet."""
+        self.owner = link
+        for other in self.links:
+            other.streams = other is link
+
     def _cmd_stop(self, link, token, cmd, buf):
+        if self.streaming and link is not self.owner:
+            # Another link's host owns the stream; a host that lost it must not end it (a
+            # host sends STOP when it closes). The owner keeps the ring's tail and RESEND.
+            link.send_reply(token, cmd, protocol.R_BUSY)
+            return
         self.streaming = False
         link.send_reply(token, cmd, protocol.R_OK)
 

@@ -35,6 +35,10 @@ class Link:
         self.commands_dropped = 0  # commands that arrived while all slots were full
         self.control_dropped = 0  # control frames that did not fit the queue
         self.ready = False  # a host spoke on this connection: send to it
+        # This link takes samples from the ring and answers RESEND. Several links share one
+        # ring and its one cursor, so main gives the stream to one link at a time (the one
+        # that got the last START, docs/link.md "One streaming link"); a lone link streams.
+        self.streams = True
         self._frame = bytearray(MAX_FRAME)
         self._fv = memoryview(self._frame)
         # A memoryview of each frame length, made once: every SAMPLES length now, the rest
@@ -102,7 +106,10 @@ class Link:
         if token < 0:
             self.send_error(protocol.E_BAD_FRAME, "not a COMMAND frame")
         elif command == protocol.CMD_RESEND and result == protocol.R_OK:
-            self._resend(token, buf)
+            if self.streams:
+                self._resend(token, buf)
+            else:  # the cursor belongs to another link's host: leave it alone
+                self.send_reply(token, protocol.CMD_RESEND, protocol.R_BUSY)
         else:
             self.on_command(buf, n)
 
@@ -193,7 +200,8 @@ class Link:
         return v
 
     def _send(self, now_ms):
-        """Send control frames in order and samples as full (or old enough) frames."""
+        """Send control frames in order and, if this link streams, samples as full (or old
+        enough) frames; on a link that does not stream a MARKER or ERROR waits for nothing."""
         ring = self.ring
         room = self._room()
         if room > MAX_FRAME:
@@ -210,7 +218,7 @@ class Link:
             if self._ctl_r != self._ctl_w:
                 i = self._ctl_r & (_CTL_SLOTS - 1)
                 mark = self._ctl_mark[i]
-                if mark >= 0:
+                if mark >= 0 and self.streams:
                     d = (mark - ring.cursor_seq) & _MASK
                     if 0 < d <= ring.unsent:
                         if not self._send_samples(d if d < max_count else max_count, raw):
@@ -222,7 +230,7 @@ class Link:
                     return
                 self._ctl_r = (self._ctl_r + 1) & 0xFF
                 continue
-            if ring.unsent == 0:
+            if ring.unsent == 0 or not self.streams:
                 self._since = -1
                 return
             if ring.unsent < max_count and ring.resent == 0:
