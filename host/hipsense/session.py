@@ -61,9 +61,13 @@ class CommandFailed(HipsenseError):
 
     def __init__(self, reply: ReplyFrame) -> None:
         self.reply = reply
-        super().__init__(
-            f"the board answered {Command(reply.command).name} with {Result(reply.result).name}"
-        )
+        text = f"the board answered {Command(reply.command).name} with {Result(reply.result).name}"
+        if reply.result == Result.BUSY:
+            text += (
+                " (not possible in its current state: another host may be streaming from it "
+                "over the other link, or it is streaming or calibrating; see docs/protocol.md)"
+            )
+        super().__init__(text)
 
 
 class SessionClosed(HipsenseError):
