@@ -44,38 +44,16 @@ G = 9.80665
 
 # MicroPython prelude: an app on the generic board (MPU-6886 at 0x68), manual clock, test link.
 _PRELUDE = """
-import binascii
-import _vboard, micropython
+import _vboard
 from heapcheck import alloc_error
-from link import Link
+from testlink import TestLink, Clock, cmd as link_cmd
 import board, app
 
-class TestLink(Link):
-    def __init__(self, ring, on_command):
-        Link.__init__(self, ring, on_command, 0)
-    def _out(self, frame, n):
-        print("F", binascii.hexlify(bytes(frame[:n])).decode())
-        return True
-    def pump(self, now_ms):
-        self._commands()
-        if self.ready:
-            self._send(now_ms)
-    def set_status(self, frame):
-        pass
-
-_vboard.set_manual(True)
-_vboard.set_arrays(100, SOURCE, loop=True)
-now = [0]
+clock = Clock(SOURCE)
 def run(samples, per_step=4):
-    while samples > 0:
-        k = per_step if samples > per_step else samples
-        _vboard.advance(k)
-        now[0] += 10 * k
-        a.step(now[0])
-        samples -= k
+    clock.run(a, samples, per_step)
 def cmd(hexbytes):
-    b = binascii.unhexlify(hexbytes)
-    link._cmd_in(b, len(b))
+    link_cmd(link, hexbytes)
 """
 
 _START = """

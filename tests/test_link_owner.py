@@ -35,51 +35,19 @@ G = 9.80665
 HEAP = "200K"
 _STILL = [0.0, 0.0, G, 0.0, 0.0, 0.0]  # sensor flat and still: acc m/s², gyr deg/s
 
-# A and B: test links that print every frame they send ("F <tag> <hex>"); ``refuse`` makes
-# the transport refuse frames (a full stack), ``quiet`` counts frames instead of printing
-# (printing allocates, so the heap_lock test needs it).
+# A and B: tagged test links (tests/mpy_support/testlink.py) that print every frame they send
+# as "F <tag> <hex>".
 _PRELUDE = """
-import binascii
 import _vboard
 from heapcheck import alloc_error
-from link import Link
+from testlink import TestLink, Clock, cmd as link_cmd
 import board, app
 
-class TestLink(Link):
-    def __init__(self, ring, on_command, tag):
-        Link.__init__(self, ring, on_command, 0)
-        self.tag = tag
-        self.refuse = False
-        self.quiet = False
-        self.count = 0
-    def _out(self, frame, n):
-        if self.refuse:
-            return False
-        if self.quiet:
-            self.count += 1
-        else:
-            print("F", self.tag, binascii.hexlify(bytes(frame[:n])).decode())
-        return True
-    def pump(self, now_ms):
-        self._commands()
-        if self.ready:
-            self._send(now_ms)
-    def set_status(self, frame):
-        pass
-
-_vboard.set_manual(True)
-_vboard.set_arrays(100, SOURCE, loop=True)
-now = [0]
+clock = Clock(SOURCE)
 def run(samples, per_step=4):
-    while samples > 0:
-        k = per_step if samples > per_step else samples
-        _vboard.advance(k)
-        now[0] += 10 * k
-        a.step(now[0])
-        samples -= k
+    clock.run(a, samples, per_step)
 def cmd(link, hexbytes):
-    b = binascii.unhexlify(hexbytes)
-    link._cmd_in(b, len(b))
+    link_cmd(link, hexbytes)
     run(1)
 
 a = app.App(board.open_board(), ring_bytes=6000)
@@ -279,8 +247,8 @@ _vboard.advance(8)
 n = a.imu.read(a._buf, 8)
 def hot():
     a._on_samples(n)
-    A.pump(now[0] + 100)
-    B.pump(now[0] + 100)
+    A.pump(clock.now_ms + 100)
+    B.pump(clock.now_ms + 100)
 err = alloc_error(hot)
 print("ALLOC", n, A.count > 0, B.count, a.ring.unsent, err)
 """
