@@ -95,7 +95,6 @@ class App:
         self.capture = None  # MountingCapture while ALIGN_MOUNTING runs
         self.ring = Ring() if ring_bytes is None else Ring(ring_bytes)
         self.links = []
-        self.owner = None  # the link that got the last START: the only one sent samples
         self.streaming = False
         self.raw_content = True
         self.boot_id = struct.unpack("<H", os.urandom(2))[0]
@@ -372,12 +371,11 @@ class App:
         """One streaming link at a time (docs/link.md): ``link`` takes the samples from the
         ring's cursor on, the others only send control frames. Ring and cursor stay as they
         are, so ``link`` gets every sample the previous owner had not been sent yet."""
-        self.owner = link
         for other in self.links:
             other.streams = other is link
 
     def _cmd_stop(self, link, token, cmd, buf):
-        if self.streaming and link is not self.owner:
+        if self.streaming and not link.streams:
             # Another link's host owns the stream; a host that lost it must not end it (a
             # host sends STOP when it closes). The owner keeps the ring's tail and RESEND.
             link.send_reply(token, cmd, protocol.R_BUSY)

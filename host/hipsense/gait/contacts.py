@@ -67,7 +67,8 @@ class ContactDetector:
     rate_hz: sampling rate (Hz).
     gravity_hz: cut-off of the low-pass that finds the vertical (Hz).
     band_hz: pass band of the vertical-acceleration filter (Hz).
-    yaw_band_hz: pass band of the yaw-rate filter used for the side (Hz).
+    yaw_band_hz: pass band of the yaw-rate and horizontal-acceleration filters used for the
+        side (Hz).
     confirm_s: samples after a peak that must stay below it before the IC is emitted (s).
     before_s: samples before a peak that must stay below it (s).
     delay_s: filter delay subtracted from the peak time to give the contact time (s).
@@ -141,7 +142,6 @@ class ContactDetector:
         self.yaw_weight = yaw_weight
         self.ml_min_steps = ml_min_steps
         self.ml_regular = ml_regular
-        self._h_ba = _butter(2, yaw_band_hz, "band", rate_hz)
         self._h_zi = np.zeros((4, 3))
         self._n_ml = min(max(0, round(ml_lag_s * rate_hz)), max(1, round(confirm_s * rate_hz)))
         self.left_axis = None if left_axis is None else np.asarray(left_axis, dtype=np.float64)
@@ -168,7 +168,8 @@ class ContactDetector:
         self._n_after = max(1, round(confirm_s * rate_hz))
         self._n_before = max(1, round(before_s * rate_hz))
         self._n_side = min(self._n_before, round(side_lag_s * rate_hz))
-        # trailing buffer: t, filtered vertical acc, threshold, filtered yaw rate
+        # trailing buffer: t, filtered vertical acc, threshold, filtered yaw rate, impact ratio,
+        # filtered horizontal acc (3)
         self._buf = np.empty((0, 8))
         self._next = 0  # first buffer index not yet decided
         self._last_peak_t_s = -np.inf
@@ -202,7 +203,7 @@ class ContactDetector:
         impact = np.linalg.norm(hp, axis=1)
         env2, self._env_zi = _lfilter(self._env_ba, impact * impact, self._env_zi)
         ratio = impact / np.sqrt(np.maximum(env2, 1e-12))
-        hb, self._h_zi = _lfilter(self._h_ba, acc, self._h_zi, axis=0)
+        hb, self._h_zi = _lfilter(self._y_ba, acc, self._h_zi, axis=0)
         horiz = hb - np.einsum("ij,ij->i", hb, up)[:, None] * up
         self._buf = np.concatenate([self._buf, np.column_stack([t, v, thr, y, ratio, horiz])])
         return self._decide()
