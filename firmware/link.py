@@ -72,7 +72,7 @@ class Link:
 
     def _out(self, frame, n):  # type: (memoryview, int) -> bool
         """Hand ``frame`` (``n`` bytes) to the transport; False: refused, retry later."""
-        raise NotImplementedError
+        raise NotImplementedError("a Link subclass hands frames to its transport")
 
     # ---- input ---------------------------------------------------------------------------
     def _cmd_in(self, data, n):

@@ -173,9 +173,9 @@ async def stream(
                         meta = _meta(session.config, status, name, options)
                         writer = RecordingWriter(options.out, meta, options.fmt)
                     held.append(block)
+                    seen_markers = _take_markers(session, seen_markers, markers)
                     newest = float(block.t_device_s[-1])
                     while held and float(held[0].t_device_s[-1]) <= newest - WRITE_DELAY_S:
-                        seen_markers = _take_markers(session, seen_markers, markers)
                         writer.append(block_frame(held.pop(0), t0, markers))
                 if on_block is not None:
                     on_block(block, session)
