@@ -129,8 +129,9 @@ class LiveStance:
         return None
 
     def mark_recording(self, recording: Recording) -> int:
-        """Put the marks on their samples in the saved recording (the writer may have written
-        a sample before its button's MARKER frame arrived); returns how many were placed."""
+        """Put the marks on their samples in the saved recording: key presses exist only on the
+        host; a button press normally lands through the stream's write delay, this places one
+        whose MARKER frame came later still. Returns how many were placed."""
         data = recording.data
         placed = 0
         for mark in self.marks:

@@ -193,7 +193,8 @@ def balance(
         console.print("stopped before a recording was written")
         return
     rec = read_recording(summary.recording)
-    stance.mark_recording(rec)  # the key presses, and button presses the writer missed
+    stance.mark_recording(rec)  # the key presses (host-only), and any button press that came
+    # later than the stream's write delay (hipsense.streaming.WRITE_DELAY_S)
     rec.meta.side = side
     rec.meta.condition = condition
     rec.meta.extra["protocol"] = {"sides": sides, "duration_s": duration_s}
