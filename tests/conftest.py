@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -49,4 +50,15 @@ def shared_benchmarks() -> Path:
     root = paths.shared_dir() / "benchmarks"
     if not root.is_dir():
         pytest.skip(f"public benchmark data not found at {root} (see docs/validation.md)")
+    return root
+
+
+@pytest.fixture
+def heldout_gait() -> Path:
+    """Held-out real walking (mobgap's MS_001, converted by ``make heldout``); skips if absent."""
+    root = Path(
+        os.environ.get("HIPSENSE_GAIT_HELDOUT", Path.home() / ".cache/hipsense/gait-heldout")
+    )
+    if not any(root.glob("*/*_imu.csv")):
+        pytest.skip(f"held-out walking data not found at {root}: run `make heldout`")
     return root

@@ -1,0 +1,113 @@
+"""Scoring detected initial contacts against a reference with gait sequences.
+
+The rule of the mobgap lab data (``../shared/benchmarks/gait/README.md``): contacts inside a
+reference gait sequence ``[start, end)`` are matched one-to-one to its reference contacts within
+a tolerance (±0.25 s), with the least total time error. Two variants explain where the errors
+come from without changing the headline figure:
+- edge-tolerant: a detection up to the tolerance outside a sequence may match its first or last
+  reference contact (a sequence starts and ends at a contact, so a detection 10 ms off falls
+  outside); unmatched detections still count as false only inside;
+- untimed gaps: a false detection between two reference contacts whose ``step_id`` skips lies
+  where the reference system gave no time for a contact, so it may be a real one.
+
+Only numpy, pandas and scipy: the mobgap comparison scripts import it from their own venv.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+
+TOLERANCE_S = 0.25
+
+
+def match_contacts(
+    det_s: npt.ArrayLike, ref_s: npt.ArrayLike, tolerance_s: float = TOLERANCE_S
+) -> list[tuple[int, int]]:
+    """One-to-one (detection index, reference index) pairs within ``tolerance_s`` with the least
+    total absolute time error."""
+    det = np.asarray(det_s, dtype=np.float64)
+    ref = np.asarray(ref_s, dtype=np.float64)
+    if det.size == 0 or ref.size == 0:
+        return []
+    cost = np.abs(det[:, None] - ref[None, :])
+    # out-of-tolerance pairs get a cost larger than any sum of in-tolerance ones
+    big = tolerance_s * (min(det.size, ref.size) + 1) + 1.0
+    rows, cols = linear_sum_assignment(np.where(cost <= tolerance_s, cost, big))
+    return [(int(i), int(j)) for i, j in zip(rows, cols, strict=True) if cost[i, j] <= tolerance_s]
+
+
+@dataclass
+class ContactTally:
+    """Counts over any number of recordings; ``errors_s``: detection − reference time of each
+    matched pair (s)."""
+
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    fp_in_untimed_gaps: int = 0
+    errors_s: list[float] = field(default_factory=list)
+
+    @property
+    def precision(self) -> float:
+        return self.tp / max(self.tp + self.fp, 1)
+
+    @property
+    def recall(self) -> float:
+        return self.tp / max(self.tp + self.fn, 1)
+
+    @property
+    def f1(self) -> float:
+        return _f1(self.precision, self.recall)
+
+    @property
+    def f1_without_untimed_gaps(self) -> float:
+        """F1 when false detections in the reference's untimed gaps are not counted."""
+        precision = self.tp / max(self.tp + self.fp - self.fp_in_untimed_gaps, 1)
+        return _f1(precision, self.recall)
+
+    def add(
+        self,
+        det_s: npt.ArrayLike,
+        ic_ref: pd.DataFrame,
+        gs_ref: pd.DataFrame,
+        *,
+        edge_tolerant: bool = False,
+        tolerance_s: float = TOLERANCE_S,
+    ) -> list[tuple[int, int]]:
+        """Score one recording: ``det_s`` detection times (s), ``ic_ref`` with columns gs_id,
+        step_id, time_s; ``gs_ref`` with gs_id, start_s, end_s (end exclusive). Returns the
+        matched (detection, ``ic_ref`` row) positions."""
+        det = np.asarray(det_s, dtype=np.float64)
+        margin = tolerance_s if edge_tolerant else 0.0
+        pairs: list[tuple[int, int]] = []
+        gs_id = ic_ref["gs_id"].to_numpy()
+        for g in gs_ref.to_dict("records"):
+            start, end = float(g["start_s"]), float(g["end_s"])
+            near = np.flatnonzero((det >= start - margin) & (det < end + margin))
+            ref_pos = np.flatnonzero(gs_id == g["gs_id"])
+            ref = ic_ref.iloc[ref_pos]
+            ref_t = ref["time_s"].to_numpy(dtype=np.float64)
+            step_id = ref["step_id"].to_numpy()
+            found = match_contacts(det[near], ref_t, tolerance_s)
+            hit = {i for i, _ in found}
+            self.tp += len(found)
+            self.fn += len(ref_t) - len(found)
+            pairs += [(int(near[i]), int(ref_pos[j])) for i, j in found]
+            self.errors_s += [float(det[near[i]] - ref_t[j]) for i, j in found]
+            for i, k in enumerate(near):
+                if i in hit or not start <= det[k] < end:
+                    continue
+                self.fp += 1
+                after = int(np.searchsorted(ref_t, det[k]))
+                if 0 < after < len(ref_t) and step_id[after] - step_id[after - 1] > 1:
+                    self.fp_in_untimed_gaps += 1
+        return pairs
+
+
+def _f1(precision: float, recall: float) -> float:
+    return 2 * precision * recall / max(precision + recall, 1e-12)
