@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from hipsense import fixedpoint, paths
+from hipsense import paths
+from hipsense.motion import fixedpoint
 from hipsense.virtual.runner import run_micropython
 
 RATE_HZ = 200.0

@@ -4,7 +4,7 @@ Runs ``hipsense analyze``'s walk analysis (the causal streaming detector, files 
 ``--column-map``/``--axes`` as documented in docs/gait.md) over the whole of every recording in a
 folder laid out like ``../shared/benchmarks/gait/`` (the default; ``make heldout`` converts a
 held-out participant into the same layout) and scores the contacts inside the reference gait
-sequences as that README defines (``hipsense.gait.scoring``): tolerance 0.25 s, one-to-one
+sequences as that README defines (``hipsense.detectors.walk.scoring``): tolerance 0.25 s, one-to-one
 matching. Left/right accuracy is over the matched contacts: with the pelvis's left axis from
 ``--axes`` (the table) and learned from the walk without a mounting. Prints a table for
 docs/validation.md.
@@ -21,10 +21,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from hipsense import paths
-from hipsense.gait.analysis import analyse_walk
-from hipsense.gait.contacts import ContactDetector
-from hipsense.gait.scoring import TOLERANCE_S, ContactTally
-from hipsense.gait.sources import raw_arrays, read_foreign_csv
+from hipsense.analysis.walk import analyse_walk
+from hipsense.detectors.walk.contacts import ContactDetector
+from hipsense.detectors.walk.scoring import TOLERANCE_S, ContactTally
+from hipsense.motion.sources import raw_arrays
+from hipsense.recording.importer import read_foreign_csv
 
 COLUMN_MAP = {"t_s": "time_s", **{f"acc_{a}_mps2": f"acc_{a}" for a in "xyz"},
               **{f"gyr_{a}_dps": f"gyr_{a}" for a in "xyz"}}  # fmt: skip

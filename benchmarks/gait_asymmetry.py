@@ -17,7 +17,7 @@ import argparse
 from typing import Any
 
 import numpy as np
-from hipsense.gait.analysis import analyse_walk
+from hipsense.analysis.walk import analyse_walk
 from hipsense.recording import ANGLE_COLUMNS, Recording
 from hipsense.sim.scenarios import simulate
 

@@ -1,8 +1,9 @@
 """Walk analysis speed: offline (an hour of 100 Hz walking) and the live per-notification cost.
 
 Offline: one hour of simulated walking (walk-normal, raw + angles, tiled from a 10-minute
-simulation) through :func:`hipsense.gait.analysis.analyse_walk`. Live: the same samples fed to
-a :class:`~hipsense.gait.tracker.WalkTracker` in blocks of 7 samples (one BLE notification at
+simulation) through :func:`hipsense.analysis.walk.analyse_walk`. Live: the same samples fed to
+a :class:`~hipsense.detectors.walk.tracker.WalkTracker`
+in blocks of 7 samples (one BLE notification at
 the default MTU carries a few samples), timing each call. Also the contact-to-event latency
 against the simulated truth.
 
@@ -15,10 +16,10 @@ import time
 
 import numpy as np
 import pandas as pd
-from hipsense.gait.analysis import analyse_walk
-from hipsense.gait.contacts import ContactDetector
-from hipsense.gait.sources import raw_arrays
-from hipsense.gait.tracker import WalkTracker
+from hipsense.analysis.walk import analyse_walk
+from hipsense.detectors.walk.contacts import ContactDetector
+from hipsense.detectors.walk.tracker import WalkTracker
+from hipsense.motion.sources import raw_arrays
 from hipsense.recording import ANGLE_COLUMNS, Recording
 from hipsense.sim.scenarios import simulate
 

@@ -21,8 +21,8 @@ import time
 
 import numpy as np
 from hipsense import paths
-from hipsense.session import Session
-from hipsense.transport.ble import BleTransport
+from hipsense.link.session import Session
+from hipsense.link.transport.ble import BleTransport
 from hipsense.virtual.bleak_backend import VirtualClient, VirtualScanner
 from hipsense.virtual.radio import VirtualRadio
 from hipsense.virtual.runner import micropython_argv, micropython_env

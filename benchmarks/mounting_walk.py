@@ -2,7 +2,7 @@
 
 Old: the largest-variance horizontal axis of the steady walk, signed by the velocity gained in
 the first second (hipsense before the step/stride method). New:
-``hipsense.mounting.estimate_mounting(motion="walk")``, the same computation as the board's
+``hipsense.motion.mounting.estimate_mounting(motion="walk")``, the same computation as the board's
 ``pelvis.MountingCapture`` (docs/algorithms.md, "Mounting alignment").
 
 Simulated walks (hipsense.sim): every walking scenario plus slow and fast cadences, several
@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from hipsense import paths
-from hipsense.mounting import MountingError, estimate_mounting, mounting_from_axes
+from hipsense.motion.mounting import MountingError, estimate_mounting, mounting_from_axes
 from hipsense.sim.mounting import MOUNTINGS
 from hipsense.sim.scenarios import simulate
 from hipsense.virtual.runner import run_micropython

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from hipsense import fixedpoint, orientation, paths
+from hipsense import paths
+from hipsense.motion import fixedpoint, orientation
 
 Arr = npt.NDArray[np.float64]
 Runner = Callable[[Arr, Arr, float], Arr]
@@ -77,9 +78,9 @@ def run_vqf_offline(acc: Arr, gyr: Arr, rate: float) -> Arr:
 def run_basic_vqf(acc: Arr, gyr: Arr, rate: float) -> Arr:
     from vqf import BasicVQF
 
-    return BasicVQF(1.0 / rate).updateBatch(
-        np.ascontiguousarray(gyr), np.ascontiguousarray(acc)
-    )["quat6D"]
+    return BasicVQF(1.0 / rate).updateBatch(np.ascontiguousarray(gyr), np.ascontiguousarray(acc))[
+        "quat6D"
+    ]
 
 
 def run_imufusion(acc: Arr, gyr: Arr, rate: float) -> Arr:
@@ -125,9 +126,7 @@ def main() -> None:
     ap.add_argument("--only", default=",".join(FILTERS), help="comma-separated filter keys")
     ap.add_argument("--trials", default="", help="substring filter on trial file names")
     ap.add_argument("--out", type=Path, help="also write the markdown table here")
-    ap.add_argument(
-        "--data", type=Path, default=paths.shared_dir() / "benchmarks" / "orientation"
-    )
+    ap.add_argument("--data", type=Path, default=paths.shared_dir() / "benchmarks" / "orientation")
     args = ap.parse_args()
     keys = [k for k in args.only.split(",") if k]
     files = sorted(f for f in args.data.glob("*.npz") if args.trials in f.name)
@@ -148,7 +147,9 @@ def main() -> None:
     names = [f.stem.split("_")[0] for f in files]
     has_vqf = "vqf" in table
     lines = [
-        "| filter | " + " | ".join(names) + " | mean | max |"
+        "| filter | "
+        + " | ".join(names)
+        + " | mean | max |"
         + (" worst ratio to VQF real-time |" if has_vqf else ""),
         "|---" * (len(names) + 3 + has_vqf) + "|",
     ]

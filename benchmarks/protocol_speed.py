@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 from hipsense import paths
-from hipsense.protocol import (
+from hipsense.link.protocol import (
     ConfigFrame,
     ImuChip,
     SamplesFrame,

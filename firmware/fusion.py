@@ -8,7 +8,7 @@
 # passed between functions (arguments, returns) stays below 2**30 so that it is a small
 # int on the ESP32 (no heap). Formats: quaternions and unit vectors Q29 (1.0 = 2**29),
 # accelerations Q19 m/s^2, angular rates Q12 raw LSB, LP gains Q29.
-# The host runs this very file under CPython (hipsense.fixedpoint) with range checks; it is
+# The host runs this very file under CPython (hipsense.motion.fixedpoint) with range checks; it is
 # bit-identical to the unix port. On the ESP32, configure() computes its integer gains in
 # float32 (once), which can move a gain by one part in 10**7: results then differ from the
 # host twin by far less than the 0.01 degree resolution of the angles.
@@ -22,7 +22,7 @@ from micropython import const
 _ONE = const(536870912)  # 1.0 in Q29
 _LO = const(0x3FFF)
 
-# Tuning (same defaults as hipsense.orientation.FilterParams)
+# Tuning (same defaults as hipsense.motion.orientation.FilterParams)
 TAU_ACC_S = 3.5
 TAU_ACC_REST_S = 0.5
 TAU_REST_S = 0.5

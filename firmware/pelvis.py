@@ -187,7 +187,7 @@ _MAX_CAPTURE_N = const(16384)  # int16 sums stay below 2**29 (82 s at 200 Hz)
 
 
 _WALK_MOMENTS = b"\x00\x00\x01\x01\x02\x02\x00\x01\x00\x02\x01\x02"  # (i, j) of 6 moments
-_WALK_LAGS = const(13)  # candidate step lags 0.30 + 0.04 i s (as hipsense.mounting)
+_WALK_LAGS = const(13)  # candidate step lags 0.30 + 0.04 i s (as hipsense.motion.mounting)
 _RING = const(64)  # delay line of decimated samples (power of two, > the longest lag)
 # _walk layout (int32): raw samples seen, samples in the current block, block sums xyz,
 # decimated samples n, offset c xyz (the first decimated sample), sums of y = (x - c) >> 1,
@@ -209,7 +209,7 @@ class MountingCapture:
 
     The walk is averaged to about 50 Hz and kept in a 64-sample delay line; per decimated
     sample it adds the second moments of x[j] - x[j - L] for 13 candidate step lags L and the
-    antisymmetric lag-tau moments (docs/algorithms.md, ``hipsense.mounting.walk_forward_axis``).
+    antisymmetric lag-tau moments (docs/algorithms.md, ``hipsense.motion.mounting.walk_forward_axis``).
     """
 
     def __init__(self, rate_hz=200.0):
@@ -401,7 +401,7 @@ class MountingCapture:
                 best, mom = v, m
         if best is None or mom is None:
             raise ValueError("mounting capture: walk too short for one step")
-        # as hipsense.mounting: some vertical bounce (the moments are of differences >> 1,
+        # as hipsense.motion.mounting: some vertical bounce (the moments are of differences >> 1,
         # a quarter of the LSB² scale) and regular steps
         g2 = sum(v * v for v in still)
         if 4.0 * most < _WALK_MIN_VERTICAL_G2 * g2:
@@ -438,8 +438,8 @@ class MountingCapture:
 
 
 _SCR9 = array("h", bytes(2 * 9))
-_WALK_MIN_VERTICAL_G2 = 0.03 * 0.03  # hipsense.mounting.WALK_MIN_VERTICAL_G, squared
-_WALK_MAX_VERTICAL_RATIO = 0.45  # hipsense.mounting.WALK_MAX_VERTICAL_RATIO
+_WALK_MIN_VERTICAL_G2 = 0.03 * 0.03  # hipsense.motion.mounting.WALK_MIN_VERTICAL_G, squared
+_WALK_MAX_VERTICAL_RATIO = 0.45  # hipsense.motion.mounting.WALK_MAX_VERTICAL_RATIO
 
 
 def _cross(a, b):

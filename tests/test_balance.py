@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 from hipsense.analysis import analyse
-from hipsense.balance.compare import symmetry_index_pct
-from hipsense.balance.errors import NotWornError, PostureError, WrongTestError
-from hipsense.balance.metrics import sway
-from hipsense.balance.norms import hold_time_norm
+from hipsense.conventions.symmetry import symmetry_index_pct
+from hipsense.detectors.balance.metrics import sway
+from hipsense.detectors.balance.norms import hold_time_norm
+from hipsense.motion.errors import NotWornError, PostureError, WrongTestError
 from hipsense.sim.scenarios import simulate
 
 TOL_S = 0.2  # per-event bound in the tests; docs/validation.md reports the rates within 100 ms

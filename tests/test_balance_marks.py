@@ -13,15 +13,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from hipsense.analysis import analyse
-from hipsense.balance.analysis import analyse_balance
-from hipsense.balance.events import StanceDetector, StanceTrial
-from hipsense.balance.frontend import ImuFrontEnd, chunks, mounting_of, raw_arrays
-from hipsense.balance.live import LiveStance
-from hipsense.protocol import SEQ_MODULUS, ConfigFrame, ImuChip, MarkerFrame
+from hipsense.analysis.balance import analyse_balance
+from hipsense.detectors.balance.events import StanceDetector, StanceTrial
+from hipsense.link.blocks import block_frame
+from hipsense.link.protocol import SEQ_MODULUS, ConfigFrame, ImuChip, MarkerFrame
+from hipsense.link.session import SampleBlock, Session
+from hipsense.live.balance import LiveStance
+from hipsense.motion.frontend import ImuFrontEnd, chunks, mounting_of, raw_arrays
 from hipsense.recording import MARKER_BUTTON, MARKER_KEY, Recording
-from hipsense.session import SampleBlock, Session
 from hipsense.sim.scenarios import simulate
-from hipsense.streaming import block_frame
 
 ACC_LSB = 9.80665 / 8192.0  # ±4 g
 GYR_LSB = 1.0 / 65.5  # ±500 °/s

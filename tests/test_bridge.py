@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hipsense.analysis import analyse
-from hipsense.balance.errors import PostureError, WrongTestError
+from hipsense.motion.errors import PostureError, WrongTestError
 from hipsense.sim.scenarios import simulate
 
 
@@ -83,10 +83,10 @@ def test_report_written(tmp_path) -> None:  # type: ignore[no-untyped-def]
 def test_every_algorithm_parameter_is_documented() -> None:
     import inspect
 
-    from hipsense.balance.events import StanceDetector
-    from hipsense.balance.frontend import ImuFrontEnd
-    from hipsense.balance.live import LiveStance
-    from hipsense.bridge.events import BridgeDetector
+    from hipsense.detectors.balance.events import StanceDetector
+    from hipsense.detectors.bridge.events import BridgeDetector
+    from hipsense.live.balance import LiveStance
+    from hipsense.motion.frontend import ImuFrontEnd
 
     for cls in (StanceDetector, BridgeDetector, ImuFrontEnd, LiveStance):
         doc = inspect.getdoc(cls) or ""

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from hipsense import paths
-from hipsense.protocol import (
+from hipsense.link.protocol import (
     BoardState,
     Command,
     ConfigFrame,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from click.testing import CliRunner
+from hipsense.analysis.walk import SCHEMA, VERSION
 from hipsense.cli import cli
-from hipsense.gait.analysis import SCHEMA, VERSION
 from hipsense.recording import write_recording
 from hipsense.sim.scenarios import simulate
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hipsense.gait.analysis import analyse_walk, events_equal
-from hipsense.gait.contacts import ContactDetector
-from hipsense.gait.sources import left_axis_sensor, raw_arrays
-from hipsense.gait.tracker import WalkTracker
+from hipsense.analysis.walk import analyse_walk, events_equal
+from hipsense.detectors.walk.contacts import ContactDetector
+from hipsense.detectors.walk.tracker import WalkTracker
+from hipsense.motion.sources import left_axis_sensor, raw_arrays
 from hipsense.sim.scenarios import simulate
 
 
@@ -118,7 +118,7 @@ def test_detector_works_in_any_right_handed_sensor_frame(walk):
 def test_every_parameter_is_documented():
     import inspect
 
-    from hipsense.gait.symmetry import SymmetryTracker
+    from hipsense.detectors.walk.symmetry import SymmetryTracker
 
     for cls in (ContactDetector, WalkTracker, SymmetryTracker):
         doc = inspect.getdoc(cls) or ""

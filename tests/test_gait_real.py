@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hipsense.gait.contacts import ContactDetector
-from hipsense.gait.scoring import ContactTally
+from hipsense.detectors.walk.contacts import ContactDetector
+from hipsense.detectors.walk.scoring import ContactTally
 
 MOBGAP_LEFT_AXIS = (0.0, -1.0, 0.0)  # mobgap sensor frame: y points right
 

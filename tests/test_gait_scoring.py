@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from hipsense.gait.scoring import TOLERANCE_S, ContactTally, match_contacts
+from hipsense.detectors.walk.scoring import TOLERANCE_S, ContactTally, match_contacts
 from hypothesis import given
 from hypothesis import strategies as st
 

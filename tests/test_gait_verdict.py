@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 import pytest
-from hipsense.gait.analysis import analyse_walk
-from hipsense.gait.symmetry import RunningStats, SymmetryTracker, symmetry_index, welch_ci
+from hipsense.analysis.walk import analyse_walk
+from hipsense.detectors.walk.symmetry import RunningStats, SymmetryTracker, symmetry_index, welch_ci
 from hipsense.recording import Recording
 from hipsense.sim.scenarios import simulate
 from hypothesis import given, settings

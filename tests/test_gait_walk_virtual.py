@@ -31,9 +31,9 @@ def test_walk_command_finds_the_right_trendelenburg_live(tmp_path: Path) -> None
 def test_stream_runs_prepare_on_the_stopped_session_before_start(tmp_path: Path) -> None:
     import asyncio
 
-    from hipsense.protocol import Command, Result
-    from hipsense.session import SampleBlock, Session
-    from hipsense.streaming import StreamOptions, stream
+    from hipsense.link.protocol import Command, Result
+    from hipsense.link.session import SampleBlock, Session
+    from hipsense.orchestrate.stream import StreamOptions, stream
     from hipsense.virtual.launch import VirtualBoardOptions
 
     calls: list[str] = []

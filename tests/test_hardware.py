@@ -35,9 +35,23 @@ BUILD_DOCS = ("bom.md", "wiring.md", "wiring.svg", "power.md")
 # --- a small JSON Schema validator (jsonschema is not a project dependency) -------------------
 
 _SUPPORTED = {
-    "$schema", "$id", "title", "description", "type", "enum", "required", "properties",
-    "additionalProperties", "items", "minItems", "maxItems", "minimum", "maximum",
-    "minLength", "pattern", "oneOf",
+    "$schema",
+    "$id",
+    "title",
+    "description",
+    "type",
+    "enum",
+    "required",
+    "properties",
+    "additionalProperties",
+    "items",
+    "minItems",
+    "maxItems",
+    "minimum",
+    "maximum",
+    "minLength",
+    "pattern",
+    "oneOf",
 }
 _TYPES: dict[str, Any] = {
     "object": lambda v: isinstance(v, dict),
@@ -113,8 +127,12 @@ _MCU_RULES: dict[str, dict[str, set[int]]] = {
     },
 }
 _IMU_ADDRESSES = {
-    "mpu6050": {0x68, 0x69}, "mpu6500": {0x68, 0x69}, "mpu6886": {0x68, 0x69},
-    "icm42688p": {0x68, 0x69}, "lsm6ds3": {0x6A, 0x6B}, "lsm6dsox": {0x6A, 0x6B},
+    "mpu6050": {0x68, 0x69},
+    "mpu6500": {0x68, 0x69},
+    "mpu6886": {0x68, 0x69},
+    "icm42688p": {0x68, 0x69},
+    "lsm6ds3": {0x6A, 0x6B},
+    "lsm6dsox": {0x6A, 0x6B},
 }
 # Largest ADC input (mV) the firmware may rely on at the highest attenuation (ESP-IDF v4.4 ADC
 # guides): ESP32 11 dB "150 mV ~ 2450 mV"; ESP32-S3 11/12 dB "0 mV ~ 3100 mV", less 200 mV margin.
@@ -129,8 +147,12 @@ def pin_problems(profile: dict[str, Any]) -> list[str]:
         ("i2c.scl", profile["i2c"]["scl"], "output"),
         ("i2c.sda", profile["i2c"]["sda"], "output"),
     ]
-    for key, field, need in (("button", "pin", "usable"), ("led", "pin", "output"),
-                             ("power_hold", "pin", "output"), ("battery", "adc_pin", "adc1")):
+    for key, field, need in (
+        ("button", "pin", "usable"),
+        ("led", "pin", "output"),
+        ("power_hold", "pin", "output"),
+        ("battery", "adc_pin", "adc1"),
+    ):
         if profile[key] is not None:
             roles.append((f"{key}.{field}", profile[key][field], need))
     for role, pin, need in roles:
@@ -165,7 +187,8 @@ def test_the_three_reference_builds_have_profiles() -> None:
 def test_schema_names_exactly_the_chips_the_firmware_knows() -> None:
     source = (REPO_DIR / "firmware" / "imu" / "__init__.py").read_text(encoding="utf-8")
     assignment = next(
-        node for node in ast.parse(source).body
+        node
+        for node in ast.parse(source).body
         if isinstance(node, ast.Assign)
         and any(isinstance(t, ast.Name) and t.id == "CHIP_NAMES" for t in node.targets)
     )
@@ -289,8 +312,12 @@ def _render_module() -> ModuleType:
 
 def _profile_pins(profile: dict[str, Any]) -> set[int]:
     pins = {profile["i2c"]["scl"], profile["i2c"]["sda"]}
-    for key, field in (("button", "pin"), ("led", "pin"), ("power_hold", "pin"),
-                       ("battery", "adc_pin")):
+    for key, field in (
+        ("button", "pin"),
+        ("led", "pin"),
+        ("power_hold", "pin"),
+        ("battery", "adc_pin"),
+    ):
         if profile[key] is not None:
             pins.add(profile[key][field])
     return pins

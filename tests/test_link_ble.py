@@ -11,7 +11,7 @@ import json
 
 import pytest
 from conftest import RunMpy
-from hipsense.protocol import (
+from hipsense.link.protocol import (
     ConfigFrame,
     MarkerFrame,
     ReplyFrame,

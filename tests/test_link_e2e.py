@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 from hipsense import paths
-from hipsense.protocol import Command, UnsupportedProtocolVersion
-from hipsense.session import CommandTimeout, SampleBlock, Session
-from hipsense.transport.ble import BleTransport, connect, scan
+from hipsense.link.protocol import Command, UnsupportedProtocolVersion
+from hipsense.link.session import CommandTimeout, SampleBlock, Session
+from hipsense.link.transport.ble import BleTransport, connect, scan
 from hipsense.virtual.bleak_backend import VirtualClient, VirtualScanner
 from hipsense.virtual.radio import Msg, VirtualBoard, VirtualRadio
 from hipsense.virtual.runner import micropython_argv, micropython_env
@@ -185,11 +185,17 @@ async def test_scan_finds_the_virtual_board() -> None:
 
 
 async def test_scan_reports_clearly_when_nothing_is_found() -> None:
-    from hipsense.transport import DeviceNotFound
+    from hipsense.link.transport import DeviceNotFound
 
     async with VirtualRadio() as radio:
         with pytest.raises(DeviceNotFound, match=r"Bluetooth is on.*awake.*another"):
-            await connect("0000", virtual=True, backend_kwargs={"radio": radio}, scan_timeout_s=0.3)
+            await connect(
+                "0000",
+                scanner_backend=VirtualScanner,
+                client_backend=VirtualClient,
+                backend_kwargs={"radio": radio},
+                scan_timeout_s=0.3,
+            )
 
 
 async def test_every_sample_once_in_order_through_forced_disconnects() -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from hipsense import paths
-from hipsense.protocol import (
+from hipsense.link.protocol import (
     Command,
     ReplyFrame,
     SamplesFrame,
@@ -25,9 +25,9 @@ from hipsense.protocol import (
     decode_frame,
     serial_encode,
 )
-from hipsense.session import SampleBlock, Session
-from hipsense.transport.base import AdapterUnavailable
-from hipsense.transport.serial import SerialTransport
+from hipsense.link.session import SampleBlock, Session
+from hipsense.link.transport.base import AdapterUnavailable
+from hipsense.link.transport.serial import SerialTransport
 from hipsense.virtual.runner import micropython_argv, micropython_env
 
 MPY_SUPPORT_DIR = Path(__file__).parent / "mpy_support"  # heapcheck.alloc_error

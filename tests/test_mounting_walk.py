@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hipsense import fixedpoint, mounting
+from hipsense.motion import fixedpoint, mounting
 from hipsense.sim.mounting import MOUNTINGS
 from hipsense.sim.scenarios import simulate
 from scipy.spatial.transform import Rotation
@@ -193,7 +193,7 @@ def test_walk_align_flow_on_the_virtual_board_recovers_the_mounting() -> None:
     board walking with a Trendelenburg gait and an odd mounting: the board's mounting is the
     scenario's within 10° of heading."""
     from hipsense.cli.walk import _aligner
-    from hipsense.streaming import StreamOptions, stream
+    from hipsense.orchestrate.stream import StreamOptions, stream
     from hipsense.virtual.launch import VirtualBoardOptions
     from rich.console import Console
 
@@ -221,7 +221,7 @@ def test_walk_align_flow_without_walking_says_what_to_do() -> None:
     """Standing through the walk phase: the board refuses (FAILED) and the CLI's aligner turns
     that into a message saying what to do, instead of storing a random heading."""
     from hipsense.cli.walk import _aligner
-    from hipsense.streaming import StreamOptions, stream
+    from hipsense.orchestrate.stream import StreamOptions, stream
     from hipsense.virtual.launch import VirtualBoardOptions
     from rich.console import Console
 

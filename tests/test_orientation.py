@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hipsense import angles, fixedpoint, mounting, orientation
+from hipsense.motion import angles, fixedpoint, mounting, orientation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
@@ -411,8 +411,7 @@ def test_mounting_recovers_known_misalignment(euler: list[float], motion: str) -
             sensor_acc(mount, still).mean(0).tolist(), sensor_acc(mount, fwd).mean(0).tolist()
         )
         assert (
-            np.degrees((Rotation.from_quat(np.array(qb)[[1, 2, 3, 0]]) * mount).magnitude())
-            < 1.0
+            np.degrees((Rotation.from_quat(np.array(qb)[[1, 2, 3, 0]]) * mount).magnitude()) < 1.0
         )
 
 
@@ -492,9 +491,7 @@ print(' '.join(str(x) for x in cap.finish(p)))
     q_board = np.array([float(x) for x in out[1].split()])
     r_board = Rotation.from_quat(q_board[[1, 2, 3, 0]])
     assert np.degrees((r_board * mount).magnitude()) < 1.0
-    q_host = mounting.estimate_mounting(
-        raw[:n] * ACC_LSB, raw[n:] * ACC_LSB, RATE_HZ, "walk"
-    )
+    q_host = mounting.estimate_mounting(raw[:n] * ACC_LSB, raw[n:] * ACC_LSB, RATE_HZ, "walk")
     r_host = Rotation.from_quat(q_host[[1, 2, 3, 0]])
     assert np.degrees((r_board.inv() * r_host).magnitude()) < 0.05
 

@@ -7,7 +7,7 @@ import struct
 import numpy as np
 import pytest
 from hipsense.errors import HipsenseError
-from hipsense.protocol import (
+from hipsense.link.protocol import (
     ANGLE_NONE,
     FLAG_RAW,
     FLAG_RESENT,

@@ -11,7 +11,7 @@ import random
 from pathlib import Path
 
 import pytest
-from hipsense.protocol.serial_framing import SerialDeframer, cobs_encode, crc16, serial_encode
+from hipsense.link.protocol.serial_framing import SerialDeframer, cobs_encode, crc16, serial_encode
 
 _HOT_SETUP = """
 import gc, micropython

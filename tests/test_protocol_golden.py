@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 from hipsense import paths
-from hipsense.protocol import (
+from hipsense.link.protocol import (
     ANGLE_NONE,
     FLAG_RAW,
     FLAG_RESENT,
@@ -53,7 +53,7 @@ from hipsense.protocol import (
     reply_status,
     serial_encode,
 )
-from hipsense.protocol import constants as host_constants
+from hipsense.link.protocol import constants as host_constants
 from hipsense.virtual.runner import run_micropython
 
 GOLDEN = Path(__file__).parent / "golden" / "protocol_v1.json"

@@ -6,7 +6,7 @@ import contextlib
 import struct
 
 import numpy as np
-from hipsense.protocol import (
+from hipsense.link.protocol import (
     ANGLE_NONE,
     FLAG_RAW,
     FLAG_RESENT,
@@ -34,8 +34,8 @@ from hipsense.protocol import (
     seq_delta,
     serial_encode,
 )
-from hipsense.protocol.constants import COMMAND_ARGS_FORMAT
-from hipsense.protocol.serial_framing import cobs_decode, cobs_encode, max_encoded_size
+from hipsense.link.protocol.constants import COMMAND_ARGS_FORMAT
+from hipsense.link.protocol.serial_framing import cobs_decode, cobs_encode, max_encoded_size
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -7,8 +7,8 @@ import struct
 
 import numpy as np
 import pytest
-from hipsense.clockmap import ClockMap
-from hipsense.protocol import (
+from hipsense.link.clockmap import ClockMap
+from hipsense.link.protocol import (
     FLAG_RESENT,
     CommandFrame,
     ConfigFrame,
@@ -20,9 +20,9 @@ from hipsense.protocol import (
     decode_frame,
     encode_frame,
 )
-from hipsense.protocol.constants import Command
-from hipsense.session import CommandTimeout, SampleBlock, Session
-from hipsense.transport.base import LinkDown, Transport
+from hipsense.link.protocol.constants import Command
+from hipsense.link.session import CommandTimeout, SampleBlock, Session
+from hipsense.link.transport.base import LinkDown, Transport
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

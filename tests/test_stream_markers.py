@@ -10,8 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hipsense import streaming
-from hipsense.protocol import (
+from hipsense.link.protocol import (
     CommandFrame,
     ConfigFrame,
     ImuChip,
@@ -22,9 +21,10 @@ from hipsense.protocol import (
     decode_frame,
     encode_frame,
 )
-from hipsense.protocol.constants import Command
+from hipsense.link.protocol.constants import Command
+from hipsense.link.transport.base import Transport
+from hipsense.orchestrate import stream as streaming
 from hipsense.recording import MARKER, MARKER_BUTTON, read_recording
-from hipsense.transport.base import Transport
 
 RATE_HZ = 100
 BLOCK = 7
@@ -97,9 +97,7 @@ def _config() -> bytes:
 def _samples(seq0: int) -> bytes:
     seq = np.arange(seq0, seq0 + BLOCK)
     angles = np.stack([seq % 3000, -(seq % 3000), seq % 7], axis=1).astype(np.int16)
-    return encode_frame(
-        SamplesFrame(flags=0, seq=seq0, t_100us=seq0 * 100, angles_cdeg=angles)
-    )
+    return encode_frame(SamplesFrame(flags=0, seq=seq0, t_100us=seq0 * 100, angles_cdeg=angles))
 
 
 def _run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, marks: dict[int, int], lag: int):

@@ -1,6 +1,6 @@
 """The whole chain on the virtual board: the real firmware (main.py) on the MicroPython unix port
 with a simulated IMU, the simulated radio, the custom bleak backend, the session and the
-recording, through ``hipsense.streaming.stream`` and the ``hipsense stream`` command."""
+recording, through ``hipsense.orchestrate.stream.stream`` and the ``hipsense stream`` command."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from hipsense.orchestrate.stream import StreamOptions, stream
 from hipsense.recording import read_recording
 from hipsense.sim.scenarios import simulate
-from hipsense.streaming import StreamOptions, stream
 from hipsense.virtual.launch import VirtualBoardOptions
 
 

@@ -1,5 +1,6 @@
 """mobgap 1.2.0's own initial-contact detectors and left/right classifiers on a gait folder,
-scored exactly as ``benchmarks/gait_accuracy.py`` scores hipsense (``hipsense.gait.scoring``).
+scored exactly as ``benchmarks/gait_accuracy.py`` scores hipsense
+(``hipsense.detectors.walk.scoring``).
 
 Two protocols for the detectors:
 - per sequence: each algorithm sees only the data of one reference gait sequence (how the
@@ -23,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "host"))
-from hipsense.gait.scoring import ContactTally
+from hipsense.detectors.walk.scoring import ContactTally
 
 RATE_HZ = 100.0
 

@@ -17,9 +17,9 @@ from hipsense.recording import Recording
 
 # test name -> "module:function" with signature (recording, **options) -> Analysis
 ANALYSERS: dict[str, str] = {
-    "walk": "hipsense.gait.analysis:analyse_walk",
-    "balance": "hipsense.balance.analysis:analyse_balance",
-    "bridge": "hipsense.bridge.analysis:analyse_bridge",
+    "walk": "hipsense.analysis.walk:analyse_walk",
+    "balance": "hipsense.analysis.balance:analyse_balance",
+    "bridge": "hipsense.analysis.bridge:analyse_bridge",
 }
 
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from hipsense.balance import metrics
-from hipsense.balance.compare import left_right
-from hipsense.balance.errors import ClinicalInputError, NoEventError, NotWornError, PostureError
-from hipsense.balance.events import StanceDetector, StanceTrial
-from hipsense.balance.frontend import (
+from hipsense.conventions.symmetry import left_right
+from hipsense.detectors.balance import metrics
+from hipsense.detectors.balance.events import StanceDetector, StanceTrial
+from hipsense.motion.errors import ClinicalInputError, NoEventError, NotWornError, PostureError
+from hipsense.motion.frontend import (
     FloatArray,
     Frame,
     FrontEndRun,
@@ -232,7 +232,7 @@ class BalanceAnalysis:
         return "\n".join(lines)
 
     def write_report(self, out_dir: Path) -> Path:
-        from hipsense.balance.report import write_balance_report
+        from hipsense.report.balance import write_balance_report
 
         return write_balance_report(self, out_dir)
 
@@ -317,7 +317,7 @@ def analyse_balance(
         "warnings": warnings,
     }
     if age_years is not None:
-        from hipsense.balance.norms import hold_time_norm
+        from hipsense.detectors.balance.norms import hold_time_norm
 
         doc["norm"] = {
             "age_years": age_years,

@@ -14,8 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from hipsense.balance.errors import NoEventError, NotWornError, PostureError
-from hipsense.balance.frontend import (
+from hipsense.detectors.bridge.compare import compare_sides
+from hipsense.detectors.bridge.events import BridgeDetector
+from hipsense.detectors.bridge.frame import supine_alignment, unit_rows
+from hipsense.detectors.bridge.metrics import RepMeasure
+from hipsense.motion.errors import NoEventError, NotWornError, PostureError
+from hipsense.motion.frontend import (
     FloatArray,
     FrontEndRun,
     check_test,
@@ -23,10 +27,6 @@ from hipsense.balance.frontend import (
     raw_arrays,
     run_front_end,
 )
-from hipsense.bridge.compare import compare_sides
-from hipsense.bridge.events import BridgeDetector
-from hipsense.bridge.frame import supine_alignment, unit_rows
-from hipsense.bridge.metrics import RepMeasure
 from hipsense.recording import Recording
 
 JSON_KIND = "hipsense-bridge"
@@ -135,7 +135,7 @@ class BridgeAnalysis:
         return "\n".join(lines)
 
     def write_report(self, out_dir: Path) -> Path:
-        from hipsense.bridge.report import write_bridge_report
+        from hipsense.report.bridge import write_bridge_report
 
         return write_bridge_report(self, out_dir)
 

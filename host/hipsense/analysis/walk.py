@@ -12,10 +12,11 @@ from typing import Any
 import numpy as np
 
 from hipsense import __version__
-from hipsense.gait.contacts import ContactDetector
-from hipsense.gait.sources import FloatArray, angle_array, left_axis_sensor, raw_arrays
-from hipsense.gait.symmetry import RunningStats
-from hipsense.gait.tracker import RANGE_METRICS, SIDES, Step, WalkEvent, WalkTracker
+from hipsense.conventions import SIDES
+from hipsense.detectors.walk.contacts import ContactDetector
+from hipsense.detectors.walk.symmetry import RunningStats
+from hipsense.detectors.walk.tracker import RANGE_METRICS, Step, WalkEvent, WalkTracker
+from hipsense.motion.sources import FloatArray, angle_array, left_axis_sensor, raw_arrays
 from hipsense.recording import Recording
 
 SCHEMA = "hipsense.walk"
@@ -133,7 +134,7 @@ class WalkAnalysis:
         return "\n".join(lines)
 
     def write_report(self, out_dir: Path) -> Path:
-        from hipsense.gait.report import write_report
+        from hipsense.report.walk import write_report
 
         return write_report(self, out_dir)
 

@@ -39,11 +39,13 @@ def load(path: Path, column_map: str | None, rate_hz: float | None) -> Recording
         from hipsense.recording import read_recording
 
         return read_recording(path)
-    from hipsense.gait.sources import WalkInputError, read_foreign_csv
+    from hipsense.recording.importer import ForeignFileError, read_foreign_csv
 
     pairs = [p.split("=", 1) for p in column_map.split(",") if p.strip()]
     if any(len(p) != 2 for p in pairs):
-        raise WalkInputError(f"--column-map {column_map!r}: use OURS=THEIRS pairs separated by ','")
+        raise ForeignFileError(
+            f"--column-map {column_map!r}: use OURS=THEIRS pairs separated by ','"
+        )
     return read_foreign_csv(path, {a.strip(): b.strip() for a, b in pairs}, rate_hz)
 
 

@@ -23,7 +23,7 @@ from rich.table import Table
 
 from hipsense.cli.keys import KeyReader
 from hipsense.cli.stream import virtual_board_options, virtual_options
-from hipsense.session import SampleBlock, Session
+from hipsense.link.session import SampleBlock, Session
 
 COUNTDOWN_S = 3.0
 
@@ -34,7 +34,7 @@ class _StanceView:
     def __init__(
         self, live: Live, sides: list[str], duration_s: float, stop: asyncio.Event
     ) -> None:
-        from hipsense.balance.live import LiveStance
+        from hipsense.live.balance import LiveStance
 
         self.live = live
         self.sides = sides
@@ -152,9 +152,9 @@ def balance(
     Enter, space or t (or the board's button) marks a touch-down the sensor missed.
     """
     from hipsense.analysis import analyse
-    from hipsense.balance.live import LiveStance
+    from hipsense.live.balance import LiveStance
+    from hipsense.orchestrate.stream import StreamOptions, stream
     from hipsense.recording import read_recording, write_recording
-    from hipsense.streaming import StreamOptions, stream
 
     sides = ["right", "left"] if side == "both" else [side]
     condition = f"eyes_{eyes}"
@@ -194,7 +194,7 @@ def balance(
         return
     rec = read_recording(summary.recording)
     stance.mark_recording(rec)  # the key presses (host-only), and any button press that came
-    # later than the stream's write delay (hipsense.streaming.WRITE_DELAY_S)
+    # later than the stream's write delay (hipsense.orchestrate.stream.WRITE_DELAY_S)
     rec.meta.side = side
     rec.meta.condition = condition
     rec.meta.extra["protocol"] = {"sides": sides, "duration_s": duration_s}

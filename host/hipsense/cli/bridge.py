@@ -20,7 +20,7 @@ from rich.live import Live
 from rich.table import Table
 
 from hipsense.cli.stream import virtual_board_options, virtual_options
-from hipsense.session import SampleBlock, Session
+from hipsense.link.session import SampleBlock, Session
 
 _SIDE_WORDS = {"both": "both feet", "left": "the LEFT foot (right leg extended)",
                "right": "the RIGHT foot (left leg extended)"}  # fmt: skip
@@ -31,7 +31,7 @@ class _BridgeView:
 
     def __init__(self, live: Live, sets: list[str], reps: int, hold_s: float,
                  stop: asyncio.Event) -> None:  # fmt: skip
-        from hipsense.bridge.live import LiveBridge
+        from hipsense.live.bridge import LiveBridge
 
         self.live = live
         self.sets = sets
@@ -122,8 +122,8 @@ def bridge(
 ) -> None:  # fmt: skip
     """Guided bridge sets: reps counted live, then left against right."""
     from hipsense.analysis import analyse
+    from hipsense.orchestrate.stream import StreamOptions, stream
     from hipsense.recording import read_recording, write_recording
-    from hipsense.streaming import StreamOptions, stream
 
     sets = [s.strip() for s in sets_text.split(",") if s.strip()]
     bad = [s for s in sets if s not in _SIDE_WORDS]

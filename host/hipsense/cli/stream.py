@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from hipsense.session import SampleBlock, Session
-from hipsense.streaming import StreamOptions, StreamSummary, stream
+from hipsense.link.session import SampleBlock, Session
+from hipsense.orchestrate.stream import StreamOptions, StreamSummary, stream
 from hipsense.virtual.launch import VirtualBoardOptions, virtual_board
 
 
@@ -68,7 +68,7 @@ def virtual_board_options(
 @virtual_options
 def scan(timeout_s: float, **kwargs: Any) -> None:
     """List the hipsense sensors in range."""
-    from hipsense.transport.ble import scan as ble_scan
+    from hipsense.link.transport.ble import scan as ble_scan
 
     virtual = virtual_board_options(kwargs)
 

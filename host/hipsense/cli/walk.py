@@ -18,8 +18,8 @@ from rich.live import Live
 from rich.table import Table
 
 from hipsense.cli.stream import virtual_board_options, virtual_options
-from hipsense.gait.live import LiveWalk
-from hipsense.session import SampleBlock, Session
+from hipsense.link.session import SampleBlock, Session
+from hipsense.live.walk import LiveWalk
 
 STILL_S = 3.0
 """Guided start: stand still this long first (the board learns its gyro bias at rest)."""
@@ -30,9 +30,9 @@ def _aligner(console: Console) -> Callable[[Session], Awaitable[None]]:
     """The guided mounting alignment: stand still (phase 1), then walk forward (phase 3)."""
 
     async def align(session: Session) -> None:
-        from hipsense.mounting import MountingError
-        from hipsense.protocol import Command
-        from hipsense.session import CommandFailed
+        from hipsense.link.protocol import Command
+        from hipsense.link.session import CommandFailed
+        from hipsense.motion.mounting import MountingError
 
         console.print("Mounting alignment: stand upright and still (2 s)…")
         await session.command(Command.ALIGN_MOUNTING, bytes([1]), timeout_s=ALIGN_TIMEOUT_S)
@@ -135,8 +135,8 @@ def walk(
 ) -> None:
     """Walk with the sensor on: live left/right view, then the summary and the report."""
     from hipsense.analysis import analyse
+    from hipsense.orchestrate.stream import StreamOptions, stream
     from hipsense.recording import read_recording
-    from hipsense.streaming import StreamOptions, stream
 
     if out is None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")

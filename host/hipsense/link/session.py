@@ -1,15 +1,15 @@
 """A session with one board: frames in, samples out exactly once and in order.
 
-On top of any :class:`~hipsense.transport.base.Transport`:
+On top of any :class:`~hipsense.link.transport.base.Transport`:
 - decodes every frame; malformed ones and unknown types are counted (unknown types reported
   once), a frame of another protocol version stops the stream with
-  :class:`~hipsense.protocol.UnsupportedProtocolVersion`;
+  :class:`~hipsense.link.protocol.UnsupportedProtocolVersion`;
 - matches REPLY frames to commands by token (:meth:`Session.command`; no answer within the
   timeout raises :class:`CommandTimeout`);
 - asks for a RESEND after every reconnect (from the first sample it has not delivered) and
   whenever a gap shows up; holds later samples until the gap is filled or the board says the
   samples are gone; delivers each sample once, in order; counts and lists what was lost;
-- maps device sample time to the host clock (:class:`~hipsense.clockmap.ClockMap`).
+- maps device sample time to the host clock (:class:`~hipsense.link.clockmap.ClockMap`).
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from hipsense.clockmap import ClockMap
 from hipsense.errors import HipsenseError
-from hipsense.protocol import (
+from hipsense.link.clockmap import ClockMap
+from hipsense.link.protocol import (
     SEQ_MODULUS,
     Command,
     ConfigFrame,
@@ -44,7 +44,7 @@ from hipsense.protocol import (
     encode_command,
     reply_resend,
 )
-from hipsense.transport.base import LinkDown, LinkState, Transport
+from hipsense.link.transport.base import LinkDown, LinkState, Transport
 
 log = logging.getLogger(__name__)
 

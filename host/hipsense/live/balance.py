@@ -1,7 +1,8 @@
 """Live single-leg stance: blocks from the board -> the same front end and detector as offline.
 
-:class:`LiveStance` is an ``on_block`` callback for :func:`hipsense.streaming.stream`. It turns
-each block into recording rows (:func:`hipsense.streaming.block_frame`, same clock origin as the
+:class:`LiveStance` is an ``on_block`` callback for :func:`hipsense.orchestrate.stream.stream`. It
+turns
+each block into recording rows (:func:`hipsense.link.blocks.block_frame`, same clock origin as the
 recording), so its events are exactly those of ``hipsense analyze FILE --test balance``. A key
 press (:meth:`LiveStance.key`) and the board's button mark a touch-down the sensor may have
 missed; :meth:`LiveStance.mark_recording` puts those marks in the saved recording, where the
@@ -16,12 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hipsense.balance.analysis import MARK_SOURCES
-from hipsense.balance.blocks import BlockFrontEnd
-from hipsense.balance.events import StanceDetector
-from hipsense.protocol import SEQ_MODULUS, MarkerFrame
+from hipsense.analysis.balance import MARK_SOURCES
+from hipsense.detectors.balance.events import StanceDetector
+from hipsense.link.protocol import SEQ_MODULUS, MarkerFrame
+from hipsense.link.session import SampleBlock, Session
+from hipsense.motion.blocks import BlockFrontEnd
 from hipsense.recording import MARKER, MARKER_BUTTON, MARKER_KEY, SEQ, Recording
-from hipsense.session import SampleBlock, Session
 
 SPARK = "▁▂▃▄▅▆▇█"
 BUTTON_CODE = 0

@@ -1,16 +1,16 @@
 """Live bridges: blocks from the board -> the same front end and rep detector as offline.
 
-:class:`LiveBridge` is an ``on_block`` callback for :func:`hipsense.streaming.stream`; its reps
-are exactly those of ``hipsense analyze FILE --test bridge``.
+:class:`LiveBridge` is an ``on_block`` callback for :func:`hipsense.orchestrate.stream.stream`; its
+reps are exactly those of ``hipsense analyze FILE --test bridge``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hipsense.balance.blocks import BlockFrontEnd
-from hipsense.bridge.events import BridgeDetector
-from hipsense.session import SampleBlock, Session
+from hipsense.detectors.bridge.events import BridgeDetector
+from hipsense.link.session import SampleBlock, Session
+from hipsense.motion.blocks import BlockFrontEnd
 
 
 class LiveBridge:

@@ -1,6 +1,7 @@
-"""Live walk analysis on a stream: each :class:`~hipsense.session.SampleBlock` goes through
-:func:`~hipsense.streaming.block_frame` (the rows the recorder writes) into a
-:class:`~hipsense.gait.tracker.WalkTracker`, so the saved recording re-analysed offline gives
+"""Live walk analysis on a stream: each :class:`~hipsense.link.session.SampleBlock` goes through
+:func:`~hipsense.link.blocks.block_frame` (the rows the recorder writes) into a
+:class:`~hipsense.detectors.walk.tracker.WalkTracker`, so the
+saved recording re-analysed offline gives
 exactly the live events."""
 
 from __future__ import annotations
@@ -9,15 +10,15 @@ import math
 
 import numpy as np
 
-from hipsense.gait.sources import ACC_COLUMNS, GYR_COLUMNS
-from hipsense.gait.tracker import WalkEvent, WalkTracker
+from hipsense.detectors.walk.tracker import WalkEvent, WalkTracker
+from hipsense.link.blocks import block_frame
+from hipsense.link.session import SampleBlock, Session
+from hipsense.motion.sources import ACC_COLUMNS, GYR_COLUMNS
 from hipsense.recording import ANGLE_COLUMNS
-from hipsense.session import SampleBlock, Session
-from hipsense.streaming import block_frame
 
 
 class LiveWalk:
-    """Callback for :func:`hipsense.streaming.stream`: feeds the tracker, keeps the latest
+    """Callback for :func:`hipsense.orchestrate.stream.stream`: feeds the tracker, keeps the latest
     obliquity and the step counts. ``tracker`` keeps no event list (constant memory)."""
 
     def __init__(self, rate_hz: float = 100.0) -> None:

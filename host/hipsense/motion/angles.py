@@ -62,9 +62,9 @@ def pelvis_angles_deg(
     """Tilt, obliquity and rotation (degrees) of the pelvis.
 
     quat: (N, 4) sensor -> earth quaternions (w first, earth z up), e.g. from
-        :func:`hipsense.orientation.estimate`.
+        :func:`hipsense.motion.orientation.estimate`.
     mounting: (4,) sensor -> pelvis quaternion m (v_pelvis = R(m) v_sensor) from
-        :func:`hipsense.mounting.estimate_mounting` (identity: sensor axes = pelvis axes).
+        :func:`hipsense.motion.mounting.estimate_mounting` (identity: sensor axes = pelvis axes).
     rate_hz: sampling rate; with it, rotation is relative to the heading low-passed with
         ``heading_tau_s`` (drift and walking turns removed, as on the board). Without it,
         rotation is relative to the first sample's heading.

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from hipsense.balance.frontend import Frame, ImuFrontEnd
+from hipsense.link.blocks import block_frame
+from hipsense.link.session import SampleBlock
+from hipsense.motion.frontend import Frame, ImuFrontEnd
 from hipsense.recording.schema import ACC_COLUMNS, GYR_COLUMNS
-from hipsense.session import SampleBlock
-from hipsense.streaming import block_frame
 
 
 class BlockFrontEnd:

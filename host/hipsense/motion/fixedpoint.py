@@ -12,7 +12,7 @@ the board by construction, and it checks what the unix port cannot:
   2**30 in magnitude (a small int on the ESP32, so no heap allocation there), and every
   ``mul29`` operand is within its documented domain, so its partial products fit int32.
 
-The float64 reference of the same algorithm is :mod:`hipsense.orientation`.
+The float64 reference of the same algorithm is :mod:`hipsense.motion.orientation`.
 """
 
 from __future__ import annotations
@@ -131,4 +131,3 @@ def estimate_fixed(
         update(frames, 12 * i)
         out[i] = q
     return out / Q29
-

@@ -1,7 +1,8 @@
 """Streaming IMU front end shared by the stance and bridge detectors.
 
 Runs the host orientation filter (the float reference of the board's filter,
-:class:`hipsense.orientation.OrientationFilter`) sample by sample on the raw accelerometer and
+:class:`hipsense.motion.orientation.OrientationFilter`) sample by sample on the raw
+accelerometer and
 gyroscope, so the live path (blocks from the board) and the offline path (a recording fed in
 chunks) compute exactly the same numbers. Static sensor offsets are not corrected here: the
 tests take their baselines from their own rest phases, which cancels them.
@@ -11,20 +12,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 from scipy.signal import butter, lfilter, lfilter_zi
 
-from hipsense.angles import pelvis_angles_deg, quat_multiply
-from hipsense.balance.errors import ClinicalInputError, NotWornError, WrongTestError
-from hipsense.orientation import FilterParams, OrientationFilter
-from hipsense.recording import Recording
-from hipsense.recording.schema import ACC_COLUMNS, GYR_COLUMNS
+from hipsense.conventions import G_MPS2
+from hipsense.motion.angles import pelvis_angles_deg, quat_multiply
+from hipsense.motion.errors import ClinicalInputError, NotWornError, WrongTestError
+from hipsense.motion.orientation import FilterParams, OrientationFilter
+
+if TYPE_CHECKING:  # the detectors import this module: keep the recording package out of them
+    from hipsense.recording import Recording
 
 FloatArray = npt.NDArray[np.float64]
-G_MPS2 = 9.80665
 
 IDENTITY = (1.0, 0.0, 0.0, 0.0)
 
@@ -230,6 +232,8 @@ def raw_arrays(recording: Recording) -> tuple[FloatArray, FloatArray, FloatArray
             "the recording has no raw IMU columns (angles-only stream): record with raw data "
             "(the default of `hipsense stream`) to analyse it"
         )
+    from hipsense.recording.schema import ACC_COLUMNS, GYR_COLUMNS
+
     data = recording.data
     keep = np.all(np.isfinite(data[list(ACC_COLUMNS + GYR_COLUMNS)].to_numpy()), axis=1)
     data = data.loc[keep]

@@ -1,7 +1,7 @@
 """6-axis orientation filter (gyro strapdown + low-passed inclination correction + gyro bias).
 
 This is the floating-point reference of the algorithm that runs on the board in fixed point
-(``firmware/fusion.py``; its exact integer twin is :mod:`hipsense.fixedpoint`). The design
+(``firmware/fusion.py``; its exact integer twin is :mod:`hipsense.motion.fixedpoint`). The design
 follows VQF (Laidig & Seel 2023): the gyroscope is integrated into an almost-inertial frame
 I, the accelerometer is rotated into I and low-pass filtered there (linear accelerations of
 heel strikes and jumps average out, rotations do not lag), and a second quaternion rotates
@@ -237,7 +237,8 @@ def estimate(
     frame with z up (heading arbitrary: it starts at the first sample's heading and drifts).
     ``single=True`` runs every operation in float32, to show the precision MicroPython's
     single-precision floats would give (slow: numpy scalars).
-    The board runs the same algorithm in fixed point (:func:`hipsense.fixedpoint.estimate_fixed`).
+    The board runs the same algorithm in fixed point
+    (:func:`hipsense.motion.fixedpoint.estimate_fixed`).
     """
     acc = np.asarray(acc_mps2, dtype=np.float64)
     gyr = np.asarray(gyr_rps, dtype=np.float64)

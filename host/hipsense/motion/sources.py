@@ -1,27 +1,24 @@
 """Where the walk analysis gets its signals: raw sensor data, pelvis angles and the mounting.
 
 A hipsense recording carries the board's angles; a raw-only recording (or a foreign CSV read with
-:func:`read_foreign_csv`) gets them from the host twin of the board's filter with a mounting
+:func:`hipsense.recording.importer.read_foreign_csv`) gets them from the host twin of the board's
+filter with a mounting
 from the metadata, from ``axes`` (the pelvis axes in sensor axes, e.g. ``z,-y,x``) or estimated
 from the recording itself (its first still second and its first walking seconds).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
-
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 from scipy import signal
 from scipy.spatial.transform import Rotation
 
-from hipsense.angles import pelvis_angles_deg
 from hipsense.errors import HipsenseError
-from hipsense.mounting import mounting_from_axes
-from hipsense.orientation import estimate
-from hipsense.recording import ANGLE_COLUMNS, RAW_COLUMNS, Recording, RecordingMeta
+from hipsense.motion.angles import pelvis_angles_deg
+from hipsense.motion.mounting import mounting_from_axes
+from hipsense.motion.orientation import estimate
+from hipsense.recording import ANGLE_COLUMNS, RAW_COLUMNS, Recording
 
 FloatArray = npt.NDArray[np.float64]
 ACC_COLUMNS = RAW_COLUMNS[:3]
@@ -47,40 +44,6 @@ def parse_axes(axes: str) -> FloatArray:
     if abs(float(np.dot(np.cross(vecs[0], vecs[1]), vecs[2])) - 1.0) > 1e-9:
         raise WalkInputError(f"--axes {axes!r}: the axes must form a right-handed frame")
     return mounting_from_axes(vecs[2], vecs[0])
-
-
-def read_foreign_csv(
-    path: str | Path, column_map: Mapping[str, str], rate_hz: float | None = None
-) -> Recording:
-    """A CSV with other column names as a raw-only :class:`Recording`.
-
-    column_map: hipsense column -> the file's column (``acc_x_mps2`` -> ``acc_x``, ...; every raw
-    column needed; ``t_s`` optional when ``rate_hz`` is given). Units must already be m/s² and
-    deg/s.
-    """
-    frame = pd.read_csv(path)
-    missing = [c for c in RAW_COLUMNS if c not in column_map]
-    if missing:
-        raise WalkInputError(f"--column-map must name the file's columns for {', '.join(missing)}")
-    absent = [v for v in column_map.values() if v not in frame.columns]
-    if absent:
-        raise WalkInputError(
-            f"{path}: no column {', '.join(absent)}; it has {', '.join(map(str, frame.columns))}"
-        )
-    data = pd.DataFrame(
-        {ours: frame[theirs].to_numpy(np.float64) for ours, theirs in column_map.items()}
-    )
-    n = len(data)
-    if "t_s" not in data:
-        if rate_hz is None:
-            raise WalkInputError("give the time column in --column-map (t_s=...) or --rate-hz")
-        data["t_s"] = np.arange(n) / rate_hz
-    data["seq"] = np.arange(n, dtype=np.int64)
-    data["marker"] = np.zeros(n, dtype=np.int32)
-    if rate_hz is None:
-        rate_hz = float(round(1.0 / np.median(np.diff(data["t_s"].to_numpy())), 6))
-    meta = RecordingMeta(rate_hz=rate_hz, test="walk", extra={"source": str(path)})
-    return Recording(meta=meta, data=data.loc[:, ["t_s", "seq", *RAW_COLUMNS, "marker"]])
 
 
 def raw_arrays(rec: Recording) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -140,7 +103,7 @@ def _mounting_from_data(
     """Up from the first ``still_s`` (standing still); forward from the walk that starts 0.5 s
     before the first contact: the main axis of the horizontal acceleration at the step
     frequency (antero-posterior acceleration repeats every step, medio-lateral every stride),
-    signed by the velocity gained in its first second (as hipsense.mounting does)."""
+    signed by the velocity gained in its first second (as hipsense.motion.mounting does)."""
     if contacts_s is None or len(contacts_s) < 4:
         raise WalkInputError(
             "unknown sensor mounting and not enough walking to estimate it: pass --axes"

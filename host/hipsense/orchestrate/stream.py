@@ -1,6 +1,6 @@
 """Stream from a board (BLE, or the virtual board) into callbacks and a recording.
 
-``stream()`` connects, starts the board, hands every :class:`~hipsense.session.SampleBlock`
+``stream()`` connects, starts the board, hands every :class:`~hipsense.link.session.SampleBlock`
 to ``on_block`` (the live view), writes the samples with a
 :class:`~hipsense.recording.RecordingWriter` (constant memory), and stops the board at the end.
 Samples reach the file ``WRITE_DELAY_S`` late: the board sends a MARKER frame after the sample
@@ -16,16 +16,10 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pandas as pd
 
 from hipsense import __version__
-from hipsense.protocol import (
-    ANGLE_NONE,
-    RAW_LOST,
-    SEQ_MODULUS,
+from hipsense.link.blocks import block_frame
+from hipsense.link.protocol import (
     Command,
     ConfigFrame,
     ImuChip,
@@ -33,9 +27,9 @@ from hipsense.protocol import (
     StatusFrame,
     reply_status,
 )
+from hipsense.link.session import SampleBlock, Session
+from hipsense.link.transport.ble import BleTransport
 from hipsense.recording import MARKER_BUTTON, RecordingMeta, RecordingWriter
-from hipsense.session import SampleBlock, Session
-from hipsense.transport.ble import BleTransport
 from hipsense.virtual.launch import VirtualBoardOptions, virtual_board
 
 WRITE_DELAY_S = 0.5
@@ -86,40 +80,6 @@ class StreamSummary:
     losses: list[tuple[int, int, str]] = field(default_factory=list)
 
 
-def block_frame(block: SampleBlock, t0_device_s: float, markers: dict[int, int]) -> pd.DataFrame:
-    """A block as recording rows: physical units, the board's lost-sample placeholders left
-    out (their ``seq`` stays missing), ``marker`` from ``markers`` (seq mod 2**30 -> code)."""
-    config = block.config
-    angles_deg = block.angles_cdeg.astype(np.float64) / 100.0
-    angles_deg[block.angles_cdeg == ANGLE_NONE] = np.nan
-    columns: dict[str, Any] = {
-        "t_s": block.t_device_s - t0_device_s,
-        "seq": block.seq,
-    }
-    keep = np.ones(len(block.seq), dtype=bool)
-    if block.raw is not None and config is not None:
-        keep = ~np.all(block.raw == RAW_LOST, axis=1)
-        acc = block.raw[:, :3].astype(np.float64) * config.acc_mps2_per_lsb
-        gyr = block.raw[:, 3:].astype(np.float64) * config.gyr_dps_per_lsb
-        for i, axis in enumerate("xyz"):
-            columns[f"acc_{axis}_mps2"] = acc[:, i]
-        for i, axis in enumerate("xyz"):
-            columns[f"gyr_{axis}_dps"] = gyr[:, i]
-    columns["tilt_deg"] = angles_deg[:, 0]
-    columns["obliquity_deg"] = angles_deg[:, 1]
-    columns["rotation_deg"] = angles_deg[:, 2]
-    marker = np.zeros(len(block.seq), dtype=np.int32)
-    if markers:
-        wrapped = block.seq % SEQ_MODULUS
-        for i, seq in enumerate(wrapped):
-            code = markers.pop(int(seq), None)
-            if code is not None:
-                marker[i] = code
-    columns["marker"] = marker
-    frame = pd.DataFrame(columns)
-    return frame.loc[keep].reset_index(drop=True)
-
-
 def _marker_code(frame: MarkerFrame) -> int:
     return MARKER_BUTTON if frame.code == 0 else frame.code
 
@@ -127,20 +87,24 @@ def _marker_code(frame: MarkerFrame) -> int:
 @contextlib.asynccontextmanager
 async def _transport(options: StreamOptions) -> AsyncIterator[tuple[BleTransport, str]]:
     if options.virtual is None:
-        yield BleTransport(options.device, scan_timeout_s=options.scan_timeout_s), (
-            options.device or "hipsense"
+        yield (
+            BleTransport(options.device, scan_timeout_s=options.scan_timeout_s),
+            (options.device or "hipsense"),
         )
         return
     from hipsense.virtual.bleak_backend import VirtualClient, VirtualScanner
 
     async with virtual_board(options.virtual) as running:
-        yield BleTransport(
-            options.device or running.name,
-            scanner_backend=VirtualScanner,
-            client_backend=VirtualClient,
-            backend_kwargs={"radio": running.radio},
-            scan_timeout_s=options.scan_timeout_s,
-        ), running.name
+        yield (
+            BleTransport(
+                options.device or running.name,
+                scanner_backend=VirtualScanner,
+                client_backend=VirtualClient,
+                backend_kwargs={"radio": running.radio},
+                scan_timeout_s=options.scan_timeout_s,
+            ),
+            running.name,
+        )
 
 
 async def stream(

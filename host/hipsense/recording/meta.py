@@ -36,7 +36,7 @@ class RecordingMeta:
     """What was recorded, with what and how; ``None`` means unknown.
 
     ``mounting`` is the mounting alignment as a unit quaternion ``[w, x, y, z]`` (w first),
-    as the board and :mod:`hipsense.mounting` give it (the four numbers of ALIGN_MOUNTING
+    as the board and :mod:`hipsense.motion.mounting` give it (the four numbers of ALIGN_MOUNTING
     and SET_MOUNTING in docs/protocol.md); a tuple or numpy array is kept as a list of
     floats. ``extra`` holds anything else that is JSON-serialisable (simulator ground truth,
     link statistics).

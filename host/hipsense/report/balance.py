@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from hipsense.balance.analysis import BalanceAnalysis
+    from hipsense.analysis.balance import BalanceAnalysis
 
 
 def write_balance_report(analysis: BalanceAnalysis, out_dir: Path) -> Path:

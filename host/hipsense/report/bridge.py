@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hipsense.bridge.frame import unit_rows
+from hipsense.detectors.bridge.frame import unit_rows
 
 if TYPE_CHECKING:
-    from hipsense.bridge.analysis import BridgeAnalysis
+    from hipsense.analysis.bridge import BridgeAnalysis
 
 
 def write_bridge_report(analysis: BridgeAnalysis, out_dir: Path) -> Path:

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hipsense.gait.sources import FloatArray
-from hipsense.gait.tracker import SIDES
+from hipsense.conventions import SIDES
+from hipsense.motion.sources import FloatArray
 
 if TYPE_CHECKING:
-    from hipsense.gait.analysis import WalkAnalysis
+    from hipsense.analysis.walk import WalkAnalysis
 
 CYCLE_POINTS = 101
 _COLOURS = {"left": "tab:blue", "right": "tab:red"}

@@ -22,11 +22,11 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.signal import lfilter
 
+from hipsense.conventions import G_MPS2
 from hipsense.sim.errors import SimError
 
 Array = NDArray[np.float64]
 
-G_MPS2 = 9.80665
 BIAS_CORRELATION_S = 100.0
 _INVENSENSE_ACC_LSB_G = {2: 1 / 16384, 4: 1 / 8192, 8: 1 / 4096, 16: 1 / 2048}
 _INVENSENSE_GYR_LSB_DPS = {250: 1 / 131.0, 500: 1 / 65.5, 1000: 1 / 32.8, 2000: 1 / 16.4}

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hipsense.balance.frontend import Frame
+from hipsense.motion.frontend import Frame
 
 
 @dataclass
@@ -63,7 +63,7 @@ class Mark:
 
 
 class StanceDetector:
-    """Lift-off / touch-down state machine over :class:`~hipsense.balance.frontend.Frame` chunks.
+    """Lift-off / touch-down state machine over :class:`~hipsense.motion.frontend.Frame` chunks.
 
     quiet_dps: motion level below which the pelvis counts as quiet (bipedal stance).
     lift_dps: motion level that, held for ``lift_hold_s``, means single-leg stance.

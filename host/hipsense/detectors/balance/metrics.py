@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hipsense.balance.frontend import FloatArray
+from hipsense.motion.frontend import FloatArray
 
 CHI2_95_2DOF = 5.991
 """95 % quantile of the chi-square distribution with 2 degrees of freedom."""

@@ -18,8 +18,7 @@ from typing import Any
 
 BOHANNON = "Bohannon RW (2006), single-limb stance times, a descriptive meta-analysis"
 SCI_REP_2025 = (
-    "Sci Rep 2025, doi:10.1038/s41598-025-86514-w, Fig. 1 (249 manufacturing workers, "
-    "30 s ceiling)"
+    "Sci Rep 2025, doi:10.1038/s41598-025-86514-w, Fig. 1 (249 manufacturing workers, 30 s ceiling)"
 )
 FALL_RISK_HOLD_S = 5.0
 _EYES_OPEN_MEAN_S = ((60, 69, 27.0), (70, 79, 17.2), (80, 99, 8.5))

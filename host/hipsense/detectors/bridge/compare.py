@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from hipsense.balance.compare import left_right
+from hipsense.conventions.symmetry import left_right
 
 LIFT_FLOOR_DEG = 3.0
 DROP_MDC95_DEG = 6.59

@@ -1,8 +1,8 @@
 """Causal bridge rep detector: waits for a still supine rest, sets the lying frame, counts reps.
 
 A rep starts when the lift passes ``rep_on_deg`` and is complete when it falls back below
-``rep_off_deg``; its samples are then measured (:mod:`hipsense.bridge.metrics`). Fed in chunks
-of any size it finds the same reps, so the live count and the offline analysis agree.
+``rep_off_deg``; its samples are then measured (:mod:`hipsense.detectors.bridge.metrics`).
+Fed in chunks of any size it finds the same reps, so the live count and the offline analysis agree.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from hipsense.balance.frontend import FloatArray, Frame, rotate
-from hipsense.bridge.frame import LyingFrame, supine_alignment, unit_rows
-from hipsense.bridge.metrics import RepMeasure, measure_rep
+from hipsense.detectors.bridge.frame import LyingFrame, supine_alignment, unit_rows
+from hipsense.detectors.bridge.metrics import RepMeasure, measure_rep
+from hipsense.motion.frontend import FloatArray, Frame, rotate
 
 
 class BridgeDetector:

@@ -12,7 +12,8 @@ axis so left stays left. Angles (degrees):
 - lift: rotation about L, > 0 when the pelvis rises into the bridge (tilts further back);
 - hip drop (obliquity): rotation about the body's long axis from gravity, > 0 = left side
   higher (the convention of ``obliquity_deg``);
-- twist (in :mod:`hipsense.bridge.metrics`): the gyroscope integrated about the up direction,
+- twist (in :mod:`hipsense.detectors.bridge.metrics`): the gyroscope integrated about the up
+  direction,
   > 0 counter-clockwise seen from above (the sense of ``rotation_deg``).
 
 A static accelerometer offset cancels to first order in these angles once each rep is taken
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hipsense.balance.frontend import FloatArray
+from hipsense.motion.frontend import FloatArray
 
 
 def unit_rows(v: FloatArray) -> FloatArray:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hipsense.balance.frontend import FloatArray
+from hipsense.motion.frontend import FloatArray
 
 MINJERK_20_80_FRACTION = 0.346
 

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from hipsense.gait.contacts import Contact, ContactDetector
-from hipsense.gait.symmetry import RunningStats, SymmetryTracker, Verdict
+from hipsense.conventions import SIDES
+from hipsense.detectors.walk.contacts import Contact, ContactDetector
+from hipsense.detectors.walk.symmetry import RunningStats, SymmetryTracker, Verdict
 
-SIDES = ("left", "right")
 RANGE_METRICS = ("tilt_range_deg", "obliquity_range_deg", "rotation_range_deg")
 
 

@@ -5,8 +5,8 @@ typed frame or raises a :class:`ProtocolError`; ``encode_frame`` and the ``cmd_*
 make the bytes the other way.
 """
 
-from hipsense.protocol.codec import decode_frame, encode_frame
-from hipsense.protocol.commands import (
+from hipsense.link.protocol.codec import decode_frame, encode_frame
+from hipsense.link.protocol.commands import (
     Quaternion,
     ResendReply,
     check_command,
@@ -30,7 +30,7 @@ from hipsense.protocol.commands import (
     reply_resend,
     reply_status,
 )
-from hipsense.protocol.constants import (
+from hipsense.link.protocol.constants import (
     ANGLE_NONE,
     BATTERY_LEVEL_UUID,
     BATTERY_SERVICE_UUID,
@@ -58,13 +58,13 @@ from hipsense.protocol.constants import (
     ImuChip,
     Result,
 )
-from hipsense.protocol.errors import (
+from hipsense.link.protocol.errors import (
     MalformedFrame,
     ProtocolError,
     UnknownFrameType,
     UnsupportedProtocolVersion,
 )
-from hipsense.protocol.frames import (
+from hipsense.link.protocol.frames import (
     CommandFrame,
     ConfigFrame,
     ErrorFrame,
@@ -74,9 +74,9 @@ from hipsense.protocol.frames import (
     SamplesFrame,
     StatusFrame,
 )
-from hipsense.protocol.samples import max_samples_per_notification, samples_physical
-from hipsense.protocol.seq import SEQ_MODULUS, SeqUnwrapper, seq_delta
-from hipsense.protocol.serial_framing import SerialDeframer, crc16, serial_encode
+from hipsense.link.protocol.samples import max_samples_per_notification, samples_physical
+from hipsense.link.protocol.seq import SEQ_MODULUS, SeqUnwrapper, seq_delta
+from hipsense.link.protocol.serial_framing import SerialDeframer, crc16, serial_encode
 
 __all__ = [
     "ANGLE_NONE",

@@ -10,7 +10,7 @@ import struct
 
 import numpy as np
 
-from hipsense.protocol.constants import (
+from hipsense.link.protocol.constants import (
     COMMAND_ARGS_FORMAT,
     COMMAND_HEADER_SIZE,
     CONFIG_ALIGNED,
@@ -34,8 +34,12 @@ from hipsense.protocol.constants import (
     ImuChip,
     Result,
 )
-from hipsense.protocol.errors import MalformedFrame, UnknownFrameType, UnsupportedProtocolVersion
-from hipsense.protocol.frames import (
+from hipsense.link.protocol.errors import (
+    MalformedFrame,
+    UnknownFrameType,
+    UnsupportedProtocolVersion,
+)
+from hipsense.link.protocol.frames import (
     CommandFrame,
     ConfigFrame,
     ErrorFrame,
@@ -45,7 +49,7 @@ from hipsense.protocol.frames import (
     SamplesFrame,
     StatusFrame,
 )
-from hipsense.protocol.seq import SEQ_MODULUS
+from hipsense.link.protocol.seq import SEQ_MODULUS
 
 _SAMPLES_HEADER = struct.Struct("<BBBBII")
 _CONFIG = struct.Struct("<BBBBHHffHBB")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from hipsense.protocol.codec import decode_frame
-from hipsense.protocol.constants import (
+from hipsense.link.protocol.codec import decode_frame
+from hipsense.link.protocol.constants import (
     COMMAND_ARGS_FORMAT,
     CONTENT_RAW,
     STATUS_SIZE,
@@ -15,9 +15,9 @@ from hipsense.protocol.constants import (
     FrameType,
     Result,
 )
-from hipsense.protocol.errors import MalformedFrame
-from hipsense.protocol.frames import CommandFrame, ReplyFrame, StatusFrame
-from hipsense.protocol.seq import SEQ_MODULUS
+from hipsense.link.protocol.errors import MalformedFrame
+from hipsense.link.protocol.frames import CommandFrame, ReplyFrame, StatusFrame
+from hipsense.link.protocol.seq import SEQ_MODULUS
 
 Quaternion = tuple[float, float, float, float]
 

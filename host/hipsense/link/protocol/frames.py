@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from hipsense.protocol.constants import (
+from hipsense.link.protocol.constants import (
     CONTENT_RAW,
     FLAG_RAW,
     FLAG_RESENT,
@@ -19,7 +19,7 @@ from hipsense.protocol.constants import (
     ImuChip,
     Result,
 )
-from hipsense.protocol.seq import SEQ_MASK
+from hipsense.link.protocol.seq import SEQ_MASK
 
 Int16Array = npt.NDArray[np.int16]
 

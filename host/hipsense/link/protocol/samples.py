@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from hipsense.protocol.constants import (
+from hipsense.link.protocol.constants import (
     ANGLE_NONE,
     ATT_OVERHEAD,
     HEADER_SIZE,
@@ -15,8 +15,8 @@ from hipsense.protocol.constants import (
     SAMPLE_SIZE_ANGLES,
     SAMPLE_SIZE_RAW,
 )
-from hipsense.protocol.frames import ConfigFrame, SamplesFrame
-from hipsense.protocol.seq import SEQ_MASK
+from hipsense.link.protocol.frames import ConfigFrame, SamplesFrame
+from hipsense.link.protocol.seq import SEQ_MASK
 
 _RAW_COLUMNS = ("acc_x_mps2", "acc_y_mps2", "acc_z_mps2", "gyr_x_dps", "gyr_y_dps", "gyr_z_dps")
 

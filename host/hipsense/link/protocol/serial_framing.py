@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import binascii
 
-from hipsense.protocol.constants import MAX_FRAME_SIZE
+from hipsense.link.protocol.constants import MAX_FRAME_SIZE
 
 CRC_SIZE = 2
 MIN_DECODED_SIZE = 2 + CRC_SIZE  # version + type + CRC

@@ -1,10 +1,10 @@
 """Transports: how frames travel between the board and the host (BLE, serial, ...).
 
-Every transport implements :class:`hipsense.transport.base.Transport`; the
-:class:`hipsense.session.Session` on top of it does decoding, resend and ordering.
+Every transport implements :class:`hipsense.link.transport.base.Transport`; the
+:class:`hipsense.link.session.Session` on top of it does decoding, resend and ordering.
 """
 
-from hipsense.transport.base import (
+from hipsense.link.transport.base import (
     AdapterUnavailable,
     DeviceNotFound,
     LinkDown,

@@ -20,8 +20,8 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.exc import BleakError
 
-from hipsense.protocol import CONTROL_UUID, DATA_UUID, SERVICE_UUID
-from hipsense.transport.base import AdapterUnavailable, DeviceNotFound, LinkDown, Transport
+from hipsense.link.protocol import CONTROL_UUID, DATA_UUID, SERVICE_UUID
+from hipsense.link.transport.base import AdapterUnavailable, DeviceNotFound, LinkDown, Transport
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +230,7 @@ class BleTransport(Transport):
         client = self._client
         if client is None:
             raise LinkDown("not connected to the sensor")
-        from hipsense.protocol import STATUS_UUID
+        from hipsense.link.protocol import STATUS_UUID
 
         return bytes(await client.read_gatt_char(STATUS_UUID))
 
@@ -249,25 +249,14 @@ class BleTransport(Transport):
 async def connect(
     name_or_address: str | None = None,
     *,
-    virtual: bool = False,
     backend_kwargs: dict[str, Any] | None = None,
     **transport_kwargs: Any,
 ) -> BleTransport:
-    """Find and connect to a board; ``virtual`` uses the virtual board's bleak backend (its
-    :class:`~hipsense.virtual.radio.VirtualRadio` must be running). Returns the open
-    transport, ready for :class:`hipsense.session.Session`."""
-    scanner_backend: type[BaseBleakScanner] | None = None
-    client_backend: type[BaseBleakClient] | None = None
-    if virtual:
-        from hipsense.virtual.bleak_backend import VirtualClient, VirtualScanner
-
-        scanner_backend, client_backend = VirtualScanner, VirtualClient
-    transport = BleTransport(
-        name_or_address,
-        scanner_backend=scanner_backend,
-        client_backend=client_backend,
-        backend_kwargs=backend_kwargs,
-        **transport_kwargs,
-    )
+    """Find and connect to a board; ``transport_kwargs`` reach :class:`BleTransport` (e.g. the
+    virtual board's ``scanner_backend``/``client_backend`` from
+    :mod:`hipsense.virtual.bleak_backend`, whose radio must be running: the link does not import
+    the virtual board). Returns the open transport, ready for
+    :class:`hipsense.link.session.Session`."""
+    transport = BleTransport(name_or_address, backend_kwargs=backend_kwargs, **transport_kwargs)
     await transport.open()
     return transport

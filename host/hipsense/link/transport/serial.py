@@ -2,7 +2,7 @@
 
 ``port`` is a device (``/dev/ttyUSB0``, ``COM3``) or any pyserial URL (``serial_for_url``:
 ``loop://``, ``socket://host:port``, ...). A reader thread splits the byte stream into frames
-(damaged ones are dropped and counted by :class:`~hipsense.protocol.SerialDeframer`) and
+(damaged ones are dropped and counted by :class:`~hipsense.link.protocol.SerialDeframer`) and
 hands them to the event loop. Command tokens are chosen so that the encoded bytes hold no
 0x03, which the board's REPL would take for Ctrl-C before it switches to frames.
 """
@@ -15,8 +15,8 @@ import threading
 
 import serial
 
-from hipsense.protocol import SerialDeframer, serial_encode
-from hipsense.transport.base import AdapterUnavailable, LinkDown, Transport
+from hipsense.link.protocol import SerialDeframer, serial_encode
+from hipsense.link.transport.base import AdapterUnavailable, LinkDown, Transport
 
 BAUD_RATE = 115200
 _READ_TIMEOUT_S = 0.05

@@ -1,0 +1,1 @@
+"""Live sinks: sample blocks from a streaming session -> the detectors, one module per test."""

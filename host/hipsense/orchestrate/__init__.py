@@ -1,0 +1,1 @@
+"""The orchestration of a streamed test: transport + session + recording writer + live sinks."""
