@@ -1,7 +1,7 @@
-"""Single-leg stance test: lift-off and touch-downs from the sensor, sway, free-side drop.
+"""Single-leg stance detectors: lift-off and touch-downs from the sensor, sway, free-side drop.
 
-Modules: ``frontend`` (streaming orientation filter and motion signals, shared with the
-bridge test), ``events`` (causal lift-off / touch-down detector), ``metrics`` (sway, drop,
-Trendelenburg threshold), ``compare`` (left against right, symmetry index), ``norms`` (hold
-time by age), ``analysis`` (recording -> JSON), ``report`` (HTML with figures), ``errors``.
+Modules: ``events`` (causal lift-off / touch-down detector), ``metrics`` (sway, drop,
+Trendelenburg threshold), ``norms`` (hold time by age). The IMU front end they share with the
+bridge is :mod:`hipsense.motion.frontend`; left against right is
+:mod:`hipsense.conventions.symmetry`; the offline driver :mod:`hipsense.analysis.balance`.
 """
