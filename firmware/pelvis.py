@@ -209,7 +209,8 @@ class MountingCapture:
 
     The walk is averaged to about 50 Hz and kept in a 64-sample delay line; per decimated
     sample it adds the second moments of x[j] - x[j - L] for 13 candidate step lags L and the
-    antisymmetric lag-tau moments (docs/algorithms.md, ``hipsense.motion.mounting.walk_forward_axis``).
+    antisymmetric lag-tau moments (docs/algorithms.md,
+    ``hipsense.motion.mounting.walk_forward_axis``).
     """
 
     def __init__(self, rate_hz=200.0):
