@@ -1,0 +1,170 @@
+"""The key figures of each test's result, as the store keeps them, and their minimal
+detectable change (MDC) where a published one applies.
+
+A figure is (name, side, condition, value, unit). ``side`` is ``left`` / ``right`` for a per-side
+figure and ``""`` for a left-right difference; ``condition`` is the stance condition
+(``eyes_open`` / ``eyes_closed``) or ``""``. Differences are always right minus left.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+SIDES = ("left", "right")
+
+
+@dataclass(frozen=True)
+class Figure:
+    test: str
+    name: str
+    side: str
+    condition: str
+    value: float
+    unit: str
+
+
+@dataclass(frozen=True)
+class Mdc:
+    """A minimal detectable change and its source."""
+
+    value: float
+    unit: str
+    source: str
+
+
+TRENDELENBURG_MDC = Mdc(
+    4.0, "°", "Youdas et al. 2007, static Trendelenburg test (pelvis-on-femur angle): MDC 4°"
+)
+BRIDGE_MDC = Mdc(
+    6.59, "°", "Andrade et al. 2012, bridge with one knee extended, pelvic rotation: MDC95 6.59°"
+)
+
+#: (test, figure name) -> what it is, in words, and its MDC (None: no MDC known).
+DEFINITIONS: dict[tuple[str, str], tuple[str, Mdc | None]] = {
+    ("walk", "drop_deg"): ("swing-side drop during this side's stance", TRENDELENBURG_MDC),
+    ("walk", "drop_difference_deg"): ("drop difference, right stance minus left stance",
+                                      TRENDELENBURG_MDC),
+    ("walk", "step_time_si_pct"): ("step-time asymmetry (+: right steps longer)", None),
+    ("walk", "cadence_steps_per_min"): ("cadence", None),
+    ("walk", "speed_mps"): ("walking speed", None),
+    ("balance", "hold_s"): ("best hold on this leg", None),
+    ("balance", "sway_obliquity_rms_deg"): ("sway, side-to-side (RMS)", None),
+    ("balance", "free_side_drop_deg"): ("drop of the free side standing on this leg",
+                                        TRENDELENBURG_MDC),
+    ("balance", "drop_difference_deg"): ("free-side drop difference, right leg minus left leg",
+                                         TRENDELENBURG_MDC),
+    ("bridge", "lift_deg"): ("bridge lift on this leg", None),
+    ("bridge", "hold_s"): ("hold at the top on this leg", None),
+    ("bridge", "sag_deg"): ("sag of the free side on this leg", BRIDGE_MDC),
+    ("bridge", "sag_difference_deg"): ("sag difference, right leg minus left leg", BRIDGE_MDC),
+}  # fmt: skip
+
+
+def describe(test: str, name: str) -> tuple[str, Mdc | None]:
+    """Words for a figure and its MDC; unknown figures keep their name and have no MDC."""
+    return DEFINITIONS.get((test, name), (name.replace("_", " "), None))
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _find(doc: dict[str, Any], *keys: str) -> float | None:
+    """The first numeric top-level or ``gait``/``per_side``-free value under any of ``keys``."""
+    for key in keys:
+        for place in (doc, doc.get("gait") or {}, doc.get("spatiotemporal") or {}):
+            if isinstance(place, dict):
+                value = _num(place.get(key))
+                if value is not None:
+                    return value
+    return None
+
+
+def _walk(doc: dict[str, Any]) -> list[Figure]:
+    out: list[Figure] = []
+    per_side = doc.get("per_side") or {}
+    drops: dict[str, float] = {}
+    for side in SIDES:
+        drop = per_side.get(side, {}).get("drop_deg") or {}
+        value = _num(drop.get("mean")) if drop.get("n") else None
+        if value is not None:
+            drops[side] = value
+            out.append(Figure("walk", "drop_deg", side, "", value, "°"))
+    if len(drops) == 2:
+        out.append(Figure("walk", "drop_difference_deg", "", "",
+                          drops["right"] - drops["left"], "°"))  # fmt: skip
+    si = _num(((doc.get("symmetry") or {}).get("step_time_si_pct") or {}).get("value"))
+    if si is not None:
+        out.append(Figure("walk", "step_time_si_pct", "", "", si, "%"))
+    cadence = _find(doc, "cadence_steps_per_min", "cadence_spm")
+    if cadence is not None:
+        out.append(Figure("walk", "cadence_steps_per_min", "", "", cadence, "steps/min"))
+    speed = _find(doc, "speed_mps", "walking_speed_mps", "gait_speed_mps")
+    if speed is not None:
+        out.append(Figure("walk", "speed_mps", "", "", speed, "m/s"))
+    return out
+
+
+def _balance(doc: dict[str, Any]) -> list[Figure]:
+    out: list[Figure] = []
+    cond = str(doc.get("condition") or "")
+    drops: dict[str, float] = {}
+    for side in SIDES:
+        s = (doc.get("per_side") or {}).get(side)
+        if not s:
+            continue
+        for name, value, unit in (
+            ("hold_s", _num(s.get("best_hold_s")), "s"),
+            ("sway_obliquity_rms_deg", _num((s.get("sway") or {}).get("obliquity_rms_deg")), "°"),
+            ("free_side_drop_deg", _num(s.get("free_side_drop_deg")), "°"),
+        ):
+            if value is not None:
+                out.append(Figure("balance", name, side, cond, value, unit))
+                if name == "free_side_drop_deg":
+                    drops[side] = value
+    if len(drops) == 2:
+        out.append(Figure("balance", "drop_difference_deg", "", cond,
+                          drops["right"] - drops["left"], "°"))  # fmt: skip
+    return out
+
+
+def _bridge(doc: dict[str, Any]) -> list[Figure]:
+    out: list[Figure] = []
+    sags: dict[str, float] = {}
+    for side in (*SIDES, "both"):
+        s = (doc.get("per_side") or {}).get(side)
+        if not s:
+            continue
+        cond = "double-leg" if side == "both" else ""
+        fig_side = "" if side == "both" else side
+        for name, key, unit in (("lift_deg", "mean_lift_deg", "°"), ("hold_s", "mean_hold_s", "s"),
+                                ("sag_deg", "mean_free_side_drop_deg", "°")):  # fmt: skip
+            value = _num(s.get(key))
+            if value is not None:
+                out.append(Figure("bridge", name, fig_side, cond, value, unit))
+                if name == "sag_deg" and side in SIDES:
+                    sags[side] = value
+    if len(sags) == 2:
+        out.append(Figure("bridge", "sag_difference_deg", "", "",
+                          sags["right"] - sags["left"], "°"))  # fmt: skip
+    return out
+
+
+_EXTRACTORS = {"walk": _walk, "balance": _balance, "bridge": _bridge}
+
+
+def key_figures(test: str, doc: dict[str, Any]) -> list[Figure]:
+    """The key figures of an analysis's JSON document (empty for an unknown test)."""
+    extract = _EXTRACTORS.get(test)
+    return [] if extract is None else extract(doc)
+
+
+def analysis_identity(doc: dict[str, Any]) -> tuple[str | None, int | None]:
+    """The JSON document's kind and version (walk: ``schema``; stance/bridge: ``kind``)."""
+    kind = doc.get("kind") or doc.get("schema")
+    version = doc.get("version")
+    return (str(kind) if kind else None, int(version) if isinstance(version, int) else None)
