@@ -34,8 +34,9 @@ class Analysis(Protocol):
         """The result in plain words, for the terminal."""
         ...
 
-    def write_report(self, out_dir: Path) -> Path:
-        """An HTML report with its figures in ``out_dir``; returns the HTML path."""
+    def write_report(self, base: Path, patient: dict[str, Any] | None = None) -> tuple[Path, Path]:
+        """The report as ``base.html`` (self-contained, figures embedded) and ``base.pdf``
+        (hipsense.report.layout); ``patient`` (id, year of birth) heads every page."""
         ...
 
 

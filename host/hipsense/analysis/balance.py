@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from hipsense.conventions.symmetry import left_right
 from hipsense.detectors.balance import metrics
-from hipsense.detectors.balance.events import StanceDetector, StanceTrial
+from hipsense.conventions.symmetry import left_right
 from hipsense.motion.errors import ClinicalInputError, NoEventError, NotWornError, PostureError
+from hipsense.detectors.balance.events import StanceDetector, StanceTrial
 from hipsense.motion.frontend import (
     FloatArray,
     Frame,
@@ -231,10 +231,11 @@ class BalanceAnalysis:
             lines.append(f"  note: {w}")
         return "\n".join(lines)
 
-    def write_report(self, out_dir: Path) -> Path:
+    def write_report(self, base: Path, patient: dict[str, Any] | None = None) -> tuple[Path, Path]:
+        """Write the report as ``base.html`` (self-contained) and ``base.pdf``."""
         from hipsense.report.balance import write_balance_report
 
-        return write_balance_report(self, out_dir)
+        return write_balance_report(self, base, patient)
 
 
 def analyse_balance(

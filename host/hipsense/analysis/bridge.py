@@ -14,10 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from hipsense.detectors.bridge.compare import compare_sides
-from hipsense.detectors.bridge.events import BridgeDetector
-from hipsense.detectors.bridge.frame import supine_alignment, unit_rows
-from hipsense.detectors.bridge.metrics import RepMeasure
 from hipsense.motion.errors import NoEventError, NotWornError, PostureError
 from hipsense.motion.frontend import (
     FloatArray,
@@ -27,6 +23,10 @@ from hipsense.motion.frontend import (
     raw_arrays,
     run_front_end,
 )
+from hipsense.detectors.bridge.compare import compare_sides
+from hipsense.detectors.bridge.events import BridgeDetector
+from hipsense.detectors.bridge.frame import supine_alignment, unit_rows
+from hipsense.detectors.bridge.metrics import RepMeasure
 from hipsense.recording import Recording
 
 JSON_KIND = "hipsense-bridge"
@@ -134,10 +134,11 @@ class BridgeAnalysis:
             lines.append(f"  note: {w}")
         return "\n".join(lines)
 
-    def write_report(self, out_dir: Path) -> Path:
+    def write_report(self, base: Path, patient: dict[str, Any] | None = None) -> tuple[Path, Path]:
+        """Write the report as ``base.html`` (self-contained) and ``base.pdf``."""
         from hipsense.report.bridge import write_bridge_report
 
-        return write_bridge_report(self, out_dir)
+        return write_bridge_report(self, base, patient)
 
 
 def analyse_bridge(

@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 
 from hipsense import __version__
-from hipsense.conventions import SIDES
 from hipsense.detectors.walk.contacts import ContactDetector
+from hipsense.motion.sources import FloatArray, angle_array, left_axis_sensor, raw_arrays
 from hipsense.detectors.walk.symmetry import RunningStats
 from hipsense.detectors.walk.tracker import RANGE_METRICS, Step, WalkEvent, WalkTracker
-from hipsense.motion.sources import FloatArray, angle_array, left_axis_sensor, raw_arrays
+from hipsense.conventions import SIDES
 from hipsense.recording import Recording
 
 SCHEMA = "hipsense.walk"
@@ -133,10 +133,11 @@ class WalkAnalysis:
         ]
         return "\n".join(lines)
 
-    def write_report(self, out_dir: Path) -> Path:
+    def write_report(self, base: Path, patient: dict[str, Any] | None = None) -> tuple[Path, Path]:
+        """Write the report as ``base.html`` (self-contained) and ``base.pdf``."""
         from hipsense.report.walk import write_report
 
-        return write_report(self, out_dir)
+        return write_report(self, base, patient)
 
 
 def _ms(s: Any, unit: str, digits: int = 1) -> str:

@@ -261,4 +261,3 @@ def export(patient_id: str | None, out: Path, store_path: Path | None) -> None:
     else:
         table.to_csv(out, index=False)
     click.echo(f"{len(table)} rows written to {out}")
-

@@ -1,86 +1,180 @@
-"""HTML report of a stance analysis: obliquity/tilt traces and sway ellipses per side."""
+"""The single-leg stance report on the shared layout (:mod:`hipsense.report.layout`): the
+verdict in words, hold time against the age norm, the free-side drop against the MDC band,
+the obliquity/tilt trace and the sway ellipses per side."""
 
 from __future__ import annotations
 
-import html
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from hipsense.report.layout import (
+    SIDE_COLOURS,
+    Chart,
+    Page,
+    Row,
+    fmt,
+    header_for,
+    pyplot,
+    write_page,
+)
 
 if TYPE_CHECKING:
     from hipsense.analysis.balance import BalanceAnalysis
 
+MDC_DEG = 4.0
 
-def write_balance_report(analysis: BalanceAnalysis, out_dir: Path) -> Path:
-    """Write ``balance.html`` and its PNG figures into ``out_dir``; return the HTML path."""
-    import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def verdict_lines(doc: dict[str, Any]) -> list[str]:
+    """The result in plain words (the analysis's own verdict text when it gives one)."""
+    given = doc.get("verdict")
+    if isinstance(given, dict) and given.get("text"):
+        return [str(given["text"])]
+    if isinstance(given, str) and given:
+        return [given]
+    lines = []
+    cmp_ = doc.get("comparison") or {}
+    if cmp_:
+        if cmp_.get("drop_difference_beyond_mdc"):
+            lines.append(
+                f"Standing on the {cmp_['weaker_side']} leg the free side drops more than on "
+                f"the other leg, by more than the {MDC_DEG:g}° measurement noise (MDC, Youdas "
+                f"et al. 2007): this points to weaker hip abductors on the {cmp_['weaker_side']} "
+                "side."
+            )
+        else:
+            lines.append(
+                "The free-side drop differs between the legs by less than the "
+                f"{MDC_DEG:g}° measurement noise (MDC, Youdas et al. 2007): no side stands out."
+            )
+    for side in ("left", "right"):
+        s = (doc.get("per_side") or {}).get(side)
+        if s:
+            lines.append(
+                f"On the {side} leg: best hold {s['best_hold_s']:.1f} s, "
+                f"{s['touch_downs']} brief touch-down(s)."
+            )
+    if not cmp_:
+        lines.append("Only one leg was tested: no left-right comparison.")
+    return lines
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+
+def build_page(analysis: BalanceAnalysis, patient: dict[str, Any] | None = None) -> Page:
+    doc = analysis.doc
+    per = doc["per_side"]
+    left, right = per.get("left"), per.get("right")
+    norm = doc.get("norm") or {}
+
+    def val(s: dict[str, Any] | None, key: str, unit: str, digits: int = 1) -> str:
+        return "not tested" if s is None else fmt(s[key], unit, digits)
+
+    def diff(key: str, unit: str, digits: int = 1) -> str:
+        if left is None or right is None:
+            return "—"
+        return fmt(right[key] - left[key], unit, digits, sign=True)
+
+    if norm.get("mean_hold_s") is not None:
+        sd = f" ± {norm['sd_hold_s']:g}" if norm.get("sd_hold_s") is not None else ""
+        hold_ref = f"age {norm['age_band']}: {norm['mean_hold_s']:g}{sd} s ({norm['source']})"
+        low = norm["mean_hold_s"] - (norm.get("sd_hold_s") or 0.0)
+        below = [s for s, v in (("left", left), ("right", right))
+                 if v is not None and v["best_hold_s"] < low]  # fmt: skip
+        hold_status = "below the norm: " + ", ".join(below) if below else "within the norm"
+    else:
+        hold_ref = "no age norm (pass --age; none for eyes open under 60 y)"
+        hold_status = ""
+    drop_status = ""
+    if left is not None and right is not None:
+        d = right["free_side_drop_deg"] - left["free_side_drop_deg"]
+        drop_status = "beyond the MDC" if abs(d) > MDC_DEG else "within the MDC"
+    rows = [
+        Row("best hold", val(left, "best_hold_s", "s"), val(right, "best_hold_s", "s"),
+            diff("best_hold_s", "s"), hold_ref, hold_status),
+        Row("drop of the free side", val(left, "free_side_drop_deg", "°"),
+            val(right, "free_side_drop_deg", "°"), diff("free_side_drop_deg", "°"),
+            f"difference within ±{MDC_DEG:g}° (MDC, Youdas et al. 2007)", drop_status),
+        Row("brief touch-downs", val(left, "touch_downs", "", 0),
+            val(right, "touch_downs", "", 0), "", "no reference band"),
+    ]  # fmt: skip
+    if left is not None or right is not None:
+        rows.append(Row(
+            "sway, side-to-side (RMS)",
+            "not tested" if left is None else fmt(left["sway"]["obliquity_rms_deg"], "°", 2),
+            "not tested" if right is None else fmt(right["sway"]["obliquity_rms_deg"], "°", 2),
+            "—" if left is None or right is None else fmt(
+                right["sway"]["obliquity_rms_deg"] - left["sway"]["obliquity_rms_deg"], "°", 2,
+                sign=True),
+            "no MDC known for sensor sway (Mancini et al. 2012 describe the measures)",
+        ))  # fmt: skip
+    condition = (doc.get("condition") or "condition not given").replace("_", " ")
+    notes = [f"Condition: {condition}. Hold = time from lifting the foot to the first "
+             "touch-down (best of the trials on each leg).", *doc.get("warnings", [])]  # fmt: skip
+    return Page("Single-leg stance report", header_for(analysis.recording.meta, patient),
+                verdict_lines(doc), rows, [_trace_chart(analysis), _sway_chart(analysis)],
+                notes)  # fmt: skip
+
+
+def _trace_chart(analysis: BalanceAnalysis) -> Chart:
+    plt = pyplot()
     run, doc = analysis.run, analysis.doc
     t, tilt, obl = run.cat("t_s"), run.cat("tilt_deg"), run.cat("obliquity_deg")
     fig, ax = plt.subplots(2, 1, figsize=(10, 5), sharex=True)
-    ax[0].plot(t, obl, lw=0.8)
+    ax[0].plot(t, obl, lw=0.8, color="k")
     ax[0].set_ylabel("obliquity (°, + left higher)")
-    ax[1].plot(t, tilt, lw=0.8, color="tab:orange")
+    ax[1].plot(t, tilt, lw=0.8, color="k")
     ax[1].set_ylabel("tilt (°, + anterior)")
     ax[1].set_xlabel("time (s)")
     for tr in doc["trials"]:
         for a in ax:
-            a.axvspan(
-                tr["lift_off_t_s"],
-                tr["end_t_s"],
-                alpha=0.12,
-                color="tab:blue" if tr["stance_side"] == "left" else "tab:red",
-            )
+            a.axvspan(tr["lift_off_t_s"], tr["end_t_s"], alpha=0.15,
+                      color=SIDE_COLOURS[tr["stance_side"]])  # fmt: skip
             for td in tr["touch_downs"]:
                 a.axvline(td["down_t_s"], color="k", lw=0.8, ls="--")
-    ax[0].set_title("single-leg stance (blue: on the left leg, red: on the right leg)")
     fig.tight_layout()
-    trace_png = out_dir / "balance_trace.png"
-    fig.savefig(trace_png, dpi=100)
-    plt.close(fig)
+    return Chart("Pelvis during the trials", fig,
+                 caption="Shaded: standing on the left leg (red) or the right leg (green); "
+                 "dashed: a brief touch-down.")  # fmt: skip
 
-    fig, axes = plt.subplots(1, 2, figsize=(9, 4.5), sharex=True, sharey=True)
-    for a, side in zip(axes, ("left", "right"), strict=True):
+
+def _sway_chart(analysis: BalanceAnalysis) -> Chart:
+    run, doc = analysis.run, analysis.doc
+    sides = [s for s in ("left", "right") if any(x["stance_side"] == s for x in doc["trials"])]
+    plt = pyplot()
+    t, tilt, obl = run.cat("t_s"), run.cat("tilt_deg"), run.cat("obliquity_deg")
+    fig, axes = plt.subplots(1, len(sides), figsize=(4.5 * len(sides), 4.5), squeeze=False)
+    for a, side in zip(axes[0], sides, strict=True):
         for tr in (x for x in doc["trials"] if x["stance_side"] == side):
             sel = (t >= tr["lift_off_t_s"]) & (t < tr["end_t_s"])
             x = obl[sel] - tr["baseline_obliquity_deg"]
             y = tilt[sel] - tr["baseline_tilt_deg"]
-            a.plot(x, y, lw=0.5)
+            a.plot(x, y, lw=0.5, color=SIDE_COLOURS[side])
             if x.size > 2:
                 _ellipse(a, x, y)
         a.set_title(f"on the {side} leg")
         a.set_xlabel("obliquity change (°)")
         a.axhline(0, color="grey", lw=0.5)
         a.axvline(0, color="grey", lw=0.5)
-    axes[0].set_ylabel("tilt change (°)")
+    axes[0][0].set_ylabel("tilt change (°)")
     fig.tight_layout()
-    sway_png = out_dir / "balance_sway.png"
-    fig.savefig(sway_png, dpi=100)
-    plt.close(fig)
-
-    page = out_dir / "balance.html"
-    page.write_text(
-        "<!doctype html><meta charset='utf-8'><title>hipsense single-leg stance</title>"
-        "<h1>Single-leg stance</h1>"
-        f"<pre>{html.escape(analysis.summary_text())}</pre>"
-        f"<img src='{trace_png.name}'><h2>Sway (95 % ellipse)</h2><img src='{sway_png.name}'>"
-        f"<h2>JSON</h2><pre>{html.escape(json.dumps(doc, indent=1))}</pre>",
-        encoding="utf-8",
-    )
-    return page
+    caption = "Black: the 95 % ellipse of the sway."
+    if len(sides) < 2:
+        caption += " The other leg was not tested: a left-right comparison is not applicable."
+    return Chart("Sway per leg", fig, caption=caption)
 
 
-def _ellipse(ax: object, x: np.ndarray, y: np.ndarray) -> None:
+def _ellipse(ax: Any, x: np.ndarray, y: np.ndarray) -> None:
     """Draw the 95 % confidence ellipse of (x, y)."""
     cov = np.cov(np.vstack([x, y]))
     vals, vecs = np.linalg.eigh(cov)
     ang = np.linspace(0, 2 * np.pi, 100)
     circle = np.vstack([np.cos(ang), np.sin(ang)]) * np.sqrt(5.991 * np.maximum(vals, 0))[:, None]
     pts = vecs @ circle
-    ax.plot(pts[0] + x.mean(), pts[1] + y.mean(), color="k", lw=1.2)  # type: ignore[attr-defined]
+    ax.plot(pts[0] + x.mean(), pts[1] + y.mean(), color="k", lw=1.2)
+
+
+def write_balance_report(
+    analysis: BalanceAnalysis, base: Path, patient: dict[str, Any] | None = None
+) -> tuple[Path, Path]:
+    """Write ``base.html`` (self-contained) and ``base.pdf``; returns both paths."""
+    return write_page(build_page(analysis, patient), base)

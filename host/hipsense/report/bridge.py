@@ -1,72 +1,138 @@
-"""HTML report of a bridge analysis: lift over time with the reps marked, per-side bars."""
+"""The bridge report on the shared layout (:mod:`hipsense.report.layout`): the verdict in
+words, lift, hold and sag per leg against the MDC band, the lift trace with the reps and the
+per-side bars."""
 
 from __future__ import annotations
 
-import html
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from hipsense.detectors.bridge.frame import unit_rows
+from hipsense.report.layout import (
+    SIDE_COLOURS,
+    Chart,
+    Page,
+    Row,
+    fmt,
+    header_for,
+    pyplot,
+    write_page,
+)
 
 if TYPE_CHECKING:
     from hipsense.analysis.bridge import BridgeAnalysis
 
+MDC_DEG = 6.59
+MDC_SOURCE = "MDC95, Andrade et al. 2012"
 
-def write_bridge_report(analysis: BridgeAnalysis, out_dir: Path) -> Path:
-    """Write ``bridge.html`` and its PNG figures into ``out_dir``; return the HTML path."""
-    import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def verdict_lines(doc: dict[str, Any]) -> list[str]:
+    given = doc.get("verdict")
+    if isinstance(given, dict) and given.get("text"):
+        return [str(given["text"])]
+    if isinstance(given, str) and given:
+        return [given]
+    c = doc.get("comparison") or {}
+    lines = []
+    if c:
+        if c.get("weaker_side"):
+            lines.append(f"The {c['weaker_side']} leg is weaker in the bridge: {c['reason']}.")
+        else:
+            lines.append(f"No leg stands out: {c['reason']}.")
+    else:
+        lines.append("Double-leg bridges only: no left-right comparison.")
+    for s in doc["sets"]:
+        who = "both feet" if s["support_side"] == "both" else f"the {s['support_side']} leg"
+        lines.append(f"{s['n_reps']} reps on {who}: lift {s['mean_lift_deg']:.1f}°, "
+                     f"hold {s['mean_hold_s']:.1f} s.")  # fmt: skip
+    return lines
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+
+def build_page(analysis: BridgeAnalysis, patient: dict[str, Any] | None = None) -> Page:
+    doc = analysis.doc
+    per = doc["per_side"]
+    left, right = per.get("left"), per.get("right")
+
+    def val(s: dict[str, Any] | None, key: str, unit: str) -> str:
+        if s is None:
+            return "not tested"
+        return fmt(s[key], unit)
+
+    def diff(key: str, unit: str) -> str:
+        if left is None or right is None or left[key] is None or right[key] is None:
+            return "—"
+        return fmt(right[key] - left[key], unit, sign=True)
+
+    sag_status = ""
+    if left is not None and right is not None:
+        d = right["mean_free_side_drop_deg"] - left["mean_free_side_drop_deg"]
+        sag_status = "beyond the MDC" if abs(d) > MDC_DEG else "within the MDC"
+    rows = [
+        Row("lift", val(left, "mean_lift_deg", "°"), val(right, "mean_lift_deg", "°"),
+            diff("mean_lift_deg", "°"), "no reference band"),
+        Row("hold at the top", val(left, "mean_hold_s", "s"), val(right, "mean_hold_s", "s"),
+            diff("mean_hold_s", "s"), "no reference band"),
+        Row("sag of the free side", val(left, "mean_free_side_drop_deg", "°"),
+            val(right, "mean_free_side_drop_deg", "°"), diff("mean_free_side_drop_deg", "°"),
+            f"difference within ±{MDC_DEG:g}° ({MDC_SOURCE})", sag_status),
+    ]  # fmt: skip
+    both = per.get("both")
+    if both is not None:
+        rows.append(Row("double-leg bridge: lift, hold",
+                        difference=f"{fmt(both['mean_lift_deg'], '°')}, "
+                        f"{fmt(both['mean_hold_s'], 's')}"))  # fmt: skip
+    notes = ["Lift: pelvis angle above the supine rest at the top of the rep. Sag: how far the "
+             "side of the extended leg drops during the hold (positive = drops).",
+             *doc.get("warnings", [])]  # fmt: skip
+    return Page("Bridge report", header_for(analysis.recording.meta, patient),
+                verdict_lines(doc), rows, [_lift_chart(analysis), _bars_chart(analysis)],
+                notes)  # fmt: skip
+
+
+def _lift_chart(analysis: BridgeAnalysis) -> Chart:
     run, doc = analysis.run, analysis.doc
     det = run.detector
     assert det.frame_ is not None
+    plt = pyplot()
     t = run.cat("t_s")
     lift, drop = det.frame_.angles_deg(unit_rows(run.cat("acc_pelvis_mps2")))
     keep = t >= (det.rest_t_s_ or 0.0) - 1.0
     fig, ax = plt.subplots(2, 1, figsize=(10, 5), sharex=True)
-    ax[0].plot(t[keep], lift[keep], lw=0.8)
+    ax[0].plot(t[keep], lift[keep], lw=0.8, color="k")
     ax[0].set_ylabel("lift (°)")
-    ax[1].plot(t[keep], drop[keep], lw=0.8, color="tab:orange")
+    ax[1].plot(t[keep], drop[keep], lw=0.8, color="k")
     ax[1].set_ylabel("hip drop (°, + left higher)")
     ax[1].set_xlabel("time (s)")
-    colours = {"both": "tab:green", "left": "tab:blue", "right": "tab:red"}
     for i, rep in enumerate(doc["reps"], 1):
         for a in ax:
-            a.axvspan(rep["top_t_s"], rep["hold_end_t_s"], alpha=0.15,
-                      color=colours[rep["support_side"]])  # fmt: skip
+            a.axvspan(rep["top_t_s"], rep["hold_end_t_s"], alpha=0.18,
+                      color=SIDE_COLOURS[rep["support_side"]])  # fmt: skip
         ax[0].text(rep["top_t_s"], rep["lift_deg"] + 1, str(i), fontsize=8)
-    ax[0].set_title("bridges: holds shaded (green double-leg, blue left leg, red right leg)")
     fig.tight_layout()
-    trace_png = out_dir / "bridge_lift.png"
-    fig.savefig(trace_png, dpi=100)
-    plt.close(fig)
+    return Chart("Lift and hip drop, rep by rep", fig,
+                 caption="Holds shaded: on the left leg red, on the right leg green, "
+                 "double-leg grey.")  # fmt: skip
 
-    sides = list(doc["per_side"])
+
+def _bars_chart(analysis: BridgeAnalysis) -> Chart:
+    per = analysis.doc["per_side"]
+    title = "Left against right"
+    sides = [s for s in ("left", "right") if s in per]
+    if len(sides) < 2:
+        return Chart(title, not_applicable="the single-leg bridge was not done on both legs")
+    plt = pyplot()
     keys = (("mean_lift_deg", "lift (°)"), ("mean_hold_s", "hold (s)"),
-            ("mean_free_side_drop_deg", "free-side drop (°)"))  # fmt: skip
+            ("mean_free_side_drop_deg", "sag of the free side (°)"))  # fmt: skip
     fig, axes = plt.subplots(1, 3, figsize=(10, 3.5))
     for a, (key, label) in zip(axes, keys, strict=True):
-        vals = [doc["per_side"][s][key] for s in sides]
-        a.bar(sides, [np.nan if v is None else v for v in vals],
-              color=[colours[s] for s in sides])  # fmt: skip
+        a.bar(sides, [per[s][key] for s in sides], color=[SIDE_COLOURS[s] for s in sides])
         a.set_title(label)
     fig.tight_layout()
-    bars_png = out_dir / "bridge_sides.png"
-    fig.savefig(bars_png, dpi=100)
-    plt.close(fig)
+    return Chart(title, fig)
 
-    page = out_dir / "bridge.html"
-    page.write_text(
-        "<!doctype html><meta charset='utf-8'><title>hipsense bridges</title><h1>Bridges</h1>"
-        f"<pre>{html.escape(analysis.summary_text())}</pre>"
-        f"<img src='{trace_png.name}'><h2>Per side</h2><img src='{bars_png.name}'>"
-        f"<h2>JSON</h2><pre>{html.escape(json.dumps(doc, indent=1))}</pre>",
-        encoding="utf-8",
-    )
-    return page
+
+def write_bridge_report(
+    analysis: BridgeAnalysis, base: Path, patient: dict[str, Any] | None = None
+) -> tuple[Path, Path]:
+    """Write ``base.html`` (self-contained) and ``base.pdf``; returns both paths."""
+    return write_page(build_page(analysis, patient), base)

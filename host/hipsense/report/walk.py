@@ -1,24 +1,32 @@
-"""The walk report: an HTML page with matplotlib figures (gait-cycle curves left vs right,
-per-step drop over time) and the verdict in words."""
+"""The walk report on the shared layout (:mod:`hipsense.report.layout`): the verdict in words,
+the drop per side against the MDC band, gait-cycle curves left vs right and the per-step drop."""
 
 from __future__ import annotations
 
-import html
 import itertools
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hipsense.conventions import SIDES
 from hipsense.motion.sources import FloatArray
+from hipsense.conventions import SIDES
+from hipsense.report.layout import (
+    SIDE_COLOURS,
+    Chart,
+    Page,
+    Row,
+    fmt,
+    header_for,
+    pyplot,
+    write_page,
+)
 
 if TYPE_CHECKING:
     from hipsense.analysis.walk import WalkAnalysis
 
 CYCLE_POINTS = 101
-_COLOURS = {"left": "tab:blue", "right": "tab:red"}
 _ANGLES = ("tilt_deg", "obliquity_deg", "rotation_deg")
 
 
@@ -43,15 +51,63 @@ def gait_cycles(analysis: WalkAnalysis) -> dict[str, FloatArray]:
     return {s: np.array(v) if v else np.empty((0, CYCLE_POINTS, 3)) for s, v in out.items()}
 
 
-def write_report(analysis: WalkAnalysis, out_dir: Path) -> Path:
-    """Write ``walk_report.html`` and its PNG figures into ``out_dir``; returns the HTML path."""
-    import matplotlib
+MDC_DEG = 4.0
+MDC_SOURCE = "Youdas et al. 2007 (static Trendelenburg test): MDC 4°"
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+def build_page(analysis: WalkAnalysis, patient: dict[str, Any] | None = None) -> Page:
+    """The walk report's page."""
+    tr = analysis.tracker
+    sym = tr.symmetry_
+    doc = analysis.to_json()
+    drop = {s: sym.drop_deg[s] for s in SIDES}
+    step = {s: sym.step_s[s] for s in SIDES}
+    rows: list[Row] = []
+    if drop["left"].n and drop["right"].n:
+        diff = drop["right"].mean - drop["left"].mean
+        rows.append(Row(
+            "drop of the swing side (during this side's stance)",
+            fmt(drop["left"].mean, "°"), fmt(drop["right"].mean, "°"), fmt(diff, "°", sign=True),
+            f"difference within ±{MDC_DEG:g}° (MDC, {MDC_SOURCE})",
+            "beyond the MDC" if abs(diff) > MDC_DEG else "within the MDC",
+        ))  # fmt: skip
+    if step["left"].n and step["right"].n:
+        si = doc["symmetry"]["step_time_si_pct"]["value"]
+        rows.append(Row(
+            "step time (step ending at this side's contact)",
+            fmt(step["left"].mean, "s", 3), fmt(step["right"].mean, "s", 3),
+            fmt(step["right"].mean - step["left"].mean, "s", 3, sign=True),
+            "no validated reference band",
+            "" if si is None else f"right steps {abs(si):.1f} % "
+            + ("longer" if si >= 0 else "shorter"),
+        ))  # fmt: skip
+    for key, label, unit in (("cadence_steps_per_min", "cadence", "steps/min"),
+                             ("speed_mps", "walking speed", "m/s")):  # fmt: skip
+        value = doc.get(key)
+        if isinstance(value, (int, float)):
+            rows.append(Row(label, difference=fmt(float(value), unit, 2)))
+    n_left = sum(e.contact.side == "left" for e in analysis.events)
+    n_right = sum(e.contact.side == "right" for e in analysis.events)
+    verdict = [tr.verdict_.text,
+               f"{n_left} left and {n_right} right foot contacts over "
+               f"{analysis.recording.duration_s:.0f} s of recording."]  # fmt: skip
+    notes = [
+        "There is no validated cut-off for a positive Trendelenburg sign in walking measured "
+        "with a sensor; the static test's minimal detectable change (4°, Youdas et al. 2007) "
+        "is the band shown.",
+        "Obliquity > 0: left side higher; tilt > 0: anterior; rotation > 0: turned left. "
+        f"Angles: {analysis.angles_source}.",
+    ]
+    return Page("Walk report", header_for(analysis.recording.meta, patient), verdict, rows,
+                [_cycle_chart(analysis), _drop_chart(analysis)], notes)  # fmt: skip
+
+
+def _cycle_chart(analysis: WalkAnalysis) -> Chart:
+    title = "Pelvis over the gait cycle, left vs right (mean ± SD)"
     cycles = gait_cycles(analysis)
+    if all(cycles[s].shape[0] == 0 for s in SIDES):
+        return Chart(title, not_applicable="no complete stride was found")
+    plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     pct = np.linspace(0, 100, CYCLE_POINTS)
     for k, (ax, name) in enumerate(zip(axes, _ANGLES, strict=True)):
@@ -61,51 +117,42 @@ def write_report(analysis: WalkAnalysis, out_dir: Path) -> Path:
                 continue
             rel = c[:, :, k] - c[:, :1, k]
             mean, sd = rel.mean(axis=0), rel.std(axis=0)
-            ax.plot(pct, mean, color=_COLOURS[side], label=f"{side} ({c.shape[0]} strides)")
-            ax.fill_between(pct, mean - sd, mean + sd, color=_COLOURS[side], alpha=0.2)
+            ax.plot(pct, mean, color=SIDE_COLOURS[side], label=f"{side} ({c.shape[0]} strides)")
+            ax.fill_between(pct, mean - sd, mean + sd, color=SIDE_COLOURS[side], alpha=0.2)
         ax.set_title(name.replace("_deg", "") + " (° from the contact)")
         ax.set_xlabel("% of the stride from the side's contact")
         ax.grid(alpha=0.3)
     axes[0].legend()
     fig.tight_layout()
-    fig.savefig(out_dir / "walk_cycles.png", dpi=90)
-    plt.close(fig)
+    return Chart(title, fig, caption="Each curve starts at that side's initial contact.")
 
-    fig, ax = plt.subplots(figsize=(10, 3.5))
+
+def _drop_chart(analysis: WalkAnalysis) -> Chart:
+    title = "Drop of the swing side, step by step"
+    series = {}
     for side in SIDES:
         pts = [(e.step.t_start_s, e.step.drop_deg) for e in analysis.events
                if e.step is not None and e.step.valid and e.step.stance_side == side
                and not math.isnan(e.step.drop_deg)]  # fmt: skip
         if pts:
-            x, y = zip(*pts, strict=True)
-            ax.plot(x, y, "o-", color=_COLOURS[side], label=f"{side} stance")
+            series[side] = pts
+    if not series:
+        return Chart(title, not_applicable="no valid step was found")
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(10, 3.5))
+    for side, pts in series.items():
+        x, y = zip(*pts, strict=True)
+        ax.plot(x, y, "o-", color=SIDE_COLOURS[side], label=f"{side} stance")
     ax.set_xlabel("time (s)")
     ax.set_ylabel("drop of the swing side (°)")
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(out_dir / "walk_drop.png", dpi=90)
-    plt.close(fig)
+    return Chart(title, fig)
 
-    summary = html.escape(analysis.summary_text()).replace("\n", "<br>\n")
-    verdict = html.escape(analysis.tracker.verdict_.text)
-    page = f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>hipsense walk report</title>
-<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}</style></head><body>
-<h1>Walk report</h1>
-<h2>Verdict</h2><p><strong>{verdict}</strong></p>
-<h2>Summary</h2><p>{summary}</p>
-<h2>Pelvis over the gait cycle, left vs right (mean ± SD)</h2>
-<img src="walk_cycles.png" alt="tilt, obliquity and rotation over the gait cycle">
-<p>Each curve starts at that side's initial contact; obliquity &gt; 0: left side higher;
-tilt &gt; 0: anterior; rotation &gt; 0: turned left (right side forward).
-Angles: {html.escape(analysis.angles_source)}.</p>
-<h2>Drop of the swing side per step</h2>
-<img src="walk_drop.png" alt="per-step drop over time">
-<p>There is no validated IMU cut-off for a positive Trendelenburg sign in walking; the
-static test's minimal detectable change is 4° (Youdas et al. 2007). See docs/gait.md.</p>
-</body></html>
-"""
-    path = out_dir / "walk_report.html"
-    path.write_text(page, encoding="utf-8")
-    return path
+
+def write_report(
+    analysis: WalkAnalysis, base: Path, patient: dict[str, Any] | None = None
+) -> tuple[Path, Path]:
+    """Write ``base.html`` (self-contained) and ``base.pdf``; returns both paths."""
+    return write_page(build_page(analysis, patient), base)

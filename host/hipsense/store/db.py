@@ -158,8 +158,7 @@ class Store:
 
     def patients(self) -> list[Patient]:
         rows = self.conn.execute(
-            "SELECT id, year_of_birth, height_cm, sex, notes, created_utc FROM patients "
-            "ORDER BY id"
+            "SELECT id, year_of_birth, height_cm, sex, notes, created_utc FROM patients ORDER BY id"
         ).fetchall()
         return [Patient(*r) for r in rows]
 
@@ -294,8 +293,9 @@ class Store:
                 "discard_reason": r.discard_reason,
             }  # fmt: skip
             for f in r.figures:
-                rows.append({**base, "figure": f.name, "side": f.side,
-                             "condition": f.condition, "value": f.value, "unit": f.unit})  # fmt: skip
+                figure = {"figure": f.name, "side": f.side, "condition": f.condition,
+                          "value": f.value, "unit": f.unit}  # fmt: skip
+                rows.append({**base, **figure})
         columns = [
             "patient_id", "session_id", "visit_date", "run_id", "test", "recorded_utc",
             "recording_path", "protocol_side", "protocol_condition", "device_name",
@@ -322,4 +322,3 @@ def open_store(path: Path | None = None) -> Iterator[Store]:
         yield Store(conn, target)
     finally:
         conn.close()
-

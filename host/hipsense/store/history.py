@@ -63,9 +63,8 @@ class Series:
         if self.mdc is None:
             return f"changed {size} since the first visit; no MDC known for this figure"
         mdc = f"{self.mdc.value:g}{self.mdc.unit}"
-        if self.beyond_mdc:
-            return f"changed {size} since the first visit: beyond the MDC of {mdc} ({self.mdc.source})"
-        return f"changed {size} since the first visit: within the MDC of {mdc} ({self.mdc.source})"
+        where = "beyond" if self.beyond_mdc else "within"
+        return f"changed {size} since the first visit: {where} the MDC of {mdc} ({self.mdc.source})"
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -74,7 +74,7 @@ def _v1_to_v2(conn: sqlite3.Connection) -> None:
         );
         ALTER TABLE runs ADD COLUMN discard_reason TEXT;
         ALTER TABLE runs ADD COLUMN analysis_error TEXT;
-        """
+        """,
     )
     rows = conn.execute("SELECT id, figures_json FROM runs").fetchall()
     for run_id, text in rows:

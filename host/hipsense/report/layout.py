@@ -1,0 +1,278 @@
+"""The one page layout of every hipsense report.
+
+A :class:`Page` holds the header (patient, date, device, firmware, software version), the
+verdict in plain words, a table of figures each against its reference band where one exists,
+and the charts (or "not applicable" with the reason). :func:`write_page` writes it as one HTML
+file with the charts embedded (base64 PNG: the file alone is complete) and as a PDF of the
+same made by matplotlib, the header repeated on every PDF page.
+
+Colours follow the gait-lab convention everywhere: left red, right green.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hipsense import __version__
+
+LEFT_COLOUR = "#d62728"
+RIGHT_COLOUR = "#2ca02c"
+BOTH_COLOUR = "#505050"
+SIDE_COLOURS = {"left": LEFT_COLOUR, "right": RIGHT_COLOUR, "both": BOTH_COLOUR}
+
+
+@dataclass(frozen=True)
+class Header:
+    """What every page names."""
+
+    patient: str
+    date: str
+    device: str
+    firmware: str
+    software: str
+
+    def items(self) -> list[tuple[str, str]]:
+        return [("Patient", self.patient), ("Date", self.date), ("Device", self.device),
+                ("Firmware", self.firmware), ("Software", self.software)]  # fmt: skip
+
+    def line(self) -> str:
+        return "   ".join(f"{k}: {v}" for k, v in self.items())
+
+
+def header_for(meta: Any, patient: dict[str, Any] | None) -> Header:
+    """The header from a recording's metadata and the patient (None: not filed)."""
+    who = "not given"
+    if patient:
+        who = str(patient["id"])
+        if patient.get("year_of_birth"):
+            who += f" (born {patient['year_of_birth']})"
+    date = "unknown"
+    if meta.start_time:
+        t = dt.datetime.fromisoformat(meta.start_time.replace("Z", "+00:00"))
+        date = t.strftime("%Y-%m-%d %H:%M") + (" UTC" if t.utcoffset() == dt.timedelta(0) else "")
+    device = " ".join(x for x in (meta.device_name, f"({meta.device_id})" if meta.device_id
+                                  else None) if x) or "unknown"  # fmt: skip
+    recorded_with = meta.software_version
+    software = f"hipsense {__version__}" + (
+        f" (recorded with {recorded_with})" if recorded_with and recorded_with != __version__
+        else "")  # fmt: skip
+    return Header(who, date, device, meta.firmware_version or "unknown", software)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One figure: left, right, their difference, the reference band and the status."""
+
+    label: str
+    left: str = ""
+    right: str = ""
+    difference: str = ""
+    reference: str = "no reference band"
+    status: str = ""
+
+
+@dataclass
+class Chart:
+    """A matplotlib figure, or None with the reason it does not apply."""
+
+    title: str
+    figure: Any = None
+    not_applicable: str = ""
+    caption: str = ""
+
+
+@dataclass
+class Page:
+    title: str
+    header: Header
+    verdict: list[str]
+    rows: list[Row] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend (no display, no warnings about one)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _png(figure: Any) -> str:
+    buf = io.BytesIO()
+    figure.savefig(buf, format="png", dpi=90)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+_CSS = """
+body{font-family:Helvetica,Arial,sans-serif;max-width:1050px;margin:1.5em auto;color:#222}
+header{border-bottom:2px solid #444;padding-bottom:.4em;margin-bottom:1em;font-size:.9em}
+header span{margin-right:1.6em}
+.verdict{background:#f3f3f3;border-left:6px solid #444;padding:.6em 1em;font-size:1.1em}
+table{border-collapse:collapse;margin:1em 0;width:100%}
+th,td{border:1px solid #bbb;padding:.3em .5em;text-align:left;font-size:.92em}
+th{background:#eee}
+.left{color:#d62728;font-weight:bold}.right{color:#2ca02c;font-weight:bold}
+.na{color:#777;font-style:italic;border:1px dashed #aaa;padding:1em}
+img{max-width:100%}
+@media print{header{position:fixed;top:0;background:#fff;width:100%}body{margin-top:4em}}
+"""
+
+
+def render_html(page: Page) -> str:
+    """The page as one HTML document; charts embedded as base64 PNG (no external files)."""
+    e = html.escape
+    head = "".join(f"<span><b>{e(k)}:</b> {e(v)}</span>" for k, v in page.header.items())
+    verdict = "".join(f"<p>{e(v)}</p>" for v in page.verdict)
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{e(page.title)} — {e(page.header.patient)}</title><style>{_CSS}</style>",
+        f"</head><body><header>{head}</header><h1>{e(page.title)}</h1>",
+        f"<h2>Verdict</h2><div class='verdict'>{verdict}</div>",
+    ]
+    if page.rows:
+        parts.append(
+            "<h2>Figures</h2><table><tr><th>figure</th><th class='left'>left</th>"
+            "<th class='right'>right</th><th>difference (right − left)</th>"
+            "<th>reference</th><th>status</th></tr>"
+        )
+        for r in page.rows:
+            parts.append(
+                f"<tr><td>{e(r.label)}</td><td>{e(r.left)}</td><td>{e(r.right)}</td>"
+                f"<td>{e(r.difference)}</td><td>{e(r.reference)}</td><td>{e(r.status)}</td></tr>"
+            )
+        parts.append("</table>")
+    for c in page.charts:
+        parts.append(f"<h2>{e(c.title)}</h2>")
+        if c.figure is None:
+            parts.append(f"<p class='na'>Not applicable: {e(c.not_applicable)}</p>")
+        else:
+            parts.append(f"<img alt='{e(c.title)}' src='data:image/png;base64,{_png(c.figure)}'>")
+        if c.caption:
+            parts.append(f"<p>{e(c.caption)}</p>")
+    if page.notes:
+        parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in page.notes)
+                     + "</ul>")  # fmt: skip
+    parts.append("</body></html>\n")
+    return "".join(parts)
+
+
+_A4 = (8.27, 11.69)
+
+
+def _stamp(fig: Any, header: Header, page_no: int, pages: int) -> None:
+    """The header line at the top and the page number at the bottom of a PDF page."""
+    fig.text(0.04, 0.985, header.line(), fontsize=7, va="top", ha="left", wrap=True)
+    fig.text(0.96, 0.01, f"page {page_no} of {pages}", fontsize=7, ha="right", va="bottom")
+
+
+def _first_page(plt: Any, page: Page) -> Any:
+    fig = plt.figure(figsize=_A4)
+    fig.text(0.04, 0.95, page.title, fontsize=18, weight="bold", va="top")
+    y = 0.91
+    fig.text(0.04, y, "Verdict", fontsize=13, weight="bold", va="top")
+    y -= 0.03
+    for v in page.verdict:
+        for line in textwrap.wrap(v, 95):
+            fig.text(0.05, y, line, fontsize=9.5, va="top")
+            y -= 0.018
+        y -= 0.008
+    if page.rows:
+        y -= 0.01
+        fig.text(0.04, y, "Figures", fontsize=13, weight="bold", va="top")
+        y -= 0.025
+        cells = [["\n".join(textwrap.wrap(x, w)) or "" for x, w in
+                  zip((r.label, r.left, r.right, r.difference, r.reference, r.status),
+                      (30, 14, 14, 14, 30, 16), strict=True)] for r in page.rows]  # fmt: skip
+        height = min(0.045 * len(cells) + 0.03, y - 0.05)
+        ax = fig.add_axes((0.04, y - height, 0.92, height))
+        ax.axis("off")
+        table = ax.table(
+            cellText=cells,
+            colLabels=["figure", "left", "right", "difference (R − L)", "reference", "status"],
+            colWidths=[0.24, 0.12, 0.12, 0.13, 0.25, 0.14],
+            loc="upper center",
+            cellLoc="left",
+        )
+        table.auto_set_font_size(False)
+        table.set_fontsize(7)
+        table.scale(1.0, 2.6)
+        for (row, col), cell in table.get_celld().items():
+            if row == 0 and col in (1, 2):
+                cell.get_text().set_color(LEFT_COLOUR if col == 1 else RIGHT_COLOUR)
+        y -= height + 0.02
+    if page.notes:
+        fig.text(0.04, max(y, 0.2), "Notes", fontsize=11, weight="bold", va="top")
+        y = max(y, 0.2) - 0.025
+        for n in page.notes:
+            for line in textwrap.wrap(n, 110):
+                if y < 0.03:
+                    break
+                fig.text(0.05, y, line, fontsize=7.5, va="top")
+                y -= 0.015
+    return fig
+
+
+def _chart_page(plt: Any, chart: Chart) -> Any:
+    fig = plt.figure(figsize=_A4)
+    fig.text(0.04, 0.95, chart.title, fontsize=13, weight="bold", va="top")
+    if chart.figure is None:
+        fig.text(0.05, 0.9, f"Not applicable: {chart.not_applicable}", fontsize=10,
+                 style="italic", va="top", color="#666")  # fmt: skip
+    else:
+        buf = io.BytesIO()
+        chart.figure.savefig(buf, format="png", dpi=150)
+        buf.seek(0)
+        image = plt.imread(buf)
+        h, w = image.shape[:2]
+        width = 0.92
+        height = min(width * h / w * _A4[0] / _A4[1], 0.8)
+        ax = fig.add_axes((0.04, 0.92 - height, width, height))
+        ax.imshow(image)
+        ax.axis("off")
+        if chart.caption:
+            y = 0.9 - height
+            for line in textwrap.wrap(chart.caption, 110):
+                fig.text(0.05, y, line, fontsize=8, va="top")
+                y -= 0.016
+    return fig
+
+
+def write_page(page: Page, base: Path) -> tuple[Path, Path]:
+    """Write ``base.html`` and ``base.pdf``; returns both paths. Closes the chart figures."""
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    plt = pyplot()
+    base.parent.mkdir(parents=True, exist_ok=True)
+    html_path = base.with_name(base.name + ".html")
+    pdf_path = base.with_name(base.name + ".pdf")
+    html_path.write_text(render_html(page), encoding="utf-8")
+    pages = [_first_page(plt, page)] + [_chart_page(plt, c) for c in page.charts]
+    with PdfPages(pdf_path, metadata={"Title": f"{page.title} — {page.header.patient}",
+                                      "Creator": f"hipsense {__version__}"}) as pdf:  # fmt: skip
+        for k, fig in enumerate(pages, 1):
+            _stamp(fig, page.header, k, len(pages))
+            pdf.savefig(fig)
+            plt.close(fig)
+    for c in page.charts:
+        if c.figure is not None:
+            plt.close(c.figure)
+    return html_path, pdf_path
+
+
+def fmt(value: float | None, unit: str, digits: int = 1, sign: bool = False) -> str:
+    """A number with its unit, '—' for none."""
+    if value is None:
+        return "—"
+    text = f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
+    return f"{text}{unit}" if unit == "°" else f"{text} {unit}"
