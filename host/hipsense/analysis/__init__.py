@@ -52,6 +52,11 @@ def analyse(recording: Recording, test: str | None = None, **options: Any) -> An
             "the recording does not say which test it holds: pass --test "
             + "|".join(sorted(ANALYSERS))
         )
+    if name == "stream":
+        raise UnknownTest(
+            "this recording was made by `hipsense stream`, which does not know which test was "
+            "done: pass --test walk (or --test balance, --test bridge)"
+        )
     target = ANALYSERS.get(name)
     if target is None:
         raise UnknownTest(

@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from hipsense.detectors.balance import metrics
 from hipsense.conventions.symmetry import left_right
-from hipsense.motion.errors import ClinicalInputError, NoEventError, NotWornError, PostureError
+from hipsense.detectors.balance import metrics
 from hipsense.detectors.balance.events import StanceDetector, StanceTrial
+from hipsense.motion.errors import ClinicalInputError, NoEventError, NotWornError, PostureError
 from hipsense.motion.frontend import (
     FloatArray,
     Frame,

@@ -14,6 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from hipsense.detectors.bridge.compare import compare_sides
+from hipsense.detectors.bridge.events import BridgeDetector
+from hipsense.detectors.bridge.frame import supine_alignment, unit_rows
+from hipsense.detectors.bridge.metrics import RepMeasure
 from hipsense.motion.errors import NoEventError, NotWornError, PostureError
 from hipsense.motion.frontend import (
     FloatArray,
@@ -23,10 +27,6 @@ from hipsense.motion.frontend import (
     raw_arrays,
     run_front_end,
 )
-from hipsense.detectors.bridge.compare import compare_sides
-from hipsense.detectors.bridge.events import BridgeDetector
-from hipsense.detectors.bridge.frame import supine_alignment, unit_rows
-from hipsense.detectors.bridge.metrics import RepMeasure
 from hipsense.recording import Recording
 
 JSON_KIND = "hipsense-bridge"

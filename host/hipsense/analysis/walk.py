@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 
 from hipsense import __version__
+from hipsense.conventions import SIDES
 from hipsense.detectors.walk.contacts import ContactDetector
-from hipsense.motion.sources import FloatArray, angle_array, left_axis_sensor, raw_arrays
 from hipsense.detectors.walk.symmetry import RunningStats
 from hipsense.detectors.walk.tracker import RANGE_METRICS, Step, WalkEvent, WalkTracker
-from hipsense.conventions import SIDES
+from hipsense.motion.sources import FloatArray, angle_array, left_axis_sensor, raw_arrays
 from hipsense.recording import Recording
 
 SCHEMA = "hipsense.walk"
@@ -119,16 +119,16 @@ class WalkAnalysis:
         sym = tr.symmetry_
         d = {s: sym.drop_deg[s] for s in SIDES}
         st = {s: sym.step_s[s] for s in SIDES}
-        drop_si, step_si = sym.drop_si(), sym.step_time_si()
+        step_si = sym.step_time_si()
         lines = [
             f"Walk: {len(self.events)} contacts "
             f"({sum(e.contact.side == 'left' for e in self.events)} left, "
             f"{sum(e.contact.side == 'right' for e in self.events)} right), "
             f"{len(self.bouts())} bout(s), {self.recording.duration_s:.1f} s",
             f"Drop of the swing side: right stance {_ms(d['right'], '°')}, "
-            f"left stance {_ms(d['left'], '°')}; SI {_si_text(drop_si)}",
+            f"left stance {_ms(d['left'], '°')}; {drop_difference_words(sym)}",
             f"Step time: right {_ms(st['right'], ' s', 3)}, left {_ms(st['left'], ' s', 3)}; "
-            f"SI {_si_text(step_si)}",
+            f"{step_time_words(step_si)}",
             f"Verdict: {tr.verdict_.text}",
         ]
         return "\n".join(lines)
@@ -152,10 +152,26 @@ def _si_json(si: tuple[float, float, float]) -> dict[str, Any]:
     return {"value": v, "ci": [lo, hi]}
 
 
-def _si_text(si: tuple[float, float, float]) -> str:
-    if math.isnan(si[0]):
-        return "—"
-    return f"{si[0]:+.1f} % (95 % CI {si[1]:+.1f} to {si[2]:+.1f} %)"
+def drop_difference_words(sym: Any) -> str:
+    """The drop difference as the live view and the summary both say it: which side's swing
+    side dropped more, by how much, with the interval of that same amount."""
+    r, l_ = sym.drop_deg["right"], sym.drop_deg["left"]
+    if r.n == 0 or l_.n == 0:
+        return "difference: not yet measured"
+    d = r.mean - l_.mean
+    if abs(d) < 0.05:
+        return "the same drop in both stances"
+    swing, stance = ("left", "right") if d > 0 else ("right", "left")
+    return f"the {swing} side dropped {abs(d):.1f}° more (during {stance} stance)"
+
+
+def step_time_words(si: tuple[float, float, float]) -> str:
+    """Step-time asymmetry in words with its interval (same sign convention throughout)."""
+    v, lo, hi = si
+    if math.isnan(v):
+        return "asymmetry: not yet measured"
+    longer, a, b = ("right", lo, hi) if v >= 0 else ("left", -hi, -lo)
+    return f"{longer} steps {abs(v):.1f} % longer (95 % CI {a:.1f} to {b:.1f} %)"
 
 
 def analyse_walk(

@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from hipsense.cli.clinic import check_patient, file_run, patient_options
+from hipsense.errors import HipsenseError
 from hipsense.recording import Recording
 
 
@@ -49,13 +51,16 @@ def load(path: Path, column_map: str | None, rate_hz: float | None) -> Recording
     return read_foreign_csv(path, {a.strip(): b.strip() for a, b in pairs}, rate_hz)
 
 
-def run_analysis(file: Path, test: str | None, column_map: str | None, rate_hz: float | None,
-                 axes: str | None) -> Any:  # fmt: skip
+def analyse_loaded(rec: Recording, test: str | None, axes: str | None) -> Any:
     from hipsense.analysis import analyse
 
-    rec = load(file, column_map, rate_hz)
     options: dict[str, Any] = {} if axes is None else {"axes": axes}
     return analyse(rec, test, **options)
+
+
+def run_analysis(file: Path, test: str | None, column_map: str | None, rate_hz: float | None,
+                 axes: str | None) -> Any:  # fmt: skip
+    return analyse_loaded(load(file, column_map, rate_hz), test, axes)
 
 
 @click.command()
@@ -68,12 +73,30 @@ def run_analysis(file: Path, test: str | None, column_map: str | None, rate_hz: 
     default=None,
     help="Write the output to this file instead of the terminal.",
 )
+@patient_options
 def analyze(
     file: Path, test: str | None, column_map: str | None, rate_hz: float | None,
-    axes: str | None, as_json: bool, out: Path | None,
+    axes: str | None, as_json: bool, out: Path | None, patient_id: str | None,
+    store_path: Path | None,
 ) -> None:  # fmt: skip
-    """Analyse the recording FILE and print the result (or its JSON document)."""
-    result = run_analysis(file, test, column_map, rate_hz, axes)
+    """Analyse the recording FILE and print the result (or its JSON document).
+
+    With --patient the run is filed in the session store under the recording's day (the
+    recording file is not changed)."""
+    check_patient(patient_id, store_path)
+    rec = load(file, column_map, rate_hz)
+    try:
+        result = analyse_loaded(rec, test, axes)
+    except HipsenseError as exc:
+        line = file_run(patient_id, store_path, test or rec.meta.test or "unknown", file,
+                        rec.meta, None, str(exc))  # fmt: skip
+        if line:
+            click.echo(line, err=True)
+        raise
+    line = file_run(patient_id, store_path, test or rec.meta.test or "unknown", file, rec.meta,
+                    result.to_json())  # fmt: skip
+    if line:
+        click.echo(line, err=True)
     text = json.dumps(result.to_json(), indent=2) if as_json else result.summary_text()
     if out is None:
         click.echo(text)

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import math
 import time
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from hipsense.cli.clinic import check_patient, patient_options
+from hipsense.cli.cues import Cues
 from hipsense.cli.keys import KeyReader
+from hipsense.cli.outcome import console_for, finish, say
 from hipsense.cli.stream import virtual_board_options, virtual_options
 from hipsense.link.session import SampleBlock, Session
 
@@ -32,8 +33,9 @@ class _StanceView:
     """Prompts, timer, angles and the sway trace, redrawn at most 5 times a second."""
 
     def __init__(
-        self, live: Live, sides: list[str], duration_s: float, stop: asyncio.Event
-    ) -> None:
+        self, live: Live, sides: list[str], duration_s: float, stop: asyncio.Event,
+        cues: Cues | None = None,
+    ) -> None:  # fmt: skip
         from hipsense.live.balance import LiveStance
 
         self.live = live
@@ -43,6 +45,8 @@ class _StanceView:
         self.stance = LiveStance()
         self.t_drawn = 0.0
         self.key_hint: str | None = None
+        self.cues = cues
+        self.phase: tuple[str, int] | None = None
 
     def key(self, _key: str) -> None:
         """A key press: mark a touch-down at the newest sample, show it at once."""
@@ -53,10 +57,30 @@ class _StanceView:
         self.stance(block, session)
         if self.stance.completed_trials >= len(self.sides):
             self.stop.set()
+        self.cue()
         now = time.monotonic()
         if now - self.t_drawn >= 0.2:
             self.t_drawn = now
             self.live.update(self.table())
+
+    def phase_now(self) -> tuple[str, int]:
+        """(start | lift | hold | end, trial): the prompt's phase, for the sound cues."""
+        s = self.stance
+        k = s.completed_trials
+        if k >= len(self.sides):
+            return "end", k
+        trial = s.detector.current_trial_
+        if trial is None:
+            return ("start" if s.detector.state_ == "waiting" else "lift"), k
+        return ("hold" if s.t_s - trial.lift_off_t_s < self.duration_s else "end"), k
+
+    def cue(self) -> None:
+        """Sound the prompt when its phase changes (start, lift, hold, time up, done)."""
+        phase = self.phase_now()
+        if phase != self.phase:
+            self.phase = phase
+            if self.cues is not None:
+                self.cues(phase[0])
 
     def prompt(self) -> str:
         s = self.stance
@@ -94,7 +118,7 @@ class _StanceView:
             table.add_row("missed?", f"{how} board's button to mark a touch-down the sensor "
                           "missed")  # fmt: skip
         table.add_row("marks", self.marks_text())
-        done = [f"{tr.end_t_s - tr.lift_off_t_s:.1f} s" + _end_note(tr.end_source)
+        done = [f"{tr.end_t_s - tr.lift_off_t_s:.1f} s" + end_note(tr.end_source)
                 for tr in s.detector.trials_ if tr.end_t_s is not None]  # fmt: skip
         table.add_row("trials", ", ".join(done) or "—")
         return table
@@ -109,8 +133,11 @@ class _StanceView:
         return det.notes_[-1] if det.notes_ else "—"
 
 
-def _end_note(source: str) -> str:
-    return "" if source == "sensor" else f" (touch-down: {source})"
+def end_note(source: str) -> str:
+    """How a hold ended, in words, when not by the sensor."""
+    words = {"key": "marked with a key", "button": "marked with the board's button",
+             "recording end": "the recording ended"}  # fmt: skip
+    return "" if source == "sensor" else f" (touch-down {words.get(source, source)})"
 
 
 @click.command()
@@ -138,24 +165,30 @@ def _end_note(source: str) -> str:
     default=None,
     help="Recording file (default: recordings/balance-<time>.parquet).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the JSON document at the end.")
+@click.option("--json", "as_json", is_flag=True, help="Only the JSON document on stdout.")
 @click.option(
-    "--report/--no-report", default=False, show_default=True, help="Write the HTML report."
+    "--report/--no-report",
+    default=True,
+    show_default=True,
+    help="Write the report (<recording>_report.html and .pdf).",
 )
+@click.option("--quiet", is_flag=True, help="No sound prompts.")
+@patient_options
 @virtual_options
 def balance(
     device: str | None, side: str, eyes: str, duration_s: float, age_years: float | None,
-    out: Path | None, as_json: bool, report: bool, **kwargs: Any,
+    out: Path | None, as_json: bool, report: bool, quiet: bool, patient_id: str | None,
+    store_path: Path | None, **kwargs: Any,
 ) -> None:  # fmt: skip
     """Guided single-leg stance test: lift-off and touch-downs from the sensor alone.
 
     Enter, space or t (or the board's button) marks a touch-down the sensor missed.
     """
-    from hipsense.analysis import analyse
     from hipsense.live.balance import LiveStance
     from hipsense.orchestrate.stream import StreamOptions, stream
     from hipsense.recording import read_recording, write_recording
 
+    check_patient(patient_id, store_path)
     sides = ["right", "left"] if side == "both" else [side]
     condition = f"eyes_{eyes}"
     if out is None:
@@ -166,7 +199,7 @@ def balance(
         device=device, virtual=virtual_board_options(kwargs, f"stance-eyes-{eyes}"),
         out=out, raw=True, test="balance", seconds=len(sides) * (duration_s + 40.0),
     )  # fmt: skip
-    console = Console()
+    console = console_for(as_json)
     console.print(
         f"Single-leg stance, eyes {eyes}, {duration_s:.0f} s per trial, on the "
         f"{' then '.join(sides)} leg. Barefoot, arms crossed. Get ready…"
@@ -175,8 +208,11 @@ def balance(
 
     async def run() -> tuple[Any, LiveStance]:
         stop = asyncio.Event()
-        with Live(console=console, refresh_per_second=5, transient=False) as live:
-            view = _StanceView(live, sides, duration_s, stop)
+        with (
+            Live(console=console, refresh_per_second=5, transient=False) as live,
+            Cues(enabled=not quiet) as cues,
+        ):
+            view = _StanceView(live, sides, duration_s, stop, cues)
             with KeyReader(view.key) as keys:
                 view.key_hint = {"keys": "Enter, space or t,", "lines": "Enter"}.get(
                     keys.mode or ""
@@ -189,8 +225,9 @@ def balance(
         summary, stance = asyncio.run(run())
     except KeyboardInterrupt:
         summary = stance = None
+    console.print()  # the live table's last frame has no newline when not on a terminal
     if summary is None or stance is None or summary.recording is None:
-        console.print("stopped before a recording was written")
+        say(console, "stopped before a recording was written")
         return
     rec = read_recording(summary.recording)
     stance.mark_recording(rec)  # the key presses (host-only), and any button press that came
@@ -199,11 +236,9 @@ def balance(
     rec.meta.condition = condition
     rec.meta.extra["protocol"] = {"sides": sides, "duration_s": duration_s}
     write_recording(rec, summary.recording)
-    console.print(f"recording: {summary.recording}", soft_wrap=True, highlight=False)
-    result = analyse(rec, "balance", age_years=age_years)
-    console.print(result.summary_text(), soft_wrap=True, highlight=False)
-    if as_json:
-        click.echo(json.dumps(result.to_json(), indent=2))
-    if report:
-        path = result.write_report(summary.recording.with_name(summary.recording.stem + "_report"))
-        console.print(f"report: {path}", soft_wrap=True, highlight=False)
+    say(console, f"recording: {summary.recording}")
+    finish(
+        console, "balance", rec, summary.recording, patient_id=patient_id,
+        store_path=store_path, report=report, as_json=as_json,
+        options={"age_years": age_years},
+    )  # fmt: skip

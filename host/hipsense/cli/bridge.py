@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import time
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from hipsense.cli.clinic import check_patient, patient_options
+from hipsense.cli.cues import Cues
+from hipsense.cli.outcome import console_for, finish, say
 from hipsense.cli.stream import virtual_board_options, virtual_options
 from hipsense.link.session import SampleBlock, Session
 
@@ -30,7 +31,7 @@ class _BridgeView:
     """Prompt, set, reps counted live, lift and hip drop; redrawn at most 5 times a second."""
 
     def __init__(self, live: Live, sets: list[str], reps: int, hold_s: float,
-                 stop: asyncio.Event) -> None:  # fmt: skip
+                 stop: asyncio.Event, cues: Cues | None = None) -> None:  # fmt: skip
         from hipsense.live.bridge import LiveBridge
 
         self.live = live
@@ -40,15 +41,38 @@ class _BridgeView:
         self.stop = stop
         self.bridge = LiveBridge()
         self.t_drawn = 0.0
+        self.cues = cues
+        self.phase: tuple[str, int] | None = None
 
     def __call__(self, block: SampleBlock, session: Session) -> None:
         self.bridge(block, session)
         if len(self.bridge.detector.reps_) >= len(self.sets) * self.reps:
             self.stop.set()
+        self.cue()
         now = time.monotonic()
         if now - self.t_drawn >= 0.2:
             self.t_drawn = now
             self.live.update(self.table())
+
+    def phase_now(self) -> tuple[str, int]:
+        """(start | lift | hold | end, rep): the prompt's phase, for the sound cues."""
+        b = self.bridge
+        done = len(b.detector.reps_)
+        if done >= len(self.sets) * self.reps:
+            return "end", done
+        if b.detector.frame_ is None:
+            return "start", done
+        if b.up_since_t_s is not None:
+            return ("hold" if b.t_s - b.up_since_t_s < self.hold_s else "end"), done
+        return "lift", done
+
+    def cue(self) -> None:
+        """Sound the prompt when its phase changes (lie still, push up, hold, lower, done)."""
+        phase = self.phase_now()
+        if phase != self.phase:
+            self.phase = phase
+            if self.cues is not None:
+                self.cues(phase[0])
 
     def prompt(self) -> str:
         b = self.bridge
@@ -111,17 +135,22 @@ def _default_scenario(sets: list[str]) -> str:
     default=None,
     help="Recording file (default: recordings/bridge-<time>.parquet).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the JSON document at the end.")
+@click.option("--json", "as_json", is_flag=True, help="Only the JSON document on stdout.")
 @click.option(
-    "--report/--no-report", default=False, show_default=True, help="Write the HTML report."
+    "--report/--no-report",
+    default=True,
+    show_default=True,
+    help="Write the report (<recording>_report.html and .pdf).",
 )
+@click.option("--quiet", is_flag=True, help="No sound prompts.")
+@patient_options
 @virtual_options
 def bridge(
     device: str | None, sets_text: str, reps: int, hold_s: float, out: Path | None,
-    as_json: bool, report: bool, **kwargs: Any,
+    as_json: bool, report: bool, quiet: bool, patient_id: str | None, store_path: Path | None,
+    **kwargs: Any,
 ) -> None:  # fmt: skip
     """Guided bridge sets: reps counted live, then left against right."""
-    from hipsense.analysis import analyse
     from hipsense.orchestrate.stream import StreamOptions, stream
     from hipsense.recording import read_recording, write_recording
 
@@ -129,6 +158,7 @@ def bridge(
     bad = [s for s in sets if s not in _SIDE_WORDS]
     if bad or not sets or reps < 1:
         raise click.BadParameter("--sets takes both, left or right, comma-separated; --reps >= 1")
+    check_patient(patient_id, store_path)
     if out is None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         out = Path("recordings") / f"bridge-{stamp}.parquet"
@@ -138,14 +168,17 @@ def bridge(
         raw=True, test="bridge",
         seconds=60.0 + len(sets) * reps * (hold_s + 15.0),
     )  # fmt: skip
-    console = Console()
+    console = console_for(as_json)
     console.print(f"Bridges: {len(sets)} set(s) of {reps}, {hold_s:.0f} s holds "
                   f"({', '.join(sets)}).")  # fmt: skip
 
     async def run() -> Any:
         stop = asyncio.Event()
-        with Live(console=console, refresh_per_second=5, transient=False) as live:
-            view = _BridgeView(live, sets, reps, hold_s, stop)
+        with (
+            Live(console=console, refresh_per_second=5, transient=False) as live,
+            Cues(enabled=not quiet) as cues,
+        ):
+            view = _BridgeView(live, sets, reps, hold_s, stop, cues)
             summary = await stream(options, view, stop)
             live.update(view.table())
         return summary
@@ -154,18 +187,16 @@ def bridge(
         summary = asyncio.run(run())
     except KeyboardInterrupt:
         summary = None
+    console.print()  # the live table's last frame has no newline when not on a terminal
     if summary is None or summary.recording is None:
-        console.print("stopped before a recording was written")
+        say(console, "stopped before a recording was written")
         return
     rec = read_recording(summary.recording)
     rec.meta.side = sets[0] if len(set(sets)) == 1 else "both"
     rec.meta.extra["protocol"] = {"sets": sets, "reps": reps, "hold_s": hold_s}
     write_recording(rec, summary.recording)
-    console.print(f"recording: {summary.recording}", soft_wrap=True, highlight=False)
-    result = analyse(rec, "bridge")
-    console.print(result.summary_text(), soft_wrap=True, highlight=False)
-    if as_json:
-        click.echo(json.dumps(result.to_json(), indent=2))
-    if report:
-        path = result.write_report(summary.recording.with_name(summary.recording.stem + "_report"))
-        console.print(f"report: {path}", soft_wrap=True, highlight=False)
+    say(console, f"recording: {summary.recording}")
+    finish(
+        console, "bridge", rec, summary.recording, patient_id=patient_id,
+        store_path=store_path, report=report, as_json=as_json,
+    )  # fmt: skip

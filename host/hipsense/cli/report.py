@@ -1,4 +1,5 @@
-"""``hipsense report FILE``: an HTML report with figures for a recording."""
+"""``hipsense report FILE``: the report of a recording, as one self-contained HTML file and a
+PDF of the same (hipsense.report.layout)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from pathlib import Path
 import click
 
 from hipsense.cli.analyze import recording_options, run_analysis
+from hipsense.cli.clinic import patient_context, store_option
+from hipsense.cli.outcome import report_base
 
 
 @click.command()
@@ -14,17 +17,26 @@ from hipsense.cli.analyze import recording_options, run_analysis
 @recording_options
 @click.option(
     "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    "out_base",
+    type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Report folder (default: FILE's name + '_report' beside it).",
+    help="Report name without extension (default: FILE's name + '_report' beside it); "
+    "writes .html and .pdf.",
 )
+@click.option(
+    "--patient", "patient_id", default=None, metavar="ID",
+    help="Name this patient (from the session store) on every page.",
+)  # fmt: skip
+@store_option
 def report(
     file: Path, test: str | None, column_map: str | None, rate_hz: float | None,
-    axes: str | None, out_dir: Path | None,
+    axes: str | None, out_base: Path | None, patient_id: str | None, store_path: Path | None,
 ) -> None:  # fmt: skip
-    """Write an HTML report (with matplotlib figures) for the recording FILE."""
+    """Write the report of the recording FILE: FILE_report.html (self-contained) and .pdf."""
+    patient = patient_context(patient_id, store_path)
     result = run_analysis(file, test, column_map, rate_hz, axes)
-    target = out_dir or file.with_name(file.stem + "_report")
-    path = result.write_report(target)
-    click.echo(f"report: {path}")
+    base = out_base if out_base is not None else report_base(file)
+    if base.suffix.lower() in (".html", ".pdf"):
+        base = base.with_suffix("")
+    paths = result.write_report(base, patient)
+    click.echo("report: " + ", ".join(str(p) for p in paths))

@@ -17,6 +17,9 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from hipsense.analysis.walk import drop_difference_words, step_time_words
+from hipsense.cli.clinic import check_patient, patient_options
+from hipsense.cli.outcome import console_for, finish, say
 from hipsense.cli.stream import virtual_board_options, virtual_options
 from hipsense.link.session import SampleBlock, Session
 from hipsense.live.walk import LiveWalk
@@ -49,9 +52,11 @@ def _aligner(console: Console) -> Callable[[Session], Awaitable[None]]:
         if len(reply.payload) < 16:
             console.print("Mounting aligned and stored on the sensor.")
             return
-        q = " ".join(f"{v:+.4f}" for v in struct.unpack_from("<4f", reply.payload))
+        w = struct.unpack_from("<4f", reply.payload)[0]
+        turned = math.degrees(2.0 * math.acos(min(1.0, abs(w))))
         console.print(
-            f"Mounting aligned and stored on the sensor: q = {q} (sensor → pelvis, w x y z).",
+            f"Mounting aligned and stored on the sensor (it sits turned {turned:.0f}° from "
+            "the pelvis's axes; the angles are corrected for that).",
             highlight=False,
         )
 
@@ -90,12 +95,8 @@ class _WalkView:
             s = sym.drop_deg[side]
             text = "—" if s.n == 0 else f"{s.mean:4.1f}° ± {0.0 if s.n < 2 else s.sd:.1f} (n={s.n})"
             table.add_row(f"{swing} drop in {side} stance", text)
-        si, lo, hi = sym.drop_si()
-        table.add_row("drop SI", "—" if math.isnan(si) else f"{si:+.0f} % ({lo:+.0f} to {hi:+.0f})")
-        si, lo, hi = sym.step_time_si()
-        table.add_row(
-            "step-time SI", "—" if math.isnan(si) else f"{si:+.1f} % ({lo:+.1f} to {hi:+.1f})"
-        )
+        table.add_row("drop difference", drop_difference_words(sym))
+        table.add_row("step time", step_time_words(sym.step_time_si()))
         ev = w.last_event
         if ev is not None:
             table.add_row("last contact", f"{ev.contact.side} at {ev.contact.t_s:.2f} s")
@@ -122,8 +123,10 @@ class _WalkView:
     "--report/--no-report",
     default=True,
     show_default=True,
-    help="Write the HTML report after the walk.",
+    help="Write the report (<recording>_report.html and .pdf) after the walk.",
 )
+@click.option("--json", "as_json", is_flag=True, help="Only the JSON document on stdout.")
+@patient_options
 @virtual_options
 def walk(
     device: str | None,
@@ -131,13 +134,16 @@ def walk(
     out: Path | None,
     align: bool,
     report: bool,
+    as_json: bool,
+    patient_id: str | None,
+    store_path: Path | None,
     **kwargs: Any,
 ) -> None:
     """Walk with the sensor on: live left/right view, then the summary and the report."""
-    from hipsense.analysis import analyse
     from hipsense.orchestrate.stream import StreamOptions, stream
     from hipsense.recording import read_recording
 
+    check_patient(patient_id, store_path)
     if out is None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         out = Path("recordings") / f"walk-{stamp}.parquet"
@@ -150,7 +156,7 @@ def walk(
         raw=True,
         test="walk",
     )
-    console = Console()
+    console = console_for(as_json)
     options.prepare = _aligner(console) if align else None
     console.print(
         f"Stand still for {STILL_S:.0f} s with the sensor on, then walk (Ctrl-C to stop)."
@@ -165,27 +171,26 @@ def walk(
         live.update(view.table())
     console.print()
     if summary is None or summary.recording is None:
-        console.print("stopped before a recording was written")
+        say(console, "stopped before a recording was written")
         return
-    console.print(
+    say(
+        console,
         f"{summary.samples} samples over {summary.duration_s:.1f} s, {summary.lost} "
         f"lost; recording: {summary.recording}",
-        soft_wrap=True,
-        highlight=False,
     )
-    result = analyse(read_recording(summary.recording), "walk")
-    console.print(result.summary_text(), soft_wrap=True, highlight=False)
+    result = finish(
+        console, "walk", read_recording(summary.recording), summary.recording,
+        patient_id=patient_id, store_path=store_path, report=report, as_json=as_json,
+    )  # fmt: skip
     live_tr, offline_tr = walker.tracker, getattr(result, "tracker", None)
     if offline_tr is not None:
         same = (
             live_tr.n_steps_ == offline_tr.n_steps_
             and live_tr.verdict_.to_json() == offline_tr.verdict_.to_json()
         )
-        console.print(
+        say(
+            console,
             "live and offline analyses agree"
             if same
-            else "note: the offline analysis differs from the live one (samples lost?)"
+            else "note: the offline analysis differs from the live one (samples lost?)",
         )
-    if report:
-        path = result.write_report(summary.recording.with_name(summary.recording.stem + "_report"))
-        console.print(f"report: {path}", soft_wrap=True, highlight=False)

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hipsense.motion.sources import FloatArray
 from hipsense.conventions import SIDES
+from hipsense.motion.sources import FloatArray
 from hipsense.report.layout import (
     SIDE_COLOURS,
     Chart,

@@ -276,7 +276,7 @@ class StanceDetector:
         if trial.end_t_s is not None:
             self.notes_.append(
                 f"{name}: {what} is only noted, the trial had ended at {trial.end_t_s:.2f} s "
-                f"({trial.end_source})"
+                f"(ended by: {trial.end_source})"
             )
             return
         seen = [down for down, _ in trial.touch_downs if abs(down - mark.t_s) <= self.mark_grace_s]
@@ -292,7 +292,7 @@ class StanceDetector:
         trial.touch_downs = [td for td in trial.touch_downs if td[0] < mark.t_s]
         self.notes_.append(
             f"{name}: the sensor saw no touch-down near {what}: the trial ends at the "
-            f"{mark.source} (end_source {mark.source!r})"
+            f"{mark.source} press"
         )
         self.state_ = "waiting"
         self._quiet_since = None

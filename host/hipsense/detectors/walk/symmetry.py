@@ -155,9 +155,12 @@ class SymmetryTracker:
         ci_text = f"{pct} % CI {lo:+.1f} to {hi:+.1f}°"
         if (lo > 0 or hi < 0) and abs(d) >= self.min_difference_deg:
             weak, swing, other = ("right", "left", "left") if d > 0 else ("left", "right", "right")
+            # the interval of the same quantity the sentence names: how much MORE it dropped
+            more_lo, more_hi = (lo, hi) if d > 0 else (-hi, -lo)
             text = (
                 f"{swing.capitalize()} side dropped {abs(d):.1f}° more during {weak} stance than "
-                f"the {weak} side during {other} stance ({ci_text}; {r.n} right and {l_.n} left "
+                f"the {weak} side during {other} stance ({pct} % CI {more_lo:.1f} to "
+                f"{more_hi:.1f}° more; {r.n} right and {l_.n} left "
                 f"stances): points to weaker {weak} hip abductors. No validated walking cut-off "
                 f"exists; the static Trendelenburg test's MDC is {STATIC_MDC_DEG:.0f}°"
                 + (" and this difference exceeds it." if abs(d) >= STATIC_MDC_DEG else ".")

@@ -1,0 +1,73 @@
+"""What every test command does once its recording is closed, the same way for walk, balance,
+bridge and analyze: analyse, print the summary (or only the JSON with ``--json``), write the
+report (``<recording>_report.html`` and ``.pdf`` beside the recording) and file the run in the
+session store when ``--patient`` was given."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from hipsense.cli.clinic import file_run, patient_context
+from hipsense.errors import HipsenseError
+from hipsense.recording import Recording
+
+
+def console_for(as_json: bool) -> Console:
+    """The console for people: stderr when stdout carries only the JSON document."""
+    return Console(stderr=as_json)
+
+
+def report_base(recording: Path) -> Path:
+    """``recordings/walk-20261207-101500`` -> ``recordings/walk-20261207-101500_report``."""
+    return recording.with_name(recording.stem + "_report")
+
+
+def say(console: Console, text: str) -> None:
+    """Plain text on its own line(s): no wrapping into the live table, no highlighting."""
+    console.print(text, soft_wrap=True, highlight=False, markup=False)
+
+
+def finish(
+    console: Console,
+    test: str | None,
+    recording: Recording,
+    recording_path: Path,
+    *,
+    patient_id: str | None,
+    store_path: Path | None,
+    report: bool,
+    as_json: bool,
+    options: dict[str, Any] | None = None,
+) -> Any:
+    """Analyse, show, report and file; returns the analysis. An analysis error is filed with
+    the run (the recording is kept) and then raised."""
+    from hipsense.analysis import analyse
+
+    name = test or recording.meta.test or "unknown"
+    try:
+        result = analyse(recording, test, **(options or {}))
+    except HipsenseError as exc:
+        line = file_run(patient_id, store_path, name, recording_path, recording.meta, None,
+                        str(exc))  # fmt: skip
+        if line:
+            say(console, line)
+        raise
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        say(console, result.summary_text())
+    if report:
+        paths = result.write_report(
+            report_base(recording_path), patient_context(patient_id, store_path)
+        )
+        say(console, "report: " + ", ".join(str(p) for p in paths))
+    line = file_run(patient_id, store_path, name, recording_path, recording.meta,
+                    result.to_json())  # fmt: skip
+    if line:
+        say(console, line)
+    return result

@@ -1,0 +1,161 @@
+"""The progress report: a patient's key figures over the sessions, with trend plots, each
+change against the figure's minimal detectable change (MDC), and one left/right profile of
+the latest session across the three tests. Same layout as the test reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from hipsense import __version__
+from hipsense.report.layout import (
+    BOTH_COLOUR,
+    SIDE_COLOURS,
+    Chart,
+    Header,
+    Page,
+    Row,
+    pyplot,
+    write_page,
+)
+from hipsense.store.db import Patient, Run
+from hipsense.store.history import TEST_ORDER, Series
+
+_TEST_WORDS = {"walk": "Walking", "balance": "Single-leg stance", "bridge": "Bridge"}
+
+
+def _header(patient: Patient, runs: list[Run]) -> Header:
+    used = [r for r in runs if r.discard_reason is None] or runs
+    devices = sorted({r.device_name or "unknown" for r in used})
+    firmware = sorted({r.firmware_version or "unknown" for r in used})
+    dates = sorted({r.visit_date for r in used})
+    span = f"{dates[0]} to {dates[-1]}" if len(dates) > 1 else (dates[0] if dates else "—")
+    who = patient.id + (f" (born {patient.year_of_birth})" if patient.year_of_birth else "")
+    today = dt.date.today().isoformat()
+    return Header(who, f"{span} (printed {today})", ", ".join(devices), ", ".join(firmware),
+                  f"hipsense {__version__}")  # fmt: skip
+
+
+def _verdict(series: list[Series], n_sessions: int, n_discarded: int) -> list[str]:
+    lines = [f"{n_sessions} session(s) compared; change = latest visit minus first visit."]
+    beyond = [s for s in series if s.beyond_mdc]
+    if beyond:
+        for s in beyond:
+            lines.append(f"{_TEST_WORDS.get(s.test, s.test)}: {s.label}: {s.verdict()}.")
+    elif any(s.change is not None for s in series if s.mdc is not None):
+        lines.append("No change exceeds its minimal detectable change (MDC).")
+    else:
+        lines.append("Too few sessions with a figure that has a known MDC to judge change.")
+    if n_discarded:
+        lines.append(f"{n_discarded} discarded trial(s) left out (kept in the store).")
+    return lines
+
+
+def _trend_chart(test: str, series: list[Series]) -> Chart:
+    title = f"{_TEST_WORDS.get(test, test)}: figures over time"
+    mine = [s for s in series if s.test == test]
+    if not mine:
+        return Chart(title, not_applicable=f"no {test} test was done")
+    names = sorted({(s.name, s.condition) for s in mine})
+    plt = pyplot()
+    cols = min(3, len(names))
+    rows = (len(names) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False)
+    for ax, (name, cond) in zip(axes.flat, names, strict=False):
+        for s in (x for x in mine if x.name == name and x.condition == cond):
+            dates = [dt.date.fromisoformat(d) for d, _ in s.points]
+            values = [v for _, v in s.points]
+            colour = SIDE_COLOURS.get(s.side, BOTH_COLOUR)
+            ax.plot(dates, values, "o-", color=colour, label=s.side or "right − left")
+            if s.mdc is not None and s.points:
+                first = s.points[0][1]
+                ax.axhspan(first - s.mdc.value, first + s.mdc.value, color=colour, alpha=0.08)
+        first = next(x for x in mine if x.name == name)
+        suffix = f" ({cond.replace('_', ' ')})" if cond else ""
+        ax.set_title(first.words + suffix, fontsize=8)
+        ax.set_ylabel(first.unit)
+        ax.tick_params(axis="x", labelrotation=30, labelsize=7)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(names) :]:
+        ax.axis("off")
+    fig.tight_layout()
+    return Chart(title, fig, caption="Shaded: the MDC band around the first visit's value, "
+                 "where an MDC is known; left red, right green, differences grey.")  # fmt: skip
+
+
+def _profile_chart(runs: list[Run]) -> Chart:
+    """Left against right in the latest session with each test: drop (walk), free-side drop
+    (stance), sag (bridge), in degrees."""
+    title = "Left/right profile across the three tests (latest session of each)"
+    pairs: list[tuple[str, float, float]] = []
+    for test, name, label in (("walk", "drop_deg", "walk: swing-side drop"),
+                              ("balance", "free_side_drop_deg", "stance: free-side drop"),
+                              ("bridge", "sag_deg", "bridge: free-side sag")):  # fmt: skip
+        latest = [r for r in runs if r.test == test and r.discard_reason is None]
+        if not latest:
+            continue
+        run = latest[-1]
+        got = {f.side: f.value for f in run.figures if f.name == name and f.side}
+        if "left" in got and "right" in got:
+            pairs.append((f"{label}\n({run.visit_date})", got["left"], got["right"]))
+    if not pairs:
+        return Chart(title, not_applicable="no test with both sides measured yet")
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(9, 0.9 + 0.8 * len(pairs)))
+    for k, (label, left, right) in enumerate(pairs):
+        ax.barh(k + 0.2, left, 0.4, color=SIDE_COLOURS["left"], label="left" if k == 0 else None)
+        ax.barh(k - 0.2, right, 0.4, color=SIDE_COLOURS["right"],
+                label="right" if k == 0 else None)  # fmt: skip
+    ax.set_yticks(range(len(pairs)), [p[0] for p in pairs], fontsize=8)
+    ax.set_xlabel("degrees")
+    ax.grid(alpha=0.3, axis="x")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return Chart(title, fig)
+
+
+def build_page(
+    patient: Patient,
+    sessions: list[tuple[int, str, str]],
+    runs: list[Run],
+    series: list[Series],
+) -> Page:
+    discarded = [r for r in runs if r.discard_reason is not None]
+    rows = []
+    for s in series:
+        values = " → ".join(f"{v:.1f}" for _, v in s.points)
+        mdc = "no MDC known" if s.mdc is None else f"MDC {s.mdc.value:g}{s.mdc.unit}"
+        status = ("beyond the MDC" if s.beyond_mdc else
+                  "one session" if s.change is None else
+                  "no MDC known" if s.mdc is None else "within the MDC")  # fmt: skip
+        change = "—" if s.change is None else f"{s.change:+.1f} {s.unit}".replace(" °", "°")
+        rows.append(Row(f"{s.test}: {s.label} ({s.unit})",
+                        left=values if s.side == "left" else "",
+                        right=values if s.side == "right" else "",
+                        difference=values if not s.side else "",
+                        reference=f"{mdc}; change {change}", status=status))  # fmt: skip
+    notes = [f"Session {d}: {n}" for _, d, n in sessions if n]
+    notes += [f"Discarded: run {r.id} ({r.test}, {r.visit_date}): {r.discard_reason}"
+              for r in discarded]  # fmt: skip
+    notes.append("MDC sources: walking and stance drop, Youdas et al. 2007 (static "
+                 "Trendelenburg test, MDC 4°); bridge sag, Andrade et al. 2012 (MDC95 6.59°). "
+                 "No MDC is known for hold times, sway, lift, step-time asymmetry, cadence "
+                 "or speed measured this way.")  # fmt: skip
+    charts = [_trend_chart(t, series) for t in TEST_ORDER] + [_profile_chart(runs)]
+    return Page("Progress report", _header(patient, runs),
+                _verdict(series, len(sessions), len(discarded)), rows, charts, notes)  # fmt: skip
+
+
+def write_progress_report(
+    patient: Patient,
+    sessions: list[tuple[int, str, str]],
+    runs: list[Run],
+    series: list[Series],
+    base: Path,
+) -> tuple[Path, Path]:
+    """Write ``base.html`` and ``base.pdf`` (a ``.html``/``.pdf`` suffix on ``base`` is
+    dropped)."""
+    if base.suffix.lower() in (".html", ".pdf"):
+        base = base.with_suffix("")
+    return write_page(build_page(patient, sessions, runs, series), base)
