@@ -258,8 +258,9 @@ def write_page(page: Page, base: Path) -> tuple[Path, Path]:
     pdf_path = base.with_name(base.name + ".pdf")
     html_path.write_text(render_html(page), encoding="utf-8")
     pages = [_first_page(plt, page)] + [_chart_page(plt, c) for c in page.charts]
-    with PdfPages(pdf_path, metadata={"Title": f"{page.title} — {page.header.patient}",
-                                      "Creator": f"hipsense {__version__}"}) as pdf:  # fmt: skip
+    info = {"Title": f"{page.title} — {page.header.patient}", "Subject": page.header.line(),
+            "Creator": f"hipsense {__version__}"}  # fmt: skip
+    with PdfPages(pdf_path, metadata=info) as pdf:
         for k, fig in enumerate(pages, 1):
             _stamp(fig, page.header, k, len(pages))
             pdf.savefig(fig)

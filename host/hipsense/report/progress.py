@@ -103,7 +103,7 @@ def _profile_chart(runs: list[Run]) -> Chart:
         return Chart(title, not_applicable="no test with both sides measured yet")
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(9, 0.9 + 0.8 * len(pairs)))
-    for k, (label, left, right) in enumerate(pairs):
+    for k, (_label, left, right) in enumerate(pairs):
         ax.barh(k + 0.2, left, 0.4, color=SIDE_COLOURS["left"], label="left" if k == 0 else None)
         ax.barh(k - 0.2, right, 0.4, color=SIDE_COLOURS["right"],
                 label="right" if k == 0 else None)  # fmt: skip
