@@ -1,0 +1,136 @@
+"""Reports fit for a clinic: each test's report and the progress report as one self-contained
+HTML file and a PDF; patient, date and device on them; verdict first; charts that do not
+apply say so."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from hipsense.analysis import analyse
+from hipsense.report.layout import LEFT_COLOUR, RIGHT_COLOUR
+from hipsense.report.progress import write_progress_report
+from hipsense.sim.scenarios import simulate
+from hipsense.store import open_store
+from hipsense.store.history import history
+
+PATIENT = {"id": "PX-17", "year_of_birth": 1957, "height_cm": 168.0, "sex": "male"}
+
+
+def _external_references(html: str) -> list[str]:
+    """src/href/url() targets that are not embedded data or in-page anchors."""
+    refs = re.findall(r"""(?:src|href)\s*=\s*["']?([^"'\s>]+)""", html, re.I)
+    refs += re.findall(r"url\(\s*['\"]?([^)'\"]+)", html, re.I)
+    return [r for r in refs if not r.startswith(("data:", "#"))]
+
+
+def _pdf_pages(pdf: bytes) -> int:
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+
+
+def _check(html_path: Path, pdf_path: Path, date: str) -> str:
+    html = html_path.read_text(encoding="utf-8")
+    assert _external_references(html) == []
+    assert "<img" in html and "data:image/png;base64," in html
+    # the header: patient, date, device, firmware, software
+    for text in ("PX-17 (born 1957)", date, "virtual (sim)", "Firmware:</b> sim", "hipsense 0."):
+        assert text in html, text
+    # the verdict comes before any figure or chart
+    assert html.index("<h2>Verdict</h2>") < html.index("<h2>Figures</h2>") < html.index("<img")
+    assert "JSON" not in html and "{&quot;" not in html and '{"' not in html
+    pdf = pdf_path.read_bytes()
+    assert pdf.startswith(b"%PDF")
+    subject = re.search(rb"/Subject \(((?:\\.|[^\\)])*)\)", pdf)
+    assert subject is not None and b"PX-17" in subject.group(1) and b"virtual" in subject.group(1)
+    return html
+
+
+@pytest.mark.parametrize(
+    ("scenario", "words", "charts"),
+    [
+        ("walk-right-trendelenburg", "weaker right hip abductors", 2),
+        ("stance-right-trendelenburg", "weaker hip abductors on the right side", 2),
+        ("bridge-single-weak-right", "The right leg is weaker", 2),
+    ],
+)
+def test_each_test_report_as_html_and_pdf(
+    tmp_path: Path, scenario: str, words: str, charts: int
+) -> None:
+    rec = simulate(scenario, seed=0).to_recording()
+    rec.meta.start_time = "2026-11-23T09:30:00+00:00"
+    html_path, pdf_path = analyse(rec).write_report(tmp_path / "r", PATIENT)
+    assert (html_path.name, pdf_path.name) == ("r.html", "r.pdf")
+    html = _check(html_path, pdf_path, "2026-11-23 09:30")
+    assert words in html
+    assert html.count("<img") == charts
+    # first page (verdict and figures) plus one page per chart, each stamped with the header
+    assert _pdf_pages(pdf_path.read_bytes()) == 1 + charts
+
+
+def test_gait_lab_colours_left_red_right_green(tmp_path: Path) -> None:
+    rec = simulate("bridge-single-weak-left", seed=0).to_recording()
+    html_path, _ = analyse(rec).write_report(tmp_path / "b")
+    assert f"color:{LEFT_COLOUR}" in html_path.read_text() and LEFT_COLOUR == "#d62728"
+    assert RIGHT_COLOUR == "#2ca02c"
+
+
+def test_a_chart_that_does_not_apply_says_so(tmp_path: Path) -> None:
+    rec = simulate("bridge-double", seed=0).to_recording()
+    html_path, pdf_path = analyse(rec).write_report(tmp_path / "d", PATIENT)
+    html = html_path.read_text()
+    assert "Not applicable: the single-leg bridge was not done on both legs" in html
+    assert "Double-leg bridges only: no left-right comparison." in html
+    assert _pdf_pages(pdf_path.read_bytes()) == 3  # the chart keeps its page, with the words
+
+
+def test_every_pdf_page_names_patient_date_and_device(tmp_path: Path) -> None:
+    """Read back with poppler's pdftotext (skipped where poppler-utils is not installed)."""
+    pdftotext = shutil.which("pdftotext")
+    if pdftotext is None:
+        pytest.skip("pdftotext (poppler-utils) not installed")
+    rec = simulate("bridge-double", seed=0).to_recording()
+    rec.meta.start_time = "2026-11-23T09:30:00+00:00"
+    _, pdf_path = analyse(rec).write_report(tmp_path / "d", PATIENT)
+    text = subprocess.run([pdftotext, "-layout", str(pdf_path), "-"], capture_output=True,
+                          text=True, check=True).stdout  # fmt: skip
+    pages = text.split("\f")[:-1]
+    assert len(pages) == 3
+    for page in pages:
+        assert "PX-17" in page and "2026-11-23 09:30" in page and "Device: virtual" in page
+        assert "Firmware: sim" in page and "Software: hipsense" in page
+    assert "Not applicable: the single-leg bridge was not done on both legs" in pages[2]
+
+
+def test_progress_report(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    with open_store(path) as store:
+        store.add_patient("PX-17", year_of_birth=1957)
+        for k, (day, drop) in enumerate((("2026-11-02", 12.0), ("2026-11-23", 4.0))):
+            rec = simulate("walk-normal", seed=k, duration_s=20,
+                           drop_in_right_stance_deg=drop).to_recording()  # fmt: skip
+            rec.meta.start_time = f"{day}T10:00:00"
+            store.file_run("PX-17", "walk", tmp_path / f"w{k}.parquet", rec.meta,
+                           analyse(rec).to_json())  # fmt: skip
+        patient, runs, sessions = (
+            store.patient("PX-17"),
+            store.runs("PX-17"),
+            store.sessions("PX-17"),
+        )
+    html_path, pdf_path = write_progress_report(
+        patient, sessions, runs, history(runs), tmp_path / "progress.html"
+    )
+    assert html_path.name == "progress.html" and pdf_path.name == "progress.pdf"
+    html = html_path.read_text()
+    assert _external_references(html) == []
+    assert "PX-17 (born 1957)" in html and "2026-11-02 to 2026-11-23" in html
+    assert "virtual" in html
+    verdict = html[html.index("<h2>Verdict</h2>") : html.index("<h2>Figures</h2>")]
+    assert "beyond the MDC of 4°" in verdict and "Youdas" in verdict
+    # walk trend plotted; stance and bridge never done: said, not drawn
+    assert "Not applicable: no balance test was done" in html
+    assert "Not applicable: no bridge test was done" in html
+    assert html.count("<img") == 2  # walk trends and the left/right profile
+    assert _pdf_pages(pdf_path.read_bytes()) == 1 + 4
