@@ -176,51 +176,99 @@ def _stamp(fig: Any, header: Header, page_no: int, pages: int) -> None:
     fig.text(0.96, 0.01, f"page {page_no} of {pages}", fontsize=7, ha="right", va="bottom")
 
 
-def _first_page(plt: Any, page: Page) -> Any:
-    fig = plt.figure(figsize=_A4)
-    fig.text(0.04, 0.95, page.title, fontsize=18, weight="bold", va="top")
-    y = 0.91
-    fig.text(0.04, y, "Verdict", fontsize=13, weight="bold", va="top")
-    y -= 0.03
+_COLUMNS = (
+    ("figure", 0.04, 34),
+    ("left", 0.27, 15),
+    ("right", 0.39, 15),
+    ("difference (R − L)", 0.51, 15),
+    ("reference", 0.63, 30),
+    ("status", 0.84, 16),
+)
+_LINE = 0.0135
+_BOTTOM = 0.05
+
+
+class _Flow:
+    """Text laid out top to bottom over as many A4 pages as it takes."""
+
+    def __init__(self, plt: Any) -> None:
+        self.plt = plt
+        self.figures: list[Any] = []
+        self.y = 0.0
+        self.new_page()
+
+    def new_page(self) -> None:
+        self.figures.append(self.plt.figure(figsize=_A4))
+        self.y = 0.955
+
+    @property
+    def fig(self) -> Any:
+        return self.figures[-1]
+
+    def need(self, height: float) -> None:
+        if self.y - height < _BOTTOM:
+            self.new_page()
+
+    def text(self, text: str, size: float = 9.5, width: int = 100, x: float = 0.05,
+             **style: Any) -> None:  # fmt: skip
+        for line in textwrap.wrap(text, width) or [""]:
+            self.need(size / 650)
+            self.fig.text(x, self.y, line, fontsize=size, va="top", **style)
+            self.y -= size / 650
+        self.y -= 0.006
+
+    def table(self, rows: list[Row]) -> None:
+        """The figures table; a row that does not fit starts a new page under the header."""
+        header = tuple(name for name, _, _ in _COLUMNS)
+
+        def wrapped(values: tuple[str, ...]) -> list[list[str]]:
+            return [textwrap.wrap(v, w) or [""]
+                    for v, (_, _, w) in zip(values, _COLUMNS, strict=True)]  # fmt: skip
+
+        def height(values: tuple[str, ...]) -> float:
+            return max(len(c) for c in wrapped(values)) * _LINE + 0.008
+
+        def draw(values: tuple[str, ...], bold: bool = False) -> None:
+            for k, (lines, (_, x, _)) in enumerate(zip(wrapped(values), _COLUMNS, strict=True)):
+                colour = {1: LEFT_COLOUR, 2: RIGHT_COLOUR}.get(k, "#222") if bold else "#222"
+                self.fig.text(x, self.y - 0.004, "\n".join(lines), fontsize=7.3, va="top",
+                              linespacing=1.25, color=colour,
+                              weight="bold" if bold else "normal")  # fmt: skip
+            self.y -= height(values)
+            self.fig.add_artist(self.plt.Line2D([0.04, 0.96], [self.y, self.y], lw=0.4,
+                                                color="#999"))  # fmt: skip
+
+        self.need(height(header) + (height(self._values(rows[0])) if rows else 0.0))
+        draw(header, bold=True)
+        for r in rows:
+            values = self._values(r)
+            if self.y - height(values) < _BOTTOM:
+                self.new_page()
+                draw(header, bold=True)
+            draw(values)
+        self.y -= 0.01
+
+    @staticmethod
+    def _values(r: Row) -> tuple[str, ...]:
+        return (r.label, r.left, r.right, r.difference, r.reference, r.status)
+
+
+def _text_pages(plt: Any, page: Page) -> list[Any]:
+    """Title, verdict, the figures table and the notes, over as many pages as needed."""
+    flow = _Flow(plt)
+    flow.text(page.title, size=18, x=0.04, weight="bold")
+    flow.text("Verdict", size=13, x=0.04, weight="bold")
     for v in page.verdict:
-        for line in textwrap.wrap(v, 95):
-            fig.text(0.05, y, line, fontsize=9.5, va="top")
-            y -= 0.018
-        y -= 0.008
+        flow.text(v, size=9.5, width=95)
     if page.rows:
-        y -= 0.01
-        fig.text(0.04, y, "Figures", fontsize=13, weight="bold", va="top")
-        y -= 0.025
-        cells = [["\n".join(textwrap.wrap(x, w)) or "" for x, w in
-                  zip((r.label, r.left, r.right, r.difference, r.reference, r.status),
-                      (30, 14, 14, 14, 30, 16), strict=True)] for r in page.rows]  # fmt: skip
-        height = min(0.045 * len(cells) + 0.03, y - 0.05)
-        ax = fig.add_axes((0.04, y - height, 0.92, height))
-        ax.axis("off")
-        table = ax.table(
-            cellText=cells,
-            colLabels=["figure", "left", "right", "difference (R − L)", "reference", "status"],
-            colWidths=[0.24, 0.12, 0.12, 0.13, 0.25, 0.14],
-            loc="upper center",
-            cellLoc="left",
-        )
-        table.auto_set_font_size(False)
-        table.set_fontsize(7)
-        table.scale(1.0, 2.6)
-        for (row, col), cell in table.get_celld().items():
-            if row == 0 and col in (1, 2):
-                cell.get_text().set_color(LEFT_COLOUR if col == 1 else RIGHT_COLOUR)
-        y -= height + 0.02
+        flow.y -= 0.01
+        flow.text("Figures", size=13, x=0.04, weight="bold")
+        flow.table(page.rows)
     if page.notes:
-        fig.text(0.04, max(y, 0.2), "Notes", fontsize=11, weight="bold", va="top")
-        y = max(y, 0.2) - 0.025
+        flow.text("Notes", size=11, x=0.04, weight="bold")
         for n in page.notes:
-            for line in textwrap.wrap(n, 110):
-                if y < 0.03:
-                    break
-                fig.text(0.05, y, line, fontsize=7.5, va="top")
-                y -= 0.015
-    return fig
+            flow.text(n, size=7.5, width=120)
+    return flow.figures
 
 
 def _chart_page(plt: Any, chart: Chart) -> Any:
@@ -257,7 +305,7 @@ def write_page(page: Page, base: Path) -> tuple[Path, Path]:
     html_path = base.with_name(base.name + ".html")
     pdf_path = base.with_name(base.name + ".pdf")
     html_path.write_text(render_html(page), encoding="utf-8")
-    pages = [_first_page(plt, page)] + [_chart_page(plt, c) for c in page.charts]
+    pages = _text_pages(plt, page) + [_chart_page(plt, c) for c in page.charts]
     info = {"Title": f"{page.title} — {page.header.patient}", "Subject": page.header.line(),
             "Creator": f"hipsense {__version__}"}  # fmt: skip
     with PdfPages(pdf_path, metadata=info) as pdf:

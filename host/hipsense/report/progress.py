@@ -122,19 +122,41 @@ def build_page(
     series: list[Series],
 ) -> Page:
     discarded = [r for r in runs if r.discard_reason is not None]
-    rows = []
+    return Page("Progress report", _header(patient, runs),
+                _verdict(series, len(sessions), len(discarded)), _rows(series),
+                [_trend_chart(t, series) for t in TEST_ORDER] + [_profile_chart(runs)],
+                _notes(sessions, discarded))  # fmt: skip
+
+
+def _rows(series: list[Series]) -> list[Row]:
+    """One row per figure and condition: the left, right or difference values over the
+    visits in their column; the change of each against the MDC."""
+    groups: dict[tuple[str, str, str], dict[str, Series]] = {}
     for s in series:
-        values = " → ".join(f"{v:.1f}" for _, v in s.points)
-        mdc = "no MDC known" if s.mdc is None else f"MDC {s.mdc.value:g}{s.mdc.unit}"
-        status = ("beyond the MDC" if s.beyond_mdc else
-                  "one session" if s.change is None else
-                  "no MDC known" if s.mdc is None else "within the MDC")  # fmt: skip
-        change = "—" if s.change is None else f"{s.change:+.1f} {s.unit}".replace(" °", "°")
-        rows.append(Row(f"{s.test}: {s.label} ({s.unit})",
-                        left=values if s.side == "left" else "",
-                        right=values if s.side == "right" else "",
-                        difference=values if not s.side else "",
-                        reference=f"{mdc}; change {change}", status=status))  # fmt: skip
+        groups.setdefault((s.test, s.name, s.condition), {})[s.side] = s
+    rows = []
+    for (test, _, condition), by_side in groups.items():
+        first = next(iter(by_side.values()))
+        label = f"{test}: {first.words}" + (f", {condition.replace('_', ' ')}" if condition
+                                             else "") + f" ({first.unit})"  # fmt: skip
+        cols = {side: " → ".join(f"{v:.1f}" for _, v in s.points) for side, s in by_side.items()}
+        mdc = "no MDC known" if first.mdc is None else f"MDC {first.mdc.value:g}{first.mdc.unit}"
+        status = []
+        for side, s in by_side.items():
+            what = (side + ": ") if side and len(by_side) > 1 else ""
+            if s.change is None:
+                status.append(f"{what}one visit")
+            else:
+                change = f"{s.change:+.1f}"
+                word = ("beyond the MDC" if s.beyond_mdc else
+                        "within the MDC" if s.mdc is not None else "changed")  # fmt: skip
+                status.append(f"{what}{change}, {word}")
+        rows.append(Row(label, cols.get("left", ""), cols.get("right", ""), cols.get("", ""),
+                        mdc, "; ".join(status)))  # fmt: skip
+    return rows
+
+
+def _notes(sessions: list[tuple[int, str, str]], discarded: list[Run]) -> list[str]:
     notes = [f"Session {d}: {n}" for _, d, n in sessions if n]
     notes += [f"Discarded: run {r.id} ({r.test}, {r.visit_date}): {r.discard_reason}"
               for r in discarded]  # fmt: skip
@@ -142,9 +164,7 @@ def build_page(
                  "Trendelenburg test, MDC 4°); bridge sag, Andrade et al. 2012 (MDC95 6.59°). "
                  "No MDC is known for hold times, sway, lift, step-time asymmetry, cadence "
                  "or speed measured this way.")  # fmt: skip
-    charts = [_trend_chart(t, series) for t in TEST_ORDER] + [_profile_chart(runs)]
-    return Page("Progress report", _header(patient, runs),
-                _verdict(series, len(sessions), len(discarded)), rows, charts, notes)  # fmt: skip
+    return notes
 
 
 def write_progress_report(
