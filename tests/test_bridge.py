@@ -75,9 +75,9 @@ def test_stance_recording_refused_as_bridge() -> None:
 
 def test_report_written(tmp_path) -> None:  # type: ignore[no-untyped-def]
     result = analyse(simulate("bridge-single-weak-left", seed=0).to_recording())
-    page = result.write_report(tmp_path)
-    assert page.exists() and (tmp_path / "bridge_lift.png").stat().st_size > 1000
-    assert "weaker side: left" in page.read_text()
+    page, pdf = result.write_report(tmp_path / "bridge")
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert "The left leg is weaker in the bridge" in page.read_text()
 
 
 def test_every_algorithm_parameter_is_documented() -> None:

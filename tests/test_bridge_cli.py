@@ -57,4 +57,4 @@ def test_analyze_and_report_commands_dispatch_to_the_bridge_analysis(tmp_path: P
         [hipsense, "report", str(path)], capture_output=True, text=True, timeout=120, check=False
     )
     assert rep.returncode == 0, rep.stderr
-    assert (tmp_path / "b_report" / "bridge.html").exists()
+    assert (tmp_path / "b_report.html").exists() and (tmp_path / "b_report.pdf").exists()

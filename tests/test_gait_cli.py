@@ -40,9 +40,9 @@ def test_analyze_text_and_report(tmp_path):
     assert "No drop asymmetry found" in res.output
     res = CliRunner().invoke(cli, ["report", str(path), "--out", str(tmp_path / "rep")])
     assert res.exit_code == 0, res.output
-    html = (tmp_path / "rep" / "walk_report.html").read_text()
-    assert "walk_cycles.png" in html and (tmp_path / "rep" / "walk_cycles.png").stat().st_size > 0
-    assert (tmp_path / "rep" / "walk_drop.png").exists()
+    html = (tmp_path / "rep.html").read_text()
+    assert html.count("data:image/png;base64,") == 2 and (tmp_path / "rep.pdf").exists()
+    assert "No drop asymmetry found" in html
 
 
 def test_analyze_reads_the_mobgap_files_through_options(shared_benchmarks):

@@ -23,7 +23,7 @@ def test_walk_command_finds_the_right_trendelenburg_live(tmp_path: Path) -> None
     assert "points to weaker right hip abductors" in proc.stdout
     assert "live and offline analyses agree" in proc.stdout
     assert "report: " in proc.stdout
-    assert (tmp_path / "walk_report" / "walk_report.html").exists()
+    assert (tmp_path / "walk_report.html").exists() and (tmp_path / "walk_report.pdf").exists()
     result = analyse(read_recording(out))  # the recording says test=walk
     assert result.to_json()["verdict"]["weak_side"] == "right"
 

@@ -200,14 +200,17 @@ def test_walk_align_flow_on_the_virtual_board_recovers_the_mounting() -> None:
     w, x, y, z = (float(v) for v in RANDOM_MOUNT)
     q_true = (w, x, y, z)
     text = io.StringIO()
+    aligned: list[tuple[float, ...]] = []
     options = StreamOptions(
         virtual=VirtualBoardOptions(scenario="walk-right-trendelenburg", mounting_wxyz=q_true),
         seconds=0.5,
-        prepare=_aligner(Console(file=text, width=200)),
+        prepare=_aligner(Console(file=text, width=200), aligned),
     )
     asyncio.run(stream(options))
     line = next(s for s in text.getvalue().splitlines() if "Mounting aligned" in s)
-    q_board = np.array([float(v) for v in line.split("q = ")[1].split()[:4]])
+    assert "from the pelvis's axes" in line and "q =" not in line  # words, not a quaternion
+    (q,) = aligned
+    q_board = np.array(q)
     forward = Rotation.from_quat(np.array(q_true)[[1, 2, 3, 0]]).as_matrix()[0]
     assert abs(heading_error_deg(q_board, forward)) < 10.0
     r_err = (

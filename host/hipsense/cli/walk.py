@@ -29,8 +29,11 @@ STILL_S = 3.0
 ALIGN_TIMEOUT_S = 15.0
 
 
-def _aligner(console: Console) -> Callable[[Session], Awaitable[None]]:
-    """The guided mounting alignment: stand still (phase 1), then walk forward (phase 3)."""
+def _aligner(
+    console: Console, aligned: list[tuple[float, ...]] | None = None
+) -> Callable[[Session], Awaitable[None]]:
+    """The guided mounting alignment: stand still (phase 1), then walk forward (phase 3).
+    The board's quaternion (w, x, y, z) is appended to ``aligned`` when given."""
 
     async def align(session: Session) -> None:
         from hipsense.link.protocol import Command
@@ -52,7 +55,10 @@ def _aligner(console: Console) -> Callable[[Session], Awaitable[None]]:
         if len(reply.payload) < 16:
             console.print("Mounting aligned and stored on the sensor.")
             return
-        w = struct.unpack_from("<4f", reply.payload)[0]
+        q = struct.unpack_from("<4f", reply.payload)
+        if aligned is not None:
+            aligned.append(q)
+        w = q[0]
         turned = math.degrees(2.0 * math.acos(min(1.0, abs(w))))
         console.print(
             f"Mounting aligned and stored on the sensor (it sits turned {turned:.0f}° from "

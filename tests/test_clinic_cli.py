@@ -1,0 +1,112 @@
+"""The three guided tests with ``--patient`` on the virtual board: runs filed in a real SQLite
+store, the same report naming, ``--json`` alone on stdout; a test killed mid-stream leaves the
+store as it was; a ``stream`` recording analyses with a hint."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hipsense.recording import write_recording
+from hipsense.sim.scenarios import simulate
+from hipsense.store import open_store
+
+HIPSENSE = str(Path(sys.executable).with_name("hipsense"))
+
+
+def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([HIPSENSE, *args], capture_output=True, text=True, timeout=300,
+                          check=False, cwd=cwd)  # fmt: skip
+
+
+def test_walk_balance_bridge_file_their_runs_for_the_patient(tmp_path: Path) -> None:
+    store = tmp_path / "clinic.sqlite"
+    common = ["--virtual", "--patient", "P7", "--store", str(store), "--json"]
+    assert _run(["patients", "add", "P7", "--year-of-birth", "1960", "--store", str(store)],
+                tmp_path).returncode == 0  # fmt: skip
+    runs = {
+        "walk": ["walk", "--scenario", "walk-right-trendelenburg", "--speed", "4",
+                 "--seconds", "26", "--out", "rec/walk.parquet"],
+        "balance": ["balance", "--speed", "8", "--duration", "10", "--age", "65", "--quiet",
+                    "--out", "rec/balance.parquet"],
+        "bridge": ["bridge", "--speed", "8", "--reps", "2", "--quiet",
+                   "--out", "rec/bridge.parquet"],
+    }  # fmt: skip
+    for test, args in runs.items():
+        proc = _run([*args, *common], tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        doc = json.loads(proc.stdout)  # only the JSON document on stdout
+        assert doc.get("test", doc.get("schema")) in (test, "hipsense.walk")
+        assert "filed as run" in proc.stderr and "report: " in proc.stderr
+        for suffix in (".html", ".pdf"):  # the same naming for every test
+            assert (tmp_path / "rec" / f"{test}_report{suffix}").stat().st_size > 1000
+        html = (tmp_path / "rec" / f"{test}_report.html").read_text()
+        assert "P7 (born 1960)" in html and "Device:</b> hipsense-" in html
+    with open_store(store) as s:
+        (session,) = s.sessions("P7")
+        filed = s.runs("P7")
+    assert [r.test for r in filed] == ["walk", "balance", "bridge"]
+    assert all(r.session_id == session[0] and r.figures for r in filed)
+    assert all(r.device_name and r.firmware_version and r.analysis_version for r in filed)
+    assert {r.recording_path for r in filed} == {
+        str((tmp_path / "rec" / f"{t}.parquet").resolve()) for t in runs
+    }
+    walk = {(f.name, f.side): f.value for f in filed[0].figures}
+    assert walk[("drop_difference_deg", "")] > 4.0  # weak right abductors: right-stance drop
+    bridge = filed[2]
+    assert bridge.protocol == {"sets": ["left", "right"], "reps": 2, "hold_s": 5.0}
+
+
+def test_a_test_killed_mid_stream_leaves_the_store_as_it_was(tmp_path: Path) -> None:
+    store = tmp_path / "clinic.sqlite"
+    assert _run(["patients", "add", "P8", "--store", str(store)], tmp_path).returncode == 0
+    proc = subprocess.Popen(
+        [HIPSENSE, "walk", "--virtual", "--seconds", "120", "--patient", "P8", "--store",
+         str(store), "--out", "w.parquet"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob("w.parquet*")) and time.monotonic() < deadline:
+            time.sleep(0.2)  # streaming has started once the recording file appears
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    with open_store(store) as s:
+        assert s.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert s.sessions("P8") == [] and s.runs("P8") == []
+        assert s.patient("P8").id == "P8"
+
+
+def test_a_stream_recording_analyses_with_a_hint(tmp_path: Path) -> None:
+    rec = simulate("walk-normal", seed=0, duration_s=15).to_recording()
+    rec.meta.test = "stream"
+    path = write_recording(rec, tmp_path / "s.parquet")
+    proc = _run(["analyze", str(path)], tmp_path)
+    assert proc.returncode == 1 and "pass --test walk" in proc.stderr
+    proc = _run(["analyze", str(path), "--test", "walk"], tmp_path)
+    assert proc.returncode == 0 and "Walk:" in proc.stdout
+
+
+@pytest.mark.parametrize("flag", [[], ["--json"]])
+def test_analyze_files_an_existing_recording(tmp_path: Path, flag: list[str]) -> None:
+    store = tmp_path / "s.sqlite"
+    _run(["patients", "add", "P9", "--store", str(store)], tmp_path)
+    rec = simulate("stance-left-trendelenburg", seed=0).to_recording()
+    rec.meta.start_time = "2026-10-05T10:00:00"
+    path = write_recording(rec, tmp_path / "old.parquet")
+    before = path.read_bytes()
+    proc = _run(["analyze", str(path), "--patient", "P9", "--store", str(store), *flag], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    if flag:
+        json.loads(proc.stdout)
+    assert "filed as run 1 of P9" in proc.stderr and "(2026-10-05)" in proc.stderr
+    assert path.read_bytes() == before
