@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import subprocess
 import sys
@@ -24,7 +25,8 @@ def test_balance_command_on_the_virtual_board(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=180, check=False, cwd=tmp_path,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert "held 20." in proc.stdout and '"kind": "hipsense-balance"' in proc.stdout
+    # --json: only the JSON document on stdout; the people's view on stderr
+    assert json.loads(proc.stdout)["kind"] == "hipsense-balance" and "held 20." in proc.stderr
     rec = read_recording(out)
     assert rec.meta.test == "balance" and rec.meta.condition == "eyes_open"
     assert rec.meta.extra["protocol"]["sides"] == ["right", "left"]
@@ -65,8 +67,8 @@ def test_enter_from_a_pipe_marks_touch_downs_that_land_in_the_recording(tmp_path
         assert proc.stdin is not None
         with contextlib.suppress(OSError):
             proc.stdin.close()
-    stdout = (tmp_path / "stdout").read_text()
-    assert proc.returncode == 0, (tmp_path / "stderr").read_text()
+    shown = (tmp_path / "stderr").read_text()  # --json: the live view is on stderr
+    assert proc.returncode == 0, shown
     rec = read_recording(out)
     data = rec.data
     keys_t = data.loc[data["marker"] == MARKER_KEY, "t_s"].to_numpy()
@@ -82,7 +84,7 @@ def test_enter_from_a_pipe_marks_touch_downs_that_land_in_the_recording(tmp_path
         # keys after the lift-off ends the hold
         assert trial["end_t_s"] - trial["lift_off_t_s"] < 3.5  # the hold itself lasts 20 s
         assert abs(trial["hold_s"] - (trial["end_t_s"] - trial["lift_off_t_s"])) < 0.0015
-    live = [float(x) for x in re.findall(r"(\d+\.\d) s \(touch-down: key\)", stdout)]
+    live = [float(x) for x in re.findall(r"(\d+\.\d) s \(key press\)", shown)]
     assert len(live) >= 2  # the live table's trials row, drawn at the end
     for got, trial in zip(live[-2:], doc["trials"], strict=True):
         assert abs(got - trial["total_s"]) <= 0.051

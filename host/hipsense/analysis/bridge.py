@@ -8,6 +8,7 @@ reps are shared out between the sets in order, equally.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -158,10 +159,19 @@ def analyse_bridge(
         cos = supine_alignment(unit_rows(run.cat("acc_pelvis_mps2")))
         if float(np.percentile(act, 95)) < det.quiet_dps and float(np.max(np.abs(cos))) < 0.5:
             raise NotWornError("the sensor never moved and never lay flat: was it worn?")
+        # |cos| between up and the pelvis's front axis, as the angle from lying flat
+        closest_deg = math.degrees(math.acos(min(1.0, float(np.max(np.abs(cos))))))
+        needed_deg = math.degrees(math.acos(det.supine_cos))
+        posture = (
+            f"the pelvis lay flat enough (within {closest_deg:.0f}° of flat) but never kept "
+            f"still for {det.rest_min_s:.1f} s"
+            if closest_deg <= needed_deg
+            else f"the pelvis came no closer than {closest_deg:.0f}° to lying flat (a rest "
+            f"needs {needed_deg:.0f}° or less)"
+        )
         raise PostureError(
-            "no still supine rest found: a bridge set starts lying on the back, knees bent, "
-            f"still for {det.rest_min_s:.1f} s (largest |cos| between up and the pelvis's "
-            f"front: {float(np.max(np.abs(cos))):.2f}, needs {det.supine_cos})"
+            "no still rest lying on the back found: a bridge set starts lying on the back, "
+            f"knees bent, still for {det.rest_min_s:.1f} s; {posture}"
         )
     if not det.reps_:
         raise NoEventError(

@@ -135,9 +135,8 @@ class _StanceView:
 
 def end_note(source: str) -> str:
     """How a hold ended, in words, when not by the sensor."""
-    words = {"key": "marked with a key", "button": "marked with the board's button",
-             "recording end": "the recording ended"}  # fmt: skip
-    return "" if source == "sensor" else f" (touch-down {words.get(source, source)})"
+    words = {"key": "key press", "button": "button press", "recording end": "recording ended"}
+    return "" if source == "sensor" else f" ({words.get(source, source)})"
 
 
 @click.command()

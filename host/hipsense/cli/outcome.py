@@ -57,10 +57,9 @@ def finish(
         if line:
             say(console, line)
         raise
+    say(console, result.summary_text())  # on stderr with --json (see console_for)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2))
-    else:
-        say(console, result.summary_text())
     if report:
         paths = result.write_report(
             report_base(recording_path), patient_context(patient_id, store_path)
