@@ -134,3 +134,21 @@ def test_progress_report(tmp_path: Path) -> None:
     assert "Not applicable: no bridge test was done" in html
     assert html.count("<img") == 2  # walk trends and the left/right profile
     assert _pdf_pages(pdf_path.read_bytes()) == 1 + 4
+
+
+@pytest.mark.parametrize(
+    ("scenario", "options"),
+    [("still", {"test": "walk"}), ("walk-left-step-time", {}), ("bridge-double", {})],
+)
+def test_reports_write_without_warnings(tmp_path: Path, scenario: str, options: dict) -> None:
+    """No matplotlib (or other) warning reaches the user's terminal, also when a chart has
+    nothing to draw (a still recording analysed as a walk: no steps, no strides)."""
+    import warnings
+
+    rec = simulate(scenario, seed=0, duration_s=10).to_recording()
+    result = analyse(rec, options.get("test"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        html_path, _ = result.write_report(tmp_path / "r")
+    if scenario == "still":
+        assert html_path.read_text().count("Not applicable:") == 2

@@ -212,3 +212,31 @@ def test_unknown_patient_is_refused_before_a_test_starts(tmp_path: Path) -> None
         cli, ["walk", "--virtual", "--patient", "nobody", "--store", str(tmp_path / "s.sqlite")]
     )
     assert res.exit_code == 1 and "patients add nobody" in str(res.exception)
+
+
+def test_ctrl_c_mid_write_rolls_the_whole_run_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """KeyboardInterrupt after the session row, before the run: nothing of it stays, and the
+    connection is usable again at once."""
+    from hipsense.store import db
+
+    path = tmp_path / "c.sqlite"
+    rec = simulate("bridge-single-weak-left", seed=0).to_recording()
+    doc = analyse(rec).to_json()
+    real = db.Store._session
+
+    def interrupt(c: sqlite3.Connection, patient_id: str, visit_date: str) -> int:
+        real(c, patient_id, visit_date)
+        raise KeyboardInterrupt
+
+    with open_store(path) as store:
+        store.add_patient("P5")
+        monkeypatch.setattr(db.Store, "_session", staticmethod(interrupt))
+        with pytest.raises(KeyboardInterrupt):
+            store.file_run("P5", "bridge", tmp_path / "b.parquet", rec.meta, doc)
+        assert store.sessions("P5") == [] and store.runs("P5") == []
+        monkeypatch.setattr(db.Store, "_session", staticmethod(real))
+        filed = store.file_run("P5", "bridge", tmp_path / "b.parquet", rec.meta, doc)
+        (run,) = store.runs("P5")
+    assert run.id == filed.run_id and {f.name for f in run.figures} >= {"sag_deg", "lift_deg"}

@@ -194,7 +194,8 @@ class BalanceAnalysis:
         return self.doc
 
     def summary_text(self) -> str:
-        lines = [f"Single-leg stance, {self.doc['condition'] or 'condition not given'}:"]
+        condition = (self.doc["condition"] or "condition not given").replace("_", " ")
+        lines = [f"Single-leg stance, {condition}:"]
         for i, tr in enumerate(self.doc["trials"], 1):
             drop = tr["free_side_drop_deg"]
             word = "dropped" if drop >= 0 else "hiked"
@@ -209,9 +210,8 @@ class BalanceAnalysis:
         if cmp_:
             h = cmp_["hold_s"]
             lines.append(
-                f"  left vs right: hold {h['left']:.1f} s vs {h['right']:.1f} s "
-                f"(SI {h['si_pct']:+.0f} %); free-side drop "
-                f"{cmp_['free_side_drop_deg']['left']:.1f}° vs "
+                f"  left vs right: best hold {h['left']:.1f} s vs {h['right']:.1f} s; free-side "
+                f"drop {cmp_['free_side_drop_deg']['left']:.1f}° vs "
                 f"{cmp_['free_side_drop_deg']['right']:.1f}°"
             )
             if cmp_["drop_difference_beyond_mdc"]:

@@ -57,7 +57,27 @@ def verdict_lines(doc: dict[str, Any]) -> list[str]:
             )
     if not cmp_:
         lines.append("Only one leg was tested: no left-right comparison.")
+    norm = doc.get("norm") or {}
+    if norm.get("mean_hold_s") is not None:
+        for side in ("left", "right"):
+            s = (doc.get("per_side") or {}).get(side)
+            if s:
+                lines.append(
+                    f"Hold on the {side} leg against the age {norm['age_band']} reference "
+                    f"({norm['mean_hold_s']:g} s): {hold_against_norm(s['best_hold_s'], norm)}."
+                )
     return lines
+
+
+def hold_against_norm(hold_s: float, norm: dict[str, Any]) -> str:
+    """A hold time against the age reference, in words."""
+    mean, sd = norm["mean_hold_s"], norm.get("sd_hold_s")
+    cut = norm.get("fall_risk_below_s")
+    if cut is not None and hold_s < cut:
+        return f"below the {cut:g} s fall-risk cut-off"
+    if sd is not None:
+        return "below the norm (more than 1 SD)" if hold_s < mean - sd else "within the norm"
+    return "below the age group's mean" if hold_s < mean else "at or above the age group's mean"
 
 
 def build_page(analysis: BalanceAnalysis, patient: dict[str, Any] | None = None) -> Page:
@@ -77,10 +97,10 @@ def build_page(analysis: BalanceAnalysis, patient: dict[str, Any] | None = None)
     if norm.get("mean_hold_s") is not None:
         sd = f" ± {norm['sd_hold_s']:g}" if norm.get("sd_hold_s") is not None else ""
         hold_ref = f"age {norm['age_band']}: {norm['mean_hold_s']:g}{sd} s ({norm['source']})"
-        low = norm["mean_hold_s"] - (norm.get("sd_hold_s") or 0.0)
-        below = [s for s, v in (("left", left), ("right", right))
-                 if v is not None and v["best_hold_s"] < low]  # fmt: skip
-        hold_status = "below the norm: " + ", ".join(below) if below else "within the norm"
+        hold_status = "; ".join(
+            f"{side}: {hold_against_norm(v['best_hold_s'], norm)}"
+            for side, v in (("left", left), ("right", right)) if v is not None
+        )  # fmt: skip
     else:
         hold_ref = "no age norm (pass --age; none for eyes open under 60 y)"
         hold_status = ""
