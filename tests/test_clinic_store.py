@@ -3,6 +3,7 @@ schema v1, a writer killed mid-transaction, history against the MDC, export."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 import subprocess
@@ -203,8 +204,10 @@ def test_patients_commands_and_export(four_visits: Path, tmp_path: Path) -> None
         table = pd.read_parquet(out) if suffix == "parquet" else pd.read_csv(out)
         assert set(table["test"]) == {"walk", "balance", "bridge"}
         assert table["run_id"].nunique() == 12 and set(table["visit_date"]) == set(VISITS)
-        drops = table[(table["figure"] == "drop_deg") & (table["side"] == "right")]
-        assert drops.sort_values("visit_date")["value"].is_monotonic_decreasing
+        right = (table["figure"] == "drop_deg") & (table["side"] == "right")
+        drops = sorted(zip(table.loc[right, "visit_date"], table.loc[right, "value"], strict=True))
+        assert [d for d, _ in drops] == list(VISITS)
+        assert all(a[1] > b[1] for a, b in itertools.pairwise(drops))
 
 
 def test_unknown_patient_is_refused_before_a_test_starts(tmp_path: Path) -> None:
