@@ -33,6 +33,7 @@ RANKS: dict[str, int] = {
     "motion": 6,
     "detectors": 7,
     "analysis": 8,
+    "store": 8,  # the session store: a sink for analysis results; analysis cannot import it
     "live": 9,
     "report": 9,
     "orchestrate": 10,
