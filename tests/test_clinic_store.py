@@ -243,3 +243,18 @@ def test_ctrl_c_mid_write_rolls_the_whole_run_back(
         filed = store.file_run("P5", "bridge", tmp_path / "b.parquet", rec.meta, doc)
         (run,) = store.runs("P5")
     assert run.id == filed.run_id and {f.name for f in run.figures} >= {"sag_deg", "lift_deg"}
+
+
+def test_the_store_lives_in_the_user_data_folder_unless_told(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hipsense.store import default_path
+
+    monkeypatch.delenv("HIPSENSE_STORE", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert default_path() == tmp_path / "data" / "hipsense" / "store.sqlite"
+    res = CliRunner().invoke(cli, ["patients", "add", "P6"])
+    assert res.exit_code == 0 and (tmp_path / "data" / "hipsense" / "store.sqlite").is_file()
+    monkeypatch.setenv("HIPSENSE_STORE", str(tmp_path / "elsewhere.sqlite"))
+    assert default_path() == tmp_path / "elsewhere.sqlite"
+    assert "no patients" in CliRunner().invoke(cli, ["patients", "list"]).output

@@ -207,6 +207,7 @@ def note(session_id: int, text: str, store_path: Path | None) -> None:
     "report_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
+    metavar="PATH",
     help="Also write the progress report: PATH.html and PATH.pdf.",
 )
 @store_option

@@ -5,6 +5,7 @@ session store when ``--patient`` was given."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,9 @@ def finish(
     say(console, result.summary_text())  # on stderr with --json (see console_for)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2))
-    if report:
+    if report and importlib.util.find_spec("matplotlib") is None:
+        say(console, "no report: matplotlib is not installed (pip install 'hipsense[report]')")
+    elif report:
         paths = result.write_report(
             report_base(recording_path), patient_context(patient_id, store_path)
         )
