@@ -58,7 +58,9 @@ def verdict_lines(doc: dict[str, Any]) -> list[str]:
     if not cmp_:
         lines.append("Only one leg was tested: no left-right comparison.")
     norm = doc.get("norm") or {}
-    if norm.get("mean_hold_s") is not None:
+    if isinstance(norm.get("verdict"), str) and norm["verdict"]:
+        lines.append(f"Against the age {norm.get('age_band')} reference: {norm['verdict']}.")
+    elif norm.get("mean_hold_s") is not None:
         for side in ("left", "right"):
             s = (doc.get("per_side") or {}).get(side)
             if s:

@@ -83,7 +83,7 @@ def build_page(analysis: WalkAnalysis, patient: dict[str, Any] | None = None) ->
         ))  # fmt: skip
     for key, label, unit in (("cadence_steps_per_min", "cadence", "steps/min"),
                              ("speed_mps", "walking speed", "m/s")):  # fmt: skip
-        value = doc.get(key)
+        value = doc.get(key, (doc.get("pace") or {}).get(key))
         if isinstance(value, (int, float)):
             rows.append(Row(label, difference=fmt(float(value), unit, 2)))
     n_left = sum(e.contact.side == "left" for e in analysis.events)

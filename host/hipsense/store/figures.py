@@ -73,23 +73,28 @@ def _num(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one (a document missing a part)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _find(doc: dict[str, Any], *keys: str) -> float | None:
-    """The first numeric top-level or ``gait``/``per_side``-free value under any of ``keys``."""
+    """The first finite number under any of ``keys``, at the top level or in ``pace`` (the walk
+    analysis's cadence and speed) or ``gait``."""
     for key in keys:
-        for place in (doc, doc.get("gait") or {}, doc.get("spatiotemporal") or {}):
-            if isinstance(place, dict):
-                value = _num(place.get(key))
-                if value is not None:
-                    return value
+        for place in (doc, _obj(doc.get("pace")), _obj(doc.get("gait"))):
+            value = _num(place.get(key))
+            if value is not None:
+                return value
     return None
 
 
 def _walk(doc: dict[str, Any]) -> list[Figure]:
     out: list[Figure] = []
-    per_side = doc.get("per_side") or {}
+    per_side = _obj(doc.get("per_side"))
     drops: dict[str, float] = {}
     for side in SIDES:
-        drop = per_side.get(side, {}).get("drop_deg") or {}
+        drop = _obj(_obj(per_side.get(side)).get("drop_deg"))
         value = _num(drop.get("mean")) if drop.get("n") else None
         if value is not None:
             drops[side] = value
@@ -97,7 +102,7 @@ def _walk(doc: dict[str, Any]) -> list[Figure]:
     if len(drops) == 2:
         out.append(Figure("walk", "drop_difference_deg", "", "",
                           drops["right"] - drops["left"], "°"))  # fmt: skip
-    si = _num(((doc.get("symmetry") or {}).get("step_time_si_pct") or {}).get("value"))
+    si = _num(_obj(_obj(doc.get("symmetry")).get("step_time_si_pct")).get("value"))
     if si is not None:
         out.append(Figure("walk", "step_time_si_pct", "", "", si, "%"))
     cadence = _find(doc, "cadence_steps_per_min", "cadence_spm")
@@ -111,15 +116,16 @@ def _walk(doc: dict[str, Any]) -> list[Figure]:
 
 def _balance(doc: dict[str, Any]) -> list[Figure]:
     out: list[Figure] = []
-    cond = str(doc.get("condition") or "")
+    given = doc.get("condition")
+    cond = given if isinstance(given, str) else ""
     drops: dict[str, float] = {}
     for side in SIDES:
-        s = (doc.get("per_side") or {}).get(side)
+        s = _obj(_obj(doc.get("per_side")).get(side))
         if not s:
             continue
         for name, value, unit in (
             ("hold_s", _num(s.get("best_hold_s")), "s"),
-            ("sway_obliquity_rms_deg", _num((s.get("sway") or {}).get("obliquity_rms_deg")), "°"),
+            ("sway_obliquity_rms_deg", _num(_obj(s.get("sway")).get("obliquity_rms_deg")), "°"),
             ("free_side_drop_deg", _num(s.get("free_side_drop_deg")), "°"),
         ):
             if value is not None:
@@ -136,7 +142,7 @@ def _bridge(doc: dict[str, Any]) -> list[Figure]:
     out: list[Figure] = []
     sags: dict[str, float] = {}
     for side in (*SIDES, "both"):
-        s = (doc.get("per_side") or {}).get(side)
+        s = _obj(_obj(doc.get("per_side")).get(side))
         if not s:
             continue
         cond = "double-leg" if side == "both" else ""
