@@ -104,10 +104,11 @@ def _profile_chart(runs: list[Run]) -> Chart:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(9, 0.9 + 0.8 * len(pairs)))
     for k, (_label, left, right) in enumerate(pairs):
-        ax.barh(k + 0.2, left, 0.4, color=SIDE_COLOURS["left"], label="left" if k == 0 else None)
-        ax.barh(k - 0.2, right, 0.4, color=SIDE_COLOURS["right"],
+        ax.barh(k - 0.2, left, 0.4, color=SIDE_COLOURS["left"], label="left" if k == 0 else None)
+        ax.barh(k + 0.2, right, 0.4, color=SIDE_COLOURS["right"],
                 label="right" if k == 0 else None)  # fmt: skip
     ax.set_yticks(range(len(pairs)), [p[0] for p in pairs], fontsize=8)
+    ax.invert_yaxis()  # walk, stance, bridge from the top
     ax.set_xlabel("degrees")
     ax.grid(alpha=0.3, axis="x")
     ax.legend(fontsize=8)
