@@ -33,9 +33,9 @@ def test_walk_balance_bridge_file_their_runs_for_the_patient(tmp_path: Path) -> 
     runs = {
         "walk": ["walk", "--scenario", "walk-right-trendelenburg", "--speed", "4",
                  "--seconds", "26", "--out", "rec/walk.parquet"],
-        "balance": ["balance", "--speed", "8", "--duration", "10", "--age", "65", "--quiet",
+        "balance": ["balance", "--speed", "4", "--duration", "10", "--age", "65", "--quiet",
                     "--out", "rec/balance.parquet"],
-        "bridge": ["bridge", "--speed", "8", "--reps", "2", "--quiet",
+        "bridge": ["bridge", "--speed", "4", "--reps", "2", "--quiet",
                    "--out", "rec/bridge.parquet"],
     }  # fmt: skip
     for test, args in runs.items():
@@ -44,6 +44,8 @@ def test_walk_balance_bridge_file_their_runs_for_the_patient(tmp_path: Path) -> 
         doc = json.loads(proc.stdout)  # only the JSON document on stdout
         assert doc.get("test", doc.get("schema")) in (test, "hipsense.walk")
         assert "filed as run" in proc.stderr and "report: " in proc.stderr
+        # not a terminal: the live table's last frame, then each message on its own line
+        assert "\nreport: " in proc.stderr and "\nfiled as run" in proc.stderr
         for suffix in (".html", ".pdf"):  # the same naming for every test
             assert (tmp_path / "rec" / f"{test}_report{suffix}").stat().st_size > 1000
         html = (tmp_path / "rec" / f"{test}_report.html").read_text()

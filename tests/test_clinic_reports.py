@@ -152,3 +152,20 @@ def test_reports_write_without_warnings(tmp_path: Path, scenario: str, options: 
         html_path, _ = result.write_report(tmp_path / "r")
     if scenario == "still":
         assert html_path.read_text().count("Not applicable:") == 2
+
+
+def test_report_command_names_the_patient_from_the_store(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+    from hipsense.cli import cli
+    from hipsense.recording import write_recording
+
+    store = ["--store", str(tmp_path / "s.sqlite")]
+    path = write_recording(simulate("stance-eyes-open", seed=0).to_recording(), tmp_path / "x.csv")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["patients", "add", "Q1", "--year-of-birth", "1949", *store])
+    res = runner.invoke(cli, ["report", str(path), "--patient", "Q1", *store])
+    assert res.exit_code == 0, res.output
+    html = (tmp_path / "x_report.html").read_text()
+    assert "Q1 (born 1949)" in html and (tmp_path / "x_report.pdf").is_file()
+    res = runner.invoke(cli, ["report", str(path), "--patient", "nobody", *store])
+    assert res.exit_code == 1 and "patients add nobody" in str(res.exception)

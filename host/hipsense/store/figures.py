@@ -35,10 +35,10 @@ class Mdc:
 
 
 TRENDELENBURG_MDC = Mdc(
-    4.0, "°", "Youdas et al. 2007, static Trendelenburg test (pelvis-on-femur angle): MDC 4°"
+    4.0, "°", "Youdas et al. 2007, static Trendelenburg test, pelvis-on-femur angle"
 )
 BRIDGE_MDC = Mdc(
-    6.59, "°", "Andrade et al. 2012, bridge with one knee extended, pelvic rotation: MDC95 6.59°"
+    6.59, "°", "Andrade et al. 2012, MDC95 of pelvic rotation in the bridge with one knee extended"
 )
 
 #: (test, figure name) -> what it is, in words, and its MDC (None: no MDC known).
