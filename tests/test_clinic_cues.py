@@ -62,3 +62,60 @@ def test_quiet_and_no_player_play_nothing(tmp_path: Path, monkeypatch: pytest.Mo
         assert quiet.played == [] and quiet.player is None
     with pytest.raises(ValueError, match="unknown cue"):
         Cues()("beep")
+
+
+class _Recorder:
+    """Stands in for the live display and for the sound player."""
+
+    def __init__(self) -> None:
+        self.cues: list[str] = []
+
+    def update(self, _table: object) -> None:
+        pass
+
+    def __call__(self, cue: str) -> None:
+        self.cues.append(cue)
+
+
+def test_the_stance_view_cues_start_lift_hold_and_end_per_trial() -> None:
+    """Two simulated 20 s holds, 10 s asked: per trial the start (stand still), lift, hold and
+    time-up prompts sound once each, in that order, and the end of the test sounds last."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from hipsense.cli.balance import _StanceView
+    from hipsense.sim.scenarios import simulate
+    from test_balance_marks import _blocks
+
+    rec = simulate("stance-eyes-open", seed=2).to_recording()
+    rec_ = _Recorder()
+    view = _StanceView(rec_, ["right", "left"], 10.0, asyncio.Event(), rec_)  # type: ignore[arg-type]
+    session = SimpleNamespace(markers=[])
+    for block in _blocks(rec, [10]):
+        view(block, session)  # type: ignore[arg-type]
+    assert rec_.cues[-1] == "end" and rec_.cues.count("hold") == 2
+    first, second = rec_.cues[:4], rec_.cues[4:8]
+    assert first == ["start", "lift", "hold", "end"]
+    assert second[-2:] == ["hold", "end"] and "lift" in second
+
+
+def test_the_bridge_view_cues_each_rep() -> None:
+    """Three reps per leg, 5 s holds asked: lie still (start), then per rep push up (lift),
+    hold and lower (end); the last cue is the end of the sets."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from hipsense.cli.bridge import _BridgeView
+    from hipsense.sim.scenarios import simulate
+    from test_balance_marks import _blocks
+
+    rec = simulate("bridge-single-weak-right", seed=0).to_recording()
+    rec_ = _Recorder()
+    view = _BridgeView(rec_, ["left", "right"], 3, 4.0, asyncio.Event(), rec_)  # type: ignore[arg-type]
+    session = SimpleNamespace(markers=[])
+    for block in _blocks(rec, [10]):
+        view(block, session)  # type: ignore[arg-type]
+    assert rec_.cues[0] == "start" and rec_.cues[-1] == "end"
+    assert rec_.cues.count("hold") == 6 and rec_.cues.count("lift") == 6
+    reps = rec_.cues[1:-1]
+    assert reps == ["lift", "hold", "end"] * 6, reps
