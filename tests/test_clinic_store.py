@@ -11,6 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import hipsense
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -131,6 +132,7 @@ def test_migration_from_schema_v1(tmp_path: Path) -> None:
         (run,) = store.runs("P3")
         assert {(f.side, f.value) for f in run.figures} == {("left", 3.5), ("right", 7.25)}
         assert run.discard_reason is None and run.recording_path == "/x/walk.parquet"
+        assert run.analysed_with is None  # not known for runs filed before version 2
         assert store.sessions("P3") == [(1, "2026-01-05", "first")]
         cols = {r[1] for r in store.conn.execute("PRAGMA table_info(runs)")}
         assert "figures_json" not in cols
@@ -203,6 +205,7 @@ def test_patients_commands_and_export(four_visits: Path, tmp_path: Path) -> None
         assert res.exit_code == 0, res.output
         table = pd.read_parquet(out) if suffix == "parquet" else pd.read_csv(out)
         assert set(table["test"]) == {"walk", "balance", "bridge"}
+        assert set(table["analysed_with"]) == {hipsense.__version__}
         assert table["run_id"].nunique() == 12 and set(table["visit_date"]) == set(VISITS)
         right = (table["figure"] == "drop_deg") & (table["side"] == "right")
         drops = sorted(zip(table.loc[right, "visit_date"], table.loc[right, "value"], strict=True))

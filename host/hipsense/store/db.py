@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hipsense import __version__
 from hipsense.errors import HipsenseError
 from hipsense.store.figures import Figure, analysis_identity, key_figures
 from hipsense.store.schema import SchemaTooNew, migrate
@@ -71,6 +72,7 @@ class Run:
     analysis_version: int | None
     discard_reason: str | None
     analysis_error: str | None
+    analysed_with: str | None
     figures: tuple[Figure, ...]
 
 
@@ -186,13 +188,13 @@ class Store:
             cur = c.execute(
                 "INSERT INTO runs (session_id, test, recorded_utc, recording_path, side, "
                 "condition, protocol_json, device_name, device_id, firmware_version, "
-                "software_version, analysis_kind, analysis_version, analysis_error) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "software_version, analysis_kind, analysis_version, analysis_error, "
+                "analysed_with) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     session_id, test, recorded, str(Path(recording_path).resolve()), meta.side,
                     meta.condition, json.dumps(protocol or {}), meta.device_name,
                     meta.device_id, meta.firmware_version, meta.software_version, kind,
-                    version, analysis_error,
+                    version, analysis_error, __version__,
                 ),
             )  # fmt: skip
             run_id = int(cur.lastrowid or 0)
@@ -259,7 +261,7 @@ class Store:
             "SELECT r.id, r.session_id, s.patient_id, s.visit_date, r.test, r.recorded_utc, "
             "r.recording_path, r.side, r.condition, r.protocol_json, r.device_name, "
             "r.firmware_version, r.software_version, r.analysis_kind, r.analysis_version, "
-            "r.discard_reason, r.analysis_error FROM runs r JOIN sessions s "
+            "r.discard_reason, r.analysis_error, r.analysed_with FROM runs r JOIN sessions s "
             "ON s.id = r.session_id"
             + (" WHERE " + " AND ".join(where) if where else "")
             + " ORDER BY r.recorded_utc, r.id"
@@ -289,7 +291,8 @@ class Store:
                 "protocol_side": r.side, "protocol_condition": r.condition,
                 "device_name": r.device_name, "firmware_version": r.firmware_version,
                 "software_version": r.software_version, "analysis_kind": r.analysis_kind,
-                "analysis_version": r.analysis_version, "discarded": r.discard_reason is not None,
+                "analysis_version": r.analysis_version, "analysed_with": r.analysed_with,
+                "discarded": r.discard_reason is not None,
                 "discard_reason": r.discard_reason,
             }  # fmt: skip
             for f in r.figures:
@@ -300,7 +303,8 @@ class Store:
             "patient_id", "session_id", "visit_date", "run_id", "test", "recorded_utc",
             "recording_path", "protocol_side", "protocol_condition", "device_name",
             "firmware_version", "software_version", "analysis_kind", "analysis_version",
-            "discarded", "discard_reason", "figure", "side", "condition", "value", "unit",
+            "analysed_with", "discarded", "discard_reason", "figure", "side", "condition",
+            "value", "unit",
         ]  # fmt: skip
         return pd.DataFrame(rows, columns=columns)
 

@@ -3,7 +3,8 @@
 ``PRAGMA user_version`` holds the version a database is at; :func:`migrate` brings it to
 :data:`SCHEMA_VERSION` in one transaction per step. Version 1 kept each run's key figures as a
 JSON text in ``runs.figures_json``; version 2 keeps them one row each in ``figures`` (so that
-history and export are plain queries) and lets a run be discarded with a reason.
+history and export are plain queries), lets a run be discarded with a reason, and records the
+hipsense version that analysed the run (``analysed_with``) and why an analysis failed.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ def _v1_to_v2(conn: sqlite3.Connection) -> None:
         );
         ALTER TABLE runs ADD COLUMN discard_reason TEXT;
         ALTER TABLE runs ADD COLUMN analysis_error TEXT;
+        ALTER TABLE runs ADD COLUMN analysed_with TEXT;
         """,
     )
     rows = conn.execute("SELECT id, figures_json FROM runs").fetchall()
