@@ -60,7 +60,7 @@ def test_each_test_report_as_html_and_pdf(
     tmp_path: Path, scenario: str, words: str, charts: int
 ) -> None:
     rec = simulate(scenario, seed=0).to_recording()
-    rec.meta.start_time = "2026-11-23T09:30:00+00:00"
+    rec.meta.start_time = "2026-11-23T09:30:00"  # local time: the same in any zone
     html_path, pdf_path = analyse(rec).write_report(tmp_path / "r", PATIENT)
     assert (html_path.name, pdf_path.name) == ("r.html", "r.pdf")
     html = _check(html_path, pdf_path, "2026-11-23 09:30")
@@ -92,7 +92,7 @@ def test_every_pdf_page_names_patient_date_and_device(tmp_path: Path) -> None:
     if pdftotext is None:
         pytest.skip("pdftotext (poppler-utils) not installed")
     rec = simulate("bridge-double", seed=0).to_recording()
-    rec.meta.start_time = "2026-11-23T09:30:00+00:00"
+    rec.meta.start_time = "2026-11-23T09:30:00"  # local time: the same in any zone
     _, pdf_path = analyse(rec).write_report(tmp_path / "d", PATIENT)
     text = subprocess.run([pdftotext, "-layout", str(pdf_path), "-"], capture_output=True,
                           text=True, check=True).stdout  # fmt: skip

@@ -56,7 +56,9 @@ def header_for(meta: Any, patient: dict[str, Any] | None) -> Header:
     date = "unknown"
     if meta.start_time:
         t = dt.datetime.fromisoformat(meta.start_time.replace("Z", "+00:00"))
-        date = t.strftime("%Y-%m-%d %H:%M") + (" UTC" if t.utcoffset() == dt.timedelta(0) else "")
+        if t.tzinfo is not None:  # shown in the clinic's local time, with its zone
+            t = t.astimezone()
+        date = t.strftime("%Y-%m-%d %H:%M %Z").strip()
     device = " ".join(x for x in (meta.device_name, f"({meta.device_id})" if meta.device_id
                                   else None) if x) or "unknown"  # fmt: skip
     recorded_with = meta.software_version
