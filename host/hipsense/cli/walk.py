@@ -76,7 +76,6 @@ class _WalkView:
     def table(self) -> Table:
         w = self.walk
         tr = w.tracker
-        sym = tr.symmetry_
         table = Table(title="hipsense walk", show_header=False, min_width=60)
         if w.t_s < STILL_S and not any(w.contacts.values()):
             table.add_row("start", f"stand still… {max(STILL_S - w.t_s, 0.0):.0f} s, then walk")
@@ -86,6 +85,10 @@ class _WalkView:
         table.add_row("steps", f"left {w.contacts['left']}   right {w.contacts['right']}")
         obl = "—" if math.isnan(w.obliquity_deg) else f"{w.obliquity_deg:+5.1f}°"
         table.add_row("obliquity", f"{obl}  (+ left side higher)")
+        if tr is None:
+            table.add_row("verdict", "waiting for the sensor's configuration")
+            return table
+        sym = tr.symmetry_
         for side, swing in (("right", "left"), ("left", "right")):
             s = sym.drop_deg[side]
             text = "—" if s.n == 0 else f"{s.mean:4.1f}° ± {0.0 if s.n < 2 else s.sd:.1f} (n={s.n})"
@@ -98,7 +101,11 @@ class _WalkView:
         )
         ev = w.last_event
         if ev is not None:
-            table.add_row("last contact", f"{ev.contact.side} at {ev.contact.t_s:.2f} s")
+            table.add_row(
+                "last contact",
+                f"{ev.contact.side} at {ev.contact.t_s:.2f} s, shown {1000 * w.delay_s:.0f} ms "
+                f"after it (longest {1000 * w.max_delay_s:.0f} ms)",
+            )
         table.add_row("verdict", tr.verdict_.text)
         return table
 
@@ -176,7 +183,7 @@ def walk(
     result = analyse(read_recording(summary.recording), "walk")
     console.print(result.summary_text(), soft_wrap=True, highlight=False)
     live_tr, offline_tr = walker.tracker, getattr(result, "tracker", None)
-    if offline_tr is not None:
+    if live_tr is not None and offline_tr is not None:
         same = (
             live_tr.n_steps_ == offline_tr.n_steps_
             and live_tr.verdict_.to_json() == offline_tr.verdict_.to_json()

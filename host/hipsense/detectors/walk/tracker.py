@@ -20,6 +20,8 @@ from hipsense.detectors.walk.contacts import Contact, ContactDetector
 from hipsense.detectors.walk.symmetry import RunningStats, SymmetryTracker, Verdict
 
 RANGE_METRICS = ("tilt_range_deg", "obliquity_range_deg", "rotation_range_deg")
+LIVE_CONTACTS = 16
+"""Recent contacts the detector keeps when the tracker keeps no events (live, any length)."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,9 @@ class WalkTracker:
         self.min_steps = min_steps
         self.min_difference_deg = min_difference_deg
         self.confidence = confidence
-        self.detector = detector or ContactDetector(rate_hz)
+        self.detector = detector or ContactDetector(
+            rate_hz, keep_contacts=None if keep_events else LIVE_CONTACTS
+        )
         self.keep_events = keep_events
         self.symmetry_ = SymmetryTracker(min_steps, min_difference_deg, confidence)
         self.ranges_ = {m: {s: RunningStats() for s in SIDES} for m in RANGE_METRICS}
