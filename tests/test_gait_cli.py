@@ -37,7 +37,7 @@ def test_analyze_text_and_report(tmp_path):
     path = write_recording(simulate("walk-normal", seed=1).to_recording(), tmp_path / "w.csv")
     res = CliRunner().invoke(cli, ["analyze", str(path)])
     assert res.exit_code == 0, res.output
-    assert "No drop asymmetry found" in res.output
+    assert "Drop: within measurement noise" in res.output
     res = CliRunner().invoke(cli, ["report", str(path), "--out", str(tmp_path / "rep")])
     assert res.exit_code == 0, res.output
     html = (tmp_path / "rep" / "walk_report.html").read_text()

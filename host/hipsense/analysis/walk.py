@@ -20,7 +20,8 @@ from hipsense.motion.sources import FloatArray, angle_array, left_axis_sensor, r
 from hipsense.recording import Recording
 
 SCHEMA = "hipsense.walk"
-VERSION = 1
+VERSION = 2
+"""2: ``verdict.tiers`` (drop and step time graded against noise and the MDC), cadence, speed."""
 CHUNK_SAMPLES = 1000
 """Offline chunk size; any size gives the same events (tested)."""
 
