@@ -34,6 +34,8 @@ class WalkAnalysis:
     tracker: WalkTracker
     angles_deg: FloatArray = field(repr=False)
     angles_source: str
+    forward_ambiguous: bool = False
+    """The mounting was estimated and its forward direction is ambiguous: sides may be swapped."""
 
     @property
     def events(self) -> list[WalkEvent]:
@@ -89,6 +91,7 @@ class WalkAnalysis:
                 "rate_hz": meta.rate_hz,
                 "device_name": meta.device_name,
                 "angles_source": self.angles_source,
+                "forward_ambiguous": self.forward_ambiguous,
             },
             "contacts": [
                 {
@@ -175,12 +178,15 @@ def analyse_walk(
     """
     t, acc, gyr = raw_arrays(recording)
     rate = recording.meta.rate_hz
-    contacts_s = None
+    contacts_s = left_hint = None
     if axes is None and recording.meta.mounting is None:  # may be needed for the mounting
         probe = ContactDetector(rate)
         probe.update(t, acc, gyr)
         contacts_s = np.array([c.t_s for c in probe.contacts_])
-    angles, source, mounting = angle_array(recording, axes=axes, contacts_s=contacts_s)
+        left_hint = probe.learned_left_axis()
+    angles, source, mounting, ambiguous = angle_array(
+        recording, axes=axes, contacts_s=contacts_s, left_hint=left_hint
+    )
     left = None if mounting is None else left_axis_sensor(mounting)
     tracker = WalkTracker(
         rate,
@@ -191,7 +197,7 @@ def analyse_walk(
     for i in range(0, len(t), chunk_samples):
         j = i + chunk_samples
         tracker.update(t[i:j], acc[i:j], gyr[i:j], angles[i:j])
-    return WalkAnalysis(recording, tracker, angles, source)
+    return WalkAnalysis(recording, tracker, angles, source, ambiguous)
 
 
 def events_equal(a: list[WalkEvent], b: list[WalkEvent]) -> bool:
