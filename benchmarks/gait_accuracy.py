@@ -41,16 +41,17 @@ class Score:
     """Contacts and sides over any number of recordings."""
 
     tally: ContactTally = field(default_factory=ContactTally)
+    edge: ContactTally = field(default_factory=ContactTally)
     side_ok: int = 0
     side_ok_no_axes: int = 0
     latency_s: list[float] = field(default_factory=list)
     tilts: list[float] = field(default_factory=list)
 
     def add(self, other: Score) -> None:
-        t, o = self.tally, other.tally
-        t.tp, t.fp, t.fn = t.tp + o.tp, t.fp + o.fp, t.fn + o.fn
-        t.fp_in_untimed_gaps += o.fp_in_untimed_gaps
-        t.errors_s += o.errors_s
+        for t, o in ((self.tally, other.tally), (self.edge, other.edge)):
+            t.tp, t.fp, t.fn = t.tp + o.tp, t.fp + o.fp, t.fn + o.fn
+            t.fp_in_untimed_gaps += o.fp_in_untimed_gaps
+            t.errors_s += o.errors_s
         self.side_ok += other.side_ok
         self.side_ok_no_axes += other.side_ok_no_axes
         self.latency_s += other.latency_s
@@ -70,7 +71,8 @@ class Score:
         tilt = f"{min(self.tilts):.0f}–{max(self.tilts):.0f}°" if self.tilts else "—"
         return (
             f"| {name} | {t.tp + t.fn} | {t.precision:.3f} | {t.recall:.3f} | {t.f1:.3f} | "
-            f"{err:.0f} ms | {self.sides:.3f} | {self.sides_no_axes:.3f} | {tilt} |"
+            f"{self.edge.f1:.3f} | {err:.0f} ms | {self.sides:.3f} | {self.sides_no_axes:.3f} | "
+            f"{tilt} |"
         )
 
 
@@ -86,6 +88,7 @@ def score_recording(r: ReferenceRecording) -> Score:
     at = [e.contact.t_detected_s for e in with_axes.events]
     s = Score()
     pairs = s.tally.add(det_t, r.ic, r.gs)
+    s.edge.add(det_t, r.ic, r.gs, edge_tolerant=True)
     ref_side, ref_t = r.ic["side"].to_numpy(), r.ic["time_s"].to_numpy()
     s.side_ok = sum(side[i] == ref_side[j] for i, j in pairs)
     s.side_ok_no_axes = sum(side_no_axes[i] == ref_side[j] for i, j in pairs)
@@ -96,8 +99,10 @@ def score_recording(r: ReferenceRecording) -> Score:
 
 
 HEADER = (
-    "| {what} | reference contacts | precision | recall | F1 | mean abs. timing error | "
-    "left/right (--axes) | left/right (no --axes) | sensor tilt |\n|---|---|---|---|---|---|---|---|---|"
+    "| {what} | reference contacts | precision | recall | F1 | F1 edge-tolerant | mean abs. "
+    "timing error | left/right (--axes) | left/right (no --axes) | sensor tilt |\n"
+    + "|---" * 10
+    + "|"
 )
 
 

@@ -7,7 +7,8 @@ Each recording is turned into mobgap's sensor frame (x up, y right, z forward) w
 renamed to mobgap's body frame. Two protocols for the detectors:
 - per sequence: each algorithm sees only the data of one reference gait sequence (how the
   shared README's anchor numbers were made; reproduces them on ``../shared/benchmarks/gait``);
-- whole recording: each algorithm sees the whole recording, as hipsense's causal detector does.
+- whole recording: each algorithm sees the whole recording, as hipsense's causal detector does;
+  also scored edge-tolerant (``hipsense.gait.scoring``).
 The classifiers label the reference contacts of each gait sequence (as in the README).
 Recordings that are not pooled (a repeated participant, a non-alternating reference) are left
 out of the set figures as in ``gait_accuracy.py``. Runs in the mobgap venv (``make heldout``).
@@ -64,7 +65,7 @@ def run(r: ReferenceRecording, algos: dict[str, Any]) -> dict[str, Any]:
     rate = r.rate_hz
     out: dict[str, Any] = {}
     for name in DETECTORS:
-        per_gs, whole = ContactTally(), ContactTally()
+        per_gs, whole, edge = ContactTally(), ContactTally(), ContactTally()
         det_s: list[float] = []
         for g in r.gs.itertuples(index=False):
             seg = data.iloc[int(g.start_sample) : int(g.end_sample)].reset_index(drop=True)
@@ -73,7 +74,8 @@ def run(r: ReferenceRecording, algos: dict[str, Any]) -> dict[str, Any]:
         per_gs.add(det_s, r.ic, r.gs)
         found = algos[name]().detect(data, sampling_rate_hz=rate).ic_list_["ic"].to_numpy()
         whole.add(found / rate, r.ic, r.gs)
-        out[name] = (per_gs, whole)
+        edge.add(found / rate, r.ic, r.gs, edge_tolerant=True)
+        out[name] = (per_gs, whole, edge)
     for name in CLASSIFIERS:
         ok = total = 0
         for g in r.gs.itertuples(index=False):
@@ -95,7 +97,7 @@ def merge(into: dict[str, Any], one: dict[str, Any]) -> None:
             ok, total = into.get(name, (0, 0))
             into[name] = (ok + value[0], total + value[1])
             continue
-        acc = into.setdefault(name, (ContactTally(), ContactTally()))
+        acc = into.setdefault(name, (ContactTally(), ContactTally(), ContactTally()))
         for a, b in zip(acc, value, strict=True):
             a.tp, a.fp, a.fn = a.tp + b.tp, a.fp + b.fp, a.fn + b.fn
             a.errors_s += b.errors_s
@@ -104,8 +106,8 @@ def merge(into: dict[str, Any], one: dict[str, Any]) -> None:
 def row(name: str, res: dict[str, Any]) -> str:
     cells = []
     for d in DETECTORS:
-        per_gs, whole = res[d]
-        cells.append(f"{per_gs.f1:.3f} / {whole.f1:.3f}")
+        per_gs, whole, edge = res[d]
+        cells.append(f"{per_gs.f1:.3f} / {whole.f1:.3f} / {edge.f1:.3f}")
     for c in CLASSIFIERS:
         ok, total = res[c]
         cells.append(f"{ok / max(total, 1):.3f}")
@@ -133,7 +135,8 @@ def main() -> None:
             if r.pooled:
                 merge(sets.setdefault(r.set_name, {}), res)
     head = (
-        "| {what} | " + " | ".join(f"{d} F1 (per sequence / whole)" for d in DETECTORS)
+        "| {what} | "
+        + " | ".join(f"{d} F1 (per sequence / whole / edge-tolerant)" for d in DETECTORS)
         + " | " + " | ".join(f"{c} left/right" for c in CLASSIFIERS) + " |\n"
         + "|---" * (1 + len(DETECTORS) + len(CLASSIFIERS)) + "|"
     )  # fmt: skip
@@ -146,7 +149,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     for name, res in sets.items():
         for d in DETECTORS:
-            for protocol, t in zip(("per sequence", "whole recording"), res[d], strict=True):
+            protocols = ("per sequence", "whole recording", "whole recording, edge-tolerant")
+            for protocol, t in zip(protocols, res[d], strict=True):
                 err = 1000 * float(np.mean(np.abs(t.errors_s))) if t.errors_s else float("nan")
                 print(f"| {name} | {d} | {protocol} | {t.precision:.3f} | {t.recall:.3f} | "
                       f"{t.f1:.3f} | {err:.0f} ms |")  # fmt: skip
