@@ -27,6 +27,8 @@ def recording_options(func: Any) -> Any:
         click.option("--axes", default=None, metavar="X,Y,Z",
                      help="Sensor axes along the pelvis's anterior, left and up axes "
                           "(mobgap's frame: z,-y,x); default: from the recording."),
+        click.option("--height", "height_cm", type=click.FloatRange(80, 250), default=None,
+                     help="The person's height in cm: walk step length and gait speed."),
     ]  # fmt: skip
     for option in reversed(options):
         func = option(func)
@@ -50,11 +52,13 @@ def load(path: Path, column_map: str | None, rate_hz: float | None) -> Recording
 
 
 def run_analysis(file: Path, test: str | None, column_map: str | None, rate_hz: float | None,
-                 axes: str | None) -> Any:  # fmt: skip
+                 axes: str | None, height_cm: float | None = None) -> Any:  # fmt: skip
     from hipsense.analysis import analyse
 
     rec = load(file, column_map, rate_hz)
     options: dict[str, Any] = {} if axes is None else {"axes": axes}
+    if height_cm is not None:
+        options["height_cm"] = height_cm
     return analyse(rec, test, **options)
 
 
@@ -70,10 +74,10 @@ def run_analysis(file: Path, test: str | None, column_map: str | None, rate_hz: 
 )
 def analyze(
     file: Path, test: str | None, column_map: str | None, rate_hz: float | None,
-    axes: str | None, as_json: bool, out: Path | None,
+    axes: str | None, height_cm: float | None, as_json: bool, out: Path | None,
 ) -> None:  # fmt: skip
     """Analyse the recording FILE and print the result (or its JSON document)."""
-    result = run_analysis(file, test, column_map, rate_hz, axes)
+    result = run_analysis(file, test, column_map, rate_hz, axes, height_cm)
     text = json.dumps(result.to_json(), indent=2) if as_json else result.summary_text()
     if out is None:
         click.echo(text)

@@ -21,10 +21,10 @@ from hipsense.cli.analyze import recording_options, run_analysis
 )
 def report(
     file: Path, test: str | None, column_map: str | None, rate_hz: float | None,
-    axes: str | None, out_dir: Path | None,
+    axes: str | None, height_cm: float | None, out_dir: Path | None,
 ) -> None:  # fmt: skip
     """Write an HTML report (with matplotlib figures) for the recording FILE."""
-    result = run_analysis(file, test, column_map, rate_hz, axes)
+    result = run_analysis(file, test, column_map, rate_hz, axes, height_cm)
     target = out_dir or file.with_name(file.stem + "_report")
     path = result.write_report(target)
     click.echo(f"report: {path}")

@@ -18,8 +18,9 @@ from rich.live import Live
 from rich.table import Table
 
 from hipsense.cli.stream import virtual_board_options, virtual_options
-from hipsense.link.session import SampleBlock, Session
-from hipsense.live.walk import LiveWalk
+from hipsense.gait.live import LiveWalk
+from hipsense.gait.tracker import WalkTracker
+from hipsense.session import SampleBlock, Session
 
 STILL_S = 3.0
 """Guided start: stand still this long first (the board learns its gyro bias at rest)."""
@@ -106,8 +107,28 @@ class _WalkView:
                 f"{ev.contact.side} at {ev.contact.t_s:.2f} s, shown {1000 * w.delay_s:.0f} ms "
                 f"after it (longest {1000 * w.max_delay_s:.0f} ms)",
             )
+        table.add_row("pace", _pace(tr))
         table.add_row("verdict", tr.verdict_.text)
         return table
+
+
+def _pace(tr: WalkTracker) -> str:
+    """Cadence from the mean step time; speed and step length when a height was given."""
+    st = tr.symmetry_.step_s
+    n = st["left"].n + st["right"].n
+    if n == 0:
+        return "—"
+    mean_step_s = (st["left"].mean * st["left"].n + st["right"].mean * st["right"].n) / n
+    text = f"cadence {60.0 / mean_step_s:.0f} steps/min"
+    speed = tr.pace_["speed_mps"]
+    length = tr.pace_["step_length_m"]
+    if speed["left"].n + speed["right"].n == 0:
+        return text + " (give --height for speed)"
+    parts = [f"{s} {length[s].mean:.2f} m" for s in ("left", "right") if length[s].n]
+    mean_speed = (speed["left"].mean * speed["left"].n + speed["right"].mean * speed["right"].n) / (
+        speed["left"].n + speed["right"].n
+    )
+    return text + f", speed {mean_speed:.2f} m/s, step length " + ", ".join(parts)
 
 
 @click.command()
@@ -131,6 +152,13 @@ class _WalkView:
     show_default=True,
     help="Write the HTML report after the walk.",
 )
+@click.option(
+    "--height",
+    "height_cm",
+    type=click.FloatRange(80, 250),
+    default=None,
+    help="Your height in cm: step length and gait speed.",
+)
 @virtual_options
 def walk(
     device: str | None,
@@ -138,6 +166,7 @@ def walk(
     out: Path | None,
     align: bool,
     report: bool,
+    height_cm: float | None,
     **kwargs: Any,
 ) -> None:
     """Walk with the sensor on: live left/right view, then the summary and the report."""
@@ -162,7 +191,7 @@ def walk(
     console.print(
         f"Stand still for {STILL_S:.0f} s with the sensor on, then walk (Ctrl-C to stop)."
     )
-    walker = LiveWalk()
+    walker = LiveWalk(height_cm)
     with Live(console=console, refresh_per_second=5, transient=False) as live:
         view = _WalkView(live, walker)
         try:
@@ -180,7 +209,8 @@ def walk(
         soft_wrap=True,
         highlight=False,
     )
-    result = analyse(read_recording(summary.recording), "walk")
+    options = {} if height_cm is None else {"height_cm": height_cm}
+    result = analyse(read_recording(summary.recording), "walk", **options)
     console.print(result.summary_text(), soft_wrap=True, highlight=False)
     live_tr, offline_tr = walker.tracker, getattr(result, "tracker", None)
     if live_tr is not None and offline_tr is not None:

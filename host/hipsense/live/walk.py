@@ -10,10 +10,9 @@ import math
 
 import numpy as np
 
-from hipsense.detectors.walk.tracker import WalkEvent, WalkTracker
-from hipsense.link.blocks import block_frame
-from hipsense.link.session import SampleBlock, Session
-from hipsense.motion.sources import ACC_COLUMNS, GYR_COLUMNS
+from hipsense.gait.pendulum import LEG_PER_HEIGHT
+from hipsense.gait.sources import ACC_COLUMNS, GYR_COLUMNS
+from hipsense.gait.tracker import WalkEvent, WalkTracker
 from hipsense.recording import ANGLE_COLUMNS
 
 
@@ -25,9 +24,11 @@ class LiveWalk:
     The sampling rate comes from the stream's configuration frame (the first block that carries
     one); ``tracker`` is None until then. ``delay_s``: how long after its contact (stream time)
     the last contact was shown, i.e. the detector's confirmation delay plus the block's length.
+    ``height_cm``: the person's height, for step length and gait speed (None: not estimated).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, height_cm: float | None = None) -> None:
+        self.pendulum_m = None if height_cm is None else LEG_PER_HEIGHT * height_cm / 100.0
         self.tracker: WalkTracker | None = None
         self.rate_hz: float | None = None
         self.t0_device_s: float | None = None
@@ -44,7 +45,9 @@ class LiveWalk:
         tracker = self.tracker
         if tracker is None:
             self.rate_hz = float(block.config.rate_hz)
-            tracker = self.tracker = WalkTracker(self.rate_hz, keep_events=False)
+            tracker = self.tracker = WalkTracker(
+                self.rate_hz, keep_events=False, pendulum_m=self.pendulum_m
+            )
         if self.t0_device_s is None:
             self.t0_device_s = float(block.t_device_s[0])
         frame = block_frame(block, self.t0_device_s, {})

@@ -195,6 +195,8 @@ class ContactDetector:
         self._bout = -1
         self._side_state = 0.0
         self.contacts_: list[Contact] = []
+        self.vertical_mps2_: FloatArray = np.empty(0)
+        """The last chunk's vertical acceleration, gravity removed (m/s², up > 0)."""
 
     def update(
         self, t_s: npt.ArrayLike, acc_mps2: npt.ArrayLike, gyr_dps: npt.ArrayLike
@@ -225,6 +227,7 @@ class ContactDetector:
         hb, self._h_zi = _lfilter(self._y_ba, acc, self._h_zi, axis=0)
         horiz = hb - np.einsum("ij,ij->i", hb, up)[:, None] * up
         self._buf = np.concatenate([self._buf, np.column_stack([t, v, thr, y, ratio, horiz])])
+        self.vertical_mps2_ = vert
         return self._decide()
 
     def _decide(self) -> list[Contact]:
