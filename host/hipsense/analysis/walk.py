@@ -169,6 +169,11 @@ class WalkAnalysis:
             self._pace_text(),
             f"Verdict: {tr.verdict_.text}",
         ]
+        if self.forward_ambiguous:
+            lines.append(
+                "Warning: the sensor's forward direction could not be told from this recording, "
+                "so left and right may be swapped: pass --axes (docs/gait.md)."
+            )
         return "\n".join(lines)
 
     def _pace_text(self) -> str:
