@@ -49,6 +49,8 @@ class Results:
     sets: dict[str, Tally] = field(default_factory=dict)
     people: dict[str, Tally] = field(default_factory=dict)
     mirrored_unflagged: list[str] = field(default_factory=list)
+    ambiguous: list[str] = field(default_factory=list)
+    n_recordings: int = 0
     parts_m: dict[str, list[float]] = field(default_factory=dict)  # IPOL, gain 1
 
 
@@ -73,6 +75,9 @@ def _score(root: Path) -> Results:
                 ok_no_axes = [b.events[i].contact.side[0].upper() == ref_side[j] for i, j in pairs]
                 g.sides_no_axes += ok_no_axes
                 g.latency_s += [a.events[i].contact.t_detected_s - ref_t[j] for i, j in pairs]
+            res.n_recordings += 1
+            if b.forward_ambiguous:
+                res.ambiguous.append(f"{r.participant}/{r.name}")
             if ok_no_axes and np.mean(ok_no_axes) < 0.5 and not b.forward_ambiguous:
                 res.mirrored_unflagged.append(f"{r.participant}/{r.name}")
             if r.participant.startswith("IPOL_") and r.pooled and len(r.gs) == 2:
@@ -126,6 +131,9 @@ def test_sides_hold_per_participant(real):
 
 def test_no_confident_mirror_without_axes(real):
     assert real.mirrored_unflagged == []
+    # ... and not by calling everything ambiguous: only the upside-down recording is
+    assert real.n_recordings == 71
+    assert real.ambiguous == ["SEMIO_equinovarus/M0_presurgery"]
 
 
 def test_distance_on_the_ipol_walkway_leave_one_participant_out(real):
