@@ -5,7 +5,8 @@ Runs ``hipsense analyze``'s walk analysis (the causal streaming detector, each f
 the whole of every recording of every folder of ``../shared/benchmarks`` in the gait benchmark
 layout (``gait``, ``gait-ipol``; more folders as arguments, e.g. the held-out participant of
 ``make heldout``), and once more without ``--axes`` (the mounting estimated from the recording).
-Contacts are scored inside the reference gait sequences (``hipsense.gait.scoring``: one-to-one
+Contacts are scored inside the reference gait sequences (``hipsense.detectors.walk.scoring``:
+one-to-one
 within ±0.25 s); left/right accuracy is over the matched contacts. Nothing is tuned here: the
 detector's parameters are fixed, so every participant's figure is a leave-one-participant-out
 figure for that participant. Recordings that repeat another participant's or whose reference
@@ -23,14 +24,14 @@ from pathlib import Path
 
 import numpy as np
 from hipsense import paths
-from hipsense.gait.analysis import analyse_walk
-from hipsense.gait.scoring import (
+from hipsense.analysis.walk import analyse_walk
+from hipsense.detectors.walk.scoring import (
     ContactTally,
     ReferenceRecording,
     benchmark_folders,
     reference_recordings,
 )
-from hipsense.gait.sources import read_foreign_csv
+from hipsense.recording.importer import read_foreign_csv
 
 COLUMN_MAP = {"t_s": "time_s", **{f"acc_{a}_mps2": f"acc_{a}" for a in "xyz"},
               **{f"gyr_{a}_dps": f"gyr_{a}" for a in "xyz"}}  # fmt: skip

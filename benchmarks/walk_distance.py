@@ -11,7 +11,8 @@ uncertain by about ±1 step (±0.6–0.7 m, ±7 %) per part and says nothing abo
 Only recordings with exactly two parts (no packet gap or extra turn splitting them) are used,
 with the hand-checked IPOL contacts (not the SEMIO algorithm references).
 
-The model's gain (``hipsense.gait.pendulum.GAIN``) is fitted leave one participant out: each
+The model's gain (``hipsense.detectors.walk.pendulum.GAIN``) is fitted leave one participant
+out: each
 participant's parts are scored with the gain that makes the other participants' mean distance
 10 m. Sensor height: 0.53 × the participant's height (``LEG_PER_HEIGHT``).
 
@@ -23,10 +24,10 @@ from __future__ import annotations
 import numpy as np
 from gait_accuracy import COLUMN_MAP
 from hipsense import paths
-from hipsense.gait.analysis import analyse_walk
-from hipsense.gait.pendulum import GAIN, LEG_PER_HEIGHT
-from hipsense.gait.scoring import reference_recordings
-from hipsense.gait.sources import read_foreign_csv
+from hipsense.analysis.walk import analyse_walk
+from hipsense.detectors.walk.pendulum import GAIN, LEG_PER_HEIGHT
+from hipsense.detectors.walk.scoring import reference_recordings
+from hipsense.recording.importer import read_foreign_csv
 
 WALKWAY_M = 10.0
 
@@ -86,7 +87,7 @@ def main() -> None:
         f"({np.mean(abs_pct):.1f} %), 95th percentile {np.percentile(np.abs(e), 95):.2f} m"
     )
     print(f"gain fitted on all participants: {WALKWAY_M / np.mean(all_d):.3f} "
-          f"(hipsense.gait.pendulum.GAIN = {GAIN})")  # fmt: skip
+          f"(hipsense.detectors.walk.pendulum.GAIN = {GAIN})")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -7,15 +7,14 @@ import math
 
 import numpy as np
 import pytest
-from hipsense.gait.analysis import analyse_walk
-from hipsense.gait.contacts import MIN_RATE_HZ, ContactDetector
-from hipsense.gait.live import LiveWalk
-from hipsense.gait.sources import WalkInputError
-from hipsense.gait.tracker import LIVE_CONTACTS, WalkTracker
-from hipsense.protocol.constants import CONTENT_RAW, ImuChip
-from hipsense.protocol.frames import ConfigFrame
+from hipsense.analysis.walk import analyse_walk
+from hipsense.detectors.walk.contacts import MIN_RATE_HZ, ContactDetector, RateTooLowError
+from hipsense.detectors.walk.tracker import LIVE_CONTACTS, WalkTracker
+from hipsense.link.protocol.constants import CONTENT_RAW, ImuChip
+from hipsense.link.protocol.frames import ConfigFrame
+from hipsense.link.session import SampleBlock
+from hipsense.live.walk import LiveWalk
 from hipsense.recording import Recording, RecordingMeta
-from hipsense.session import SampleBlock
 from hipsense.sim.scenarios import simulate
 
 ACC_LSB = 8 * 9.80665 / 32768
@@ -69,7 +68,7 @@ def test_live_memory_is_constant_over_a_walk_of_any_length():
 
 @pytest.mark.parametrize("rate_hz", [8.0, 16.0, 25.0, MIN_RATE_HZ - 0.5, math.nan])
 def test_a_rate_below_the_detector_minimum_is_a_clear_error(rate_hz):
-    with pytest.raises(WalkInputError, match=rf"at least {MIN_RATE_HZ:g} Hz"):
+    with pytest.raises(RateTooLowError, match=rf"at least {MIN_RATE_HZ:g} Hz"):
         ContactDetector(rate_hz)
 
 
@@ -85,7 +84,7 @@ def test_a_16_hz_recording_gets_the_clear_error_not_a_scipy_one():
         data[f"gyr_{a}_dps"] = r.gyr_dps[k, i]
     data["marker"] = 0
     rec = Recording(meta=RecordingMeta(rate_hz=100 / 6, test="walk"), data=data)
-    with pytest.raises(WalkInputError, match=r"these data are at 16\.7 Hz"):
+    with pytest.raises(RateTooLowError, match=r"these data are at 16\.7 Hz"):
         analyse_walk(rec, axes="x,y,z")
 
 

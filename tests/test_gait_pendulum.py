@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from hipsense.cli import cli
-from hipsense.gait.pendulum import GAIN, step_length_m, vertical_excursion_m
+from hipsense.detectors.walk.pendulum import GAIN, step_length_m, vertical_excursion_m
 from hipsense.recording import write_recording
 from hipsense.sim.scenarios import simulate
 from hypothesis import given, settings

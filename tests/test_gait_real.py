@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hipsense.gait.analysis import analyse_walk
-from hipsense.gait.pendulum import GAIN, LEG_PER_HEIGHT
-from hipsense.gait.scoring import ContactTally, reference_recordings
-from hipsense.gait.sources import read_foreign_csv
+from hipsense.analysis.walk import analyse_walk
+from hipsense.detectors.walk.pendulum import GAIN, LEG_PER_HEIGHT
+from hipsense.detectors.walk.scoring import ContactTally, reference_recordings
+from hipsense.recording.importer import read_foreign_csv
 
 COLUMN_MAP = {"t_s": "time_s", **{f"acc_{a}_mps2": f"acc_{a}" for a in "xyz"},
               **{f"gyr_{a}_dps": f"gyr_{a}" for a in "xyz"}}  # fmt: skip

@@ -1,14 +1,16 @@
 """mobgap 1.2.0's own initial-contact detectors and left/right classifiers on every gait folder,
-scored exactly as ``benchmarks/gait_accuracy.py`` scores hipsense (``hipsense.gait.scoring``),
+scored exactly as ``benchmarks/gait_accuracy.py`` scores hipsense
+(``hipsense.detectors.walk.scoring``),
 per set and per participant.
 
 Each recording is turned into mobgap's sensor frame (x up, y right, z forward) with its own
-``--axes`` from ``participant.json`` (``hipsense.gait.scoring.reference_recordings``), then
+``--axes`` from ``participant.json``
+(``hipsense.detectors.walk.scoring.reference_recordings``), then
 renamed to mobgap's body frame. Two protocols for the detectors:
 - per sequence: each algorithm sees only the data of one reference gait sequence (how the
   shared README's anchor numbers were made; reproduces them on ``../shared/benchmarks/gait``);
 - whole recording: each algorithm sees the whole recording, as hipsense's causal detector does;
-  also scored edge-tolerant (``hipsense.gait.scoring``).
+  also scored edge-tolerant (``hipsense.detectors.walk.scoring``).
 The classifiers label the reference contacts of each gait sequence (as in the README).
 Recordings that are not pooled (a repeated participant, a non-alternating reference) are left
 out of the set figures as in ``gait_accuracy.py``. Runs in the mobgap venv (``make heldout``).
@@ -28,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "host"))
-from hipsense.gait.scoring import (
+from hipsense.detectors.walk.scoring import (
     ContactTally,
     ReferenceRecording,
     benchmark_folders,

@@ -12,23 +12,23 @@ from typing import Any
 import numpy as np
 
 from hipsense import __version__
-from hipsense.gait.contacts import ContactDetector
-from hipsense.gait.pendulum import LEG_PER_HEIGHT
-from hipsense.gait.sources import (
+from hipsense.conventions import SIDES
+from hipsense.detectors.walk.contacts import ContactDetector
+from hipsense.detectors.walk.pendulum import LEG_PER_HEIGHT
+from hipsense.detectors.walk.symmetry import RunningStats
+from hipsense.detectors.walk.tracker import (
+    PACE_METRICS,
+    RANGE_METRICS,
+    Step,
+    WalkEvent,
+    WalkTracker,
+)
+from hipsense.motion.sources import (
     FloatArray,
     WalkInputError,
     angle_array,
     left_axis_sensor,
     raw_arrays,
-)
-from hipsense.gait.symmetry import RunningStats
-from hipsense.gait.tracker import (
-    PACE_METRICS,
-    RANGE_METRICS,
-    SIDES,
-    Step,
-    WalkEvent,
-    WalkTracker,
 )
 from hipsense.recording import Recording
 

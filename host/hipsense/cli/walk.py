@@ -18,9 +18,9 @@ from rich.live import Live
 from rich.table import Table
 
 from hipsense.cli.stream import virtual_board_options, virtual_options
-from hipsense.gait.live import LiveWalk
-from hipsense.gait.tracker import WalkTracker
-from hipsense.session import SampleBlock, Session
+from hipsense.detectors.walk.tracker import WalkTracker
+from hipsense.link.session import SampleBlock, Session
+from hipsense.live.walk import LiveWalk
 
 STILL_S = 3.0
 """Guided start: stand still this long first (the board learns its gyro bias at rest)."""

@@ -10,9 +10,11 @@ import math
 
 import numpy as np
 
-from hipsense.gait.pendulum import LEG_PER_HEIGHT
-from hipsense.gait.sources import ACC_COLUMNS, GYR_COLUMNS
-from hipsense.gait.tracker import WalkEvent, WalkTracker
+from hipsense.detectors.walk.pendulum import LEG_PER_HEIGHT
+from hipsense.detectors.walk.tracker import WalkEvent, WalkTracker
+from hipsense.link.blocks import block_frame
+from hipsense.link.session import SampleBlock, Session
+from hipsense.motion.sources import ACC_COLUMNS, GYR_COLUMNS
 from hipsense.recording import ANGLE_COLUMNS
 
 

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import signal
 
-from hipsense.gait.sources import WalkInputError
+from hipsense.errors import HipsenseError
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -46,6 +46,11 @@ class Contact:
 
 
 Coeffs = tuple[FloatArray, FloatArray]
+
+
+class RateTooLowError(HipsenseError):
+    """The sampling rate is below :data:`MIN_RATE_HZ`: contacts cannot be detected."""
+
 
 MIN_RATE_HZ = 30.0
 """Lowest sampling rate the detector accepts (Hz): the impact high-pass at 8 Hz needs a Nyquist
@@ -103,7 +108,7 @@ class ContactDetector:
     keep_contacts: how many recent contacts ``contacts_`` keeps (None: all, for offline use;
         a number keeps memory constant over a live walk of any length).
 
-    A rate below :data:`MIN_RATE_HZ` raises :class:`WalkInputError`: the impact high-pass
+    A rate below :data:`MIN_RATE_HZ` raises :class:`RateTooLowError`: the impact high-pass
     (``impact_hz``) needs a Nyquist frequency above it.
     """
 
@@ -135,7 +140,7 @@ class ContactDetector:
         keep_contacts: int | None = None,
     ) -> None:
         if not rate_hz >= MIN_RATE_HZ:
-            raise WalkInputError(
+            raise RateTooLowError(
                 f"the walk analysis needs at least {MIN_RATE_HZ:g} Hz (its heel-strike filter "
                 f"passes {impact_hz:g} Hz and up); these data are at {rate_hz:.3g} Hz"
             )

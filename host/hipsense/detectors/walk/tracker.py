@@ -17,8 +17,8 @@ import numpy.typing as npt
 
 from hipsense.conventions import SIDES
 from hipsense.detectors.walk.contacts import Contact, ContactDetector
-from hipsense.detectors.walk.symmetry import RunningStats, SymmetryTracker, Verdict
 from hipsense.detectors.walk.pendulum import step_length_m, vertical_excursion_m
+from hipsense.detectors.walk.symmetry import RunningStats, SymmetryTracker, Verdict
 
 RANGE_METRICS = ("tilt_range_deg", "obliquity_range_deg", "rotation_range_deg")
 PACE_METRICS = ("step_length_m", "speed_mps")
@@ -34,7 +34,8 @@ class Step:
     Trendelenburg measure); ``step_s`` belongs to the side of the contact that ends the step;
     ``stride_s``: time since the contact before the previous one (NaN at a bout start);
     ``valid``: same bout, alternating sides and a plausible duration (only valid steps enter the
-    statistics); ``step_length_m`` (inverted-pendulum model, :mod:`hipsense.gait.pendulum`; NaN
+    statistics); ``step_length_m`` (inverted-pendulum model,
+    :mod:`hipsense.detectors.walk.pendulum`; NaN
     without a pendulum length) and ``speed_mps`` (step length / step time) belong, like
     ``step_s``, to the side of the contact that ends the step."""
 
