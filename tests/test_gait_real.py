@@ -41,6 +41,7 @@ class Tally:
     edge: ContactTally = field(default_factory=ContactTally)
     sides: list[bool] = field(default_factory=list)
     sides_no_axes: list[bool] = field(default_factory=list)
+    uncertain: list[bool] = field(default_factory=list)
     latency_s: list[float] = field(default_factory=list)
 
 
@@ -72,6 +73,7 @@ def _score(root: Path) -> Results:
                 pairs = g.strict.add(det, r.ic, r.gs)
                 g.edge.add(det, r.ic, r.gs, edge_tolerant=True)
                 g.sides += [a.events[i].contact.side[0].upper() == ref_side[j] for i, j in pairs]
+                g.uncertain += [abs(a.events[i].contact.side_score) < 1.0 for i, _ in pairs]
                 ok_no_axes = [b.events[i].contact.side[0].upper() == ref_side[j] for i, j in pairs]
                 g.sides_no_axes += ok_no_axes
                 g.latency_s += [a.events[i].contact.t_detected_s - ref_t[j] for i, j in pairs]
@@ -127,6 +129,17 @@ def test_sides_hold_per_participant(real):
     for name, t in real.people.items():
         if t.strict.tp + t.strict.fn >= 50:
             assert np.mean(t.sides) >= 0.90, name
+
+
+def test_sides_not_flagged_uncertain_are_nearly_always_right(real):
+    ok, unc = [], []
+    for t in real.sets.values():
+        ok += t.sides
+        unc += t.uncertain
+    ok_a, unc_a = np.array(ok), np.array(unc)
+    assert ok_a[~unc_a].mean() >= 0.995
+    assert ok_a[unc_a].mean() < 0.9  # the flag marks where the errors are
+    assert unc_a.mean() <= 0.15
 
 
 def test_no_confident_mirror_without_axes(real):

@@ -35,6 +35,10 @@ from hipsense.recording import Recording
 SCHEMA = "hipsense.walk"
 VERSION = 2
 """2: ``verdict.tiers`` (drop and step time graded against noise and the MDC), cadence, speed."""
+SIDE_CERTAIN_SCORE = 1.0
+"""A contact's side is called uncertain below this side score (its evidence, in units of the
+cues' running mean size): on the shared real walks 0.854 of such sides were right, 0.999 of the
+others (docs/validation.md)."""
 CHUNK_SAMPLES = 1000
 """Offline chunk size; any size gives the same events (tested)."""
 
@@ -125,6 +129,8 @@ class WalkAnalysis:
                     "side": e.contact.side,
                     "bout": e.contact.bout,
                     "t_detected_s": round(e.contact.t_detected_s, 4),
+                    "side_score": round(e.contact.side_score, 3),
+                    "side_uncertain": abs(e.contact.side_score) < SIDE_CERTAIN_SCORE,
                 }
                 for e in self.events
             ],
@@ -161,7 +167,8 @@ class WalkAnalysis:
             f"Walk: {len(self.events)} contacts "
             f"({sum(e.contact.side == 'left' for e in self.events)} left, "
             f"{sum(e.contact.side == 'right' for e in self.events)} right), "
-            f"{len(self.bouts())} bout(s), {self.recording.duration_s:.1f} s",
+            f"{len(self.bouts())} bout(s), {self.recording.duration_s:.1f} s; side uncertain for "
+            f"{sum(abs(e.contact.side_score) < SIDE_CERTAIN_SCORE for e in self.events)}",
             f"Drop of the swing side: right stance {_ms(d['right'], '°')}, "
             f"left stance {_ms(d['left'], '°')}; SI {_si_text(drop_si)}",
             f"Step time: right {_ms(st['right'], ' s', 3)}, left {_ms(st['left'], ' s', 3)}; "
