@@ -61,7 +61,6 @@ heldout: $(MOBGAP_VENV)/.installed
 bench-heldout: heldout $(STAMP)
 	$(BIN)/python benchmarks/gait_accuracy.py $(HELDOUT)
 	$(MOBGAP_VENV)/bin/python benchmarks/reference/mobgap_baseline.py $(HELDOUT)
-	$(MOBGAP_VENV)/bin/python benchmarks/reference/mobgap_baseline.py ../shared/benchmarks/gait
 
 clean:
 	rm -rf $(VENV) $(MOBGAP_VENV) $(STUBS) .pytest_cache .ruff_cache .hypothesis

@@ -1,114 +1,152 @@
-"""Initial contacts and sides on real lower-back walking (INDIP reference, mobgap's lab data).
+"""Initial contacts and sides on real lower-back walking, per set and per participant.
 
-Runs ``hipsense analyze``'s walk analysis (the causal streaming detector, files read through
-``--column-map``/``--axes`` as documented in docs/gait.md) over the whole of every recording in a
-folder laid out like ``../shared/benchmarks/gait/`` (the default; ``make heldout`` converts a
-held-out participant into the same layout) and scores the contacts inside the reference gait
-sequences as that README defines (``hipsense.detectors.walk.scoring``): tolerance 0.25 s, one-to-one
-matching. Left/right accuracy is over the matched contacts: with the pelvis's left axis from
-``--axes`` (the table) and learned from the walk without a mounting. Prints a table for
-docs/validation.md.
+Runs ``hipsense analyze``'s walk analysis (the causal streaming detector, each file read through
+``--column-map`` and given its own ``--axes`` from its ``participant.json``, as a user would) over
+the whole of every recording of every folder of ``../shared/benchmarks`` in the gait benchmark
+layout (``gait``, ``gait-ipol``; more folders as arguments, e.g. the held-out participant of
+``make heldout``), and once more without ``--axes`` (the mounting estimated from the recording).
+Contacts are scored inside the reference gait sequences (``hipsense.detectors.walk.scoring``:
+one-to-one
+within ±0.25 s); left/right accuracy is over the matched contacts. Nothing is tuned here: the
+detector's parameters are fixed, so every participant's figure is a leave-one-participant-out
+figure for that participant. Recordings that repeat another participant's or whose reference
+does not alternate are listed but not pooled (``ReferenceRecording.pooled``).
 
-    .venv/bin/python benchmarks/gait_accuracy.py [FOLDER] [--per-sequence]
+    .venv/bin/python benchmarks/gait_accuracy.py [EXTRA_FOLDER ...] [--per-recording]
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from hipsense import paths
 from hipsense.analysis.walk import analyse_walk
-from hipsense.detectors.walk.contacts import ContactDetector
-from hipsense.detectors.walk.scoring import TOLERANCE_S, ContactTally
-from hipsense.motion.sources import raw_arrays
+from hipsense.detectors.walk.scoring import (
+    ContactTally,
+    ReferenceRecording,
+    benchmark_folders,
+    reference_recordings,
+)
 from hipsense.recording.importer import read_foreign_csv
 
 COLUMN_MAP = {"t_s": "time_s", **{f"acc_{a}_mps2": f"acc_{a}" for a in "xyz"},
               **{f"gyr_{a}_dps": f"gyr_{a}" for a in "xyz"}}  # fmt: skip
-AXES = "z,-y,x"  # mobgap sensor frame: x up, y right, z forward
-REFERENCE = {  # the shared README's anchor numbers (mobgap 1.2.0 on HA_001 and HA_002)
-    "IcdShinImproved": (0.817, 0.811, 0.814, 85),
-    "IcdIonescu": (0.796, 0.677, 0.732, 87),
-    "IcdHKLeeImproved": (0.771, 0.795, 0.783, 102),
-}
+
+
+@dataclass
+class Score:
+    """Contacts and sides over any number of recordings."""
+
+    tally: ContactTally = field(default_factory=ContactTally)
+    edge: ContactTally = field(default_factory=ContactTally)
+    side_ok: int = 0
+    side_ok_no_axes: int = 0
+    latency_s: list[float] = field(default_factory=list)
+    tilts: list[float] = field(default_factory=list)
+
+    def add(self, other: Score) -> None:
+        for t, o in ((self.tally, other.tally), (self.edge, other.edge)):
+            t.tp, t.fp, t.fn = t.tp + o.tp, t.fp + o.fp, t.fn + o.fn
+            t.fp_in_untimed_gaps += o.fp_in_untimed_gaps
+            t.errors_s += o.errors_s
+        self.side_ok += other.side_ok
+        self.side_ok_no_axes += other.side_ok_no_axes
+        self.latency_s += other.latency_s
+        self.tilts += other.tilts
+
+    @property
+    def sides(self) -> float:
+        return self.side_ok / max(self.tally.tp, 1)
+
+    @property
+    def sides_no_axes(self) -> float:
+        return self.side_ok_no_axes / max(self.tally.tp, 1)
+
+    def row(self, name: str) -> str:
+        t = self.tally
+        err = 1000 * float(np.mean(np.abs(t.errors_s))) if t.errors_s else float("nan")
+        tilt = f"{min(self.tilts):.0f}–{max(self.tilts):.0f}°" if self.tilts else "—"
+        return (
+            f"| {name} | {t.tp + t.fn} | {t.precision:.3f} | {t.recall:.3f} | {t.f1:.3f} | "
+            f"{self.edge.f1:.3f} | {err:.0f} ms | {self.sides:.3f} | {self.sides_no_axes:.3f} | "
+            f"{tilt} |"
+        )
+
+
+def score_recording(r: ReferenceRecording) -> Score:
+    rec = read_foreign_csv(r.imu, COLUMN_MAP)
+    with_axes = analyse_walk(rec, axes=r.axes)
+    without = analyse_walk(rec)
+    det_t = np.array([e.contact.t_s for e in with_axes.events])
+    if not np.array_equal(det_t, [e.contact.t_s for e in without.events]):
+        raise AssertionError(f"{r.imu}: the contacts depend on the mounting")
+    side = [e.contact.side[0].upper() for e in with_axes.events]
+    side_no_axes = [e.contact.side[0].upper() for e in without.events]
+    at = [e.contact.t_detected_s for e in with_axes.events]
+    s = Score()
+    pairs = s.tally.add(det_t, r.ic, r.gs)
+    s.edge.add(det_t, r.ic, r.gs, edge_tolerant=True)
+    ref_side, ref_t = r.ic["side"].to_numpy(), r.ic["time_s"].to_numpy()
+    s.side_ok = sum(side[i] == ref_side[j] for i, j in pairs)
+    s.side_ok_no_axes = sum(side_no_axes[i] == ref_side[j] for i, j in pairs)
+    s.latency_s = [at[i] - ref_t[j] for i, j in pairs]
+    if r.tilt_deg is not None:
+        s.tilts = [float(r.tilt_deg)]
+    return s
+
+
+HEADER = (
+    "| {what} | reference contacts | precision | recall | F1 | F1 edge-tolerant | mean abs. "
+    "timing error | left/right (--axes) | left/right (no --axes) | sensor tilt |\n"
+    + "|---" * 10
+    + "|"
+)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Gait contacts on real lower-back walking.")
-    parser.add_argument("folder", nargs="?", type=Path, help="default: ../shared/benchmarks/gait")
-    parser.add_argument("--per-sequence", action="store_true")
+    parser = argparse.ArgumentParser(description="Gait contacts and sides on real walking.")
+    parser.add_argument("folders", nargs="*", type=Path, help="extra folders (held-out data)")
+    parser.add_argument("--per-recording", action="store_true")
     args = parser.parse_args()
-    root = args.folder or paths.shared_dir() / "benchmarks" / "gait"
-    imus = sorted(root.glob("*/*_imu.csv"))
-    if not imus:
-        sys.exit(f"no */*_imu.csv recordings under {root}")
-    strict, edge = ContactTally(), ContactTally()
-    sides: list[bool] = []
-    sides_learned: list[bool] = []
-    latency_s: list[float] = []
-    for imu in imus:
-        ic = pd.read_csv(Path(str(imu).replace("_imu.csv", "_ic_ref.csv")))
-        gs = pd.read_csv(Path(str(imu).replace("_imu.csv", "_gs_ref.csv")))
-        rec = read_foreign_csv(imu, COLUMN_MAP)
-        result = analyse_walk(rec, axes=AXES)
-        det_t = np.array([e.contact.t_s for e in result.events])
-        det_side = np.array([e.contact.side[0].upper() for e in result.events])
-        det_at = np.array([e.contact.t_detected_s for e in result.events])
-        # the same detector without the mounting: it learns the left axis from the walk
-        own = ContactDetector(rec.meta.rate_hz)
-        own.update(*raw_arrays(rec))
-        assert np.array_equal([c.t_s for c in own.contacts_], det_t)
-        det_side_learned = np.array([c.side[0].upper() for c in own.contacts_])
-        pairs = strict.add(det_t, ic, gs)
-        edge.add(det_t, ic, gs, edge_tolerant=True)
-        ref_side, ref_t = ic["side"].to_numpy(), ic["time_s"].to_numpy()
-        sides += [det_side[i] == ref_side[j] for i, j in pairs]
-        sides_learned += [det_side_learned[i] == ref_side[j] for i, j in pairs]
-        latency_s += [det_at[i] - ref_t[j] for i, j in pairs]
-        if args.per_sequence:
-            for k in range(len(gs)):
-                one = ContactTally()
-                matched = one.add(det_t, ic, gs.iloc[[k]])
-                print(
-                    f"{imu.parent.name} {imu.name[:-8]} gs{gs['gs_id'].iloc[k]}: "
-                    f"ref {one.tp + one.fn} det {one.tp + one.fp} matched {one.tp} "
-                    f"sides ok {sum(det_side[i] == ref_side[j] for i, j in matched)}"
-                )
-    errors = np.array(strict.errors_s)
-    print(f"data: {root} ({len(imus)} recordings)\n")
-    print("| algorithm | precision | recall | F1 | mean abs. timing error | left/right accuracy |")
-    print("|---|---|---|---|---|---|")
+    root = paths.shared_dir() / "benchmarks"
+    folders = benchmark_folders(root) + list(args.folders)
+    if not folders:
+        sys.exit(f"no gait benchmark folders under {root}")
+    sets: dict[str, Score] = {}
+    people: dict[str, dict[str, Score]] = {}
+    notes: dict[str, str] = {}
+    all_latency: list[float] = []
+    for folder in folders:
+        for r in reference_recordings(folder):
+            s = score_recording(r)
+            key = f"{r.set_name} {r.participant}"
+            people.setdefault(r.set_name, {}).setdefault(r.participant, Score()).add(s)
+            if r.pooled:
+                sets.setdefault(r.set_name, Score()).add(s)
+                all_latency += s.latency_s
+            else:
+                notes[f"{key} {r.name}"] = r.note
+            if args.per_recording:
+                print(s.row(f"{key} {r.name} (--axes {r.axes})"))
+    print("Per set (pooled recordings; hipsense causal, whole recordings):\n")
+    print(HEADER.format(what="set"))
+    for name, s in sets.items():
+        print(s.row(name))
+    print("\nPer participant (nothing tuned per participant: each is a held-out figure):\n")
+    print(HEADER.format(what="participant"))
+    for set_name, group in people.items():
+        for name, s in group.items():
+            print(s.row(f"{set_name} {name}"))
+    if notes:
+        print("\nNot pooled: " + "; ".join(f"{k} ({v})" for k, v in notes.items()))
+    lat = 1000 * np.array(all_latency)
     print(
-        f"| hipsense (causal, streaming) | {strict.precision:.3f} | {strict.recall:.3f} | "
-        f"{strict.f1:.3f} | {1000 * np.mean(np.abs(errors)):.0f} ms "
-        f"(bias {1000 * np.mean(errors):+.0f} ms) | {np.mean(sides):.3f} ({len(sides)} matched) |"
-    )
-    if root.resolve() == (paths.shared_dir() / "benchmarks" / "gait").resolve():
-        for name, (p, r, f, e) in REFERENCE.items():
-            print(f"| mobgap {name} | {p:.3f} | {r:.3f} | {f:.3f} | {e} ms | — |")
-        print("| mobgap LrcUllrich / LrcMcCamley (127 reference contacts) | | | | | 0.780/0.764 |")
-    print(f"\n{strict.tp} matched, {strict.fp} false, {strict.fn} missed")
-    print(f"left/right with the left axis learned from the walk (no mounting): "
-          f"{np.mean(sides_learned):.3f}")  # fmt: skip
-    print(
-        f"{strict.fp_in_untimed_gaps} false detections lie where the reference skips a step_id "
-        f"(a contact INDIP did not time); not counting them: "
-        f"F1 {strict.f1_without_untimed_gaps:.3f}"
-    )
-    print(
-        f"edge-tolerant window (detections up to {TOLERANCE_S} s outside a sequence may match "
-        f"its first/last contact): precision {edge.precision:.3f}, recall {edge.recall:.3f}, "
-        f"F1 {edge.f1:.3f}; and not counting false detections in untimed gaps either: "
-        f"F1 {edge.f1_without_untimed_gaps:.3f}"
-    )
-    lat_ms = 1000 * np.array(latency_s)
-    print(
-        f"emitted after the reference contact: median {np.median(lat_ms):.0f} ms, "
-        f"max {lat_ms.max():.0f} ms, {np.mean(lat_ms <= 300):.1%} within 300 ms"
+        f"\nEmitted after the reference contact (pooled): median {np.median(lat):.0f} ms, "
+        f"max {lat.max():.0f} ms, {np.mean(lat <= 300):.1%} within 300 ms"
     )
 
 

@@ -37,12 +37,12 @@ def test_analyze_text_and_report(tmp_path):
     path = write_recording(simulate("walk-normal", seed=1).to_recording(), tmp_path / "w.csv")
     res = CliRunner().invoke(cli, ["analyze", str(path)])
     assert res.exit_code == 0, res.output
-    assert "No drop asymmetry found" in res.output
+    assert "Drop: within measurement noise" in res.output
     res = CliRunner().invoke(cli, ["report", str(path), "--out", str(tmp_path / "rep")])
     assert res.exit_code == 0, res.output
     html = (tmp_path / "rep.html").read_text()
     assert html.count("data:image/png;base64,") == 2 and (tmp_path / "rep.pdf").exists()
-    assert "No drop asymmetry found" in html
+    assert "Drop: within measurement noise" in html
 
 
 def test_analyze_reads_the_mobgap_files_through_options(shared_benchmarks):

@@ -1,66 +1,182 @@
-"""Regression tests on real lower-back walking (INDIP reference): the causal detector's contact
-F1 and left/right accuracy inside the reference gait sequences must not fall below the figures
-in docs/validation.md by more than a little.
+"""Regression tests on real lower-back walking: every folder of ``../shared/benchmarks`` in the
+gait benchmark layout (mobgap's HA_001/HA_002 with INDIP contacts; the IPOL healthy adults with
+hand-checked foot-IMU contacts and the semiogram patients), each recording read as a user would
+(``--column-map``, its own ``--axes``), whole recordings, causal. The thresholds sit just under
+the figures measured on 2026-12-07 (docs/validation.md), so a regression fails:
 
-- mobgap's healthy adults HA_001/HA_002 (``../shared/benchmarks/gait``, the detector was tuned
-  on them): F1 0.843; left/right 0.953 with the pelvis's left axis from the files' documented
-  axes, 0.907 with the axis learned from the walk;
-- held-out MS_001 (a person with multiple sclerosis, ``make heldout``; nothing was tuned on it):
-  F1 0.837; left/right 0.884 and 0.895.
+===============================  ======  =========
+figure                           gait    gait-ipol
+===============================  ======  =========
+contacts F1 (strict)             0.843   0.933
+contacts F1 (edge-tolerant)      0.882   0.959
+left/right with --axes           0.953   0.985
+left/right without --axes        0.953   0.981
+===============================  ======  =========
+
+and per participant (at least 50 contacts) left/right ≥ 0.908 with --axes; no recording's
+sides mirrored without --axes unless the result says the forward direction is ambiguous; the
+distance walked on the IPOL 10 m walkway within 0.72 m (mean absolute, gain left one
+participant out); contacts emitted within 300 ms for 98.5 %.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
-from hipsense.detectors.walk.contacts import ContactDetector
-from hipsense.detectors.walk.scoring import ContactTally
+from hipsense.analysis.walk import analyse_walk
+from hipsense.detectors.walk.pendulum import GAIN, LEG_PER_HEIGHT
+from hipsense.detectors.walk.scoring import ContactTally, reference_recordings
+from hipsense.recording.importer import read_foreign_csv
 
-MOBGAP_LEFT_AXIS = (0.0, -1.0, 0.0)  # mobgap sensor frame: y points right
+COLUMN_MAP = {"t_s": "time_s", **{f"acc_{a}_mps2": f"acc_{a}" for a in "xyz"},
+              **{f"gyr_{a}_dps": f"gyr_{a}" for a in "xyz"}}  # fmt: skip
 
 
-def _score(root: Path, left_axis: tuple[float, float, float] | None) -> tuple[ContactTally, float]:
-    tally = ContactTally()
-    sides_ok = 0
-    for imu_path in sorted(root.glob("*/*_imu.csv")):
-        imu = pd.read_csv(imu_path)
-        ic = pd.read_csv(str(imu_path).replace("_imu.csv", "_ic_ref.csv"))
-        gs = pd.read_csv(str(imu_path).replace("_imu.csv", "_gs_ref.csv"))
-        det = ContactDetector(100.0, left_axis=left_axis)
-        det.update(
-            imu["time_s"].to_numpy(),
-            imu[["acc_x", "acc_y", "acc_z"]].to_numpy(),
-            imu[["gyr_x", "gyr_y", "gyr_z"]].to_numpy(),
-        )
-        pairs = tally.add([c.t_s for c in det.contacts_], ic, gs)
-        det_side = np.array([c.side[0].upper() for c in det.contacts_])
-        ref_side = ic["side"].to_numpy()
-        sides_ok += sum(det_side[i] == ref_side[j] for i, j in pairs)
-    return tally, sides_ok / max(tally.tp, 1)
+@dataclass
+class Tally:
+    strict: ContactTally = field(default_factory=ContactTally)
+    edge: ContactTally = field(default_factory=ContactTally)
+    sides: list[bool] = field(default_factory=list)
+    sides_no_axes: list[bool] = field(default_factory=list)
+    uncertain: list[bool] = field(default_factory=list)
+    latency_s: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Results:
+    sets: dict[str, Tally] = field(default_factory=dict)
+    people: dict[str, Tally] = field(default_factory=dict)
+    mirrored_unflagged: list[str] = field(default_factory=list)
+    ambiguous: list[str] = field(default_factory=list)
+    n_recordings: int = 0
+    parts_m: dict[str, list[float]] = field(default_factory=dict)  # IPOL, gain 1
+
+
+def _score(root: Path) -> Results:
+    res = Results()
+    for folder in ("gait", "gait-ipol"):
+        for r in reference_recordings(root / folder):
+            rec = read_foreign_csv(r.imu, COLUMN_MAP)
+            pendulum = None if r.height_m is None else LEG_PER_HEIGHT * r.height_m
+            a = analyse_walk(rec, axes=r.axes, sensor_height_m=pendulum)
+            b = analyse_walk(rec)
+            det = [e.contact.t_s for e in a.events]
+            assert det == [e.contact.t_s for e in b.events]
+            person = res.people.setdefault(f"{folder}/{r.participant}", Tally())
+            groups = [person] + ([res.sets.setdefault(folder, Tally())] if r.pooled else [])
+            ref_side, ref_t = r.ic["side"].to_numpy(), r.ic["time_s"].to_numpy()
+            ok_no_axes = []
+            for g in groups:
+                pairs = g.strict.add(det, r.ic, r.gs)
+                g.edge.add(det, r.ic, r.gs, edge_tolerant=True)
+                g.sides += [a.events[i].contact.side[0].upper() == ref_side[j] for i, j in pairs]
+                g.uncertain += [abs(a.events[i].contact.side_score) < 1.0 for i, _ in pairs]
+                ok_no_axes = [b.events[i].contact.side[0].upper() == ref_side[j] for i, j in pairs]
+                g.sides_no_axes += ok_no_axes
+                g.latency_s += [a.events[i].contact.t_detected_s - ref_t[j] for i, j in pairs]
+            res.n_recordings += 1
+            if b.forward_ambiguous:
+                res.ambiguous.append(f"{r.participant}/{r.name}")
+            if ok_no_axes and np.mean(ok_no_axes) < 0.5 and not b.forward_ambiguous:
+                res.mirrored_unflagged.append(f"{r.participant}/{r.name}")
+            if r.participant.startswith("IPOL_") and r.pooled and len(r.gs) == 2:
+                steps = [e.step for e in a.events if e.step is not None and e.step.valid]
+                for g in r.gs.to_dict("records"):
+                    inside = [s.step_length_m / GAIN for s in steps
+                              if g["start_s"] - 0.25 <= s.t_start_s
+                              and s.t_end_s <= g["end_s"] + 0.25]  # fmt: skip
+                    if len(inside) >= 4:
+                        res.parts_m.setdefault(r.participant, []).append(
+                            float(np.sum(inside) + np.mean(inside))
+                        )
+    return res
+
+
+@pytest.fixture(scope="module")
+def real(shared_benchmarks_dir) -> Results:
+    return _score(shared_benchmarks_dir)
+
+
+@pytest.fixture(scope="module")
+def shared_benchmarks_dir() -> Path:
+    from hipsense import paths
+
+    root = paths.shared_dir() / "benchmarks"
+    if not (root / "gait-ipol").is_dir() or not (root / "gait").is_dir():
+        pytest.skip(f"public benchmark data not found at {root} (see docs/validation.md)")
+    return root
 
 
 @pytest.mark.parametrize(
-    ("left_axis", "min_side_accuracy"),
-    [(MOBGAP_LEFT_AXIS, 0.93), (None, 0.88)],
-    ids=["left-axis-from-mounting", "left-axis-learned"],
+    ("folder", "n_ref", "f1", "f1_edge", "sides", "sides_no_axes"),
+    [("gait", 127, 0.84, 0.88, 0.95, 0.95), ("gait-ipol", 2030, 0.93, 0.955, 0.98, 0.975)],
 )
-def test_contacts_and_sides_on_the_mobgap_lab_data(shared_benchmarks, left_axis, min_side_accuracy):
-    tally, side_accuracy = _score(shared_benchmarks / "gait", left_axis)
-    assert tally.tp + tally.fn == 127
-    assert tally.f1 >= 0.82
-    assert side_accuracy >= min_side_accuracy
+def test_contacts_and_sides_per_set(real, folder, n_ref, f1, f1_edge, sides, sides_no_axes):
+    t = real.sets[folder]
+    assert t.strict.tp + t.strict.fn == n_ref
+    assert t.strict.f1 >= f1
+    assert t.edge.f1 >= f1_edge
+    assert np.mean(t.sides) >= sides
+    assert np.mean(t.sides_no_axes) >= sides_no_axes
+    # unknown mounting: within 0.02 of the figure with the mounting given
+    assert abs(np.mean(t.sides) - np.mean(t.sides_no_axes)) <= 0.02
 
 
-@pytest.mark.parametrize(
-    ("left_axis", "min_side_accuracy"),
-    [(MOBGAP_LEFT_AXIS, 0.86), (None, 0.87)],
-    ids=["left-axis-from-mounting", "left-axis-learned"],
-)
-def test_contacts_and_sides_on_held_out_data(heldout_gait, left_axis, min_side_accuracy):
-    tally, side_accuracy = _score(heldout_gait, left_axis)
+def test_sides_hold_per_participant(real):
+    for name, t in real.people.items():
+        if t.strict.tp + t.strict.fn >= 50:
+            assert np.mean(t.sides) >= 0.90, name
+
+
+def test_sides_not_flagged_uncertain_are_nearly_always_right(real):
+    ok, unc = [], []
+    for t in real.sets.values():
+        ok += t.sides
+        unc += t.uncertain
+    ok_a, unc_a = np.array(ok), np.array(unc)
+    assert ok_a[~unc_a].mean() >= 0.995
+    assert ok_a[unc_a].mean() < 0.9  # the flag marks where the errors are
+    assert unc_a.mean() <= 0.15
+
+
+def test_no_confident_mirror_without_axes(real):
+    assert real.mirrored_unflagged == []
+    # ... and not by calling everything ambiguous: only the upside-down recording is
+    assert real.n_recordings == 71
+    assert real.ambiguous == ["SEMIO_equinovarus/M0_presurgery"]
+
+
+def test_distance_on_the_ipol_walkway_leave_one_participant_out(real):
+    errors = []
+    for name, parts in real.parts_m.items():
+        others = [d for n, v in real.parts_m.items() if n != name for d in v]
+        gain = 10.0 / float(np.mean(others))
+        assert abs(gain - GAIN) < 0.05, name
+        errors += [gain * d - 10.0 for d in parts]
+    e = np.array(errors)
+    assert len(e) >= 110
+    assert abs(e.mean()) < 0.1
+    assert np.mean(np.abs(e)) <= 0.76
+
+
+def test_contacts_are_emitted_within_300_ms(real):
+    lat = np.array(real.sets["gait-ipol"].latency_s + real.sets["gait"].latency_s)
+    assert np.mean(lat <= 0.300) >= 0.98
+    assert lat.max() <= 0.5
+
+
+@pytest.mark.parametrize("left_axis_known", [True, False], ids=["axes", "no-axes"])
+def test_contacts_and_sides_on_held_out_data(heldout_gait, left_axis_known):
+    """mobgap's MS_001 (``make heldout``): nothing was tuned on it."""
+    tally, ok = ContactTally(), []
+    for r in reference_recordings(heldout_gait):
+        rec = read_foreign_csv(r.imu, COLUMN_MAP)
+        a = analyse_walk(rec, axes=r.axes if left_axis_known else None)
+        pairs = tally.add([e.contact.t_s for e in a.events], r.ic, r.gs)
+        ok += [a.events[i].contact.side[0].upper() == r.ic["side"].iloc[j] for i, j in pairs]
     assert tally.tp + tally.fn == 109  # MS_001's reference contacts
     assert tally.f1 >= 0.81
-    assert side_accuracy >= min_side_accuracy
+    assert np.mean(ok) >= 0.86

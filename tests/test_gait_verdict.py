@@ -50,7 +50,60 @@ def test_no_verdict_before_enough_steps():
     tr.add_stance("left", 2.1)
     v = tr.verdict()
     assert v.status == "asymmetric" and v.weak_side == "right"
-    assert v.text.startswith("Left side dropped 7.0° more during right stance")
+    assert v.text.startswith(
+        "Drop: beyond the minimal detectable change: the left side dropped 7.0° more during "
+        "right stance"
+    )
+    assert "points to weaker right hip abductors" in v.text
+    assert v.drop is not None and v.drop.tier == "beyond_mdc"
+
+
+def _tracker(drop_r, drop_l, step_r, step_l, n=30, seed=0):
+    rng = np.random.default_rng(seed)
+    tr = SymmetryTracker(min_steps=10)
+    for _ in range(n):
+        tr.add_stance("right", drop_r + rng.normal(0, 1.0))
+        tr.add_stance("left", drop_l + rng.normal(0, 1.0))
+        tr.add_step_time("right", step_r + rng.normal(0, 0.03))
+        tr.add_step_time("left", step_l + rng.normal(0, 0.03))
+    return tr
+
+
+@pytest.mark.parametrize(
+    ("drop_r", "drop_l", "tier", "weak_words"),
+    [(4.0, 4.0, "within_noise", False), (5.5, 4.0, "below_mdc", False),
+     (9.0, 2.0, "beyond_mdc", True), (2.0, 9.0, "beyond_mdc", True)],
+)  # fmt: skip
+def test_drop_tiers_respect_noise_and_the_mdc(drop_r, drop_l, tier, weak_words):
+    v = _tracker(drop_r, drop_l, 0.55, 0.55).verdict()
+    assert v.drop is not None and v.drop.tier == tier
+    assert ("points to weaker" in v.text) is weak_words
+    d, (lo, hi) = v.drop.difference, v.drop.ci
+    assert lo < d < hi
+    assert (lo <= 0 <= hi) is (tier == "within_noise")
+    if tier != "within_noise":
+        assert v.drop.larger_side == ("right" if drop_r > drop_l else "left")
+    doc = v.to_json()["tiers"]["drop"]
+    assert doc["tier"] == tier and doc["mdc"] == 4.0 and "Youdas" in doc["mdc_source"]
+
+
+def test_a_1_5_degree_difference_does_not_point_to_weak_abductors():
+    v = _tracker(5.5, 4.0, 0.55, 0.55, n=60).verdict()
+    assert v.drop is not None and v.drop.tier == "below_mdc"
+    assert "below the minimal detectable change" in v.text
+    assert "too small to point to weaker hip abductors" in v.text
+
+
+def test_step_time_asymmetry_is_reported_even_when_the_drop_is_symmetric():
+    v = _tracker(4.0, 4.0, 0.50, 0.60).verdict()  # SI about -18 %
+    assert v.status == "symmetric"
+    assert v.step_time is not None and v.step_time.tier == "beyond_noise"
+    assert v.step_time.difference == pytest.approx(-18.2, abs=3.0)
+    assert v.step_time.ci[1] < 0
+    assert v.step_time.mdc is None
+    assert "Step time: beyond measurement noise: steps ending at the right contact" in v.text
+    same = _tracker(4.0, 4.0, 0.55, 0.55).verdict()
+    assert same.step_time is not None and same.step_time.tier == "within_noise"
 
 
 @pytest.mark.parametrize("seed", range(6))

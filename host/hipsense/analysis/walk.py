@@ -14,13 +14,31 @@ import numpy as np
 from hipsense import __version__
 from hipsense.conventions import SIDES
 from hipsense.detectors.walk.contacts import ContactDetector
+from hipsense.detectors.walk.pendulum import LEG_PER_HEIGHT
 from hipsense.detectors.walk.symmetry import RunningStats
-from hipsense.detectors.walk.tracker import RANGE_METRICS, Step, WalkEvent, WalkTracker
-from hipsense.motion.sources import FloatArray, angle_array, left_axis_sensor, raw_arrays
+from hipsense.detectors.walk.tracker import (
+    PACE_METRICS,
+    RANGE_METRICS,
+    Step,
+    WalkEvent,
+    WalkTracker,
+)
+from hipsense.motion.sources import (
+    FloatArray,
+    WalkInputError,
+    angle_array,
+    left_axis_sensor,
+    raw_arrays,
+)
 from hipsense.recording import Recording
 
 SCHEMA = "hipsense.walk"
-VERSION = 1
+VERSION = 2
+"""2: ``verdict.tiers`` (drop and step time graded against noise and the MDC), cadence, speed."""
+SIDE_CERTAIN_SCORE = 1.0
+"""A contact's side is called uncertain below this side score (its evidence, in units of the
+cues' running mean size): on the shared real walks 0.854 of such sides were right, 0.999 of the
+others (docs/validation.md)."""
 CHUNK_SAMPLES = 1000
 """Offline chunk size; any size gives the same events (tested)."""
 
@@ -33,14 +51,18 @@ class WalkAnalysis:
     tracker: WalkTracker
     angles_deg: FloatArray = field(repr=False)
     angles_source: str
+    forward_ambiguous: bool = False
+    """The mounting was estimated and its forward direction is ambiguous: sides may be swapped."""
 
     @property
     def events(self) -> list[WalkEvent]:
         return self.tracker.events_
 
     def bouts(self) -> list[dict[str, Any]]:
-        """Bouts with at least one valid step: start and end contact times, step count, and per
-        stance side the mean and SD of the swing side's drop and of the step time."""
+        """Bouts with at least one valid step: start and end contact times, step count, cadence
+        (steps/min), stride time, gait speed (when a pendulum length was given) and per side
+        the mean and SD of the swing side's drop in that side's stance, and of the step time,
+        step length and speed of the steps ending at that side's contact."""
         steps: dict[int, list[Step]] = {}
         for ev in self.events:
             if ev.step is not None and ev.step.valid:
@@ -52,15 +74,25 @@ class WalkAnalysis:
                 "start_t_s": round(items[0].t_start_s, 4),
                 "end_t_s": round(items[-1].t_end_s, 4),
                 "n_steps": len(items),
+                **pace_json(items),
             }
             for side in SIDES:
                 drop, step_s = RunningStats(), RunningStats()
+                length, speed = RunningStats(), RunningStats()
                 for st in items:
                     if st.stance_side == side and not math.isnan(st.drop_deg):
                         drop.add(st.drop_deg)
                     if st.stance_side != side:  # the step ends at this side's contact
                         step_s.add(st.step_s)
-                entry[side] = {"drop_deg": drop.to_json(), "step_time_s": step_s.to_json()}
+                        if not math.isnan(st.step_length_m):
+                            length.add(st.step_length_m)
+                            speed.add(st.speed_mps)
+                entry[side] = {
+                    "drop_deg": drop.to_json(),
+                    "step_time_s": step_s.to_json(),
+                    "step_length_m": length.to_json(),
+                    "speed_mps": speed.to_json(),
+                }
             out.append(entry)
         return out
 
@@ -75,6 +107,7 @@ class WalkAnalysis:
                 "drop_deg": sym.drop_deg[side].to_json(),
                 "step_time_s": sym.step_s[side].to_json(),
                 **{m: tr.ranges_[m][side].to_json() for m in RANGE_METRICS},
+                **{m: tr.pace_[m][side].to_json() for m in PACE_METRICS},
             }
         drop_si, step_si = sym.drop_si(), sym.step_time_si()
         first = tr.first_verdict_
@@ -88,6 +121,7 @@ class WalkAnalysis:
                 "rate_hz": meta.rate_hz,
                 "device_name": meta.device_name,
                 "angles_source": self.angles_source,
+                "forward_ambiguous": self.forward_ambiguous,
             },
             "contacts": [
                 {
@@ -95,12 +129,21 @@ class WalkAnalysis:
                     "side": e.contact.side,
                     "bout": e.contact.bout,
                     "t_detected_s": round(e.contact.t_detected_s, 4),
+                    "side_score": round(e.contact.side_score, 3),
+                    "side_uncertain": abs(e.contact.side_score) < SIDE_CERTAIN_SCORE,
                 }
                 for e in self.events
             ],
             "steps": [e.step.to_json() for e in self.events if e.step is not None],
             "bouts": self.bouts(),
             "per_side": per_side,
+            "pace": {
+                **pace_json([e.step for e in self.events if e.step is not None and e.step.valid]),
+                "pendulum_m": None if tr.pendulum_m is None else round(tr.pendulum_m, 3),
+                "model": "step length = 1.35 x inverted pendulum (Zijlstra & Hof 2003), "
+                "pendulum = sensor height or 0.53 x body height; error vs the IPOL 10 m "
+                "walkway in docs/validation.md",
+            },
             "symmetry": {
                 "drop_si_pct": _si_json(drop_si),
                 "step_time_si_pct": _si_json(step_si),
@@ -124,20 +167,63 @@ class WalkAnalysis:
             f"Walk: {len(self.events)} contacts "
             f"({sum(e.contact.side == 'left' for e in self.events)} left, "
             f"{sum(e.contact.side == 'right' for e in self.events)} right), "
-            f"{len(self.bouts())} bout(s), {self.recording.duration_s:.1f} s",
+            f"{len(self.bouts())} bout(s), {self.recording.duration_s:.1f} s; side uncertain for "
+            f"{sum(abs(e.contact.side_score) < SIDE_CERTAIN_SCORE for e in self.events)}",
             f"Drop of the swing side: right stance {_ms(d['right'], '°')}, "
             f"left stance {_ms(d['left'], '°')}; {drop_difference_words(sym)}",
             f"Step time: right {_ms(st['right'], ' s', 3)}, left {_ms(st['left'], ' s', 3)}; "
             f"{step_time_words(step_si)}",
+            self._pace_text(),
             f"Verdict: {tr.verdict_.text}",
         ]
+        if self.forward_ambiguous:
+            lines.append(
+                "Warning: the sensor's forward direction could not be told from this recording, "
+                "so left and right may be swapped: pass --axes (docs/gait.md)."
+            )
         return "\n".join(lines)
+
+    def _pace_text(self) -> str:
+        steps = [e.step for e in self.events if e.step is not None and e.step.valid]
+        pace = pace_json(steps)
+        if pace["cadence_steps_per_min"] is None:
+            return "Cadence: —"
+        text = f"Cadence {pace['cadence_steps_per_min']:.0f} steps/min, stride time " + (
+            "—" if pace["stride_time_s"] is None else f"{pace['stride_time_s']:.2f} s"
+        )
+        if pace["speed_mps"] is None:
+            return text + "; step length and speed: give the height (--height) to estimate them"
+        tr = self.tracker
+        sl = {s: tr.pace_["step_length_m"][s] for s in SIDES}
+        return (
+            text + f"; gait speed {pace['speed_mps']:.2f} m/s; step length right "
+            f"{_ms(sl['right'], ' m', 2)}, left {_ms(sl['left'], ' m', 2)} (about ±7 % over "
+            "10 m: docs/validation.md)"
+        )
 
     def write_report(self, base: Path, patient: dict[str, Any] | None = None) -> tuple[Path, Path]:
         """Write the report as ``base.html`` (self-contained) and ``base.pdf``."""
         from hipsense.report.walk import write_report
 
         return write_report(self, base, patient)
+
+
+def pace_json(steps: list[Step]) -> dict[str, Any]:
+    """Cadence (steps/min, from the mean step time), mean stride time (s) and gait speed
+    (m/s: total step length over total step time; None without step lengths) of valid steps."""
+    step_s = [s.step_s for s in steps]
+    stride = [s.stride_s for s in steps if not math.isnan(s.stride_s)]
+    with_length = [s for s in steps if not math.isnan(s.step_length_m)]
+    speed = (
+        sum(s.step_length_m for s in with_length) / sum(s.step_s for s in with_length)
+        if with_length
+        else None
+    )
+    return {
+        "cadence_steps_per_min": round(60.0 / float(np.mean(step_s)), 2) if step_s else None,
+        "stride_time_s": round(float(np.mean(stride)), 4) if stride else None,
+        "speed_mps": None if speed is None else round(float(speed), 3),
+    }
 
 
 def _ms(s: Any, unit: str, digits: int = 1) -> str:
@@ -181,33 +267,50 @@ def analyse_walk(
     chunk_samples: int = CHUNK_SAMPLES,
     min_steps: int = 10,
     min_difference_deg: float = 1.0,
+    height_cm: float | None = None,
+    sensor_height_m: float | None = None,
     **_: Any,
 ) -> WalkAnalysis:
     """Analyse ``recording`` as a walk (registered as ``walk`` in :mod:`hipsense.analysis`).
 
     axes: the pelvis axes in sensor axes (``z,-y,x``) when the recording's mounting is unknown;
     without it a raw-only recording's mounting comes from its metadata or from its first still
-    second and walk. Options other analysers take are ignored.
+    second and walk. ``sensor_height_m`` (the sensor's height above the floor, standing) or
+    ``height_cm`` (the person's height; the leg is 0.53 of it) gives the inverted pendulum's
+    length for step length and gait speed; without either they are not estimated. Options
+    other analysers take are ignored.
     """
+    pendulum_m = sensor_height_m
+    if pendulum_m is None and height_cm is not None:
+        pendulum_m = LEG_PER_HEIGHT * height_cm / 100.0
+    if pendulum_m is not None and not 0.3 <= pendulum_m <= 1.5:
+        raise WalkInputError(
+            f"a sensor height of {pendulum_m:.2f} m is not plausible: give the height in cm "
+            "(e.g. --height 172)"
+        )
     t, acc, gyr = raw_arrays(recording)
     rate = recording.meta.rate_hz
-    contacts_s = None
+    contacts_s = left_hint = None
     if axes is None and recording.meta.mounting is None:  # may be needed for the mounting
         probe = ContactDetector(rate)
         probe.update(t, acc, gyr)
         contacts_s = np.array([c.t_s for c in probe.contacts_])
-    angles, source, mounting = angle_array(recording, axes=axes, contacts_s=contacts_s)
+        left_hint = probe.learned_left_axis()
+    angles, source, mounting, ambiguous = angle_array(
+        recording, axes=axes, contacts_s=contacts_s, left_hint=left_hint
+    )
     left = None if mounting is None else left_axis_sensor(mounting)
     tracker = WalkTracker(
         rate,
         min_steps=min_steps,
         min_difference_deg=min_difference_deg,
         detector=ContactDetector(rate, left_axis=left),
+        pendulum_m=pendulum_m,
     )
     for i in range(0, len(t), chunk_samples):
         j = i + chunk_samples
         tracker.update(t[i:j], acc[i:j], gyr[i:j], angles[i:j])
-    return WalkAnalysis(recording, tracker, angles, source)
+    return WalkAnalysis(recording, tracker, angles, source, ambiguous)
 
 
 def events_equal(a: list[WalkEvent], b: list[WalkEvent]) -> bool:

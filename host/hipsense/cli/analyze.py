@@ -29,6 +29,8 @@ def recording_options(func: Any) -> Any:
         click.option("--axes", default=None, metavar="X,Y,Z",
                      help="Sensor axes along the pelvis's anterior, left and up axes "
                           "(mobgap's frame: z,-y,x); default: from the recording."),
+        click.option("--height", "height_cm", type=click.FloatRange(80, 250), default=None,
+                     help="The person's height in cm: walk step length and gait speed."),
     ]  # fmt: skip
     for option in reversed(options):
         func = option(func)
@@ -51,16 +53,20 @@ def load(path: Path, column_map: str | None, rate_hz: float | None) -> Recording
     return read_foreign_csv(path, {a.strip(): b.strip() for a, b in pairs}, rate_hz)
 
 
-def analyse_loaded(rec: Recording, test: str | None, axes: str | None) -> Any:
+def analyse_loaded(
+    rec: Recording, test: str | None, axes: str | None, height_cm: float | None = None
+) -> Any:
     from hipsense.analysis import analyse
 
     options: dict[str, Any] = {} if axes is None else {"axes": axes}
+    if height_cm is not None:
+        options["height_cm"] = height_cm
     return analyse(rec, test, **options)
 
 
 def run_analysis(file: Path, test: str | None, column_map: str | None, rate_hz: float | None,
-                 axes: str | None) -> Any:  # fmt: skip
-    return analyse_loaded(load(file, column_map, rate_hz), test, axes)
+                 axes: str | None, height_cm: float | None = None) -> Any:  # fmt: skip
+    return analyse_loaded(load(file, column_map, rate_hz), test, axes, height_cm)
 
 
 @click.command()
@@ -76,7 +82,8 @@ def run_analysis(file: Path, test: str | None, column_map: str | None, rate_hz: 
 @patient_options
 def analyze(
     file: Path, test: str | None, column_map: str | None, rate_hz: float | None,
-    axes: str | None, as_json: bool, out: Path | None, patient_id: str | None,
+    axes: str | None, height_cm: float | None, as_json: bool, out: Path | None,
+    patient_id: str | None,
     store_path: Path | None,
 ) -> None:  # fmt: skip
     """Analyse the recording FILE and print the result (or its JSON document).
@@ -86,7 +93,7 @@ def analyze(
     check_patient(patient_id, store_path)
     rec = load(file, column_map, rate_hz)
     try:
-        result = analyse_loaded(rec, test, axes)
+        result = analyse_loaded(rec, test, axes, height_cm)
     except HipsenseError as exc:
         line = file_run(patient_id, store_path, test or rec.meta.test or "unknown", file,
                         rec.meta, None, str(exc))  # fmt: skip

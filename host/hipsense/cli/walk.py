@@ -21,6 +21,7 @@ from hipsense.analysis.walk import drop_difference_words, step_time_words
 from hipsense.cli.clinic import check_patient, patient_options
 from hipsense.cli.outcome import console_for, finish, say
 from hipsense.cli.stream import virtual_board_options, virtual_options
+from hipsense.detectors.walk.tracker import WalkTracker
 from hipsense.link.session import SampleBlock, Session
 from hipsense.live.walk import LiveWalk
 
@@ -87,7 +88,6 @@ class _WalkView:
     def table(self) -> Table:
         w = self.walk
         tr = w.tracker
-        sym = tr.symmetry_
         table = Table(title="hipsense walk", show_header=False, min_width=60)
         if w.t_s < STILL_S and not any(w.contacts.values()):
             table.add_row("start", f"stand still… {max(STILL_S - w.t_s, 0.0):.0f} s, then walk")
@@ -97,6 +97,10 @@ class _WalkView:
         table.add_row("steps", f"left {w.contacts['left']}   right {w.contacts['right']}")
         obl = "—" if math.isnan(w.obliquity_deg) else f"{w.obliquity_deg:+5.1f}°"
         table.add_row("obliquity", f"{obl}  (+ left side higher)")
+        if tr is None:
+            table.add_row("verdict", "waiting for the sensor's configuration")
+            return table
+        sym = tr.symmetry_
         for side, swing in (("right", "left"), ("left", "right")):
             s = sym.drop_deg[side]
             text = "—" if s.n == 0 else f"{s.mean:4.1f}° ± {0.0 if s.n < 2 else s.sd:.1f} (n={s.n})"
@@ -105,9 +109,33 @@ class _WalkView:
         table.add_row("step time", step_time_words(sym.step_time_si()))
         ev = w.last_event
         if ev is not None:
-            table.add_row("last contact", f"{ev.contact.side} at {ev.contact.t_s:.2f} s")
+            table.add_row(
+                "last contact",
+                f"{ev.contact.side} at {ev.contact.t_s:.2f} s, shown {1000 * w.delay_s:.0f} ms "
+                f"after it (longest {1000 * w.max_delay_s:.0f} ms)",
+            )
+        table.add_row("pace", _pace(tr))
         table.add_row("verdict", tr.verdict_.text)
         return table
+
+
+def _pace(tr: WalkTracker) -> str:
+    """Cadence from the mean step time; speed and step length when a height was given."""
+    st = tr.symmetry_.step_s
+    n = st["left"].n + st["right"].n
+    if n == 0:
+        return "—"
+    mean_step_s = (st["left"].mean * st["left"].n + st["right"].mean * st["right"].n) / n
+    text = f"cadence {60.0 / mean_step_s:.0f} steps/min"
+    speed = tr.pace_["speed_mps"]
+    length = tr.pace_["step_length_m"]
+    if speed["left"].n + speed["right"].n == 0:
+        return text + " (give --height for speed)"
+    parts = [f"{s} {length[s].mean:.2f} m" for s in ("left", "right") if length[s].n]
+    mean_speed = (speed["left"].mean * speed["left"].n + speed["right"].mean * speed["right"].n) / (
+        speed["left"].n + speed["right"].n
+    )
+    return text + f", speed {mean_speed:.2f} m/s, step length " + ", ".join(parts)
 
 
 @click.command()
@@ -133,6 +161,13 @@ class _WalkView:
 )
 @click.option("--json", "as_json", is_flag=True, help="Only the JSON document on stdout.")
 @patient_options
+@click.option(
+    "--height",
+    "height_cm",
+    type=click.FloatRange(80, 250),
+    default=None,
+    help="Your height in cm: step length and gait speed.",
+)
 @virtual_options
 def walk(
     device: str | None,
@@ -143,6 +178,7 @@ def walk(
     as_json: bool,
     patient_id: str | None,
     store_path: Path | None,
+    height_cm: float | None,
     **kwargs: Any,
 ) -> None:
     """Walk with the sensor on: live left/right view, then the summary and the report."""
@@ -167,7 +203,7 @@ def walk(
     console.print(
         f"Stand still for {STILL_S:.0f} s with the sensor on, then walk (Ctrl-C to stop)."
     )
-    walker = LiveWalk()
+    walker = LiveWalk(height_cm)
     with Live(console=console, refresh_per_second=5, transient=False) as live:
         view = _WalkView(live, walker)
         try:
@@ -184,12 +220,14 @@ def walk(
         f"{summary.samples} samples over {summary.duration_s:.1f} s, {summary.lost} "
         f"lost; recording: {summary.recording}",
     )
+    options = {} if height_cm is None else {"height_cm": height_cm}
     result = finish(
         console, "walk", read_recording(summary.recording), summary.recording,
         patient_id=patient_id, store_path=store_path, report=report, as_json=as_json,
+        options=options,
     )  # fmt: skip
     live_tr, offline_tr = walker.tracker, getattr(result, "tracker", None)
-    if offline_tr is not None:
+    if live_tr is not None and offline_tr is not None:
         same = (
             live_tr.n_steps_ == offline_tr.n_steps_
             and live_tr.verdict_.to_json() == offline_tr.verdict_.to_json()

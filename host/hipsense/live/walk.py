@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from hipsense.detectors.walk.pendulum import LEG_PER_HEIGHT
 from hipsense.detectors.walk.tracker import WalkEvent, WalkTracker
 from hipsense.link.blocks import block_frame
 from hipsense.link.session import SampleBlock, Session
@@ -19,27 +20,43 @@ from hipsense.recording import ANGLE_COLUMNS
 
 class LiveWalk:
     """Callback for :func:`hipsense.orchestrate.stream.stream`: feeds the tracker, keeps the latest
-    obliquity and the step counts. ``tracker`` keeps no event list (constant memory)."""
+    obliquity and the step counts, in constant memory (the tracker keeps no event list and its
+    detector only recent contacts).
 
-    def __init__(self, rate_hz: float = 100.0) -> None:
-        self.tracker = WalkTracker(rate_hz, keep_events=False)
+    The sampling rate comes from the stream's configuration frame (the first block that carries
+    one); ``tracker`` is None until then. ``delay_s``: how long after its contact (stream time)
+    the last contact was shown, i.e. the detector's confirmation delay plus the block's length.
+    ``height_cm``: the person's height, for step length and gait speed (None: not estimated).
+    """
+
+    def __init__(self, height_cm: float | None = None) -> None:
+        self.pendulum_m = None if height_cm is None else LEG_PER_HEIGHT * height_cm / 100.0
+        self.tracker: WalkTracker | None = None
+        self.rate_hz: float | None = None
         self.t0_device_s: float | None = None
         self.t_s = 0.0
         self.obliquity_deg = math.nan
         self.contacts = {"left": 0, "right": 0}
         self.last_event: WalkEvent | None = None
-        self.latency_s = 0.0
+        self.delay_s = math.nan
+        self.max_delay_s = 0.0
 
     def __call__(self, block: SampleBlock, session: Session) -> None:
-        if block.raw is None:
+        if block.raw is None or block.config is None:
             return
+        tracker = self.tracker
+        if tracker is None:
+            self.rate_hz = float(block.config.rate_hz)
+            tracker = self.tracker = WalkTracker(
+                self.rate_hz, keep_events=False, pendulum_m=self.pendulum_m
+            )
         if self.t0_device_s is None:
             self.t0_device_s = float(block.t_device_s[0])
         frame = block_frame(block, self.t0_device_s, {})
         if len(frame) == 0:
             return
         t = frame["t_s"].to_numpy()
-        events = self.tracker.update(
+        events = tracker.update(
             t,
             frame[list(ACC_COLUMNS)].to_numpy(),
             frame[list(GYR_COLUMNS)].to_numpy(),
@@ -52,4 +69,5 @@ class LiveWalk:
         for ev in events:
             self.contacts[ev.contact.side] += 1
             self.last_event = ev
-            self.latency_s = self.t_s - ev.contact.t_s
+            self.delay_s = self.t_s - ev.contact.t_s
+            self.max_delay_s = max(self.max_delay_s, self.delay_s)

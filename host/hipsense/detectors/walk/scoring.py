@@ -16,6 +16,7 @@ Only numpy, pandas and scipy: the mobgap comparison scripts import it from their
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -111,3 +112,77 @@ class ContactTally:
 
 def _f1(precision: float, recall: float) -> float:
     return 2 * precision * recall / max(precision + recall, 1e-12)
+
+
+@dataclass(frozen=True)
+class ReferenceRecording:
+    """One recording of a gait benchmark folder (``../shared/benchmarks/gait*`` layout):
+    ``imu`` path, reference contacts ``ic`` and gait sequences ``gs``, the ``axes`` option of
+    its ``participant.json`` (mobgap's documented frame ``z,-y,x`` when it gives none), the
+    participant's height (m, None when unknown) and the sensor tilt at standing (°, None when
+    not measured). ``pooled`` is False for a participant that repeats another one's recordings
+    (``same_recording_as``) and for a reference whose contacts alternate in under 90 % of the
+    consecutive pairs (``share_alternating``: an algorithm reference that found extra contacts);
+    such recordings are listed but left out of the pooled figures, with ``note`` saying why."""
+
+    set_name: str
+    participant: str
+    name: str
+    imu: Path
+    ic: pd.DataFrame
+    gs: pd.DataFrame
+    axes: str
+    rate_hz: float
+    height_m: float | None
+    tilt_deg: float | None
+    pooled: bool
+    note: str
+
+
+MOBGAP_AXES = "z,-y,x"
+"""mobgap's sensor frame (x up, y right, z forward) as --axes."""
+
+
+def reference_recordings(root: Path) -> list[ReferenceRecording]:
+    """Every ``<participant>/<recording>_imu.csv`` under ``root`` with its reference files."""
+    import json
+
+    out = []
+    for imu in sorted(root.glob("*/*_imu.csv")):
+        meta_path = imu.parent / "participant.json"
+        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        name = imu.name[: -len("_imu.csv")]
+        rec_meta = meta.get("recordings", {}).get(name, {})
+        height = meta.get("height_m") or (
+            meta["height_cm"] / 100.0 if meta.get("height_cm") else None
+        )
+        note = ""
+        if meta.get("same_recording_as"):
+            note = f"same recordings as {meta['same_recording_as']}"
+        elif rec_meta.get("share_alternating", 1.0) < 0.9:
+            note = (
+                f"reference contacts alternate in only {rec_meta['share_alternating']:.0%} "
+                "of the pairs"
+            )
+        out.append(
+            ReferenceRecording(
+                set_name=root.name,
+                participant=imu.parent.name,
+                name=name,
+                imu=imu,
+                ic=pd.read_csv(imu.with_name(f"{name}_ic_ref.csv")),
+                gs=pd.read_csv(imu.with_name(f"{name}_gs_ref.csv")),
+                axes=rec_meta.get("axes", MOBGAP_AXES),
+                rate_hz=float(meta.get("sampling_rate_hz", 100.0)),
+                height_m=None if height is None else float(height),
+                tilt_deg=rec_meta.get("sensor_tilt_deg"),
+                pooled=not note,
+                note=note,
+            )
+        )
+    return out
+
+
+def benchmark_folders(root: Path) -> list[Path]:
+    """The folders of ``root`` (``../shared/benchmarks``) in the gait benchmark layout."""
+    return sorted(p for p in root.iterdir() if p.is_dir() and any(p.glob("*/*_imu.csv")))

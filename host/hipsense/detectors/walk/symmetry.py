@@ -1,17 +1,20 @@
 """Per-side running statistics, symmetry indices and the asymmetry verdict (docs/gait.md).
 
 Constant memory: each side keeps a count, a mean and a sum of squared deviations (Welford),
-so a walk of any length costs the same. The verdict rule:
+so a walk of any length costs the same. The verdict grades two measures separately
+(:class:`Tier`), each with its evidence:
 
-- no verdict before ``min_steps`` valid steps on each side;
-- d = mean drop during right stance − mean drop during left stance, with a Welch
-  t-based ``confidence`` interval;
-- asymmetric when the interval excludes 0 AND |d| >= ``min_difference_deg``; the side whose
-  swing side drops more names the stance side (weak abductors are on the stance side).
+- drop: d = mean drop during right stance − mean drop during left stance (°), with a Welch
+  t-based ``confidence`` interval. *Within measurement noise* when the interval holds 0 or
+  |d| < ``min_difference_deg`` (1°, a measurement threshold); *below the minimal detectable
+  change* when |d| < 4°, the static Trendelenburg measure's MDC (Youdas et al. 2007; there is no
+  validated IMU cut-off in walking, CLINICAL.md); *beyond it* otherwise: only then does the text
+  point to weaker abductors (on the stance side whose swing side drops more);
+- step time: the symmetry index of the step time with its interval. No MDC of step-time
+  asymmetry from a lower-back sensor in this population is known to us (docs/gait.md), so it is
+  graded against noise only: *within measurement noise* or *beyond it*.
 
-There is no validated IMU cut-off for a positive Trendelenburg sign in walking (CLINICAL.md);
-``min_difference_deg`` (1°) is a measurement threshold, below the static MDC of 4° (Youdas et al.
-2007), which the verdict quotes for comparison.
+No verdict before ``min_steps`` valid steps on each side.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from scipy import stats
 
 STATIC_MDC_DEG = 4.0
 """Minimal detectable change of the static Trendelenburg measure (Youdas et al. 2007)."""
+MDC_SOURCE = "static Trendelenburg test, Youdas et al. 2007"
 
 
 @dataclass
@@ -75,11 +79,73 @@ def symmetry_index(right: float, left: float) -> float:
     return math.nan if mean == 0 else (right - left) / mean * 100.0
 
 
+TIERS = ("not_enough_data", "within_noise", "below_mdc", "beyond_mdc", "beyond_noise")
+"""The grades of a left/right difference: ``within_noise`` (the confidence interval holds 0, or
+the difference is below the measurement threshold), ``below_mdc`` (a real difference in this
+walk, smaller than the minimal detectable change), ``beyond_mdc``, and ``beyond_noise`` for a
+measure with no known MDC."""
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One measure's left/right difference graded against noise and, where one is known, the
+    minimal detectable change. ``difference`` right − left (``unit``) with its ``ci``;
+    ``mdc`` (same unit) and ``mdc_source`` or None; ``larger_side``: the side whose value is
+    larger when the difference is beyond noise; ``text``: the grade in words with its evidence.
+    """
+
+    measure: str
+    tier: str
+    difference: float
+    ci: tuple[float, float]
+    unit: str
+    mdc: float | None
+    mdc_source: str | None
+    larger_side: str | None
+    text: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "measure": self.measure,
+            "tier": self.tier,
+            "difference": _num(self.difference),
+            "ci": [_num(self.ci[0]), _num(self.ci[1])],
+            "unit": self.unit,
+            "mdc": self.mdc,
+            "mdc_source": self.mdc_source,
+            "larger_side": self.larger_side,
+            "text": self.text,
+        }
+
+
+def grade(
+    measure: str,
+    d: float,
+    lo: float,
+    hi: float,
+    *,
+    unit: str,
+    threshold: float,
+    mdc: float | None,
+    mdc_source: str | None,
+) -> str:
+    """The tier of a difference ``d`` (interval ``lo``..``hi``): see :data:`TIERS`."""
+    if math.isnan(d):
+        return "not_enough_data"
+    if not (lo > 0 or hi < 0) or abs(d) < threshold:
+        return "within_noise"
+    if mdc is None:
+        return "beyond_noise"
+    return "beyond_mdc" if abs(d) >= mdc else "below_mdc"
+
+
 @dataclass
 class Verdict:
-    """``status``: ``not_enough_data``, ``symmetric`` or ``asymmetric``; ``weak_side``: the stance
-    side whose swing side drops more (``right``/``left``/None); ``difference_deg`` with its
-    ``ci_deg``; ``steps_per_side`` used; ``text``: the verdict in words."""
+    """``status``: ``not_enough_data``, ``symmetric`` or ``asymmetric`` (the drop difference is
+    beyond measurement noise); ``weak_side``: then the stance side whose swing side drops more
+    (``right``/``left``/None; weak abductors only when ``drop.tier`` is ``beyond_mdc``);
+    ``difference_deg`` with its ``ci_deg``; ``steps_per_side`` used; ``drop`` and ``step_time``:
+    the two measures graded (:class:`Tier`); ``text``: the verdict in words."""
 
     status: str
     weak_side: str | None
@@ -87,6 +153,8 @@ class Verdict:
     ci_deg: tuple[float, float]
     steps_per_side: tuple[int, int]
     text: str
+    drop: Tier | None = None
+    step_time: Tier | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -96,6 +164,10 @@ class Verdict:
             "ci_deg": [_num(self.ci_deg[0]), _num(self.ci_deg[1])],
             "steps_right": self.steps_per_side[0],
             "steps_left": self.steps_per_side[1],
+            "tiers": {
+                "drop": None if self.drop is None else self.drop.to_json(),
+                "step_time": None if self.step_time is None else self.step_time.to_json(),
+            },
             "text": self.text,
         }
 
@@ -143,31 +215,88 @@ class SymmetryTracker:
             return math.nan, math.nan, math.nan
         return d / mean * 100.0, lo / mean * 100.0, hi / mean * 100.0
 
+    def drop_tier(self) -> Tier:
+        """The drop difference (right stance − left stance, °) graded against the static MDC."""
+        r, l_ = self.drop_deg["right"], self.drop_deg["left"]
+        d, lo, hi = welch_ci(r, l_, self.confidence)
+        if min(r.n, l_.n) < self.min_steps:
+            d = lo = hi = math.nan
+        tier = grade("drop", d, lo, hi, unit="deg", threshold=self.min_difference_deg,
+                     mdc=STATIC_MDC_DEG, mdc_source=MDC_SOURCE)  # fmt: skip
+        pct = round(self.confidence * 100)
+        counts = f"{r.n} right and {l_.n} left stances"
+        larger = None
+        if tier == "not_enough_data":
+            need = self.min_steps - min(r.n, l_.n)
+            text = f"Drop: not enough steps yet ({need} more per side needed)."
+        elif tier == "within_noise":
+            text = (
+                f"Drop: within measurement noise: right-stance minus left-stance drop {d:+.1f}° "
+                f"({pct} % CI {lo:+.1f} to {hi:+.1f}°; {counts}"
+                + (")." if lo <= 0 <= hi else f"; below the {self.min_difference_deg:g}° "
+                   "measurement threshold).")
+            )  # fmt: skip
+        else:
+            weak, swing, other = ("right", "left", "left") if d > 0 else ("left", "right", "right")
+            larger = weak
+            what = (
+                f"{swing} side dropped {abs(d):.1f}° more during {weak} stance than the {weak} "
+                f"side during {other} stance ({pct} % CI {abs(lo) if d > 0 else abs(hi):.1f} to "
+                f"{abs(hi) if d > 0 else abs(lo):.1f}°; {counts})"
+            )
+            if tier == "below_mdc":
+                text = (
+                    f"Drop: a difference below the minimal detectable change: the {what}; "
+                    f"that is less than the {STATIC_MDC_DEG:.0f}° MDC ({MDC_SOURCE}), too small "
+                    "to point to weaker hip abductors."
+                )
+            else:
+                text = (
+                    f"Drop: beyond the minimal detectable change: the {what}, more than the "
+                    f"{STATIC_MDC_DEG:.0f}° MDC ({MDC_SOURCE}): points to weaker {weak} hip "
+                    "abductors (no validated walking cut-off exists)."
+                )
+        return Tier("drop", tier, d, (lo, hi), "deg", STATIC_MDC_DEG, MDC_SOURCE, larger, text)
+
+    def step_time_tier(self) -> Tier:
+        """The step-time symmetry index (right − left, % of the mean step) graded against
+        noise: no MDC for it is known (module docstring)."""
+        r, l_ = self.step_s["right"], self.step_s["left"]
+        si, lo, hi = self.step_time_si()
+        if min(r.n, l_.n) < self.min_steps:
+            si = lo = hi = math.nan
+        tier = grade("step_time", si, lo, hi, unit="%", threshold=0.0, mdc=None, mdc_source=None)
+        pct = round(self.confidence * 100)
+        larger = None
+        if tier == "not_enough_data":
+            need = self.min_steps - min(r.n, l_.n)
+            text = f"Step time: not enough steps yet ({need} more per side needed)."
+        else:
+            ev = (
+                f"SI {si:+.1f} %, {pct} % CI {lo:+.1f} to {hi:+.1f} %; {r.n} right and "
+                f"{l_.n} left steps"
+            )
+            if tier == "within_noise":
+                text = f"Step time: within measurement noise ({ev})."
+            else:
+                larger = "right" if si > 0 else "left"
+                shorter = "left" if si > 0 else "right"
+                text = (
+                    f"Step time: beyond measurement noise: steps ending at the {shorter} contact "
+                    f"are shorter than those ending at the {larger} one ({ev}); "
+                    "no minimal detectable change is known for this measure, so whether it "
+                    "exceeds day-to-day variation cannot be said."
+                )
+        return Tier("step_time", tier, si, (lo, hi), "%", None, None, larger, text)
+
     def verdict(self) -> Verdict:
         r, l_ = self.drop_deg["right"], self.drop_deg["left"]
         counts = (r.n, l_.n)
-        if min(counts) < self.min_steps:
-            need = self.min_steps - min(counts)
-            return Verdict("not_enough_data", None, math.nan, (math.nan, math.nan), counts,
-                           f"not enough steps yet ({need} more per side needed)")  # fmt: skip
-        d, lo, hi = welch_ci(r, l_, self.confidence)
-        pct = round(self.confidence * 100)
-        ci_text = f"{pct} % CI {lo:+.1f} to {hi:+.1f}°"
-        if (lo > 0 or hi < 0) and abs(d) >= self.min_difference_deg:
-            weak, swing, other = ("right", "left", "left") if d > 0 else ("left", "right", "right")
-            # the interval of the same quantity the sentence names: how much MORE it dropped
-            more_lo, more_hi = (lo, hi) if d > 0 else (-hi, -lo)
-            text = (
-                f"{swing.capitalize()} side dropped {abs(d):.1f}° more during {weak} stance than "
-                f"the {weak} side during {other} stance ({pct} % CI {more_lo:.1f} to "
-                f"{more_hi:.1f}° more; {r.n} right and {l_.n} left "
-                f"stances): points to weaker {weak} hip abductors. No validated walking cut-off "
-                f"exists; the static Trendelenburg test's MDC is {STATIC_MDC_DEG:.0f}°"
-                + (" and this difference exceeds it." if abs(d) >= STATIC_MDC_DEG else ".")
-            )
-            return Verdict("asymmetric", weak, d, (lo, hi), counts, text)
-        text = (
-            f"No drop asymmetry found: right-stance minus left-stance drop {d:+.1f}° "
-            f"({ci_text}; {r.n} right and {l_.n} left stances)."
-        )
-        return Verdict("symmetric", None, d, (lo, hi), counts, text)
+        drop, step = self.drop_tier(), self.step_time_tier()
+        text = f"{drop.text} {step.text}"
+        if drop.tier == "not_enough_data":
+            return Verdict("not_enough_data", None, math.nan, (math.nan, math.nan), counts, text,
+                           drop, step)  # fmt: skip
+        status = "symmetric" if drop.tier == "within_noise" else "asymmetric"
+        return Verdict(status, drop.larger_side, drop.difference, drop.ci, counts, text, drop,
+                       step)  # fmt: skip

@@ -17,9 +17,13 @@ import numpy.typing as npt
 
 from hipsense.conventions import SIDES
 from hipsense.detectors.walk.contacts import Contact, ContactDetector
+from hipsense.detectors.walk.pendulum import step_length_m, vertical_excursion_m
 from hipsense.detectors.walk.symmetry import RunningStats, SymmetryTracker, Verdict
 
 RANGE_METRICS = ("tilt_range_deg", "obliquity_range_deg", "rotation_range_deg")
+PACE_METRICS = ("step_length_m", "speed_mps")
+LIVE_CONTACTS = 16
+"""Recent contacts the detector keeps when the tracker keeps no events (live, any length)."""
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,10 @@ class Step:
     Trendelenburg measure); ``step_s`` belongs to the side of the contact that ends the step;
     ``stride_s``: time since the contact before the previous one (NaN at a bout start);
     ``valid``: same bout, alternating sides and a plausible duration (only valid steps enter the
-    statistics)."""
+    statistics); ``step_length_m`` (inverted-pendulum model,
+    :mod:`hipsense.detectors.walk.pendulum`; NaN
+    without a pendulum length) and ``speed_mps`` (step length / step time) belong, like
+    ``step_s``, to the side of the contact that ends the step."""
 
     index: int
     bout: int
@@ -44,6 +51,8 @@ class Step:
     obliquity_range_deg: float
     rotation_range_deg: float
     valid: bool
+    step_length_m: float = math.nan
+    speed_mps: float = math.nan
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -67,9 +76,11 @@ class WalkTracker:
     Parameters: ``rate_hz`` sampling rate (Hz); ``min_steps`` valid stances per side before a
     verdict; ``min_difference_deg`` smallest drop difference called asymmetric; ``confidence``
     of the intervals; ``detector``: a configured :class:`ContactDetector` (default parameters
-    when None).
+    when None); ``pendulum_m``: the inverted pendulum's length (sensor height, m) for step
+    length and speed (None: not estimated).
     Results: ``events_`` (only when ``keep_events``; off for unbounded live use), ``symmetry_``
-    (per-side statistics), ``ranges_`` (metric -> side -> running stats), ``verdict_``,
+    (per-side statistics), ``ranges_`` (metric -> side -> running stats), ``pace_`` (step length
+    and speed -> side -> running stats, by the side ending the step), ``verdict_``,
     ``first_verdict_`` (the first asymmetric verdict and the step count then), ``n_steps_``.
     """
 
@@ -82,13 +93,18 @@ class WalkTracker:
         confidence: float = 0.95,
         detector: ContactDetector | None = None,
         keep_events: bool = True,
+        pendulum_m: float | None = None,
     ) -> None:
         self.rate_hz = rate_hz
         self.min_steps = min_steps
         self.min_difference_deg = min_difference_deg
         self.confidence = confidence
-        self.detector = detector or ContactDetector(rate_hz)
+        self.detector = detector or ContactDetector(
+            rate_hz, keep_contacts=None if keep_events else LIVE_CONTACTS
+        )
         self.keep_events = keep_events
+        self.pendulum_m = pendulum_m
+        self.pace_ = {m: {s: RunningStats() for s in SIDES} for m in PACE_METRICS}
         self.symmetry_ = SymmetryTracker(min_steps, min_difference_deg, confidence)
         self.ranges_ = {m: {s: RunningStats() for s in SIDES} for m in RANGE_METRICS}
         self.verdict_: Verdict = self.symmetry_.verdict()
@@ -96,7 +112,7 @@ class WalkTracker:
         self.events_: list[WalkEvent] = []
         self.n_steps_ = 0
         self._keep_s = self.detector.max_step_s + 1.0
-        self._angles = np.empty((0, 4))  # t, tilt, obliquity, rotation
+        self._angles = np.empty((0, 5))  # t, tilt, obliquity, rotation, vertical acc
         self._prev: Contact | None = None
         self._prev_prev: Contact | None = None
 
@@ -113,8 +129,10 @@ class WalkTracker:
         if t.shape[0] == 0:
             return []
         ang = np.asarray(angles_deg, dtype=np.float64)
-        self._angles = np.concatenate([self._angles, np.column_stack([t, ang])])
-        events = [self._event(c) for c in self.detector.update(t, acc_mps2, gyr_dps)]
+        contacts = self.detector.update(t, acc_mps2, gyr_dps)
+        vert = self.detector.vertical_mps2_
+        self._angles = np.concatenate([self._angles, np.column_stack([t, ang, vert])])
+        events = [self._event(c) for c in contacts]
         newest = float(t[-1])
         keep_from = newest - self._keep_s
         if self._prev is not None:
@@ -141,18 +159,25 @@ class WalkTracker:
         )
         pp = self._prev_prev
         stride_s = b.t_s - pp.t_s if pp is not None and pp.bout == b.bout else math.nan
-        drop = tilt_r = obl_r = rot_r = math.nan
+        drop = tilt_r = obl_r = rot_r = length = speed = math.nan
         if valid:
             seg = self._angles[(self._angles[:, 0] >= a.t_s) & (self._angles[:, 0] < b.t_s)]
             if seg.shape[0] >= 2 and not np.isnan(seg[:, 2]).all():
                 obl = seg[:, 2]
                 start = obl[~np.isnan(obl)][0]
                 drop = (start - np.nanmin(obl)) if a.side == "right" else (np.nanmax(obl) - start)
-                tilt_r, obl_r, rot_r = (float(np.nanmax(c) - np.nanmin(c)) for c in seg[:, 1:].T)
+                tilt_r, obl_r, rot_r = (float(np.nanmax(c) - np.nanmin(c)) for c in seg[:, 1:4].T)
                 drop = float(drop)
+            if self.pendulum_m is not None and seg.shape[0] >= 4:
+                h = vertical_excursion_m(seg[:, 4], self.rate_hz)
+                length = step_length_m(h, self.pendulum_m)
+                speed = length / step_s
         step = Step(self.n_steps_, b.bout, a.side, a.t_s, b.t_s, step_s, stride_s, drop,
-                    tilt_r, obl_r, rot_r, valid)  # fmt: skip
+                    tilt_r, obl_r, rot_r, valid, length, speed)  # fmt: skip
         self.n_steps_ += 1
+        if valid and not math.isnan(length):
+            self.pace_["step_length_m"][b.side].add(length)
+            self.pace_["speed_mps"][b.side].add(speed)
         if valid and not math.isnan(drop):
             self.symmetry_.add_stance(a.side, drop)
             self.symmetry_.add_step_time(b.side, step_s)
