@@ -8,15 +8,37 @@ from pathlib import Path
 
 import pytest
 from hipsense import paths
-from hipsense.virtual.runner import MicroPythonFailed, run_micropython
+from hipsense.virtual.runner import (
+    MicroPythonFailed,
+    esp32like_executable,
+    micropython_executable,
+    run_micropython,
+)
 
 RunMpy = Callable[..., str]
 MPY_SUPPORT_DIR = Path(__file__).parent / "mpy_support"  # heapcheck.alloc_error
+INTERPRETERS = ("unix", "esp32like")
+
+
+@pytest.fixture(scope="session", params=INTERPRETERS)
+def mpy_exe(request: pytest.FixtureRequest) -> Path:
+    """Each MicroPython the firmware must run on: the 64-bit unix port (double floats,
+    62-bit small ints) and ``../shared/tools/micropython-esp32like`` (32-bit, float32, 31-bit
+    small ints: the ESP32's widths). Skips the second when it is absent."""
+    if request.param == "unix":
+        return micropython_executable()
+    exe = esp32like_executable()
+    if exe is None:
+        pytest.skip(
+            "micropython-esp32like not found at ../shared/tools (see /work/shared/tools/README)"
+        )
+    return exe
 
 
 @pytest.fixture
-def mpy() -> RunMpy:
-    """Run MicroPython code with the simulated modules and the firmware on the path.
+def mpy(mpy_exe: Path) -> RunMpy:
+    """Run MicroPython code with the simulated modules and the firmware on the path, once per
+    interpreter of ``mpy_exe``.
 
     ``mpy(code, path=None, heapsize="120K")`` returns stdout; a MicroPython exception fails
     the test with the MicroPython traceback. ``path`` overrides the module path (default:
@@ -36,7 +58,12 @@ def mpy() -> RunMpy:
         module_path = [*module_path, MPY_SUPPORT_DIR]
         try:
             return run_micropython(
-                code, path=module_path, heapsize=heapsize, timeout_s=timeout_s, cwd=cwd
+                code,
+                path=module_path,
+                heapsize=heapsize,
+                timeout_s=timeout_s,
+                cwd=cwd,
+                executable=mpy_exe,
             ).stdout
         except MicroPythonFailed as exc:
             pytest.fail(str(exc), pytrace=False)

@@ -79,9 +79,9 @@ class Board:
 
 
 @pytest.fixture(scope="module")
-def deployed(tmp_path_factory) -> Path:
-    """The firmware precompiled for the unix port, as a board holds it (``.mpy``)."""
-    return deploy_firmware(tmp_path_factory.mktemp("app"))
+def deployed(tmp_path_factory, mpy_exe) -> Path:
+    """The firmware precompiled for the interpreter under test, as a board holds it (``.mpy``)."""
+    return deploy_firmware(tmp_path_factory.mktemp("app"), executable=mpy_exe)
 
 
 RESET_EXIT_STATUS = 17  # what machine.reset() ends the virtual board's process with (_vboard.py)
@@ -254,7 +254,7 @@ print('ALLOC', n, err)
     assert "ALLOC 8 None" in out
 
 
-def test_watchdog_resets_a_hung_loop(deployed, tmp_path) -> None:
+def test_watchdog_resets_a_hung_loop(deployed, tmp_path, mpy_exe) -> None:
     """The loop stops coming round (a hang): the watchdog timer resets the board."""
     code = """
 import time, machine, board, app
@@ -270,14 +270,19 @@ while time.ticks_diff(time.ticks_ms(), t0) < 3000:  # hung: no step(), only bus 
 print("not reset")
 """
     result = run_micropython(
-        code, path=[paths.mpy_sim_dir(), deployed], cwd=tmp_path, heapsize=HEAP, check=False
+        code,
+        path=[paths.mpy_sim_dir(), deployed],
+        cwd=tmp_path,
+        heapsize=HEAP,
+        check=False,
+        executable=mpy_exe,
     )
     assert "looping" in result.stdout and "not reset" not in result.stdout
     assert "main loop hung" in result.stdout
     assert result.returncode == RESET_EXIT_STATUS
 
 
-def test_watchdog_stays_quiet_while_the_loop_runs(deployed, tmp_path) -> None:
+def test_watchdog_stays_quiet_while_the_loop_runs(deployed, tmp_path, mpy_exe) -> None:
     code = """
 import time, board, app
 a = app.App(board.open_board(), ring_bytes=6000)
@@ -290,7 +295,9 @@ while time.ticks_diff(time.ticks_ms(), t0) < 1500:
 a.stop()
 print("alive")
 """
-    out = run_micropython(code, path=[paths.mpy_sim_dir(), deployed], cwd=tmp_path, heapsize=HEAP)
+    out = run_micropython(
+        code, path=[paths.mpy_sim_dir(), deployed], cwd=tmp_path, heapsize=HEAP, executable=mpy_exe
+    )
     assert out.stdout.strip().endswith("alive")
 
 

@@ -58,9 +58,9 @@ a.start()
 
 
 @pytest.fixture(scope="module")
-def deployed(tmp_path_factory) -> Path:
-    """The firmware precompiled for the unix port, as a board holds it (``.mpy``)."""
-    return deploy_firmware(tmp_path_factory.mktemp("owner"))
+def deployed(tmp_path_factory, mpy_exe) -> Path:
+    """The firmware precompiled for the interpreter under test, as a board holds it (``.mpy``)."""
+    return deploy_firmware(tmp_path_factory.mktemp("owner"), executable=mpy_exe)
 
 
 def _run(mpy, deployed: Path, tmp_path, script: str) -> tuple[dict[str, list], str]:

@@ -238,6 +238,7 @@ if {lock}:
     run(0, 10)
     print('LOCKED_OK', locked(10, n))
 else:
+    print('GAINS', ' '.join(str(v) for v in f._c))
     for i in range(n):
         f.update(data, 12 * i)
         p.angles_cdeg(f, out)
@@ -264,15 +265,29 @@ def test_firmware_matches_host_within_005_deg(mpy, tmp_path: Path) -> None:
     path.write_bytes(np.concatenate([acc_raw, gyr_raw], 1).astype("<i2").tobytes())
     mount = (0.9, 0.1, -0.3, 0.2)
     # 160K: the 19 KB recording is read into RAM in one piece (a board reads its IMU instead)
-    out = mpy(fw_code(path, False, mount), heapsize="160K")
-    rows = np.array([list(map(int, ln.split())) for ln in out.splitlines()])
+    out = mpy(fw_code(path, False, mount), heapsize="160K").splitlines()
+    board_gains = [int(v) for v in out[0].split()[1:]]
+    rows = np.array([list(map(int, ln.split())) for ln in out[1:]])
     q_board = rows[:, :4] / Q29
     # the public host filter (float64) on the same quantised input
     q_host = orientation.estimate(acc_raw * ACC_LSB, np.radians(gyr_raw * GYR_LSB), RATE_HZ)
     assert inclination_diff_deg(q_board, q_host).max() < 0.05
-    # and the host twin is bit-identical
-    q_twin = fixedpoint.estimate_fixed(acc_raw, gyr_raw, RATE_HZ, ACC_LSB, GYR_LSB)
-    assert np.array_equal(np.round(q_twin * Q29).astype(int), rows[:, :4])
+    # configure() computes its integer gains in the board's float (float32 on an ESP32):
+    # each within 1 part in 10**6 of the host's float64 gains (bound stated in fusion.py)
+    twin = fixedpoint.load_firmware("fusion").Fusion()
+    twin.configure(RATE_HZ, ACC_LSB, GYR_LSB)
+    host_gains = list(twin._c)
+    for g_board, g_host in zip(board_gains, host_gains, strict=True):
+        assert abs(g_board - g_host) <= max(1, abs(g_host) * 1e-6)
+    # and the integer per-sample path is bit-identical to the host twin with the same gains
+    for i, g in enumerate(board_gains):
+        twin._c[i] = g
+    raw = np.concatenate([acc_raw, gyr_raw], axis=1).astype("<i2").tobytes()
+    q_twin = np.empty((len(rows), 4), dtype=np.int64)
+    for i in range(len(rows)):
+        twin.update(raw, 12 * i)
+        q_twin[i] = list(twin.q)
+    assert np.array_equal(q_twin, rows[:, :4])
     # angles: board (centidegrees) vs host float angles
     tilt, obl, rot = angles.pelvis_angles_deg(q_host, mount, rate_hz=RATE_HZ)
     assert np.abs(rows[:, 4] / 100 - tilt).max() < 0.06

@@ -24,7 +24,7 @@ d = cobs.Deframer()
 ACC = 0.000598
 GYR = 0.0305
 def hot(k):
-    seq = (P.SEQ_MASK - 3 + k) & P.SEQ_MASK
+    seq = (k - 4) & P.SEQ_MASK  # wraps at 2**30 from k = 4 (no int above 2**30: ESP32)
     n = P.pack_samples_header(buf, P.FLAG_RAW, 12, seq, seq)
     for i in range(12):
         n = P.pack_sample_raw(buf, n, i - 32768, -i, i, 32767, -1, 0, i, -i, 7)

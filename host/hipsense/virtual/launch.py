@@ -99,13 +99,17 @@ def _profile_path(name: str) -> Path:
     return path
 
 
-def deploy_firmware(dest: Path, source_dir: Path | None = None) -> Path:
-    """Compile the firmware (or ``source_dir``) for the unix port into ``dest`` as ``.mpy``,
-    as a board holds it: a board never compiles its source, so the virtual board's heap is
-    not charged for that."""
+def deploy_firmware(
+    dest: Path, source_dir: Path | None = None, executable: Path | None = None
+) -> Path:
+    """Compile the firmware (or ``source_dir``) for the unix port (or the MicroPython build
+    ``executable``) into ``dest`` as ``.mpy``, as a board holds it: a board never compiles its
+    source, so the virtual board's heap is not charged for that."""
     from hipsense.deploy.compile import BytecodeTarget, collect_sources, compile_firmware
 
-    sys_mpy = int(run_micropython("import sys; print(sys.implementation._mpy)").stdout)
+    sys_mpy = int(
+        run_micropython("import sys; print(sys.implementation._mpy)", executable=executable).stdout
+    )
     sources = collect_sources(source_dir or paths.firmware_dir())
     compiled = compile_firmware(sources, BytecodeTarget.from_sys_mpy(sys_mpy))
     for rel, data in compiled.items():

@@ -14,7 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from hipsense import paths
 from hipsense.errors import HipsenseError
+
+ESP32LIKE_NAME = "micropython-esp32like"
+"""The 32-bit, float32 MicroPython 1.26.1 of ``../shared/tools`` (ESP32 int widths, floats)."""
 
 
 class MicroPythonNotFound(HipsenseError):
@@ -49,14 +53,23 @@ def micropython_executable() -> Path:
     )
 
 
+def esp32like_executable() -> Path | None:
+    """``../shared/tools/micropython-esp32like`` beside the checkout, or None when absent."""
+    path = paths.shared_dir() / "tools" / ESP32LIKE_NAME
+    return path if path.is_file() else None
+
+
 def micropython_env(path: Sequence[Path | str]) -> dict[str, str]:
     """Environment whose ``MICROPYPATH`` is ``path`` followed by the frozen modules."""
     entries = [str(p) for p in path] + [".frozen"]
     return dict(os.environ, MICROPYPATH=os.pathsep.join(entries))
 
 
-def micropython_argv(heapsize: str | None = "120K", emit: str | None = None) -> list[str]:
-    argv = [str(micropython_executable())]
+def micropython_argv(
+    heapsize: str | None = "120K", emit: str | None = None, executable: Path | None = None
+) -> list[str]:
+    """Command line of the unix port (or ``executable``, e.g. :func:`esp32like_executable`)."""
+    argv = [str(executable or micropython_executable())]
     if heapsize:
         argv += ["-X", f"heapsize={heapsize}"]
     if emit:
@@ -72,13 +85,15 @@ def run_micropython(
     timeout_s: float = 120.0,
     cwd: Path | str | None = None,
     check: bool = True,
+    executable: Path | None = None,
 ) -> MicroPythonResult:
     """Run ``code`` under MicroPython with ``path`` first on ``sys.path``.
 
     ``heapsize`` emulates the ESP32's free heap (about 110-150 kB with BLE active).
     With ``check`` a non-zero exit (an uncaught exception) raises :class:`MicroPythonFailed`.
+    ``executable``: another MicroPython build (default: the unix port of this environment).
     """
-    argv = [*micropython_argv(heapsize), "-c", code]
+    argv = [*micropython_argv(heapsize, executable=executable), "-c", code]
     proc = subprocess.run(
         argv,
         capture_output=True,

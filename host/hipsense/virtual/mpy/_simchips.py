@@ -136,8 +136,9 @@ class Chip:
             src.get(0, phys)
         else:
             t_b = self.sample_time(k + 1) - self.src_t0
-            i0 = int(t_a * rate + 1e-6)
-            i1 = int(t_b * rate + 1e-6)
+            # 1e-3 of a source sample: the rounding of float32 times (ESP32-like build)
+            i0 = int(t_a * rate + 1e-3)
+            i1 = int(t_b * rate + 1e-3)
             if i0 < 0:
                 i0 = 0
             if i1 <= i0:

@@ -164,7 +164,7 @@ def advance(n, addr=None, bus_id=0):
 
 def advance_ms(ms):
     """Manual mode: move the timer/watchdog clock by ``ms`` and run what falls due."""
-    _simclock.advance_s(ms / 1000.0)
+    _simclock.advance_us(int(ms * 1000))
     service()
 
 

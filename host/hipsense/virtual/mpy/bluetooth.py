@@ -148,7 +148,7 @@ _T0_MS = time.ticks_ms()
 def _default_clock_ms():
     """Simulated milliseconds since start: a plain, non-wrapping int."""
     if _simclock is not None:
-        return int(_simclock.now_s() * 1000)
+        return _simclock.now_us() // 1000
     return time.ticks_diff(time.ticks_ms(), _T0_MS)
 
 
