@@ -82,7 +82,7 @@ class App:
     their command callback through :meth:`add_link`.
     """
 
-    def __init__(self, brd, ring_bytes=None):
+    def __init__(self, brd, ring_bytes=None, ring=None):
         self.board = brd
         cfg = _read_json(CONFIG_FILE)
         cfg = cfg if isinstance(cfg, dict) else {}
@@ -93,7 +93,10 @@ class App:
         self._drv = None  # the driver the fusion was configured for
         self.pelvis = Pelvis()
         self.capture = None  # MountingCapture while ALIGN_MOUNTING runs
-        self.ring = Ring() if ring_bytes is None else Ring(ring_bytes)
+        if ring is None:
+            ring = Ring() if ring_bytes is None else Ring(ring_bytes)
+        self.ring = ring
+        self.memory_error = None  # set by run() when the ring is below the board's budget
         self.links = []
         self.streaming = False
         self.raw_content = True
@@ -200,14 +203,14 @@ class App:
         self.ring.configure(self.raw_content, self.period_100us, t_100us)
         self._send_config()
 
-    def _send_config(self):
+    def _send_config(self, links=None):
         drv = self.imu.drv
         flags = (1 if self.aligned else 0) | (2 if self.bias_calibrated else 0)
         rate = self.imu.rate_hz if self.imu.chip_id else self.imu.req_rate_hz
         acc = drv.acc_mps2_per_lsb if self.imu.chip_id else 0.0
         gyr = drv.gyr_dps_per_lsb if self.imu.chip_id else 0.0
         content = protocol.CONTENT_RAW if self.raw_content else 0
-        for link in self.links:
+        for link in self.links if links is None else links:
             link.send_config(
                 content, self.imu.chip_id, rate, self.period_100us, acc, gyr, self.boot_id, flags
             )
@@ -580,26 +583,67 @@ _HANDLERS = {
 }
 
 
+def _start_ble():
+    """BLE on, before the big allocations: NimBLE takes its ESP-IDF memory now."""
+    import bluetooth
+    import link_ble  # noqa: F401  (imported before the ring is sized)
+
+    ble = bluetooth.BLE()
+    ble.active(True)
+    return ble
+
+
+def _add_ble_link(app, ble):
+    from link_ble import BleLink, name_suffix
+
+    suffix = app.name or name_suffix(ble)
+    model = app.board.name
+    return app.add_link(
+        lambda ring, on_command: BleLink(ble, ring, suffix, on_command, model=model)
+    )
+
+
+def _watch_usb():
+    from link_serial import UsbWatch
+
+    return UsbWatch()
+
+
+def _add_serial_link(app, first):
+    """A byte arrived on USB: build the serial link now and give it that byte."""
+    from link_serial import SerialLink
+
+    serial = app.add_link(lambda ring, on_command: SerialLink(ring, on_command))
+    app._send_config([serial])
+    serial.feed_byte(first)
+    return serial
+
+
 def run(with_ble=True, with_serial=True):
-    """Build the board, the links and the app, then loop until interrupted."""
+    """Build the board, the links and the app, then loop until interrupted.
+
+    Memory order (docs/firmware.md "Memory budget"): BLE first (NimBLE takes its ESP-IDF
+    memory), then every import, then the ring from what is really free, then the rest. The
+    serial link's buffers are made only once a byte arrives on the USB console.
+    """
+    import gc
+
     import board
+    import memory
 
     brd = board.open_board()
-    app = App(brd)
-    if with_ble:
-        import bluetooth
-        from link_ble import BleLink, name_suffix
-
-        ble = bluetooth.BLE()
-        ble.active(True)
-        suffix = app.name or name_suffix(ble)
-        app.add_link(
-            lambda ring, on_command: BleLink(ble, ring, suffix, on_command, model=brd.name)
-        )
-    if with_serial:
-        from link_serial import SerialLink
-
-        app.add_link(lambda ring, on_command: SerialLink(ring, on_command))
+    ble = _start_ble() if with_ble else None
+    usb = _watch_usb() if with_serial else None
+    gc.collect()
+    ring, memory_error = memory.make_ring(brd.profile, Ring)
+    app = App(brd, ring=ring)
+    app.memory_error = memory_error
+    if memory_error:
+        _log("E", memory_error)
+    else:
+        _log("I", "ring %d bytes: %d s at 100 Hz raw" % (ring.nbytes, ring.nbytes // 1800))
+    if ble is not None:
+        _add_ble_link(app, ble)
     chip = app.start()
     try:
         import hs_boot
@@ -610,6 +654,11 @@ def run(with_ble=True, with_serial=True):
         pass
     try:
         while True:
+            if usb is not None:
+                first = usb.first_byte()
+                if first >= 0:
+                    usb = None
+                    _add_serial_link(app, first)
             app.step(time.ticks_ms())
             time.sleep_ms(_LOOP_MS)
     finally:

@@ -62,7 +62,6 @@ class SerialLink(Link):
 
     def _read(self):
         one = self._one
-        d = self._deframer
         k = 0
         while k < _MAX_READ:
             ready = False
@@ -71,11 +70,16 @@ class SerialLink(Link):
             if not ready or not self._in.readinto(one):
                 return
             k += 1
-            if d.feed_byte(one[0]):
-                if not self.active:
-                    self.active = True
-                    micropython.kbd_intr(-1)
-                self._cmd_in(d.frame, d.length)
+            self.feed_byte(one[0])
+
+    def feed_byte(self, b):
+        """One byte from the host: a complete framed command goes to the command slots."""
+        d = self._deframer
+        if d.feed_byte(b):
+            if not self.active:
+                self.active = True
+                micropython.kbd_intr(-1)
+            self._cmd_in(d.frame, d.length)
 
     def pump(self, now_ms):
         """Read command bytes, run complete commands, send frames (once frames mode is on)."""
@@ -83,3 +87,21 @@ class SerialLink(Link):
         self._commands()
         if self.active and self.ready:
             self._send(now_ms)
+
+
+class UsbWatch:
+    """Waits for the first byte on the USB console without building a link: the serial
+    link's buffers (about 4 kB) are made only when a host uses USB (docs/firmware.md)."""
+
+    def __init__(self, stream_in=None):
+        self._in = stream_in if stream_in is not None else sys.stdin.buffer
+        self._poll = select.poll()
+        self._poll.register(self._in, select.POLLIN)
+        self._one = bytearray(1)
+
+    def first_byte(self):
+        """The first byte received (0..255), or -1 while none came."""
+        for _ in self._poll.ipoll(0):
+            if self._in.readinto(self._one):
+                return self._one[0]
+        return -1

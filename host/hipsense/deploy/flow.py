@@ -8,11 +8,12 @@ The caller supplies a :class:`FlashUI` for messages and progress (rich in the CL
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from hipsense import paths
 from hipsense.deploy import esptool_ops
@@ -27,7 +28,6 @@ from hipsense.deploy.deploy import (
 from hipsense.deploy.errors import BoardBootLoop, BoardNotResponding, DeployError
 from hipsense.deploy.image import (
     BOARD_IDS,
-    DEFAULT_IMAGES,
     DOWNLOAD_PAGE,
     FIRMWARE_BASE_URL,
     CheckedImage,
@@ -35,6 +35,8 @@ from hipsense.deploy.image import (
     default_cache_dir,
     download_image,
     flash_offset,
+    image_name,
+    profile_image_variant,
 )
 from hipsense.deploy.link import BoardLink
 from hipsense.deploy.ports import check_port_access, choose_port, list_candidates
@@ -108,12 +110,23 @@ def image_needed(facts: BoardFacts | None) -> str | None:
     return None
 
 
-def _obtain_image(chip: str, opts: FlashOptions, ui: FlashUI) -> CheckedImage | None:
+def _parse_profile(data: bytes | None) -> dict[str, Any] | None:
+    """The board's own board.json, kept across the erase, for its image variant."""
+    try:
+        parsed = json.loads(data) if data else None
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _obtain_image(
+    chip: str, opts: FlashOptions, ui: FlashUI, variant: str | None = None
+) -> CheckedImage | None:
     if opts.image is not None:
         image = check_image(opts.image, chip, expected_sha256=opts.sha256)
         ui.info(f"image {image.path.name} ok for {chip} (SHA-256 {image.sha256})")
         return image
-    name = DEFAULT_IMAGES[chip]
+    name = image_name(chip, variant)
     cache_dir = opts.cache_dir or default_cache_dir()
     if opts.dry_run and not (cache_dir / name).is_file():
         ui.info(f"would download {FIRMWARE_BASE_URL}{name} into {cache_dir}")
@@ -122,6 +135,7 @@ def _obtain_image(chip: str, opts: FlashOptions, ui: FlashUI) -> CheckedImage | 
     image = download_image(
         chip,
         cache_dir,
+        file_name=name,
         expected_sha256=opts.sha256,
         progress=lambda done, total: ui.progress("download", done, total),
     )
@@ -189,9 +203,10 @@ def flash(opts: FlashOptions, ui: FlashUI) -> FlashResult:
             ui.info(f"chip: {chip.upper()} (esptool)")
             if profile is not None:
                 check_profile_chip(profile, chip)
-            image = _obtain_image(chip, opts, ui)
+            variant = profile_image_variant(profile or _parse_profile(profile_bytes))
+            image = _obtain_image(chip, opts, ui, variant)
             if opts.dry_run:
-                what = image.path.name if image else DEFAULT_IMAGES[chip]
+                what = image.path.name if image else image_name(chip, variant)
                 ui.info(f"would erase the flash and write {what} at 0x{flash_offset(chip):x}")
                 ui.info("would then deploy the firmware into slot hs_a and verify it")
                 return FlashResult(port, chip, None, what, None)

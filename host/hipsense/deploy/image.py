@@ -44,6 +44,26 @@ DEFAULT_IMAGES = {
     "esp32s3": "ESP32_GENERIC_S3-20250911-v1.26.1.bin",
 }
 APP_FLASH_OFFSET = 0x10000
+
+
+def image_name(chip: str, variant: str | None = None) -> str:
+    """The release image for ``chip``; ``variant`` (a board profile's ``memory.image_variant``,
+    e.g. ``"SPIRAM"``) picks MicroPython's build of that name, which puts the Python heap in
+    PSRAM: ``ESP32_GENERIC-SPIRAM-20250911-v1.26.1.bin``."""
+    name = DEFAULT_IMAGES[chip]
+    if not variant:
+        return name
+    board, rest = name.split("-", 1)
+    return f"{board}-{variant}-{rest}"
+
+
+def profile_image_variant(profile: dict[str, Any] | None) -> str | None:
+    """``memory.image_variant`` of a board profile (None: the generic image)."""
+    memory = profile.get("memory") if isinstance(profile, dict) else None
+    variant = memory.get("image_variant") if isinstance(memory, dict) else None
+    return variant if isinstance(variant, str) and variant else None
+
+
 _DOWNLOAD_TIMEOUT_S = 30.0
 _CHUNK_BYTES = 64 * 1024
 

@@ -25,10 +25,11 @@ from hipsense.virtual.runner import micropython_argv, micropython_env, run_micro
 
 DEFAULT_ADDRESS = "02:48:53:00:5E:4D"
 DEFAULT_PROFILE = "m5stickc-plus2"
-# The firmware needs about 115 kB of heap (45 kB of .mpy code, 54 kB of ring, links and
-# filter state); the simulated machine and bluetooth modules add about 70 kB and 4 kB socket
-# buffers that a real board does not spend (docs/virtual-board.md).
-DEFAULT_HEAPSIZE = "384K"
+# The firmware sizes its ring from the heap left after its code (firmware/memory.py): up to
+# 216 kB (120 s at 100 Hz raw) on a profile with PSRAM, 54 kB without; the simulated machine
+# and bluetooth modules add about 70 kB and 4 kB socket buffers that a real board does not
+# spend, and the unix port's objects are twice an ESP32's (docs/virtual-board.md).
+DEFAULT_HEAPSIZE = "512K"
 
 
 class VirtualBoardFailed(HipsenseError):

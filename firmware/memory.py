@@ -1,0 +1,67 @@
+"""Boot-time memory plan: the ring sized from the heap really free (docs/firmware.md).
+
+The board profile's ``memory`` (hardware/boards/*.json) says what the build has: PSRAM, the
+ring's minimum length at 100 Hz raw (10 s without PSRAM, 30 s with). ``make_ring`` runs
+after ``ble.active(True)`` (NimBLE takes its ESP-IDF memory first) and after the imports, when
+the heap holds the code and little else: it allocates the largest ring that leaves
+``RESERVE_BYTES`` for the links and the state built after it, capped at ``MAX_S`` seconds.
+"""
+
+import gc
+import sys
+
+from micropython import const
+
+RAW_SAMPLE_BYTES = const(18)  # one sample with raw content in the ring (docs/link.md)
+BUDGET_RATE_HZ = const(100)
+# Heap the firmware allocates after the ring (BLE link, app state, per-second garbage), with
+# a margin; measured by benchmarks/board_memory.py on the ESP32-like port (docs/firmware.md).
+RESERVE_BYTES = const(22000)
+MAX_S_NO_PSRAM = const(30)  # more would starve the heap of a board without PSRAM
+MAX_S_PSRAM = const(120)
+_STEP_BYTES = const(1800)  # shrink by 1 s of raw samples while one block is not free
+DEFAULT_MIN_S = const(10)
+
+
+def ring_limits(profile):
+    """(minimum, maximum) ring bytes for the board ``profile`` (a dict)."""
+    mem = profile.get("memory") if isinstance(profile, dict) else None
+    mem = mem if isinstance(mem, dict) else {}
+    psram = mem.get("psram_kb", 0) or 0
+    min_s = mem.get("ring_min_s", DEFAULT_MIN_S)
+    max_s = MAX_S_PSRAM if psram > 0 else MAX_S_NO_PSRAM
+    if max_s < min_s:
+        max_s = min_s
+    per_s = BUDGET_RATE_HZ * RAW_SAMPLE_BYTES
+    return min_s * per_s, max_s * per_s
+
+
+def ring_seconds(nbytes):
+    """Seconds of 100 Hz raw samples ``nbytes`` of ring hold (float)."""
+    return nbytes / (BUDGET_RATE_HZ * RAW_SAMPLE_BYTES)
+
+
+def make_ring(profile, ring_class):
+    """``(ring, error)``: the largest ring that fits (``ring_class(nbytes)``), and None or the
+    reason the board is below its budget (the ring is then smaller than the minimum)."""
+    low, high = ring_limits(profile)
+    gc.collect()
+    # objects take twice the bytes on a 64-bit port (the unix port of the virtual board)
+    reserve = RESERVE_BYTES * 2 if sys.maxsize > 0x7FFFFFFF else RESERVE_BYTES
+    want = gc.mem_free() - reserve
+    want = high if want > high else want
+    want -= want % RAW_SAMPLE_BYTES
+    floor = 20 * RAW_SAMPLE_BYTES
+    while want >= floor:
+        try:
+            ring = ring_class(want)
+        except MemoryError:  # free, but not in one block
+            want -= _STEP_BYTES
+            continue
+        if want >= low:
+            return ring, None
+        return ring, "memory budget: ring holds %d s at 100 Hz raw, the board needs %d s" % (
+            int(ring_seconds(want)),
+            int(ring_seconds(low)),
+        )
+    return ring_class(floor), "memory budget: no room for a ring (%d bytes free)" % gc.mem_free()
