@@ -96,7 +96,7 @@ class App:
         if ring is None:
             ring = Ring() if ring_bytes is None else Ring(ring_bytes)
         self.ring = ring
-        self.memory_error = None  # set by run() when the ring is below the board's budget
+        self.memory_error = None  # type: str | None  # boot(): the ring is below the budget
         self.links = []
         self.streaming = False
         self.raw_content = True
@@ -604,7 +604,7 @@ def _add_ble_link(app, ble):
 
 
 def _watch_usb():
-    from link_serial import UsbWatch
+    from usb_watch import UsbWatch
 
     return UsbWatch()
 
@@ -619,8 +619,9 @@ def _add_serial_link(app, first):
     return serial
 
 
-def run(with_ble=True, with_serial=True):
-    """Build the board, the links and the app, then loop until interrupted.
+def boot(with_ble=True, with_serial=True):
+    """Build the board, the links and the app; returns ``(app, usb)`` (``usb``: the
+    :class:`link_serial.UsbWatch` or None) for :func:`poll_usb` and ``app.step``.
 
     Memory order (docs/firmware.md "Memory budget"): BLE first (NimBLE takes its ESP-IDF
     memory), then every import, then the ring from what is really free, then the rest. The
@@ -634,7 +635,12 @@ def run(with_ble=True, with_serial=True):
     brd = board.open_board()
     ble = _start_ble() if with_ble else None
     usb = _watch_usb() if with_serial else None
+    import imu
+
+    imu.preload(brd.expected_imu)
     gc.collect()
+    # The ring first, while the heap holds only the code: it needs one free block. RESERVE
+    # leaves room for what comes after it (IMU driver, app state, BLE link), measured.
     ring, memory_error = memory.make_ring(brd.profile, Ring)
     app = App(brd, ring=ring)
     app.memory_error = memory_error
@@ -652,13 +658,27 @@ def run(with_ble=True, with_serial=True):
         hs_boot.confirm()
     except ImportError:
         pass
+    return app, usb
+
+
+def poll_usb(app, usb):
+    """Until a host uses USB: returns ``usb``; once a byte came, builds the serial link and
+    returns None."""
+    if usb is None:
+        return None
+    first = usb.first_byte()
+    if first < 0:
+        return usb
+    _add_serial_link(app, first)
+    return None
+
+
+def run(with_ble=True, with_serial=True):
+    """Boot, then loop until interrupted."""
+    app, usb = boot(with_ble, with_serial)
     try:
         while True:
-            if usb is not None:
-                first = usb.first_byte()
-                if first >= 0:
-                    usb = None
-                    _add_serial_link(app, first)
+            usb = poll_usb(app, usb)
             app.step(time.ticks_ms())
             time.sleep_ms(_LOOP_MS)
     finally:

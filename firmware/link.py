@@ -21,6 +21,7 @@ BATCH_MS = const(30)  # the oldest unsent sample waits at most this long for a f
 _CMD_SLOTS = const(8)  # power of two
 _CMD_SIZE = const(64)
 _CTL_SLOTS = const(8)  # power of two
+_CTL_SIZE = const(64)  # largest control frame: REPLY with the 34-byte status, ERROR text cut
 _MASK = const(0x3FFFFFFF)
 _IMMEDIATE = const(-1)
 
@@ -41,25 +42,26 @@ class Link:
         self.streams = True
         self._frame = bytearray(MAX_FRAME)
         self._fv = memoryview(self._frame)
-        # A memoryview of each frame length, made once: every SAMPLES length now, the rest
-        # (control frames) on first use. Passing a view sends exactly n bytes, allocation-free.
-        self._views = [None] * (MAX_FRAME + 1)  # type: list[memoryview | None]
-        for size in (protocol.SAMPLE_SIZE_ANGLES, protocol.SAMPLE_SIZE_RAW):
-            n = protocol.HEADER_SIZE + size
-            while n <= MAX_FRAME:
-                self._views[n] = self._fv[:n]
-                n += size
+        # A memoryview of each frame length, made once: every SAMPLES length (12 + 6 m bytes,
+        # raw samples are 3 x 6) now, control frames (at most 64 bytes) on first use. Passing
+        # a view sends exactly n bytes, allocation-free.
+        self._sample_views = [
+            self._fv[: protocol.HEADER_SIZE + protocol.SAMPLE_SIZE_ANGLES * m]
+            for m in range((MAX_FRAME - protocol.HEADER_SIZE) // protocol.SAMPLE_SIZE_ANGLES + 1)
+        ]
+        self._ctl_views = [None] * (_CTL_SIZE + 1)  # type: list[memoryview | None]
         self._cmd_buf = bytearray(_CMD_SLOTS * _CMD_SIZE)
         self._cmd_len = bytearray(_CMD_SLOTS)
         self._cmd_w = 0  # written only by _cmd_in (IRQ side)
         self._cmd_r = 0  # written only by pump
         self._cmd = bytearray(_CMD_SIZE)
-        self._ctl_buf = bytearray(_CTL_SLOTS * MAX_FRAME)
+        self._ctl_buf = bytearray(_CTL_SLOTS * _CTL_SIZE)
         self._ctl_len = [0] * _CTL_SLOTS
         self._ctl_mark = [0] * _CTL_SLOTS
         self._ctl_w = 0
         self._ctl_r = 0
-        self._tmp = bytearray(MAX_FRAME)
+        self._tmp = bytearray(_CTL_SIZE)
+        self.shortened = 0  # control frames cut to fit the MTU (header-only REPLY, ERROR text)
         self._payload8 = bytearray(8)
         self._cfg = bytearray(protocol.CONFIG_SIZE)
         self._cfg_set = False
@@ -131,7 +133,7 @@ class Link:
             self.control_dropped += 1
             return False
         i = w & (_CTL_SLOTS - 1)
-        copy_bytes(self._ctl_buf, i * MAX_FRAME, src, 0, n)
+        copy_bytes(self._ctl_buf, i * _CTL_SIZE, src, 0, n)
         self._ctl_len[i] = n
         self._ctl_mark[i] = mark
         self._ctl_w = (w + 1) & 0xFF
@@ -149,7 +151,9 @@ class Link:
 
     def send_error(self, code, text):
         """Queue an ERROR frame, in stream order like a marker."""
-        self._enqueue(self._tmp, protocol.pack_error(self._tmp, code, text), self.ring.head_seq)
+        self._enqueue(
+            self._tmp, protocol.pack_error(self._tmp, code, text, _CTL_SIZE), self.ring.head_seq
+        )
 
     def send_config(
         self, content, imu, rate_hz, period_100us, acc_scale, gyr_scale, boot_id, flags
@@ -193,10 +197,13 @@ class Link:
 
     # ---- sending -------------------------------------------------------------------------
     def _view(self, n):
-        v = self._views[n]
+        m = n - protocol.HEADER_SIZE
+        if m >= 0 and m % protocol.SAMPLE_SIZE_ANGLES == 0:
+            return self._sample_views[m // protocol.SAMPLE_SIZE_ANGLES]
+        v = self._ctl_views[n]
         if v is None:
             v = self._fv[:n]
-            self._views[n] = v
+            self._ctl_views[n] = v
         return v
 
     def _send(self, now_ms):
@@ -225,7 +232,9 @@ class Link:
                             return
                         continue
                 n = self._ctl_len[i]
-                copy_bytes(self._frame, 0, self._ctl_buf, i * MAX_FRAME, n)
+                copy_bytes(self._frame, 0, self._ctl_buf, i * _CTL_SIZE, n)
+                if n > room:
+                    n = self._fit(n, room)
                 if not self._out(self._view(n), n):
                     return
                 self._ctl_r = (self._ctl_r + 1) & 0xFF
@@ -241,6 +250,19 @@ class Link:
             if not self._send_samples(max_count, raw):
                 return
             self._since = now_ms if ring.unsent else -1
+
+    def _fit(self, n, room):
+        """Shorten the control frame in ``_frame`` (``n`` bytes) to ``room`` (MTU - 3): a REPLY
+        keeps its header (token, command, result; the payload is dropped), an ERROR its text
+        cut on a UTF-8 character boundary. NimBLE would cut any frame silently."""
+        self.shortened += 1
+        f = self._frame
+        if f[1] == protocol.T_REPLY:
+            return protocol.REPLY_HEADER_SIZE
+        if f[1] == protocol.T_ERROR:
+            while room > protocol.ERROR_HEADER_SIZE and (f[room] & 0xC0) == 0x80:
+                room -= 1
+        return room
 
     def _send_samples(self, max_count, raw):
         r = self.ring.fill_frame(self._frame, max_count, raw)

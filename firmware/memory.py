@@ -16,10 +16,11 @@ RAW_SAMPLE_BYTES = const(18)  # one sample with raw content in the ring (docs/li
 BUDGET_RATE_HZ = const(100)
 # Heap the firmware allocates after the ring (BLE link, app state, per-second garbage), with
 # a margin; measured by benchmarks/board_memory.py on the ESP32-like port (docs/firmware.md).
-RESERVE_BYTES = const(22000)
+RESERVE_BYTES = const(13800)
 MAX_S_NO_PSRAM = const(30)  # more would starve the heap of a board without PSRAM
 MAX_S_PSRAM = const(120)
 _STEP_BYTES = const(1800)  # shrink by 1 s of raw samples while one block is not free
+free_before_ring = -1  # gc.mem_free() when make_ring ran (benchmarks/board_memory.py)
 DEFAULT_MIN_S = const(10)
 
 
@@ -44,8 +45,10 @@ def ring_seconds(nbytes):
 def make_ring(profile, ring_class):
     """``(ring, error)``: the largest ring that fits (``ring_class(nbytes)``), and None or the
     reason the board is below its budget (the ring is then smaller than the minimum)."""
+    global free_before_ring
     low, high = ring_limits(profile)
     gc.collect()
+    free_before_ring = gc.mem_free()
     # objects take twice the bytes on a 64-bit port (the unix port of the virtual board)
     reserve = RESERVE_BYTES * 2 if sys.maxsize > 0x7FFFFFFF else RESERVE_BYTES
     want = gc.mem_free() - reserve

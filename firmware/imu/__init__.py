@@ -76,6 +76,19 @@ def identify(reg, who):
     return None
 
 
+def preload(chip):
+    """Import the driver module of ``chip`` (a board profile's ``imu.expected``) now: boot
+    does it before the ring takes the heap, so loading the code later needs no free block."""
+    if not isinstance(chip, str):
+        return
+    if chip.startswith("mpu"):
+        import imu.mpu6x
+    elif chip.startswith("icm"):
+        import imu.icm42688
+    elif chip.startswith("lsm"):
+        import imu.lsm6ds  # noqa: F401
+
+
 def probe(i2c, addresses=ALL_ADDRESSES):
     """Try each address (both WHO_AM_I registers); return a driver or a :class:`NoImu`.
 

@@ -1,0 +1,291 @@
+"""Memory budget of every board profile on the ESP32-like port (docs/benchmarks.md).
+
+For each ``hardware/boards/*.json``: boots the deployed firmware (``.mpy`` for the 32-bit,
+float32 ``../shared/tools/micropython-esp32like``) through ``app.boot()`` -- BLE on, then the
+ring sized from the free heap -- with the Python heap the board has for it (without PSRAM:
+``python_heap_kb`` minus the executable RAM of the viper code, about 88 kB; with PSRAM the
+heap lives there), then streams 60 s of simulated time at 100 Hz raw + angles through the
+simulated radio with real-NimBLE settings (8 queued notifications, 30 ms connection interval,
+MTU exchanged to 247 by the central) and prints per profile the peak heap, the largest free
+block, the ring's seconds and the viper code size. Exits 1 when a profile does not fit (a
+MemoryError, a ring below the profile's ``ring_min_s``, or samples the link did not deliver).
+
+The simulated ``machine``/``bluetooth`` modules share the heap: their size after import is
+measured in a first run and added to ``-X heapsize``, and subtracted from the figures.
+
+    .venv/bin/python benchmarks/board_memory.py               # about 1 min
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from hipsense import paths
+from hipsense.deploy.compile import BytecodeTarget, collect_sources, compile_firmware
+from hipsense.protocol import cmd_start
+from hipsense.virtual.launch import deploy_firmware
+from hipsense.virtual.runner import esp32like_executable, micropython_env
+
+SIM_SECONDS = 60
+RATE_HZ = 100
+STEP_SAMPLES = 4  # 40 ms of samples per loop pass, like the board's 5 ms loop at 100 Hz
+NIMBLE_QUEUE = 8  # notifications NimBLE queues before ENOMEM (docs/virtual-board.md)
+NIMBLE_INTERVAL_MS = 30
+NIMBLE_PER_EVENT = 4
+SIM_ROOM = 8192  # heap for the simulation's own garbage while streaming (not the firmware's)
+
+BOOT = r"""
+import gc, json, os, sys
+import micropython
+import machine, _vboard, bluetooth
+import _sim_mpu, _sim_icm  # the chip models the boards use, loaded before the measurement
+gc.collect()
+SIM = gc.mem_alloc()
+if os.getenv("MEMBOOT_PROBE"):
+    print('{"sim": %d}' % SIM)
+    sys.exit(0)
+import app, board, link_ble, memory, protocol  # what app.boot() imports before the ring
+gc.collect()
+CODE = gc.mem_alloc() - SIM
+now = [0]
+_vboard.set_manual(True)
+bluetooth.sim_set_clock(lambda: now[0])
+central = bluetooth.sim_central()
+sim_room = bytearray(SIM_ROOM)  # kept from the firmware's ring sizing, freed for the simulation
+a, usb = app.boot()
+del sim_room
+gc.collect()
+booted = gc.mem_alloc()
+peak = booted
+min_free = gc.mem_free()
+link = a.links[0]
+a.step(now[0])  # the first pass advertises
+bluetooth.sim_service()
+central.link(INTERVAL_MS, PER_EVENT, QUEUE)
+central.connect()
+central.exchange_mtu(247)
+bluetooth.sim_service()
+central.write(link._h_ctrl, START)
+received = 0
+last_seq = -1
+gaps = 0
+steps = SECONDS * RATE // STEP
+for k in range(steps):
+    _vboard.advance(STEP)
+    now[0] += STEP * 1000 // RATE
+    usb = app.poll_usb(a, usb)
+    a.step(now[0])
+    bluetooth.sim_service()
+    for p in central.take(7):  # MSG_NOTIFY: u16 conn, u16 handle, frame
+        if p[2] | (p[3] << 8) == link._h_data and p[5] == protocol.T_SAMPLES:
+            count = p[7]
+            seq = p[8] | (p[9] << 8) | (p[10] << 16) | ((p[11] & 0x3F) << 24)
+            if last_seq >= 0 and seq != last_seq + 1:
+                gaps += 1
+            last_seq = seq + count - 1
+            received += count
+    if k % (RATE // STEP) == 0:  # once a second: the live heap (garbage collected)
+        gc.collect()
+        used = gc.mem_alloc()
+        if used > peak:
+            peak = used
+            min_free = gc.mem_free()
+for _ in range(20):  # let the link empty the ring
+    now[0] += 40
+    a.step(now[0])
+    bluetooth.sim_service()
+    for p in central.take(7):
+        if p[2] | (p[3] << 8) == link._h_data and p[5] == protocol.T_SAMPLES:
+            received += p[7]
+gc.collect()
+print("MEMINFO")
+micropython.mem_info()
+st = bluetooth.sim_stats()
+result = {
+    "free_before_ring": memory.free_before_ring, "min_free": min_free, "sim": SIM,
+    "code": CODE, "booted": booted, "peak": peak, "free_end": gc.mem_free(),
+    "ring": a.ring.nbytes, "produced": a.ring.head_seq, "received": received, "gaps": gaps,
+    "ring_lost": a.ring.lost, "refused": st["refused"], "truncated": st["truncated"],
+    "memory_error": a.memory_error,
+}
+print("RESULT", json.dumps(result))
+"""
+
+
+def heap_budget_kb(profile: dict) -> int:
+    """The Python heap the board has for hipsense: without PSRAM the viper code's executable
+    RAM comes out of it (NimBLE's reserve is ESP-IDF memory beside it)."""
+    mem = profile["memory"]
+    if mem["psram_kb"] > 0:
+        return int(mem["python_heap_kb"])
+    return int(mem["python_heap_kb"]) - int(mem["viper_code_kb"])
+
+
+def viper_code_bytes() -> int:
+    """Machine code of the @viper/@native functions for the ESP32 (xtensawin): each module's
+    .mpy with its native functions minus the same module with them as bytecode (an estimate:
+    the bytecode those functions would need is subtracted)."""
+    target = BytecodeTarget(6, 3, "xtensawin")
+    sources = collect_sources(paths.firmware_dir())
+    native = {
+        rel: src
+        for rel, src in sources.items()
+        if re.search(r"@micropython\.(viper|native)", src.read_text())
+    }
+    with_native = compile_firmware(native, target)
+    with tempfile.TemporaryDirectory() as tmp:
+        plain: dict[str, Path] = {}
+        for rel, src in native.items():
+            text = re.sub(r"^\s*@micropython\.(viper|native)\s*$", "", src.read_text(), flags=re.M)
+            dest = Path(tmp) / rel.replace("/", "__")
+            dest.write_text(text)
+            plain[rel] = dest
+        as_bytecode = compile_firmware(plain, target)
+    keys = [rel[: -len(".py")] + ".mpy" for rel in native]
+    return sum(len(with_native[k]) - len(as_bytecode[k]) for k in keys)
+
+
+def max_free_block_bytes(mem_info: str) -> int:
+    """``max free sz`` of ``micropython.mem_info()`` (in 16-byte GC blocks on 32 bits)."""
+    match = re.search(r"max free sz:\s*(\d+)", mem_info)
+    return int(match.group(1)) * 16 if match else -1
+
+
+def run_profile(
+    work: Path,
+    exe: Path,
+    app_dir: Path,
+    sim_dir: Path,
+    boot_dir: Path,
+    profile_path: Path,
+    extra_kb: int = 0,
+    verbose: bool = False,
+) -> dict:
+    profile = json.loads(profile_path.read_text())
+    flash = work / profile["name"]
+    flash.mkdir()
+    (flash / "board.json").write_text(json.dumps(profile))
+    env = micropython_env([boot_dir, sim_dir, app_dir])
+    env["HIPSENSE_SIM_IMU"] = profile["imu"]["expected"] or "mpu6886"
+    probe = subprocess.run(
+        [str(exe), "-X", "heapsize=4M", "-c", "import _memboot"],
+        env={**env, "MEMBOOT_PROBE": "1"},
+        cwd=flash,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    sim_bytes = json.loads(probe.stdout.strip().splitlines()[-1])["sim"]
+    budget = (heap_budget_kb(profile) + extra_kb) * 1024
+    proc = subprocess.run(
+        [str(exe), "-X", f"heapsize={budget + sim_bytes + SIM_ROOM}", "-c", "import _memboot"],
+        env=env,
+        cwd=flash,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    lines = proc.stdout.splitlines()
+    result_line = next((ln for ln in lines if ln.startswith("RESULT ")), None)
+    if proc.returncode != 0 or result_line is None:
+        return {"name": profile["name"], "error": (proc.stdout + proc.stderr)[-800:]}
+    res = json.loads(result_line[len("RESULT ") :])
+    res["name"] = profile["name"]
+    res["budget"] = budget
+    res["max_free_block"] = max_free_block_bytes(proc.stdout)
+    if verbose:
+        print(proc.stdout[proc.stdout.find("MEMINFO") :].split("RESULT")[0])
+    res["ring_min_s"] = profile["memory"]["ring_min_s"]
+    return res
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--board", action="append", help="only this profile (repeatable)")
+    parser.add_argument(
+        "--extra-kb", type=int, default=0, help="add this to every budget (to explore a margin)"
+    )
+    parser.add_argument("--verbose", action="store_true", help="print mem_info of each run")
+    args = parser.parse_args()
+    exe = esp32like_executable()
+    if exe is None:
+        print("micropython-esp32like not found at ../shared/tools", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="hipsense-memory-") as tmp:
+        return run_all(Path(tmp), exe, args)
+
+
+def run_all(work: Path, exe: Path, args: argparse.Namespace) -> int:
+    boot_src = work / "boot_src"
+    boot_src.mkdir()
+    (boot_src / "_memboot.py").write_text(
+        BOOT.replace("SECONDS", str(SIM_SECONDS))
+        .replace("RATE", str(RATE_HZ))
+        .replace("STEP", str(STEP_SAMPLES))
+        .replace("INTERVAL_MS", str(NIMBLE_INTERVAL_MS))
+        .replace("PER_EVENT", str(NIMBLE_PER_EVENT))
+        .replace("QUEUE", str(NIMBLE_QUEUE))
+        .replace("SIM_ROOM", str(SIM_ROOM))
+        .replace("START", repr(cmd_start(1)))
+    )
+    app_dir = deploy_firmware(work / "slot", executable=exe)
+    sim_dir = deploy_firmware(work / "sim", paths.mpy_sim_dir(), executable=exe)
+    boot_dir = deploy_firmware(work / "boot", boot_src, executable=exe)
+    viper = viper_code_bytes()
+    profiles = sorted(p for p in paths.boards_dir().glob("*.json") if p.stem != "schema")
+    if args.board:
+        profiles = [p for p in profiles if p.stem in args.board]
+    print(
+        f"MicroPython {exe.name}; {SIM_SECONDS} s at {RATE_HZ} Hz raw+angles, NimBLE queue "
+        f"{NIMBLE_QUEUE}, interval {NIMBLE_INTERVAL_MS} ms"
+    )
+    print(f"viper/native code (xtensawin, estimate): {viper / 1024:.1f} kB")
+    header = (
+        f"{'profile':<20} {'budget kB':>9} {'code kB':>7} {'state kB':>8} {'peak kB':>8} "
+        f"{'free blk kB':>11} "
+        f"{'ring kB':>8} {'ring s':>7} {'need s':>6} {'delivered':>10}  verdict"
+    )
+    print(header)
+    failed = False
+    for path in profiles:
+        r = run_profile(work, exe, app_dir, sim_dir, boot_dir, path, args.extra_kb, args.verbose)
+        if "error" in r:
+            failed = True
+            print(f"{r['name']:<20} FAILED TO RUN:\n{r['error']}")
+            continue
+        ring_s = r["ring"] / (RATE_HZ * 18)
+        delivered = (
+            r["produced"] >= SIM_SECONDS * RATE_HZ * 0.95
+            and r["received"] == r["produced"]
+            and r["gaps"] == 0
+        )
+        after_ring = r["free_before_ring"] + SIM_ROOM - r["ring"] - r["min_free"]
+        print(
+            f"  {r['name']}: heap taken after the ring {after_ring / 1024:.1f} kB "
+            f"(memory.RESERVE_BYTES must cover it), free at the peak {(r['min_free'] - SIM_ROOM) / 1024:.1f} kB"
+        )
+        fits = r["memory_error"] is None and ring_s >= r["ring_min_s"] and delivered
+        failed |= not fits
+        print(
+            f"{r['name']:<20} {r['budget'] / 1024:>9.0f} {r['code'] / 1024:>7.1f} "
+            f"{(r['peak'] - r['sim'] - r['code'] - r['ring']) / 1024:>8.1f} "
+            f"{(r['peak'] - r['sim']) / 1024:>8.1f} "
+            f"{r['max_free_block'] / 1024:>11.1f} {r['ring'] / 1024:>8.1f} {ring_s:>7.1f} "
+            f"{r['ring_min_s']:>6} {r['received']:>5}/{r['produced']:<5} "
+            f"{'fits' if fits else 'DOES NOT FIT'}"
+            + (f" ({r['memory_error']})" if r["memory_error"] else "")
+        )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
