@@ -269,9 +269,10 @@ def run_all(work: Path, exe: Path, args: argparse.Namespace) -> int:
             and r["gaps"] == 0
         )
         after_ring = r["free_before_ring"] + SIM_ROOM - r["ring"] - r["min_free"]
+        spare = r["min_free"] - SIM_ROOM
         print(
             f"  {r['name']}: heap taken after the ring {after_ring / 1024:.1f} kB "
-            f"(memory.RESERVE_BYTES must cover it), free at the peak {(r['min_free'] - SIM_ROOM) / 1024:.1f} kB"
+            f"(memory.RESERVE_BYTES covers it), free at the peak {spare / 1024:.1f} kB"
         )
         fits = r["memory_error"] is None and ring_s >= r["ring_min_s"] and delivered
         failed |= not fits
