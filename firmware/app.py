@@ -38,6 +38,10 @@ _ALIGN_STILL_MS = const(2000)
 _ALIGN_BEND_MS = const(2000)
 _ALIGN_WALK_MS = const(8000)  # slow walkers need a few strides (docs/algorithms.md)
 _LOST = const(-32768)  # raw value of every axis in a placeholder for a lost sample
+_MAX_ERRORS = const(20)  # loop exceptions tolerated per window before a clean reset
+_ERROR_WINDOW_MS = const(10000)
+_WDT_MS = const(10000)  # hardware watchdog: catches a hang inside C code (I2C, NimBLE, flash)
+DEV_FILE = "hs_dev"  # development switch: this file in the flash root keeps machine.WDT off
 
 
 @micropython.viper
@@ -64,6 +68,14 @@ def _write_json(path, obj):
     with open(tmp, "w") as f:
         json.dump(obj, f)
     os.rename(tmp, path)
+
+
+def _exists(path):
+    try:
+        os.stat(path)
+    except OSError:
+        return False
+    return True
 
 
 def _log(level, message):
@@ -117,7 +129,8 @@ class App:
         self._now_ms = self._t0_ms  # the clock of the current step (commands run inside it)
         self._next_status_ms = self._t0_ms
         self._next_battery_ms = self._t0_ms
-        self._button_was = False
+        self._press_seq = 0  # ring sequence number when the button was pressed (IRQ)
+        self._press_pending = False
         self._heartbeat_ms = self._t0_ms
         self._watchdog = None
         self.watchdog_ms = _WATCHDOG_MS
@@ -126,6 +139,10 @@ class App:
         self._cal = array("i", bytes(4 * 13))  # n, sums xyz, min xyz, max xyz of gyro, acc z range
         self._reboot_due = False
         self._reboot_at = 0
+        self.loop_errors = 0  # exceptions safe_step caught (logged, the loop went on)
+        self._errors_in_window = 0
+        self._error_window_ms = self._t0_ms
+        self._wdt = None  # machine.WDT unless the development switch (DEV_FILE) is on
 
     # ---- set-up ---------------------------------------------------------------------------
     def add_link(self, make_link):
@@ -155,16 +172,27 @@ class App:
             w, x, y, z = q
             self.pelvis.set_mounting_q(w, x, y, z)
             self.aligned = True
+        self.board.on_press(self._on_button)
+        if not _exists(DEV_FILE):  # once started, machine.WDT cannot be stopped (dev: Ctrl-C)
+            self._wdt = machine.WDT(timeout=_WDT_MS)
         self._watchdog = machine.Timer(_WATCHDOG_TIMER)
         self._watchdog.init(period=1000, mode=machine.Timer.PERIODIC, callback=self._watch)
         _log("I", "started: IMU %s at %d Hz" % (self.imu.chip, self.imu.rate_hz))
         return self.imu.chip
 
     def stop(self):
-        """Release the watchdog timer (Ctrl-C to the REPL must not reset the board)."""
+        """Release the loop's watchdog timer (Ctrl-C to the REPL must not reset the board).
+        ``machine.WDT`` cannot be stopped: the same hardware timer feeds it from now on, so
+        the REPL (and ``hipsense flash``) keeps the board."""
         if self._watchdog is not None:
             self._watchdog.deinit()
             self._watchdog = None
+        wdt = self._wdt
+        if wdt is not None:
+            self._watchdog = machine.Timer(_WATCHDOG_TIMER)
+            self._watchdog.init(
+                period=1000, mode=machine.Timer.PERIODIC, callback=lambda _t: wdt.feed()
+            )
 
     def _watch(self, _timer):
         if time.ticks_diff(time.ticks_ms(), self._heartbeat_ms) > self.watchdog_ms:
@@ -216,9 +244,29 @@ class App:
             )
 
     # ---- the loop -------------------------------------------------------------------------
+    def safe_step(self, now_ms):
+        """``step`` that survives: an unexpected exception (a MemoryError, an OSError from the
+        BLE stack) is logged and counted and the loop goes on; more than ``_MAX_ERRORS`` in
+        ``_ERROR_WINDOW_MS`` means something is stuck, and the board resets itself."""
+        try:
+            self.step(now_ms)
+        except Exception as e:  # KeyboardInterrupt (not an Exception) still ends the loop
+            self.loop_errors += 1
+            _log("E", "loop: %r" % (e,))
+            if time.ticks_diff(now_ms, self._error_window_ms) > _ERROR_WINDOW_MS:
+                self._error_window_ms = now_ms
+                self._errors_in_window = 0
+            self._errors_in_window += 1
+            if self._errors_in_window > _MAX_ERRORS:
+                _log("E", "loop: %d errors in %d ms: reset" % (_MAX_ERRORS, _ERROR_WINDOW_MS))
+                self.stop()
+                machine.reset()
+
     def step(self, now_ms):
         """One pass of the loop (the tests call this directly)."""
         self._heartbeat_ms = time.ticks_ms()  # the watchdog's own clock, not the caller's
+        if self._wdt is not None:
+            self._wdt.feed()
         self._now_ms = now_ms
         n = self.imu.read(self._buf, _MAX_BURST)
         if self.imu.drv is not self._drv:
@@ -228,6 +276,9 @@ class App:
             self._on_lost(lost)
         if n:
             self._on_samples(n)
+        if self._press_pending and (not self.streaming or self.ring.head_seq != self._press_seq):
+            self._press_pending = False
+            self._marker(0, self._press_seq)  # on the first sample read after the press
         for link in self.links:
             link.pump(now_ms)
         if self._job is not None:
@@ -276,10 +327,6 @@ class App:
         if brd.has_battery and time.ticks_diff(now_ms, self._next_battery_ms) >= 0:
             self._next_battery_ms = time.ticks_add(now_ms, _BATTERY_MS)
             self._check_battery()
-        pressed = brd.button_pressed()
-        if pressed and not self._button_was:
-            self._marker(0)
-        self._button_was = pressed
         level = self.imu.led_level(now_ms)
         brd.led(self.streaming if level < 0 else level == 1)
         self._pack_status(now_ms)
@@ -352,7 +399,11 @@ class App:
         if handler is None:  # parse_command knows it, this firmware does not run it
             link.send_reply(token, cmd, protocol.R_UNKNOWN_COMMAND)
             return
-        handler(self, link, token, cmd, buf)
+        try:
+            handler(self, link, token, cmd, buf)
+        except OSError as e:  # a flash write failed (full, worn): an error reply, not the end
+            _log("E", "command 0x%02x: %r" % (cmd, e))
+            link.send_reply(token, cmd, protocol.R_FAILED)
 
     def _cmd_start(self, link, token, cmd, buf):
         if self.imu.chip_id == 0:
@@ -394,6 +445,7 @@ class App:
         if self.streaming:
             link.send_reply(token, cmd, protocol.R_BUSY)
             return
+        self._save_config(rate_hz=rate)  # first: a failed flash write changes nothing
         if self.imu.chip_id:
             try:
                 self.imu.drv.configure(rate, self.imu.acc_g, self.imu.gyr_dps)
@@ -401,7 +453,6 @@ class App:
                 link.send_reply(token, cmd, protocol.R_FAILED)  # the manager re-initialises
                 return
         self.imu.req_rate_hz = rate
-        self._save_config(rate_hz=rate)
         link.send_reply(token, cmd, protocol.R_OK)
         self._configure_sensing()
 
@@ -486,16 +537,23 @@ class App:
         link.send_reply(token, cmd, protocol.R_OK)
         self._send_config()
 
-    def _marker(self, code):
-        seq = (self.ring.head_seq - 1) & protocol.SEQ_MASK
+    def _on_button(self):
+        """The button's IRQ (debounced by the board): remember the sample of the press; the
+        loop sends the marker once that sample is in the ring."""
+        self._press_seq = self.ring.head_seq
+        self._press_pending = True
+
+    def _marker(self, code, seq=None):
+        if seq is None:
+            seq = (self.ring.head_seq - 1) & protocol.SEQ_MASK
         for link in self.links:
             link.send_marker(code, seq)
         return seq
 
     def _set_mounting(self, q):
+        _write_json(MOUNTING_FILE, {"schema": 1, "mounting_q": list(q)})  # first: may fail
         self.pelvis.set_mounting_q(q[0], q[1], q[2], q[3])
         self.aligned = True
-        _write_json(MOUNTING_FILE, {"schema": 1, "mounting_q": list(q)})
 
     def _save_config(self, **changes):
         cfg = _read_json(CONFIG_FILE)
@@ -529,10 +587,14 @@ class App:
         kind, token, link, _, cmd = job
         self._job = None
         self._calibrating_gyro = False
-        if kind == "gyro":
-            self._finish_gyro(link, token, cmd)
-        else:
-            self._finish_align(link, token, cmd)
+        try:
+            if kind == "gyro":
+                self._finish_gyro(link, token, cmd)
+            else:
+                self._finish_align(link, token, cmd)
+        except OSError as e:  # the result could not be saved to flash
+            _log("E", "command 0x%02x: %r" % (cmd, e))
+            link.send_reply(token, cmd, protocol.R_FAILED)
         self._send_config()
 
     def _finish_gyro(self, link, token, cmd):
@@ -679,7 +741,7 @@ def run(with_ble=True, with_serial=True):
     try:
         while True:
             usb = poll_usb(app, usb)
-            app.step(time.ticks_ms())
+            app.safe_step(time.ticks_ms())
             time.sleep_ms(_LOOP_MS)
     finally:
         app.stop()

@@ -8,6 +8,7 @@ why in ``Board.error`` for the status report. ``load_profile()`` raises
 """
 
 import json
+import time
 
 import machine
 from micropython import const
@@ -27,6 +28,7 @@ GENERIC = {
     "power_hold": None,
 }
 _BATTERY_READS = const(8)
+_DEBOUNCE_MS = const(50)  # an edge this soon after the previous one is contact bounce
 
 
 class BoardProfileError(ValueError):
@@ -91,8 +93,13 @@ class Board:
         self.title = prof.get("title", self.name)
         self.error = error
         hold = prof.get("power_hold")
-        if hold:  # keep the board powered first (M5StickC Plus2: GPIO4 high)
-            self._hold = machine.Pin(hold["pin"], machine.Pin.OUT, value=hold.get("value", 1))
+        if hold:  # boot.py held it already; again here for a board without that boot.py
+            self._hold = machine.Pin(  # ESP32 port: hold= latches the pad (gpio_hold_en)
+                hold["pin"],
+                machine.Pin.OUT,
+                value=hold.get("value", 1),
+                hold=True,  # pyright: ignore[reportCallIssue]  (missing in the stubs)
+            )
         c = prof["i2c"]
         self.i2c = machine.I2C(
             c["id"], scl=machine.Pin(c["scl"]), sda=machine.Pin(c["sda"]), freq=c["freq_hz"]
@@ -113,6 +120,8 @@ class Board:
             self._button_active_low = bool(btn.get("active_low", True))
             # no internal pull: GPIO34-39 have none; the reference boards pull up externally
             self._button = machine.Pin(btn["pin"], machine.Pin.IN)
+        self._on_press = None
+        self._edge_ms = 0
         self._adc = None
         bat = prof.get("battery")
         if isinstance(bat, dict) and isinstance(bat.get("adc_pin"), int):
@@ -142,6 +151,25 @@ class Board:
             return False
         v = self._button.value()
         return v == 0 if self._button_active_low else v == 1
+
+    def on_press(self, callback):
+        """Call ``callback()`` once per button press, from the pin's IRQ (both edges): a press
+        is an edge to "pressed" after at least 50 ms without any edge, so the contact bounce
+        of both the press and the release is ignored."""
+        if self._button is None:
+            return
+        self._on_press = callback
+        self._edge_ms = time.ticks_add(time.ticks_ms(), -_DEBOUNCE_MS)
+        self._button.irq(
+            handler=self._button_irq, trigger=machine.Pin.IRQ_FALLING | machine.Pin.IRQ_RISING
+        )
+
+    def _button_irq(self, _pin):
+        now = time.ticks_ms()
+        quiet = time.ticks_diff(now, self._edge_ms) >= _DEBOUNCE_MS
+        self._edge_ms = now
+        if quiet and self.button_pressed() and self._on_press is not None:
+            self._on_press()
 
     def battery_mv(self):
         """Battery voltage in mV (mean of 8 calibrated ADC reads x divider), -1 if unknown."""

@@ -13,6 +13,8 @@ refused ``gatts_notify`` (the stack's buffers are full) leaves everything queued
 cursor only moves when a frame was accepted.
 """
 
+import time
+
 import bluetooth
 import protocol
 from link import Link
@@ -31,6 +33,7 @@ _FLAG_NOTIFY = const(0x0010)
 _ADV_INTERVAL_US = const(100000)
 _MAX_MTU = const(247)
 _DEFAULT_MTU = const(23)
+_MTU_ASK_MS = const(1000)  # the central has not exchanged the MTU by then: the board asks
 _CMD_BUFFER = const(64)  # control characteristic value buffer (longest command is 20 bytes)
 
 SERVICE_UUID = "8e5b0001-3a1c-4f7e-9d2b-5f1a6c0e4b21"
@@ -82,6 +85,7 @@ class BleLink(Link):
         self._gen_seen = 0  # ... and by pump
         self._adv_due = True
         self.connections = 0
+        self._mtu_ask_at = -1  # ticks_ms when to ask for a larger MTU (-1: asked or not due)
         self._status = bytearray(protocol.STATUS_SIZE)
         self._status_set = False
         self._batt = bytearray(1)
@@ -160,8 +164,21 @@ class BleLink(Link):
         if self._gen_seen != self._gen:
             self._gen_seen = self._gen
             self.ready = False
+            self._mtu_ask_at = -1
             if self.conn >= 0:
                 self.connections += 1
+                self._mtu_ask_at = time.ticks_add(now_ms, _MTU_ASK_MS)
+        if (
+            self._mtu_ask_at >= 0
+            and self.conn >= 0
+            and time.ticks_diff(now_ms, self._mtu_ask_at) >= 0
+        ):
+            self._mtu_ask_at = -1
+            if self.mtu == _DEFAULT_MTU:  # the central never asked: ask for ours (247)
+                try:
+                    self.ble.gattc_exchange_mtu(self.conn)
+                except OSError:
+                    pass  # link gone; the next connection asks again
         if self.conn < 0 and self._adv_due:
             self._adv_due = False
             try:

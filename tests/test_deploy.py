@@ -223,7 +223,7 @@ def test_bundle_excludes_launcher_and_non_python_files(tmp_path: Path) -> None:
         "main.mpy",
         "protocol.mpy",
     ]
-    assert sorted(bundle.root_files) == ["hs_boot.py", "main.py"]
+    assert sorted(bundle.root_files) == ["boot.py", "hs_boot.py", "main.py"]
 
 
 def test_boot_loop_output_is_recognised() -> None:

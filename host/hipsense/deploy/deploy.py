@@ -33,7 +33,8 @@ SLOTS = ("hs_a", "hs_b")
 SLOT_FILE = "hs_slot"
 TRIAL_FILE = "hs_trial"
 PROFILE_FILE = "board.json"
-LAUNCHER_FILES = ("hs_boot.py", "main.py")  # the library before the file that imports it
+# boot.py (power hold) and the library before the file that imports it
+LAUNCHER_FILES = ("boot.py", "hs_boot.py", "main.py")
 
 FileDone = Callable[[int, int, str], None]
 """``(files_done, files_to_copy, path)`` after each file lands in the slot (progress; tests

@@ -37,6 +37,7 @@ _p_errno = errno.EIO
 _faults = 0
 pins = {}  # pin id -> [mode, level, pull, driven from outside]
 pin_irqs = {}  # pin id -> (Pin, handler, trigger)
+pin_holds = {}  # pin id -> level latched by Pin(..., hold=True) (ESP32 gpio_hold_en)
 _adc_mv = {}
 timers = []
 _wdt = None

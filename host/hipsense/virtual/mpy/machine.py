@@ -111,7 +111,7 @@ class Pin:
     def __init__(self, id, mode=-1, pull=-1, *, value=None, drive=-1, hold=False):
         self.id = id
         self._st = _vboard.pin_state(id)
-        self.init(mode, pull, value=value)
+        self.init(mode, pull, value=value, hold=hold)
 
     def init(self, mode=-1, pull=-1, *, value=None, drive=-1, hold=False):
         """Inputs nobody drives (``_vboard.set_pin``) idle high unless pulled down."""
@@ -122,14 +122,17 @@ class Pin:
             st[0] = mode
             if mode == Pin.IN and not st[3]:
                 st[1] = 0 if st[2] == Pin.PULL_DOWN else 1
-        if value is not None:
+        if value is not None and self.id not in _vboard.pin_holds:
             st[1] = 1 if value else 0
+        if hold:  # gpio_hold_en: the pad keeps its level through resets; writes are ignored
+            _vboard.pin_holds[self.id] = st[1]
 
     def value(self, x=None):
         st = self._st
         if x is None:
             return st[1]
-        st[1] = 1 if x else 0
+        if self.id not in _vboard.pin_holds:
+            st[1] = 1 if x else 0
         return None
 
     def __call__(self, x=None):
