@@ -50,6 +50,7 @@ SIM = gc.mem_alloc()
 if os.getenv("MEMBOOT_PROBE"):
     print('{"sim": %d}' % SIM)
     sys.exit(0)
+import hs_boot  # the launcher (root main.py) is resident on a board, as source
 import app, board, link_ble, memory, protocol  # what app.boot() imports before the ring
 gc.collect()
 CODE = gc.mem_alloc() - SIM
@@ -240,6 +241,8 @@ def run_all(work: Path, exe: Path, args: argparse.Namespace) -> int:
     app_dir = deploy_firmware(work / "slot", executable=exe)
     sim_dir = deploy_firmware(work / "sim", paths.mpy_sim_dir(), executable=exe)
     boot_dir = deploy_firmware(work / "boot", boot_src, executable=exe)
+    launcher = paths.firmware_dir() / "launcher" / "hs_boot.py"
+    (boot_dir / "hs_boot.py").write_bytes(launcher.read_bytes())  # a board compiles it
     viper = viper_code_bytes()
     profiles = sorted(p for p in paths.boards_dir().glob("*.json") if p.stem != "schema")
     if args.board:

@@ -16,12 +16,13 @@ RAW_SAMPLE_BYTES = const(18)  # one sample with raw content in the ring (docs/li
 BUDGET_RATE_HZ = const(100)
 # Heap the firmware allocates after the ring (BLE link, app state, per-second garbage), with
 # a margin; measured by benchmarks/board_memory.py on the ESP32-like port (docs/firmware.md).
-RESERVE_BYTES = const(13800)
+RESERVE_BYTES = const(16000)
 MAX_S_NO_PSRAM = const(30)  # more would starve the heap of a board without PSRAM
 MAX_S_PSRAM = const(120)
 _STEP_BYTES = const(1800)  # shrink by 1 s of raw samples while one block is not free
 free_before_ring = -1  # gc.mem_free() when make_ring ran (benchmarks/board_memory.py)
 DEFAULT_MIN_S = const(10)
+_PROBE_BYTES = const(2048)  # the largest single allocation after the ring (link buffers)
 
 
 def ring_limits(profile):
@@ -58,7 +59,11 @@ def make_ring(profile, ring_class):
     while want >= floor:
         try:
             ring = ring_class(want)
+            probe = bytearray(_PROBE_BYTES)  # what comes after needs blocks this large
+            del probe
         except MemoryError:  # free, but not in one block
+            ring = None
+            gc.collect()
             want -= _STEP_BYTES
             continue
         if want >= low:
