@@ -298,3 +298,40 @@ def test_real_firmware_on_the_simulated_board_reports_its_imu_and_battery(
     assert code == 0, out
     assert "mpu6886" in out and "m5stickc-plus2" in out
     assert "3900 mV" in out  # the simulated ADC (1950 mV) behind the profile's 1:2 divider
+
+
+def test_flash_verifies_the_real_firmware_on_the_documented_pty_board(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/flashing.md "Without hardware": ``python -m hipsense.virtual.pty_board DIR
+    micropython`` with no MICROPYPATH; the verify step starts the real app and reads its IMU
+    (it failed with ``machine has no attribute 'Pin'`` when the simulation was not on the
+    path)."""
+    import os
+    import select
+    import subprocess
+    import sys
+
+    from hipsense.virtual.runner import micropython_argv
+
+    board_dir = tmp_path / "board"
+    board_dir.mkdir()
+    (board_dir / "hs_dev").write_text("")  # development switch: no machine.WDT
+    env = {k: v for k, v in os.environ.items() if k != "MICROPYPATH"}
+    relay = subprocess.Popen(
+        [sys.executable, "-m", "hipsense.virtual.pty_board", "--max-s", "120", str(board_dir),
+         *micropython_argv("512K")],
+        stdout=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        assert relay.stdout is not None
+        assert select.select([relay.stdout], [], [], 10)[0], "relay did not start"
+        port = relay.stdout.readline().strip()
+        code, out = run_cli(
+            capsys, "flash", "--port", port, "--board", "m5stickc-plus2", "--settle-s", "1.5"
+        )
+    finally:
+        relay.terminate()
+        relay.wait(10)
+    assert code == 0, out
+    assert "runs from slot hs_a; IMU: mpu6886" in out

@@ -175,13 +175,27 @@ class PtyBoard:
 
 
 def main(argv: Sequence[str]) -> None:
+    """``[--max-s S] [--bare] DIR MP_ARGV...``: without ``--bare`` (and unless MICROPYPATH is
+    set) the simulated ``machine``/``bluetooth`` come first on the board's path, so the
+    firmware finds ``machine.Pin``, its I2C bus and the profile's IMU as on a board."""
     args = list(argv)
     max_s = 300.0
-    if args[:1] == ["--max-s"]:
-        max_s = float(args[1])
-        args = args[2:]
+    bare = False
+    while args[:1] in (["--max-s"], ["--bare"]):
+        if args[0] == "--bare":
+            bare = True
+            args = args[1:]
+        else:
+            max_s = float(args[1])
+            args = args[2:]
     if len(args) < 2:
-        raise SystemExit("usage: python -m hipsense.virtual.pty_board [--max-s S] DIR MP_ARGV...")
+        raise SystemExit(
+            "usage: python -m hipsense.virtual.pty_board [--max-s S] [--bare] DIR MP_ARGV..."
+        )
+    if not bare and "MICROPYPATH" not in os.environ:
+        from hipsense import paths
+
+        os.environ["MICROPYPATH"] = os.pathsep.join(["", str(paths.mpy_sim_dir()), ".frozen"])
     relay(args[0], args[1:], max_s)
 
 
