@@ -140,6 +140,8 @@ class App:
         self._reboot_due = False
         self._reboot_at = 0
         self.loop_errors = 0  # exceptions safe_step caught (logged, the loop went on)
+        self._seen_overflows = 0  # IMU counters at the last loss reported to the hosts
+        self._seen_i2c_errors = 0
         self._errors_in_window = 0
         self._error_window_ms = self._t0_ms
         self._wdt = None  # machine.WDT unless the development switch (DEV_FILE) is on
@@ -314,13 +316,32 @@ class App:
         self.sample_index = (self.sample_index + n) & protocol.SEQ_MASK
 
     def _on_lost(self, lost):
-        """Keep the IMU clock honest: lost samples become placeholders with no estimate."""
+        """Keep the IMU clock honest: lost samples become placeholders with no estimate, and
+        the host gets an ERROR saying why and how many (docs/protocol.md "ERROR")."""
         self.sample_index = (self.sample_index + lost) & protocol.SEQ_MASK
+        self._report_loss(lost)
         if not self.streaming:
             return
         none = protocol.ANGLE_NONE
-        for _ in range(lost if lost < self.ring.capacity else self.ring.capacity):
-            self.ring.push_raw(none, none, none, _LOST, _LOST, _LOST, _LOST, _LOST, _LOST)
+        ring = self.ring
+        held = lost if lost < ring.capacity else ring.capacity
+        for _ in range(held):
+            ring.push_raw(none, none, none, _LOST, _LOST, _LOST, _LOST, _LOST, _LOST)
+        if lost > held:  # longer than the ring: the rest is skipped, seq and time go on
+            ring.skip(lost - held)
+
+    def _report_loss(self, lost):
+        imu = self.imu
+        if imu.fifo_overflows != self._seen_overflows:
+            code = protocol.E_FIFO_OVERFLOW
+        elif imu.i2c_errors != self._seen_i2c_errors:
+            code = protocol.E_I2C_ERROR
+        else:
+            code = protocol.E_IMU_LOST
+        self._seen_overflows = imu.fifo_overflows
+        self._seen_i2c_errors = imu.i2c_errors
+        for link in self.links:
+            link.send_error(code, "%d samples lost" % lost)
 
     def _housekeeping(self, now_ms):
         brd = self.board

@@ -140,6 +140,24 @@ class Ring:
             # The cursor sat on the oldest sample, never sent: overwritten, counted as lost.
             self.lost = (self.lost + 1) & _MASK
 
+    def skip(self, n):
+        """``n`` more placeholders when the ring already holds only placeholders (an outage
+        longer than the ring): the same as ``n`` pushes without writing them, so sequence
+        number and sample time stay on the IMU clock and the overwritten samples count in
+        ``lost`` exactly as pushes would count them."""
+        cap = self.capacity
+        self.head_slot = (self.head_slot + n) % cap
+        self.head_seq = (self.head_seq + n) & _MASK
+        self.head_t = (self.head_t + n * self.period_100us) & _MASK
+        self.held = cap
+        a = cap - self.unsent
+        a = n if n < a else a
+        self.unsent += a
+        n -= a
+        b = n if n < self.resent else self.resent
+        self.resent -= b
+        self.lost = (self.lost + n - b) & _MASK
+
     def fill_frame(self, dst, max_count, raw):
         """Write a SAMPLES frame of up to ``max_count`` samples from the cursor into ``dst``.
 

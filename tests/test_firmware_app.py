@@ -17,6 +17,7 @@ from hipsense.link.protocol import (
     BoardState,
     Command,
     ConfigFrame,
+    ErrorFrame,
     MarkerFrame,
     ReplyFrame,
     Result,
@@ -236,6 +237,8 @@ def test_lost_samples_keep_the_imu_clock(mpy, deployed, tmp_path) -> None:
     assert np.isnan(s["tilt_deg"][lost]).all()
     assert np.ptp(np.flatnonzero(lost)) == reported - 1, "one gap, where the overflow was"
     assert not np.isnan(s["acc_x_mps2"][-150:]).any(), "the stream recovers"
+    errors = [(int(f.code), f.text) for f in code_out.frames if isinstance(f, ErrorFrame)]
+    assert errors == [(4, f"{reported} samples lost")], "FIFO_OVERFLOW with the exact count"
 
 
 def test_per_sample_path_allocates_nothing(mpy, deployed, tmp_path) -> None:
@@ -329,3 +332,37 @@ run(200)
     s = _samples(board)
     assert len(s["seq"]) >= 150
     assert np.allclose(s["tilt_deg"][-50:], 5.0, atol=0.5)
+
+
+def test_an_outage_longer_than_the_ring_keeps_the_time_axis_on_the_imu_clock(
+    mpy, deployed, tmp_path
+) -> None:
+    """45 s without samples (4500 at 100 Hz) against a ring of 333 raw samples: the last 333
+    come as placeholders, the rest is a gap in seq, and seq and time go on together; the host
+    gets an ERROR with the exact count."""
+    script = "\n".join(
+        [
+            f"cmd('{cmd_start(1).hex()}')",
+            "run(100)",
+            "take = a.imu.take_lost",
+            "pending = [4500]",
+            "a.imu.take_lost = lambda: pending.pop() if pending else take()",
+            "run(200)",
+            "print('CAP', a.ring.capacity, 'INDEX', a.sample_index)",
+        ]
+    )
+    board = _run_board(mpy, deployed, tmp_path, script, _pelvis_still(0, 0))
+    frames = [f for f in board.frames if isinstance(f, SamplesFrame)]
+    seq = np.concatenate([f.seq + np.arange(f.count) for f in frames])
+    t = np.concatenate([f.t_100us + 100 * np.arange(f.count) for f in frames])
+    assert np.all(t - 100 * seq == t[0] - 100 * seq[0]), "time stays on the IMU clock"
+    cap = int(board.out.split("CAP")[1].split()[0])
+    gaps = np.flatnonzero(np.diff(seq) != 1)
+    assert len(gaps) == 1
+    gap = int(seq[gaps[0] + 1] - seq[gaps[0]] - 1)
+    placeholders = int(np.isnan(_samples(board)["acc_x_mps2"]).sum())
+    # the samples read in the same pass push the oldest placeholders out of the full ring
+    assert cap - 4 <= placeholders <= cap
+    assert gap + placeholders == 4500, "each lost sample once: a placeholder or in the gap"
+    errors = [f for f in board.frames if isinstance(f, ErrorFrame)]
+    assert [(int(e.code), e.text) for e in errors] == [(1, "4500 samples lost")]
