@@ -25,6 +25,8 @@ from hipsense.link.protocol.constants import Command
 from hipsense.link.transport.base import Transport
 from hipsense.orchestrate import stream as streaming
 from hipsense.recording import MARKER, MARKER_BUTTON, read_recording
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 RATE_HZ = 100
 BLOCK = 7
@@ -126,3 +128,31 @@ def test_a_marker_sent_after_its_sample_lands_on_that_sample(tmp_path, monkeypat
         if seq // BLOCK + lag_blocks < 60:  # the board sent the marker before the stream ended
             expected[seq] = MARKER_BUTTON if code == 0 else code
     assert np.array_equal(marker, expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.booleans(), min_size=1, max_size=60), st.integers(0, 10**6))
+def test_board_placeholders_are_counted_once_as_runs(lost: list[bool], first: int) -> None:
+    """The board's lost-sample placeholders (FIFO overflow, I2C errors) count in the summary:
+    one run per stretch, every placeholder once, none of the real samples."""
+    from hipsense.link.protocol import RAW_LOST
+    from hipsense.link.session import SampleBlock
+    from hipsense.orchestrate.stream import board_losses
+
+    n = len(lost)
+    raw = np.ones((n, 6), dtype=np.int16)
+    raw[np.array(lost)] = RAW_LOST
+    block = SampleBlock(
+        seq=np.arange(first, first + n, dtype=np.int64),
+        t_device_s=np.zeros(n),
+        t_host_s=np.zeros(n),
+        angles_cdeg=np.zeros((n, 3), dtype=np.int16),
+        raw=raw,
+        lost_before=0,
+        config=None,
+    )
+    runs = board_losses(block, "lost on the board")
+    assert sum(c for _, c, _ in runs) == sum(lost)
+    covered = {s for f, c, _ in runs for s in range(f, f + c)}
+    assert covered == {first + i for i, x in enumerate(lost) if x}
+    assert len(runs) == sum(1 for i, x in enumerate(lost) if x and (i == 0 or not lost[i - 1]))

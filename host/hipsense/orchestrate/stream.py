@@ -17,9 +17,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from hipsense import __version__
 from hipsense.link.blocks import block_frame
 from hipsense.link.protocol import (
+    RAW_LOST,
     Command,
     ConfigFrame,
     ImuChip,
@@ -80,6 +83,29 @@ class StreamSummary:
     losses: list[tuple[int, int, str]] = field(default_factory=list)
 
 
+def board_losses(block: SampleBlock, reason: str) -> list[tuple[int, int, str]]:
+    """The board's lost-sample placeholders in ``block`` (FIFO overflow, I2C errors, IMU
+    loss: raw all -32768) as ``(first seq, count, reason)`` runs; they are not in the
+    recording, so the summary counts them as lost."""
+    if block.raw is None:  # angles only: a placeholder looks like "no estimate yet", kept
+        return []
+    lost = np.all(block.raw == RAW_LOST, axis=1)
+    if not lost.any():
+        return []
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], lost.astype(np.int8), [0]])))
+    return [
+        (int(block.seq[a]), int(b - a), reason)
+        for a, b in zip(edges[::2], edges[1::2], strict=True)
+    ]
+
+
+def _board_reason(session: Session) -> str:
+    if not session.errors:
+        return "lost on the board"
+    e = session.errors[-1]
+    return f"lost on the board: {e.code.name} ({e.text})"
+
+
 def _marker_code(frame: MarkerFrame) -> int:
     return MARKER_BUTTON if frame.code == 0 else frame.code
 
@@ -126,11 +152,16 @@ async def stream(
         held: list[SampleBlock] = []  # not yet written (see WRITE_DELAY_S)
         t0: float | None = None
         seen_markers = 0
+        board_lost = 0  # placeholders the board sent for samples it lost itself
+        board_runs: list[tuple[int, int, str]] = []
         try:
             async for block in session.samples():
                 if t0 is None:
                     t0 = float(block.t_device_s[0])
-                summary.samples += len(block.seq)
+                on_board = board_losses(block, _board_reason(session))
+                board_lost += sum(count for _, count, _ in on_board)
+                board_runs += on_board
+                summary.samples += len(block.seq) - sum(count for _, count, _ in on_board)
                 summary.duration_s = float(block.t_device_s[-1]) - t0
                 if options.out is not None:
                     if writer is None:
@@ -157,12 +188,14 @@ async def stream(
             with contextlib.suppress(Exception):
                 await session.command(Command.STOP)
         stats = session.stats
-        summary.lost = stats.lost
+        summary.lost = stats.lost + board_lost
         summary.link_downs = stats.link_downs
         summary.resends = stats.resends
         summary.malformed_frames = stats.malformed_frames
         summary.markers = seen_markers
-        summary.losses = [(loss.first_seq, loss.count, loss.reason) for loss in session.losses]
+        summary.losses = sorted(
+            [(loss.first_seq, loss.count, loss.reason) for loss in session.losses] + board_runs
+        )
         return summary
 
 
