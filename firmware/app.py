@@ -70,6 +70,21 @@ def _write_json(path, obj):
     os.rename(tmp, path)
 
 
+_MAX_NAME_BYTES = const(20)  # "hipsense-" + name fills the 31-byte scan response (+2 header)
+
+
+def _valid_name(name):
+    """The configured BLE name suffix, or None (the MAC-derived one) when it is not a str of
+    1 to 20 bytes: a longer one would not fit the scan response (advertising fails)."""
+    if not isinstance(name, str):
+        return None
+    n = len(name.encode())
+    if 0 < n <= _MAX_NAME_BYTES:
+        return name
+    _log("W", "name of %d bytes ignored (1 to %d)" % (n, _MAX_NAME_BYTES))
+    return None
+
+
 def _exists(path):
     try:
         os.stat(path)
@@ -99,7 +114,7 @@ class App:
         cfg = _read_json(CONFIG_FILE)
         cfg = cfg if isinstance(cfg, dict) else {}
         rate = cfg.get("rate_hz", RATES_HZ[0])
-        self.name = cfg.get("name") if isinstance(cfg.get("name"), str) else None
+        self.name = _valid_name(cfg.get("name"))
         self.imu = ImuManager(brd.i2c, brd.imu_addresses, rate if rate in RATES_HZ else RATES_HZ[0])
         self.fusion = Fusion()
         self._drv = None  # the driver the fusion was configured for

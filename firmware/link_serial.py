@@ -17,6 +17,7 @@ import micropython
 from link import MAX_FRAME, Link
 from micropython import const
 
+_MAX_STALLS = const(20)  # writes that take no byte before a frame is given up for now
 _MAX_READ = const(64)  # bytes taken from the input per pump (a command is 6-27 encoded bytes)
 
 
@@ -36,6 +37,7 @@ class SerialLink(Link):
         self._enc_mv = memoryview(self._enc)
         self._enc_views = [None] * (cobs.MAX_ENCODED_SIZE + 1)  # type: list[memoryview | None]
         self.active = False  # frames mode: a framed command arrived
+        self.stalled = 0  # frames given up because the output took nothing
 
     @property
     def crc_errors(self):
@@ -55,9 +57,17 @@ class SerialLink(Link):
             v = self._enc_mv[:m]
             self._enc_views[m] = v
         done = 0
+        stalls = 0
         while done < m:
             k = self._wr.write(v if done == 0 else self._enc_mv[done:m])
-            done += k if k else 0
+            if k:
+                done += k
+                stalls = 0
+            else:  # the port takes nothing (a host that keeps it open but stopped reading)
+                stalls += 1
+                if stalls > _MAX_STALLS:
+                    self.stalled += 1  # the frame stays queued; the host resyncs on 0x00
+                    return False
         return True
 
     def _read(self):

@@ -337,3 +337,37 @@ def test_no_notification_is_truncated_at_mtu_23(mpy, deployed, tmp_path, central
             if ln[:2] == "F "
         )
     assert any(isinstance(f, SamplesFrame) for f in frames)
+
+
+# ---- smaller ones: serial output that takes nothing, BLE name length ----------------------
+
+
+def test_serial_output_that_takes_nothing_does_not_hang_the_loop(mpy, tmp_path) -> None:
+    code = """
+import sys
+from ring import Ring
+from link_serial import SerialLink
+class Stuck:  # a host that keeps the port open but stopped reading
+    def write(self, b):
+        return 0
+r = Ring(1800)
+link = SerialLink(r, lambda b, n: None, stream_in=open("/dev/null", "rb"), stream_out=Stuck())
+link.active = True
+link.ready = True
+link.send_reply(1, 1, 0)
+link.pump(0)
+link.pump(10)
+print("STALLED", link.stalled, link._ctl_r != link._ctl_w)
+"""
+    out = mpy(code, heapsize=HEAP)
+    assert "STALLED 2 True" in out, "gave up twice, the reply still queued"
+
+
+@pytest.mark.parametrize(("name", "kept"), [("Hip-L", True), ("x" * 20, True), ("x" * 21, False)])
+def test_a_ble_name_that_does_not_fit_the_scan_response_is_ignored(
+    mpy, deployed, tmp_path, name, kept
+) -> None:
+    (tmp_path / "hs_config.json").write_text(json.dumps({"schema": 1, "name": name}))
+    code = "import board, app\na = app.App(board.open_board(), ring_bytes=1800)\nprint('N', a.name)"
+    out = mpy(code, path=[paths.mpy_sim_dir(), deployed], cwd=tmp_path, heapsize=HEAP)
+    assert (f"N {name}" in out) == kept and ("N None" in out) == (not kept)

@@ -439,3 +439,31 @@ for k in {splits!r}:
 print(json.dumps(unpack(out, n)))
 """
     assert run_json(mpy, body) == _pair_words(words)
+
+
+def test_lost_count_after_an_outage_longer_than_the_us_tick_wraps(mpy) -> None:
+    """20 min without a read: ticks_us has wrapped (period 2**30 us = 17.9 min), the estimate
+    of the samples produced meanwhile comes from the ms clock."""
+    body = """
+import imu._base as base
+c, i2c = fresh("mpu6886")
+mgr = ImuManager(i2c, (0x68,), 100)
+mgr.start()
+drv = mgr.drv
+buf = bytearray(12 * 8)
+_vboard.advance(4)
+drv.read(buf, 8)
+real = base.time
+class Later:  # the MCU clock 20 minutes on
+    def ticks_ms(self):
+        return real.ticks_add(real.ticks_ms(), 20 * 60 * 1000)
+    def ticks_us(self):
+        return real.ticks_add(real.ticks_us(), (20 * 60 * 1000000) % (1 << 30))
+    def ticks_diff(self, a, b):
+        return real.ticks_diff(a, b)
+later = Later()
+base.time = later
+print(json.dumps([drv.rate_hz, drv.lost_until(later.ticks_us())]))
+"""
+    rate, lost = run_json(mpy, body)
+    assert abs(lost - rate * 20 * 60) <= rate * 0.05  # within 50 ms of the 20 minutes

@@ -10,6 +10,8 @@ import time
 import micropython
 from micropython import const
 
+_LONG_GAP_MS = const(60000)  # longer gaps are measured in ms (no ticks_us wrap)
+
 SAMPLE_BYTES = const(12)
 G_MPS2 = 9.80665
 RATES_HZ = (100, 200, 400)
@@ -96,6 +98,7 @@ class FifoDriver:
         mv = memoryview(self._raw)
         self._views = tuple(mv[0 : k * self.PKT] for k in range(self.CHUNK + 1))
         self._t_read_us = time.ticks_us()
+        self._t_read_ms = time.ticks_ms()
         self._backlog = 0
 
     # ---- register access -------------------------------------------------------------
@@ -114,6 +117,7 @@ class FifoDriver:
     def _started(self):
         """Call at the end of ``configure()``: the FIFO is empty and running now."""
         self._t_read_us = time.ticks_us()
+        self._t_read_ms = time.ticks_ms()
         self._backlog = 0
 
     # ---- FIFO ------------------------------------------------------------------------
@@ -148,11 +152,15 @@ class FifoDriver:
             done += k
         self._backlog = avail - n
         self._t_read_us = now
+        self._t_read_ms = time.ticks_ms()
         return n
 
     def lost_until(self, t_us):
         """Samples produced since the last read that were not delivered, up to ``t_us``
         (an estimate on the MCU clock: the IMU cannot count samples it did not store)."""
+        dt_ms = time.ticks_diff(time.ticks_ms(), self._t_read_ms)
+        if dt_ms > _LONG_GAP_MS:  # ticks_us wraps every 17.9 min (diffs valid to 8.9 min)
+            return self._backlog + int(dt_ms * self.rate_hz / 1000 + 0.5)
         dt_us = time.ticks_diff(t_us, self._t_read_us)
         if dt_us < 0:
             dt_us = 0

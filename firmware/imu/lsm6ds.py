@@ -200,6 +200,7 @@ class Lsm6dsox(_Lsm6):
             left -= k
         self._backlog = (words - todo) // 2
         self._t_read_us = now
+        self._t_read_ms = time.ticks_ms()
         return done
 
     def _reset_fifo(self):
