@@ -28,7 +28,7 @@ from pathlib import Path
 
 from hipsense import paths
 from hipsense.deploy.compile import BytecodeTarget, collect_sources, compile_firmware
-from hipsense.protocol import cmd_start
+from hipsense.link.protocol import cmd_start
 from hipsense.virtual.launch import deploy_firmware
 from hipsense.virtual.runner import esp32like_executable, micropython_env
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from hipsense import paths
-from hipsense.protocol import (
+from hipsense.link.protocol import (
     Command,
     ErrorFrame,
     MarkerFrame,
