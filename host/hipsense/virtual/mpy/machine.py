@@ -170,6 +170,14 @@ class Pin:
         return "Pin(%s)" % self.id
 
 
+def _bus_time(freq, nbytes):
+    """Block like the ESP32's I2C driver does for a register read: 9 clocks per byte for the
+    data, the device address twice and the register (real-time mode; manual mode is instant)."""
+    us = (nbytes + 3) * 9000000 // freq
+    speed = _simclock.speed()
+    time.sleep_us(int(us / speed) if speed != 1.0 else us)
+
+
 class I2C:
     """Hardware I2C on a simulated bus; devices are chip models from ``_vboard``."""
 
@@ -203,6 +211,8 @@ class I2C:
         for i in range(len(buf)):
             buf[i] = dev.read(reg)
             reg = dev.next_reg(reg)
+        if not _simclock.manual():
+            _bus_time(self.freq, len(buf))
 
     def readfrom_mem(self, addr, memaddr, nbytes, *, addrsize=8):
         buf = bytearray(nbytes)
