@@ -335,3 +335,26 @@ def test_flash_verifies_the_real_firmware_on_the_documented_pty_board(
         relay.wait(10)
     assert code == 0, out
     assert "runs from slot hs_a; IMU: mpu6886" in out
+
+
+@pytest.mark.parametrize(
+    ("board", "name"),
+    [
+        ("m5stickc-plus2", "ESP32_GENERIC-SPIRAM-20250911-v1.26.1.bin"),
+        ("devkitc-gy521", "ESP32_GENERIC-20250911-v1.26.1.bin"),
+    ],
+)
+def test_a_board_with_psram_gets_the_spiram_image(
+    bare_board: tuple[str, list[Any]], tmp_path: Path, board: str, name: str
+) -> None:
+    """The profile's memory.image_variant picks the image: the Plus2's 2 MB PSRAM holds the
+    Python heap only with MicroPython's SPIRAM build."""
+    port, calls = bare_board
+    ui = RecordingUI()
+    opts = FlashOptions(
+        port=port, board=board, cache_dir=tmp_path, dry_run=True, repl_timeout_s=0.3
+    )
+    flow.flash(opts, ui)
+    assert any(f"would download {image.FIRMWARE_BASE_URL}{name}" in line for line in ui.lines)
+    assert any(f"would erase the flash and write {name}" in line for line in ui.lines)
+    assert "erase_flash" not in calls
