@@ -287,7 +287,10 @@ def test_real_firmware_on_the_simulated_board_reports_its_imu_and_battery(
     shutil.copytree(paths.firmware_dir(), fw, ignore=shutil.ignore_patterns("__pycache__"))
     (fw / "main.py").write_text("def main():\n    print('app started')\n")  # a stand-in app
     (tmp_path / "board").mkdir()
-    with PtyBoard(tmp_path / "board", extra_path=[paths.mpy_sim_dir()], max_lifetime_s=120) as b:
+    # 200K: the simulated machine compiles from source on this heap (a board has no such cost)
+    with PtyBoard(
+        tmp_path / "board", extra_path=[paths.mpy_sim_dir()], heapsize="200K", max_lifetime_s=120
+    ) as b:
         code, out = run_cli(
             capsys, "flash", "--port", b.port, "--board", "m5stickc-plus2",
             "--firmware-dir", str(fw), "--settle-s", "0.5",
