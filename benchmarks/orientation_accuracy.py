@@ -1,10 +1,13 @@
 """Inclination RMSE of hipsense's orientation filters and reference filters on the BROAD subset.
 
 Runs every ``.npz`` in ``../shared/benchmarks/orientation/`` (metric and quaternion convention:
-that folder's README) through: the hipsense float64 reference, the same in float32, the
+that folder's README) through: the hipsense host filter (compiled VQF with hipsense's bias
+settings), the board's float64 twin, the same in float32, the
 fixed-point twin of the firmware (int16-quantised input as on the board), VQF real-time and
 offline, BasicVQF, imufusion and ahrs Madgwick/Mahony with their defaults. Prints a markdown
-table (degrees), optionally writes it to a file.
+table (degrees) and each filter's speed (samples per CPU second, filters interleaved per trial)
+with its ratio to the board's float twin (the host filter before issue 19); optionally writes
+the table to a file.
 
     .venv/bin/python benchmarks/orientation_accuracy.py [--only hipsense,vqf] [--out table.md]
 """
@@ -41,6 +44,10 @@ def inclination_rmse_deg(q_est: Arr, q_ref: Arr, mask: npt.NDArray[np.bool_]) ->
     b /= np.linalg.norm(b, axis=1, keepdims=True)
     e = np.arctan2(np.linalg.norm(np.cross(a, b), axis=1), np.sum(a * b, axis=1))
     return float(np.degrees(np.sqrt(np.mean(e**2))))
+
+
+def run_host(acc: Arr, gyr: Arr, rate: float) -> Arr:
+    return orientation.estimate_fast(acc, gyr, rate)
 
 
 def run_hipsense(acc: Arr, gyr: Arr, rate: float) -> Arr:
@@ -109,7 +116,8 @@ def run_mahony(acc: Arr, gyr: Arr, rate: float) -> Arr:
 
 
 FILTERS: dict[str, tuple[str, Runner]] = {
-    "hipsense": ("hipsense float64 (host reference)", run_hipsense),
+    "host": ("hipsense host filter (VQF compiled, bias 35 °/s)", run_host),
+    "hipsense": ("hipsense float64 twin of the board", run_hipsense),
     "hipsense32": ("hipsense float32", run_hipsense_f32),
     "fixed": ("hipsense fixed point (= firmware, int16 input)", run_fixed),
     "vqf": ("VQF real-time", run_vqf),
@@ -134,14 +142,16 @@ def main() -> None:
         raise SystemExit(f"no .npz trials in {args.data}")
     table: dict[str, list[float]] = {k: [] for k in keys}
     seconds: dict[str, float] = dict.fromkeys(keys, 0.0)
+    samples = 0
     for f in files:
         z = np.load(f)
         acc, gyr = z["acc"].astype(np.float64), z["gyr"].astype(np.float64)
         q_ref, mask, rate = z["quat_ref"].astype(np.float64), z["eval_mask"], float(z["rate"])
+        samples += acc.shape[0]
         for k in keys:
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             q = FILTERS[k][1](acc, gyr, rate)
-            seconds[k] += time.perf_counter() - t0
+            seconds[k] += time.process_time() - t0
             table[k].append(inclination_rmse_deg(q, q_ref, mask))
         print(f.stem, " ".join(f"{k}={table[k][-1]:.3f}" for k in keys), flush=True)
     names = [f.stem.split("_")[0] for f in files]
@@ -162,7 +172,10 @@ def main() -> None:
         lines.append(row)
     text = "\n".join(lines)
     print(text)
-    print("seconds per filter:", {k: round(v, 1) for k, v in seconds.items()})
+    print("\n| filter | samples per CPU second | speed / board twin |\n|---|---|---|")
+    for k in keys:
+        rel = f"{seconds['hipsense'] / seconds[k]:.1f}x" if "hipsense" in seconds else "-"
+        print(f"| {FILTERS[k][0]} | {samples / max(seconds[k], 1e-9):,.0f} | {rel} |")
     if args.out:
         args.out.write_text(text + "\n")
 

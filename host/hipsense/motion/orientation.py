@@ -8,6 +8,11 @@ heel strikes and jumps average out, rotations do not lag), and a second quaterni
 I so that the filtered specific force points up. The gyroscope bias is estimated at rest
 (rest detection on gyro and accelerometer deviations) and, slowly, during motion from the
 inclination corrections. See docs/algorithms.md.
+
+For raw-only data the host runs :class:`HostFilter`, the field's compiled VQF (``vqf``, MIT,
+the same algorithm family with the authors' tuning): about 25x faster than this per-sample
+Python loop and as accurate on BROAD (docs/benchmarks.md). The loop here stays the board's
+float twin, used where the host must compute what the board computes.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from vqf import VQF
 
 from hipsense.errors import HipsenseError
 
@@ -28,6 +34,8 @@ UPSIDE_DOWN_EPS = 2.0**-19
 # in Q29), so that a large correction (start, upside down) cannot throw the bias off
 CORR_MAX_RAD = 2.0**-11
 G_NOMINAL_MPS2 = 9.81
+# initial standard deviation of the host filter's (VQF's) gyro bias estimate
+BIAS_SIGMA_INIT_DPS = 5.0
 
 
 class OrientationInputError(HipsenseError):
@@ -240,14 +248,7 @@ def estimate(
     The board runs the same algorithm in fixed point
     (:func:`hipsense.motion.fixedpoint.estimate_fixed`).
     """
-    acc = np.asarray(acc_mps2, dtype=np.float64)
-    gyr = np.asarray(gyr_rps, dtype=np.float64)
-    if acc.ndim != 2 or acc.shape[1] != 3 or gyr.shape != acc.shape:
-        raise OrientationInputError(
-            f"acc_mps2 and gyr_rps must both be (N, 3); got {acc.shape} and {gyr.shape}"
-        )
-    if not (np.isfinite(acc).all() and np.isfinite(gyr).all()):
-        raise OrientationInputError("acc_mps2/gyr_rps contain NaN or inf: fill or cut gaps first")
+    acc, gyr = _checked(acc_mps2, gyr_rps)
     filt = OrientationFilter(rate_hz, params, single)
     out = np.empty((acc.shape[0], 4))
     if single:
@@ -260,3 +261,60 @@ def estimate(
         filt.update(acc_l[i], gyr_l[i])
         out[i] = filt.quat
     return out
+
+
+def _checked(
+    acc_mps2: npt.ArrayLike, gyr_rps: npt.ArrayLike
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """C-contiguous float64 (N, 3) arrays, or OrientationInputError."""
+    acc = np.ascontiguousarray(acc_mps2, dtype=np.float64)
+    gyr = np.ascontiguousarray(gyr_rps, dtype=np.float64)
+    if acc.ndim != 2 or acc.shape[1] != 3 or gyr.shape != acc.shape:
+        raise OrientationInputError(
+            f"acc_mps2 and gyr_rps must both be (N, 3); got {acc.shape} and {gyr.shape}"
+        )
+    if not (np.isfinite(acc).all() and np.isfinite(gyr).all()):
+        raise OrientationInputError("acc_mps2/gyr_rps contain NaN or inf: fill or cut gaps first")
+    return acc, gyr
+
+
+class HostFilter:
+    """The host's filter for raw data: VQF (6D, compiled), fed chunk by chunk.
+
+    Its state carries over between :meth:`update` calls, so any split of a recording into
+    chunks gives exactly the quaternions of the whole recording in one call.
+    bias_max_dps: largest gyro bias it may learn (VQF's ``biasClip``; its default 2 °/s is
+    below the turn-on bias of common IMUs, so the board filter's limit is used).
+    The bias's initial uncertainty is 5 °/s (VQF: 0.5 °/s, a calibrated gyro) so that an
+    uncalibrated turn-on bias is learnt within seconds; BROAD accuracy is unchanged by both.
+    Unlike the board's filter, VQF keeps its 3 s accelerometer time constant at rest: from a
+    20 °/s bias at switch-on the vertical is within 0.2° after about 12 s (board: 7 s).
+    """
+
+    def __init__(
+        self, rate_hz: float, bias_max_dps: float = FilterParams.rest_bias_max_dps
+    ) -> None:
+        if not rate_hz > 0:
+            raise OrientationInputError(f"rate_hz must be positive, got {rate_hz}")
+        self._vqf = VQF(
+            1.0 / rate_hz, biasClip=float(bias_max_dps), biasSigmaInit=BIAS_SIGMA_INIT_DPS
+        )
+
+    def update(self, acc_mps2: npt.ArrayLike, gyr_rps: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """(N, 4) sensor -> earth quaternions (w, x, y, z; earth z up) for N new samples."""
+        acc, gyr = _checked(acc_mps2, gyr_rps)
+        if acc.shape[0] == 0:
+            return np.empty((0, 4))
+        return np.asarray(self._vqf.updateBatch(gyr, acc)["quat6D"], dtype=np.float64)
+
+
+def estimate_fast(
+    acc_mps2: npt.ArrayLike,
+    gyr_rps: npt.ArrayLike,
+    rate_hz: float,
+    *,
+    bias_max_dps: float = FilterParams.rest_bias_max_dps,
+) -> npt.NDArray[np.float64]:
+    """Orientation over a recording with :class:`HostFilter` (arguments and result as
+    :func:`estimate`); within 0.25° of :func:`estimate` in inclination on BROAD."""
+    return HostFilter(rate_hz, bias_max_dps).update(acc_mps2, gyr_rps)

@@ -1,8 +1,8 @@
 """Where the walk analysis gets its signals: raw sensor data, pelvis angles and the mounting.
 
 A hipsense recording carries the board's angles; a raw-only recording (or a foreign CSV read with
-:func:`hipsense.recording.importer.read_foreign_csv`) gets them from the host twin of the board's
-filter with a mounting
+:func:`hipsense.recording.importer.read_foreign_csv`) gets them from the host filter (compiled
+VQF) with a mounting
 from the metadata, from ``axes`` (the pelvis axes in sensor axes, e.g. ``z,-y,x``) or estimated
 from the recording itself (its first still second and its first walking seconds).
 """
@@ -17,7 +17,7 @@ from scipy.spatial.transform import Rotation
 from hipsense.errors import HipsenseError
 from hipsense.motion.angles import pelvis_angles_deg
 from hipsense.motion.mounting import mounting_from_axes
-from hipsense.motion.orientation import estimate
+from hipsense.motion.orientation import estimate_fast
 from hipsense.recording import ANGLE_COLUMNS, RAW_COLUMNS, Recording
 
 FloatArray = npt.NDArray[np.float64]
@@ -86,7 +86,7 @@ def angle_array(
         mounting, source, ambiguous = _mounting_from_data(
             t, acc, rate, still_s, walk_s, contacts_s, left_hint
         )
-    quat = estimate(acc, np.radians(gyr), rate)
+    quat = estimate_fast(acc, np.radians(gyr), rate)
     tilt, obliquity, rotation = pelvis_angles_deg(quat, mounting, rate_hz=rate)
     return np.column_stack([tilt, obliquity, rotation]), source, mounting, ambiguous
 
