@@ -647,6 +647,75 @@ def test_writer_equals_whole_write(tmp_path: Path, sizes: list[int], suffix: str
     assert_same(rec, read_recording(path))
 
 
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    sizes=st.lists(st.integers(0, 250), min_size=1, max_size=12),
+    chunk_rows=st.integers(1, 120),
+    suffix=st.sampled_from([".parquet", ".csv"]),
+)
+def test_append_rows_in_pieces_equals_whole_write(
+    tmp_path: Path, sizes: list[int], chunk_rows: int, suffix: str
+) -> None:
+    """Rows handed over per notification (append_rows), collected into chunks of
+    ``chunk_rows``, give exactly the recording written at once."""
+    assume(sum(sizes) > 0)
+    rec = make_recording(n=sum(sizes))
+    path = tmp_path / f"rows{suffix}"
+    path.unlink(missing_ok=True)
+    with RecordingWriter(path, rec.meta, chunk_rows=chunk_rows) as writer:
+        for chunk in chunks_of(rec.data, sizes):
+            writer.append_rows({c: chunk[c].to_numpy() for c in chunk.columns})
+    assert writer.rows_written == sum(sizes)
+    assert_same(rec, read_recording(path))
+
+
+def test_append_rows_chunks_per_second_and_partial_stays_small(tmp_path: Path) -> None:
+    """Notifications of 4 samples reach the partial file in 1 s chunks (one IPC batch each)
+    and the partial file is at most 2x the final one (quantised walking; it was 12x with a
+    batch per notification)."""
+    from hipsense.sim.scenarios import simulate
+
+    sim = simulate("walk-normal", seed=2, duration_s=120.0)
+    acc = np.round(sim.acc_mps2 / 0.0047884) * 0.0047884  # int16 counts at +-16 g
+    gyr = np.round(sim.gyr_dps / 0.061035) * 0.061035  # and +-2000 dps
+    n = len(sim.t_s)
+    columns: dict[str, np.ndarray] = {"t_s": sim.t_s, "seq": np.arange(n, dtype=np.int64)}
+    for i, c in enumerate(RAW_COLUMNS):
+        columns[c] = (acc if i < 3 else gyr)[:, i % 3]
+    angles = [sim.tilt_deg, sim.obliquity_deg, sim.rotation_deg]
+    for c, a in zip(ANGLE_COLUMNS, angles, strict=True):
+        columns[c] = np.round(a, 2)
+    columns["marker"] = np.zeros(n, dtype=np.int32)
+    writer = RecordingWriter(tmp_path / "walk.parquet", make_meta(rate_hz=sim.rate_hz))
+    for i in range(0, n, 4):
+        writer.append_rows({c: a[i : i + 4] for c, a in columns.items()})
+        assert writer.rows_written == (i + 4) // 100 * 100 or writer.rows_written == n
+    partial_bytes = writer.partial_path.stat().st_size
+    source = pa.CompressedInputStream(pa.OSFile(str(writer.partial_path)), "zstd")
+    stream, batch_rows = pa.ipc.open_stream(source), set()
+    with pytest.raises(OSError, match="Truncated"):  # the zstd stream is still open
+        while True:
+            batch_rows.add(stream.read_next_batch().num_rows)
+    assert batch_rows == {100}
+    writer.close()
+    assert partial_bytes <= 2 * (tmp_path / "walk.parquet").stat().st_size
+    data = read_recording(tmp_path / "walk.parquet").data
+    assert np.array_equal(data["acc_z_mps2"].to_numpy(), columns["acc_z_mps2"])
+
+
+def test_append_rows_bad_rows_fail_at_close_and_keep_the_rest(tmp_path: Path) -> None:
+    rec = make_recording(n=300)
+    cols = {c: rec.data[c].to_numpy() for c in rec.data.columns}
+    writer = RecordingWriter(tmp_path / "b.parquet", rec.meta, chunk_rows=100)
+    writer.append_rows({c: a[:150] for c, a in cols.items()})
+    writer.append_rows({c: a[140:160] for c, a in cols.items()})  # repeats rows 140..149
+    with pytest.raises(RecordingError, match=r"t_s must increase"):
+        writer.close()
+    assert len(read_recording(tmp_path / "b.parquet").data) == 150
+
+
 def test_writer_row_groups(tmp_path: Path) -> None:
     rec = make_recording(n=140_000)
     with RecordingWriter(tmp_path / "long.parquet", rec.meta) as writer:

@@ -1,8 +1,7 @@
 """Live single-leg stance: blocks from the board -> the same front end and detector as offline.
 
 :class:`LiveStance` is an ``on_block`` callback for :func:`hipsense.orchestrate.stream.stream`. It
-turns
-each block into recording rows (:func:`hipsense.link.blocks.block_frame`, same clock origin as the
+turns each block into recording rows (:func:`hipsense.link.blocks.block_rows`, same clock origin as the
 recording), so its events are exactly those of ``hipsense analyze FILE --test balance``. A key
 press (:meth:`LiveStance.key`) and the board's button mark a touch-down the sensor may have
 missed; :meth:`LiveStance.mark_recording` puts those marks in the saved recording, where the
@@ -72,8 +71,7 @@ class LiveStance:
         frame = self.blocks.update(block)
         rows = self.blocks.rows
         if rows is not None and len(rows) > 0:
-            seq = rows[SEQ].to_numpy(dtype=np.int64)
-            t_rows = rows["t_s"].to_numpy(dtype=np.float64)
+            seq, t_rows = rows.seq, rows.t_s
             self._recent.append((seq % SEQ_MODULUS, seq, t_rows))
             while self._recent and self._recent[0][2][-1] < t_rows[-1] - self.lookup_s:
                 self._recent.popleft()
@@ -84,7 +82,7 @@ class LiveStance:
         self.detector.update(frame)
         self.t_s = float(t[-1])
         if rows is not None and len(rows) > 0:
-            self._newest = (int(rows[SEQ].iloc[-1]), float(rows["t_s"].iloc[-1]))
+            self._newest = (int(rows.seq[-1]), float(rows.t_s[-1]))
         tilt_s, obl_s = frame.static_angles_deg()
         self.obliquity_deg = float(obl_s[-1])
         self.tilt_deg = float(tilt_s[-1])

@@ -1,21 +1,16 @@
 """Live walk analysis on a stream: each :class:`~hipsense.link.session.SampleBlock` goes through
-:func:`~hipsense.link.blocks.block_frame` (the rows the recorder writes) into a
-:class:`~hipsense.detectors.walk.tracker.WalkTracker`, so the
-saved recording re-analysed offline gives
+:func:`~hipsense.link.blocks.block_rows` (the rows the recorder writes, as arrays) into a
+:class:`~hipsense.detectors.walk.tracker.WalkTracker`, so the saved recording re-analysed offline gives
 exactly the live events."""
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from hipsense.detectors.walk.pendulum import LEG_PER_HEIGHT
 from hipsense.detectors.walk.tracker import WalkEvent, WalkTracker
-from hipsense.link.blocks import block_frame
+from hipsense.link.blocks import block_rows
 from hipsense.link.session import SampleBlock, Session
-from hipsense.motion.sources import ACC_COLUMNS, GYR_COLUMNS
-from hipsense.recording import ANGLE_COLUMNS
 
 
 class LiveWalk:
@@ -52,20 +47,14 @@ class LiveWalk:
             )
         if self.t0_device_s is None:
             self.t0_device_s = float(block.t_device_s[0])
-        frame = block_frame(block, self.t0_device_s, {})
-        if len(frame) == 0:
+        rows = block_rows(block, self.t0_device_s, {})
+        if len(rows) == 0 or rows.acc_mps2 is None or rows.gyr_dps is None:
             return
-        t = frame["t_s"].to_numpy()
-        events = tracker.update(
-            t,
-            frame[list(ACC_COLUMNS)].to_numpy(),
-            frame[list(GYR_COLUMNS)].to_numpy(),
-            frame[list(ANGLE_COLUMNS)].to_numpy(),
-        )
-        self.t_s = float(t[-1])
-        obl = frame["obliquity_deg"].to_numpy()
-        if not np.isnan(obl[-1]):
-            self.obliquity_deg = float(obl[-1])
+        events = tracker.update(rows.t_s, rows.acc_mps2, rows.gyr_dps, rows.angles_deg)
+        self.t_s = float(rows.t_s[-1])
+        obl = float(rows.angles_deg[-1, 1])
+        if not math.isnan(obl):
+            self.obliquity_deg = obl
         for ev in events:
             self.contacts[ev.contact.side] += 1
             self.last_event = ev

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-import pandas as pd
-
-from hipsense.link.blocks import block_frame
+from hipsense.link.blocks import BlockRows, block_rows
 from hipsense.link.session import SampleBlock
 from hipsense.motion.frontend import Frame, ImuFrontEnd
-from hipsense.recording.schema import ACC_COLUMNS, GYR_COLUMNS
 
 
 class BlockFrontEnd:
@@ -24,7 +20,7 @@ class BlockFrontEnd:
         self.mounting_wxyz = tuple(mounting_wxyz)
         self.front: ImuFrontEnd | None = None
         self.t0_device_s: float | None = None
-        self.rows: pd.DataFrame | None = None
+        self.rows: BlockRows | None = None
         """The last block's recording rows (``seq``, ``t_s`` as the recording will hold them)."""
 
     def update(self, block: SampleBlock) -> Frame | None:
@@ -34,11 +30,7 @@ class BlockFrontEnd:
         if self.front is None or self.t0_device_s is None:
             self.t0_device_s = float(block.t_device_s[0])
             self.front = ImuFrontEnd(float(block.config.rate_hz), self.mounting_wxyz)
-        rows = self.rows = block_frame(block, self.t0_device_s, {})
-        if len(rows) == 0:
+        rows = self.rows = block_rows(block, self.t0_device_s, {})
+        if len(rows) == 0 or rows.acc_mps2 is None or rows.gyr_dps is None:
             return None
-        return self.front.update(
-            rows["t_s"].to_numpy(dtype=np.float64),
-            rows[list(ACC_COLUMNS)].to_numpy(dtype=np.float64),
-            rows[list(GYR_COLUMNS)].to_numpy(dtype=np.float64),
-        )
+        return self.front.update(rows.t_s, rows.acc_mps2, rows.gyr_dps)

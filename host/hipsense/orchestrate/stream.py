@@ -2,7 +2,8 @@
 
 ``stream()`` connects, starts the board, hands every :class:`~hipsense.link.session.SampleBlock`
 to ``on_block`` (the live view), writes the samples with a
-:class:`~hipsense.recording.RecordingWriter` (constant memory), and stops the board at the end.
+:class:`~hipsense.recording.RecordingWriter` (constant memory, one chunk per second), and stops
+the board at the end.
 Samples reach the file ``WRITE_DELAY_S`` late: the board sends a MARKER frame after the sample
 it marks, possibly after that sample's notification, and the marker must still find its row.
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from hipsense import __version__
-from hipsense.link.blocks import block_frame
+from hipsense.link.blocks import block_rows
 from hipsense.link.protocol import (
     RAW_LOST,
     Command,
@@ -171,7 +172,7 @@ async def stream(
                     seen_markers = _take_markers(session, seen_markers, markers)
                     newest = float(block.t_device_s[-1])
                     while held and float(held[0].t_device_s[-1]) <= newest - WRITE_DELAY_S:
-                        writer.append(block_frame(held.pop(0), t0, markers))
+                        writer.append_rows(block_rows(held.pop(0), t0, markers).columns())
                 if on_block is not None:
                     on_block(block, session)
                 if options.seconds is not None and summary.duration_s >= options.seconds:
@@ -182,7 +183,7 @@ async def stream(
             seen_markers = _take_markers(session, seen_markers, markers)
             if writer is not None and t0 is not None:
                 for block in held:
-                    writer.append(block_frame(block, t0, markers))
+                    writer.append_rows(block_rows(block, t0, markers).columns())
                 summary.recording = writer.close()
                 summary.markers_unplaced = len(markers)
             with contextlib.suppress(Exception):

@@ -1,8 +1,13 @@
 """Streaming writer for live sessions: constant memory, and an interrupted recording is kept.
 
-Chunks go to ``<name>.partial`` as they arrive: an Arrow IPC stream for a Parquet target (one
-record batch per chunk), plain CSV lines for a CSV target. Both can be read back up to the
-last complete chunk after a crash, which a Parquet file cannot (its footer is written last).
+Chunks go to ``<name>.partial`` as they arrive: for a Parquet target an Arrow IPC stream (one
+record batch per chunk) inside one zstd stream, flushed after each chunk (the compressor
+keeps its context across chunks, so 1 s chunks compress almost as well as the whole file:
+1.7x the final Parquet file, against 2.8x for zstd per record batch), plain CSV lines for a
+CSV target. A live session hands rows per notification to :meth:`RecordingWriter.append_rows`,
+which collects them in preallocated arrays and appends one chunk per second of samples.
+Both can be read back up to the last complete chunk after a crash, which a Parquet file cannot
+(its footer is written last).
 ``close()`` turns the partial file into the final recording (Parquet row groups of up to
 64 k rows, atomic rename) and removes it; :func:`recover_partial` does the same for the
 partial file of a recorder that was killed.
@@ -11,10 +16,12 @@ partial file of a recorder that was killed.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
@@ -26,6 +33,7 @@ from hipsense.recording.parquet_io import to_table, write_parquet
 from hipsense.recording.schema import SEQ, T_S, normalise_frame
 
 _IPC_CONTINUATION = b"\xff\xff\xff\xff"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
 class RecordingWriter:
@@ -35,10 +43,16 @@ class RecordingWriter:
     with every chunk appended so far. Chunks must have the same columns, and their ``t_s``
     and ``seq`` must continue to increase across chunks. ``close()`` without any appended
     sample writes no file and returns None.
+    chunk_rows: rows :meth:`append_rows` collects before it appends them as one chunk
+        (default: one second at ``meta.rate_hz``).
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], meta: RecordingMeta, fmt: str | None = None
+        self,
+        path: str | os.PathLike[str],
+        meta: RecordingMeta,
+        fmt: str | None = None,
+        chunk_rows: int | None = None,
     ) -> None:
         self.path = Path(path)
         self.partial_path = self.path.with_name(self.path.name + PARTIAL_SUFFIX)
@@ -49,8 +63,12 @@ class RecordingWriter:
         self._schema: pa.Schema | None = None
         self._file: BinaryIO | None = None
         self._ipc: pa.ipc.RecordBatchStreamWriter | None = None
+        self._zstd: pa.CompressedOutputStream | None = None
         self._last: tuple[float, int] | None = None
         self._closed = False
+        self.chunk_rows = max(1, chunk_rows or round(meta.rate_hz))
+        self._pending: dict[str, npt.NDArray[np.generic]] = {}
+        self._pending_n = 0
 
     def __enter__(self) -> RecordingWriter:
         return self
@@ -83,6 +101,70 @@ class RecordingWriter:
         self._write(data, source)
         self.rows_written += len(data)
         self._last = (float(data[T_S].iloc[-1]), int(data[SEQ].iloc[-1]))
+
+    def append_rows(self, columns: Mapping[str, npt.NDArray[np.generic]]) -> None:
+        """Collect a few rows (column -> 1-D array, as :meth:`append`'s chunks) and append
+        them with the rows before as one chunk once ``chunk_rows`` are there; ``close()``
+        appends the rest. Checks happen when the chunk is appended."""
+        if self._closed:
+            raise RecordingError(f"{self.path}: the recording is closed; cannot append")
+        n = len(next(iter(columns.values()), ()))
+        if self._pending and (
+            list(self._pending) != list(columns)
+            or any(self._pending[c].dtype != a.dtype for c, a in columns.items())
+        ):
+            self.flush()
+            self._pending = {}
+        if n >= self.chunk_rows:  # a backlog: no need to collect
+            self.flush()
+            self.append(pd.DataFrame(dict(columns)))
+            return
+        if not self._pending:  # below chunk_rows before, fewer than chunk_rows added
+            self._pending = {c: np.empty(2 * self.chunk_rows, a.dtype) for c, a in columns.items()}
+        pending = self._pending
+        i = self._pending_n
+        for c, a in columns.items():
+            pending[c][i : i + n] = a
+        self._pending_n = i + n
+        if self._pending_n >= self.chunk_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        """Append the rows collected by :meth:`append_rows` now."""
+        n, self._pending_n = self._pending_n, 0
+        if not n:
+            return
+        columns = {c: a[:n] for c, a in self._pending.items()}
+        if not self._append_plain(columns):
+            self.append(pd.DataFrame(columns))
+
+    def _append_plain(self, columns: dict[str, npt.NDArray[np.generic]]) -> bool:
+        """Write rows straight to the IPC stream when they need no conversion and pass the
+        checks :meth:`append` makes (same columns and types as the file, finite increasing
+        ``t_s``, increasing ``seq``); False otherwise, for :meth:`append` to judge them."""
+        schema = self._schema
+        if self._ipc is None or schema is None or list(columns) != self._columns:
+            return False
+        if any(pa.from_numpy_dtype(a.dtype) != schema.field(c).type for c, a in columns.items()):
+            return False
+        t_s = np.asarray(columns[T_S], dtype=np.float64)  # types checked above: no copies
+        seq = np.asarray(columns[SEQ], dtype=np.int64)
+        last_t_s, last_seq = self._last if self._last is not None else (-np.inf, None)
+        if not (
+            np.isfinite(t_s).all()
+            and t_s[0] > last_t_s
+            and (last_seq is None or seq[0] > last_seq)
+            and (t_s[1:] > t_s[:-1]).all()
+            and (seq[1:] > seq[:-1]).all()
+        ):
+            return False
+        batch = pa.RecordBatch.from_arrays(
+            [pa.array(columns[f.name]) for f in schema], schema=schema
+        )
+        self._write_batch(batch)
+        self.rows_written += len(t_s)
+        self._last = (float(t_s[-1]), int(seq[-1]))
+        return True
 
     def _check_continues(self, data: pd.DataFrame, source: str) -> None:
         if self._last is None:
@@ -117,23 +199,39 @@ class RecordingWriter:
             self._file.write(to_csv_text(data.iloc[:0], meta_json).encode("utf-8"))
         else:
             self._schema = to_table(data.iloc[:0], meta_json, source).schema
-            self._ipc = pa.ipc.new_stream(self._file, self._schema)
+            self._zstd = pa.CompressedOutputStream(self._file, "zstd")
+            self._ipc = pa.ipc.new_stream(self._zstd, self._schema)
 
     def _write(self, data: pd.DataFrame, source: str) -> None:
         assert self._file is not None
-        try:
-            if self._ipc is not None:
-                schema = self._schema
-                assert schema is not None
+        if self._ipc is not None:
+            schema = self._schema
+            assert schema is not None
+            try:
                 arrays = [pa.array(data[f.name].to_numpy(), type=f.type) for f in schema]
                 batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
-                self._ipc.write_batch(batch)
-            else:
-                body = data.to_csv(index=False, header=False, lineterminator="\n", na_rep="")
-                self._file.write(body.encode("utf-8"))
+            except (pa.ArrowException, TypeError, ValueError) as exc:
+                raise RecordingError(f"{source}: a chunk cannot be stored: {exc}") from None
+            self._write_batch(batch)
+            return
+        try:
+            body = data.to_csv(index=False, header=False, lineterminator="\n", na_rep="")
+            self._file.write(body.encode("utf-8"))
             self._file.flush()
-        except (pa.ArrowException, TypeError, ValueError) as exc:
+        except (TypeError, ValueError) as exc:
             raise RecordingError(f"{source}: a chunk cannot be stored: {exc}") from None
+        except OSError as exc:
+            raise RecordingError(f"cannot write {self.partial_path}: {exc.strerror}") from None
+
+    def _write_batch(self, batch: pa.RecordBatch) -> None:
+        """One record batch into the IPC stream, flushed through the compressor to the OS."""
+        assert self._ipc is not None and self._zstd is not None and self._file is not None
+        try:
+            self._ipc.write_batch(batch)
+            self._zstd.flush()
+            self._file.flush()
+        except pa.ArrowException as exc:
+            raise RecordingError(f"{self.partial_path}: a chunk cannot be stored: {exc}") from None
         except OSError as exc:
             raise RecordingError(f"cannot write {self.partial_path}: {exc.strerror}") from None
 
@@ -141,13 +239,23 @@ class RecordingWriter:
         """Finish the recording: the final file replaces the partial one. Returns its path."""
         if self._closed:
             return None if self._file is None else self.path
+        error: RecordingError | None = None
+        try:
+            self.flush()
+        except RecordingError as exc:
+            error = exc  # finish what was written, then say why the last rows are missing
         self._closed = True
         if self._file is None:
+            if error is not None:
+                raise error
             return None
-        if self._ipc is not None:
+        if self._ipc is not None and self._zstd is not None:
             self._ipc.close()
+            self._zstd.close()
         self._file.close()
         _finish(self.partial_path, self.path, tolerate_truncation=False)
+        if error is not None:
+            raise error
         return self.path
 
 
@@ -175,8 +283,9 @@ def _finish(partial: Path, target: Path, *, tolerate_truncation: bool) -> None:
             head = f.read(4)
     except OSError as exc:
         raise RecordingError(f"{partial}: cannot read: {exc.strerror}") from None
-    if head == _IPC_CONTINUATION:
-        atomic_write(target, lambda out: _ipc_to_parquet(partial, out, tolerate_truncation))
+    if head in (_IPC_CONTINUATION, _ZSTD_MAGIC):
+        zstd = head == _ZSTD_MAGIC
+        atomic_write(target, lambda out: _ipc_to_parquet(partial, out, tolerate_truncation, zstd))
     else:
         text = partial.read_bytes()
         if tolerate_truncation and not text.endswith(b"\n"):
@@ -189,10 +298,12 @@ def _write_all(out: BinaryIO, data: bytes) -> None:
     out.write(data)
 
 
-def _ipc_to_parquet(partial: Path, out: BinaryIO, tolerate_truncation: bool) -> None:
-    """Copy the record batches of the partial file into the Parquet recording."""
+def _ipc_to_parquet(partial: Path, out: BinaryIO, tolerate_truncation: bool, zstd: bool) -> None:
+    """Copy the record batches of the partial file (zstd-compressed, or plain as earlier
+    hipsense versions wrote it) into the Parquet recording."""
     try:
-        reader = pa.ipc.open_stream(pa.OSFile(str(partial), "rb"))
+        source = pa.OSFile(str(partial), "rb")
+        reader = pa.ipc.open_stream(pa.CompressedInputStream(source, "zstd") if zstd else source)
     except (pa.ArrowException, OSError) as exc:
         raise RecordingError(f"{partial}: not a readable partial recording: {exc}") from None
     if META_KEY.encode() not in (reader.schema.metadata or {}):
