@@ -19,6 +19,7 @@ from hipsense.errors import HipsenseError
 _COMMANDS: dict[str, str] = {
     "analyze": "hipsense.cli.analyze:analyze",
     "balance": "hipsense.cli.balance:balance",
+    "batch": "hipsense.cli.batch:batch",
     "board": "hipsense.cli.board:board",
     "bridge": "hipsense.cli.bridge:bridge",
     "discard": "hipsense.cli.clinic:discard",

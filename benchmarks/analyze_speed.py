@@ -1,0 +1,93 @@
+"""``hipsense analyze`` on hours of raw 100 Hz walking (CSV), as a whole process, against
+mobgap's IcdShinImproved + LrcUllrich on the same file.
+
+Writes a raw-only hipsense CSV (``walk-normal`` simulated for 10 min, tiled; sensor mounting in
+the metadata, no board angles, so the host filter runs), then runs, interleaved ``--rounds``
+times, ``hipsense analyze FILE --json`` and (when ``--mobgap-python`` exists)
+``benchmarks/reference/mobgap_speed.py`` in mobgap's venv. Each child's CPU time (user + system)
+and peak resident memory come from ``os.wait4``. Prints medians, x real time in CPU, and the
+CPU ratio to mobgap in the same round.
+
+    .venv/bin/python benchmarks/analyze_speed.py [--hours 1] [--rounds 3]
+        [--mobgap-python /tmp/mobgap-venv/bin/python]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from hipsense.recording import ANGLE_COLUMNS, Recording, write_recording
+from hipsense.sim.scenarios import simulate
+
+HERE = Path(__file__).resolve().parent
+
+
+def raw_walk_csv(hours: float, path: Path) -> float:
+    """Write ``hours`` of raw-only walking to ``path``; its duration in seconds."""
+    base = simulate("walk-normal", seed=1, duration_s=600.0).to_recording()
+    rate = base.meta.rate_hz
+    n = int(hours * 3600 * rate)
+    reps = -(-n // len(base.data))
+    data = pd.concat([base.data.drop(columns=list(ANGLE_COLUMNS))] * reps, ignore_index=True)
+    data = data.iloc[:n].copy()
+    data["seq"] = np.arange(n, dtype=np.int64)
+    data["t_s"] = np.arange(n) / rate
+    write_recording(Recording(base.meta, data), path)
+    return n / rate
+
+
+def child(cmd: list[str]) -> tuple[float, float]:
+    """CPU seconds and peak RSS (MiB) of one child process run to its end."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status != 0:
+        raise SystemExit(f"{cmd[0]} failed: {proc.stderr.read().decode() if proc.stderr else ''}")
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--hours", type=float, default=1.0)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--mobgap-python", type=Path, default=Path("/tmp/mobgap-venv/bin/python"))
+    args = ap.parse_args()
+    hipsense = [sys.executable, "-c", "from hipsense.cli import main; main()"]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "walk.csv"
+        seconds = raw_walk_csv(args.hours, path)
+        mib = path.stat().st_size / 2**20
+        runs: dict[str, list[tuple[float, float]]] = {"hipsense": [], "mobgap": []}
+        ratios = []
+        for _ in range(args.rounds):
+            runs["hipsense"].append(child([*hipsense, "analyze", str(path), "--json"]))
+            if args.mobgap_python.exists():
+                mob = [str(args.mobgap_python), str(HERE / "reference" / "mobgap_speed.py")]
+                try:
+                    runs["mobgap"].append(child([*mob, str(path)]))
+                except SystemExit as exc:
+                    print(f"mobgap not measured: {exc}", file=sys.stderr)
+                    args.mobgap_python = Path("/nonexistent")
+                    continue
+                ratios.append(runs["mobgap"][-1][0] / runs["hipsense"][-1][0])
+    print(f"{args.hours:g} h of raw 100 Hz walking (CSV, {mib:.0f} MiB), {args.rounds} "
+          "interleaved rounds (medians)\n")  # fmt: skip
+    print("| whole process | CPU s | x real time (CPU) | peak RSS MiB |\n|---|---|---|---|")
+    for name, values in runs.items():
+        if values:
+            cpu = statistics.median(v[0] for v in values)
+            rss = statistics.median(v[1] for v in values)
+            print(f"| {name} | {cpu:.2f} | {seconds / cpu:.0f}x | {rss:.0f} |")
+    if ratios:
+        print(f"\nmobgap CPU / hipsense CPU (same round): {statistics.median(ratios):.2f}")
+
+
+if __name__ == "__main__":
+    main()

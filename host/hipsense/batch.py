@@ -1,0 +1,225 @@
+"""Many recordings analysed in parallel into one results table (``hipsense batch``).
+
+One row per recording and per side (the ``per_side`` entries of the analysis's JSON document,
+flattened to ``a.b`` columns, beside the recording's own scalar fields); a recording that
+cannot be read or analysed is one row with ``status = "error"`` and the message, never the end
+of the batch. Work runs in local processes (``concurrent.futures``) or, with a scheduler
+address, on a Dask distributed cluster through its ``concurrent.futures`` executor: the same
+code path. Each finished recording is written at once to ``<out>.parts/`` (one small Parquet
+file each), so a batch that is stopped keeps its results and a rerun skips every recording
+whose path, size and modification time are already in the results.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import glob
+import hashlib
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from hipsense.errors import HipsenseError
+
+KEY_COLUMNS = ("recording", "size_bytes", "mtime_ns")
+PATTERNS = ("*.parquet", "*.csv")
+
+
+class BatchError(HipsenseError):
+    """The batch cannot start (no recordings, unreadable results, no scheduler)."""
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """``found`` recordings, ``skipped`` (already in the results), ``analysed`` now, of which
+    ``failed`` became error rows; ``out``: the results table."""
+
+    found: int
+    skipped: int
+    analysed: int
+    failed: int
+    out: Path
+
+
+def find_recordings(source: str) -> list[Path]:
+    """A folder (its ``*.parquet`` and ``*.csv``, recursively) or a glob pattern, sorted;
+    ``.partial`` files and the results' own parts are left out."""
+    folder = Path(source)
+    if folder.is_dir():
+        paths = [p for pattern in PATTERNS for p in folder.rglob(pattern)]
+    else:
+        paths = [Path(p) for p in glob.glob(source, recursive=True)]
+    return sorted(
+        p for p in paths if p.is_file() and not any(s.endswith(".parts") for s in p.parts)
+    )
+
+
+def analyse_file(path: str, key: tuple[str, int, int], test: str | None,
+                 options: Mapping[str, Any]) -> list[dict[str, Any]]:  # fmt: skip
+    """The result rows of one recording (runs in a worker: imports and errors stay here)."""
+    base = dict(zip(KEY_COLUMNS, key, strict=True))
+    try:
+        from hipsense.analysis import analyse
+        from hipsense.recording import read_recording
+
+        rec = read_recording(path)
+        result = analyse(rec, test, **options)
+        doc = result.to_json()
+    except Exception as exc:  # any failure of one recording is a row, never the batch's end
+        return [{**base, "test": test, "status": "error", "error": f"{type(exc).__name__}: {exc}"}]
+    name = test or rec.meta.test
+    common = {k: v for k, v in _flat(doc) if not k.startswith("per_side.")}
+    per_side = doc.get("per_side") or {}
+    rows = [
+        {
+            **base,
+            "test": name,
+            "status": "ok",
+            "error": None,
+            "side": side,
+            **common,
+            **dict(_flat(values or {})),
+        }
+        for side, values in per_side.items()
+    ]
+    return rows or [{**base, "test": name, "status": "ok", "error": None, **common}]
+
+
+def _flat(doc: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Scalar leaves of a JSON document as ``a.b`` keys (lists are left out)."""
+    for k, v in doc.items():
+        if isinstance(v, Mapping):
+            yield from _flat(v, f"{prefix}{k}.")
+        elif not isinstance(v, list):
+            yield f"{prefix}{k}", v
+
+
+def run_batch(
+    source: str,
+    out: Path,
+    *,
+    test: str | None = None,
+    options: Mapping[str, Any] | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Callable[[int, int, Path], None] | None = None,
+) -> BatchSummary:
+    """Analyse every recording of ``source`` not yet in ``out``; write ``out`` (Parquet).
+
+    workers: local processes (default: the CPU count); scheduler: a Dask distributed
+    scheduler address (``tcp://host:8786``) or a ``distributed.Client`` instead.
+    progress(done, total, path) is called as each recording finishes.
+    """
+    results = {out.resolve(), out.with_name(out.name + ".tmp").resolve()}
+    paths = [p for p in find_recordings(source) if p.resolve() not in results]
+    if not paths:
+        raise BatchError(f"{source}: no recordings (*.parquet, *.csv) found")
+    parts = out.with_name(out.name + ".parts")
+    done = _done_keys(out, parts)
+    todo = [(p, k) for p in paths if (k := _key(p)) not in done]
+    failed = 0
+    with _executor(workers, scheduler) as pool:
+        futures = {
+            pool.submit(analyse_file, str(p), k, test, dict(options or {})): p for p, k in todo
+        }
+        for i, future in enumerate(cf.as_completed(futures), 1):
+            rows = future.result()
+            failed += any(r["status"] == "error" for r in rows)
+            _write_part(parts, rows)
+            if progress is not None:
+                progress(i, len(todo), futures[future])
+    _combine(out, parts)
+    return BatchSummary(len(paths), len(paths) - len(todo), len(todo), failed, out)
+
+
+@contextlib.contextmanager
+def _executor(workers: int | None, scheduler: Any) -> Iterator[cf.Executor]:
+    if scheduler is None:
+        with cf.ProcessPoolExecutor(max_workers=workers) as pool:
+            yield pool
+        return
+    try:
+        from distributed import Client
+    except ImportError:
+        raise BatchError(
+            "--scheduler needs Dask distributed: pip install 'hipsense[cluster]'"
+        ) from None
+    if isinstance(scheduler, Client):
+        yield scheduler.get_executor()
+        return
+    try:
+        client = Client(scheduler, timeout="10s")
+    except OSError as exc:
+        raise BatchError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+    with client:
+        yield client.get_executor()
+
+
+def _key(path: Path) -> tuple[str, int, int]:
+    st = path.stat()
+    return str(path.resolve()), st.st_size, st.st_mtime_ns
+
+
+def _done_keys(out: Path, parts: Path) -> set[tuple[str, int, int]]:
+    frames = [_read(f) for f in ([out] if out.exists() else []) + sorted(parts.glob("*.parquet"))]
+    keys: set[tuple[str, int, int]] = set()
+    for frame in frames:
+        if all(c in frame for c in KEY_COLUMNS):
+            rows = frame.loc[:, list(KEY_COLUMNS)].itertuples(index=False)
+            keys.update((str(a), int(b), int(c)) for a, b, c in rows)
+    return keys
+
+
+def _read(path: Path) -> pd.DataFrame:
+    try:
+        return pq.read_table(path).to_pandas()
+    except (pa.ArrowException, OSError) as exc:
+        raise BatchError(f"{path}: not a readable results table: {exc}") from None
+
+
+def _table(frame: pd.DataFrame) -> pa.Table:
+    """Columns of mixed kinds (a number in one row, text in another) are stored as text."""
+    for column in frame.columns:
+        try:
+            pa.array(frame[column])
+        except (pa.ArrowException, TypeError, ValueError):
+            frame[column] = [None if v is None else str(v) for v in frame[column]]
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def _write_part(parts: Path, rows: list[dict[str, Any]]) -> None:
+    parts.mkdir(parents=True, exist_ok=True)
+    name = hashlib.sha1(repr(rows[0]["recording"]).encode()).hexdigest()[:16]
+    tmp = parts / f"{name}.tmp"
+    pq.write_table(_table(pd.DataFrame(rows)), tmp)
+    os.replace(tmp, parts / f"{name}.parquet")
+
+
+def _combine(out: Path, parts: Path) -> None:
+    """The previous results plus the new parts, a recording's newest rows winning."""
+    files = sorted(parts.glob("*.parquet")) if parts.exists() else []
+    frames = ([_read(out)] if out.exists() else []) + [_read(f) for f in files]
+    if not frames:
+        return
+    merged = pd.concat(frames, ignore_index=True)
+    merged = merged.drop_duplicates([c for c in (*KEY_COLUMNS, "side") if c in merged], keep="last")
+    # a recording analysed again (changed since) keeps only its newest rows
+    last = merged.drop_duplicates("recording", keep="last").set_index("recording")
+    newest = merged[
+        (merged["size_bytes"].to_numpy() == last.loc[merged["recording"], "size_bytes"].to_numpy())
+        & (merged["mtime_ns"].to_numpy() == last.loc[merged["recording"], "mtime_ns"].to_numpy())
+    ].copy()
+    tmp = out.with_name(out.name + ".tmp")
+    pq.write_table(_table(newest.sort_values(["recording"], kind="stable")), tmp)
+    os.replace(tmp, out)
+    for f in files:
+        f.unlink()
+    with contextlib.suppress(OSError):
+        parts.rmdir()

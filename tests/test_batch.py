@@ -1,0 +1,118 @@
+"""``hipsense batch``: many recordings into one results table, errors as rows, resumable, the
+same results on local processes and on a Dask cluster."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hipsense.analysis import analyse
+from hipsense.batch import BatchError, run_batch
+from hipsense.cli import main
+from hipsense.recording import read_recording, write_recording
+from hipsense.sim.scenarios import simulate
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("cohort")
+    for seed, (scenario, suffix) in enumerate(
+        [
+            ("walk-normal", ".parquet"),
+            ("walk-right-trendelenburg", ".csv"),
+            ("walk-normal", ".parquet"),
+        ]
+    ):
+        rec = simulate(scenario, seed=seed, duration_s=30.0).to_recording()
+        (root / "site").mkdir(exist_ok=True)
+        write_recording(rec, root / "site" / f"p{seed}{suffix}")
+    (root / "site" / "broken.parquet").write_bytes(b"PAR1 not really parquet")
+    return root
+
+
+def copy_folder(src: Path, dst: Path) -> Path:
+    (dst / "site").mkdir(parents=True)
+    for f in (src / "site").iterdir():
+        (dst / "site" / f.name).write_bytes(f.read_bytes())
+    return dst
+
+
+def test_batch_reports_a_corrupt_file_and_finishes_the_rest(folder: Path, tmp_path: Path) -> None:
+    data = copy_folder(folder, tmp_path / "in")
+    out = tmp_path / "results.parquet"
+    summary = run_batch(str(data), out, workers=2)
+    assert (summary.found, summary.analysed, summary.skipped, summary.failed) == (4, 4, 0, 1)
+    res = pd.read_parquet(out)
+    bad = pd.DataFrame(res[res["recording"].str.endswith("broken.parquet")])
+    assert len(bad) == 1 and bad["status"].iloc[0] == "error"
+    assert "RecordingError" in bad["error"].iloc[0] and "Parquet" in bad["error"].iloc[0]
+    ok = res[res["status"] == "ok"]
+    assert len(ok) == 6 and set(ok["side"]) == {"left", "right"}
+    for path in sorted((data / "site").glob("p*")):
+        doc = analyse(read_recording(path)).to_json()
+        rows = pd.DataFrame(ok[ok["recording"] == str(path.resolve())]).set_index("side")
+        for side in ("left", "right"):
+            assert rows.loc[side, "contacts"] == doc["per_side"][side]["contacts"]
+            assert rows.loc[side, "verdict.status"] == doc["verdict"]["status"]
+    assert not (tmp_path / "results.parquet.parts").exists()
+
+
+def test_rerun_skips_done_recordings_and_redoes_changed_ones(folder: Path, tmp_path: Path) -> None:
+    data = copy_folder(folder, tmp_path / "in")
+    out = tmp_path / "results.parquet"
+    first = run_batch(str(data / "site" / "p*"), out, workers=1)
+    assert (first.analysed, first.skipped) == (3, 0)
+    before = pd.read_parquet(out)
+    again = run_batch(str(data / "site" / "p*"), out, workers=1)
+    assert (again.analysed, again.skipped) == (0, 3)
+    pd.testing.assert_frame_equal(pd.read_parquet(out), before)
+    changed = data / "site" / "p1.csv"
+    os.utime(changed, ns=(changed.stat().st_atime_ns, changed.stat().st_mtime_ns + 10**9))
+    third = run_batch(str(data / "site" / "p*"), out, workers=1)
+    assert (third.analysed, third.skipped) == (1, 2)
+    after = pd.read_parquet(out)
+    assert len(after) == len(before)  # the changed recording's old rows were replaced
+    assert set(after.loc[after["recording"] == str(changed.resolve()), "mtime_ns"]) == {
+        changed.stat().st_mtime_ns
+    }
+
+
+def test_an_interrupted_batch_keeps_its_finished_recordings(folder: Path, tmp_path: Path) -> None:
+    """Parts left by a stopped batch count as done; the rerun merges them into the table."""
+    data = copy_folder(folder, tmp_path / "in")
+    out = tmp_path / "results.parquet"
+    run_batch(str(data / "site" / "p0.parquet"), out, workers=1)
+    parts = tmp_path / "results.parquet.parts"
+    parts.mkdir()
+    out.rename(parts / "left-by-a-stopped-batch.parquet")
+    summary = run_batch(str(data / "site" / "p*"), out, workers=1)
+    assert (summary.analysed, summary.skipped) == (2, 1)
+    assert pd.read_parquet(out)["recording"].nunique() == 3
+
+
+def test_local_dask_cluster_gives_the_process_results(folder: Path, tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    data = copy_folder(folder, tmp_path / "in")
+    local = run_batch(str(data), tmp_path / "local.parquet", workers=2)
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:  # fmt: skip
+        dask = run_batch(str(data), tmp_path / "dask.parquet", scheduler=client)
+    assert (dask.analysed, dask.failed) == (local.analysed, local.failed)
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "dask.parquet"), pd.read_parquet(tmp_path / "local.parquet")
+    )
+
+
+def test_batch_cli_says_what_failed_and_exits_cleanly(folder: Path, tmp_path: Path, capsys) -> None:
+    data = copy_folder(folder, tmp_path / "in")
+    main(["batch", str(data), "--out", str(tmp_path / "r.parquet"), "--workers", "2"])
+    captured = capsys.readouterr()
+    assert (
+        "4 recordings: 4 analysed, 1 failed (error rows), 0 already in the results" in captured.out
+    )
+    assert "[4/4]" in captured.err
+    with pytest.raises(BatchError, match="no recordings"):
+        run_batch(str(tmp_path / "nothing-*.csv"), tmp_path / "x.parquet")
