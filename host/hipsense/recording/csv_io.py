@@ -33,12 +33,15 @@ def to_csv_text(data: pd.DataFrame, meta_json: str) -> str:
 
 def read_csv_text(text: str, source: str) -> tuple[pd.DataFrame, str | None, RowLabel]:
     """The frame, the metadata JSON (None when absent) and a row -> "line N" labeller."""
-    # not splitlines(): the metadata text may hold U+2028 and the like; CRLF files are fine
-    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    # not splitlines(): the metadata text may hold U+2028 and the like; CRLF files are fine.
+    # Only the lines up to the header are split off: the body goes to pandas as it is.
     meta_json: str | None = None
     header_index = None
-    for index, line in enumerate(lines):
-        stripped = line.strip()
+    start = index = end = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        stripped = text[start:end].removesuffix("\r").strip()
         if stripped.startswith(META_PREFIX):
             if meta_json is not None:
                 raise RecordingError(
@@ -48,13 +51,15 @@ def read_csv_text(text: str, source: str) -> tuple[pd.DataFrame, str | None, Row
         elif stripped and not stripped.startswith("#"):
             header_index = index
             break
+        start, index = end + 1, index + 1
     if header_index is None:
         what = "metadata but no header row (truncated?)" if meta_json else "no header row"
         raise RecordingError(f"{source}: empty recording: the file has {what}")
+    header_line = text[start:end].removesuffix("\r")
     # pandas renames a repeated name ("x" -> "x.1"); keep the file's names so that the
     # column check (after the format version check) can name the duplicate
     try:
-        header = [h.strip() for h in next(csv.reader([lines[header_index]]))]
+        header = [h.strip() for h in next(csv.reader([header_line]))]
     except csv.Error as exc:
         raise RecordingError(
             f"{source}: line {header_index + 1}: unreadable header: {exc}"
@@ -66,7 +71,7 @@ def read_csv_text(text: str, source: str) -> tuple[pd.DataFrame, str | None, Row
 
     try:
         data = pd.read_csv(
-            io.StringIO("\n".join(lines[header_index:])),  # the comment lines may hold quotes
+            io.StringIO(text[start:]),  # from the header: the comment lines may hold quotes
             **_EXACT_FLOATS,  # type: ignore[arg-type]
             skip_blank_lines=False,
             skipinitialspace=True,

@@ -1,0 +1,65 @@
+"""``hipsense batch`` on 1 and 2 local workers (and optionally a local Dask cluster): speed-up.
+
+Writes ``--recordings`` simulated walks (Parquet, 10 different ``walk-*`` simulations of
+``--seconds`` each, copied under distinct names), then runs the batch with 1 worker and with
+2 workers, interleaved ``--rounds`` times, each into a fresh results table. Wall time is what
+parallel work shortens, so this benchmark reports wall time; on a shared machine the speed-up
+is bounded by the cores actually free.
+
+    .venv/bin/python benchmarks/batch_speed.py [--recordings 200] [--seconds 60] [--rounds 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from hipsense.batch import run_batch
+from hipsense.recording import write_recording
+from hipsense.sim.scenarios import simulate
+
+SCENARIOS = ("walk-normal", "walk-right-trendelenburg", "walk-left-trendelenburg")
+
+
+def cohort(folder: Path, n: int, seconds: float) -> None:
+    sims = [
+        simulate(SCENARIOS[i % len(SCENARIOS)], seed=i, duration_s=seconds).to_recording()
+        for i in range(min(n, 10))
+    ]
+    for i in range(n):
+        write_recording(sims[i % len(sims)], folder / f"r{i:04d}.parquet")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--recordings", type=int, default=200)
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--rounds", type=int, default=1)
+    args = ap.parse_args()
+    walls: dict[int, list[float]] = {1: [], 2: []}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "cohort"
+        folder.mkdir()
+        cohort(folder, args.recordings, args.seconds)
+        for r in range(args.rounds):
+            for workers in (1, 2) if r % 2 == 0 else (2, 1):
+                out = Path(tmp) / f"results-{workers}-{r}.parquet"
+                t0 = time.perf_counter()
+                summary = run_batch(str(folder), out, workers=workers)
+                walls[workers].append(time.perf_counter() - t0)
+                assert summary.analysed == args.recordings and summary.failed == 0
+    one, two = statistics.median(walls[1]), statistics.median(walls[2])
+    print(f"{args.recordings} recordings of {args.seconds:g} s, {os.cpu_count()} CPUs "
+          f"(shared), {args.rounds} round(s)\n")  # fmt: skip
+    print("| workers | wall s | recordings/s |\n|---|---|---|")
+    for w, wall in ((1, one), (2, two)):
+        print(f"| {w} | {wall:.1f} | {args.recordings / wall:.1f} |")
+    print(f"\nspeed-up with 2 workers: {one / two:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
