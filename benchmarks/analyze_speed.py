@@ -5,8 +5,8 @@ Writes a raw-only hipsense CSV (``walk-normal`` simulated for 10 min, tiled; sen
 the metadata, no board angles, so the host filter runs), then runs, interleaved ``--rounds``
 times, ``hipsense analyze FILE --json`` and (when ``--mobgap-python`` exists)
 ``benchmarks/reference/mobgap_speed.py`` in mobgap's venv. Each child's CPU time (user + system)
-and peak resident memory come from ``os.wait4``. Prints medians, x real time in CPU, and the
-CPU ratio to mobgap in the same round.
+and peak resident memory are measured by a fresh interpreter that runs it. Prints medians,
+x real time in CPU, and the CPU ratio to mobgap in the same round.
 
     .venv/bin/python benchmarks/analyze_speed.py [--hours 1] [--rounds 3]
         [--mobgap-python /tmp/mobgap-venv/bin/python]
@@ -15,7 +15,6 @@ CPU ratio to mobgap in the same round.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -44,13 +43,25 @@ def raw_walk_csv(hours: float, path: Path) -> float:
     return n / rate
 
 
+# A fresh interpreter runs each measured command and reports its children's usage: a child
+# forked straight from this process would inherit this process's (large) peak RSS.
+_WRAP = (
+    "import resource, subprocess, sys\n"
+    "done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)\n"
+    "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(u.ru_utime + u.ru_stime, u.ru_maxrss)\n"
+    "sys.stderr.write(done.stderr.decode())\n"
+    "sys.exit(done.returncode)\n"
+)
+
+
 def child(cmd: list[str]) -> tuple[float, float]:
-    """CPU seconds and peak RSS (MiB) of one child process run to its end."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    if status != 0:
-        raise SystemExit(f"{cmd[0]} failed: {proc.stderr.read().decode() if proc.stderr else ''}")
-    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    """CPU seconds and peak RSS (MiB) of one command run to its end."""
+    done = subprocess.run([sys.executable, "-c", _WRAP, *cmd], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{cmd[0]} failed: {done.stderr}")
+    cpu, rss_kib = done.stdout.split()
+    return float(cpu), float(rss_kib) / 1024
 
 
 def main() -> None:
