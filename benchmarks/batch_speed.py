@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from hipsense.batch import run_batch
+from hipsense.orchestrate.batch import run_batch
 from hipsense.recording import write_recording
 from hipsense.sim.scenarios import simulate
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from hipsense.analysis import analyse
-from hipsense.batch import BatchError, run_batch
 from hipsense.cli import main
+from hipsense.orchestrate.batch import BatchError, run_batch
 from hipsense.recording import read_recording, write_recording
 from hipsense.sim.scenarios import simulate
 

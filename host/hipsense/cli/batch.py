@@ -41,7 +41,7 @@ def batch(source: str, out: Path, test: str | None, axes: str | None, workers: i
           scheduler: str | None) -> None:  # fmt: skip
     """Analyse every recording in SOURCE (a folder or a glob pattern) in parallel into one
     results table: one row per recording and side; recordings that fail are rows too."""
-    from hipsense.batch import run_batch
+    from hipsense.orchestrate.batch import run_batch
 
     def progress(done: int, total: int, path: Path) -> None:
         click.echo(f"[{done}/{total}] {path.name}", err=True)

@@ -1,7 +1,8 @@
 """Live single-leg stance: blocks from the board -> the same front end and detector as offline.
 
 :class:`LiveStance` is an ``on_block`` callback for :func:`hipsense.orchestrate.stream.stream`. It
-turns each block into recording rows (:func:`hipsense.link.blocks.block_rows`, same clock origin as the
+turns each block into recording rows (:func:`hipsense.link.blocks.block_rows`, same clock origin
+as the
 recording), so its events are exactly those of ``hipsense analyze FILE --test balance``. A key
 press (:meth:`LiveStance.key`) and the board's button mark a touch-down the sensor may have
 missed; :meth:`LiveStance.mark_recording` puts those marks in the saved recording, where the

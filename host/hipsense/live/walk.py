@@ -1,7 +1,7 @@
 """Live walk analysis on a stream: each :class:`~hipsense.link.session.SampleBlock` goes through
 :func:`~hipsense.link.blocks.block_rows` (the rows the recorder writes, as arrays) into a
-:class:`~hipsense.detectors.walk.tracker.WalkTracker`, so the saved recording re-analysed offline gives
-exactly the live events."""
+:class:`~hipsense.detectors.walk.tracker.WalkTracker`, so the saved recording re-analysed
+offline gives exactly the live events."""
 
 from __future__ import annotations
 
