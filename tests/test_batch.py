@@ -79,17 +79,23 @@ def test_rerun_skips_done_recordings_and_redoes_changed_ones(folder: Path, tmp_p
     }
 
 
-def test_an_interrupted_batch_keeps_its_finished_recordings(folder: Path, tmp_path: Path) -> None:
-    """Parts left by a stopped batch count as done; the rerun merges them into the table."""
+def test_a_stopped_batch_keeps_its_finished_recordings(folder: Path, tmp_path: Path) -> None:
+    """Ctrl-C after the first recording: the queued ones are dropped, the finished one stays
+    in the parts and the rerun analyses only the others."""
     data = copy_folder(folder, tmp_path / "in")
     out = tmp_path / "results.parquet"
-    run_batch(str(data / "site" / "p0.parquet"), out, workers=1)
-    parts = tmp_path / "results.parquet.parts"
-    parts.mkdir()
-    out.rename(parts / "left-by-a-stopped-batch.parquet")
+
+    def ctrl_c(done: int, total: int, path: Path) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(str(data / "site" / "p*"), out, workers=1, progress=ctrl_c)
+    assert not out.exists()
+    assert len(list((tmp_path / "results.parquet.parts").glob("*.parquet"))) == 1
     summary = run_batch(str(data / "site" / "p*"), out, workers=1)
     assert (summary.analysed, summary.skipped) == (2, 1)
     assert pd.read_parquet(out)["recording"].nunique() == 3
+    assert not (tmp_path / "results.parquet.parts").exists()
 
 
 def test_local_dask_cluster_gives_the_process_results(folder: Path, tmp_path: Path) -> None:

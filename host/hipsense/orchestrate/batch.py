@@ -142,8 +142,13 @@ def run_batch(
 @contextlib.contextmanager
 def _executor(workers: int | None, scheduler: Any) -> Iterator[cf.Executor]:
     if scheduler is None:
-        with cf.ProcessPoolExecutor(max_workers=workers) as pool:
+        pool = cf.ProcessPoolExecutor(max_workers=workers)
+        try:
             yield pool
+        except BaseException:  # Ctrl-C: drop the queued recordings (the parts are kept)
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
         return
     try:
         from distributed import Client
