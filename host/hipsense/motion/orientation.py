@@ -10,7 +10,7 @@ I so that the filtered specific force points up. The gyroscope bias is estimated
 inclination corrections. See docs/algorithms.md.
 
 For raw-only data the host runs :class:`HostFilter`, the field's compiled VQF (``vqf``, MIT,
-the same algorithm family with the authors' tuning): about 25x faster than this per-sample
+the same algorithm family with the authors' tuning): about 23x faster than this per-sample
 Python loop and as accurate on BROAD (docs/benchmarks.md). The loop here stays the board's
 float twin, used where the host must compute what the board computes.
 """
