@@ -28,8 +28,8 @@ def test_block_rows_drop_lost_samples_scale_and_place_markers(
 ) -> None:
     n = raw.shape[0]
     raw = raw.copy()
-    gone = np.array(lost[:n])
-    raw[gone] = RAW_LOST
+    raw[np.array(lost[:n])] = RAW_LOST
+    gone = (raw == RAW_LOST).all(axis=1)  # the board's placeholder (drawn at random too)
     seq = np.arange(seq0, seq0 + n, dtype=np.int64)
     t_s = seq.astype(np.float64) * 0.01
     block = SampleBlock(seq, t_s + 5.0, t_s, angles[:n], raw, 0, CONFIG)
