@@ -169,4 +169,4 @@ def test_report_command_names_the_patient_from_the_store(tmp_path: Path) -> None
     html = (tmp_path / "x_report.html").read_text()
     assert "Q1 (born 1949)" in html and (tmp_path / "x_report.pdf").is_file()
     res = runner.invoke(cli, ["report", str(path), "--patient", "nobody", *store])
-    assert res.exit_code == 1 and "patients add nobody" in str(res.exception)
+    assert res.exit_code == 1 and "hipsense: " in res.output and "patients add nobody" in res.output
