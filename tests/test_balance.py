@@ -11,6 +11,7 @@ from hipsense.conventions.symmetry import symmetry_index_pct
 from hipsense.detectors.balance.metrics import sway
 from hipsense.detectors.balance.norms import hold_time_norm
 from hipsense.motion.errors import NotWornError, PostureError, WrongTestError
+from hipsense.report import write_report
 from hipsense.sim.scenarios import simulate
 
 TOL_S = 0.2  # per-event bound in the tests; docs/validation.md reports the rates within 100 ms
@@ -138,7 +139,7 @@ def test_other_test_and_wrong_posture_refused() -> None:
 
 def test_report_written(tmp_path) -> None:  # type: ignore[no-untyped-def]
     result = analyse(simulate("stance-right-trendelenburg", seed=0).to_recording())
-    page, pdf = result.write_report(tmp_path / "stance")
+    page, pdf = write_report(result, tmp_path / "stance")
     assert pdf.read_bytes().startswith(b"%PDF")
     text = page.read_text()
     assert "weaker hip abductors on the right side" in text and "beyond the MDC" in text

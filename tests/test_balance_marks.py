@@ -19,7 +19,8 @@ from hipsense.link.blocks import block_frame
 from hipsense.link.protocol import SEQ_MODULUS, ConfigFrame, ImuChip, MarkerFrame
 from hipsense.link.session import SampleBlock, Session
 from hipsense.live.balance import LiveStance
-from hipsense.motion.frontend import ImuFrontEnd, chunks, mounting_of, raw_arrays
+from hipsense.motion.frontend import ImuFrontEnd, chunks, mounting_of
+from hipsense.motion.sources import raw_arrays
 from hipsense.recording import MARKER_BUTTON, MARKER_KEY, Recording
 from hipsense.sim.scenarios import simulate
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hipsense.analysis import analyse
 from hipsense.motion.errors import PostureError, WrongTestError
+from hipsense.report import write_report
 from hipsense.sim.scenarios import simulate
 
 
@@ -75,7 +76,7 @@ def test_stance_recording_refused_as_bridge() -> None:
 
 def test_report_written(tmp_path) -> None:  # type: ignore[no-untyped-def]
     result = analyse(simulate("bridge-single-weak-left", seed=0).to_recording())
-    page, pdf = result.write_report(tmp_path / "bridge")
+    page, pdf = write_report(result, tmp_path / "bridge")
     assert pdf.read_bytes().startswith(b"%PDF")
     assert "The left leg is weaker in the bridge" in page.read_text()
 

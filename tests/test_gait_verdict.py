@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 from hipsense.analysis.walk import analyse_walk
-from hipsense.detectors.walk.symmetry import RunningStats, SymmetryTracker, symmetry_index, welch_ci
+from hipsense.conventions.symmetry import symmetry_index_pct
+from hipsense.detectors.walk.symmetry import RunningStats, SymmetryTracker, welch_ci
 from hipsense.recording import Recording
 from hipsense.sim.scenarios import simulate
 from hypothesis import given, settings
@@ -36,8 +35,9 @@ def test_running_stats_and_welch_interval_match_scipy(a, b):
 
 
 def test_symmetry_index_definition():
-    assert symmetry_index(11.0, 9.0) == pytest.approx(20.0)
-    assert math.isnan(symmetry_index(0.0, 0.0))
+    assert symmetry_index_pct(11.0, 9.0) == pytest.approx(20.0)
+    assert symmetry_index_pct(0.0, 0.0) is None
+    assert symmetry_index_pct(float("nan"), 1.0) is None
 
 
 def test_no_verdict_before_enough_steps():

@@ -1,30 +1,33 @@
 """Single-leg stance analysis of a recording: the detector fed in chunks, then the metrics.
 
-``analyse_balance(recording, sides=None, age_years=None)`` is registered as the ``balance``
-analyser of :mod:`hipsense.analysis`; the JSON document is described in docs/clinical-tests.md.
+``analyse_balance(recording, *, sides=None, age_years=None, axes=None)`` is registered as the
+``balance`` analyser of :mod:`hipsense.analysis`; the JSON document: docs/clinical-tests.md.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from hipsense.analysis.base import flat_table, verdict_series
+from hipsense.conventions import SIDES
 from hipsense.conventions.symmetry import left_right
 from hipsense.detectors.balance import metrics
 from hipsense.detectors.balance.events import StanceDetector, StanceTrial
-from hipsense.motion.errors import ClinicalInputError, NoEventError, NotWornError, PostureError
+from hipsense.motion.errors import InputError, NoEventError, NotWornError, PostureError
 from hipsense.motion.frontend import (
     FloatArray,
     Frame,
     FrontEndRun,
     check_test,
     mounting_of,
-    raw_arrays,
     run_front_end,
 )
+from hipsense.motion.sources import axes_mounting, raw_arrays
 from hipsense.recording import MARKER, MARKER_BUTTON, MARKER_KEY, Recording
 
 JSON_KIND = "hipsense-balance"
@@ -69,7 +72,7 @@ def protocol_sides(recording: Recording, sides: Sequence[str] | None) -> list[st
     truth = extra.get("ground_truth")
     if isinstance(truth, dict) and truth.get("params", {}).get("sides"):
         return [str(s) for s in truth["params"]["sides"]]
-    if recording.meta.side in ("left", "right"):
+    if recording.meta.side in SIDES:
         return [recording.meta.side]
     return None
 
@@ -119,7 +122,7 @@ def trial_sides(
         elif said is not None:
             out.append(said)
         else:
-            raise ClinicalInputError(
+            raise InputError(
                 f"trial {k + 1}: no weight shift seen and no protocol: pass the stance legs "
                 "(sides=['right', 'left'])"
             )
@@ -183,20 +186,54 @@ def _per_side(trials: list[dict[str, Any]], side: str) -> dict[str, Any] | None:
 
 
 class BalanceAnalysis:
-    """The stance result: trials, per-side summaries, left against right, norms."""
+    """The stance result: trials, per-side summaries, left against right, norms.
+
+    ``trials_``, ``per_side_``, ``verdict_`` are pandas views of the JSON document
+    (:meth:`to_json`); ``run`` holds the front end's traces (for the report's figures).
+    """
+
+    test = "balance"
 
     def __init__(self, doc: dict[str, Any], run: StanceRun, recording: Recording) -> None:
-        self.doc = doc
+        self._doc = doc
         self.run = run
         self.recording = recording
 
     def to_json(self) -> dict[str, Any]:
-        return self.doc
+        return copy.deepcopy(self._doc)
+
+    @property
+    def trials_(self) -> pd.DataFrame:
+        """One row per trial (stance side, lift-off, hold, drop, sway ...)."""
+        return flat_table(self._doc["trials"])
+
+    @property
+    def per_side_(self) -> pd.DataFrame:
+        """Per stance side (``left``, ``right``): trials, best and mean hold, drop, sway."""
+        sides = [s for s in SIDES if self._doc["per_side"][s] is not None]
+        return flat_table([self._doc["per_side"][s] for s in sides], index=sides)
+
+    @property
+    def verdict_(self) -> pd.Series:
+        """Asymmetric when the free-side drop differs by more than the MDC."""
+        cmp_ = self._doc["comparison"]
+        if not cmp_:
+            return verdict_series(
+                "balance", "not_enough_data", None, "both legs are needed to compare sides"
+            )
+        weaker = cmp_["weaker_side"]
+        if weaker is None:
+            text = (f"no side difference beyond the {metrics.TRENDELENBURG_DROP_DEG:.0f}° MDC "
+                    "(Youdas 2007)")  # fmt: skip
+            return verdict_series("balance", "symmetric", None, text)
+        text = f"weaker hip abductors on the {weaker} side (drop difference beyond the MDC)"
+        return verdict_series("balance", "asymmetric", weaker, text)
 
     def summary_text(self) -> str:
-        condition = (self.doc["condition"] or "condition not given").replace("_", " ")
+        doc = self._doc
+        condition = (doc["condition"] or "condition not given").replace("_", " ")
         lines = [f"Single-leg stance, {condition}:"]
-        for i, tr in enumerate(self.doc["trials"], 1):
+        for i, tr in enumerate(doc["trials"], 1):
             drop = tr["free_side_drop_deg"]
             word = "dropped" if drop >= 0 else "hiked"
             flag = "  TRENDELENBURG SIGN" if tr["trendelenburg"] else ""
@@ -206,7 +243,7 @@ class BalanceAnalysis:
                 f"{tr['free_side']} side {word} {abs(drop):.1f}°; sway obliquity RMS "
                 f"{tr['sway'].get('obliquity_rms_deg', float('nan')):.2f}°{flag}"
             )
-        cmp_ = self.doc["comparison"]
+        cmp_ = doc["comparison"]
         if cmp_:
             h = cmp_["hold_s"]
             lines.append(
@@ -220,38 +257,37 @@ class BalanceAnalysis:
                     f"{metrics.TRENDELENBURG_DROP_DEG:.0f}° MDC (Youdas 2007): weaker abductors "
                     f"on the {cmp_['weaker_side']} side"
                 )
-        norm = self.doc.get("norm")
+        norm = doc.get("norm")
         if norm and norm.get("mean_hold_s") is not None:
             sd = f" ± {norm['sd_hold_s']}" if norm.get("sd_hold_s") is not None else ""
             lines.append(
                 f"  reference for age {norm['age_band']}: {norm['mean_hold_s']}{sd} s "
                 f"({norm['source']})"
             )
-        for w in self.doc["warnings"]:
+        for w in doc["warnings"]:
             lines.append(f"  note: {w}")
         return "\n".join(lines)
-
-    def write_report(self, base: Path, patient: dict[str, Any] | None = None) -> tuple[Path, Path]:
-        """Write the report as ``base.html`` (self-contained) and ``base.pdf``."""
-        from hipsense.report.balance import write_balance_report
-
-        return write_balance_report(self, base, patient)
 
 
 def analyse_balance(
     recording: Recording,
+    *,
     sides: Sequence[str] | None = None,
     age_years: float | None = None,
+    axes: str | None = None,
     chunk: int | Sequence[int] = 256,
-    **_: Any,
 ) -> BalanceAnalysis:
-    """Analyse a single-leg stance recording (see module docstring)."""
+    """Analyse a single-leg stance recording (see module docstring).
+
+    sides: the stance leg of each trial (default: the protocol in the metadata); age_years: for
+    the hold-time reference; axes: the pelvis axes in sensor axes (``z,-y,x``) instead of the
+    recorded mounting; chunk: samples per update (any sizes give the same events).
+    """
     check_test(recording, "balance")
     t, acc, gyr = raw_arrays(recording)
     rate = recording.meta.rate_hz
-    run = run_stance(
-        t, acc, gyr, rate, mounting_of(recording), chunk, marks=recorded_marks(recording)
-    )
+    mounting = mounting_of(recording) if axes is None else tuple(axes_mounting(axes))
+    run = run_stance(t, acc, gyr, rate, mounting, chunk, marks=recorded_marks(recording))
     det = run.detector
     tilt_all, obl_all = run.cat("tilt_deg"), run.cat("obliquity_deg")
     if not det.trials_:

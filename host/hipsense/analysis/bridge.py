@@ -1,6 +1,6 @@
 """Bridge analysis of a recording: front end and rep detector fed in chunks, then the sets.
 
-``analyse_bridge(recording, sets=None)`` is registered as the ``bridge`` analyser of
+``analyse_bridge(recording, *, sets=None, axes=None)`` is registered as the ``bridge`` analyser of
 :mod:`hipsense.analysis`; the JSON document is described in docs/clinical-tests.md. ``sets``
 lists the supporting side of each set in order (``both`` = double-leg, ``left``, ``right``);
 reps are shared out between the sets in order, equally.
@@ -8,13 +8,16 @@ reps are shared out between the sets in order, equally.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from hipsense.analysis.base import flat_table, verdict_series
+from hipsense.conventions import SIDES
 from hipsense.detectors.bridge.compare import compare_sides
 from hipsense.detectors.bridge.events import BridgeDetector
 from hipsense.detectors.bridge.frame import supine_alignment, unit_rows
@@ -25,9 +28,9 @@ from hipsense.motion.frontend import (
     FrontEndRun,
     check_test,
     mounting_of,
-    raw_arrays,
     run_front_end,
 )
+from hipsense.motion.sources import axes_mounting, raw_arrays
 from hipsense.recording import Recording
 
 JSON_KIND = "hipsense-bridge"
@@ -64,7 +67,7 @@ def protocol_sets(recording: Recording, sets: Sequence[str] | None) -> list[str]
     truth = extra.get("ground_truth")
     if isinstance(truth, dict) and truth.get("params", {}).get("sequence"):
         return [str(s) for s in truth["params"]["sequence"]]
-    if recording.meta.side in ("left", "right"):
+    if recording.meta.side in SIDES:
         return [recording.meta.side]
     return ["both"]
 
@@ -104,25 +107,63 @@ def _set_summary(reps: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 class BridgeAnalysis:
-    """The bridge result: reps, sets, per side, left against right."""
+    """The bridge result: reps, sets, per side, left against right.
+
+    ``reps_``, ``sets_``, ``per_side_``, ``verdict_`` are pandas views of the JSON document
+    (:meth:`to_json`); ``run`` holds the front end's traces (for the report's figures).
+    """
+
+    test = "bridge"
 
     def __init__(self, doc: dict[str, Any], run: BridgeRun, recording: Recording) -> None:
-        self.doc = doc
+        self._doc = doc
         self.run = run
         self.recording = recording
 
     def to_json(self) -> dict[str, Any]:
-        return self.doc
+        return copy.deepcopy(self._doc)
+
+    @property
+    def reps_(self) -> pd.DataFrame:
+        """One row per rep (support side, times, lift, hold, drop, twist)."""
+        return flat_table(self._doc["reps"])
+
+    @property
+    def sets_(self) -> pd.DataFrame:
+        """One row per set (support side, reps, means)."""
+        return flat_table(self._doc["sets"])
+
+    @property
+    def per_side_(self) -> pd.DataFrame:
+        """Per support side (``both``, ``left``, ``right``, those present): reps and means."""
+        sides = list(self._doc["per_side"])
+        return flat_table([self._doc["per_side"][s] for s in sides], index=sides)
+
+    @property
+    def verdict_(self) -> pd.Series:
+        """Asymmetric when a weaker side is named (beyond the measurement's repeatability)."""
+        c = self._doc["comparison"]
+        if not c:
+            return verdict_series(
+                "bridge", "not_enough_data", None, "single-leg sets on both sides are needed"
+            )
+        if c["weaker_side"] is None:
+            return verdict_series("bridge", "symmetric", None, f"no weaker side ({c['reason']})")
+        return verdict_series(
+            "bridge", "asymmetric", c["weaker_side"],
+            f"weaker side: {c['weaker_side']} ({c['reason']})",
+        )  # fmt: skip
 
     def summary_text(self) -> str:
-        lines = [f"Bridges: {len(self.doc['reps'])} reps"]
-        for s in self.doc["sets"]:
+        doc = self._doc
+        lines = [f"Bridges: {len(doc['reps'])} reps"]
+        for s in doc["sets"]:
             lines.append(
                 f"  {s['support_side']} ({s['n_reps']} reps): lift {s['mean_lift_deg']:.1f}°, "
                 f"hold {s['mean_hold_s']:.1f} s, hip drop {s['mean_hip_drop_deg']:+.1f}° "
                 "(+ left side higher)"
             )
-        c = self.doc["comparison"]
+        c = doc["comparison"]
         if c:
             lines.append(
                 f"  left vs right: lift {c['lift_deg']['left']:.1f}° vs "
@@ -131,27 +172,27 @@ class BridgeAnalysis:
                 f"{c['free_side_drop_deg']['right']:.1f}°"
             )
             lines.append(f"  weaker side: {c['weaker_side'] or 'none named'} ({c['reason']})")
-        for w in self.doc["warnings"]:
+        for w in doc["warnings"]:
             lines.append(f"  note: {w}")
         return "\n".join(lines)
-
-    def write_report(self, base: Path, patient: dict[str, Any] | None = None) -> tuple[Path, Path]:
-        """Write the report as ``base.html`` (self-contained) and ``base.pdf``."""
-        from hipsense.report.bridge import write_bridge_report
-
-        return write_bridge_report(self, base, patient)
 
 
 def analyse_bridge(
     recording: Recording,
+    *,
     sets: Sequence[str] | None = None,
+    axes: str | None = None,
     chunk: int | Sequence[int] = 256,
-    **_: Any,
 ) -> BridgeAnalysis:
-    """Analyse a bridge recording (see module docstring)."""
+    """Analyse a bridge recording (see module docstring).
+
+    sets: the supporting side of each set (default: the protocol in the metadata); axes: the
+    pelvis axes in sensor axes (``z,-y,x``) instead of the recorded mounting; chunk: samples per
+    update (any sizes give the same reps).
+    """
     check_test(recording, "bridge")
     t, acc, gyr = raw_arrays(recording)
-    mounting = mounting_of(recording)
+    mounting = mounting_of(recording) if axes is None else tuple(axes_mounting(axes))
     run = run_bridge(t, acc, gyr, recording.meta.rate_hz, mounting, chunk)
     det = run.detector
     if det.frame_ is None:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from hipsense import __version__
+from hipsense.analysis.base import flat_table, verdict_series
 from hipsense.conventions import SIDES
 from hipsense.detectors.walk.contacts import ContactDetector
 from hipsense.detectors.walk.pendulum import LEG_PER_HEIGHT
@@ -25,7 +26,7 @@ from hipsense.detectors.walk.tracker import (
 )
 from hipsense.motion.sources import (
     FloatArray,
-    WalkInputError,
+    InputError,
     angle_array,
     left_axis_sensor,
     raw_arrays,
@@ -54,9 +55,35 @@ class WalkAnalysis:
     forward_ambiguous: bool = False
     """The mounting was estimated and its forward direction is ambiguous: sides may be swapped."""
 
+    test = "walk"
+
     @property
     def events(self) -> list[WalkEvent]:
         return self.tracker.events_
+
+    @property
+    def contacts_(self) -> pd.DataFrame:
+        """One row per initial contact: ``t_s``, ``side``, ``bout``, ``t_detected_s``."""
+        cols = ["t_s", "side", "bout", "t_detected_s"]
+        return pd.DataFrame([[getattr(e.contact, c) for c in cols] for e in self.events],
+                            columns=cols)  # fmt: skip
+
+    @property
+    def steps_(self) -> pd.DataFrame:
+        """One row per step (contact to the next contact), columns as in the JSON ``steps``."""
+        return flat_table([e.step.to_json() for e in self.events if e.step is not None])
+
+    @property
+    def per_side_(self) -> pd.DataFrame:
+        """Per stance side: contacts, steps, drop and step-time statistics, ranges."""
+        doc = self.to_json()["per_side"]
+        return flat_table([doc[s] for s in SIDES], index=SIDES)
+
+    @property
+    def verdict_(self) -> pd.Series:
+        """The verdict (:data:`hipsense.analysis.base.VERDICT_KEYS`)."""
+        v = self.tracker.verdict_
+        return verdict_series("walk", v.status, v.weak_side, v.text)
 
     def bouts(self) -> list[dict[str, Any]]:
         """Bouts with at least one valid step: start and end contact times, step count, cadence
@@ -201,12 +228,6 @@ class WalkAnalysis:
             "10 m: docs/validation.md)"
         )
 
-    def write_report(self, base: Path, patient: dict[str, Any] | None = None) -> tuple[Path, Path]:
-        """Write the report as ``base.html`` (self-contained) and ``base.pdf``."""
-        from hipsense.report.walk import write_report
-
-        return write_report(self, base, patient)
-
 
 def pace_json(steps: list[Step]) -> dict[str, Any]:
     """Cadence (steps/min, from the mean step time), mean stride time (s) and gait speed
@@ -269,7 +290,6 @@ def analyse_walk(
     min_difference_deg: float = 1.0,
     height_cm: float | None = None,
     sensor_height_m: float | None = None,
-    **_: Any,
 ) -> WalkAnalysis:
     """Analyse ``recording`` as a walk (registered as ``walk`` in :mod:`hipsense.analysis`).
 
@@ -277,14 +297,16 @@ def analyse_walk(
     without it a raw-only recording's mounting comes from its metadata or from its first still
     second and walk. ``sensor_height_m`` (the sensor's height above the floor, standing) or
     ``height_cm`` (the person's height; the leg is 0.53 of it) gives the inverted pendulum's
-    length for step length and gait speed; without either they are not estimated. Options
-    other analysers take are ignored.
+    length for step length and gait speed; without either they are not estimated.
+    ``chunk_samples``: samples fed per update (any size gives the same events); ``min_steps``
+    per side before a verdict; ``min_difference_deg``: the smallest drop difference called
+    asymmetric.
     """
     pendulum_m = sensor_height_m
     if pendulum_m is None and height_cm is not None:
         pendulum_m = LEG_PER_HEIGHT * height_cm / 100.0
     if pendulum_m is not None and not 0.3 <= pendulum_m <= 1.5:
-        raise WalkInputError(
+        raise InputError(
             f"a sensor height of {pendulum_m:.2f} m is not plausible: give the height in cm "
             "(e.g. --height 172)"
         )

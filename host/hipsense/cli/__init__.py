@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import IO, Any
 
 import click
 
@@ -26,6 +27,7 @@ _COMMANDS: dict[str, str] = {
     "export": "hipsense.cli.clinic:export",
     "flash": "hipsense.cli.flash:flash",
     "history": "hipsense.cli.clinic:history",
+    "import": "hipsense.cli.importer:import_command",
     "note": "hipsense.cli.clinic:note",
     "patients": "hipsense.cli.clinic:patients",
     "report": "hipsense.cli.report:report",
@@ -37,7 +39,30 @@ _COMMANDS: dict[str, str] = {
 }
 
 
+class UserError(click.ClickException):
+    """A :class:`HipsenseError` (or an OS error such as a missing folder) as the CLI shows it:
+    ``hipsense: <message>`` on stderr, exit status 1, no traceback."""
+
+    exit_code = 1
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"hipsense: {self.message}", err=True)
+
+
+def _os_message(exc: OSError) -> str:
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{exc.strerror or exc}"
+
+
 class _LazyGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except HipsenseError as exc:
+            raise UserError(str(exc)) from exc
+        except OSError as exc:  # e.g. --out into a folder that does not exist
+            raise UserError(_os_message(exc)) from exc
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(_COMMANDS)
 

@@ -1,7 +1,8 @@
 """``hipsense analyze FILE``: the analysis of a recording (walk, balance, bridge) as text or JSON.
 
 Foreign CSV files (other column names, e.g. the mobgap lower-back data) are read with
-``--column-map`` and, when the sensor axes are not the pelvis axes, ``--axes``.
+``--column-map`` for every test and, when the sensor axes are not the pelvis axes, ``--axes``.
+An option that does not apply (to the file or to the test) is refused with a message.
 """
 
 from __future__ import annotations
@@ -13,60 +14,92 @@ from typing import Any
 import click
 
 from hipsense.cli.clinic import check_patient, file_run, patient_options
+from hipsense.conventions import SIDES
 from hipsense.errors import HipsenseError
 from hipsense.recording import Recording
 
+TEST_NAMES = ("walk", "balance", "bridge")
+
+# analysis option -> the command-line flag that sets it
+FLAGS: dict[str, str] = {
+    "axes": "--axes", "sides": "--sides", "sets": "--sets", "height_cm": "--height",
+}  # fmt: skip
+
+
+def _side_list(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    allowed = (*SIDES, "both") if param.name == "sets" else SIDES
+    items = [v.strip().lower() for v in value.split(",") if v.strip()]
+    if not items or any(v not in allowed for v in items):
+        raise click.BadParameter(f"{value!r}: a comma-separated list of {', '.join(allowed)}")
+    return items
+
 
 def recording_options(func: Any) -> Any:
-    """The options that say which test a file holds and how to read a foreign file."""
+    """The options that say which test a file holds, how to read a foreign file and how to
+    analyse it."""
     options = [
-        click.option("--test", default=None, help="Test to analyse as (default: from the file)."),
+        click.option("--test", type=click.Choice(TEST_NAMES), default=None,
+                     help="Test to analyse as (default: from the file)."),
         click.option("--column-map", default=None, metavar="OURS=THEIRS,...",
                      help="Read a foreign CSV: hipsense column = the file's column, comma-"
                           "separated (e.g. t_s=time_s,acc_x_mps2=acc_x,...,gyr_z_dps=gyr_z)."),
-        click.option("--rate-hz", type=float, default=None,
-                     help="Sampling rate of a foreign CSV without a time column."),
+        click.option("--rate-hz", type=click.FloatRange(min=1.0, max=10_000.0), default=None,
+                     help="Sampling rate of a foreign CSV (with --column-map)."),
         click.option("--axes", default=None, metavar="X,Y,Z",
                      help="Sensor axes along the pelvis's anterior, left and up axes "
                           "(mobgap's frame: z,-y,x); default: from the recording."),
+        click.option("--sides", default=None, callback=_side_list, metavar="LEFT|RIGHT,...",
+                     help="balance: the stance leg of each trial (default: from the file)."),
+        click.option("--sets", default=None, callback=_side_list, metavar="BOTH|LEFT|RIGHT,...",
+                     help="bridge: the supporting side of each set (default: from the file)."),
         click.option("--height", "height_cm", type=click.FloatRange(80, 250), default=None,
-                     help="The person's height in cm: walk step length and gait speed."),
+                     help="walk: the person's height in cm, for step length and gait speed."),
     ]  # fmt: skip
     for option in reversed(options):
         func = option(func)
     return func
 
 
-def load(path: Path, column_map: str | None, rate_hz: float | None) -> Recording:
-    """A hipsense recording, or a foreign CSV read with ``column_map``."""
+def load(
+    path: Path,
+    column_map: str | None,
+    rate_hz: float | None,
+    test: str | None = None,
+    axes: str | None = None,
+) -> Recording:
+    """A hipsense recording, or a foreign CSV read with ``column_map`` (stamped with ``test``,
+    remapped by ``axes`` when given)."""
     if column_map is None:
+        if rate_hz is not None:
+            raise click.UsageError("--rate-hz applies only to a foreign CSV read with --column-map")
         from hipsense.recording import read_recording
 
         return read_recording(path)
-    from hipsense.recording.importer import ForeignFileError, read_foreign_csv
+    from hipsense.recording.importer import parse_column_map, read_foreign_csv
 
-    pairs = [p.split("=", 1) for p in column_map.split(",") if p.strip()]
-    if any(len(p) != 2 for p in pairs):
-        raise ForeignFileError(
-            f"--column-map {column_map!r}: use OURS=THEIRS pairs separated by ','"
-        )
-    return read_foreign_csv(path, {a.strip(): b.strip() for a, b in pairs}, rate_hz)
+    return read_foreign_csv(path, parse_column_map(column_map), rate_hz, test=test, axes=axes)
 
 
-def analyse_loaded(
-    rec: Recording, test: str | None, axes: str | None, height_cm: float | None = None
-) -> Any:
-    from hipsense.analysis import analyse
+def analyse_loaded(rec: Recording, test: str | None, **given: Any) -> Any:
+    """Analyse a loaded recording; ``given`` are the analysis options from the command line
+    (None = not given). An option the test does not take is refused, naming its flag."""
+    from hipsense.analysis import analyse, options_of, test_of
 
-    options: dict[str, Any] = {} if axes is None else {"axes": axes}
-    if height_cm is not None:
-        options["height_cm"] = height_cm
-    return analyse(rec, test, **options)
+    name = test_of(rec, test)
+    options = {k: v for k, v in given.items() if v is not None}
+    accepted = options_of(name)
+    for key in options:
+        if key not in accepted:
+            raise click.UsageError(f"{FLAGS.get(key, key)} does not apply to the {name} test")
+    return analyse(rec, name, **options)
 
 
 def run_analysis(file: Path, test: str | None, column_map: str | None, rate_hz: float | None,
-                 axes: str | None, height_cm: float | None = None) -> Any:  # fmt: skip
-    return analyse_loaded(load(file, column_map, rate_hz), test, axes, height_cm)
+                 **given: Any) -> Any:  # fmt: skip
+    """Load ``file`` (a recording, or a foreign CSV with ``column_map``) and analyse it."""
+    return analyse_loaded(load(file, column_map, rate_hz, test), test, **given)
 
 
 @click.command()
@@ -82,29 +115,32 @@ def run_analysis(file: Path, test: str | None, column_map: str | None, rate_hz: 
 @patient_options
 def analyze(
     file: Path, test: str | None, column_map: str | None, rate_hz: float | None,
-    axes: str | None, height_cm: float | None, as_json: bool, out: Path | None,
-    patient_id: str | None,
-    store_path: Path | None,
+    axes: str | None, sides: list[str] | None, sets: list[str] | None, height_cm: float | None,
+    as_json: bool, out: Path | None, patient_id: str | None, store_path: Path | None,
 ) -> None:  # fmt: skip
     """Analyse the recording FILE and print the result (or its JSON document).
 
     With --patient the run is filed in the session store under the recording's day (the
     recording file is not changed)."""
+    from hipsense.analysis.base import json_safe
+
     check_patient(patient_id, store_path)
-    rec = load(file, column_map, rate_hz)
+    rec = load(file, column_map, rate_hz, test)
+    name = test or rec.meta.test or "unknown"
     try:
-        result = analyse_loaded(rec, test, axes, height_cm)
+        result = analyse_loaded(rec, test, axes=axes, sides=sides, sets=sets, height_cm=height_cm)
     except HipsenseError as exc:
-        line = file_run(patient_id, store_path, test or rec.meta.test or "unknown", file,
-                        rec.meta, None, str(exc))  # fmt: skip
+        line = file_run(patient_id, store_path, name, file, rec.meta, None, str(exc))
         if line:
             click.echo(line, err=True)
         raise
-    line = file_run(patient_id, store_path, test or rec.meta.test or "unknown", file, rec.meta,
-                    result.to_json())  # fmt: skip
+    line = file_run(patient_id, store_path, name, file, rec.meta, result.to_json())
     if line:
         click.echo(line, err=True)
-    text = json.dumps(result.to_json(), indent=2) if as_json else result.summary_text()
+    if as_json:
+        text = json.dumps(json_safe(result.to_json()), indent=2, allow_nan=False)
+    else:
+        text = result.summary_text()
     if out is None:
         click.echo(text)
     else:

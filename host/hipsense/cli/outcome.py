@@ -64,8 +64,10 @@ def finish(
     if report and importlib.util.find_spec("matplotlib") is None:
         say(console, "no report: matplotlib is not installed (pip install 'hipsense[report]')")
     elif report:
-        paths = result.write_report(
-            report_base(recording_path), patient_context(patient_id, store_path)
+        from hipsense.report import write_report
+
+        paths = write_report(
+            result, report_base(recording_path), patient_context(patient_id, store_path)
         )
         say(console, "report: " + ", ".join(str(p) for p in paths))
     line = file_run(patient_id, store_path, name, recording_path, recording.meta,

@@ -1,19 +1,30 @@
-"""Left against right: differences and symmetry indices (shared by stance and bridge)."""
+"""Left against right: differences and the symmetry index (walk, stance and bridge)."""
 
 from __future__ import annotations
 
 import math
 
+MEAN_EPS = 1e-9
+"""A side mean closer to zero than this gives no symmetry index (it would be noise / 0)."""
+
+
+def si_scale(right: float, left: float) -> float | None:
+    """100 / (0.5 (R + L)): turns a difference R − L (or its confidence bounds) into a symmetry
+    index in %; None when the mean is about zero or a side is not finite."""
+    mean = 0.5 * (right + left)
+    if not (math.isfinite(right) and math.isfinite(left)) or abs(mean) < MEAN_EPS:
+        return None
+    return 100.0 / mean
+
 
 def symmetry_index_pct(right: float, left: float) -> float | None:
     """SI = (R − L) / (0.5 (R + L)) × 100 % (CLINICAL.md); None when R + L is about zero.
 
-    Meaningful for positive quantities (times, lifts, sway); not for signed angles.
+    Meaningful for positive quantities (times, lifts, sway); not for signed angles. The one
+    definition: the walk's step-time and drop indices use :func:`si_scale` too.
     """
-    mean = 0.5 * (right + left)
-    if abs(mean) < 1e-9 or not (math.isfinite(right) and math.isfinite(left)):
-        return None
-    return (right - left) / mean * 100.0
+    scale = si_scale(right, left)
+    return None if scale is None else (right - left) * scale
 
 
 def left_right(right: float | None, left: float | None, si: bool = True) -> dict[str, float | None]:

@@ -1,25 +1,25 @@
-"""Errors of the clinical tests (stance and bridge): bad input gets a message, never a result."""
+"""Errors of the analyses (walk, stance, bridge): bad input gets a message, never a result."""
 
 from __future__ import annotations
 
 from hipsense.errors import HipsenseError
 
 
-class ClinicalInputError(HipsenseError):
+class InputError(HipsenseError):
     """The recording cannot be analysed as the requested test."""
 
 
-class WrongTestError(ClinicalInputError):
+class WrongTestError(InputError):
     """The recording's metadata names another test."""
 
 
-class NotWornError(ClinicalInputError):
+class NotWornError(InputError):
     """The sensor did not move like a worn sensor (no motion at all, or no data)."""
 
 
-class PostureError(ClinicalInputError):
+class PostureError(InputError):
     """The test did not start or stay in its posture (standing upright, lying supine)."""
 
 
-class NoEventError(ClinicalInputError):
+class NoEventError(InputError):
     """No trial or rep was found in the recording."""

@@ -20,7 +20,7 @@ from scipy.signal import butter, lfilter, lfilter_zi
 
 from hipsense.conventions import G_MPS2
 from hipsense.motion.angles import pelvis_angles_deg, quat_multiply
-from hipsense.motion.errors import ClinicalInputError, NotWornError, WrongTestError
+from hipsense.motion.errors import WrongTestError
 from hipsense.motion.orientation import FilterParams, OrientationFilter
 
 if TYPE_CHECKING:  # the detectors import this module: keep the recording package out of them
@@ -223,37 +223,6 @@ def check_test(recording: Recording, test: str) -> None:
         raise WrongTestError(
             f"this recording holds a {named!r} test, not {test!r}: analyse it with --test {named}"
         )
-
-
-def raw_arrays(recording: Recording) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """t_s, acc (n, 3) and gyr (n, 3) of a recording, checked for use by the detectors."""
-    if not recording.has_raw:
-        raise ClinicalInputError(
-            "the recording has no raw IMU columns (angles-only stream): record with raw data "
-            "(the default of `hipsense stream`) to analyse it"
-        )
-    from hipsense.recording.schema import ACC_COLUMNS, GYR_COLUMNS
-
-    data = recording.data
-    keep = np.all(np.isfinite(data[list(ACC_COLUMNS + GYR_COLUMNS)].to_numpy()), axis=1)
-    data = data.loc[keep]
-    t = data["t_s"].to_numpy(dtype=np.float64)
-    acc = data[list(ACC_COLUMNS)].to_numpy(dtype=np.float64)
-    gyr = data[list(GYR_COLUMNS)].to_numpy(dtype=np.float64)
-    if t.shape[0] < 2 * recording.meta.rate_hz:
-        raise NotWornError(f"only {t.shape[0]} samples: record at least a few seconds")
-    norm = np.linalg.norm(acc, axis=1)
-    if abs(float(np.median(norm)) - G_MPS2) > 2.0:
-        raise NotWornError(
-            f"the accelerometer reads {np.median(norm):.1f} m/s² at rest, not gravity: "
-            "check the sensor and the recording's units"
-        )
-    if float(np.max(np.std(gyr, axis=0))) < 0.05 and float(np.max(np.std(acc, axis=0))) < 0.02:
-        raise NotWornError(
-            "the signals are flat (no motion at all): the sensor was not worn, or not switched "
-            "on during the test"
-        )
-    return t, acc, gyr
 
 
 def chunks(n: int, size: int | Sequence[int]) -> Iterator[slice]:

@@ -1,4 +1,7 @@
-"""Where the walk analysis gets its signals: raw sensor data, pelvis angles and the mounting.
+"""Where every analysis gets its signals: raw sensor data, pelvis angles and the mounting.
+
+:func:`raw_arrays` is the one entry from a recording to the arrays the detectors take (walk,
+stance and bridge alike), with the same checks and errors for every test.
 
 A hipsense recording carries the board's angles; a raw-only recording (or a foreign CSV read with
 :func:`hipsense.recording.importer.read_foreign_csv`) gets them from the host filter (compiled
@@ -14,8 +17,10 @@ import numpy.typing as npt
 from scipy import signal
 from scipy.spatial.transform import Rotation
 
-from hipsense.errors import HipsenseError
+from hipsense.conventions import G_MPS2
+from hipsense.conventions.axes import axes_matrix
 from hipsense.motion.angles import pelvis_angles_deg
+from hipsense.motion.errors import InputError, NotWornError
 from hipsense.motion.mounting import mounting_from_axes
 from hipsense.motion.orientation import estimate_fast
 from hipsense.recording import ANGLE_COLUMNS, RAW_COLUMNS, Recording
@@ -25,37 +30,74 @@ ACC_COLUMNS = RAW_COLUMNS[:3]
 GYR_COLUMNS = RAW_COLUMNS[3:]
 
 
-class WalkInputError(HipsenseError):
-    """The recording cannot be analysed as a walk."""
+MIN_RATE_HZ = 25.0
+"""Below this the detectors' filters (8 Hz low-pass, 0.5–3 Hz step band) have no room."""
+MIN_DURATION_S = 2.0
+MAX_ABS_ACC_MPS2 = 1000.0
+"""No IMU reads beyond ±32 g (314 m/s²); larger values are not sensor readings."""
+MAX_ABS_GYR_DPS = 10000.0
+"""No IMU reads beyond ±4000 °/s; larger values are not sensor readings."""
+GRAVITY_TOLERANCE_MPS2 = 2.0
+"""The median accelerometer norm must be gravity within this (a worn sensor, in m/s²)."""
 
 
-def parse_axes(axes: str) -> FloatArray:
-    """Sensor -> pelvis quaternion from ``"X,Y,Z"``: the sensor axes (``x``, ``-y``, ...) along
-    the pelvis's anterior, left and up axes (mobgap: x up, y right, z forward: ``z,-y,x``)."""
-    parts = [p.strip().lower() for p in axes.split(",")]
-    unit = {"x": 0, "y": 1, "z": 2}
-    if len(parts) != 3 or any(p.lstrip("+-") not in unit for p in parts):
-        raise WalkInputError(f"--axes {axes!r}: give three sensor axes such as 'z,-y,x'")
-    vecs = []
-    for p in parts:
-        v = np.zeros(3)
-        v[unit[p.lstrip("+-")]] = -1.0 if p.startswith("-") else 1.0
-        vecs.append(v)
-    if abs(float(np.dot(np.cross(vecs[0], vecs[1]), vecs[2])) - 1.0) > 1e-9:
-        raise WalkInputError(f"--axes {axes!r}: the axes must form a right-handed frame")
-    return mounting_from_axes(vecs[2], vecs[0])
+def axes_mounting(axes: str) -> FloatArray:
+    """Sensor -> pelvis quaternion (w first) from an axes text such as ``"z,-y,x"``
+    (:mod:`hipsense.conventions.axes`)."""
+    rows = np.asarray(axes_matrix(axes), dtype=np.float64)
+    return mounting_from_axes(rows[2], rows[0])
 
 
 def raw_arrays(rec: Recording) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Times, acc (m/s²) and gyro (deg/s) in the sensor frame."""
+    """Times (s), acc (n, 3, m/s²) and gyro (n, 3, deg/s) in the sensor frame, checked: raw
+    columns present, a rate the detectors can work at, a few seconds of samples, gravity on the
+    accelerometer, and some motion. Every failure is an :class:`InputError` (or a subclass)."""
     if not rec.has_raw:
-        raise WalkInputError(
-            "the walk analysis needs the raw sensor columns (acc, gyro); this recording holds "
-            "angles only: record with raw content"
+        raise InputError(
+            "the analysis needs the raw sensor columns (acc, gyro); this recording holds "
+            "angles only: record with raw content (the default of `hipsense stream`)"
+        )
+    rate = rec.meta.rate_hz
+    if rate < MIN_RATE_HZ:
+        raise InputError(
+            f"the recording's rate is {rate:g} Hz; the analyses need at least {MIN_RATE_HZ:g} Hz"
         )
     d = rec.data
-    return (d["t_s"].to_numpy(np.float64), d[list(ACC_COLUMNS)].to_numpy(np.float64),
-            d[list(GYR_COLUMNS)].to_numpy(np.float64))  # fmt: skip
+    t = d["t_s"].to_numpy(np.float64)
+    acc = d[list(ACC_COLUMNS)].to_numpy(np.float64)
+    gyr = d[list(GYR_COLUMNS)].to_numpy(np.float64)
+    if t.shape[0] < MIN_DURATION_S * rate:
+        raise NotWornError(
+            f"only {t.shape[0]} samples ({t.shape[0] / rate:.2f} s at {rate:g} Hz): record at "
+            f"least {MIN_DURATION_S:g} s"
+        )
+    for name, values, limit, unit in (("acc", acc, MAX_ABS_ACC_MPS2, "m/s²"),
+                                      ("gyro", gyr, MAX_ABS_GYR_DPS, "deg/s")):  # fmt: skip
+        peak = float(np.max(np.abs(values)))
+        if not peak <= limit:
+            raise InputError(
+                f"the {name} reads {peak:.3g} {unit}, beyond any IMU's range (±{limit:g} {unit}): "
+                "the recording is damaged or not in m/s² and deg/s"
+            )
+    span_s = float(t[-1] - t[0])
+    if not span_s <= 10.0 * t.shape[0] / rate:
+        raise InputError(
+            f"t_s spans {span_s:.6g} s for {t.shape[0]} samples at {rate:g} Hz: the time column "
+            "is not in seconds (timestamps or another unit?)"
+        )
+    with np.errstate(over="ignore", invalid="ignore"):
+        norm = float(np.median(np.linalg.norm(acc, axis=1)))
+    if not abs(norm - G_MPS2) <= GRAVITY_TOLERANCE_MPS2:
+        raise NotWornError(
+            f"the accelerometer reads {norm:.3g} m/s² at rest, not gravity: check the sensor and "
+            "the recording's units (m/s², not g)"
+        )
+    if float(np.max(np.std(gyr, axis=0))) < 0.05 and float(np.max(np.std(acc, axis=0))) < 0.02:
+        raise NotWornError(
+            "the signals are flat (no motion at all): the sensor was not worn, or not switched "
+            "on during the test"
+        )
+    return t, acc, gyr
 
 
 def angle_array(
@@ -79,7 +121,7 @@ def angle_array(
     rate = rec.meta.rate_hz
     ambiguous = False
     if axes is not None:
-        mounting, source = parse_axes(axes), f"host filter, mounting from --axes {axes}"
+        mounting, source = axes_mounting(axes), f"host filter, mounting from --axes {axes}"
     elif rec.meta.mounting is not None:
         mounting, source = np.asarray(rec.meta.mounting, float), "host filter, recorded mounting"
     else:
@@ -123,7 +165,7 @@ def _mounting_from_data(
     yaw rate). A score below ``FORWARD_SCORE_MIN`` in size makes the forward direction
     ambiguous (third value True): left and right may then be swapped."""
     if contacts_s is None or len(contacts_s) < 4:
-        raise WalkInputError(
+        raise InputError(
             "unknown sensor mounting and not enough walking to estimate it: pass --axes"
         )
     up = acc[: max(1, round(still_s * rate_hz))].mean(axis=0)
@@ -133,7 +175,7 @@ def _mounting_from_data(
     i1 = min(len(t), i0 + round(walk_s * rate_hz))
     window = contacts_s[(contacts_s >= t0) & (contacts_s < t[i1 - 1])]
     if len(window) < 4 or i1 - i0 < 3 * rate_hz:
-        raise WalkInputError("the walk is too short to estimate the mounting: pass --axes")
+        raise InputError("the walk is too short to estimate the mounting: pass --axes")
     step_hz = 1.0 / float(np.median(np.diff(window)))
     vert = acc[i0:i1] @ up
     horiz = acc[i0:i1] - np.outer(vert, up)

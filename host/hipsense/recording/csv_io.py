@@ -17,6 +17,7 @@ import re
 import pandas as pd
 
 from hipsense.recording.exceptions import RecordingError
+from hipsense.recording.limits import check_header_width, check_meta_size
 from hipsense.recording.schema import RowLabel
 
 META_PREFIX = "# hipsense-recording:"
@@ -64,6 +65,9 @@ def read_csv_text(text: str, source: str) -> tuple[pd.DataFrame, str | None, Row
         raise RecordingError(
             f"{source}: line {header_index + 1}: unreadable header: {exc}"
         ) from None
+    check_header_width(header, source)
+    if meta_json is not None:
+        check_meta_size(meta_json, source)
     first_data_line = header_index + 2  # 1-based line number of data row 0
 
     def where(i: int) -> str:

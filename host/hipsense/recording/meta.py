@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from hipsense.recording.exceptions import RecordingError
+from hipsense.recording.limits import check_meta_size
 from hipsense.recording.schema import CONTENTS
 
 #: The version this code writes. A reader refuses files with a newer version.
@@ -57,7 +58,10 @@ class RecordingMeta:
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        problem = _meta_problem(self)
+        try:
+            problem = _meta_problem(self)
+        except OverflowError:  # e.g. rate_hz 10**400, a mounting of 1e308s
+            problem = "a number is too large to be a rate or a quaternion"
         if problem:
             raise RecordingError(f"invalid recording metadata: {problem}")
         self.rate_hz = float(self.rate_hz)
@@ -131,9 +135,10 @@ def meta_to_json(meta: RecordingMeta, content: str) -> str:
 
 def meta_from_json(text: str, source: str) -> tuple[RecordingMeta, str]:
     """Parse stored metadata; return it and the stored ``content``. Errors name ``source``."""
+    check_meta_size(text, source)
     try:
         obj = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise RecordingError(
             f"{source}: the recording metadata is not valid JSON ({exc}); the file is damaged"
         ) from None

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from hipsense.conventions.axes import parse_axes
+from hipsense.recording.exceptions import RecordingError
 from hipsense.recording.meta import RecordingMeta
-from hipsense.recording.schema import ANGLE_COLUMNS, RAW_COLUMNS, T_S, normalise_frame
+from hipsense.recording.schema import (
+    ACC_COLUMNS,
+    ANGLE_COLUMNS,
+    GYR_COLUMNS,
+    MARKER,
+    RAW_COLUMNS,
+    SEQ,
+    T_S,
+    normalise_frame,
+)
 
 
 @dataclasses.dataclass(eq=False)  # frames have no single truth value: compare .data, .meta
@@ -25,6 +39,56 @@ class Recording:
 
     def __post_init__(self) -> None:
         self.data, self._content = normalise_frame(self.data, source="recording data")
+
+    @classmethod
+    def from_frame(
+        cls,
+        data: pd.DataFrame,
+        *,
+        rate_hz: float,
+        axes: str | None = None,
+        test: str | None = None,
+        side: str | None = None,
+        condition: str | None = None,
+        mounting: Sequence[float] | None = None,
+        device_name: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> Recording:
+        """A recording from a frame of samples in hipsense's column names and units (m/s²,
+        deg/s), e.g. another tool's data renamed.
+
+        ``t_s`` is made from ``rate_hz`` when absent, ``seq`` numbers the rows and ``marker`` is
+        0 when absent. ``axes`` (``"z,-y,x"``: the sensor axes along the pelvis's anterior,
+        left and up axes) remaps the six raw columns into pelvis axes, so the mounting is then
+        the identity; it is kept in ``extra["axes"]``. Raises RecordingError on a bad frame.
+        """
+        frame = data.reset_index(drop=True).copy()
+        n = len(frame)
+        if T_S not in frame.columns:
+            frame.insert(0, T_S, np.arange(n, dtype=np.float64) / float(rate_hz))
+        if SEQ not in frame.columns:
+            frame.insert(1, SEQ, np.arange(n, dtype=np.int64))
+        if MARKER not in frame.columns:
+            frame[MARKER] = np.zeros(n, dtype=np.int32)
+        info = dict(extra or {})
+        if axes is not None:
+            if mounting is not None:
+                raise RecordingError("give axes or mounting, not both")
+            missing = [c for c in RAW_COLUMNS if c not in frame.columns]
+            if missing:
+                raise RecordingError(f"axes remap the raw columns; missing {', '.join(missing)}")
+            picks = parse_axes(axes)
+            for group in (ACC_COLUMNS, GYR_COLUMNS):
+                sensor = frame[list(group)].to_numpy(np.float64)
+                for column, (index, sign) in zip(group, picks, strict=True):
+                    frame[column] = sign * sensor[:, index]
+            mounting = (1.0, 0.0, 0.0, 0.0)
+            info["axes"] = axes
+        meta = RecordingMeta(
+            rate_hz=rate_hz, test=test, side=side, condition=condition, device_name=device_name,
+            mounting=None if mounting is None else list(mounting), extra=info,
+        )  # fmt: skip
+        return cls(meta=meta, data=frame)
 
     @property
     def content(self) -> str:

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hipsense.recording.exceptions import RecordingError
+from hipsense.recording.limits import check_columns_count, check_meta_size
 from hipsense.recording.meta import META_KEY
 
 COMPRESSION = "zstd"
@@ -66,8 +67,15 @@ def read_parquet(path: str, source: str) -> tuple[pd.DataFrame, str | None]:
     """The frame and the stored metadata JSON (None when absent); any pyarrow failure is a
     RecordingError, because a file pyarrow cannot decode is truncated or damaged."""
     try:
-        table = pq.ParquetFile(path, page_checksum_verification=True).read()
+        parquet = pq.ParquetFile(path, page_checksum_verification=True)
+        check_columns_count(len(parquet.schema_arrow), source)
+        raw_meta = (parquet.schema_arrow.metadata or {}).get(META_KEY.encode())
+        if raw_meta is not None:
+            check_meta_size(raw_meta, source)
+        table = parquet.read()
         data = table.to_pandas()
+    except RecordingError:
+        raise
     except Exception as exc:  # pyarrow raises many types on damaged input; all mean "damaged"
         raise RecordingError(
             f"{source}: not a readable Parquet file (truncated or damaged): {exc}"

@@ -8,14 +8,15 @@ finds, so that no reader downstream has to guess what a column means.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
+from hipsense.conventions import ACC_COLUMNS, GYR_COLUMNS, T_S
 from hipsense.recording.exceptions import RecordingError
 
-T_S = "t_s"
 SEQ = "seq"
 MARKER = "marker"
 #: ``marker`` values: 0 = no marker, 1..255 = the code of a MARKER command (docs/protocol.md),
@@ -25,8 +26,6 @@ MARKER = "marker"
 MARKER_NONE = 0
 MARKER_BUTTON = 256
 MARKER_KEY = 257
-ACC_COLUMNS = ("acc_x_mps2", "acc_y_mps2", "acc_z_mps2")
-GYR_COLUMNS = ("gyr_x_dps", "gyr_y_dps", "gyr_z_dps")
 RAW_COLUMNS = ACC_COLUMNS + GYR_COLUMNS
 ANGLE_COLUMNS = ("tilt_deg", "obliquity_deg", "rotation_deg")
 ALL_COLUMNS = (T_S, SEQ, *RAW_COLUMNS, *ANGLE_COLUMNS, MARKER)
@@ -107,7 +106,7 @@ def check_columns(columns: list[str], source: str) -> str:
     if not columns:
         raise RecordingError(f"{source}: no columns; expected {', '.join(ALL_COLUMNS)}")
     names = [str(c) for c in columns]
-    dupes = sorted({c for c in names if names.count(c) > 1})
+    dupes = sorted(c for c, k in Counter(names).items() if k > 1)  # linear: hostile widths
     if dupes:
         raise RecordingError(f"{source}: duplicate column names: {', '.join(dupes)}")
     present = set(names)

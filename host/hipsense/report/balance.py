@@ -83,7 +83,7 @@ def hold_against_norm(hold_s: float, norm: dict[str, Any]) -> str:
 
 
 def build_page(analysis: BalanceAnalysis, patient: dict[str, Any] | None = None) -> Page:
-    doc = analysis.doc
+    doc = analysis.to_json()
     per = doc["per_side"]
     left, right = per.get("left"), per.get("right")
     norm = doc.get("norm") or {}
@@ -139,7 +139,7 @@ def build_page(analysis: BalanceAnalysis, patient: dict[str, Any] | None = None)
 
 def _trace_chart(analysis: BalanceAnalysis) -> Chart:
     plt = pyplot()
-    run, doc = analysis.run, analysis.doc
+    run, doc = analysis.run, analysis.to_json()
     t, tilt, obl = run.cat("t_s"), run.cat("tilt_deg"), run.cat("obliquity_deg")
     fig, ax = plt.subplots(2, 1, figsize=(10, 5), sharex=True)
     ax[0].plot(t, obl, lw=0.8, color="k")
@@ -160,7 +160,7 @@ def _trace_chart(analysis: BalanceAnalysis) -> Chart:
 
 
 def _sway_chart(analysis: BalanceAnalysis) -> Chart:
-    run, doc = analysis.run, analysis.doc
+    run, doc = analysis.run, analysis.to_json()
     sides = [s for s in ("left", "right") if any(x["stance_side"] == s for x in doc["trials"])]
     plt = pyplot()
     t, tilt, obl = run.cat("t_s"), run.cat("tilt_deg"), run.cat("obliquity_deg")

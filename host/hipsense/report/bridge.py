@@ -49,7 +49,7 @@ def verdict_lines(doc: dict[str, Any]) -> list[str]:
 
 
 def build_page(analysis: BridgeAnalysis, patient: dict[str, Any] | None = None) -> Page:
-    doc = analysis.doc
+    doc = analysis.to_json()
     per = doc["per_side"]
     left, right = per.get("left"), per.get("right")
 
@@ -90,7 +90,7 @@ def build_page(analysis: BridgeAnalysis, patient: dict[str, Any] | None = None) 
 
 
 def _lift_chart(analysis: BridgeAnalysis) -> Chart:
-    run, doc = analysis.run, analysis.doc
+    run, doc = analysis.run, analysis.to_json()
     det = run.detector
     assert det.frame_ is not None
     plt = pyplot()
@@ -115,7 +115,7 @@ def _lift_chart(analysis: BridgeAnalysis) -> Chart:
 
 
 def _bars_chart(analysis: BridgeAnalysis) -> Chart:
-    per = analysis.doc["per_side"]
+    per = analysis.to_json()["per_side"]
     title = "Left against right"
     sides = [s for s in ("left", "right") if s in per]
     if len(sides) < 2:

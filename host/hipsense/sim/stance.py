@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from hipsense.conventions import SIDES
 from hipsense.sim.motion import PelvisMotion, band_noise, bursts, min_jerk
 from hipsense.sim.posture import Choreography
 
@@ -68,7 +69,7 @@ def add_stance_trial(
     rng: np.random.Generator,
 ) -> dict[str, object]:
     """Add one trial standing on ``stance_side`` (moves into ``c``, sway into ``motion``)."""
-    if stance_side not in ("left", "right"):
+    if stance_side not in SIDES:
         raise ValueError("stance_side must be 'left' or 'right'")
     if p.condition not in ("eyes_open", "eyes_closed"):
         raise ValueError("condition must be 'eyes_open' or 'eyes_closed'")

@@ -17,11 +17,14 @@ the start) give the same trials.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from hipsense.motion.frontend import Frame
+from hipsense.detectors.base import Algorithm, raw_columns
+from hipsense.motion.frontend import IDENTITY, Frame, run_front_end
 
 
 @dataclass
@@ -62,7 +65,7 @@ class Mark:
     source: str
 
 
-class StanceDetector:
+class StanceDetector(Algorithm):
     """Lift-off / touch-down state machine over :class:`~hipsense.motion.frontend.Frame` chunks.
 
     quiet_dps: motion level below which the pelvis counts as quiet (bipedal stance).
@@ -147,6 +150,21 @@ class StanceDetector:
     def pending_marks_(self) -> tuple[Mark, ...]:
         """Key or button marks not decided yet (the sensor still has time to see the touch-down)."""
         return tuple(self._marks)
+
+    def detect(
+        self,
+        data: Mapping[str, Any],
+        *,
+        sampling_rate_hz: float,
+        mounting_wxyz: Sequence[float] = IDENTITY,
+    ) -> StanceDetector:
+        """Detect the trials of a whole recording afresh: ``data`` indexed by hipsense column
+        names; the IMU front end runs first (``mounting_wxyz``: sensor -> pelvis); results in
+        ``trials_``. The same as feeding front-end frames to :meth:`update` and finishing."""
+        t, acc, gyr = raw_columns(data)
+        self._restart()
+        run_front_end(self, t, acc, gyr, sampling_rate_hz, mounting_wxyz)
+        return self.finish(float(t[-1]))
 
     def update(self, frame: Frame) -> StanceDetector:
         """Feed one chunk of front-end output."""

@@ -8,17 +8,19 @@ Fed in chunks of any size it finds the same reps, so the live count and the offl
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from hipsense.detectors.base import Algorithm, raw_columns
 from hipsense.detectors.bridge.frame import LyingFrame, supine_alignment, unit_rows
 from hipsense.detectors.bridge.metrics import RepMeasure, measure_rep
-from hipsense.motion.frontend import FloatArray, Frame, rotate
+from hipsense.motion.frontend import FloatArray, Frame, rotate, run_front_end
 
 
-class BridgeDetector:
+class BridgeDetector(Algorithm):
     """Supine rest -> lying frame -> reps.
 
     mounting_wxyz: sensor -> pelvis calibration (identity if none).
@@ -59,6 +61,15 @@ class BridgeDetector:
         self._pre: deque[list[float]] = deque()
         self._rest_level = 0.0
         self._m = np.asarray(mounting_wxyz, dtype=np.float64)
+
+    def detect(self, data: Mapping[str, Any], *, sampling_rate_hz: float) -> BridgeDetector:
+        """Detect the reps of a whole recording afresh: ``data`` indexed by hipsense column
+        names; the IMU front end runs first with this detector's mounting; results in
+        ``reps_``. The same as feeding front-end frames to :meth:`update` and finishing."""
+        t, acc, gyr = raw_columns(data)
+        self._restart()
+        run_front_end(self, t, acc, gyr, sampling_rate_hz, self.mounting_wxyz)
+        return self.finish()
 
     def update(self, frame: Frame) -> BridgeDetector:
         """Feed one chunk of front-end output."""

@@ -21,12 +21,15 @@ same events.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from scipy import signal
 
+from hipsense.detectors.base import Algorithm, raw_columns
 from hipsense.errors import HipsenseError
 
 FloatArray = npt.NDArray[np.float64]
@@ -71,7 +74,7 @@ def _lfilter(
     return np.asarray(y, dtype=np.float64), np.asarray(zf, dtype=np.float64)
 
 
-class ContactDetector:
+class ContactDetector(Algorithm):
     """Streaming IC detector: call :meth:`update` with consecutive chunks; new contacts are
     returned and appended to ``contacts_``.
 
@@ -101,7 +104,8 @@ class ContactDetector:
         learned axis).
     min_impact: a contact also needs an impact: the high-passed acceleration magnitude, within
         ``side_lag_s`` before to 0.05 s after the peak, at least this many times its running RMS
-        (τ 5 s); slow body sway gives vertical peaks without heel-strike impacts.
+        (a 0.2 Hz first-order envelope, τ ≈ 0.8 s); slow body sway gives vertical peaks
+        without heel-strike impacts.
     impact_hz: cut-off of that high-pass (Hz).
     missed_ratio: an interval longer than this many typical steps (running mean) counts as a
         missed contact in between, so the next side is the same as the last one.
@@ -202,6 +206,15 @@ class ContactDetector:
         self.contacts_: list[Contact] = []
         self.vertical_mps2_: FloatArray = np.empty(0)
         """The last chunk's vertical acceleration, gravity removed (m/s², up > 0)."""
+
+    def detect(self, data: Mapping[str, Any], *, sampling_rate_hz: float) -> ContactDetector:
+        """Detect the contacts of a whole recording afresh: ``data`` indexed by hipsense column
+        names (``t_s``, ``acc_*_mps2``, ``gyr_*_dps``); results in ``contacts_``. The same as
+        feeding it to :meth:`update` in chunks."""
+        t, acc, gyr = raw_columns(data)
+        self._restart(rate_hz=sampling_rate_hz)
+        self.update(t, acc, gyr)
+        return self
 
     def update(
         self, t_s: npt.ArrayLike, acc_mps2: npt.ArrayLike, gyr_dps: npt.ArrayLike

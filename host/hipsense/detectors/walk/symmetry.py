@@ -25,6 +25,9 @@ from typing import Any
 
 from scipy import special
 
+from hipsense.conventions import SIDES
+from hipsense.conventions.symmetry import si_scale
+
 STATIC_MDC_DEG = 4.0
 """Minimal detectable change of the static Trendelenburg measure (Youdas et al. 2007)."""
 MDC_SOURCE = "static Trendelenburg test, Youdas et al. 2007"
@@ -72,12 +75,6 @@ def welch_ci(
     # Student t quantile: the ufunc behind stats.t.ppf (same numbers, 30x less overhead per step)
     half = float(special.stdtrit(dof, 0.5 + confidence / 2.0)) * se
     return d, d - half, d + half
-
-
-def symmetry_index(right: float, left: float) -> float:
-    """SI = (R − L) / (0.5 (R + L)) × 100 % (CLINICAL.md); NaN when the mean is 0."""
-    mean = 0.5 * (right + left)
-    return math.nan if mean == 0 else (right - left) / mean * 100.0
 
 
 TIERS = ("not_enough_data", "within_noise", "below_mdc", "beyond_mdc", "beyond_noise")
@@ -188,7 +185,7 @@ class SymmetryTracker:
     step_s: dict[str, RunningStats] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for side in ("left", "right"):
+        for side in SIDES:
             self.drop_deg.setdefault(side, RunningStats())
             self.step_s.setdefault(side, RunningStats())
 
@@ -211,10 +208,10 @@ class SymmetryTracker:
     def _si(self, per_side: dict[str, RunningStats]) -> tuple[float, float, float]:
         r, l_ = per_side["right"], per_side["left"]
         d, lo, hi = welch_ci(r, l_, self.confidence)
-        mean = 0.5 * (r.mean + l_.mean)
-        if math.isnan(d) or mean == 0:
+        scale = si_scale(r.mean, l_.mean)
+        if math.isnan(d) or scale is None:
             return math.nan, math.nan, math.nan
-        return d / mean * 100.0, lo / mean * 100.0, hi / mean * 100.0
+        return d * scale, lo * scale, hi * scale
 
     def drop_tier(self) -> Tier:
         """The drop difference (right stance − left stance, °) graded against the static MDC."""

@@ -1,4 +1,4 @@
-"""The one interface every transport implements (BLE, serial, replay, virtual board).
+"""The one interface every transport implements (BLE, serial, virtual board).
 
 A transport delivers, in arrival order, whole frames (:class:`Received`, stamped with the host
 clock on arrival) and link changes (:class:`LinkState`): the session needs both, to ask for a

@@ -1,0 +1,59 @@
+"""``hipsense import FILE``: another tool's CSV as a hipsense recording, for any test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from hipsense.cli.analyze import TEST_NAMES
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--column-map",
+    required=True,
+    metavar="OURS=THEIRS,...",
+    help="hipsense column = the file's column, comma-separated "
+    "(t_s=time_s,acc_x_mps2=acc_x,...,gyr_z_dps=gyr_z); units m/s² and deg/s.",
+)
+@click.option(
+    "--rate-hz",
+    type=click.FloatRange(min=1.0, max=10_000.0),
+    default=None,
+    help="Sampling rate (needed when the map has no t_s).",
+)
+@click.option(
+    "--axes",
+    default=None,
+    metavar="X,Y,Z",
+    help="Sensor axes along the pelvis's anterior, left and up axes (mobgap: z,-y,x); "
+    "the raw columns are stored in pelvis axes.",
+)
+@click.option(
+    "--test",
+    type=click.Choice(TEST_NAMES),
+    required=True,
+    help="The test the file holds (stored in the recording).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The recording to write (.parquet, or .csv).",
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out file.")
+def import_command(
+    file: Path, column_map: str, rate_hz: float | None, axes: str | None, test: str, out: Path,
+    overwrite: bool,
+) -> None:  # fmt: skip
+    """Import FILE (a CSV of another tool) as a recording of TEST, ready for analyze/report."""
+    from hipsense.recording import write_recording
+    from hipsense.recording.importer import parse_column_map, read_foreign_csv
+
+    if out.exists() and not overwrite:
+        raise click.UsageError(f"{out} exists: pass --overwrite to replace it")
+    rec = read_foreign_csv(file, parse_column_map(column_map), rate_hz, test=test, axes=axes)
+    path = write_recording(rec, out)
+    click.echo(f"written: {path} ({len(rec.data)} samples at {rec.meta.rate_hz:g} Hz, {test})")

@@ -1,0 +1,71 @@
+"""The figures the docs state for time constants, limits and thresholds equal the code's: each
+entry names a constant (or parameter default) and a pattern that finds its figure in the doc."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import math
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hipsense.detectors.balance import metrics as balance_metrics
+from hipsense.detectors.bridge import compare as bridge_compare
+from hipsense.detectors.walk.contacts import ContactDetector
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+
+
+def _default(func: Callable[..., object], name: str) -> float:
+    return float(inspect.signature(func).parameters[name].default)  # type: ignore[arg-type]
+
+
+def _firmware_const(module: str, name: str) -> float:
+    tree = ast.parse((ROOT / "firmware" / module).read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in node.targets
+        ):
+            return float(ast.literal_eval(node.value))
+    raise AssertionError(f"{name} not in firmware/{module}")
+
+
+WALK = ContactDetector.__init__
+CASES: list[tuple[str, str, float]] = [
+    # doc, regex with one number group, the code's value
+    ("gait.md", r"above both ([\d.]+) m/s²", _default(WALK, "min_peak_mps2")),
+    ("gait.md", r"and ([\d.]+) × its\s+running RMS", _default(WALK, "rel_peak")),
+    ("gait.md", r"running RMS \(τ = ([\d.]+) s\)", _default(WALK, "rms_tau_s")),
+    ("gait.md", r"at least ([\d.]+) s after the previous contact", _default(WALK, "min_step_s")),
+    ("gait.md", r"high-passed at ([\d.]+) Hz", _default(WALK, "impact_hz")),
+    ("gait.md", r"must reach ([\d.]+) × its running", _default(WALK, "min_impact")),
+    ("gait.md", r"to ([\d.]+) s after it", _default(WALK, "confirm_s")),
+    ("gait.md", r"the largest sample from ([\d.]+) s before", _default(WALK, "before_s")),
+    ("gait.md", r"somewhere from ([\d.]+) s before", _default(WALK, "side_lag_s")),
+    # the impact envelope: a 0.2 Hz first-order low-pass, documented as its time constant
+    ("gait.md", r"τ = 1/\(2π · 0.2 Hz\) ≈ ([\d.]+) s", round(1.0 / (2.0 * math.pi * 0.2), 1)),
+    ("algorithms.md", r"\|b\| > ([\d.]+) °/s per axis", 5 * _firmware_const("fusion.py",
+                                                                          "REST_BIAS_MAX_DPS")),
+    ("algorithms.md", r"below ([\d.]+) °/s in norm", _firmware_const("fusion.py",
+                                                                      "REST_BIAS_MAX_DPS")),
+    ("clinical-tests.md", r"`free_side_drop_deg > ([\d.]+)°`",
+     balance_metrics.TRENDELENBURG_DROP_DEG),
+    ("clinical-tests.md", r"rep-to-rep spread, ([\d.]+)°\)", bridge_compare.LIFT_FLOOR_DEG),
+    ("clinical-tests.md", r"knee extended, \*\*([\d.]+)°\*\*", bridge_compare.DROP_MDC95_DEG),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("doc", "pattern", "value"), CASES, ids=[c[1][:40] for c in CASES])
+def test_the_doc_states_the_codes_figure(doc: str, pattern: str, value: float) -> None:
+    text = re.sub(r"\s+", " ", (DOCS / doc).read_text(encoding="utf-8"))
+    found = re.findall(re.sub(r"\\s\+|\s+", r"\\s+", pattern), text)
+    assert found, f"docs/{doc}: no match for {pattern!r}"
+    assert all(float(f) == pytest.approx(value) for f in found), (doc, found, value)
+
+
+def test_the_envelope_really_is_a_0_2_hz_corner() -> None:
+    src = inspect.getsource(ContactDetector.__init__)
+    assert '_butter(1, 0.2, "low", rate_hz)' in src
