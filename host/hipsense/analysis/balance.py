@@ -74,6 +74,14 @@ def protocol_sides(recording: Recording, sides: Sequence[str] | None) -> list[st
     return None
 
 
+def protocol_duration_s(recording: Recording) -> float | None:
+    """The hold time the guided protocol asked for (the trial's ceiling), if recorded."""
+    proto = recording.meta.extra.get("protocol")
+    if isinstance(proto, dict) and isinstance(proto.get("duration_s"), (int, float)):
+        return float(proto["duration_s"])
+    return None
+
+
 MARK_SOURCES = {MARKER_KEY: "key", MARKER_BUTTON: "button"}
 
 
@@ -221,12 +229,8 @@ class BalanceAnalysis:
                     f"on the {cmp_['weaker_side']} side"
                 )
         norm = self.doc.get("norm")
-        if norm and norm.get("mean_hold_s") is not None:
-            sd = f" ± {norm['sd_hold_s']}" if norm.get("sd_hold_s") is not None else ""
-            lines.append(
-                f"  reference for age {norm['age_band']}: {norm['mean_hold_s']}{sd} s "
-                f"({norm['source']})"
-            )
+        if norm:
+            lines.append(f"  age reference: {norm['verdict']}")
         for w in self.doc["warnings"]:
             lines.append(f"  note: {w}")
         return "\n".join(lines)
@@ -317,11 +321,17 @@ def analyse_balance(
         "comparison": comparison,
         "warnings": warnings,
     }
+    stored_age = recording.meta.extra.get("age_years")
+    if age_years is None and isinstance(stored_age, (int, float)):
+        age_years = float(stored_age)
     if age_years is not None:
-        from hipsense.detectors.balance.norms import hold_time_norm
+        from hipsense.detectors.balance.norms import hold_time_norm, interpret
 
+        norm = hold_time_norm(age_years, condition or "eyes_open")
+        best = max((tr["hold_s"] for tr in trials), default=None)
         doc["norm"] = {
             "age_years": age_years,
-            **hold_time_norm(age_years, condition or "eyes_open"),
+            **norm,
+            "verdict": interpret(best, norm, protocol_duration_s(recording)),
         }
     return BalanceAnalysis(doc, run, recording)

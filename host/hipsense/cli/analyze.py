@@ -31,6 +31,9 @@ def recording_options(func: Any) -> Any:
                           "(mobgap's frame: z,-y,x); default: from the recording."),
         click.option("--height", "height_cm", type=click.FloatRange(80, 250), default=None,
                      help="The person's height in cm: walk step length and gait speed."),
+        click.option("--age", "age_years", type=click.FloatRange(1, 120), default=None,
+                     help="Age in years, for the single-leg stance hold-time reference "
+                          "(default: the age stored in the recording)."),
     ]  # fmt: skip
     for option in reversed(options):
         func = option(func)
@@ -54,10 +57,13 @@ def load(path: Path, column_map: str | None, rate_hz: float | None) -> Recording
 
 
 def analyse_loaded(
-    rec: Recording, test: str | None, axes: str | None, height_cm: float | None = None
-) -> Any:
+    rec: Recording, test: str | None, axes: str | None, height_cm: float | None = None,
+    age_years: float | None = None,
+) -> Any:  # fmt: skip
     from hipsense.analysis import analyse
 
+    if age_years is not None:  # read by the stance analysis (hipsense.analysis.balance)
+        rec.meta.extra["age_years"] = age_years
     options: dict[str, Any] = {} if axes is None else {"axes": axes}
     if height_cm is not None:
         options["height_cm"] = height_cm
@@ -65,8 +71,9 @@ def analyse_loaded(
 
 
 def run_analysis(file: Path, test: str | None, column_map: str | None, rate_hz: float | None,
-                 axes: str | None, height_cm: float | None = None) -> Any:  # fmt: skip
-    return analyse_loaded(load(file, column_map, rate_hz), test, axes, height_cm)
+                 axes: str | None, height_cm: float | None = None,
+                 age_years: float | None = None) -> Any:  # fmt: skip
+    return analyse_loaded(load(file, column_map, rate_hz), test, axes, height_cm, age_years)
 
 
 @click.command()
@@ -82,7 +89,8 @@ def run_analysis(file: Path, test: str | None, column_map: str | None, rate_hz: 
 @patient_options
 def analyze(
     file: Path, test: str | None, column_map: str | None, rate_hz: float | None,
-    axes: str | None, height_cm: float | None, as_json: bool, out: Path | None,
+    axes: str | None, height_cm: float | None, age_years: float | None, as_json: bool,
+    out: Path | None,
     patient_id: str | None,
     store_path: Path | None,
 ) -> None:  # fmt: skip
@@ -93,7 +101,7 @@ def analyze(
     check_patient(patient_id, store_path)
     rec = load(file, column_map, rate_hz)
     try:
-        result = analyse_loaded(rec, test, axes, height_cm)
+        result = analyse_loaded(rec, test, axes, height_cm, age_years)
     except HipsenseError as exc:
         line = file_run(patient_id, store_path, test or rec.meta.test or "unknown", file,
                         rec.meta, None, str(exc))  # fmt: skip

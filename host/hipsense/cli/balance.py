@@ -195,7 +195,8 @@ def balance(
         out = Path("recordings") / f"balance-{stamp}.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
     options = StreamOptions(
-        device=device, virtual=virtual_board_options(kwargs, f"stance-eyes-{eyes}"),
+        device=device, virtual=virtual_board_options(
+            kwargs, f"stance-eyes-{eyes}", {"sides": tuple(sides), "hold_s": duration_s}),
         out=out, raw=True, test="balance", seconds=len(sides) * (duration_s + 40.0),
     )  # fmt: skip
     console = console_for(as_json)
@@ -234,6 +235,8 @@ def balance(
     rec.meta.side = side
     rec.meta.condition = condition
     rec.meta.extra["protocol"] = {"sides": sides, "duration_s": duration_s}
+    if age_years is not None:
+        rec.meta.extra["age_years"] = age_years
     write_recording(rec, summary.recording)
     say(console, f"recording: {summary.recording}")
     finish(

@@ -164,7 +164,9 @@ def bridge(
         out = Path("recordings") / f"bridge-{stamp}.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
     options = StreamOptions(
-        device=device, virtual=virtual_board_options(kwargs, _default_scenario(sets)), out=out,
+        device=device, virtual=virtual_board_options(
+            kwargs, _default_scenario(sets),
+            {"sequence": tuple(sets), "reps": reps, "hold_s": hold_s}), out=out,
         raw=True, test="bridge",
         seconds=60.0 + len(sets) * reps * (hold_s + 15.0),
     )  # fmt: skip
