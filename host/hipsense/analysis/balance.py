@@ -102,29 +102,44 @@ MIN_SHIFT_M = 0.02
 """A weight shift smaller than this does not tell the stance leg (the protocol's side is used)."""
 
 
+def stance_side_check(shift_m: float, said: str | None) -> tuple[str | None, str | None]:
+    """The stance leg the weight shift shows (the pelvis moves over the stance foot; None if
+    the shift is under ``MIN_SHIFT_M``) and, when the protocol names another leg, the words
+    saying so (shown live, in the JSON and in the summary)."""
+    if abs(shift_m) < MIN_SHIFT_M:
+        return None, None
+    seen = "left" if shift_m > 0 else "right"
+    if said is None or said == seen:
+        return seen, None
+    return seen, (
+        f"the protocol asked for the {said} leg, but the pelvis shifted "
+        f"{abs(shift_m) * 100:.0f} cm over the {seen} foot: the {seen} leg is reported"
+    )
+
+
 def trial_sides(
     trials: Sequence[StanceTrial], protocol: list[str] | None
 ) -> tuple[list[str], list[str]]:
-    """Stance leg of each trial from the weight shift before its lift-off (the pelvis moves
-    over the stance foot), checked against the protocol; returns the sides and warnings."""
-    if protocol is not None and len(protocol) == 1:
-        protocol = protocol * len(trials)
-    if protocol is not None and len(protocol) != len(trials):
-        protocol = None
+    """Stance leg of each trial from the weight shift before its lift-off, checked against
+    the protocol (its legs in order, repeated when fewer); returns the sides and warnings."""
     out: list[str] = []
     warnings: list[str] = []
+    if protocol is not None and len(protocol) not in (1, len(trials)):
+        warnings.append(
+            f"the protocol lists {len(protocol)} trial(s) but the sensor found {len(trials)}: "
+            "the legs were matched to the protocol in order"
+        )
     for k, trial in enumerate(trials):
-        said = protocol[k] if protocol else None
-        if abs(trial.shift_m) >= MIN_SHIFT_M:
-            seen = "left" if trial.shift_m > 0 else "right"
-            if said is not None and said != seen:
-                warnings.append(
-                    f"trial {k + 1}: the protocol says the {said} leg, but the pelvis shifted "
-                    f"{abs(trial.shift_m) * 100:.0f} cm over the {seen} foot: the sensor's side "
-                    "is used"
-                )
+        said = protocol[k % len(protocol)] if protocol else None
+        seen, note = stance_side_check(trial.shift_m, said)
+        if note:
+            warnings.append(f"trial {k + 1}: {note}")
+        if seen is not None:
             out.append(seen)
         elif said is not None:
+            warnings.append(
+                f"trial {k + 1}: no weight shift seen; the {said} leg is taken from the protocol"
+            )
             out.append(said)
         else:
             raise ClinicalInputError(
@@ -155,6 +170,7 @@ def trial_json(
         "free_side": "left" if side == "right" else "right",
         "weight_shift_cm": round(trial.shift_m * 100.0, 1),
         "lift_off_t_s": round(trial.lift_off_t_s, 3),
+        "lift_off_cue": trial.lift_cue,
         "end_t_s": round(end, 3),
         "end_source": trial.end_source,
         "hold_s": round((first if first is not None else end) - trial.lift_off_t_s, 3),
@@ -178,7 +194,8 @@ def _per_side(trials: list[dict[str, Any]], side: str) -> dict[str, Any] | None:
     mine = [tr for tr in trials if tr["stance_side"] == side]
     if not mine:
         return None
-    sway_keys = mine[0]["sway"].keys()
+    with_sway = [tr for tr in mine if tr["sway"]]
+    sway_keys = with_sway[0]["sway"].keys() if with_sway else ()
     return {
         "n_trials": len(mine),
         "best_hold_s": max(tr["hold_s"] for tr in mine),
@@ -186,7 +203,7 @@ def _per_side(trials: list[dict[str, Any]], side: str) -> dict[str, Any] | None:
         "touch_downs": sum(tr["n_touch_downs"] for tr in mine),
         "free_side_drop_deg": float(np.mean([tr["free_side_drop_deg"] for tr in mine])),
         "trendelenburg": any(tr["trendelenburg"] for tr in mine),
-        "sway": {k: float(np.mean([tr["sway"][k] for tr in mine])) for k in sway_keys},
+        "sway": {k: float(np.mean([tr["sway"][k] for tr in with_sway])) for k in sway_keys},
     }
 
 
@@ -299,7 +316,11 @@ def analyse_balance(
             "free_side_drop_deg": left_right(
                 right["free_side_drop_deg"], left["free_side_drop_deg"], si=False
             ),
-            "sway": {k: left_right(right["sway"][k], left["sway"][k]) for k in right["sway"]},
+            "sway": {
+                k: left_right(right["sway"][k], left["sway"][k])
+                for k in right["sway"]
+                if k in left["sway"]
+            },
             "drop_difference_beyond_mdc": beyond,
             # standing on the side whose free side drops more: that stance side is weaker
             "weaker_side": ("right" if diff > 0 else "left") if beyond else None,
