@@ -69,6 +69,8 @@ def stance_records(people: Sequence[Person]) -> tuple[list[dict[str, Any]], list
             }
         ):
             by = {g["stance_side"]: g["sway"] for g in got}
+            if not all(k in by[side] for k in SWAY_KEYS for side in by):
+                continue
             first = got[0]["stance_side"]
             sym.append({"first": first, **{k: by["left"][k] - by["right"][k] for k in SWAY_KEYS}})
     return trials, sym

@@ -150,8 +150,8 @@ def trial_sides(
 
 
 def trial_json(
-    trial: StanceTrial, side: str, t: FloatArray, obl: FloatArray, tilt: FloatArray,
-    static: tuple[FloatArray, FloatArray], acc_h: FloatArray, rate_hz: float,
+    trial: StanceTrial, side: str, t: FloatArray, gyr_p: FloatArray, acc_p: FloatArray,
+    static: tuple[FloatArray, FloatArray], rate_hz: float,
 ) -> dict[str, Any]:  # fmt: skip
     """Metrics of one trial from its events and the front end's angle and acceleration traces."""
     end = trial.end_t_s if trial.end_t_s is not None else float(t[-1])
@@ -186,7 +186,8 @@ def trial_json(
         "free_side_drop_deg": round(drop, 2),
         "trendelenburg": drop > metrics.TRENDELENBURG_DROP_DEG,
         "sway": {k: round(v, 4) for k, v in metrics.sway(
-            tilt[mask], obl[mask], acc_h[mask], rate_hz).items()},
+            *metrics.sway_signals(gyr_p[mask], acc_p[mask], rate_hz), rate_hz).items()}
+        if mask.sum() >= 3 else {},
     }  # fmt: skip
 
 
@@ -274,7 +275,6 @@ def analyse_balance(
         t, acc, gyr, rate, mounting_of(recording), chunk, marks=recorded_marks(recording)
     )
     det = run.detector
-    tilt_all, obl_all = run.cat("tilt_deg"), run.cat("obliquity_deg")
     if not det.trials_:
         still = float(np.percentile(run.cat("activity_dps"), 95)) < det.quiet_dps
         inclination = float(np.median(run.cat("inclination_deg")))
@@ -300,10 +300,10 @@ def analyse_balance(
         )
     side_list, warnings = trial_sides(det.trials_, protocol_sides(recording, sides))
     warnings += det.notes_
-    acc_h = run.cat("acc_earth_mps2")[:, :2]
+    gyr_p, acc_p = run.cat("gyr_pelvis_dps"), run.cat("acc_pelvis_mps2")
     static = Frame(**{k: run.cat(k) for k in vars(run.frames[0])}).static_angles_deg()
     trials = [
-        trial_json(tr, side, run.cat("t_s"), obl_all, tilt_all, static, acc_h, rate)
+        trial_json(tr, side, run.cat("t_s"), gyr_p, acc_p, static, rate)
         for tr, side in zip(det.trials_, side_list, strict=True)
     ]
     right, left = _per_side(trials, "right"), _per_side(trials, "left")

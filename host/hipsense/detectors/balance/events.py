@@ -87,9 +87,11 @@ class WeightShift:
     correlation with the template exceeds ``min_corr``, with the pelvis at rest (its speed,
     integrated outwards from the window over ``margin_s``, below ``quiet_frac`` of the move's
     peak speed) before and after it, and a distance
-    (least-squares amplitude × duration²) of at least ``min_m``. The best window of a move
-    is reported once no better one has come for ``margin_s``: (start_t, end_t, displacement_m)
-    with ``delay_s`` (the front end's low-pass group delay) removed.
+    (least-squares amplitude × duration²) of at least ``min_m``. Of overlapping windows the
+    best correlated is the move, reported once no overlapping window can come any more (the
+    longest template and two margins after its start) or a later, separate move is found:
+    (start_t, end_t, displacement_m) with ``delay_s`` (the front end's low-pass group delay)
+    removed.
     """
 
     def __init__(
@@ -115,6 +117,7 @@ class WeightShift:
                 (n / rate_hz, n, phi, float(phi @ phi), float(np.linalg.norm(phi)))
             )
         n_max = max(n for _, n, _, _, _ in self._templates)
+        self._wait_s = n_max / rate_hz + 2.0 * margin_s
         self._buf: deque[float] = deque(maxlen=n_max + 2 * self._m)
         self._times: deque[float] = deque(maxlen=n_max + 2 * self._m)
         self._t_prev: float | None = None
@@ -143,18 +146,26 @@ class WeightShift:
         self._buf.append(a - self._acc_mean)
         self._times.append(t)
         out = None
-        if self._best is not None and t - self._best[2] - self.delay_s > 2.0 * self.margin_s:
-            _, t0, t1, d = self._best
-            self._best = None
-            out = self.completed = (t0, t1, d)
-        self._search()
-        return out
+        if self._best is not None and t + self.delay_s > self._best[1] + self._wait_s:
+            out = self._emit()  # no window overlapping it can come any more
+        return self._search() or out
 
-    def _search(self) -> None:
+    def _emit(self) -> tuple[float, float, float] | None:
+        if self._best is None:
+            return None
+        _, t0, t1, d = self._best
+        self._best = None
+        self.completed = (t0, t1, d)
+        return self.completed
+
+    def _search(self) -> tuple[float, float, float] | None:
+        """Test the windows ending ``margin_s`` ago; returns the pending move if a later one,
+        not overlapping it, replaces it."""
         m = self._m
         buf = self._buf
+        out = None
         if len(buf) < 2 * m + 4:
-            return
+            return None
         arr = np.fromiter(buf, dtype=np.float64, count=len(buf))
         post = arr[-m:]
         end = len(arr) - m
@@ -181,9 +192,12 @@ class WeightShift:
             v_post = float(np.max(np.abs(np.cumsum(post)))) / self.rate_hz
             if max(v_pre, v_post) > self.quiet_frac * v_peak:
                 continue
+            t1 = times[end - 1] - self.delay_s
+            if self._best is not None and t1 - dur >= self._best[2]:
+                out = self._emit()  # a separate, later move: the pending one is final
             if self._best is None or abs(corr) > self._best[0]:
-                t1 = times[end - 1] - self.delay_s
                 self._best = (abs(corr), t1 - dur, t1, d)
+        return out
 
 
 class StanceDetector:
@@ -213,6 +227,9 @@ class StanceDetector:
     return_frac: a move back of at least this fraction of the weight shift is a touch-down.
     touch_max_s: after a touch-down seen from the weight moving back, a trial dated by the
         weight shift ends if the weight has not moved back over the stance foot within this.
+    jolt_s, jolt_frac: the end of a trial moves back to the first jolt (jerk above
+        ``jolt_frac`` × ``impact_mps3``) within ``jolt_s`` before it: a hop or a hand to a wall
+        comes before the weight goes back onto both feet.
     mark_grace_s: a key or button mark is decided this long after it (the sensor's final
         touch-down needs ``end_quiet_s`` of quiet, so it may come after the press), and a
         touch-down the sensor saw within this time of the mark means it saw that one.
@@ -237,6 +254,8 @@ class StanceDetector:
         shift_min_m: float = 0.02,
         return_frac: float = 0.65,
         touch_max_s: float = 2.5,
+        jolt_s: float = 0.6,
+        jolt_frac: float = 0.5,
     ) -> None:
         self.quiet_dps = quiet_dps
         self.lift_dps = lift_dps
@@ -255,6 +274,8 @@ class StanceDetector:
         self.shift_min_m = shift_min_m
         self.return_frac = return_frac
         self.touch_max_s = touch_max_s
+        self.jolt_s = jolt_s
+        self.jolt_frac = jolt_frac
         self._shift = WeightShift()
         self._lift_cue = "sway"
         self.trials_: list[StanceTrial] = []
@@ -421,6 +442,20 @@ class StanceDetector:
             return True
         return False
 
+    def _first_jolt(self, t_end: float) -> float:
+        """The trial ends at the first jolt in the ``jolt_s`` before the end found (the
+        stance foot hopping off, a hand hitting a wall: the weight goes back or the pelvis
+        settles only after it), dated back to its onset; else at ``t_end``."""
+        lo = max(self.trials_[-1].lift_off_t_s + 0.5, t_end - self.jolt_s)
+        win = [h for h in self._hist if lo <= h[0] <= t_end]
+        floor = self.jolt_frac * self.impact_mps3
+        k = next((i for i, h in enumerate(win) if h[5] > floor), None)
+        if k is None:
+            return t_end
+        while k > 0 and win[k - 1][5] > self.impact_onset_frac * floor:
+            k -= 1
+        return min(t_end, win[k][0] - self.jerk_delay_s)
+
     def _settling_onset(self, t_still: float) -> float:
         """The start of the final levelling move before ``t_still``: the largest jerk in the
         ``settle_s`` before it, dated back to where the jerk rose above
@@ -508,7 +543,7 @@ class StanceDetector:
         self._impact_rise_t = None
 
     def _end(self, t_end: float) -> None:
-        self.trials_[-1].end_t_s = t_end
+        self.trials_[-1].end_t_s = self._first_jolt(t_end)
         self.state_ = "waiting"
         self._quiet_since = None
         self._above_since = None
