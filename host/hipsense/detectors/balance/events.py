@@ -522,11 +522,11 @@ class StanceDetector:
         else:
             t_lift = self._last_low_t - self.level_delay_s
             self._lift_cue = "sway"
+            hist = self._hist
+            shift = lateral_shift_m([h[0] for h in hist], [h[3] for h in hist], t_lift)
         base = [h for h in self._hist if t_lift - 2.5 <= h[0] < t_lift - 1.0]
         if not base:
             base = [h for h in self._hist if h[0] < t_lift] or list(self._hist)
-        if move is None:
-            shift = lateral_shift_m([h[0] for h in self._hist], [h[3] for h in self._hist], t_lift)
         self.trials_.append(
             StanceTrial(
                 lift_off_t_s=t_lift,
