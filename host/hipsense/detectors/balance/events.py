@@ -117,7 +117,7 @@ class WeightShift:
                 (n / rate_hz, n, phi, float(phi @ phi), float(np.linalg.norm(phi)))
             )
         n_max = max(n for _, n, _, _, _ in self._templates)
-        self._wait_s = n_max / rate_hz + 2.0 * margin_s
+        self.wait_s = n_max / rate_hz + 2.0 * margin_s
         self._buf: deque[float] = deque(maxlen=n_max + 2 * self._m)
         self._times: deque[float] = deque(maxlen=n_max + 2 * self._m)
         self._t_prev: float | None = None
@@ -146,7 +146,7 @@ class WeightShift:
         self._buf.append(a - self._acc_mean)
         self._times.append(t)
         out = None
-        if self._best is not None and t + self.delay_s > self._best[1] + self._wait_s:
+        if self._best is not None and t + self.delay_s > self._best[1] + self.wait_s:
             out = self._emit()  # no window overlapping it can come any more
         return self._search() or out
 
@@ -400,7 +400,7 @@ class StanceDetector:
                 self.state_ = "single"
                 self._impact_rise_t = None
             elif (sway_cue and quiet_for >= self.end_quiet_s) or (
-                not sway_cue and t - self._touch_t >= self.touch_max_s
+                not sway_cue and t - self._touch_t >= self.touch_max_s + self._shift.wait_s
             ):
                 self._end(self._touch_t)
 
