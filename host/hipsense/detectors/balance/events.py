@@ -227,9 +227,9 @@ class StanceDetector:
     return_frac: a move back of at least this fraction of the weight shift is a touch-down.
     touch_max_s: after a touch-down seen from the weight moving back, a trial dated by the
         weight shift ends if the weight has not moved back over the stance foot within this.
-    jolt_s, jolt_frac: the end of a trial moves back to the first jolt (jerk above
-        ``jolt_frac`` × ``impact_mps3``) within ``jolt_s`` before it: a hop or a hand to a wall
-        comes before the weight goes back onto both feet.
+    jolt_s: the end of a trial moves back to the first jolt within this before it: a hop or
+        a hand to a wall comes before the weight goes back onto both feet.
+    jolt_frac: a jolt is a jerk above this fraction of ``impact_mps3``.
     mark_grace_s: a key or button mark is decided this long after it (the sensor's final
         touch-down needs ``end_quiet_s`` of quiet, so it may come after the press), and a
         touch-down the sensor saw within this time of the mark means it saw that one.
