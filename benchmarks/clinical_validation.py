@@ -10,8 +10,8 @@ recording (IMU, mounting, the protocol asked for). Reported per stratum:
 - bridge: reps counted exactly, supporting leg of each rep, weaker side named right where the
   simulated sag difference exceeds 3° and never named for symmetric people, per deviation.
 
-Run: ``nice .venv/bin/python benchmarks/clinical_validation.py [--people 200] [--seed 0]``;
-prints the markdown tables of docs/validation.md.
+Run: ``nice .venv/bin/python benchmarks/clinical_validation.py [--people 200] [--seed 0]
+[--test balance|bridge]``; prints the markdown tables of docs/validation.md.
 """
 
 from __future__ import annotations
@@ -188,17 +188,28 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--people", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--test", choices=["both", "balance", "bridge"], default="both")
     args = ap.parse_args()
-    trials, sym = stance_records(stance_people(args.people, args.seed))
-    print(f"### Single-leg stance, {args.people} simulated people (seed {args.seed})\n")
+    if args.test != "bridge":
+        stance_report(args.people, args.seed)
+    if args.test != "balance":
+        bridge_report(args.people, args.seed)
+
+
+def stance_report(people: int, seed: int) -> None:
+    trials, sym = stance_records(stance_people(people, seed))
+    print(f"### Single-leg stance, {people} simulated people (seed {seed})\n")
     print("\n".join(stance_tables(trials, sym)))
     errors = defaultdict(int)
     for t in trials:
         if t["error"]:
             errors[t["error"].split(":")[0]] += 1
     print(f"\nanalysis errors (trials): {dict(errors)}\n")
-    recs = bridge_records(bridge_people(args.people, args.seed))
-    print(f"### Bridges, {args.people} simulated people (seed {args.seed})\n")
+
+
+def bridge_report(people: int, seed: int) -> None:
+    recs = bridge_records(bridge_people(people, seed))
+    print(f"### Bridges, {people} simulated people (seed {seed})\n")
     print("\n".join(bridge_tables(recs)))
     errors = defaultdict(int)
     for r in recs:
