@@ -1,4 +1,4 @@
-"""The weight-shift matched filter (hipsense.detectors.balance.events.WeightShift) on synthetic moves."""
+"""The weight-shift matched filter (detectors.balance.events.WeightShift), synthetic moves."""
 
 from __future__ import annotations
 
