@@ -374,7 +374,7 @@ class StanceDetector:
             if quiet_for >= self.baseline_min_s and upright:
                 self.state_ = "ready"
         elif self.state_ == "ready":
-            if move is not None and abs(move[2]) >= self.shift_min_m:
+            if move is not None and abs(move[2]) >= self.shift_min_m and self._after_last(move):
                 self._lift(t, move)
             elif above_for >= self.lift_hold_s:
                 self._lift(t)
@@ -403,6 +403,12 @@ class StanceDetector:
                 not sway_cue and t - self._touch_t >= self.touch_max_s + self._shift.wait_s
             ):
                 self._end(self._touch_t)
+
+    def _after_last(self, move: tuple[float, float, float]) -> bool:
+        """A move reported late may be the weight going back at the end of the last trial:
+        only one that starts after that end can be the next weight shift."""
+        last = self.trials_[-1].end_t_s if self.trials_ else None
+        return last is None or move[0] > last + 0.3
 
     def _redate(self, move: tuple[float, float, float]) -> bool:
         """The weight shift of a trial the sway already started is reported late (the
