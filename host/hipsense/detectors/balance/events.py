@@ -277,6 +277,7 @@ class StanceDetector:
         self.jolt_s = jolt_s
         self.jolt_frac = jolt_frac
         self._shift = WeightShift()
+        self._quiet_from_t = 0.0
         self._lift_cue = "sway"
         self.trials_: list[StanceTrial] = []
         self.notes_: list[str] = []  # what became of each key or button mark
@@ -373,6 +374,7 @@ class StanceDetector:
             upright = incl < self.upright_max_deg
             if quiet_for >= self.baseline_min_s and upright:
                 self.state_ = "ready"
+                self._quiet_from_t = t - quiet_for
         elif self.state_ == "ready":
             if move is not None and abs(move[2]) >= self.shift_min_m and self._after_last(move):
                 self._lift(t, move)
@@ -405,10 +407,10 @@ class StanceDetector:
                 self._end(self._touch_t)
 
     def _after_last(self, move: tuple[float, float, float]) -> bool:
-        """A move reported late may be the weight going back at the end of the last trial:
-        only one that starts after that end can be the next weight shift."""
-        last = self.trials_[-1].end_t_s if self.trials_ else None
-        return last is None or move[0] > last + 0.3
+        """A weight shift starts from quiet standing on both feet: a move reported late that
+        began before that (the weight going back at the end of the last trial, or after a
+        key ended it) is not the next trial's."""
+        return move[0] >= self._quiet_from_t
 
     def _redate(self, move: tuple[float, float, float]) -> bool:
         """The weight shift of a trial the sway already started is reported late (the
