@@ -80,9 +80,10 @@ def test_enter_from_a_pipe_marks_touch_downs_that_land_in_the_recording(tmp_path
         assert trial["end_source"] == "key"
         assert np.min(np.abs(keys_t - trial["end_t_s"])) < 0.0006
         # keys come every 2 s of stream time or more often (a loaded machine runs the board
-        # slower than --speed); the sensor confirms a lift-off within about 1 s: one of the first
-        # keys after the lift-off ends the hold
-        assert trial["end_t_s"] - trial["lift_off_t_s"] < 3.5  # the hold itself lasts 20 s
+        # slower than --speed); the sensor confirms a lift-off dated by the weight shift up to
+        # 2.75 s after the shift began (WeightShift.wait_s): one of the first keys after that
+        # ends the hold
+        assert trial["end_t_s"] - trial["lift_off_t_s"] < 5.0  # the hold itself lasts 20 s
         assert abs(trial["hold_s"] - (trial["end_t_s"] - trial["lift_off_t_s"])) < 0.0015
     live = [float(x) for x in re.findall(r"(\d+\.\d) s \(key press\)", shown)]
     assert len(live) >= 2  # the live table's trials row, drawn at the end

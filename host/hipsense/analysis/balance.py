@@ -77,6 +77,14 @@ def protocol_sides(recording: Recording, sides: Sequence[str] | None) -> list[st
     return None
 
 
+def protocol_duration_s(recording: Recording) -> float | None:
+    """The hold time the guided protocol asked for (the trial's ceiling), if recorded."""
+    proto = recording.meta.extra.get("protocol")
+    if isinstance(proto, dict) and isinstance(proto.get("duration_s"), (int, float)):
+        return float(proto["duration_s"])
+    return None
+
+
 MARK_SOURCES = {MARKER_KEY: "key", MARKER_BUTTON: "button"}
 
 
@@ -97,29 +105,44 @@ MIN_SHIFT_M = 0.02
 """A weight shift smaller than this does not tell the stance leg (the protocol's side is used)."""
 
 
+def stance_side_check(shift_m: float, said: str | None) -> tuple[str | None, str | None]:
+    """The stance leg the weight shift shows (the pelvis moves over the stance foot; None if
+    the shift is under ``MIN_SHIFT_M``) and, when the protocol names another leg, the words
+    saying so (shown live, in the JSON and in the summary)."""
+    if abs(shift_m) < MIN_SHIFT_M:
+        return None, None
+    seen = "left" if shift_m > 0 else "right"
+    if said is None or said == seen:
+        return seen, None
+    return seen, (
+        f"the protocol asked for the {said} leg, but the pelvis shifted "
+        f"{abs(shift_m) * 100:.0f} cm over the {seen} foot: the {seen} leg is reported"
+    )
+
+
 def trial_sides(
     trials: Sequence[StanceTrial], protocol: list[str] | None
 ) -> tuple[list[str], list[str]]:
-    """Stance leg of each trial from the weight shift before its lift-off (the pelvis moves
-    over the stance foot), checked against the protocol; returns the sides and warnings."""
-    if protocol is not None and len(protocol) == 1:
-        protocol = protocol * len(trials)
-    if protocol is not None and len(protocol) != len(trials):
-        protocol = None
+    """Stance leg of each trial from the weight shift before its lift-off, checked against
+    the protocol (its legs in order, repeated when fewer); returns the sides and warnings."""
     out: list[str] = []
     warnings: list[str] = []
+    if protocol is not None and len(protocol) not in (1, len(trials)):
+        warnings.append(
+            f"the protocol lists {len(protocol)} trial(s) but the sensor found {len(trials)}: "
+            "the legs were matched to the protocol in order"
+        )
     for k, trial in enumerate(trials):
-        said = protocol[k] if protocol else None
-        if abs(trial.shift_m) >= MIN_SHIFT_M:
-            seen = "left" if trial.shift_m > 0 else "right"
-            if said is not None and said != seen:
-                warnings.append(
-                    f"trial {k + 1}: the protocol says the {said} leg, but the pelvis shifted "
-                    f"{abs(trial.shift_m) * 100:.0f} cm over the {seen} foot: the sensor's side "
-                    "is used"
-                )
+        said = protocol[k % len(protocol)] if protocol else None
+        seen, note = stance_side_check(trial.shift_m, said)
+        if note:
+            warnings.append(f"trial {k + 1}: {note}")
+        if seen is not None:
             out.append(seen)
         elif said is not None:
+            warnings.append(
+                f"trial {k + 1}: no weight shift seen; the {said} leg is taken from the protocol"
+            )
             out.append(said)
         else:
             raise InputError(
@@ -130,8 +153,8 @@ def trial_sides(
 
 
 def trial_json(
-    trial: StanceTrial, side: str, t: FloatArray, obl: FloatArray, tilt: FloatArray,
-    static: tuple[FloatArray, FloatArray], acc_h: FloatArray, rate_hz: float,
+    trial: StanceTrial, side: str, t: FloatArray, gyr_p: FloatArray, acc_p: FloatArray,
+    static: tuple[FloatArray, FloatArray], rate_hz: float,
 ) -> dict[str, Any]:  # fmt: skip
     """Metrics of one trial from its events and the front end's angle and acceleration traces."""
     end = trial.end_t_s if trial.end_t_s is not None else float(t[-1])
@@ -150,6 +173,7 @@ def trial_json(
         "free_side": "left" if side == "right" else "right",
         "weight_shift_cm": round(trial.shift_m * 100.0, 1),
         "lift_off_t_s": round(trial.lift_off_t_s, 3),
+        "lift_off_cue": trial.lift_cue,
         "end_t_s": round(end, 3),
         "end_source": trial.end_source,
         "hold_s": round((first if first is not None else end) - trial.lift_off_t_s, 3),
@@ -165,7 +189,8 @@ def trial_json(
         "free_side_drop_deg": round(drop, 2),
         "trendelenburg": drop > metrics.TRENDELENBURG_DROP_DEG,
         "sway": {k: round(v, 4) for k, v in metrics.sway(
-            tilt[mask], obl[mask], acc_h[mask], rate_hz).items()},
+            *metrics.sway_signals(gyr_p[mask], acc_p[mask], rate_hz), rate_hz).items()}
+        if mask.sum() >= 3 else {},
     }  # fmt: skip
 
 
@@ -173,7 +198,8 @@ def _per_side(trials: list[dict[str, Any]], side: str) -> dict[str, Any] | None:
     mine = [tr for tr in trials if tr["stance_side"] == side]
     if not mine:
         return None
-    sway_keys = mine[0]["sway"].keys()
+    with_sway = [tr for tr in mine if tr["sway"]]
+    sway_keys = with_sway[0]["sway"].keys() if with_sway else ()
     return {
         "n_trials": len(mine),
         "best_hold_s": max(tr["hold_s"] for tr in mine),
@@ -181,7 +207,7 @@ def _per_side(trials: list[dict[str, Any]], side: str) -> dict[str, Any] | None:
         "touch_downs": sum(tr["n_touch_downs"] for tr in mine),
         "free_side_drop_deg": float(np.mean([tr["free_side_drop_deg"] for tr in mine])),
         "trendelenburg": any(tr["trendelenburg"] for tr in mine),
-        "sway": {k: float(np.mean([tr["sway"][k] for tr in mine])) for k in sway_keys},
+        "sway": {k: float(np.mean([tr["sway"][k] for tr in with_sway])) for k in sway_keys},
     }
 
 
@@ -258,12 +284,8 @@ class BalanceAnalysis:
                     f"on the {cmp_['weaker_side']} side"
                 )
         norm = doc.get("norm")
-        if norm and norm.get("mean_hold_s") is not None:
-            sd = f" ± {norm['sd_hold_s']}" if norm.get("sd_hold_s") is not None else ""
-            lines.append(
-                f"  reference for age {norm['age_band']}: {norm['mean_hold_s']}{sd} s "
-                f"({norm['source']})"
-            )
+        if norm:
+            lines.append(f"  age reference: {norm['verdict']}")
         for w in doc["warnings"]:
             lines.append(f"  note: {w}")
         return "\n".join(lines)
@@ -289,7 +311,6 @@ def analyse_balance(
     mounting = mounting_of(recording) if axes is None else tuple(axes_mounting(axes))
     run = run_stance(t, acc, gyr, rate, mounting, chunk, marks=recorded_marks(recording))
     det = run.detector
-    tilt_all, obl_all = run.cat("tilt_deg"), run.cat("obliquity_deg")
     if not det.trials_:
         still = float(np.percentile(run.cat("activity_dps"), 95)) < det.quiet_dps
         inclination = float(np.median(run.cat("inclination_deg")))
@@ -315,10 +336,10 @@ def analyse_balance(
         )
     side_list, warnings = trial_sides(det.trials_, protocol_sides(recording, sides))
     warnings += det.notes_
-    acc_h = run.cat("acc_earth_mps2")[:, :2]
+    gyr_p, acc_p = run.cat("gyr_pelvis_dps"), run.cat("acc_pelvis_mps2")
     static = Frame(**{k: run.cat(k) for k in vars(run.frames[0])}).static_angles_deg()
     trials = [
-        trial_json(tr, side, run.cat("t_s"), obl_all, tilt_all, static, acc_h, rate)
+        trial_json(tr, side, run.cat("t_s"), gyr_p, acc_p, static, rate)
         for tr, side in zip(det.trials_, side_list, strict=True)
     ]
     right, left = _per_side(trials, "right"), _per_side(trials, "left")
@@ -331,7 +352,11 @@ def analyse_balance(
             "free_side_drop_deg": left_right(
                 right["free_side_drop_deg"], left["free_side_drop_deg"], si=False
             ),
-            "sway": {k: left_right(right["sway"][k], left["sway"][k]) for k in right["sway"]},
+            "sway": {
+                k: left_right(right["sway"][k], left["sway"][k])
+                for k in right["sway"]
+                if k in left["sway"]
+            },
             "drop_difference_beyond_mdc": beyond,
             # standing on the side whose free side drops more: that stance side is weaker
             "weaker_side": ("right" if diff > 0 else "left") if beyond else None,
@@ -353,11 +378,17 @@ def analyse_balance(
         "comparison": comparison,
         "warnings": warnings,
     }
+    stored_age = recording.meta.extra.get("age_years")
+    if age_years is None and isinstance(stored_age, (int, float)):
+        age_years = float(stored_age)
     if age_years is not None:
-        from hipsense.detectors.balance.norms import hold_time_norm
+        from hipsense.detectors.balance.norms import hold_time_norm, interpret
 
+        norm = hold_time_norm(age_years, condition or "eyes_open")
+        best = max((tr["hold_s"] for tr in trials), default=None)
         doc["norm"] = {
             "age_years": age_years,
-            **hold_time_norm(age_years, condition or "eyes_open"),
+            **norm,
+            "verdict": interpret(best, norm, protocol_duration_s(recording)),
         }
     return BalanceAnalysis(doc, run, recording)

@@ -2,8 +2,11 @@
 
 ``analyse_bridge(recording, *, sets=None, axes=None)`` is registered as the ``bridge`` analyser of
 :mod:`hipsense.analysis`; the JSON document is described in docs/clinical-tests.md. ``sets``
-lists the supporting side of each set in order (``both`` = double-leg, ``left``, ``right``);
-reps are shared out between the sets in order, equally.
+lists the supporting side of each set in order (``both`` = double-leg, ``left``, ``right``).
+The supporting leg of each rep is the sensor's (the free side sinks or the pelvis twists
+towards it, :func:`hipsense.detectors.bridge.compare.support_seen`) and is checked against the
+protocol; only a level rep takes the protocol's side (said in the warnings), and every
+disagreement is reported, never silently overruled.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import pandas as pd
 
 from hipsense.analysis.base import flat_table, verdict_series
 from hipsense.conventions import SIDES
-from hipsense.detectors.bridge.compare import compare_sides
+from hipsense.detectors.bridge.compare import assign_supports, compare_sides, support_seen
 from hipsense.detectors.bridge.events import BridgeDetector
 from hipsense.detectors.bridge.frame import supine_alignment, unit_rows
 from hipsense.detectors.bridge.metrics import RepMeasure
@@ -70,6 +73,14 @@ def protocol_sets(recording: Recording, sets: Sequence[str] | None) -> list[str]
     if recording.meta.side in SIDES:
         return [recording.meta.side]
     return ["both"]
+
+
+def protocol_reps(recording: Recording) -> int | None:
+    """Reps per set the guided protocol asked for, if recorded."""
+    proto = recording.meta.extra.get("protocol")
+    if isinstance(proto, dict) and isinstance(proto.get("reps"), int):
+        return int(proto["reps"])
+    return None
 
 
 def rep_json(rep: RepMeasure, support: str) -> dict[str, Any]:
@@ -220,19 +231,18 @@ def analyse_bridge(
             "from the supine rest"
         )
     set_list = protocol_sets(recording, sets)
-    warnings: list[str] = []
-    n = len(det.reps_)
-    if n % len(set_list):
-        raise NoEventError(
-            f"found {n} reps, which cannot be shared equally between the sets "
-            f"{', '.join(set_list)}: pass the sets, or analyse each set's recording alone"
-        )
-    per_set = n // len(set_list)
-    reps = [rep_json(r, set_list[i // per_set]) for i, r in enumerate(det.reps_)]
-    sets_doc = [
-        {"support_side": side, **_set_summary(reps[k * per_set : (k + 1) * per_set])}
-        for k, side in enumerate(set_list)
+    seen = [support_seen(r.hip_drop_deg, r.twist_deg) for r in det.reps_]
+    supports, sources, warnings = assign_supports(seen, set_list, protocol_reps(recording))
+    reps = [
+        {**rep_json(r, side), "support_seen": s, "support_source": src}
+        for r, side, s, src in zip(det.reps_, supports, seen, sources, strict=True)
     ]
+    sets_doc = []
+    for rep in reps:  # a set: consecutive reps on the same support
+        if not sets_doc or sets_doc[-1]["support_side"] != rep["support_side"]:
+            sets_doc.append({"support_side": rep["support_side"], "reps": []})
+        sets_doc[-1]["reps"].append(rep)
+    sets_doc = [{"support_side": st["support_side"], **_set_summary(st["reps"])} for st in sets_doc]
     per_side = {
         side: _set_summary([r for r in reps if r["support_side"] == side])
         for side in ("both", "left", "right")

@@ -56,6 +56,9 @@ def recording_options(func: Any) -> Any:
                      help="bridge: the supporting side of each set (default: from the file)."),
         click.option("--height", "height_cm", type=click.FloatRange(80, 250), default=None,
                      help="walk: the person's height in cm, for step length and gait speed."),
+        click.option("--age", "age_years", type=click.FloatRange(1, 120), default=None,
+                     help="balance: age in years, for the single-leg stance hold-time reference "
+                          "(default: the age stored in the recording)."),
     ]  # fmt: skip
     for option in reversed(options):
         func = option(func)
@@ -88,6 +91,11 @@ def analyse_loaded(rec: Recording, test: str | None, **given: Any) -> Any:
     from hipsense.analysis import analyse, options_of, test_of
 
     name = test_of(rec, test)
+    age_years = given.pop("age_years", None)
+    if age_years is not None:
+        if name != "balance":
+            raise click.UsageError(f"--age does not apply to the {name} test")
+        rec.meta.extra["age_years"] = age_years  # read by hipsense.analysis.balance
     options = {k: v for k, v in given.items() if v is not None}
     accepted = options_of(name)
     for key in options:
@@ -116,7 +124,8 @@ def run_analysis(file: Path, test: str | None, column_map: str | None, rate_hz: 
 def analyze(
     file: Path, test: str | None, column_map: str | None, rate_hz: float | None,
     axes: str | None, sides: list[str] | None, sets: list[str] | None, height_cm: float | None,
-    as_json: bool, out: Path | None, patient_id: str | None, store_path: Path | None,
+    age_years: float | None, as_json: bool, out: Path | None, patient_id: str | None,
+    store_path: Path | None,
 ) -> None:  # fmt: skip
     """Analyse the recording FILE and print the result (or its JSON document).
 
@@ -128,7 +137,9 @@ def analyze(
     rec = load(file, column_map, rate_hz, test)
     name = test or rec.meta.test or "unknown"
     try:
-        result = analyse_loaded(rec, test, axes=axes, sides=sides, sets=sets, height_cm=height_cm)
+        result = analyse_loaded(
+            rec, test, axes=axes, sides=sides, sets=sets, height_cm=height_cm, age_years=age_years
+        )
     except HipsenseError as exc:
         line = file_run(patient_id, store_path, name, file, rec.meta, None, str(exc))
         if line:

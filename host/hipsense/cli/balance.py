@@ -108,6 +108,7 @@ class _StanceView:
         if trial is not None:
             table.add_row("holding", f"{s.t_s - trial.lift_off_t_s:.1f} s, touch-downs "
                           f"{len(trial.touch_downs)}")  # fmt: skip
+            table.add_row("stance leg", self.leg_text(trial.shift_m))
         obl, tilt = s.relative_deg()
         if not math.isnan(obl):
             table.add_row("obliquity", f"{obl:+5.1f}°  (+ left side higher)")
@@ -122,6 +123,16 @@ class _StanceView:
                 for tr in s.detector.trials_ if tr.end_t_s is not None]  # fmt: skip
         table.add_row("trials", ", ".join(done) or "—")
         return table
+
+    def leg_text(self, shift_m: float) -> str:
+        """The stance leg the weight shift showed, against the one asked for."""
+        from hipsense.analysis.balance import stance_side_check
+
+        k = min(self.stance.completed_trials, len(self.sides) - 1)
+        seen, note = stance_side_check(shift_m, self.sides[k])
+        if seen is None:
+            return f"no weight shift seen (protocol: {self.sides[k]})"
+        return note or f"{seen} (as asked)"
 
     def marks_text(self) -> str:
         """The newest key/button mark: waiting for the sensor, or what became of it."""
@@ -195,7 +206,8 @@ def balance(
         out = Path("recordings") / f"balance-{stamp}.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
     options = StreamOptions(
-        device=device, virtual=virtual_board_options(kwargs, f"stance-eyes-{eyes}"),
+        device=device, virtual=virtual_board_options(
+            kwargs, f"stance-eyes-{eyes}", {"sides": tuple(sides), "hold_s": duration_s}),
         out=out, raw=True, test="balance", seconds=len(sides) * (duration_s + 40.0),
     )  # fmt: skip
     console = console_for(as_json)
@@ -234,6 +246,8 @@ def balance(
     rec.meta.side = side
     rec.meta.condition = condition
     rec.meta.extra["protocol"] = {"sides": sides, "duration_s": duration_s}
+    if age_years is not None:
+        rec.meta.extra["age_years"] = age_years
     write_recording(rec, summary.recording)
     say(console, f"recording: {summary.recording}")
     finish(

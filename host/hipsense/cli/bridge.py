@@ -103,7 +103,20 @@ class _BridgeView:
             last = det.reps_[-1]
             table.add_row("last rep", f"lift {last.lift_deg:.1f}°, hold {last.hold_s:.1f} s, "
                           f"drop {last.hip_drop_deg:+.1f}°")  # fmt: skip
+            table.add_row("supporting leg", self.support_text(len(det.reps_) - 1, last))
         return table
+
+    def support_text(self, k: int, rep: Any) -> str:
+        """The last rep's supporting leg as the sensor saw it, against the protocol's."""
+        from hipsense.detectors.bridge.compare import support_seen
+
+        seen = support_seen(rep.hip_drop_deg, rep.twist_deg)
+        asked = self.sets[min(k // self.reps, len(self.sets) - 1)]
+        if seen is None:
+            return f"level: the sensor cannot tell (protocol: {asked})"
+        if seen != asked:
+            return f"{seen} by the sensor, but the protocol asked for {asked}: reported as {seen}"
+        return f"{seen} (as asked)"
 
 
 def _default_scenario(sets: list[str]) -> str:
@@ -164,7 +177,9 @@ def bridge(
         out = Path("recordings") / f"bridge-{stamp}.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
     options = StreamOptions(
-        device=device, virtual=virtual_board_options(kwargs, _default_scenario(sets)), out=out,
+        device=device, virtual=virtual_board_options(
+            kwargs, _default_scenario(sets),
+            {"sequence": tuple(sets), "reps": reps, "hold_s": hold_s}), out=out,
         raw=True, test="bridge",
         seconds=60.0 + len(sets) * reps * (hold_s + 15.0),
     )  # fmt: skip

@@ -31,14 +31,22 @@ from hipsense.cli.outcome import report_base
 def report(
     file: Path, test: str | None, column_map: str | None, rate_hz: float | None,
     axes: str | None, sides: list[str] | None, sets: list[str] | None, height_cm: float | None,
-    out_base: Path | None, patient_id: str | None, store_path: Path | None,
+    age_years: float | None, out_base: Path | None, patient_id: str | None, store_path: Path | None,
 ) -> None:  # fmt: skip
     """Write the report of the recording FILE: FILE_report.html (self-contained) and .pdf."""
     patient = patient_context(patient_id, store_path)
     from hipsense.report import write_report
 
     result = run_analysis(
-        file, test, column_map, rate_hz, axes=axes, sides=sides, sets=sets, height_cm=height_cm
+        file,
+        test,
+        column_map,
+        rate_hz,
+        axes=axes,
+        sides=sides,
+        sets=sets,
+        height_cm=height_cm,
+        age_years=age_years,
     )
     base = out_base if out_base is not None else report_base(file)
     if base.suffix.lower() in (".html", ".pdf"):

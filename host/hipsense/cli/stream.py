@@ -46,14 +46,20 @@ def virtual_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def virtual_board_options(
-    kwargs: dict[str, Any], default_scenario: str = "walk-normal"
+    kwargs: dict[str, Any],
+    default_scenario: str = "walk-normal",
+    protocol: dict[str, Any] | None = None,
 ) -> VirtualBoardOptions | None:
     """The virtual board the ``virtual_options`` ask for (None without ``--virtual``); takes
-    those options out of ``kwargs``."""
+    those options out of ``kwargs``. ``protocol``: scenario parameters that make the simulated
+    person do what the user asked for (applied to scenarios of the default's kind only)."""
     if not kwargs.pop("virtual"):
         return None
+    scenario = kwargs.pop("scenario") or default_scenario
+    same_kind = scenario.split("-")[0] == default_scenario.split("-")[0]
     return VirtualBoardOptions(
-        scenario=kwargs.pop("scenario") or default_scenario,
+        params=tuple((protocol or {}).items()) if same_kind else (),
+        scenario=scenario,
         seed=kwargs.pop("seed"),
         chip=kwargs.pop("chip"),
         profile=kwargs.pop("profile"),

@@ -67,6 +67,7 @@ class Frame:
     inclination_deg: angle between that low-passed specific force and the pelvis's up axis
         (0 upright, 90 lying): a posture check that does not depend on the filter's state.
     acc_pelvis_mps2: that low-passed specific force in pelvis axes (through the mounting).
+    gyr_pelvis_dps: the gyroscope in pelvis axes (through the mounting), bias not removed.
     """
 
     t_s: FloatArray
@@ -82,6 +83,7 @@ class Frame:
     jerk_mps3: FloatArray
     inclination_deg: FloatArray
     acc_pelvis_mps2: FloatArray
+    gyr_pelvis_dps: FloatArray
 
     def static_angles_deg(self) -> tuple[FloatArray, FloatArray]:
         """Tilt and obliquity from the low-passed accelerometer alone (pelvis axes): free of
@@ -192,6 +194,7 @@ class ImuFrontEnd:
             jerk,
             inclination,
             rotate(np.broadcast_to(self.mounting_wxyz, (n, 4)), acc_lp),
+            rotate(np.broadcast_to(self.mounting_wxyz, (n, 4)), gyr_dps),
         )
 
     def _deviation(self, gyr_dps: FloatArray) -> FloatArray:

@@ -107,6 +107,7 @@ def add_bridge_rep(
         "hold_end_t_s": round(t_hold_end, 4),
         "end_t_s": round(t_down, 4),
         "lift_m": round(lift, 4),
+        "lift_deg": round(p.bridge_tilt_deg * lift / p.lift_m, 3),
         "free_side_sag_deg": sag,
         "top_obliquity_deg": obl_top,
         "twist_deg": twist,

@@ -247,11 +247,18 @@ def _build_stance(
 class BridgeScenario(bridge.BridgeParams):
     sequence: tuple[str, ...] = ("both",)
     """Supporting side of each block of ``reps`` reps: 'both' (double-leg), 'left', 'right'."""
+    plan: tuple[str, ...] = ()
+    """Supporting side of every rep in order, when the person does not follow ``sequence``
+    (reps out of order, an extra or a missing rep, a set abandoned); empty: the protocol."""
 
     def truth(self) -> dict[str, Any]:
         d = super().truth()
         d["sequence"] = list(self.sequence)
+        d["plan"] = list(self.plan)
         return d
+
+    def rep_plan(self) -> list[str]:
+        return list(self.plan) or [s for s in self.sequence for _ in range(self.reps)]
 
 
 def _build_bridge(
@@ -264,7 +271,7 @@ def _build_bridge(
     t_supine = posture.lie_back(c, t_sit + 1.0)
     t = t_supine + 3.0
     reps = []
-    plan = [s for s in p.sequence for _ in range(p.reps)]
+    plan = p.rep_plan()
     total = t + len(plan) * bridge.rep_duration_s(p) + 1.0
     m = _internal_motion(total, rate_hz)
     quiet_standing_sway(m, rng, scale=0.5)

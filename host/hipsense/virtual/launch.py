@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hipsense import paths
 from hipsense.errors import HipsenseError
@@ -57,6 +58,9 @@ class VirtualBoardOptions:
     drop_link_for_s: float = 3.0
     address: str = DEFAULT_ADDRESS
     heapsize: str = DEFAULT_HEAPSIZE
+    params: tuple[tuple[str, Any], ...] = ()
+    """Scenario parameters to override (``(("sides", ("left",)), ("hold_s", 20.0))``): the
+    guided tests make the simulated person follow the protocol the user asked for."""
 
 
 @dataclass
@@ -84,6 +88,7 @@ def _write_source(options: VirtualBoardOptions, flash_dir: Path) -> Path:
         chip=options.chip,
         mounting=options.mounting_wxyz,
         duration_s=options.duration_s,
+        **dict(options.params),
     )
     path = flash_dir / "source.hsim"
     write_source_file(

@@ -16,6 +16,7 @@ the start) give the same trials.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,8 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from hipsense.conventions import G_MPS2
 from hipsense.detectors.base import Algorithm, raw_columns
-from hipsense.motion.frontend import IDENTITY, Frame, run_front_end
+from hipsense.motion.frontend import IDENTITY, FloatArray, Frame, run_front_end
 
 
 @dataclass
@@ -46,6 +48,9 @@ class StanceTrial:
     touch_downs: list[tuple[float, float]] = field(default_factory=list)
     end_t_s: float | None = None
     end_source: str = "sensor"
+    lift_cue: str = "sway"
+    """What dated the lift-off: ``weight shift`` (the end of the lateral move onto the
+    stance foot) or ``sway`` (the rise of the pelvis's motion above the bipedal level)."""
     """``sensor``, ``recording end`` (stopped during the hold), or ``key`` / ``button`` (the
     fallback: a mark the sensor saw no touch-down near)."""
 
@@ -63,6 +68,138 @@ class Mark:
 
     t_s: float
     source: str
+
+
+def _min_jerk_acc(n: int) -> FloatArray:
+    """Acceleration of a minimum-jerk move sampled at n points (unit distance and duration)."""
+    x = (np.arange(n) + 0.5) / n
+    return 60.0 * x - 180.0 * x**2 + 120.0 * x**3
+
+
+class WeightShift:
+    """Start-stop lateral moves of the pelvis (the weight going onto one foot or back onto
+    both), found causally by a matched filter.
+
+    Input: the low-passed specific force along the pelvis's left axis and the gyroscope
+    about its anterior axis. Gravity's share of a frontal-plane rotation is taken out with
+    the rotation integrated from the gyroscope (high-passed over ``tau_roll_s``, its slow
+    mean removed), so no orientation filter has to have converged. The result is compared,
+    window by window, with the acceleration of a minimum-jerk move of each duration in
+    ``durations_s`` (a smooth start-stop move: Flash & Hogan 1985); a move is a window whose
+    correlation with the template exceeds ``min_corr``, with the pelvis at rest (its speed,
+    integrated outwards from the window over ``margin_s``, below ``quiet_frac`` of the move's
+    peak speed) before and after it, and a distance
+    (least-squares amplitude × duration²) of at least ``min_m``. Of overlapping windows the
+    best correlated is the move, reported once no overlapping window can come any more (the
+    longest template and two margins after its start) or a later, separate move is found:
+    (start_t, end_t, displacement_m) with ``delay_s`` (the front end's low-pass group delay)
+    removed.
+    """
+
+    def __init__(
+        self, durations_s: Sequence[float] = (0.3, 0.36, 0.43, 0.52, 0.62, 0.74, 0.89, 1.07,
+                                              1.28, 1.54, 1.85),
+        rate_hz: float = 100.0, min_corr: float = 0.85, quiet_frac: float = 0.3,
+        margin_s: float = 0.45, min_m: float = 0.01, tau_roll_s: float = 4.0,
+        delay_s: float = 0.028,
+    ) -> None:  # fmt: skip
+        self.rate_hz = rate_hz
+        self.min_corr = min_corr
+        self.quiet_frac = quiet_frac
+        self.margin_s = margin_s
+        self.min_m = min_m
+        self.tau_roll_s = tau_roll_s
+        self.delay_s = delay_s
+        self._m = max(2, round(margin_s * rate_hz))
+        self._templates = []
+        for dur in durations_s:
+            n = max(4, round(dur * rate_hz))
+            phi = _min_jerk_acc(n)
+            self._templates.append(
+                (n / rate_hz, n, phi, float(phi @ phi), float(np.linalg.norm(phi)))
+            )
+        n_max = max(n for _, n, _, _, _ in self._templates)
+        self.wait_s = n_max / rate_hz + 2.0 * margin_s
+        self._buf: deque[float] = deque(maxlen=n_max + 2 * self._m)
+        self._times: deque[float] = deque(maxlen=n_max + 2 * self._m)
+        self._t_prev: float | None = None
+        self._gyr_mean: float | None = None
+        self._acc_mean: float | None = None
+        self._roll = 0.0
+        self._best: tuple[float, float, float, float] | None = None  # corr, start, end, d
+        self.completed: tuple[float, float, float] | None = None
+
+    def step(
+        self, t: float, acc: float, roll_dps: float = 0.0
+    ) -> tuple[float, float, float] | None:
+        """Feed one sample (lateral specific force, m/s²; rate about the anterior axis, °/s);
+        returns a move once it is certain (start_t, end_t, displacement_m)."""
+        dt = 0.0 if self._t_prev is None else min(max(t - self._t_prev, 0.0), 0.1)
+        self._t_prev = t
+        if self._gyr_mean is None or self._acc_mean is None:
+            self._gyr_mean, self._acc_mean = roll_dps, acc
+        k = dt / (2.0 * self.tau_roll_s)
+        self._gyr_mean += k * (roll_dps - self._gyr_mean)
+        self._roll += (
+            math.radians(roll_dps - self._gyr_mean) * dt - dt / self.tau_roll_s * self._roll
+        )
+        a = acc - G_MPS2 * math.sin(self._roll)
+        self._acc_mean += k * (a - self._acc_mean)
+        self._buf.append(a - self._acc_mean)
+        self._times.append(t)
+        out = None
+        if self._best is not None and t + self.delay_s > self._best[1] + self.wait_s:
+            out = self._emit()  # no window overlapping it can come any more
+        return self._search() or out
+
+    def _emit(self) -> tuple[float, float, float] | None:
+        if self._best is None:
+            return None
+        _, t0, t1, d = self._best
+        self._best = None
+        self.completed = (t0, t1, d)
+        return self.completed
+
+    def _search(self) -> tuple[float, float, float] | None:
+        """Test the windows ending ``margin_s`` ago; returns the pending move if a later one,
+        not overlapping it, replaces it."""
+        m = self._m
+        buf = self._buf
+        out = None
+        if len(buf) < 2 * m + 4:
+            return None
+        arr = np.fromiter(buf, dtype=np.float64, count=len(buf))
+        post = arr[-m:]
+        end = len(arr) - m
+        times = self._times
+        for dur, n, phi, phi2, phi_norm in self._templates:
+            if end - n - m < 0:
+                break
+            w = arr[end - n : end]
+            pre = arr[end - n - m : end - n]
+            w0 = w - w.mean()
+            w_rms = math.sqrt(float(w0 @ w0) / n)
+            if w_rms < 1e-6:
+                continue
+            corr = float(w0 @ phi) / (phi_norm * math.sqrt(float(w0 @ w0)))
+            if abs(corr) < self.min_corr:
+                continue
+            d = float(w @ phi) / phi2 * dur * dur
+            if abs(d) < self.min_m:
+                continue
+            # at rest before and after: the pelvis hardly moves there (an oscillation such as
+            # a hip-strategy correction swings on; a move begun earlier is not over)
+            v_peak = 1.875 * abs(d) / dur
+            v_pre = float(np.max(np.abs(np.cumsum(pre[::-1])))) / self.rate_hz
+            v_post = float(np.max(np.abs(np.cumsum(post)))) / self.rate_hz
+            if max(v_pre, v_post) > self.quiet_frac * v_peak:
+                continue
+            t1 = times[end - 1] - self.delay_s
+            if self._best is not None and t1 - dur >= self._best[2]:
+                out = self._emit()  # a separate, later move: the pending one is final
+            if self._best is None or abs(corr) > self._best[0]:
+                self._best = (abs(corr), t1 - dur, t1, d)
+        return out
 
 
 class StanceDetector(Algorithm):
@@ -86,6 +223,15 @@ class StanceDetector(Algorithm):
         8 Hz jerk low-pass (2nd-order Butterworth: √2 / (2π · 8 Hz) ≈ 28 ms).
     level_delay_s: lift-off times are moved earlier by the time constant of the fast motion
         level (50 ms).
+    shift_min_m: a lateral move of the pelvis at least this large from quiet bipedal stance
+        is the weight shift onto the stance leg; its end is the lift-off (a steady person's
+        sway may never rise above ``lift_dps``).
+    return_frac: a move back of at least this fraction of the weight shift is a touch-down.
+    touch_max_s: after a touch-down seen from the weight moving back, a trial dated by the
+        weight shift ends if the weight has not moved back over the stance foot within this.
+    jolt_s: the end of a trial moves back to the first jolt within this before it: a hop or
+        a hand to a wall comes before the weight goes back onto both feet.
+    jolt_frac: a jolt is a jerk above this fraction of ``impact_mps3``.
     mark_grace_s: a key or button mark is decided this long after it (the sensor's final
         touch-down needs ``end_quiet_s`` of quiet, so it may come after the press), and a
         touch-down the sensor saw within this time of the mark means it saw that one.
@@ -107,6 +253,11 @@ class StanceDetector(Algorithm):
         jerk_delay_s: float = 0.028,
         level_delay_s: float = 0.05,
         mark_grace_s: float = 2.5,
+        shift_min_m: float = 0.02,
+        return_frac: float = 0.65,
+        touch_max_s: float = 2.5,
+        jolt_s: float = 0.6,
+        jolt_frac: float = 0.5,
     ) -> None:
         self.quiet_dps = quiet_dps
         self.lift_dps = lift_dps
@@ -122,6 +273,14 @@ class StanceDetector(Algorithm):
         self.jerk_delay_s = jerk_delay_s
         self.level_delay_s = level_delay_s
         self.mark_grace_s = mark_grace_s
+        self.shift_min_m = shift_min_m
+        self.return_frac = return_frac
+        self.touch_max_s = touch_max_s
+        self.jolt_s = jolt_s
+        self.jolt_frac = jolt_frac
+        self._shift = WeightShift()
+        self._quiet_from_t = 0.0
+        self._lift_cue = "sway"
         self.trials_: list[StanceTrial] = []
         self.notes_: list[str] = []  # what became of each key or button mark
         self.state_ = "waiting"  # waiting | ready | single | touch
@@ -169,13 +328,16 @@ class StanceDetector(Algorithm):
     def update(self, frame: Frame) -> StanceDetector:
         """Feed one chunk of front-end output."""
         lat = frame.acc_pelvis_mps2[:, 1]
+        shift_acc = lat.tolist()
+        roll = frame.gyr_pelvis_dps[:, 0].tolist()
         t, act, jerk = frame.t_s.tolist(), frame.activity_dps.tolist(), frame.jerk_mps3.tolist()
         fast = frame.activity_fast_dps.tolist()
         tilt_a, obl_a = frame.static_angles_deg()
         tilt, obl, lat_l = tilt_a.tolist(), obl_a.tolist(), lat.tolist()
         incl = frame.inclination_deg.tolist()
         for i in range(len(t)):
-            self._step(t[i], act[i], fast[i], jerk[i], tilt[i], obl[i], lat_l[i], incl[i])
+            move = self._shift.step(t[i], shift_acc[i], roll[i])
+            self._step(t[i], act[i], fast[i], jerk[i], tilt[i], obl[i], lat_l[i], incl[i], move)
             if self._marks and t[i] >= self._marks[0].t_s + self.mark_grace_s:
                 self._due_marks(t[i])
         return self
@@ -194,7 +356,7 @@ class StanceDetector(Algorithm):
 
     def _step(
         self, t: float, act: float, fast: float, jerk: float, tilt: float, obl: float,
-        lat: float, incl: float,
+        lat: float, incl: float, move: tuple[float, float, float] | None = None,
     ) -> None:  # fmt: skip
         hist = self._hist
         hist.append((t, tilt, obl, lat, act, jerk))
@@ -229,25 +391,68 @@ class StanceDetector(Algorithm):
             upright = incl < self.upright_max_deg
             if quiet_for >= self.baseline_min_s and upright:
                 self.state_ = "ready"
+                self._quiet_from_t = t - quiet_for
         elif self.state_ == "ready":
-            if above_for >= self.lift_hold_s:
+            if move is not None and abs(move[2]) >= self.shift_min_m and self._after_last(move):
+                self._lift(t, move)
+            elif above_for >= self.lift_hold_s:
                 self._lift(t)
         elif self.state_ == "single":
             self._levels.append(act)
             if fast > self.end_dps:
                 self._last_high_t = t
+            if move is not None and self._redate(move):
+                return
             if self._impact(t, jerk):
                 return
-            if quiet_for >= self.end_quiet_s:
+            if move is not None and self._returned(move):
+                self._touch_t = move[0]
+                self.state_ = "touch"
+                self._above_since = None
+            elif quiet_for >= self.end_quiet_s and self._lift_cue == "sway":
                 self._end(self._settling_onset(self._last_high_t))
         elif self.state_ == "touch":
-            if above_for >= self.lift_hold_s:
+            sway_cue = self._lift_cue == "sway"
+            if self._reloaded(move) or (sway_cue and above_for >= self.lift_hold_s):
                 trial = self.trials_[-1]
                 trial.touch_downs.append((self._touch_t, max(self._last_low_t, self._touch_t)))
                 self.state_ = "single"
                 self._impact_rise_t = None
-            elif quiet_for >= self.end_quiet_s:
+            elif (sway_cue and quiet_for >= self.end_quiet_s) or (
+                not sway_cue and t - self._touch_t >= self.touch_max_s + self._shift.wait_s
+            ):
                 self._end(self._touch_t)
+
+    def _after_last(self, move: tuple[float, float, float]) -> bool:
+        """A weight shift starts from quiet standing on both feet: a move reported late that
+        began before that (the weight going back at the end of the last trial, or after a
+        key ended it) is not the next trial's."""
+        return move[0] >= self._quiet_from_t
+
+    def _redate(self, move: tuple[float, float, float]) -> bool:
+        """The weight shift of a trial the sway already started is reported late (the
+        matched filter waits for quiet after it): the lift-off moves to its end."""
+        trial = self.trials_[-1]
+        near = abs(move[1] - trial.lift_off_t_s) <= 1.0
+        if trial.lift_cue != "sway" or not near or abs(move[2]) < self.shift_min_m:
+            return False
+        trial.lift_off_t_s, trial.shift_m, trial.lift_cue = move[1], move[2], "weight shift"
+        return True
+
+    def _returned(self, move: tuple[float, float, float] | None) -> bool:
+        """A lateral move back, away from the stance foot, of at least ``return_frac`` of the
+        weight shift: the weight went back onto both feet."""
+        if move is None or not self.trials_:
+            return False
+        shift = self.trials_[-1].shift_m
+        return move[2] * shift < 0 and abs(move[2]) >= self.return_frac * abs(shift)
+
+    def _reloaded(self, move: tuple[float, float, float] | None) -> bool:
+        """A lateral move back over the stance foot after a touch-down: the foot lifted again."""
+        if move is None or not self.trials_:
+            return False
+        shift = self.trials_[-1].shift_m
+        return move[2] * shift > 0 and abs(move[2]) >= 0.5 * self.shift_min_m
 
     def _impact(self, t: float, jerk: float) -> bool:
         if jerk > self.impact_onset_frac * self.impact_mps3:
@@ -261,6 +466,20 @@ class StanceDetector(Algorithm):
             self._above_since = None
             return True
         return False
+
+    def _first_jolt(self, t_end: float) -> float:
+        """The trial ends at the first jolt in the ``jolt_s`` before the end found (the
+        stance foot hopping off, a hand hitting a wall: the weight goes back or the pelvis
+        settles only after it), dated back to its onset; else at ``t_end``."""
+        lo = max(self.trials_[-1].lift_off_t_s + 0.5, t_end - self.jolt_s)
+        win = [h for h in self._hist if lo <= h[0] <= t_end]
+        floor = self.jolt_frac * self.impact_mps3
+        k = next((i for i, h in enumerate(win) if h[5] > floor), None)
+        if k is None:
+            return t_end
+        while k > 0 and win[k - 1][5] > self.impact_onset_frac * floor:
+            k -= 1
+        return min(t_end, win[k][0] - self.jerk_delay_s)
 
     def _settling_onset(self, t_still: float) -> float:
         """The start of the final levelling move before ``t_still``: the largest jerk in the
@@ -316,18 +535,30 @@ class StanceDetector(Algorithm):
         self._quiet_since = None
         self._above_since = None
 
-    def _lift(self, t: float) -> None:
-        t_lift = self._last_low_t - self.level_delay_s
+    def _lift(self, t: float, move: tuple[float, float, float] | None = None) -> None:
+        """Single-leg stance begins: at the end of the weight shift onto the stance leg when
+        one was seen (``move``), else where the sway rose above the quiet level."""
+        recent = self._shift.completed
+        if move is None and recent is not None and t - recent[1] < 1.5:
+            move = recent if abs(recent[2]) >= self.shift_min_m else None
+        if move is not None:
+            t_lift, shift = move[1], move[2]
+            self._lift_cue = "weight shift"
+        else:
+            t_lift = self._last_low_t - self.level_delay_s
+            self._lift_cue = "sway"
+            hist = self._hist
+            shift = lateral_shift_m([h[0] for h in hist], [h[3] for h in hist], t_lift)
         base = [h for h in self._hist if t_lift - 2.5 <= h[0] < t_lift - 1.0]
         if not base:
             base = [h for h in self._hist if h[0] < t_lift] or list(self._hist)
-        shift = lateral_shift_m([h[0] for h in self._hist], [h[3] for h in self._hist], t_lift)
         self.trials_.append(
             StanceTrial(
                 lift_off_t_s=t_lift,
                 baseline_tilt_deg=float(np.mean([h[1] for h in base])),
                 baseline_obliquity_deg=float(np.mean([h[2] for h in base])),
                 shift_m=shift,
+                lift_cue=self._lift_cue,
             )
         )
         self._lift_seen_t.append(t)
@@ -337,7 +568,7 @@ class StanceDetector(Algorithm):
         self._impact_rise_t = None
 
     def _end(self, t_end: float) -> None:
-        self.trials_[-1].end_t_s = t_end
+        self.trials_[-1].end_t_s = self._first_jolt(t_end)
         self.state_ = "waiting"
         self._quiet_since = None
         self._above_since = None

@@ -9,7 +9,9 @@ derivative (jerk). Accelerometer sway (m/s²) is not comparable with force-plate
 from __future__ import annotations
 
 import numpy as np
+from scipy.signal import detrend
 
+from hipsense.conventions import G_MPS2
 from hipsense.motion.frontend import FloatArray
 
 CHI2_95_2DOF = 5.991
@@ -55,3 +57,25 @@ def free_side_drop_deg(stance_side: str, obliquity_change_deg: float) -> float:
     Standing on the right leg the left side is free: a left drop is a negative obliquity change.
     """
     return -obliquity_change_deg if stance_side == "right" else obliquity_change_deg
+
+
+def sway_signals(
+    gyr_pelvis_dps: FloatArray, acc_pelvis_mps2: FloatArray, rate_hz: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Tilt and obliquity sway (degrees) and horizontal acceleration (m/s², anterior and left)
+    of one hold, from its own samples only.
+
+    The angles are the gyroscope integrated over the hold with its mean rate and the linear
+    trend removed, so they depend neither on the orientation filter's convergence (which
+    made the first trial of a recording look unsteadier) nor on a gyro bias; the
+    acceleration is the low-passed specific force with gravity's share of those angles
+    taken out, detrended the same way. Sway is measured about the hold's trend.
+    """
+    dt = 1.0 / rate_hz
+    g = gyr_pelvis_dps - gyr_pelvis_dps.mean(axis=0)
+    obl = detrend(np.cumsum(g[:, 0]) * dt)
+    tilt = detrend(np.cumsum(g[:, 1]) * dt)
+    ax = acc_pelvis_mps2[:, 0] + G_MPS2 * np.sin(np.radians(tilt))
+    ay = acc_pelvis_mps2[:, 1] - G_MPS2 * np.sin(np.radians(obl))
+    acc = np.column_stack([detrend(ax), detrend(ay)])
+    return np.asarray(tilt), np.asarray(obl), acc

@@ -61,3 +61,31 @@ def hold_time_norm(age_years: float, condition: str) -> dict[str, Any]:
         "2006), eyes closed 20-66 y (Sci Rep 2025); Springer et al. 2007's decade norms from "
         "18 y could not be checked",
     }
+
+
+def interpret(best_hold_s: float | None, norm: dict[str, Any], ceiling_s: float | None) -> str:
+    """The age reference in plain words, e.g. "below the reference for 60–69 y: 27.0 s"."""
+    band = norm.get("age_band")
+    mean = norm.get("mean_hold_s")
+    if best_hold_s is None:
+        return "no trial to compare with the age reference"
+    if mean is None or band is None:
+        return (
+            f"best hold {best_hold_s:.1f} s; no checked reference value for this age and "
+            "condition (eyes open: Bohannon 2006 from 60 y; eyes closed: Sci Rep 2025, "
+            "20-66 y). Springer et al. 2007 report that healthy adults' times fall with age "
+            "from 18 y on, with a 45 s ceiling; their table is not stored here"
+        )
+    low, high = band.split("-")
+    where = f"the reference for {low}–{high} y: {mean:.1f} s ({norm['source']})"
+    capped = ceiling_s is not None and ceiling_s < mean and best_hold_s >= ceiling_s - 0.5
+    if capped:
+        text = f"held the full {ceiling_s:.0f} s asked for, which is shorter than {where}"
+    elif best_hold_s >= mean:
+        text = f"best hold {best_hold_s:.1f} s, at or above {where}"
+    else:
+        text = f"best hold {best_hold_s:.1f} s, below {where}"
+    cut = norm.get("fall_risk_below_s")
+    if cut is not None and best_hold_s < cut:
+        text += f"; under the {cut:.0f} s proposed as a fall-risk cut-off"
+    return text

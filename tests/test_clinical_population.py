@@ -1,0 +1,82 @@
+"""A fixed small sample of the simulated population (hipsense.sim.population) through the
+stance and bridge analyses: a regression in the detectors or the population model fails here.
+The full rates are in docs/validation.md (benchmarks/clinical_validation.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+from hipsense.sim.population import Placement, bridge_people, simulate_person, stance_people
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from clinical_validation import (  # pyright: ignore[reportMissingImports]
+    bridge_records,
+    stance_records,
+)
+
+
+def test_population_is_seeded_and_varied() -> None:
+    a, b = stance_people(30, seed=4), stance_people(30, seed=4)
+    assert [p.params for p in a] == [p.params for p in b]
+    scales = [p.strata["sway_scale"] for p in a]
+    assert min(scales) < 0.7 and max(scales) > 1.5
+    assert {p.placement.where for p in a} == {"back", "front"}
+    assert any(not p.strata["followed_protocol"] for p in stance_people(100, seed=0))
+    devs = {p.strata["deviation"] for p in bridge_people(60, seed=0)}
+    assert {"none", "extra rep", "missing rep", "abandoned"} <= devs
+
+
+def test_placement_mounting_is_a_rotation_and_front_turns_about_up() -> None:
+    q = np.array(Placement("front", 0.0, 0.0).mounting_wxyz())
+    assert np.isclose(np.linalg.norm(q), 1.0)
+    assert np.allclose(np.abs(q), [0.0, 0.0, 0.0, 1.0], atol=1e-9)  # 180° about z
+    assert Placement("front", 0.0, 0.0).lever_arm_m()[0] > 0.0
+
+
+def test_person_follows_the_plan_not_the_protocol() -> None:
+    p = next(p for p in bridge_people(60, seed=0) if p.strata["deviation"] == "extra rep")
+    result, rec = simulate_person(p)
+    assert len(result.truth["reps"]) == len(p.params["sequence"]) * p.params["reps"] + 1
+    assert rec.meta.extra["protocol"]["sets"] == list(p.params["sequence"])
+
+
+def test_stance_sample_rates() -> None:
+    """A regression gate at this sample's measured rates (2026-12-07: lift-off 11/16, final
+    touch-down 14/16, stance leg and drop 15/16); issue 15's targets (≥ 98 % / 99 %) are not
+    met yet: docs/validation.md has the population's rates and the reasons."""
+    trials, _ = stance_records(stance_people(8, seed=1))
+    assert len(trials) == 16
+    assert sum(t["lift"] for t in trials) >= 11
+    assert sum(t["end"] for t in trials) >= 14
+    assert sum(t["leg"] for t in trials) >= 15
+    assert sum(t["drop"] for t in trials) >= 15
+
+
+def test_steady_balancer_lift_off_and_touch_down_are_found() -> None:
+    """Issue 15: a person who stands still on one leg (hold sway ≈ 1.3 °/s, no drop, no tilt,
+    slow foot lift) was invisible to a sway-only detector; the weight shift dates both ends."""
+    import dataclasses
+
+    people = []
+    for p in stance_people(4, seed=3):
+        steady = dict(p.params, sway_scale=0.3, hip_corrections_per_min=1.0,
+                      arm_moves_per_min=0.0, lift_tilt_deg=0.0, drop_in_right_stance_deg=0.0,
+                      drop_in_left_stance_deg=0.0, lift_s=0.8, touch_downs_after_lift_s=(),
+                      touch_down_kinds=(), end_kind="step")  # fmt: skip
+        people.append(dataclasses.replace(p, params=steady))
+    trials, _ = stance_records(people)
+    assert len(trials) == 8
+    assert all(t["lift"] for t in trials)
+    assert all(t["leg"] for t in trials)
+    assert np.mean([t["end"] for t in trials]) >= 0.75
+
+
+def test_bridge_sample_rates() -> None:
+    recs = bridge_records(bridge_people(6, seed=2))
+    assert all(r["exact"] for r in recs)  # including an abandoned set
+    # reps the sensor can tell (sag ≥ 1.5° or twist ≥ 2°): measured 25/26 on this sample
+    assert sum(r["vis_right"] for r in recs) >= 0.95 * sum(r["vis"] for r in recs)
+    assert all(r["weak_ok"] for r in recs if r["weak_case"] in ("beyond", "none"))
+    assert any(r["weak_case"] == "beyond" for r in recs)
