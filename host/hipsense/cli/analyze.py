@@ -24,7 +24,7 @@ def recording_options(func: Any) -> Any:
         click.option("--column-map", default=None, metavar="OURS=THEIRS,...",
                      help="Read a foreign CSV: hipsense column = the file's column, comma-"
                           "separated (e.g. t_s=time_s,acc_x_mps2=acc_x,...,gyr_z_dps=gyr_z)."),
-        click.option("--rate-hz", type=float, default=None,
+        click.option("--rate-hz", type=click.FloatRange(min=1.0, max=10_000.0), default=None,
                      help="Sampling rate of a foreign CSV without a time column."),
         click.option("--axes", default=None, metavar="X,Y,Z",
                      help="Sensor axes along the pelvis's anterior, left and up axes "
