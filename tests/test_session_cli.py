@@ -119,7 +119,7 @@ def test_ctrl_c_ends_with_summary_closed_recording_and_report(
     assert rec.duration_s > grow_s, "the samples up to the Ctrl-C are kept"
     assert rec.meta.test == command
     if command != "stream":
-        report = re.search(r"report: (\S+)", stdout)
+        report = re.search(r"report: ([^\s,]+)", stdout)
         assert report and Path(report.group(1)).exists(), stdout
 
 
