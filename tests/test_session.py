@@ -245,7 +245,8 @@ async def test_unanswered_command_times_out_and_late_replies_are_counted() -> No
     async with Session(board, command_timeout_s=0.2) as session:
         with pytest.raises(CommandTimeout, match=r"did not answer START within 0\.2 s"):
             await session.command(Command.START)
-        token = board.commands[-1].token
+        # the START's token (the session's hello GET_CONFIG may be sent after it)
+        token = next(c.token for c in reversed(board.commands) if c.command == Command.START)
         board.deliver(reply(token, Command.START))
         await settle()
         assert session.stats.unmatched_replies == 1

@@ -2,7 +2,7 @@
 
 Sub-commands live in their own modules and are imported only when used, so ``hipsense --help``
 stays fast. Every :class:`~hipsense.errors.HipsenseError` ends the command with
-``hipsense: <message>`` on stderr and exit status 1.
+``hipsense: <message>`` on stderr and exit status 1 (130 for Ctrl-C before a stream started).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ _COMMANDS: dict[str, str] = {
     "import": "hipsense.cli.importer:import_command",
     "note": "hipsense.cli.clinic:note",
     "patients": "hipsense.cli.clinic:patients",
+    "recover": "hipsense.cli.recover:recover",
     "report": "hipsense.cli.report:report",
     "scan": "hipsense.cli.stream:scan",
     "sim": "hipsense.cli.sim:sim",
@@ -94,4 +95,4 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except HipsenseError as exc:
         click.echo(f"hipsense: {exc}", err=True)
-        sys.exit(1)
+        sys.exit(getattr(exc, "exit_status", 1))

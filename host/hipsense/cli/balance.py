@@ -12,8 +12,9 @@ import asyncio
 import datetime as dt
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.live import Live
@@ -23,8 +24,17 @@ from hipsense.cli.clinic import check_patient, patient_options
 from hipsense.cli.cues import Cues
 from hipsense.cli.keys import KeyReader
 from hipsense.cli.outcome import console_for, finish, say
-from hipsense.cli.stream import virtual_board_options, virtual_options
+from hipsense.cli.stream import (
+    end_status,
+    out_options,
+    print_end,
+    virtual_board_options,
+    virtual_options,
+)
 from hipsense.link.session import SampleBlock, Session
+
+if TYPE_CHECKING:
+    from hipsense.live.balance import LiveStance
 
 COUNTDOWN_S = 3.0
 
@@ -163,12 +173,18 @@ def end_note(source: str) -> str:
 @click.option(
     "--duration",
     "duration_s",
-    type=float,
+    type=click.FloatRange(min=0.0, min_open=True, max=600.0),
     default=30.0,
     show_default=True,
     help="Hold time asked for per trial (s).",
 )
-@click.option("--age", "age_years", type=float, default=None, help="Age, for the hold-time norm.")
+@click.option(
+    "--age",
+    "age_years",
+    type=click.FloatRange(min=0.0, max=120.0),
+    default=None,
+    help="Age, for the hold-time norm.",
+)
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -184,19 +200,20 @@ def end_note(source: str) -> str:
 )
 @click.option("--quiet", is_flag=True, help="No sound prompts.")
 @patient_options
+@out_options
 @virtual_options
 def balance(
     device: str | None, side: str, eyes: str, duration_s: float, age_years: float | None,
     out: Path | None, as_json: bool, report: bool, quiet: bool, patient_id: str | None,
-    store_path: Path | None, **kwargs: Any,
+    store_path: Path | None, overwrite: bool, **kwargs: Any,
 ) -> None:  # fmt: skip
     """Guided single-leg stance test: lift-off and touch-downs from the sensor alone.
 
-    Enter, space or t (or the board's button) marks a touch-down the sensor missed.
+    Enter, space or t (or the board's button) marks a touch-down the sensor missed. Ctrl-C
+    ends the test: the trials recorded so far are analysed.
     """
-    from hipsense.live.balance import LiveStance
     from hipsense.orchestrate.stream import StreamOptions, stream
-    from hipsense.recording import read_recording, write_recording
+    from hipsense.recording import read_recording
 
     check_patient(patient_id, store_path)
     sides = ["right", "left"] if side == "both" else [side]
@@ -204,11 +221,14 @@ def balance(
     if out is None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         out = Path("recordings") / f"balance-{stamp}.parquet"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    extra: dict[str, Any] = {"protocol": {"sides": sides, "duration_s": duration_s}}
+    if age_years is not None:
+        extra["age_years"] = age_years
     options = StreamOptions(
         device=device, virtual=virtual_board_options(
             kwargs, f"stance-eyes-{eyes}", {"sides": tuple(sides), "hold_s": duration_s}),
-        out=out, raw=True, test="balance", seconds=len(sides) * (duration_s + 40.0),
+        out=out, overwrite=overwrite, raw=True, test="balance",
+        seconds=len(sides) * (duration_s + 40.0), side=side, condition=condition, extra=extra,
     )  # fmt: skip
     console = console_for(as_json)
     console.print(
@@ -224,6 +244,8 @@ def balance(
             Cues(enabled=not quiet) as cues,
         ):
             view = _StanceView(live, sides, duration_s, stop, cues)
+            options.host_marks = _new_marks(view.stance)
+            options.write_delay_s = view.stance.lookup_s  # a late button press still lands
             with KeyReader(view.key) as keys:
                 view.key_hint = {"keys": "Enter, space or t,", "lines": "Enter"}.get(
                     keys.mode or ""
@@ -232,26 +254,31 @@ def balance(
             live.update(view.table())
         return summary, view.stance
 
-    try:
-        summary, stance = asyncio.run(run())
-    except KeyboardInterrupt:
-        summary = stance = None
+    summary, _stance = asyncio.run(run())
     console.print()  # the live table's last frame has no newline when not on a terminal
-    if summary is None or stance is None or summary.recording is None:
-        say(console, "stopped before a recording was written")
+    print_end(console, summary)
+    if summary.recording is None:
+        say(console, "no samples were recorded")
+        end_status(summary)
         return
     rec = read_recording(summary.recording)
-    stance.mark_recording(rec)  # the key presses (host-only), and any button press that came
-    # later than the stream's write delay (hipsense.orchestrate.stream.WRITE_DELAY_S)
-    rec.meta.side = side
-    rec.meta.condition = condition
-    rec.meta.extra["protocol"] = {"sides": sides, "duration_s": duration_s}
-    if age_years is not None:
-        rec.meta.extra["age_years"] = age_years
-    write_recording(rec, summary.recording)
     say(console, f"recording: {summary.recording}")
     finish(
         console, "balance", rec, summary.recording, patient_id=patient_id,
         store_path=store_path, report=report, as_json=as_json,
         options={"age_years": age_years},
     )  # fmt: skip
+    end_status(summary)
+
+
+def _new_marks(stance: LiveStance) -> Callable[[], list[tuple[int, int]]]:
+    """The marks (key presses, button presses) made since the last call, for the recording."""
+    taken = 0
+
+    def new() -> list[tuple[int, int]]:
+        nonlocal taken
+        marks = stance.marks[taken:]
+        taken = len(stance.marks)
+        return [(m.seq, m.code) for m in marks]
+
+    return new

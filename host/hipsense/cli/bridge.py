@@ -20,7 +20,13 @@ from rich.table import Table
 from hipsense.cli.clinic import check_patient, patient_options
 from hipsense.cli.cues import Cues
 from hipsense.cli.outcome import console_for, finish, say
-from hipsense.cli.stream import virtual_board_options, virtual_options
+from hipsense.cli.stream import (
+    end_status,
+    out_options,
+    print_end,
+    virtual_board_options,
+    virtual_options,
+)
 from hipsense.link.session import SampleBlock, Session
 
 _SIDE_WORDS = {"both": "both feet", "left": "the LEFT foot (right leg extended)",
@@ -133,11 +139,13 @@ def _default_scenario(sets: list[str]) -> str:
     show_default=True,
     help="Supporting side of each set, in order: both (double-leg), left, right.",
 )
-@click.option("--reps", type=int, default=3, show_default=True, help="Reps per set.")
+@click.option(
+    "--reps", type=click.IntRange(1, 50), default=3, show_default=True, help="Reps per set."
+)
 @click.option(
     "--hold",
     "hold_s",
-    type=float,
+    type=click.FloatRange(min=0.0, min_open=True, max=120.0),
     default=5.0,
     show_default=True,
     help="Hold asked for at the top (s).",
@@ -157,31 +165,35 @@ def _default_scenario(sets: list[str]) -> str:
 )
 @click.option("--quiet", is_flag=True, help="No sound prompts.")
 @patient_options
+@out_options
 @virtual_options
 def bridge(
     device: str | None, sets_text: str, reps: int, hold_s: float, out: Path | None,
     as_json: bool, report: bool, quiet: bool, patient_id: str | None, store_path: Path | None,
-    **kwargs: Any,
+    overwrite: bool, **kwargs: Any,
 ) -> None:  # fmt: skip
-    """Guided bridge sets: reps counted live, then left against right."""
+    """Guided bridge sets: reps counted live, then left against right.
+
+    Ctrl-C ends the sets: the reps recorded so far are analysed."""
     from hipsense.orchestrate.stream import StreamOptions, stream
-    from hipsense.recording import read_recording, write_recording
+    from hipsense.recording import read_recording
 
     sets = [s.strip() for s in sets_text.split(",") if s.strip()]
     bad = [s for s in sets if s not in _SIDE_WORDS]
-    if bad or not sets or reps < 1:
-        raise click.BadParameter("--sets takes both, left or right, comma-separated; --reps >= 1")
+    if bad or not sets:
+        raise click.BadParameter("--sets takes both, left or right, comma-separated")
     check_patient(patient_id, store_path)
     if out is None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         out = Path("recordings") / f"bridge-{stamp}.parquet"
-    out.parent.mkdir(parents=True, exist_ok=True)
     options = StreamOptions(
         device=device, virtual=virtual_board_options(
             kwargs, _default_scenario(sets),
             {"sequence": tuple(sets), "reps": reps, "hold_s": hold_s}), out=out,
-        raw=True, test="bridge",
+        overwrite=overwrite, raw=True, test="bridge",
         seconds=60.0 + len(sets) * reps * (hold_s + 15.0),
+        side=sets[0] if len(set(sets)) == 1 else "both",
+        extra={"protocol": {"sets": sets, "reps": reps, "hold_s": hold_s}},
     )  # fmt: skip
     console = console_for(as_json)
     console.print(f"Bridges: {len(sets)} set(s) of {reps}, {hold_s:.0f} s holds "
@@ -198,20 +210,17 @@ def bridge(
             live.update(view.table())
         return summary
 
-    try:
-        summary = asyncio.run(run())
-    except KeyboardInterrupt:
-        summary = None
+    summary = asyncio.run(run())
     console.print()  # the live table's last frame has no newline when not on a terminal
-    if summary is None or summary.recording is None:
-        say(console, "stopped before a recording was written")
+    print_end(console, summary)
+    if summary.recording is None:
+        say(console, "no samples were recorded")
+        end_status(summary)
         return
     rec = read_recording(summary.recording)
-    rec.meta.side = sets[0] if len(set(sets)) == 1 else "both"
-    rec.meta.extra["protocol"] = {"sets": sets, "reps": reps, "hold_s": hold_s}
-    write_recording(rec, summary.recording)
     say(console, f"recording: {summary.recording}")
     finish(
         console, "bridge", rec, summary.recording, patient_id=patient_id,
         store_path=store_path, report=report, as_json=as_json,
     )  # fmt: skip
+    end_status(summary)

@@ -94,7 +94,7 @@ def _check_sha256(value: str | None) -> str | None:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Deploy this firmware folder instead of the installed one (development).",
 )
-@click.option("--settle-s", type=float, default=3.0, hidden=True)
+@click.option("--settle-s", type=click.FloatRange(min=0.0, max=60.0), default=3.0, hidden=True)
 def flash(
     port: str | None,
     board_profile: str | None,

@@ -60,8 +60,9 @@ _scenario_arg = click.argument("scenario", type=click.Choice(sorted(SCENARIOS)))
 
 def _sim_options(func: Any) -> Any:
     options = [
-        click.option("--seed", type=int, default=0, show_default=True),
-        click.option("--rate-hz", type=float, default=100.0, show_default=True),
+        click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True),
+        click.option("--rate-hz", type=click.FloatRange(min=1.0, max=10_000.0), default=100.0,
+                     show_default=True),
         click.option(
             "--chip", type=click.Choice([*CHIPS, "ideal"]), default="mpu6886", show_default=True
         ),
@@ -73,7 +74,8 @@ def _sim_options(func: Any) -> Any:
             "--lever-arm", default=",".join(str(v) for v in DEFAULT_LEVER_ARM_M),
             show_default=True, help="sensor position from the pelvis origin, pelvis frame [m]",
         ),
-        click.option("--duration-s", type=float, default=None,
+        click.option("--duration-s", type=click.FloatRange(min=0.0, min_open=True, max=86_400.0),
+                     default=None,
                      help="length of the main activity (see `hipsense sim list`)"),
         click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
                      help="override a scenario parameter, e.g. drop_in_right_stance_deg=8"),

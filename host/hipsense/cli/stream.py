@@ -21,6 +21,47 @@ from hipsense.link.session import SampleBlock, Session
 from hipsense.orchestrate.stream import StreamOptions, StreamSummary, stream
 from hipsense.virtual.launch import VirtualBoardOptions, virtual_board
 
+POSITIVE_S = click.FloatRange(min=0.0, min_open=True, max=86_400.0)
+"""A duration in seconds: more than 0, at most a day."""
+SPEED = click.FloatRange(min=0.0, min_open=True, max=100.0)
+
+
+def out_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--overwrite``: replace an existing ``--out`` (refused otherwise)."""
+    return click.option(
+        "--overwrite", is_flag=True, help="Replace the --out file if it exists (else refused)."
+    )(func)
+
+
+def print_end(console: Console, summary: StreamSummary) -> None:
+    """How the stream ended when that was not its planned end: Ctrl-C, a problem, restarts."""
+    for event in summary.events:
+        console.print(f"note: {event}", soft_wrap=True, highlight=False)
+    if summary.interrupted:
+        console.print(
+            f"stopped (Ctrl-C) after {summary.samples} samples ({summary.duration_s:.1f} s): "
+            "they are kept",
+            highlight=False,
+        )
+    if summary.problem is not None:
+        kept = (
+            f"the recording keeps the {summary.samples} samples ({summary.duration_s:.1f} s) "
+            f"up to there: {summary.recording}"
+            if summary.recording is not None
+            else "nothing was recorded"
+        )
+        console.print(
+            f"[bold yellow]the stream ended early: {summary.problem}; {kept}[/]",
+            soft_wrap=True,
+            highlight=False,
+        )
+
+
+def end_status(summary: StreamSummary) -> None:
+    """Exit status 1 when the stream ended on a problem (its results are shown first)."""
+    if summary.problem is not None:
+        raise SystemExit(1)
+
 
 def virtual_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """The options that choose what the virtual board simulates."""
@@ -29,16 +70,17 @@ def virtual_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--scenario", default=None,
                      help="Simulated motion (see `hipsense sim list`); default: one that "
                           "suits the command (walk-normal for stream, scan and walk)."),
-        click.option("--seed", default=0, show_default=True, help="Scenario seed."),
+        click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+                     help="Scenario seed."),
         click.option("--chip", default="mpu6886", show_default=True, help="Simulated IMU."),
         click.option("--board", "profile", default="m5stickc-plus2", show_default=True,
                      help="Board profile of the virtual board."),
-        click.option("--speed", default=1.0, show_default=True,
+        click.option("--speed", type=SPEED, default=1.0, show_default=True,
                      help="Simulated seconds per second."),
-        click.option("--drop-link-every", type=float, default=None, metavar="S",
+        click.option("--drop-link-every", type=POSITIVE_S, default=None, metavar="S",
                      help="Fault injection: drop the BLE link every S simulated seconds."),
-        click.option("--drop-link-for", type=float, default=3.0, show_default=True, metavar="S",
-                     help="How long each forced disconnect lasts."),
+        click.option("--drop-link-for", type=POSITIVE_S, default=3.0, show_default=True,
+                     metavar="S", help="How long each forced disconnect lasts."),
     ]  # fmt: skip
     for option in reversed(options):
         func = option(func)
@@ -70,7 +112,8 @@ def virtual_board_options(
 
 
 @click.command()
-@click.option("--timeout", "timeout_s", default=5.0, show_default=True, help="Scan seconds.")
+@click.option("--timeout", "timeout_s", type=POSITIVE_S, default=5.0, show_default=True,
+              help="Scan seconds.")  # fmt: skip
 @virtual_options
 def scan(timeout_s: float, **kwargs: Any) -> None:
     """List the hipsense sensors in range."""
@@ -130,7 +173,10 @@ class _LiveView:
 
 @click.command(name="stream")
 @click.argument("device", required=False)
-@click.option("--seconds", type=float, default=None, help="Stop after this much stream time.")
+@click.option("--seconds", type=POSITIVE_S, default=None,
+              help="Stop after this much stream time.")  # fmt: skip
+@click.option("--port", default=None, metavar="PORT",
+              help="USB serial link on PORT (/dev/ttyUSB0, COM3), not Bluetooth.")  # fmt: skip
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -145,24 +191,28 @@ class _LiveView:
     help="Recording format (default: from the file name, else parquet).",
 )
 @click.option("--angles-only", is_flag=True, help="Stream angles without the raw IMU data.")
+@out_options
 @virtual_options
 def stream_command(
-    device: str | None, seconds: float | None, out: Path | None, fmt: str | None,
-    angles_only: bool, **kwargs: Any,
+    device: str | None, seconds: float | None, port: str | None, out: Path | None,
+    fmt: str | None, angles_only: bool, overwrite: bool, **kwargs: Any,
 ) -> None:  # fmt: skip
-    """Stream live pelvis angles from DEVICE (name or address; default: the first found)."""
+    """Stream live pelvis angles from DEVICE (name or address; default: the first found).
+
+    Ctrl-C ends the stream: the summary is printed and the recording closed."""
+    virtual = virtual_board_options(kwargs)
+    if port is not None and virtual is not None:
+        raise click.UsageError("--port and --virtual exclude each other")
     options = StreamOptions(
-        device=device, virtual=virtual_board_options(kwargs), seconds=seconds, out=out, fmt=fmt,
-        raw=not angles_only, test="stream",
+        device=device, virtual=virtual, port=port, seconds=seconds, out=out, fmt=fmt,
+        overwrite=overwrite, raw=not angles_only, test="stream",
     )  # fmt: skip
     console = Console()
     with Live(console=console, refresh_per_second=5, transient=False) as live:
-        try:
-            summary = asyncio.run(stream(options, _LiveView(live)))
-        except KeyboardInterrupt:
-            console.print("stopped")
-            return
+        summary = asyncio.run(stream(options, _LiveView(live)))
     _print_summary(console, summary)
+    print_end(console, summary)
+    end_status(summary)
 
 
 def _print_summary(console: Console, summary: StreamSummary) -> None:

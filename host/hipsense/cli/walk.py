@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import math
-import struct
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -20,14 +19,20 @@ from rich.table import Table
 from hipsense.analysis.walk import drop_difference_words, step_time_words
 from hipsense.cli.clinic import check_patient, patient_options
 from hipsense.cli.outcome import console_for, finish, say
-from hipsense.cli.stream import virtual_board_options, virtual_options
+from hipsense.cli.stream import (
+    POSITIVE_S,
+    end_status,
+    out_options,
+    print_end,
+    virtual_board_options,
+    virtual_options,
+)
 from hipsense.detectors.walk.tracker import WalkTracker
 from hipsense.link.session import SampleBlock, Session
 from hipsense.live.walk import LiveWalk
 
 STILL_S = 3.0
 """Guided start: stand still this long first (the board learns its gyro bias at rest)."""
-ALIGN_TIMEOUT_S = 15.0
 
 
 def _aligner(
@@ -37,26 +42,22 @@ def _aligner(
     The board's quaternion (w, x, y, z) is appended to ``aligned`` when given."""
 
     async def align(session: Session) -> None:
-        from hipsense.link.protocol import Command
         from hipsense.link.session import CommandFailed
         from hipsense.motion.mounting import MountingError
 
         console.print("Mounting alignment: stand upright and still (2 s)…")
-        await session.command(Command.ALIGN_MOUNTING, bytes([1]), timeout_s=ALIGN_TIMEOUT_S)
+        await session.align_mounting(1)
         console.print("Now walk forward in a straight line and keep walking (8 s)…")
         try:
-            reply = await session.command(
-                Command.ALIGN_MOUNTING, bytes([3]), timeout_s=ALIGN_TIMEOUT_S
-            )
+            q = await session.align_mounting(3)
         except CommandFailed as exc:
             raise MountingError(
                 "mounting alignment failed: the sensor saw no regular walk. Start walking "
                 "at the prompt and keep walking straight at an even pace for 8 s, then retry"
             ) from exc
-        if len(reply.payload) < 16:
+        if q is None:
             console.print("Mounting aligned and stored on the sensor.")
             return
-        q = struct.unpack_from("<4f", reply.payload)
         if aligned is not None:
             aligned.append(q)
         w = q[0]
@@ -140,7 +141,8 @@ def _pace(tr: WalkTracker) -> str:
 
 @click.command()
 @click.argument("device", required=False)
-@click.option("--seconds", type=float, default=None, help="Stop after this much stream time.")
+@click.option("--seconds", type=POSITIVE_S, default=None,
+              help="Stop after this much stream time.")  # fmt: skip
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -168,6 +170,7 @@ def _pace(tr: WalkTracker) -> str:
     default=None,
     help="Your height in cm: step length and gait speed.",
 )
+@out_options
 @virtual_options
 def walk(
     device: str | None,
@@ -179,9 +182,12 @@ def walk(
     patient_id: str | None,
     store_path: Path | None,
     height_cm: float | None,
+    overwrite: bool,
     **kwargs: Any,
 ) -> None:
-    """Walk with the sensor on: live left/right view, then the summary and the report."""
+    """Walk with the sensor on: live left/right view, then the summary and the report.
+
+    Ctrl-C ends the walk: what was recorded is analysed and reported."""
     from hipsense.orchestrate.stream import StreamOptions, stream
     from hipsense.recording import read_recording
 
@@ -189,12 +195,12 @@ def walk(
     if out is None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         out = Path("recordings") / f"walk-{stamp}.parquet"
-    out.parent.mkdir(parents=True, exist_ok=True)
     options = StreamOptions(
         device=device,
         virtual=virtual_board_options(kwargs),
         seconds=seconds,
         out=out,
+        overwrite=overwrite,
         raw=True,
         test="walk",
     )
@@ -206,14 +212,13 @@ def walk(
     walker = LiveWalk(height_cm)
     with Live(console=console, refresh_per_second=5, transient=False) as live:
         view = _WalkView(live, walker)
-        try:
-            summary = asyncio.run(stream(options, view))
-        except KeyboardInterrupt:
-            summary = None
+        summary = asyncio.run(stream(options, view))
         live.update(view.table())
     console.print()
-    if summary is None or summary.recording is None:
-        say(console, "stopped before a recording was written")
+    print_end(console, summary)
+    if summary.recording is None:
+        say(console, "no samples were recorded")
+        end_status(summary)
         return
     say(
         console,
@@ -238,3 +243,4 @@ def walk(
             if same
             else "note: the offline analysis differs from the live one (samples lost?)",
         )
+    end_status(summary)

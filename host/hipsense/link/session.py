@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import struct
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -42,6 +43,7 @@ from hipsense.link.protocol import (
     UnsupportedProtocolVersion,
     decode_frame,
     encode_command,
+    reply_mounting,
     reply_resend,
 )
 from hipsense.link.transport.base import LinkDown, LinkState, Transport
@@ -50,6 +52,8 @@ log = logging.getLogger(__name__)
 
 _SEQ_MASK = SEQ_MODULUS - 1
 _T_UNIT_S = 1e-4
+ALIGN_TIMEOUT_S = 15.0
+"""An alignment phase captures up to 8 s on the board, then replies."""
 
 
 class CommandTimeout(HipsenseError):
@@ -124,6 +128,14 @@ class _Pending:
     t_host_s: float
 
 
+def _reply_future() -> asyncio.Future[ReplyFrame]:
+    """A future for a REPLY whose failure (link down, session closed) is never reported as
+    "Future exception was never retrieved" when its waiter has already gone (Ctrl-C)."""
+    fut: asyncio.Future[ReplyFrame] = asyncio.get_running_loop().create_future()
+    fut.add_done_callback(lambda f: None if f.cancelled() else f.exception())
+    return fut
+
+
 class Session:
     """``async with Session(transport) as s: async for block in s.samples(): ...``"""
 
@@ -147,6 +159,8 @@ class Session:
         self.status: StatusFrame | None = None
         self.clock = ClockMap()
         self.fatal: HipsenseError | None = None
+        self.link_changed_at: float | None = None
+        """``time.monotonic()`` of the last link change (up or down)."""
         self._out: asyncio.Queue[SampleBlock | None] = asyncio.Queue()
         self._replies: dict[int, asyncio.Future[ReplyFrame]] = {}
         self._token = 0
@@ -192,10 +206,26 @@ class Session:
         while True:
             block = await self._out.get()
             if block is None:
+                self._out.put_nowait(None)  # the end stays the end for the next reader
                 if self.fatal is not None:
                     raise self.fatal
                 return
             yield block
+
+    async def receive(self, timeout_s: float) -> SampleBlock | None:
+        """The next sample block, or None when none arrived within ``timeout_s`` (the caller
+        keeps its own deadline); raises :class:`SessionClosed` (or the stream's fatal error)
+        once the session has ended."""
+        try:
+            block = await asyncio.wait_for(self._out.get(), timeout_s)
+        except asyncio.TimeoutError:
+            return None
+        if block is None:
+            self._out.put_nowait(None)
+            if self.fatal is not None:
+                raise self.fatal
+            raise SessionClosed("the session ended")
+        return block
 
     # ---- commands ------------------------------------------------------------------------
     async def command(
@@ -206,7 +236,7 @@ class Session:
         if self.fatal is not None:
             raise self.fatal
         token, frame = self._new_token(command, args)
-        fut: asyncio.Future[ReplyFrame] = asyncio.get_running_loop().create_future()
+        fut = _reply_future()
         self._replies[token] = fut
         timeout = self.command_timeout_s if timeout_s is None else timeout_s
         try:
@@ -223,6 +253,18 @@ class Session:
         if check and reply.result != Result.OK:
             raise CommandFailed(reply)
         return reply
+
+    async def align_mounting(
+        self, phase: int, *, timeout_s: float = ALIGN_TIMEOUT_S
+    ) -> tuple[float, float, float, float] | None:
+        """One phase of the guided mounting alignment (1: stand still, 2: bend forward,
+        3: walk forward; docs/protocol.md); the board stores the result on its flash. Returns
+        the quaternion (w, x, y, z, sensor -> pelvis) of phases 2 and 3 when the reply carries
+        it; :class:`CommandFailed` when the capture could not give a mounting."""
+        if phase not in (1, 2, 3):
+            raise ValueError(f"alignment phase {phase}: use 1, 2 or 3")
+        reply = await self.command(Command.ALIGN_MOUNTING, bytes([phase]), timeout_s=timeout_s)
+        return reply_mounting(reply)
 
     def _new_token(self, command: int, args: bytes) -> tuple[int, bytes]:
         """A free token, preferably one the transport likes (serial: no 0x03 on the wire; the
@@ -273,6 +315,7 @@ class Session:
         task.add_done_callback(self._tasks.discard)
 
     def _on_link(self, state: LinkState) -> None:
+        self.link_changed_at = time.monotonic()
         if not state.up:
             self.stats.link_downs += 1
             self._resend_token = None
@@ -431,7 +474,7 @@ class Session:
             return
         from_seq = self._next
         token, frame = self._new_token(Command.RESEND, struct.pack("<I", from_seq & _SEQ_MASK))
-        fut: asyncio.Future[ReplyFrame] = asyncio.get_running_loop().create_future()
+        fut = _reply_future()
         self._replies[token] = fut
         self._resend_token, self._resend_from = token, from_seq
         self.stats.resends += 1

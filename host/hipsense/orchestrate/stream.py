@@ -12,18 +12,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
+import logging
+import signal
+import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from hipsense import __version__
+from hipsense.errors import HipsenseError
 from hipsense.link.blocks import block_rows
 from hipsense.link.protocol import (
     RAW_LOST,
+    SEQ_MODULUS,
+    BoardState,
     Command,
     ConfigFrame,
     ImuChip,
@@ -31,10 +39,16 @@ from hipsense.link.protocol import (
     StatusFrame,
     reply_status,
 )
-from hipsense.link.session import SampleBlock, Session
-from hipsense.link.transport.ble import BleTransport
-from hipsense.recording import MARKER_BUTTON, RecordingMeta, RecordingWriter
-from hipsense.virtual.launch import VirtualBoardOptions, virtual_board
+from hipsense.link.session import CommandTimeout, SampleBlock, Session, SessionClosed
+from hipsense.link.transport.base import LinkDown, Transport
+from hipsense.recording import MARKER_BUTTON, RecordingError, RecordingMeta, RecordingWriter
+from hipsense.recording.files import PARTIAL_SUFFIX
+
+if TYPE_CHECKING:
+    from hipsense.virtual.launch import VirtualBoardOptions
+
+log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 WRITE_DELAY_S = 0.5
 """Blocks are written once this much newer stream time has arrived (markers catch up)."""
@@ -49,23 +63,57 @@ _IMU_NAMES = {
 }
 
 
+STALL_CHECK_S = 2.0
+"""No new sample for this long: ask the board what it is doing (and restart its stream)."""
+GIVE_UP_S = 10.0
+"""No new sample for this long and nothing helped: the session ends, the recording is kept."""
+SETUP_DEADLINE_S = 30.0
+"""Connecting and starting the stream are retried across link drops for this long."""
+
+
+class StreamInterrupted(HipsenseError):
+    """Ctrl-C before any sample was recorded (or a second Ctrl-C while finishing)."""
+
+    exit_status = 130
+
+
 @dataclass
 class StreamOptions:
     """``device``: a name or address (None: the first hipsense board found); ``virtual``:
-    run the virtual board instead of looking for hardware; ``seconds``: stop after this much
-    stream time (None: until interrupted); ``out``: write a recording (docs/recording.md);
-    ``prepare``: awaited with the connected, stopped session before START (e.g. a guided
-    mounting alignment)."""
+    run the virtual board instead of looking for hardware; ``port``: use the USB serial link
+    on this port instead of BLE; ``transport``: any ready-made transport (tests, replay);
+    ``seconds``: stop after this much stream time (None: until interrupted); ``out``: write a
+    recording (docs/recording.md), refused when it exists unless ``overwrite``; ``prepare``:
+    awaited with the connected, stopped session before START (e.g. a guided mounting
+    alignment). ``side``, ``condition`` and ``extra`` go into the recording's metadata as it is
+    written; ``host_marks`` returns the marks made on the host since its last call
+    (``(seq, marker code)``, e.g. key presses), written on their samples. ``write_delay_s``:
+    how long samples wait for their markers before they are written. ``stall_check_s`` and
+    ``give_up_s``: the deadlines of a stream that stops delivering (docs/link.md).
+    ``handle_sigint``: Ctrl-C ends the stream with its summary (the caller sees no
+    KeyboardInterrupt)."""
 
     device: str | None = None
     virtual: VirtualBoardOptions | None = None
+    port: str | None = None
+    transport: Transport | None = None
     seconds: float | None = None
     out: Path | None = None
+    overwrite: bool = False
     fmt: str | None = None
     raw: bool = True
     scan_timeout_s: float = 10.0
     test: str | None = None
+    side: str | None = None
+    condition: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
     prepare: Callable[[Session], Awaitable[None]] | None = None
+    host_marks: Callable[[], Iterable[tuple[int, int]]] | None = None
+    write_delay_s: float = WRITE_DELAY_S
+    stall_check_s: float = STALL_CHECK_S
+    give_up_s: float = GIVE_UP_S
+    setup_deadline_s: float = SETUP_DEADLINE_S
+    handle_sigint: bool = True
 
 
 @dataclass
@@ -82,6 +130,12 @@ class StreamSummary:
     """Markers whose sample never reached the recording (lost, or marked too late)."""
     recording: Path | None = None
     losses: list[tuple[int, int, str]] = field(default_factory=list)
+    interrupted: bool = False
+    """Ended by Ctrl-C (the samples up to there are recorded)."""
+    problem: str | None = None
+    """Why the stream ended early (the board stopped delivering and could not be restarted)."""
+    events: list[str] = field(default_factory=list)
+    """What happened on the way (the stream restarted after a STOP or a reboot, ...)."""
 
 
 def board_losses(block: SampleBlock, reason: str) -> list[tuple[int, int, str]]:
@@ -112,7 +166,17 @@ def _marker_code(frame: MarkerFrame) -> int:
 
 
 @contextlib.asynccontextmanager
-async def _transport(options: StreamOptions) -> AsyncIterator[tuple[BleTransport, str]]:
+async def _transport(options: StreamOptions) -> AsyncIterator[tuple[Transport, str]]:
+    if options.transport is not None:
+        yield options.transport, options.device or options.transport.name
+        return
+    if options.port is not None:
+        from hipsense.link.transport.serial import SerialTransport
+
+        yield SerialTransport(options.port), options.device or options.port
+        return
+    from hipsense.link.transport.ble import BleTransport
+
     if options.virtual is None:
         yield (
             BleTransport(options.device, scan_timeout_s=options.scan_timeout_s),
@@ -120,6 +184,7 @@ async def _transport(options: StreamOptions) -> AsyncIterator[tuple[BleTransport
         )
         return
     from hipsense.virtual.bleak_backend import VirtualClient, VirtualScanner
+    from hipsense.virtual.launch import virtual_board
 
     async with virtual_board(options.virtual) as running:
         yield (
@@ -134,77 +199,391 @@ async def _transport(options: StreamOptions) -> AsyncIterator[tuple[BleTransport
         )
 
 
+class _Sigint:
+    """Ctrl-C while streaming sets ``stop`` (the stream ends with its summary); while
+    connecting, or a second time, it cancels the streaming task (:class:`StreamInterrupted`)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.stop = asyncio.Event()
+        self.streaming = False
+        self.presses = 0
+        self._task = asyncio.current_task()
+        self._loop = asyncio.get_running_loop()
+        self._installed = False
+        if enabled and threading.current_thread() is threading.main_thread():
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                self._loop.add_signal_handler(signal.SIGINT, self._pressed)
+                self._installed = True
+
+    def _pressed(self) -> None:
+        self.presses += 1
+        if self.streaming and self.presses == 1:
+            self.stop.set()
+        elif self._task is not None:
+            self._task.cancel()
+
+    def remove(self) -> None:
+        if self._installed:
+            self._loop.remove_signal_handler(signal.SIGINT)
+            self._installed = False
+
+
 async def stream(
     options: StreamOptions,
     on_block: Callable[[SampleBlock, Session], None] | None = None,
     stop: asyncio.Event | None = None,
 ) -> StreamSummary:
-    """Stream until ``options.seconds`` of samples arrived, ``stop`` is set or the link ends."""
-    async with _transport(options) as (transport, name), Session(transport) as session:
+    """Stream until ``options.seconds`` of samples arrived, ``stop`` is set, Ctrl-C is pressed,
+    or the board stops delivering for ``options.give_up_s`` (``summary.problem`` says why).
+
+    Raises :class:`StreamInterrupted` on Ctrl-C before the stream started."""
+    if options.out is not None:
+        check_out(options.out, options.overwrite)
+    sigint = _Sigint(options.handle_sigint)
+    try:
+        return await _stream(options, on_block, stop, sigint)
+    except asyncio.CancelledError:
+        if sigint.presses == 0:
+            raise
+        uncancel = getattr(asyncio.current_task(), "uncancel", None)  # Python >= 3.11
+        if uncancel is not None:
+            uncancel()
+        raise StreamInterrupted(f"interrupted (Ctrl-C){_kept(options.out)}") from None
+    finally:
+        sigint.remove()
+
+
+def _kept(out: Path | None) -> str:
+    """What an interrupted stream left behind, for its message."""
+    if out is None:
+        return ""
+    partial = out.with_name(out.name + PARTIAL_SUFFIX)
+    if partial.exists():
+        return f"; the samples so far are in {partial} (`hipsense recover {partial}`)"
+    if out.exists():
+        return f"; the recording {out} is complete"
+    return "; nothing was recorded"
+
+
+def check_out(out: Path, overwrite: bool) -> None:
+    """Refuse to replace an existing recording (unless ``overwrite``); create a missing folder."""
+    if out.exists() and not overwrite:
+        raise RecordingError(
+            f"{out} exists: choose another --out, or add --overwrite to replace it"
+        )
+    if out.is_dir():
+        raise RecordingError(f"{out} is a folder: --out takes a file name")
+    partial = out.with_name(out.name + PARTIAL_SUFFIX)
+    if partial.exists():
+        raise RecordingError(
+            f"{partial} exists (an interrupted recording): restore it with "
+            f"`hipsense recover {partial}`, or delete it"
+        )
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RecordingError(
+            f"cannot create the folder {out.parent} for the recording: {exc.strerror or exc}"
+        ) from None
+
+
+async def _stream(
+    options: StreamOptions,
+    on_block: Callable[[SampleBlock, Session], None] | None,
+    stop: asyncio.Event | None,
+    sigint: _Sigint,
+) -> StreamSummary:
+    async with _transport(options) as (transport, name), _open(transport, options) as session:
         summary = StreamSummary(name)
-        await session.command(Command.STOP)
-        status = reply_status(await session.command(Command.GET_STATUS))
+        deadline = time.monotonic() + options.setup_deadline_s
+        status = await _retry(session, deadline, lambda: _stop_and_status(session))
         if options.prepare is not None:
             await options.prepare(session)
-        await session.command(Command.SET_CONTENT, bytes([1 if options.raw else 0]))
-        await session.command(Command.START)
-        writer: RecordingWriter | None = None
-        markers: dict[int, int] = {}
-        held: list[SampleBlock] = []  # not yet written (see WRITE_DELAY_S)
-        t0: float | None = None
-        seen_markers = 0
-        board_lost = 0  # placeholders the board sent for samples it lost itself
-        board_runs: list[tuple[int, int, str]] = []
+        first = [True]
+        await _retry(session, deadline, lambda: _start(session, options.raw, first))
+        sigint.streaming = True
+        recorder = _Recorder(options, session, status, name, summary)
         try:
-            async for block in session.samples():
-                if t0 is None:
-                    t0 = float(block.t_device_s[0])
-                on_board = board_losses(block, _board_reason(session))
-                board_lost += sum(count for _, count, _ in on_board)
-                board_runs += on_board
-                summary.samples += len(block.seq) - sum(count for _, count, _ in on_board)
-                summary.duration_s = float(block.t_device_s[-1]) - t0
-                if options.out is not None:
-                    if writer is None:
-                        meta = _meta(session.config, status, name, options)
-                        writer = RecordingWriter(options.out, meta, options.fmt)
-                    held.append(block)
-                    seen_markers = _take_markers(session, seen_markers, markers)
-                    newest = float(block.t_device_s[-1])
-                    while held and float(held[0].t_device_s[-1]) <= newest - WRITE_DELAY_S:
-                        writer.append_rows(block_rows(held.pop(0), t0, markers).columns())
-                if on_block is not None:
-                    on_block(block, session)
-                if options.seconds is not None and summary.duration_s >= options.seconds:
-                    break
-                if stop is not None and stop.is_set():
-                    break
+            await _pump(options, session, recorder, summary, on_block, stop, sigint)
         finally:
-            seen_markers = _take_markers(session, seen_markers, markers)
-            if writer is not None and t0 is not None:
-                for block in held:
-                    writer.append_rows(block_rows(block, t0, markers).columns())
-                summary.recording = writer.close()
-                summary.markers_unplaced = len(markers)
+            recorder.close()
+            sigint.streaming = False
             with contextlib.suppress(Exception):
-                await session.command(Command.STOP)
+                await session.command(Command.STOP, timeout_s=1.0)
         stats = session.stats
-        summary.lost = stats.lost + board_lost
+        summary.lost = stats.lost + recorder.board_lost + recorder.restart_lost
         summary.link_downs = stats.link_downs
         summary.resends = stats.resends
         summary.malformed_frames = stats.malformed_frames
-        summary.markers = seen_markers
         summary.losses = sorted(
-            [(loss.first_seq, loss.count, loss.reason) for loss in session.losses] + board_runs
+            [(x.first_seq, x.count, x.reason) for x in session.losses]
+            + recorder.board_runs
+            + recorder.restart_losses
         )
         return summary
 
 
-def _take_markers(session: Session, seen: int, markers: dict[int, int]) -> int:
-    """Add the session's new MARKER frames to ``markers`` (seq -> code); the new count seen."""
-    for frame in session.markers[seen:]:
-        markers[frame.seq] = _marker_code(frame)
-    return len(session.markers)
+@contextlib.asynccontextmanager
+async def _open(transport: Transport, options: StreamOptions) -> AsyncIterator[Session]:
+    """A started session, trying again while the board is out of reach (a dropped link while
+    connecting) for ``options.setup_deadline_s``; the last error says what to check."""
+    session = Session(transport)
+    deadline_s = options.setup_deadline_s
+    t_end = time.monotonic() + deadline_s
+    attempt = 0
+    while True:
+        try:
+            await session.start()
+            break
+        except LinkDown as exc:
+            attempt += 1
+            if time.monotonic() >= t_end:
+                raise LinkDown(f"{exc} (tried {attempt} times in {deadline_s:g} s)") from None
+            log.info("connecting failed (%s); trying again", exc)
+            await asyncio.sleep(min(0.5 * attempt, 2.0))
+    try:
+        yield session
+    finally:
+        await session.close()
+
+
+async def _retry(session: Session, deadline: float, step: Callable[[], Awaitable[_T]]) -> _T:
+    """``step()`` again after a link drop or a lost answer, until ``deadline``."""
+    while True:
+        try:
+            return await step()
+        except (LinkDown, CommandTimeout):
+            if time.monotonic() >= deadline:
+                raise
+            while not session.transport.connected and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+
+
+async def _stop_and_status(session: Session) -> StatusFrame | None:
+    await session.command(Command.STOP)
+    return reply_status(await session.command(Command.GET_STATUS))
+
+
+async def _start(session: Session, raw: bool, first: list[bool] | None = None) -> None:
+    """SET_CONTENT and START; on a second try (``first`` was cleared), a board that already
+    streams (an earlier START whose answer was lost) is left streaming."""
+    if first is not None and first[0]:
+        first[0] = False
+    else:
+        status = reply_status(await session.command(Command.GET_STATUS))
+        if status is not None and status.state == BoardState.STREAMING:
+            return
+    await session.command(Command.SET_CONTENT, bytes([1 if raw else 0]))
+    await session.command(Command.START)
+
+
+async def _pump(
+    options: StreamOptions,
+    session: Session,
+    recorder: _Recorder,
+    summary: StreamSummary,
+    on_block: Callable[[SampleBlock, Session], None] | None,
+    stop: asyncio.Event | None,
+    sigint: _Sigint,
+) -> None:
+    """Hand blocks to the recorder and ``on_block`` until a stop condition (see ``stream``)."""
+    t_begin = last_progress = time.monotonic()
+    wall_cap = None if options.seconds is None else options.seconds + options.give_up_s
+    checked_at: float | None = None
+    why = "no samples arrived"
+    while True:
+        if sigint.stop.is_set():
+            summary.interrupted = True
+            return
+        if stop is not None and stop.is_set():
+            return
+        try:
+            block = await session.receive(0.2)
+        except SessionClosed:
+            summary.problem = "the link to the board closed"
+            return
+        now = time.monotonic()
+        if wall_cap is not None and now - t_begin >= wall_cap:
+            summary.problem = (
+                f"--seconds {options.seconds:g} asked for, but after {wall_cap:g} s only "
+                f"{summary.duration_s:.1f} s of samples had arrived ({why})"
+            )
+            return
+        if block is None:
+            silent = now - last_progress
+            # a link that dropped or came back is news too: a board that resets drops its link
+            # and needs a moment to boot (at most twice the deadline after the last sample)
+            news = max(last_progress, session.link_changed_at or 0.0)
+            if now - news >= options.give_up_s or silent >= 2 * options.give_up_s:
+                summary.problem = f"no samples for {silent:.0f} s: {why}"
+                return
+            if silent >= options.stall_check_s and (
+                checked_at is None or now - checked_at >= options.stall_check_s
+            ):
+                checked_at = now
+                why, restarted = await _diagnose(session, options.raw)
+                if restarted:
+                    summary.events.append(why)
+                    last_progress = time.monotonic()
+            continue
+        last_progress = now
+        block = recorder.add(block)
+        summary.samples = recorder.samples
+        summary.duration_s = recorder.duration_s
+        if on_block is not None:
+            on_block(block, session)
+        if options.seconds is not None and summary.duration_s >= options.seconds:
+            return
+
+
+async def _diagnose(session: Session, raw: bool) -> tuple[str, bool]:
+    """Why no samples arrive, and whether restarting the stream fixed it."""
+    transport = session.transport
+    if not transport.connected:
+        return "the link to the board is down and reconnecting has not succeeded", False
+    try:
+        status = reply_status(await session.command(Command.GET_STATUS, timeout_s=1.5))
+    except HipsenseError as exc:
+        return f"the board does not answer ({exc})", False
+    if status is None:
+        return "no samples arrived and the board's status could not be read", False
+    state = BoardState(status.state)
+    if state == BoardState.IDLE:
+        what = (
+            "the board restarted (a REBOOT command, its watchdog or its power)"
+            if session.stats.stream_restarts
+            else "the board stopped streaming (a STOP command from another device?)"
+        )
+        try:
+            await _start(session, raw)
+        except HipsenseError as exc:
+            return f"{what}; restarting the stream failed: {exc}", False
+        return f"{what}; the stream was restarted", True
+    if state in (BoardState.NO_IMU, BoardState.IMU_ERROR):
+        return (
+            f"the sensor's IMU stopped answering (board state {state.name}, "
+            f"{status.i2c_errors} I2C errors): check the sensor and its cable"
+        ), False
+    if state == BoardState.CALIBRATING:
+        return "the board is calibrating (asked by another device?)", False
+    if state == BoardState.LOW_BATTERY:
+        return "the board's battery is too low: charge it", False
+    return "the board says it streams, but no samples arrive", False
+
+
+class _Recorder:
+    """Blocks -> recording rows, ``write_delay_s`` late so that markers find their samples.
+
+    A board restart (new boot id) starts its sample numbers and clock again; the recorder
+    continues the recording's ``seq`` and ``t_s`` across it, the gap counted as lost samples
+    (estimated from the host clock), so the file stays one increasing series.
+    """
+
+    def __init__(
+        self,
+        options: StreamOptions,
+        session: Session,
+        status: StatusFrame | None,
+        name: str,
+        summary: StreamSummary,
+    ) -> None:
+        self.options = options
+        self.session = session
+        self.status = status
+        self.name = name
+        self.summary = summary
+        self.writer: RecordingWriter | None = None
+        self.markers: dict[int, int] = {}  # wrapped seq (as recorded) -> code
+        self.held: list[SampleBlock] = []
+        self.t0: float | None = None
+        self.duration_s = 0.0
+        self.seen_markers = 0
+        self.restart_lost = 0
+        self.restart_losses: list[tuple[int, int, str]] = []
+        self.samples = 0  # recorded: the board's lost-sample placeholders left out
+        self.board_lost = 0  # placeholders the board sent for samples it lost itself
+        self.board_runs: list[tuple[int, int, str]] = []
+        self._boot_id: int | None = None
+        self._seq_shift = 0
+        self._t_shift_s = 0.0
+        self._last: SampleBlock | None = None  # newest block as recorded (shifted)
+
+    def add(self, block: SampleBlock) -> SampleBlock:
+        """Record ``block``; returns it as recorded (shifted after a board restart)."""
+        block = self._continue(block)
+        on_board = board_losses(block, _board_reason(self.session))
+        self.board_lost += sum(count for _, count, _ in on_board)
+        self.board_runs += on_board
+        self.samples += len(block.seq) - sum(count for _, count, _ in on_board)
+        if self.t0 is None:
+            self.t0 = float(block.t_device_s[0])
+        self._last = block
+        self.duration_s = float(block.t_device_s[-1]) - self.t0
+        if self.options.out is None:
+            return block
+        if self.writer is None:
+            meta = _meta(self.session.config, self.status, self.name, self.options)
+            self.writer = RecordingWriter(self.options.out, meta, self.options.fmt)
+        self.held.append(block)
+        self._take_markers()
+        newest = float(block.t_device_s[-1])
+        delay = self.options.write_delay_s
+        while self.held and float(self.held[0].t_device_s[-1]) <= newest - delay:
+            self.writer.append_rows(block_rows(self.held.pop(0), self.t0, self.markers).columns())
+        return block
+
+    def _continue(self, block: SampleBlock) -> SampleBlock:
+        boot_id = block.config.boot_id if block.config is not None else None
+        if self._boot_id is None or boot_id is None or boot_id == self._boot_id:
+            self._boot_id = boot_id if boot_id is not None else self._boot_id
+        else:
+            self._boot_id = boot_id
+            last = self._last
+            if last is not None:
+                period_s = float(np.median(np.diff(last.t_device_s))) if len(last.seq) > 1 else 0.01
+                period_s = period_s if period_s > 0 else 0.01
+                gap_s = max(float(block.t_host_s[0]) - float(last.t_host_s[-1]), period_s)
+                missing = max(round(gap_s / period_s) - 1, 0)
+                first = int(last.seq[-1]) + 1
+                self._seq_shift = first + missing - int(block.seq[0])
+                self._t_shift_s = (
+                    float(last.t_device_s[-1])
+                    + (missing + 1) * period_s
+                    - float(block.t_device_s[0])
+                )
+                if missing:
+                    reason = "the board restarted (estimated from the host clock)"
+                    self.restart_losses.append((first, missing, reason))
+                    self.restart_lost += missing
+        if self._seq_shift == 0 and self._t_shift_s == 0.0:
+            return block
+        return dataclasses.replace(
+            block,
+            seq=block.seq + self._seq_shift,
+            t_device_s=block.t_device_s + self._t_shift_s,
+        )
+
+    def _take_markers(self) -> None:
+        """The board's new MARKER frames and the host's new marks -> ``markers``."""
+        frames = self.session.markers
+        for frame in frames[self.seen_markers :]:
+            self.markers[(frame.seq + self._seq_shift) % SEQ_MODULUS] = _marker_code(frame)
+        self.seen_markers = len(frames)
+        if self.options.host_marks is not None:
+            for seq, code in self.options.host_marks():
+                self.markers[seq % SEQ_MODULUS] = code
+
+    def close(self) -> None:
+        """Write what is held and finish the file (also after Ctrl-C or an error)."""
+        self._take_markers()
+        self.summary.markers = self.seen_markers
+        if self.writer is None or self.t0 is None:
+            return
+        for block in self.held:
+            self.writer.append_rows(block_rows(block, self.t0, self.markers).columns())
+        self.held.clear()
+        self.summary.recording = self.writer.close()
+        self.summary.markers_unplaced = len(self.markers)
 
 
 def _meta(
@@ -219,9 +598,20 @@ def _meta(
         test=options.test,
         start_time=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         software_version=__version__,
+        side=options.side,
+        condition=options.condition,
         extra={
-            "source": "virtual board" if options.virtual else "ble",
+            "source": _source(options),
             "scenario": options.virtual.scenario if options.virtual else None,
             "started_monotonic_s": time.monotonic(),
+            **options.extra,
         },
     )
+
+
+def _source(options: StreamOptions) -> str:
+    if options.transport is not None:
+        return options.transport.name
+    if options.port is not None:
+        return "serial"
+    return "virtual board" if options.virtual else "ble"

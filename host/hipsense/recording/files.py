@@ -85,7 +85,7 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
         raise RecordingError(
             f"{source}: an unfinished recording (the recorder stopped before closing it);"
             " recover the samples written so far with"
-            " hipsense.recording.recover_partial(path)"
+            f" `hipsense recover {source}` (or hipsense.recording.recover_partial(path))"
         )
     try:
         with open(target, "rb") as f:

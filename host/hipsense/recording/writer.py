@@ -190,7 +190,7 @@ class RecordingWriter:
         except FileExistsError:
             raise RecordingError(
                 f"{self.partial_path}: an unfinished recording is already there; recover it"
-                " with hipsense.recording.recover_partial(path) or delete it"
+                f" with `hipsense recover {self.partial_path}` or delete it"
             ) from None
         except OSError as exc:
             raise RecordingError(f"cannot write {self.partial_path}: {exc.strerror}") from None

@@ -154,8 +154,10 @@ class VirtualClient(BaseBleakClient):
         try:
             link = await board.connect(self._timeout)
             await link.exchange_mtu(CLIENT_MTU, self._timeout)
+        except asyncio.TimeoutError as exc:
+            raise BleakError(f"no answer within {self._timeout:g} s") from exc
         except Exception as exc:
-            raise BleakError(f"could not connect to {self.address}: {exc}") from exc
+            raise BleakError(str(exc) or type(exc).__name__) from exc
         name, _ = parse_advertising(board.adv_data or b"", board.resp_data)
         self._name = name or board.address
         self.services = self._services(board)

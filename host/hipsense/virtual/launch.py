@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import json
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,11 +69,20 @@ class VirtualBoardOptions:
 
 @dataclass
 class RunningVirtualBoard:
+    """``process`` is the firmware's current process (a new one after each reset)."""
+
     radio: VirtualRadio
     board: VirtualBoard
     process: subprocess.Popen[bytes]
     flash_dir: Path
     name: str
+    reboots: int = 0
+    stopping: bool = False
+
+    def current_board(self) -> VirtualBoard:
+        """The board as the radio sees it now (after a reset it says hello again)."""
+        address = self.board.address
+        return self.radio.find(address) or self.board
 
     def log(self) -> str:
         """What the firmware printed so far (its console)."""
@@ -151,28 +164,159 @@ async def virtual_board(options: VirtualBoardOptions) -> AsyncIterator[RunningVi
             HIPSENSE_SIM_SPEED=str(options.speed),
             HIPSENSE_SIM_IMU=options.chip,
         )
+        argv = [*micropython_argv(options.heapsize), "-c", "import main; main.main()"]
         with (flash_dir / "console.txt").open("wb") as console:
-            process = subprocess.Popen(
-                [*micropython_argv(options.heapsize), "-c", "import main; main.main()"],
-                cwd=flash_dir,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=console,
-                stderr=subprocess.STDOUT,
-            )
+
+            def boot() -> subprocess.Popen[bytes]:
+                # Its own session: Ctrl-C in the terminal is for the host, which ends the
+                # stream and then the board; the board must not die first.
+                return subprocess.Popen(
+                    argv,
+                    cwd=flash_dir,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=console,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    preexec_fn=_die_with_parent,
+                )
+
+            process = boot()
+            booted = time.monotonic()
+            reaper = _Reaper(flash_dir)
+            reaper.watch(process.pid)
             running = None
+            supervisor = None
+            drops: asyncio.Future[None] | None = None
             try:
                 board = await _wait_for_board(radio, process, flash_dir)
-                if options.drop_link_every_s:
-                    _schedule_drops(radio, board, options)
                 running = RunningVirtualBoard(
                     radio, board, process, flash_dir, board_name(options.address)
                 )
+                supervisor = asyncio.ensure_future(_reboot_on_reset(running, boot, reaper))
+                if options.drop_link_every_s:
+                    drops = asyncio.ensure_future(_schedule_drops(running, options, booted))
                 yield running
             finally:
+                if drops is not None:
+                    drops.cancel()
+                if running is not None:
+                    running.stopping = True
+                    process = running.process
                 process.kill()
                 await asyncio.to_thread(process.wait, 10)
+                if supervisor is not None:
+                    with contextlib.suppress(asyncio.TimeoutError, Exception):
+                        await asyncio.wait_for(supervisor, 5.0)
+                reaper.stop()
                 await radio.close()
+
+
+RESET_EXIT_STATUSES = (17, 18)
+"""How the simulated ``machine.reset()``, a watchdog reset (17) and ``soft_reset()`` (18) end
+the MicroPython process (``_vboard.RESET_EXIT_STATUS``)."""
+
+
+async def _reboot_on_reset(
+    running: RunningVirtualBoard,
+    boot: Callable[[], subprocess.Popen[bytes]],
+    reaper: _Reaper,
+) -> None:
+    """Start the firmware again after a reset, as a real board boots again (same flash)."""
+    while True:
+        status = await asyncio.to_thread(running.process.wait)
+        if running.stopping or status not in RESET_EXIT_STATUSES:
+            return
+        running.process = boot()
+        running.reboots += 1
+        reaper.watch(running.process.pid)
+
+
+class _Reaper:
+    """A small watcher process that outlives a killed host: when the host ends without
+    stopping the board (SIGKILL, a crash), its pipe closes and the watcher kills the board's
+    processes and removes the temporary flash folder."""
+
+    def __init__(self, flash_dir: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-c", _REAPER, str(flash_dir)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def watch(self, pid: int) -> None:
+        assert self.process.stdin is not None
+        with contextlib.suppress(OSError):
+            self.process.stdin.write(f"{pid}\n".encode())
+            self.process.stdin.flush()
+
+    def stop(self) -> None:
+        """The host stopped the board itself: the watcher leaves."""
+        assert self.process.stdin is not None
+        with contextlib.suppress(OSError):
+            self.process.stdin.write(b"done\n")
+            self.process.stdin.close()
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+_REAPER = """
+import os, shutil, signal, sys
+folder = sys.argv[1]
+pids = []
+for line in sys.stdin:
+    if line.strip() == "done":
+        sys.exit(0)  # the host stopped the board itself
+    pids.append(int(line))
+for pid in pids:  # the host died: end its virtual board (a pid still running in its folder)
+    try:
+        if os.path.realpath("/proc/%d/cwd" % pid) == os.path.realpath(folder):
+            os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+shutil.rmtree(folder, ignore_errors=True)
+"""
+
+
+def _die_with_parent() -> None:  # pragma: no cover (runs in the child before exec)
+    """Linux: the board gets SIGKILL when the host process ends, however it ends."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _start_reaper(pid: int, flash_dir: Path) -> subprocess.Popen[bytes]:
+    """A small watcher that outlives a killed host: when the host ends without stopping the
+    board (SIGKILL, a crash), its pipe closes and the watcher kills the board and removes the
+    temporary flash folder."""
+    return subprocess.Popen(
+        [sys.executable, "-I", "-c", _REAPER, str(pid), str(flash_dir)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def _stop_reaper(reaper: subprocess.Popen[bytes]) -> None:
+    assert reaper.stdin is not None
+    with contextlib.suppress(OSError):
+        reaper.stdin.write(b"done")
+        reaper.stdin.close()
+    try:
+        reaper.wait(5)
+    except subprocess.TimeoutExpired:
+        reaper.kill()
+        reaper.wait()
 
 
 async def _wait_for_board(
@@ -193,13 +337,24 @@ async def _wait_for_board(
         raise VirtualBoardFailed("the virtual board did not start advertising in 20 s") from exc
 
 
-def _schedule_drops(radio: VirtualRadio, board: VirtualBoard, options: VirtualBoardOptions) -> None:
-    """Forced disconnects every ``drop_link_every_s`` simulated seconds, for 20 minutes."""
+async def _schedule_drops(
+    running: RunningVirtualBoard, options: VirtualBoardOptions, booted_s: float
+) -> None:
+    """Forced disconnects every ``drop_link_every_s`` simulated seconds, each sent to the board
+    shortly before it is due: a whole schedule at once (a hundred messages) exhausted the
+    board's heap, which then could not read its socket (MemoryError, connects unanswered)."""
     assert options.drop_link_every_s
     every_ms = int(options.drop_link_every_s * 1000)
     down_ms = int(options.drop_link_for_s * 1000)
-    for at_ms in range(every_ms, 1_200_000, every_ms + down_ms):
-        radio.disconnect_at(board, at_ms, down_ms)
+    at_ms = every_ms
+    while True:
+        now_ms = (time.monotonic() - booted_s) * 1000.0 * options.speed
+        if at_ms - now_ms < 2000.0 * options.speed:  # about 2 s (real time) ahead
+            with contextlib.suppress(HipsenseError):
+                running.radio.disconnect_at(running.current_board(), at_ms, down_ms)
+            at_ms += every_ms + down_ms
+            continue
+        await asyncio.sleep(0.1)
 
 
 def copy_flash(running: RunningVirtualBoard, dest: Path) -> None:

@@ -46,6 +46,8 @@ class Msg(enum.IntEnum):
     LINK = 0x46
     FAULT_AT = 0x47
     FAULT_RANDOM = 0x48
+    IMU_GONE = 0x49
+    HANG = 0x4A
 
 
 class AttrKind(enum.IntEnum):
@@ -145,6 +147,8 @@ class RadioLink:
         if self.board.link is self:
             self.board.link = None
         self.board.fail_requests()
+        if self._mtu_done is not None and not self._mtu_done.done():
+            self._mtu_done.set_exception(VirtualLinkError("the link dropped (MTU exchange)"))
         if self.on_disconnect is not None:
             self.on_disconnect()
 
@@ -193,8 +197,10 @@ class VirtualBoard:
                 f"virtual board {self.address} refused the connection (not advertising, "
                 "out of range or already connected)"
             )
-        self.link = RadioLink(self, conn)
-        return self.link
+        link = self.link
+        if link is None or link.conn_handle != conn or not link.connected:
+            raise VirtualLinkError(f"the link to virtual board {self.address} dropped at once")
+        return link
 
     def handle(self, kind: int, p: bytes) -> None:
         if kind == Msg.HELLO:
@@ -207,8 +213,16 @@ class VirtualBoard:
         elif kind == Msg.GATT_DB:
             self.gatt = parse_gatt_db(p)
         elif kind == Msg.CONNECTED:
+            conn, status = struct.unpack_from("<HB", p)
             if self._connecting is not None and not self._connecting.done():
-                self._connecting.set_result(struct.unpack_from("<HB", p))
+                if status == 0:  # now, so that a DISCONNECTED right behind it finds the link
+                    self.link = RadioLink(self, conn)
+                self._connecting.set_result((conn, status))
+            elif status == 0 and self.link is None:
+                # The central gave up on this connection attempt (timed out) before the board
+                # answered: it cancels it, as a BLE controller does, so the board advertises
+                # again instead of holding a connection nobody uses.
+                self.send(Msg.DISCONNECT_REQ, struct.pack("<H", conn))
         elif kind == Msg.DISCONNECTED:
             conn = struct.unpack_from("<H", p)[0]
             if self.link is not None and self.link.conn_handle == conn:
@@ -329,6 +343,17 @@ class VirtualRadio:
         board.send(
             Msg.FAULT_RANDOM, struct.pack("<IIII", seed, mean_interval_ms, min_down_ms, max_down_ms)
         )
+
+    @staticmethod
+    def imu_gone(board: VirtualBoard) -> None:
+        """Every device on the board's I2C bus stops acknowledging, for good (IMU lost)."""
+        board.send(Msg.IMU_GONE)
+
+    @staticmethod
+    def hang(board: VirtualBoard) -> None:
+        """The firmware's main loop gets stuck (in its next ``machine`` call, as on a bus that
+        never answers); its timers still run, so its watchdog resets the board."""
+        board.send(Msg.HANG)
 
     @staticmethod
     def corrupt_notifications(board: VirtualBoard, count: int) -> None:

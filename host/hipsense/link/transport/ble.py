@@ -177,8 +177,9 @@ class BleTransport(Transport):
         except (BleakError, OSError, asyncio.TimeoutError) as exc:
             with contextlib.suppress(Exception):
                 await client.disconnect()
+            reason = str(exc) or f"no answer within {self.connect_timeout_s:g} s"
             raise LinkDown(
-                f"could not connect to {self.address}: {exc}; it may be connected to another "
+                f"could not connect to {self.address}: {reason}; it may be connected to another "
                 "device, out of range or asleep"
             ) from exc
         self._client = client

@@ -14,6 +14,7 @@ Environment (read once, at first use):
 
 import errno
 import os
+import time
 
 import _simchips
 import _simclock
@@ -41,6 +42,7 @@ pin_holds = {}  # pin id -> level latched by Pin(..., hold=True) (ESP32 gpio_hol
 _adc_mv = {}
 timers = []
 _wdt = None
+hang = False  # test control: the next machine call never returns (a stuck bus)
 wdt_action = "reset"  # or "record": count expiries in wdt_expiries instead of resetting
 wdt_expiries = 0
 timer_overruns = 0
@@ -266,17 +268,26 @@ def service():
     global timer_overruns, wdt_expiries
     if _reset_why is not None:  # a reset asked for inside a scheduled callback
         raise SystemExit(RESET_EXIT_STATUS)
+    while hang:  # the main program is stuck here; timers (a watchdog) still fire
+        _fire_timers(_simclock.now_s())
+        time.sleep_ms(5)
+        if _reset_why is not None:
+            raise SystemExit(RESET_EXIT_STATUS)
     if not timers and _wdt is None:
         return
     now = _simclock.now_s()
-    for t in timers:
-        if t.due_s is not None and now >= t.due_s - 1e-9:
-            t.fire(now)
+    _fire_timers(now)
     if _wdt is not None and now - _wdt.fed_s > _wdt.timeout_ms / 1000.0:
         wdt_expiries += 1
         _wdt.fed_s = now
         if wdt_action == "reset":
             hard_reset("watchdog timeout")
+
+
+def _fire_timers(now):
+    for t in timers:
+        if t.due_s is not None and now >= t.due_s - 1e-9:
+            t.fire(now)
 
 
 def register_wdt(wdt):

@@ -71,6 +71,8 @@ MSG_READ = const(0x45)  # u16 conn_handle, u16 handle, u16 request
 MSG_LINK = const(0x46)  # u32 interval_us, u8 packets_per_event, u8 queue_capacity
 MSG_FAULT_AT = const(0x47)  # u32 at_ms (simulated), u32 down_ms
 MSG_FAULT_RANDOM = const(0x48)  # u32 seed, u32 mean_interval_ms (0: off), u32 min_ms, u32 max_ms
+MSG_IMU_GONE = const(0x49)  # (none): every device on I2C bus 0 stops acknowledging, for good
+MSG_HANG = const(0x4A)  # (none): the main program's next machine call never returns
 
 KIND_SERVICE = const(1)
 KIND_VALUE = const(2)
@@ -326,6 +328,15 @@ class _Sim:
         elif kind == MSG_FAULT_AT:
             self.faults.append((_u32(m, o), _u32(m, o + 4)))
             self.faults.sort()
+        elif kind == MSG_HANG:
+            import _vboard
+
+            _vboard.hang = True
+        elif kind == MSG_IMU_GONE:
+            import _vboard
+
+            for addr in _vboard.bus(0):
+                _vboard.set_absent(addr)
         elif kind == MSG_FAULT_RANDOM:
             self.rnd_state = _u32(m, o) or 1
             self.rnd_mean_ms = _u32(m, o + 4)

@@ -1,0 +1,24 @@
+"""``hipsense recover FILE.partial``: turn the unfinished file of an interrupted recorder
+(killed, power lost) into a recording, keeping every chunk that was written completely."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("partial", type=click.Path(dir_okay=False, path_type=Path))
+def recover(partial: Path) -> None:
+    """Restore the recording from PARTIAL (the .partial file beside the missing recording)."""
+    from hipsense.recording import RecordingError, read_recording, recover_partial
+
+    if not partial.exists():
+        candidate = partial.with_name(partial.name + ".partial")
+        if not candidate.exists():
+            raise RecordingError(f"{partial}: no such file (nothing to recover)")
+        partial = candidate  # the recording's own name was given
+    target = recover_partial(partial)
+    rec = read_recording(target)
+    click.echo(f"recovered {len(rec.data)} samples ({rec.duration_s:.1f} s): {target}")
