@@ -27,6 +27,7 @@ _COMMANDS: dict[str, str] = {
     "flash": "hipsense.cli.flash:flash",
     "history": "hipsense.cli.clinic:history",
     "note": "hipsense.cli.clinic:note",
+    "pair": "hipsense.cli.pair:pair",
     "patients": "hipsense.cli.clinic:patients",
     "report": "hipsense.cli.report:report",
     "scan": "hipsense.cli.stream:scan",

@@ -17,24 +17,35 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from hipsense import __version__
+from hipsense.errors import HipsenseError
 from hipsense.link.blocks import block_rows
 from hipsense.link.protocol import (
     RAW_LOST,
+    SEQ_MODULUS,
+    BoardSettings,
     Command,
     ConfigFrame,
     ImuChip,
     MarkerFrame,
+    Result,
     StatusFrame,
+    reply_settings,
     reply_status,
 )
-from hipsense.link.session import SampleBlock, Session
+from hipsense.link.session import CommandFailed, SampleBlock, Session
 from hipsense.link.transport.ble import BleTransport
-from hipsense.recording import MARKER_BUTTON, RecordingMeta, RecordingWriter
+from hipsense.recording import MARKER_BUTTON, MARKER_SETTINGS, RecordingMeta, RecordingWriter
 from hipsense.virtual.launch import VirtualBoardOptions, virtual_board
+
+
+class StreamBusy(HipsenseError):
+    """The board runs another computer's stream (docs/link.md "Security")."""
+
 
 WRITE_DELAY_S = 0.5
 """Blocks are written once this much newer stream time has arrived (markers catch up)."""
@@ -66,6 +77,9 @@ class StreamOptions:
     scan_timeout_s: float = 10.0
     test: str | None = None
     prepare: Callable[[Session], Awaitable[None]] | None = None
+    take_over: bool = False
+    """Take the stream when another computer (or the USB link) is running one (START_TAKEOVER);
+    without it such a board refuses with a message saying so."""
 
 
 @dataclass
@@ -82,6 +96,10 @@ class StreamSummary:
     """Markers whose sample never reached the recording (lost, or marked too late)."""
     recording: Path | None = None
     losses: list[tuple[int, int, str]] = field(default_factory=list)
+    settings: BoardSettings | None = None
+    """What the board used at the start (None: a board without GET_SETTINGS)."""
+    settings_changes: list[tuple[float, BoardSettings | None]] = field(default_factory=list)
+    """(stream time, the new settings) of every change of the board's stored settings."""
 
 
 def board_losses(block: SampleBlock, reason: str) -> list[tuple[int, int, str]]:
@@ -142,12 +160,24 @@ async def stream(
     """Stream until ``options.seconds`` of samples arrived, ``stop`` is set or the link ends."""
     async with _transport(options) as (transport, name), Session(transport) as session:
         summary = StreamSummary(name)
-        await session.command(Command.STOP)
+        if options.take_over:
+            await session.command(Command.START_TAKEOVER)
+        try:
+            await session.command(Command.STOP)
+        except CommandFailed as exc:
+            if exc.reply.result != Result.BUSY:
+                raise
+            raise StreamBusy(
+                f"{name} is streaming to another computer (or over USB): stop it there, or "
+                "take the stream with --take-over"
+            ) from exc
         status = reply_status(await session.command(Command.GET_STATUS))
         if options.prepare is not None:
             await options.prepare(session)
         await session.command(Command.SET_CONTENT, bytes([1 if options.raw else 0]))
+        summary.settings = await board_settings(session)
         await session.command(Command.START)
+        generation = _settings_generation(session)
         writer: RecordingWriter | None = None
         markers: dict[int, int] = {}
         held: list[SampleBlock] = []  # not yet written (see WRITE_DELAY_S)
@@ -159,6 +189,12 @@ async def stream(
             async for block in session.samples():
                 if t0 is None:
                     t0 = float(block.t_device_s[0])
+                now_gen = _settings_generation(session)
+                if now_gen != generation and now_gen[0] == generation[0]:  # same boot
+                    markers.setdefault(int(block.seq[0]) % SEQ_MODULUS, MARKER_SETTINGS)
+                    changed = await board_settings(session)
+                    summary.settings_changes.append((float(block.t_device_s[0]) - t0, changed))
+                generation = now_gen
                 on_board = board_losses(block, _board_reason(session))
                 board_lost += sum(count for _, count, _ in on_board)
                 board_runs += on_board
@@ -166,7 +202,7 @@ async def stream(
                 summary.duration_s = float(block.t_device_s[-1]) - t0
                 if options.out is not None:
                     if writer is None:
-                        meta = _meta(session.config, status, name, options)
+                        meta = _meta(session.config, status, name, options, summary.settings)
                         writer = RecordingWriter(options.out, meta, options.fmt)
                     held.append(block)
                     seen_markers = _take_markers(session, seen_markers, markers)
@@ -200,6 +236,19 @@ async def stream(
         return summary
 
 
+async def board_settings(session: Session) -> BoardSettings | None:
+    """GET_SETTINGS: the mounting, gyro calibration and rate the board uses (None from a
+    board older than protocol 1.1, or when the reply did not fit the MTU)."""
+    reply = await session.command(Command.GET_SETTINGS, check=False)
+    return reply_settings(reply) if reply.result == Result.OK else None
+
+
+def _settings_generation(session: Session) -> tuple[int, int]:
+    """(boot id, settings generation) of the board's latest CONFIG."""
+    config = session.config
+    return (config.boot_id, config.settings_gen) if config is not None else (-1, -1)
+
+
 def _take_markers(session: Session, seen: int, markers: dict[int, int]) -> int:
     """Add the session's new MARKER frames to ``markers`` (seq -> code); the new count seen."""
     for frame in session.markers[seen:]:
@@ -208,14 +257,28 @@ def _take_markers(session: Session, seen: int, markers: dict[int, int]) -> int:
 
 
 def _meta(
-    config: ConfigFrame | None, status: StatusFrame | None, name: str, options: StreamOptions
+    config: ConfigFrame | None,
+    status: StatusFrame | None,
+    name: str,
+    options: StreamOptions,
+    settings: BoardSettings | None = None,
 ) -> RecordingMeta:
+    board: dict[str, Any] = {
+        "mounting_aligned": config.aligned if config else None,
+        "gyro_calibrated": config.gyro_calibrated if config else None,
+        "gyro_bias_dps": list(settings.gyro_bias_dps)
+        if settings and settings.gyro_bias_dps
+        else None,
+        "rate_hz": config.rate_hz if config else None,
+        "protocol_minor": status.proto_minor if status else None,
+    }
     return RecordingMeta(
         rate_hz=float(config.rate_hz) if config else 100.0,
         device_name=name,
         firmware_version=".".join(map(str, status.fw_version)) if status else None,
         protocol_version=1,
         imu_chip=_IMU_NAMES.get(ImuChip(config.imu)) if config else None,
+        mounting=list(settings.mounting_wxyz) if settings and settings.mounting_wxyz else None,
         test=options.test,
         start_time=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         software_version=__version__,
@@ -223,5 +286,6 @@ def _meta(
             "source": "virtual board" if options.virtual else "ble",
             "scenario": options.virtual.scenario if options.virtual else None,
             "started_monotonic_s": time.monotonic(),
+            "board": board,
         },
     )

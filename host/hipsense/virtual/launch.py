@@ -42,7 +42,10 @@ class VirtualBoardOptions:
 
     ``scenario``: a name from ``hipsense sim list``; ``speed``: simulated seconds per second
     (1 = real time); ``drop_link_every_s``/``drop_link_for_s``: forced disconnects (fault
-    injection, simulated seconds); ``chip``: the IMU model on the I2C bus.
+    injection, simulated seconds); ``chip``: the IMU model on the I2C bus; ``bond_host``:
+    bond the radio's own central (this host) during the new board's first pairing window
+    before handing the board over, so the host is a bonded host as after ``hipsense pair``
+    (False: the board comes up new and unbonded, its pairing window open for 60 s).
     """
 
     scenario: str = "walk-normal"
@@ -57,6 +60,7 @@ class VirtualBoardOptions:
     drop_link_for_s: float = 3.0
     address: str = DEFAULT_ADDRESS
     heapsize: str = DEFAULT_HEAPSIZE
+    bond_host: bool = True
 
 
 @dataclass
@@ -158,6 +162,8 @@ async def virtual_board(options: VirtualBoardOptions) -> AsyncIterator[RunningVi
             running = None
             try:
                 board = await _wait_for_board(radio, process, flash_dir)
+                if options.bond_host:
+                    await bond_host(radio, board)
                 if options.drop_link_every_s:
                     _schedule_drops(radio, board, options)
                 running = RunningVirtualBoard(
@@ -186,6 +192,24 @@ async def _wait_for_board(
         return waiter.result()
     except TimeoutError as exc:
         raise VirtualBoardFailed("the virtual board did not start advertising in 20 s") from exc
+
+
+async def bond_host(radio: VirtualRadio, board: VirtualBoard, timeout_s: float = 10.0) -> None:
+    """Pair the radio's central with a new board while its first pairing window is open."""
+
+    async def advertising() -> None:
+        while board.adv_data is None:
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(advertising(), timeout_s)  # the loop runs: the window is open
+    link = await board.connect(timeout_s, radio.central)
+    try:
+        bonded = await link.pair(timeout_s=timeout_s)
+    finally:
+        link.disconnect()
+    await asyncio.wait_for(advertising(), timeout_s)  # advertising again after the disconnect
+    if not bonded:
+        raise VirtualBoardFailed("the virtual board did not bond with this host")
 
 
 def _schedule_drops(radio: VirtualRadio, board: VirtualBoard, options: VirtualBoardOptions) -> None:
