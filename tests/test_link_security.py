@@ -208,3 +208,24 @@ def test_bond_store_file_eviction_and_damage(mpy: RunMpy) -> None:
     assert r["gone"]
     assert r["damaged"] == 1 and "damaged" in r["error"]
     assert "unknown format" in r["newer"]
+
+
+def test_the_launchers_bond_file_is_what_the_firmware_reads(mpy: RunMpy, tmp_path) -> None:
+    """The virtual board starts bonded (launch.bond_file): the firmware's store loads it and
+    answers NimBLE's lookup by the host's address with the record holding the host's key."""
+    from hipsense.virtual.launch import bond_file
+    from hipsense.virtual.radio import CENTRAL_ADDRESS
+
+    ltk = bytes(range(16))
+    (tmp_path / "hs_bonds.bin").write_bytes(bond_file(CENTRAL_ADDRESS, ltk))
+    key = b"\x00" + CENTRAL_ADDRESS  # address type (public) + address
+    out = mpy(
+        f"""
+from bonds import BondStore
+s = BondStore()
+v = s.get(2, 0, {key!r})
+print(s.error, len(s.entries), len(s.peers()), bytes(v[8:24]).hex(), v[7])
+""",
+        cwd=tmp_path,
+    )
+    assert out.split() == ["None", "2", "1", ltk.hex(), "16"]
