@@ -42,6 +42,8 @@ _MAX_ERRORS = const(20)  # loop exceptions tolerated per window before a clean r
 _ERROR_WINDOW_MS = const(10000)
 _WDT_MS = const(10000)  # hardware watchdog: catches a hang inside C code (I2C, NimBLE, flash)
 DEV_FILE = "hs_dev"  # development switch: this file in the flash root keeps machine.WDT off
+_PAIR_PRESS_MS = const(3000)  # a button press this long opens the BLE pairing window
+_PAIR_MAX_S = const(120)
 
 
 @micropython.viper
@@ -135,17 +137,21 @@ class App:
         self.battery_pct = -1
         self.bias_calibrated = False
         self.aligned = False
+        self.settings_gen = 0  # changes of the stored settings since boot (CONFIG byte 19)
         self._raw = array("h", bytes(12))
         self._ang = array("h", bytes(6))
         self._buf = bytearray(12 * _MAX_BURST)
         self._status = bytearray(protocol.STATUS_SIZE)
         self._payload = bytearray(16)
+        self._payload_settings = bytearray(protocol.SETTINGS_SIZE)
         self._t0_ms = time.ticks_ms()
         self._now_ms = self._t0_ms  # the clock of the current step (commands run inside it)
         self._next_status_ms = self._t0_ms
         self._next_battery_ms = self._t0_ms
         self._press_seq = 0  # ring sequence number when the button was pressed (IRQ)
         self._press_pending = False
+        self._button_down_ms = 0  # step clock at the press (IRQ)
+        self._pair_armed = False  # the press may become a long press
         self._heartbeat_ms = self._t0_ms
         self._watchdog = None
         self.watchdog_ms = _WATCHDOG_MS
@@ -257,7 +263,15 @@ class App:
         content = protocol.CONTENT_RAW if self.raw_content else 0
         for link in self.links if links is None else links:
             link.send_config(
-                content, self.imu.chip_id, rate, self.period_100us, acc, gyr, self.boot_id, flags
+                content,
+                self.imu.chip_id,
+                rate,
+                self.period_100us,
+                acc,
+                gyr,
+                self.boot_id,
+                flags,
+                self.settings_gen,
             )
 
     # ---- the loop -------------------------------------------------------------------------
@@ -363,6 +377,10 @@ class App:
         if brd.has_battery and time.ticks_diff(now_ms, self._next_battery_ms) >= 0:
             self._next_battery_ms = time.ticks_add(now_ms, _BATTERY_MS)
             self._check_battery()
+        if self._pair_armed and time.ticks_diff(now_ms, self._button_down_ms) >= _PAIR_PRESS_MS:
+            self._pair_armed = False  # once per press
+            if brd.button_pressed() and self._open_pairing(now_ms, 60):
+                _log("I", "button held: BLE pairing window open for 60 s")
         level = self.imu.led_level(now_ms)
         brd.led(self.streaming if level < 0 else level == 1)
         self._pack_status(now_ms)
@@ -420,6 +438,8 @@ class App:
     # ---- commands -------------------------------------------------------------------------
     def command(self, link, buf, n):
         """Run one COMMAND frame from ``link``; exactly one REPLY (RESEND is the link's own)."""
+        if not link.trusted:
+            return  # the BLE link refuses hosts that are not bonded (docs/link.md "Security")
         result, token, cmd = protocol.parse_command(buf, n)
         if result != protocol.R_OK:
             link.send_reply(token, cmd, result)
@@ -448,6 +468,10 @@ class App:
         if self.low_battery:
             link.send_reply(token, cmd, protocol.R_BUSY)
             return
+        if self.streaming and cmd == protocol.CMD_START and not link.owns_stream():
+            # Another host's stream: taken only on request (START_TAKEOVER).
+            link.send_reply(token, cmd, protocol.R_BUSY)
+            return
         if not self.streaming:
             self.streaming = True
             self.ring.configure(
@@ -463,9 +487,10 @@ class App:
         are, so ``link`` gets every sample the previous owner had not been sent yet."""
         for other in self.links:
             other.streams = other is link
+        link.stream_peer = link.peer
 
     def _cmd_stop(self, link, token, cmd, buf):
-        if self.streaming and not link.streams:
+        if self.streaming and not link.owns_stream():
             # Another link's host owns the stream; a host that lost it must not end it (a
             # host sends STOP when it closes). The owner keeps the ring's tail and RESEND.
             link.send_reply(token, cmd, protocol.R_BUSY)
@@ -489,6 +514,7 @@ class App:
                 link.send_reply(token, cmd, protocol.R_FAILED)  # the manager re-initialises
                 return
         self.imu.req_rate_hz = rate
+        self.settings_gen += 1
         link.send_reply(token, cmd, protocol.R_OK)
         self._configure_sensing()
 
@@ -573,11 +599,47 @@ class App:
         link.send_reply(token, cmd, protocol.R_OK)
         self._send_config()
 
+    def _ble_links(self):
+        return [link for link in self.links if hasattr(link, "open_pairing")]
+
+    def _open_pairing(self, now_ms, seconds):
+        links = self._ble_links()
+        for link in links:
+            link.open_pairing(now_ms, seconds)  # type: ignore[attr-defined]
+        return bool(links)
+
+    def _cmd_pairing(self, link, token, cmd, buf):
+        seconds = buf[4]
+        if seconds > _PAIR_MAX_S:
+            link.send_reply(token, cmd, protocol.R_BAD_VALUE)
+            return
+        if not self._open_pairing(self._now_ms, seconds):
+            link.send_reply(token, cmd, protocol.R_FAILED)  # no BLE on this board
+            return
+        _log("I", "BLE pairing window %s" % ("open for %d s" % seconds if seconds else "closed"))
+        link.send_reply(token, cmd, protocol.R_OK)
+
+    def _cmd_forget_bonds(self, link, token, cmd, buf):
+        link.send_reply(token, cmd, protocol.R_OK)
+        for ble in self._ble_links():
+            ble.forget_bonds(self._now_ms)  # type: ignore[attr-defined]
+        _log("I", "BLE bonds cleared")
+
+    def _cmd_get_settings(self, link, token, cmd, buf):
+        p = self._payload_settings
+        w, x, y, z = self.pelvis.mounting_q() if self.aligned else (1.0, 0.0, 0.0, 0.0)
+        bx, by, bz = self.fusion.bias_dps() if self.bias_calibrated else (0.0, 0.0, 0.0)
+        flags = (1 if self.aligned else 0) | (2 if self.bias_calibrated else 0)
+        struct.pack_into("<BBH4f3f", p, 0, flags, 0, self.imu.req_rate_hz, w, x, y, z, bx, by, bz)
+        link.send_reply(token, cmd, protocol.R_OK, p)
+
     def _on_button(self):
         """The button's IRQ (debounced by the board): remember the sample of the press; the
         loop sends the marker once that sample is in the ring."""
         self._press_seq = self.ring.head_seq
         self._press_pending = True
+        self._button_down_ms = self._now_ms
+        self._pair_armed = True
 
     def _marker(self, code, seq=None):
         if seq is None:
@@ -590,6 +652,7 @@ class App:
         _write_json(MOUNTING_FILE, {"schema": 1, "mounting_q": list(q)})  # first: may fail
         self.pelvis.set_mounting_q(q[0], q[1], q[2], q[3])
         self.aligned = True
+        self.settings_gen += 1
 
     def _save_config(self, **changes):
         cfg = _read_json(CONFIG_FILE)
@@ -646,6 +709,7 @@ class App:
         self.fusion.set_bias_dps(bias[0], bias[1], bias[2])
         self.fusion.save_bias(BIAS_FILE)
         self.bias_calibrated = True
+        self.settings_gen += 1
         struct.pack_into("<3f", self._payload, 0, bias[0], bias[1], bias[2])
         link.send_reply(token, cmd, protocol.R_OK, memoryview(self._payload)[:12])
 
@@ -678,6 +742,10 @@ _HANDLERS = {
     protocol.CMD_REBOOT: App._cmd_reboot,
     protocol.CMD_GET_CONFIG: App._cmd_get_config,
     protocol.CMD_SET_MOUNTING: App._cmd_set_mounting,
+    protocol.CMD_PAIRING: App._cmd_pairing,
+    protocol.CMD_FORGET_BONDS: App._cmd_forget_bonds,
+    protocol.CMD_START_TAKEOVER: App._cmd_start,
+    protocol.CMD_GET_SETTINGS: App._cmd_get_settings,
 }
 
 

@@ -40,6 +40,11 @@ class Link:
         # ring and its one cursor, so main gives the stream to one link at a time (the one
         # that got the last START, docs/link.md "One streaming link"); a lone link streams.
         self.streams = True
+        # Who is connected (BLE: from the host's address; serial: 0), and the host the stream
+        # belongs to (-1: any). START from another host does not take a running stream.
+        self.peer = 0
+        self.stream_peer = -1
+        self.trusted = True  # commands from this host are allowed (BLE: bonded, encrypted)
         self._frame = bytearray(MAX_FRAME)
         self._fv = memoryview(self._frame)
         # A memoryview of each frame length, made once: every SAMPLES length (12 + 6 m bytes,
@@ -67,6 +72,10 @@ class Link:
         self._cfg_set = False
         self._cfg_raw = False  # content bit of the CONFIG last queued
         self._since = -1  # ticks_ms when unsent samples were first seen waiting
+
+    def owns_stream(self):
+        """This link streams, to the host that started the stream."""
+        return self.streams and (self.stream_peer < 0 or self.stream_peer == self.peer)
 
     def _room(self):  # type: () -> int
         """The largest frame the transport takes now (bytes); the subclass knows."""
@@ -108,7 +117,7 @@ class Link:
         if token < 0:
             self.send_error(protocol.E_BAD_FRAME, "not a COMMAND frame")
         elif command == protocol.CMD_RESEND and result == protocol.R_OK:
-            if self.streams:
+            if self.owns_stream():
                 self._resend(token, buf)
             else:  # the cursor belongs to another link's host: leave it alone
                 self.send_reply(token, protocol.CMD_RESEND, protocol.R_BUSY)
@@ -156,7 +165,7 @@ class Link:
         )
 
     def send_config(
-        self, content, imu, rate_hz, period_100us, acc_scale, gyr_scale, boot_id, flags
+        self, content, imu, rate_hz, period_100us, acc_scale, gyr_scale, boot_id, flags, gen=0
     ):
         """Store the CONFIG (``protocol.pack_config`` fields) and queue it when a host listens.
 
@@ -164,7 +173,16 @@ class Link:
         link really sends (angles only while raw samples do not fit the MTU).
         """
         protocol.pack_config(
-            self._cfg, content, imu, rate_hz, period_100us, acc_scale, gyr_scale, boot_id, flags
+            self._cfg,
+            content,
+            imu,
+            rate_hz,
+            period_100us,
+            acc_scale,
+            gyr_scale,
+            boot_id,
+            flags,
+            gen,
         )
         self._cfg_set = True
         if self.ready:
@@ -221,11 +239,12 @@ class Link:
         )
         if max_count > protocol.MAX_COUNT:
             max_count = protocol.MAX_COUNT
+        streams = self.owns_stream()
         while True:
             if self._ctl_r != self._ctl_w:
                 i = self._ctl_r & (_CTL_SLOTS - 1)
                 mark = self._ctl_mark[i]
-                if mark >= 0 and self.streams:
+                if mark >= 0 and streams:
                     d = (mark - ring.cursor_seq) & _MASK
                     if 0 < d <= ring.unsent:
                         if not self._send_samples(d if d < max_count else max_count, raw):
@@ -239,7 +258,7 @@ class Link:
                     return
                 self._ctl_r = (self._ctl_r + 1) & 0xFF
                 continue
-            if ring.unsent == 0 or not self.streams:
+            if ring.unsent == 0 or not streams:
                 self._since = -1
                 return
             if ring.unsent < max_count and ring.resent == 0:

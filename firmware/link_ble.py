@@ -11,24 +11,46 @@ Usage from main::
 The IRQ handler only copies and flags; ``pump`` advertises, runs commands and sends. A
 refused ``gatts_notify`` (the stack's buffers are full) leaves everything queued: the ring's
 cursor only moves when a frame was accepted.
+
+Security (docs/link.md "Security"): LE Secure Connections, bonding only while the pairing
+window is open (``open_pairing``); the hipsense and Battery characteristics need an encrypted
+link (the stack refuses reads and writes otherwise), and the link takes commands, answers
+reads and sends notifications only on a connection that is encrypted *and* bonded. A
+connection that is not within ``_TRUST_GRACE_MS``, or that encrypted without bonding (a new
+host while the window is closed), is dropped. Bonds live in ``bonds.BondStore``.
 """
 
 import time
 
 import bluetooth
 import protocol
+from bonds import BondStore
 from link import Link
 from micropython import const
 
 _IRQ_CENTRAL_CONNECT = const(1)
 _IRQ_CENTRAL_DISCONNECT = const(2)
 _IRQ_GATTS_WRITE = const(3)
+_IRQ_GATTS_READ_REQUEST = const(4)
 _IRQ_MTU_EXCHANGED = const(21)
+_IRQ_ENCRYPTION_UPDATE = const(28)
+_IRQ_GET_SECRET = const(29)
+_IRQ_SET_SECRET = const(30)
 
 _FLAG_READ = const(0x0002)
 _FLAG_WRITE_NO_RESPONSE = const(0x0004)
 _FLAG_WRITE = const(0x0008)
 _FLAG_NOTIFY = const(0x0010)
+_FLAG_READ_ENCRYPTED = const(0x0200)
+_FLAG_WRITE_ENCRYPTED = const(0x1000)
+_ENC_READ = const(0x0202)  # _FLAG_READ | _FLAG_READ_ENCRYPTED
+_ENC_WRITE = const(0x100C)  # write, write without response, _FLAG_WRITE_ENCRYPTED
+
+_IO_NO_INPUT_OUTPUT = const(3)  # no display, no keyboard: Just Works pairing
+_ATT_INSUFFICIENT_AUTHORIZATION = const(0x08)
+_TRUST_GRACE_MS = const(10000)  # an unbonded connection is dropped after this long
+_FORGET_DROP_MS = const(300)  # after FORGET_BONDS: let the reply go out, then disconnect
+PAIRING_WINDOW_S = const(60)
 
 _ADV_INTERVAL_US = const(100000)
 _MAX_MTU = const(247)
@@ -89,8 +111,21 @@ class BleLink(Link):
         self._status = bytearray(protocol.STATUS_SIZE)
         self._status_set = False
         self._batt = bytearray(1)
+        self.bonds = BondStore()
+        self.trusted = False  # the connection is encrypted and bonded (IRQ side)
+        self.peer = 0  # who is connected: from the address (IRQ side)
+        self.refused = 0  # commands and reads refused on connections that are not trusted
+        self.pairing = False  # the pairing window is open
+        self._pair_until = 0
+        self._pair_at_boot = not self.bonds.peers()  # a new board: open once at start
+        self._new_bond = False  # secrets were stored (a host bonded) since the last pump
+        self._drop = False  # drop the connection (encrypted without bonding)
+        self._drop_at = -1  # ticks_ms: drop the connection then (after FORGET_BONDS)
+        self._conn_ms = 0
+        self._h_protected = (0, 0)
         ble.active(True)
         ble.config(mtu=_MAX_MTU, gap_name=self.name)
+        ble.config(bond=False, le_secure=True, mitm=False, io=_IO_NO_INPUT_OUTPUT)
         ble.irq(self._irq)
         ((self._h_data, self._h_ctrl, self._h_status), dis, (self._h_batt,)) = (
             ble.gatts_register_services(
@@ -99,8 +134,8 @@ class BleLink(Link):
                         bluetooth.UUID(SERVICE_UUID),
                         (
                             (bluetooth.UUID(DATA_UUID), _FLAG_NOTIFY),
-                            (bluetooth.UUID(CONTROL_UUID), _FLAG_WRITE | _FLAG_WRITE_NO_RESPONSE),
-                            (bluetooth.UUID(STATUS_UUID), _FLAG_READ | _FLAG_NOTIFY),
+                            (bluetooth.UUID(CONTROL_UUID), _ENC_WRITE),
+                            (bluetooth.UUID(STATUS_UUID), _ENC_READ | _FLAG_NOTIFY),
                         ),
                     ),
                     (
@@ -114,11 +149,12 @@ class BleLink(Link):
                     ),
                     (
                         bluetooth.UUID(0x180F),
-                        ((bluetooth.UUID(0x2A19), _FLAG_READ | _FLAG_NOTIFY),),
+                        ((bluetooth.UUID(0x2A19), _ENC_READ | _FLAG_NOTIFY),),
                     ),
                 )
             )
         )
+        self._h_protected = (self._h_status, self._h_batt)
         ble.gatts_set_buffer(self._h_ctrl, _CMD_BUFFER)
         ble.gatts_set_buffer(self._h_status, protocol.STATUS_SIZE)
         import sys
@@ -131,22 +167,99 @@ class BleLink(Link):
         ble.gatts_write(self._h_batt, self._batt)
 
     def _irq(self, event, data):
-        # Runs like an IRQ: copy and flag only; pump does the work.
+        # Runs like an IRQ: copy and flag only; pump does the work. The secret events need
+        # their answer as the return value.
         if event == _IRQ_CENTRAL_CONNECT:
             self.conn = data[0]
+            a = data[2]
+            self.peer = (a[2] & 0x3F) << 24 | a[3] << 16 | a[4] << 8 | a[5]
             self.mtu = _DEFAULT_MTU
+            self.trusted = False
+            self._drop = False
             self._gen = (self._gen + 1) & 0xFF
         elif event == _IRQ_CENTRAL_DISCONNECT:
             if data[0] == self.conn:
                 self.conn = -1
+                self.trusted = False
                 self._adv_due = True
                 self._gen = (self._gen + 1) & 0xFF
         elif event == _IRQ_GATTS_WRITE:
             if data[1] == self._h_ctrl:
                 v = self.ble.gatts_read(self._h_ctrl)
-                self._cmd_in(v, len(v))
+                if self.trusted and data[0] == self.conn:
+                    self._cmd_in(v, len(v))
+                else:
+                    self.refused += 1
+        elif event == _IRQ_GATTS_READ_REQUEST:
+            if data[1] in self._h_protected and not (self.trusted and data[0] == self.conn):
+                self.refused += 1
+                return _ATT_INSUFFICIENT_AUTHORIZATION
+            return 0
         elif event == _IRQ_MTU_EXCHANGED and data[0] == self.conn:
             self.mtu = data[1]
+        elif event == _IRQ_ENCRYPTION_UPDATE and data[0] == self.conn:
+            # (conn, encrypted, authenticated, bonded, key_size)
+            self.trusted = bool(data[1] and data[3])
+            self._drop = bool(data[1] and not data[3])
+        elif event == _IRQ_GET_SECRET:
+            return self.bonds.get(data[0], data[1], data[2])
+        elif event == _IRQ_SET_SECRET:
+            if data[2] is not None:
+                self._new_bond = True
+            return self.bonds.set(data[0], data[1], data[2])
+        return None
+
+    # ---- pairing window and bonds ----------------------------------------------------------
+    def open_pairing(self, now_ms, seconds=PAIRING_WINDOW_S):
+        """Let one new host bond within ``seconds`` (0 closes the window)."""
+        if seconds <= 0:
+            self.close_pairing()
+            return
+        self.pairing = True
+        self._pair_until = time.ticks_add(now_ms, seconds * 1000)
+        self.ble.config(bond=True)
+
+    def close_pairing(self):
+        self.pairing = False
+        self.ble.config(bond=False)
+
+    def forget_bonds(self, now_ms):
+        """Forget every host; the connected one is dropped once the reply has gone out."""
+        self.bonds.clear()
+        self.bonds.save()
+        if self.conn >= 0:
+            self._drop_at = time.ticks_add(now_ms, _FORGET_DROP_MS)
+
+    def _security(self, now_ms):
+        if self._pair_at_boot:
+            self._pair_at_boot = False
+            self.open_pairing(now_ms)
+        if self._new_bond:
+            self._new_bond = False
+            if self.pairing:
+                self.close_pairing()  # a window admits one new host
+        if self.bonds.dirty:
+            try:
+                self.bonds.save()
+            except OSError:
+                pass  # flash full or failing: kept in RAM, tried again on the next change
+        if self.pairing and time.ticks_diff(now_ms, self._pair_until) >= 0:
+            self.close_pairing()
+        if self.conn < 0:
+            return
+        drop = self._drop or (
+            not self.trusted and time.ticks_diff(now_ms, self._conn_ms) >= _TRUST_GRACE_MS
+        )
+        if self._drop_at >= 0 and time.ticks_diff(now_ms, self._drop_at) >= 0:
+            drop = True
+        if drop:
+            self._drop = False
+            self._drop_at = -1
+            self.trusted = False
+            try:
+                self.ble.gap_disconnect(self.conn)
+            except OSError:
+                pass
 
     def _room(self):
         room = self.mtu - 3
@@ -168,6 +281,11 @@ class BleLink(Link):
             if self.conn >= 0:
                 self.connections += 1
                 self._mtu_ask_at = time.ticks_add(now_ms, _MTU_ASK_MS)
+                self._conn_ms = now_ms
+                try:
+                    self.ble.gap_pair(self.conn)  # security request: a bonded host encrypts
+                except OSError:
+                    pass
         if (
             self._mtu_ask_at >= 0
             and self.conn >= 0
@@ -179,6 +297,7 @@ class BleLink(Link):
                     self.ble.gattc_exchange_mtu(self.conn)
                 except OSError:
                     pass  # link gone; the next connection asks again
+        self._security(now_ms)
         if self.conn < 0 and self._adv_due:
             self._adv_due = False
             try:
@@ -186,7 +305,7 @@ class BleLink(Link):
             except OSError:
                 self._adv_due = True  # try again on the next pump
         self._commands()
-        if self.conn >= 0 and self.ready:
+        if self.conn >= 0 and self.ready and self.trusted:
             self._send(now_ms)
 
     def set_status(self, frame):
@@ -198,7 +317,7 @@ class BleLink(Link):
         if self._status[7] & protocol.CONTENT_RAW and not self._raw_fits():
             self._status[7] &= ~protocol.CONTENT_RAW
         self.ble.gatts_write(self._h_status, self._status)
-        if self.conn >= 0 and self.ready and self._room() >= protocol.STATUS_SIZE:
+        if self.conn >= 0 and self.ready and self.trusted and self._room() >= protocol.STATUS_SIZE:
             try:
                 self.ble.gatts_notify(self.conn, self._h_status, self._status)
             except OSError:
@@ -208,7 +327,7 @@ class BleLink(Link):
         """Battery Level characteristic (0..100, 255 unknown), notified when connected."""
         self._batt[0] = pct
         self.ble.gatts_write(self._h_batt, self._batt)
-        if self.conn >= 0:
+        if self.conn >= 0 and self.trusted:
             try:
                 self.ble.gatts_notify(self.conn, self._h_batt, self._batt)
             except OSError:

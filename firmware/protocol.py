@@ -12,7 +12,7 @@ import struct
 from micropython import const
 
 VERSION = const(1)
-PROTO_MINOR = const(0)
+PROTO_MINOR = const(1)  # 1: PAIRING, FORGET_BONDS, START_TAKEOVER, GET_SETTINGS
 FW_VERSION = (0, 1, 0)
 
 # Frame types (stable ids, a retired id is never reused).
@@ -64,6 +64,11 @@ CMD_REBOOT = const(0x09)
 CMD_RESEND = const(0x0A)
 CMD_GET_CONFIG = const(0x0B)
 CMD_SET_MOUNTING = const(0x0C)
+CMD_PAIRING = const(0x0D)
+CMD_FORGET_BONDS = const(0x0E)
+CMD_START_TAKEOVER = const(0x0F)
+CMD_GET_SETTINGS = const(0x10)
+SETTINGS_SIZE = const(32)  # GET_SETTINGS reply payload
 
 # Reply result codes.
 R_OK = const(0)
@@ -90,8 +95,8 @@ S_IMU_ERROR = const(4)
 S_LOW_BATTERY = const(5)
 
 # Argument length of each known command, indexed by command id (0 is not a command).
-_ARG_LEN = b"\x00\x00\x00\x02\x01\x01\x01\x01\x00\x00\x04\x00\x10"
-_N_COMMANDS = const(13)
+_ARG_LEN = b"\x00\x00\x00\x02\x01\x01\x01\x01\x00\x00\x04\x00\x10\x01\x00\x00\x00"
+_N_COMMANDS = const(17)
 
 
 def pack_samples_header(buf, flags, count, seq, t_100us):
@@ -113,9 +118,19 @@ def pack_sample_raw(buf, offset, tilt, obl, rot, ax, ay, az, gx, gy, gz):
 
 
 def pack_config(
-    buf, content, imu, rate_hz, period_100us, acc_mps2_per_lsb, gyr_dps_per_lsb, boot_id, flags
+    buf,
+    content,
+    imu,
+    rate_hz,
+    period_100us,
+    acc_mps2_per_lsb,
+    gyr_dps_per_lsb,
+    boot_id,
+    flags,
+    settings_gen=0,
 ):
-    """CONFIG frame: how to read the SAMPLES frames that follow."""
+    """CONFIG frame: how to read the SAMPLES frames that follow; ``settings_gen`` counts the
+    changes of the stored settings since boot (mod 256)."""
     struct.pack_into(
         "<BBBBHHffHBB",
         buf,
@@ -130,7 +145,7 @@ def pack_config(
         gyr_dps_per_lsb,
         boot_id,
         flags,
-        0,
+        settings_gen & 0xFF,
     )
     return CONFIG_SIZE
 

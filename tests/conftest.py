@@ -36,14 +36,15 @@ def mpy_exe(request: pytest.FixtureRequest) -> Path:
 
 
 @pytest.fixture
-def mpy(mpy_exe: Path) -> RunMpy:
+def mpy(mpy_exe: Path, tmp_path: Path) -> RunMpy:
     """Run MicroPython code with the simulated modules and the firmware on the path, once per
     interpreter of ``mpy_exe``.
 
     ``mpy(code, path=None, heapsize="120K")`` returns stdout; a MicroPython exception fails
     the test with the MicroPython traceback. ``path`` overrides the module path (default:
     simulated modules first, then the firmware); ``tests/mpy_support`` (``heapcheck``) is
-    always last.
+    always last. It runs in ``cwd``, by default the test's temporary folder (the firmware
+    writes its flash files, e.g. the bond store, into its working directory).
     """
 
     def run(
@@ -62,7 +63,7 @@ def mpy(mpy_exe: Path) -> RunMpy:
                 path=module_path,
                 heapsize=heapsize,
                 timeout_s=timeout_s,
-                cwd=cwd,
+                cwd=tmp_path if cwd is None else cwd,
                 executable=mpy_exe,
             ).stdout
         except MicroPythonFailed as exc:

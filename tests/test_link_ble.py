@@ -21,9 +21,9 @@ from hipsense.link.protocol import (
     reply_resend,
 )
 
-# The simulated bluetooth module compiles to ~26 kB of heap that a real board does not spend
+# The simulated bluetooth module compiles to ~29 kB of heap that a real board does not spend
 # (its stack lives outside the MicroPython heap), so these tests give the unix port 200 kB.
-HEAP = "200K"
+HEAP = "224K"
 
 # Shared MicroPython harness: a manual clock, the in-process central, a synthetic producer
 # (tilt = seq mod 30000, obliquity = -tilt, rotation = 7), and printing of what arrived.
@@ -68,9 +68,12 @@ def step(ms, per_step=1, dt=10):
         link.pump(now[0])
         bluetooth.sim_service()
         dump()
-def connect(mtu=247):
+def connect(mtu=247, secure=True):
     link.pump(now[0]); bluetooth.sim_service()
     central.connect(); bluetooth.sim_service(); link.pump(now[0])
+    if secure:   # bond on the first connection (a new board's pairing window), then encrypt
+        assert central.secure() == 0
+        link.pump(now[0])
     if mtu:
         central.exchange_mtu(mtu); bluetooth.sim_service()
 def command(data):

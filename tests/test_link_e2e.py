@@ -12,6 +12,7 @@ import contextlib
 import json
 import re
 import subprocess
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from hipsense.link.protocol import Command, UnsupportedProtocolVersion
 from hipsense.link.session import CommandTimeout, SampleBlock, Session
 from hipsense.link.transport.ble import BleTransport, connect, scan
 from hipsense.virtual.bleak_backend import VirtualClient, VirtualScanner
+from hipsense.virtual.launch import bond_host
 from hipsense.virtual.radio import Msg, VirtualBoard, VirtualRadio
 from hipsense.virtual.runner import micropython_argv, micropython_env
 
@@ -69,12 +71,16 @@ while True:
         t_next += 10
     link.pump(now)
     if 0 <= BAD_AT_MS <= now and not bad_sent and link.conn >= 0 and link.ready:
-        ble.gatts_notify(link.conn, link._h_data, b"\x02\x01\x00\x01\x00\x00\x00\x00")
-        bad_sent = True
+        try:
+            ble.gatts_notify(link.conn, link._h_data, b"\x02\x01\x00\x01\x00\x00\x00\x00")
+            bad_sent = True
+        except OSError:
+            pass  # the controller queue is full (a backlog): try again on the next pass
     if produced >= N and not reported:
         reported = True
         print(json.dumps({"produced": produced, "board_lost": ring.lost,
-                          "stats": bluetooth.sim_stats(), "refusals": link.refusals}))
+                          "stats": bluetooth.sim_stats(), "refusals": link.refusals,
+                          "connections": link.connections, "refused": link.refused}))
     time.sleep_ms(1)
 """
 
@@ -100,7 +106,10 @@ async def virtual_board(
     ring_bytes: int = 54000,
     silent: tuple[int, ...] = (),
     bad_version_at_ms: int = -1,
+    bond: bool = True,
 ) -> AsyncIterator[Board]:
+    """The producer; ``bond``: this host bonds during the new board's first pairing window
+    (as ``hipsense pair`` does), so its link is encrypted."""
     radio = VirtualRadio()
     endpoint = await radio.start()
     code = (
@@ -115,20 +124,25 @@ async def virtual_board(
         HIPSENSE_SIM_SPEED=str(SPEED),
         HIPSENSE_VBLE_ADDR="02:48:53:00:AB:CD",
     )
+    flash = tempfile.TemporaryDirectory(prefix="hipsense-e2e-")  # the bond store's folder
     proc = subprocess.Popen(
-        [*micropython_argv(f"{146 + ring_bytes // 1000}K"), "-c", code],
+        [*micropython_argv(f"{154 + ring_bytes // 1000}K"), "-c", code],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        cwd=flash.name,
     )
     try:
         board = await radio.wait_for_board(15.0)
+        if bond:
+            await bond_host(radio, board)
         yield Board(proc, radio, board)
     finally:
         proc.kill()
         _, err = proc.communicate(timeout=10)
         await radio.close()
+        flash.cleanup()
         assert "Traceback" not in err, err
 
 

@@ -7,6 +7,7 @@ and USB serial. The frames are decoded by the host decoder. docs/link.md "One st
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -20,13 +21,17 @@ from hipsense.link.protocol import (
     Result,
     SamplesFrame,
     cmd_get_config,
+    cmd_get_settings,
     cmd_get_status,
     cmd_marker,
+    cmd_pairing,
     cmd_resend,
     cmd_start,
+    cmd_start_takeover,
     cmd_stop,
     decode_frame,
     reply_resend,
+    reply_settings,
     reply_status,
 )
 from hipsense.virtual.launch import deploy_firmware
@@ -128,15 +133,17 @@ print("HEAD", a.ring.head_seq)
 def test_start_on_the_other_link_takes_the_stream_over_at_the_cursor(
     mpy, deployed, tmp_path
 ) -> None:
-    """A's transport refuses for a while (its cursor waits), then B starts: B gets what A
-    was not sent, then the live stream; A gets no sample after the takeover."""
+    """A's transport refuses for a while (its cursor waits); B's plain START is BUSY (it does
+    not take a running stream), then B's START_TAKEOVER: B gets what A was not sent, then the
+    live stream; A gets no sample after the takeover."""
     script = f"""
 cmd(A, '{cmd_start(1).hex()}')
 run(200)
 A.refuse = True
 run(80)
 print("A_HAD", a.ring.cursor_seq)
-cmd(B, '{cmd_start(2).hex()}')
+cmd(B, '{cmd_start(4).hex()}')
+cmd(B, '{cmd_start_takeover(2).hex()}')
 A.refuse = False
 run(200)
 cmd(A, '{cmd_get_status(3).hex()}')
@@ -150,6 +157,7 @@ print("HEAD", a.ring.head_seq)
     assert np.array_equal(seq_a, np.arange(had)), "A: everything up to the takeover, once"
     assert np.array_equal(seq_b, np.arange(had, head)), "B: from A's cursor on, once, in order"
     assert len(seq_b) > 250 and had > 150
+    assert _reply(frames["B"], 4).result == Result.BUSY, "a plain START leaves A's stream alone"
     assert _reply(frames["B"], 2).result == Result.OK
     assert _reply(frames["A"], 3).result == Result.OK, "A still answers commands"
     assert not any(isinstance(f, SamplesFrame) and f.resent for f in frames["A"] + frames["B"])
@@ -254,3 +262,74 @@ print("ALLOC", n, A.count > 0, B.count, a.ring.unsent, err)
 """
     _, out = _run(mpy, deployed, tmp_path, script)
     assert "ALLOC 8 True 0 0 None" in out
+
+
+def test_another_host_on_the_owners_link_takes_the_stream_only_when_it_asks(
+    mpy, deployed, tmp_path
+) -> None:
+    """Two bonded hosts, one after the other on the same (BLE) link: the second one's START,
+    STOP and RESEND are BUSY while the first one's stream runs; START_TAKEOVER takes it from
+    the cursor on; the first host, back, is then the one refused. docs/link.md "Security"."""
+    script = f"""
+A.peer = 1
+cmd(A, '{cmd_start(1).hex()}')
+run(100)
+A.peer = 2           # host 1 went away, host 2 connected on the same link
+cmd(A, '{cmd_start(2).hex()}')
+cmd(A, '{cmd_stop(3).hex()}')
+cmd(A, '{cmd_resend(4, 0).hex()}')
+print("STREAMING", a.streaming)
+cmd(A, '{cmd_start_takeover(5).hex()}')
+run(100)
+A.peer = 1
+cmd(A, '{cmd_resend(6, 0).hex()}')
+cmd(A, '{cmd_pairing(7, 60).hex()}')
+cmd(A, '{cmd_get_settings(8).hex()}')
+run(10)
+"""
+    frames, out = _run(mpy, deployed, tmp_path, script)
+    a = frames["A"]
+    assert [_reply(a, t).result for t in (2, 3, 4)] == [Result.BUSY] * 3
+    assert "STREAMING True" in out, "host 2 did not stop host 1's stream"
+    assert _reply(a, 5).result == Result.OK
+    assert _reply(a, 6).result == Result.BUSY, "host 1 no longer owns the stream"
+    assert _reply(a, 7).result == Result.FAILED, "PAIRING needs a BLE link"
+    settings = reply_settings(_reply(a, 8))
+    assert settings is not None and settings.rate_hz == 100
+    assert settings.mounting_wxyz is None and settings.gyro_bias_dps is None
+
+
+def test_holding_the_button_3_s_opens_the_pairing_window(mpy, deployed, tmp_path) -> None:
+    """Held for 3 s, a press opens the BLE pairing window (60 s), once per press; a short press
+    does not. A stand-in for the BLE link records the calls."""
+    profile = json.loads((paths.boards_dir() / "m5stickc-plus2.json").read_text())
+    (tmp_path / "board.json").write_text(json.dumps(profile))
+    pin = profile["button"]["pin"]
+    script = f"""
+opened = []
+A.open_pairing = lambda now_ms, seconds: opened.append((now_ms - t0, seconds))
+clock.now_ms = t0 = a._t0_ms   # the app's once-a-second housekeeping runs on its clock
+run(150)
+_vboard.set_pin({pin}, 0)      # pressed (active low)
+run(250)
+print("AFTER_2_5_S", len(opened))
+run(300)
+print("AFTER_5_5_S", opened)
+_vboard.set_pin({pin}, 1)
+run(200)
+_vboard.set_pin({pin}, 0)      # a short press: a marker only
+run(150)
+_vboard.set_pin({pin}, 1)
+run(200)
+print("END", len(opened))
+"""
+    frames, out = _run(mpy, deployed, tmp_path, script)
+    assert "AFTER_2_5_S 0" in out
+    calls = eval(out.split("AFTER_5_5_S")[1].splitlines()[0])
+    assert len(calls) == 1 and calls[0][1] == 60
+    assert 3000 <= calls[0][0] - 1500 <= 4100, "opened 3 to 4 s after the press (1 s polling)"
+    assert "END 1" in out
+    markers = [f for f in frames["A"] if isinstance(f, MarkerFrame)]
+    # A press is also a button marker (the board debounces on the real clock, so the second
+    # press, a few real milliseconds later here, may be merged with the first).
+    assert markers and markers[0].code == 0

@@ -50,6 +50,7 @@ from hipsense.link.protocol import (
     reply_marker_seq,
     reply_mounting,
     reply_resend,
+    reply_settings,
     reply_status,
     serial_encode,
 )
@@ -118,7 +119,7 @@ def _cases() -> list[Json]:
         {"name": "config_icm42688_angles", "kind": "config",
          "inputs": {"content": 0, "imu": 4, "rate_hz": 400, "period_100us": 25,
                     "acc_mps2_per_lsb": 9.80665 / 2048, "gyr_dps_per_lsb": 2000 / 32768,
-                    "boot_id": 0xFFFF, "flags": 0}},
+                    "boot_id": 0xFFFF, "flags": 0, "settings_gen": 255}},
         {"name": "status_typical", "kind": "status", "inputs": STATUS_TYPICAL},
         {"name": "status_extreme", "kind": "status", "inputs": STATUS_EXTREME},
         {"name": "marker_button", "kind": "marker", "inputs": {"code": 0, "seq": 0}},
@@ -160,6 +161,11 @@ def _cases() -> list[Json]:
         ("get_config_ok", {"token": 16, "command": 0x0B, "result": 0}),
         ("set_mounting_ok", {"token": 17, "command": 0x0C, "result": 0}),
         ("unknown_command", {"token": 18, "command": 0x42, "result": 1}),
+        ("get_settings_ok", {"token": 21, "command": 0x10, "result": 0,
+                             "payload_format": "<BBH4f3f",
+                             "payload_values": [3, 0, 200, 0.5, 0.5, -0.5, 0.5,
+                                                0.25, -1.5, 0.125]}),
+        ("pairing_bad_value", {"token": 22, "command": 0x0D, "result": 3}),
         ("malformed_no_command", {"token": 19, "command": 0, "result": 2}),
         ("unsupported_version", {"token": 20, "command": 0x01, "result": 6}),
     ]  # fmt: skip
@@ -184,6 +190,10 @@ def _command_cases() -> list[Json]:
         ("resend_wrap", 10, 0x0A, struct.pack("<I", SEQ_TOP)),
         ("get_config", 0, 0x0B, b""),
         ("set_mounting", 255, 0x0C, struct.pack("<4f", 0.5, 0.5, -0.5, 0.5)),
+        ("pairing_60s", 11, 0x0D, b"\x3c"),
+        ("forget_bonds", 12, 0x0E, b""),
+        ("start_takeover", 13, 0x0F, b""),
+        ("get_settings", 14, 0x10, b""),
     ]
     cases: list[Json] = [
         {"name": f"command_{name}", "hex": encode_command(token, cmd, args).hex(),
@@ -193,7 +203,8 @@ def _command_cases() -> list[Json]:
     bad: list[tuple[str, bytes, list[int]]] = [
         ("wrong_version_2", b"\x02\x04\x21\x01", [6, 0x21, 0x01]),
         ("wrong_version_0_short", b"\x00\x04\x22", [6, 0x22, 0]),
-        ("unknown_0x0d", b"\x01\x04\x23\x0d", [1, 0x23, 0x0D]),
+        ("unknown_0x11", b"\x01\x04\x23\x11", [1, 0x23, 0x11]),
+        ("pairing_no_args", b"\x01\x04\x2b\x0d", [2, 0x2B, 0x0D]),
         ("unknown_0x00", b"\x01\x04\x24\x00", [1, 0x24, 0]),
         ("unknown_0xff_with_args", b"\x01\x04\x25\xffabc", [1, 0x25, 0xFF]),
         ("set_rate_short_args", b"\x01\x04\x26\x03\x90", [2, 0x26, 0x03]),
@@ -242,7 +253,8 @@ for c in json.loads(CASES):
                 n = P.pack_sample_raw(buf, n, t, o, r, x[0], x[1], x[2], x[3], x[4], x[5])
     elif k == "config":
         n = P.pack_config(buf, a["content"], a["imu"], a["rate_hz"], a["period_100us"],
-                          a["acc_mps2_per_lsb"], a["gyr_dps_per_lsb"], a["boot_id"], a["flags"])
+                          a["acc_mps2_per_lsb"], a["gyr_dps_per_lsb"], a["boot_id"], a["flags"],
+                          a.get("settings_gen", 0))
     elif k == "status":
         n = status(buf, a)
     elif k == "marker":
@@ -382,7 +394,7 @@ def _expected_status(s: Json) -> StatusFrame:
         imu=ImuChip(s["imu"]), content=s["content"], rate_hz=s["rate_hz"],
         frames_sent=s["frames_sent"], fifo_overflows=s["fifo_overflows"],
         i2c_errors=s["i2c_errors"], samples_lost=s["samples_lost"], fw_version=(0, 1, 0),
-        proto_minor=0, boot_id=s["boot_id"], uptime_s=s["uptime_s"],
+        proto_minor=1, boot_id=s["boot_id"], uptime_s=s["uptime_s"],
     )  # fmt: skip
 
 
@@ -450,6 +462,12 @@ def _check_reply(frame: object, a: Json) -> None:
         status = reply_status(frame)
         expected = _expected_status(a["payload_status"]) if fits else None
         assert status == expected
+    elif command == Command.GET_SETTINGS:
+        settings = reply_settings(frame)
+        assert settings is not None
+        v = a["payload_values"]
+        assert settings.rate_hz == v[2]
+        assert settings.mounting_wxyz == tuple(v[3:7]) and settings.gyro_bias_dps == tuple(v[7:])
     else:
         assert frame.payload == b""
 
@@ -467,6 +485,7 @@ def test_host_decodes_golden_frames_to_their_inputs(golden: Json) -> None:
                 period_100us=a["period_100us"], acc_mps2_per_lsb=_f32(a["acc_mps2_per_lsb"]),
                 gyr_dps_per_lsb=_f32(a["gyr_dps_per_lsb"]), boot_id=a["boot_id"],
                 aligned=bool(a["flags"] & 1), gyro_calibrated=bool(a["flags"] & 2),
+                settings_gen=a.get("settings_gen", 0),
             ), case["name"]  # fmt: skip
         elif kind == "status":
             assert frame == _expected_status(a), case["name"]
@@ -540,11 +559,12 @@ def _random_case(rng: random.Random, i: int) -> tuple[Json, Frame]:
         inputs = {"content": rng.randint(0, 1), "imu": rng.randint(0, 255),
                   "rate_hz": rng.randrange(1 << 16), "period_100us": rng.randrange(1 << 16),
                   "acc_mps2_per_lsb": acc, "gyr_dps_per_lsb": gyr,
-                  "boot_id": rng.randrange(1 << 16), "flags": rng.randint(0, 3)}  # fmt: skip
+                  "boot_id": rng.randrange(1 << 16), "flags": rng.randint(0, 3),
+                  "settings_gen": rng.randrange(256)}  # fmt: skip
         frame = ConfigFrame(
             inputs["content"], ImuChip(inputs["imu"]), inputs["rate_hz"],
             inputs["period_100us"], acc, gyr, inputs["boot_id"],
-            bool(inputs["flags"] & 1), bool(inputs["flags"] & 2),
+            bool(inputs["flags"] & 1), bool(inputs["flags"] & 2), inputs["settings_gen"],
         )  # fmt: skip
     elif kind == "status":
         inputs = {key: rng.randrange(1 << bits) for key, bits in (

@@ -4,6 +4,7 @@ recording, through ``hipsense.orchestrate.stream.stream`` and the ``hipsense str
 
 from __future__ import annotations
 
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -76,3 +77,38 @@ def test_scan_command_lists_the_virtual_board() -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "hipsense-5E4D" in proc.stdout and "02:48:53:00:5E:4D" in proc.stdout
+
+
+async def test_recording_states_the_board_settings_and_marks_a_change(tmp_path: Path) -> None:
+    """The recording holds what the board used at the start (mounting, gyro calibration, rate,
+    firmware); a change of the board's stored settings during the session is a marker."""
+    import asyncio
+
+    from hipsense.link.protocol import Command
+    from hipsense.recording import MARKER_SETTINGS
+
+    out = tmp_path / "still.csv"
+    quaternion = (0.5, 0.5, -0.5, 0.5)
+    tasks: list[asyncio.Task[object]] = []
+
+    def on_block(block, session) -> None:
+        if not tasks and session.stats.samples_frames > 60:  # ~2 s in: the mounting changes
+            args = struct.pack("<4f", *quaternion)
+            tasks.append(asyncio.ensure_future(session.command(Command.SET_MOUNTING, args)))
+
+    virtual = VirtualBoardOptions(scenario="still", speed=2.0)
+    summary = await stream(StreamOptions(virtual=virtual, seconds=8.0, out=out), on_block)
+    assert tasks and tasks[0].done()
+    rec = read_recording(out)
+    board = rec.meta.extra["board"]
+    assert rec.meta.mounting is None and board["mounting_aligned"] is False
+    assert board["gyro_calibrated"] is False and board["gyro_bias_dps"] is None
+    assert board["rate_hz"] == 100 and board["protocol_minor"] == 1
+    assert rec.meta.firmware_version == "0.1.0"
+    marked = rec.data.loc[rec.data["marker"] == MARKER_SETTINGS, "t_s"].to_numpy()
+    assert len(marked) == 1 and 1.0 < marked[0] < 7.0
+    assert len(summary.settings_changes) == 1
+    t_s, settings = summary.settings_changes[0]
+    assert abs(t_s - marked[0]) < 0.5
+    assert settings is not None and settings.mounting_wxyz is not None
+    assert np.allclose(settings.mounting_wxyz, quaternion, atol=1e-6)

@@ -29,6 +29,7 @@ _COMMANDS: dict[str, str] = {
     "history": "hipsense.cli.clinic:history",
     "import": "hipsense.cli.importer:import_command",
     "note": "hipsense.cli.clinic:note",
+    "pair": "hipsense.cli.pair:pair",
     "patients": "hipsense.cli.clinic:patients",
     "recover": "hipsense.cli.recover:recover",
     "report": "hipsense.cli.report:report",

@@ -92,3 +92,65 @@ def reset(port: str | None, soft: bool) -> None:
     with _connected(port) as link:
         reset_board(link, hard=not soft)
     click.echo("reset")
+
+
+async def _forget(port: str | None, device: str | None, virtual: bool) -> str:
+    from hipsense.link.transport.ble import BleTransport
+    from hipsense.link.transport.bonding import forget_bonds
+
+    if port is not None:
+        from hipsense.link.transport.serial import SerialTransport
+
+        await forget_bonds(SerialTransport(port))
+        return f"the board on {port} forgot every computer it was paired with"
+    if virtual:
+        from hipsense.virtual.bleak_backend import VirtualClient, VirtualScanner
+        from hipsense.virtual.launch import VirtualBoardOptions, virtual_board
+
+        async with virtual_board(VirtualBoardOptions(scenario="still")) as running:
+            await forget_bonds(
+                BleTransport(
+                    device or running.name,
+                    scanner_backend=VirtualScanner,
+                    client_backend=VirtualClient,
+                    backend_kwargs={"radio": running.radio},
+                    reconnect=False,
+                )
+            )
+            return f"{running.name} (virtual) forgot every computer it was paired with"
+    transport = BleTransport(device, reconnect=False)
+    await forget_bonds(transport)
+    return f"{transport.device_name or device} forgot every computer it was paired with"
+
+
+@board.command()
+@click.argument("device", required=False)
+@click.option("--port", help="Over USB serial (the board's port) instead of Bluetooth.")
+@click.option("--virtual", is_flag=True, help="Use a virtual board (a demonstration).")
+def forget(device: str | None, port: str | None, virtual: bool) -> None:
+    """Make the sensor forget every paired computer (over BLE from a paired computer, or over
+    USB with --port). Pair again with `hipsense pair`."""
+    import asyncio
+
+    click.echo(asyncio.run(_forget(port, device, virtual)))
+    click.echo("pair again with `hipsense pair` (hold the sensor's button for 3 s first)")
+
+
+@board.command()
+@_port_option
+@click.option("--seconds", type=click.IntRange(0, 120), default=60, show_default=True,
+              help="How long the window stays open (0 closes it).")  # fmt: skip
+def pairing(port: str | None, seconds: int) -> None:
+    """Open the sensor's BLE pairing window over USB (instead of holding its button)."""
+    import asyncio
+
+    from hipsense.deploy.ports import choose_port, list_candidates
+    from hipsense.link.transport.bonding import open_pairing_window
+    from hipsense.link.transport.serial import SerialTransport
+
+    serial_port = port or choose_port(list_candidates())
+    asyncio.run(open_pairing_window(SerialTransport(serial_port), seconds))
+    if seconds:
+        click.echo(f"pairing window open for {seconds} s: run `hipsense pair` now")
+    else:
+        click.echo("pairing window closed")

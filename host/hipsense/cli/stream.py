@@ -148,11 +148,20 @@ class _LiveView:
         self.samples = 0
         self.t0_device_s: float | None = None
         self.t_drawn = 0.0
+        self.settings: tuple[int, int] | None = None  # (boot id, settings generation)
+        self.settings_changed_s: float | None = None
 
     def __call__(self, block: SampleBlock, session: Session) -> None:
         self.samples += len(block.seq)
         if self.t0_device_s is None:
             self.t0_device_s = float(block.t_device_s[0])
+        config = session.config
+        if config is not None:
+            generation = (config.boot_id, config.settings_gen)
+            old = self.settings
+            if old is not None and generation[0] == old[0] and generation != old:  # same boot
+                self.settings_changed_s = float(block.t_device_s[0]) - self.t0_device_s
+            self.settings = generation
         now = time.monotonic()
         if now - self.t_drawn < 0.2:
             return
@@ -166,6 +175,13 @@ class _LiveView:
         table.add_row("obliquity", f"{obliquity:+6.1f}°  (+ left side higher)")
         table.add_row("rotation", f"{rotation:+6.1f}°  (+ turned left)")
         table.add_row("link drops", str(stats.link_downs))
+        if config is not None:
+            table.add_row("board", _board_line(config.aligned, config.gyro_calibrated))
+        if self.settings_changed_s is not None:
+            table.add_row(
+                "[bold]settings changed[/bold]",
+                f"at {self.settings_changed_s:.1f} s (mounting or gyro calibration)",
+            )
         latency_ms = (now - float(block.t_host_s[-1])) * 1000.0
         table.add_row("delay", f"{max(latency_ms, 0.0):.0f} ms")
         self.live.update(table)
@@ -191,11 +207,14 @@ class _LiveView:
     help="Recording format (default: from the file name, else parquet).",
 )
 @click.option("--angles-only", is_flag=True, help="Stream angles without the raw IMU data.")
+@click.option(
+    "--take-over", is_flag=True, help="Take the stream another computer runs from the sensor."
+)
 @out_options
 @virtual_options
 def stream_command(
     device: str | None, seconds: float | None, port: str | None, out: Path | None,
-    fmt: str | None, angles_only: bool, overwrite: bool, **kwargs: Any,
+    fmt: str | None, angles_only: bool, overwrite: bool, take_over: bool, **kwargs: Any,
 ) -> None:  # fmt: skip
     """Stream live pelvis angles from DEVICE (name or address; default: the first found).
 
@@ -205,7 +224,7 @@ def stream_command(
         raise click.UsageError("--port and --virtual exclude each other")
     options = StreamOptions(
         device=device, virtual=virtual, port=port, seconds=seconds, out=out, fmt=fmt,
-        overwrite=overwrite, raw=not angles_only, test="stream",
+        overwrite=overwrite, raw=not angles_only, test="stream", take_over=take_over,
     )  # fmt: skip
     console = Console()
     with Live(console=console, refresh_per_second=5, transient=False) as live:
@@ -213,6 +232,12 @@ def stream_command(
     _print_summary(console, summary)
     print_end(console, summary)
     end_status(summary)
+
+
+def _board_line(aligned: bool, gyro_calibrated: bool) -> str:
+    mounting = "mounting aligned" if aligned else "mounting NOT aligned"
+    gyro = "gyro calibrated" if gyro_calibrated else "gyro NOT calibrated"
+    return f"{mounting}, {gyro}"
 
 
 def _print_summary(console: Console, summary: StreamSummary) -> None:
@@ -227,6 +252,11 @@ def _print_summary(console: Console, summary: StreamSummary) -> None:
         console.print(
             f"  {summary.markers_unplaced} of {summary.markers} markers name a sample the "
             "recording does not hold (lost samples); they are not in the file",
+            soft_wrap=True,
+        )
+    for t_s, _settings in summary.settings_changes:
+        console.print(
+            f"  the board's settings changed at {t_s:.1f} s (a marker in the recording)",
             soft_wrap=True,
         )
     if summary.recording is not None:

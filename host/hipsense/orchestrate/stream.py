@@ -31,17 +31,32 @@ from hipsense.link.blocks import block_rows
 from hipsense.link.protocol import (
     RAW_LOST,
     SEQ_MODULUS,
+    BoardSettings,
     BoardState,
     Command,
     ConfigFrame,
     ImuChip,
     MarkerFrame,
+    Result,
     StatusFrame,
+    reply_settings,
     reply_status,
 )
-from hipsense.link.session import CommandTimeout, SampleBlock, Session, SessionClosed
+from hipsense.link.session import (
+    CommandFailed,
+    CommandTimeout,
+    SampleBlock,
+    Session,
+    SessionClosed,
+)
 from hipsense.link.transport.base import LinkDown, Transport
-from hipsense.recording import MARKER_BUTTON, RecordingError, RecordingMeta, RecordingWriter
+from hipsense.recording import (
+    MARKER_BUTTON,
+    MARKER_SETTINGS,
+    RecordingError,
+    RecordingMeta,
+    RecordingWriter,
+)
 from hipsense.recording.files import PARTIAL_SUFFIX
 
 if TYPE_CHECKING:
@@ -49,6 +64,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
+
+
+class StreamBusy(HipsenseError):
+    """The board runs another computer's stream (docs/link.md "Security")."""
+
 
 WRITE_DELAY_S = 0.5
 """Blocks are written once this much newer stream time has arrived (markers catch up)."""
@@ -114,6 +134,9 @@ class StreamOptions:
     give_up_s: float = GIVE_UP_S
     setup_deadline_s: float = SETUP_DEADLINE_S
     handle_sigint: bool = True
+    take_over: bool = False
+    """Take the stream when another computer (or the USB link) is running one (START_TAKEOVER);
+    without it such a board refuses with a message saying so."""
 
 
 @dataclass
@@ -136,6 +159,10 @@ class StreamSummary:
     """Why the stream ended early (the board stopped delivering and could not be restarted)."""
     events: list[str] = field(default_factory=list)
     """What happened on the way (the stream restarted after a STOP or a reboot, ...)."""
+    settings: BoardSettings | None = None
+    """What the board used at the start (None: a board without GET_SETTINGS)."""
+    settings_changes: list[tuple[float, BoardSettings | None]] = field(default_factory=list)
+    """(stream time, the new settings) of every change of the board's stored settings."""
 
 
 def board_losses(block: SampleBlock, reason: str) -> list[tuple[int, int, str]]:
@@ -296,9 +323,12 @@ async def _stream(
     async with _transport(options) as (transport, name), _open(transport, options) as session:
         summary = StreamSummary(name)
         deadline = time.monotonic() + options.setup_deadline_s
-        status = await _retry(session, deadline, lambda: _stop_and_status(session))
+        status = await _retry(
+            session, deadline, lambda: _stop_and_status(session, name, options.take_over)
+        )
         if options.prepare is not None:
             await options.prepare(session)
+        summary.settings = await board_settings(session)
         first = [True]
         await _retry(session, deadline, lambda: _start(session, options.raw, first))
         sigint.streaming = True
@@ -359,8 +389,20 @@ async def _retry(session: Session, deadline: float, step: Callable[[], Awaitable
                 await asyncio.sleep(0.1)
 
 
-async def _stop_and_status(session: Session) -> StatusFrame | None:
-    await session.command(Command.STOP)
+async def _stop_and_status(session: Session, name: str, take_over: bool) -> StatusFrame | None:
+    """Stop any stream (taking it over first when asked) and read the board's status; a board
+    streaming to another computer answers BUSY (:class:`StreamBusy`)."""
+    if take_over:
+        await session.command(Command.START_TAKEOVER)
+    try:
+        await session.command(Command.STOP)
+    except CommandFailed as exc:
+        if exc.reply.result != Result.BUSY:
+            raise
+        raise StreamBusy(
+            f"{name} is streaming to another computer (or over USB): stop it there, or "
+            "take the stream with --take-over"
+        ) from exc
     return reply_status(await session.command(Command.GET_STATUS))
 
 
@@ -391,6 +433,7 @@ async def _pump(
     wall_cap = None if options.seconds is None else options.seconds + options.give_up_s
     checked_at: float | None = None
     why = "no samples arrived"
+    generation = _settings_generation(session)
     while True:
         if sigint.stop.is_set():
             summary.interrupted = True
@@ -428,6 +471,13 @@ async def _pump(
             continue
         last_progress = now
         block = recorder.add(block)
+        now_gen = _settings_generation(session)
+        if now_gen != generation and now_gen[0] == generation[0]:  # same boot: a new setting
+            recorder.markers.setdefault(int(block.seq[0]) % SEQ_MODULUS, MARKER_SETTINGS)
+            changed = await board_settings(session)
+            t0 = recorder.t0 if recorder.t0 is not None else float(block.t_device_s[0])
+            summary.settings_changes.append((float(block.t_device_s[0]) - t0, changed))
+        generation = now_gen
         summary.samples = recorder.samples
         summary.duration_s = recorder.duration_s
         if on_block is not None:
@@ -522,7 +572,9 @@ class _Recorder:
         if self.options.out is None:
             return block
         if self.writer is None:
-            meta = _meta(self.session.config, self.status, self.name, self.options)
+            meta = _meta(
+                self.session.config, self.status, self.name, self.options, self.summary.settings
+            )
             self.writer = RecordingWriter(self.options.out, meta, self.options.fmt)
         self.held.append(block)
         self._take_markers()
@@ -586,15 +638,42 @@ class _Recorder:
         self.summary.markers_unplaced = len(self.markers)
 
 
+async def board_settings(session: Session) -> BoardSettings | None:
+    """GET_SETTINGS: the mounting, gyro calibration and rate the board uses (None from a
+    board older than protocol 1.1, or when the reply did not fit the MTU)."""
+    reply = await session.command(Command.GET_SETTINGS, check=False)
+    return reply_settings(reply) if reply.result == Result.OK else None
+
+
+def _settings_generation(session: Session) -> tuple[int, int]:
+    """(boot id, settings generation) of the board's latest CONFIG."""
+    config = session.config
+    return (config.boot_id, config.settings_gen) if config is not None else (-1, -1)
+
+
 def _meta(
-    config: ConfigFrame | None, status: StatusFrame | None, name: str, options: StreamOptions
+    config: ConfigFrame | None,
+    status: StatusFrame | None,
+    name: str,
+    options: StreamOptions,
+    settings: BoardSettings | None = None,
 ) -> RecordingMeta:
+    board: dict[str, Any] = {
+        "mounting_aligned": config.aligned if config else None,
+        "gyro_calibrated": config.gyro_calibrated if config else None,
+        "gyro_bias_dps": list(settings.gyro_bias_dps)
+        if settings and settings.gyro_bias_dps
+        else None,
+        "rate_hz": config.rate_hz if config else None,
+        "protocol_minor": status.proto_minor if status else None,
+    }
     return RecordingMeta(
         rate_hz=float(config.rate_hz) if config else 100.0,
         device_name=name,
         firmware_version=".".join(map(str, status.fw_version)) if status else None,
         protocol_version=1,
         imu_chip=_IMU_NAMES.get(ImuChip(config.imu)) if config else None,
+        mounting=list(settings.mounting_wxyz) if settings and settings.mounting_wxyz else None,
         test=options.test,
         start_time=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         software_version=__version__,
@@ -604,6 +683,7 @@ def _meta(
             "source": _source(options),
             "scenario": options.virtual.scenario if options.virtual else None,
             "started_monotonic_s": time.monotonic(),
+            "board": board,
             **options.extra,
         },
     )

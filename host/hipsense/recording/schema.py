@@ -22,10 +22,13 @@ MARKER = "marker"
 #: ``marker`` values: 0 = no marker, 1..255 = the code of a MARKER command (docs/protocol.md),
 #: MARKER_BUTTON = the board's button (protocol code 0, which here would mean "none"),
 #: MARKER_KEY = a key pressed on the host (e.g. ``hipsense balance``: a touch-down the sensor
-#: missed), put on the newest sample the host had received.
+#: missed), put on the newest sample the host had received; MARKER_SETTINGS = the board's
+#: stored settings (mounting, gyro calibration, rate) changed during the session, put on the
+#: first sample of the block that came with the board's new CONFIG.
 MARKER_NONE = 0
 MARKER_BUTTON = 256
 MARKER_KEY = 257
+MARKER_SETTINGS = 258
 RAW_COLUMNS = ACC_COLUMNS + GYR_COLUMNS
 ANGLE_COLUMNS = ("tilt_deg", "obliquity_deg", "rotation_deg")
 ALL_COLUMNS = (T_S, SEQ, *RAW_COLUMNS, *ANGLE_COLUMNS, MARKER)

@@ -5,6 +5,12 @@ Both talk to a :class:`~hipsense.virtual.radio.VirtualRadio` (the ``radio=`` key
 the running one). The scanner parses the board's real advertising payload; the client builds
 bleak's GATT service collection from the board's GATT database, exchanges the MTU (247, like
 BlueZ does on connect), and calls bleak's disconnected callback when the link drops.
+
+Security as BlueZ does it: ``pair()`` pairs (LE Secure Connections) and keeps the key when
+the board bonds; a client with a bond encrypts when the board asks (Security Request) or when
+a read or write is refused for lack of encryption, then tries again; ``unpair()`` forgets the
+bond. ``central=`` (a :class:`~hipsense.virtual.radio.VirtualCentral`) makes the client
+another device, e.g. an unbonded neighbour; by default it is the radio's own ``central``.
 """
 
 from __future__ import annotations
@@ -25,7 +31,15 @@ from bleak.uuids import normalize_uuid_str
 if TYPE_CHECKING:
     from bleak.assigned_numbers import CharacteristicPropertyName
 
-from hipsense.virtual.radio import AttrKind, RadioLink, VirtualBoard, VirtualRadio, uuid_from_le
+from hipsense.virtual.radio import (
+    AttrKind,
+    RadioLink,
+    VirtualBoard,
+    VirtualCentral,
+    VirtualLinkError,
+    VirtualRadio,
+    uuid_from_le,
+)
 
 CLIENT_MTU = 247
 SCAN_PERIOD_S = 0.05
@@ -115,14 +129,17 @@ class VirtualClient(BaseBleakClient):
         address_or_ble_device: BLEDevice | str,
         *,
         radio: VirtualRadio | None = None,
+        central: VirtualCentral | None = None,
         **kwargs: Any,
     ) -> None:
+        self._pair_on_connect = bool(kwargs.pop("pair", False))
         super().__init__(
             address_or_ble_device,
             disconnected_callback=kwargs.pop("disconnected_callback", None),
             timeout=kwargs.pop("timeout", 10.0),
         )
         self._radio = radio
+        self._central = central
         self._device = address_or_ble_device
         self._link: RadioLink | None = None
         self._callbacks: dict[int, NotifyCallback] = {}
@@ -149,14 +166,26 @@ class VirtualClient(BaseBleakClient):
     def is_connected(self) -> bool:
         return self._link is not None and self._link.connected
 
-    async def connect(self, pair: bool, **kwargs: Any) -> None:
+    def central(self) -> VirtualCentral:
+        """The adapter this client connects with."""
+        if self._central is not None:
+            return self._central
+        return (self._radio or VirtualRadio.current()).central
+
+    async def connect(self, pair: bool = False, **kwargs: Any) -> None:
         board = self._board()
         try:
-            link = await board.connect(self._timeout)
+            link = await board.connect(self._timeout, self.central())
             await link.exchange_mtu(CLIENT_MTU, self._timeout)
+            if pair or self._pair_on_connect:
+                await link.pair(timeout_s=self._timeout)
         except asyncio.TimeoutError as exc:
+            if board.link is not None:
+                board.link.disconnect()
             raise BleakError(f"no answer within {self._timeout:g} s") from exc
         except Exception as exc:
+            if board.link is not None:
+                board.link.disconnect()
             raise BleakError(str(exc) or type(exc).__name__) from exc
         name, _ = parse_advertising(board.adv_data or b"", board.resp_data)
         self._name = name or board.address
@@ -210,10 +239,22 @@ class VirtualClient(BaseBleakClient):
             link.disconnect()
 
     async def pair(self, *args: Any, **kwargs: Any) -> None:
-        raise NotImplementedError("the virtual board does not pair")
+        """Pair and bond; like BlueZ it returns when the link is encrypted, bonded or not
+        (``bonded`` tells; a board whose pairing window is closed does not bond)."""
+        try:
+            await self._require().pair(timeout_s=self._timeout)
+        except (VirtualLinkError, asyncio.TimeoutError) as exc:
+            raise BleakError(f"pairing with {self.address} failed: {exc}") from exc
+
+    @property
+    def bonded(self) -> bool:
+        """This client's adapter holds a bond with the board."""
+        return self.central().bonded_to(self.address)
 
     async def unpair(self) -> None:
-        raise NotImplementedError("the virtual board does not pair")
+        """Forget this adapter's bond with the board (and disconnect, as BlueZ does)."""
+        self.central().bonds.pop(self.address.upper(), None)
+        await self.disconnect()
 
     async def read_gatt_char(
         self, characteristic: BleakGATTCharacteristic, *, use_cached: bool = False, **kwargs: Any

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import ctypes
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -35,6 +36,7 @@ DEFAULT_PROFILE = "m5stickc-plus2"
 # and bluetooth modules add about 70 kB and 4 kB socket buffers that a real board does not
 # spend, and the unix port's objects are twice an ESP32's (docs/virtual-board.md).
 DEFAULT_HEAPSIZE = "512K"
+BONDS_FILE = "hs_bonds.bin"  # firmware/bonds.py
 
 
 class VirtualBoardFailed(HipsenseError):
@@ -47,7 +49,11 @@ class VirtualBoardOptions:
 
     ``scenario``: a name from ``hipsense sim list``; ``speed``: simulated seconds per second
     (1 = real time); ``drop_link_every_s``/``drop_link_for_s``: forced disconnects (fault
-    injection, simulated seconds); ``chip``: the IMU model on the I2C bus.
+    injection, simulated seconds); ``chip``: the IMU model on the I2C bus; ``bond_host``:
+    the board starts bonded to the radio's own central (this host), as after ``hipsense
+    pair``: its flash holds the bond (``bond_file``), so its pairing window stays closed and
+    no start-up time is spent pairing (False: the board comes up new and unbonded, its
+    pairing window open for 60 s).
     """
 
     scenario: str = "walk-normal"
@@ -65,6 +71,7 @@ class VirtualBoardOptions:
     params: tuple[tuple[str, Any], ...] = ()
     """Scenario parameters to override (``(("sides", ("left",)), ("hold_s", 20.0))``): the
     guided tests make the simulated person follow the protocol the user asked for."""
+    bond_host: bool = True
 
 
 @dataclass
@@ -153,6 +160,10 @@ async def virtual_board(options: VirtualBoardOptions) -> AsyncIterator[RunningVi
         profile = json.loads(_profile_path(options.profile).read_text())
         profile["imu"]["expected"] = options.chip
         (flash_dir / "board.json").write_text(json.dumps(profile))
+        if options.bond_host:
+            ltk = os.urandom(16)
+            (flash_dir / BONDS_FILE).write_bytes(bond_file(radio.central.address, ltk))
+            radio.central.bonds[options.address.upper()] = ltk
         source = await asyncio.to_thread(_write_source, options, flash_dir)
         app_dir = await asyncio.to_thread(deploy_firmware, flash_dir / "slot")
         sim_dir = await asyncio.to_thread(deploy_firmware, flash_dir / "sim", paths.mpy_sim_dir())
@@ -190,6 +201,7 @@ async def virtual_board(options: VirtualBoardOptions) -> AsyncIterator[RunningVi
             drops: asyncio.Future[None] | None = None
             try:
                 board = await _wait_for_board(radio, process, flash_dir)
+                await _advertising(board)
                 running = RunningVirtualBoard(
                     radio, board, process, flash_dir, board_name(options.address)
                 )
@@ -335,6 +347,45 @@ async def _wait_for_board(
         return waiter.result()
     except TimeoutError as exc:
         raise VirtualBoardFailed("the virtual board did not start advertising in 20 s") from exc
+
+
+async def _advertising(board: VirtualBoard, timeout_s: float = 10.0) -> None:
+    """Until the board advertises (its main loop runs)."""
+
+    async def wait() -> None:
+        while board.adv_data is None:
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(wait(), timeout_s)
+
+
+def bond_file(central_address: bytes, ltk: bytes) -> bytes:
+    """The board's bond store (``firmware/bonds.py``, version 1) holding one host: NimBLE's
+    "peer" and "our" security records for ``central_address`` as the simulated security
+    manager writes them (80 bytes, key size at 7, the 16-byte key at 8; docs/virtual-board.md)."""
+    key = b"\x00" + central_address  # address type (public) + address
+    record = bytearray(80)
+    record[0:7] = key
+    record[7] = 16
+    record[8:24] = ltk
+    record[25] = 1  # LE Secure Connections
+    entries = b"".join(bytes((sec_type, 7, 80)) + key + record for sec_type in (2, 1))
+    return b"HSB\x01\x02" + entries
+
+
+async def bond_host(radio: VirtualRadio, board: VirtualBoard, timeout_s: float = 10.0) -> None:
+    """Pair the radio's central with a new board while its first pairing window is open (what
+    ``hipsense pair`` does; ``VirtualBoardOptions.bond_host`` writes the bond instead)."""
+
+    await _advertising(board, timeout_s)  # the loop runs: the window is open
+    link = await board.connect(timeout_s, radio.central)
+    try:
+        bonded = await link.pair(timeout_s=timeout_s)
+    finally:
+        link.disconnect()
+    await _advertising(board, timeout_s)  # advertising again after the disconnect
+    if not bonded:
+        raise VirtualBoardFailed("the virtual board did not bond with this host")
 
 
 async def _schedule_drops(

@@ -38,6 +38,9 @@ class Msg(enum.IntEnum):
     MTU = 0x09
     READ_RSP = 0x0A
     WRITE_RSP = 0x0B
+    SEC_REQ = 0x20
+    PAIR_RSP = 0x21
+    ENC_RSP = 0x22
     CONNECT_REQ = 0x41
     DISCONNECT_REQ = 0x42
     MTU_REQ = 0x43
@@ -48,6 +51,8 @@ class Msg(enum.IntEnum):
     FAULT_RANDOM = 0x48
     IMU_GONE = 0x49
     HANG = 0x4A
+    PAIR_REQ = 0x60
+    ENCRYPT_REQ = 0x61
 
 
 class AttrKind(enum.IntEnum):
@@ -59,6 +64,44 @@ class AttrKind(enum.IntEnum):
 
 class VirtualLinkError(HipsenseError):
     """The virtual board refused or dropped a request (it is not advertising, or gone)."""
+
+
+ATT_ERRORS = {
+    0x01: "invalid handle",
+    0x02: "read not permitted",
+    0x03: "write not permitted",
+    0x05: "insufficient authentication",
+    0x08: "insufficient authorization",
+    0x0F: "insufficient encryption",
+}
+#: ATT errors a bonded central answers by encrypting the link and trying again (as BlueZ does)
+ATT_SECURITY_ERRORS = (0x05, 0x0F)
+IO_NO_INPUT_OUTPUT = 3
+
+
+class AttError(VirtualLinkError):
+    """The board answered a read or write with an ATT error (``code``)."""
+
+    def __init__(self, what: str, code: int) -> None:
+        name = ATT_ERRORS.get(code, "error")
+        super().__init__(f"{what} failed: ATT error 0x{code:02X} ({name})")
+        self.code = code
+
+
+class PairingFailed(VirtualLinkError):
+    """The board refused to pair (SMP failure ``code``)."""
+
+
+@dataclass
+class VirtualCentral:
+    """A host's Bluetooth adapter as the virtual boards see it: its address and its bonds
+    (board address -> the long-term key of the bonding), like BlueZ's store."""
+
+    address: bytes = CENTRAL_ADDRESS
+    bonds: dict[str, bytes] = field(default_factory=dict)
+
+    def bonded_to(self, board_address: str) -> bool:
+        return board_address.upper() in self.bonds
 
 
 @dataclass(frozen=True)
@@ -94,14 +137,77 @@ def parse_gatt_db(payload: bytes) -> list[GattEntry]:
 class RadioLink:
     """One connection to a board, as the host's BLE controller would hold it."""
 
-    def __init__(self, board: VirtualBoard, conn_handle: int) -> None:
+    def __init__(
+        self, board: VirtualBoard, conn_handle: int, central: VirtualCentral | None = None
+    ) -> None:
         self.board = board
         self.conn_handle = conn_handle
+        self.central = central or VirtualCentral()
         self.mtu = 23
         self.connected = True
+        self.encrypted = False
+        self.bonded = False
         self.on_notify: Callable[[int, bytes], None] | None = None
         self.on_disconnect: Callable[[], None] | None = None
         self._mtu_done: asyncio.Future[int] | None = None
+        self._security: asyncio.Future[bytes] | None = None
+        self._encrypting: asyncio.Task[bool] | None = None
+
+    # ---- security (the host's side of pairing and encryption) ------------------------------
+    async def _ask(self, kind: Msg, payload: bytes, timeout_s: float) -> bytes:
+        self._check()
+        self._security = asyncio.get_running_loop().create_future()
+        self.board.send(kind, struct.pack("<H", self.conn_handle) + payload)
+        return await asyncio.wait_for(self._security, timeout_s)
+
+    async def pair(self, bond: bool = True, mitm: bool = False, timeout_s: float = 10.0) -> bool:
+        """Pair (LE Secure Connections); True when the board also bonded (kept the keys)."""
+        answer = await self._ask(
+            Msg.PAIR_REQ, bytes((int(bond), int(mitm), IO_NO_INPUT_OUTPUT, 1)), timeout_s
+        )
+        status, encrypted, _authenticated, bonded = answer[:4]
+        if status:
+            raise PairingFailed(f"the virtual board refused to pair (SMP error 0x{status:02X})")
+        self.encrypted = bool(encrypted)
+        self.bonded = bool(bonded)
+        if bonded:
+            self.central.bonds[self.board.address.upper()] = bytes(answer[4:20])
+        return self.bonded
+
+    async def encrypt(self, timeout_s: float = 10.0) -> bool:
+        """Encrypt with this central's key for the board; False without one, or when the
+        board no longer knows it (HCI "PIN or key missing")."""
+        if self.encrypted:
+            return True
+        ltk = self.central.bonds.get(self.board.address.upper())
+        if ltk is None:
+            return False
+        answer = await self._ask(Msg.ENCRYPT_REQ, ltk, timeout_s)
+        self.encrypted = self.bonded = answer[0] == 0 and bool(answer[1])
+        return self.encrypted
+
+    def _security_request(self) -> None:
+        # A bonded central answers the peripheral's Security Request by encrypting.
+        if self.encrypted or not self.central.bonded_to(self.board.address):
+            return
+        if self._encrypting is None or self._encrypting.done():
+            self._encrypting = asyncio.ensure_future(self._encrypt_quietly())
+
+    async def _encrypt_quietly(self) -> bool:
+        try:
+            return await self.encrypt()
+        except (VirtualLinkError, asyncio.TimeoutError):
+            return False
+
+    async def _secure_after(self, status: int) -> bool:
+        """After an ATT security error: encrypt once if this central holds a bond."""
+        if status not in ATT_SECURITY_ERRORS or self.encrypted:
+            return False
+        if not self.central.bonded_to(self.board.address):
+            return False
+        if self._encrypting is None or self._encrypting.done():
+            self._encrypting = asyncio.ensure_future(self._encrypt_quietly())
+        return await asyncio.shield(self._encrypting)
 
     async def exchange_mtu(self, mtu: int, timeout_s: float = 5.0) -> int:
         self._mtu_done = asyncio.get_running_loop().create_future()
@@ -116,20 +222,26 @@ class RadioLink:
                 Msg.WRITE, struct.pack("<HHH", self.conn_handle, handle, NO_RESPONSE) + data
             )
             return
-        req, fut = self.board.new_request()
-        self.board.send(Msg.WRITE, struct.pack("<HHH", self.conn_handle, handle, req) + data)
-        status, _ = await asyncio.wait_for(fut, timeout_s)
-        if status:
-            raise VirtualLinkError(f"write to handle {handle} failed: ATT error 0x{status:02X}")
+        for attempt in (0, 1):
+            req, fut = self.board.new_request()
+            self.board.send(Msg.WRITE, struct.pack("<HHH", self.conn_handle, handle, req) + data)
+            status, _ = await asyncio.wait_for(fut, timeout_s)
+            if not status:
+                return
+            if attempt or not await self._secure_after(status):
+                raise AttError(f"write to handle {handle}", status)
 
     async def read(self, handle: int, timeout_s: float = 5.0) -> bytes:
         self._check()
-        req, fut = self.board.new_request()
-        self.board.send(Msg.READ, struct.pack("<HHH", self.conn_handle, handle, req))
-        status, data = await asyncio.wait_for(fut, timeout_s)
-        if status:
-            raise VirtualLinkError(f"read of handle {handle} failed: ATT error 0x{status:02X}")
-        return data
+        for attempt in (0, 1):
+            req, fut = self.board.new_request()
+            self.board.send(Msg.READ, struct.pack("<HHH", self.conn_handle, handle, req))
+            status, data = await asyncio.wait_for(fut, timeout_s)
+            if not status:
+                return data
+            if attempt or not await self._secure_after(status):
+                raise AttError(f"read of handle {handle}", status)
+        raise AssertionError("unreachable")
 
     def disconnect(self) -> None:
         if self.connected:
@@ -149,6 +261,8 @@ class RadioLink:
         self.board.fail_requests()
         if self._mtu_done is not None and not self._mtu_done.done():
             self._mtu_done.set_exception(VirtualLinkError("the link dropped (MTU exchange)"))
+        if self._security is not None and not self._security.done():
+            self._security.set_exception(VirtualLinkError("the virtual board disconnected"))
         if self.on_disconnect is not None:
             self.on_disconnect()
 
@@ -168,6 +282,7 @@ class VirtualBoard:
     _req: int = 0
     _pending: dict[int, asyncio.Future[tuple[int, bytes]]] = field(default_factory=dict)
     _connecting: asyncio.Future[tuple[int, int]] | None = None
+    _central: VirtualCentral | None = None  # the central of the connection being made
 
     def send(self, kind: Msg, payload: bytes = b"") -> None:
         if not self.alive:
@@ -186,11 +301,14 @@ class VirtualBoard:
                 fut.set_exception(VirtualLinkError("the virtual board disconnected"))
         self._pending.clear()
 
-    async def connect(self, timeout_s: float = 5.0) -> RadioLink:
+    async def connect(
+        self, timeout_s: float = 5.0, central: VirtualCentral | None = None
+    ) -> RadioLink:
         if self.link is not None:
             raise VirtualLinkError(f"virtual board {self.address} is already connected")
+        self._central = central or VirtualCentral()
         self._connecting = asyncio.get_running_loop().create_future()
-        self.send(Msg.CONNECT_REQ, CENTRAL_ADDRESS)
+        self.send(Msg.CONNECT_REQ, self._central.address)
         conn, status = await asyncio.wait_for(self._connecting, timeout_s)
         if status:
             raise VirtualLinkError(
@@ -216,7 +334,7 @@ class VirtualBoard:
             conn, status = struct.unpack_from("<HB", p)
             if self._connecting is not None and not self._connecting.done():
                 if status == 0:  # now, so that a DISCONNECTED right behind it finds the link
-                    self.link = RadioLink(self, conn)
+                    self.link = RadioLink(self, conn, self._central)
                 self._connecting.set_result((conn, status))
             elif status == 0 and self.link is None:
                 # The central gave up on this connection attempt (timed out) before the board
@@ -242,6 +360,15 @@ class VirtualBoard:
                 link.mtu = struct.unpack_from("<HH", p)[1]
                 if link._mtu_done is not None and not link._mtu_done.done():
                     link._mtu_done.set_result(link.mtu)
+        elif kind == Msg.SEC_REQ:
+            if self.link is not None and self.link.conn_handle == struct.unpack_from("<H", p)[0]:
+                self.link._security_request()
+        elif kind in (Msg.PAIR_RSP, Msg.ENC_RSP):
+            link = self.link
+            if link is not None and link.conn_handle == struct.unpack_from("<H", p)[0]:
+                fut = link._security
+                if fut is not None and not fut.done():
+                    fut.set_result(p[2:])
         elif kind in (Msg.READ_RSP, Msg.WRITE_RSP):
             req, status = struct.unpack_from("<HB", p)
             fut = self._pending.pop(req, None)
@@ -256,6 +383,8 @@ class VirtualRadio:
 
     def __init__(self) -> None:
         self.boards: list[VirtualBoard] = []
+        #: this host's adapter (what the bleak backend connects with unless told otherwise)
+        self.central = VirtualCentral()
         self._server: asyncio.Server | None = None
         self._arrived = asyncio.Event()
         self._serving: set[asyncio.Task[object]] = set()
@@ -318,6 +447,12 @@ class VirtualRadio:
             if board.alive and board.address.upper() == address.upper():
                 return board
         return None
+
+    @staticmethod
+    def new_central(address: str) -> VirtualCentral:
+        """Another device in range (e.g. a neighbour's), with an address and no bonds:
+        pass it to the bleak backend as ``central=``."""
+        return VirtualCentral(bytes.fromhex(address.replace(":", "")))
 
     # ---- fault injection (host side of the socket; the firmware is untouched) ------------
     @staticmethod

@@ -94,7 +94,7 @@ def _decode_samples(data: bytes) -> SamplesFrame:
 
 def _decode_config(data: bytes) -> ConfigFrame:
     _check_length(FrameType.CONFIG, data, CONFIG_SIZE)
-    _, _, content, imu, rate_hz, period, acc, gyr, boot_id, flags, _ = _CONFIG.unpack_from(data)
+    _, _, content, imu, rate_hz, period, acc, gyr, boot_id, flags, gen = _CONFIG.unpack_from(data)
     return ConfigFrame(
         content=content,
         imu=ImuChip(imu),
@@ -105,6 +105,7 @@ def _decode_config(data: bytes) -> ConfigFrame:
         boot_id=boot_id,
         aligned=bool(flags & CONFIG_ALIGNED),
         gyro_calibrated=bool(flags & CONFIG_GYRO_CALIBRATED),
+        settings_gen=gen,
     )
 
 
@@ -218,7 +219,7 @@ def _encode_config(frame: ConfigFrame) -> bytes:
     )
     return _CONFIG.pack(
         VERSION, FrameType.CONFIG, frame.content, frame.imu, frame.rate_hz, frame.period_100us,
-        frame.acc_mps2_per_lsb, frame.gyr_dps_per_lsb, frame.boot_id, flags, 0,
+        frame.acc_mps2_per_lsb, frame.gyr_dps_per_lsb, frame.boot_id, flags, frame.settings_gen,
     )  # fmt: skip
 
 

@@ -9,6 +9,7 @@ from hipsense.link.protocol.codec import decode_frame
 from hipsense.link.protocol.constants import (
     COMMAND_ARGS_FORMAT,
     CONTENT_RAW,
+    SETTINGS_SIZE,
     STATUS_SIZE,
     VERSION,
     Command,
@@ -91,6 +92,24 @@ def cmd_set_mounting(token: int, quaternion_wxyz: Quaternion) -> bytes:
     return _command(token, Command.SET_MOUNTING, *quaternion_wxyz)
 
 
+def cmd_pairing(token: int, seconds: int) -> bytes:
+    """PAIRING: open the board's BLE pairing window for ``seconds`` (1 … 120; 0 closes it)."""
+    return _command(token, Command.PAIRING, seconds)
+
+
+def cmd_forget_bonds(token: int) -> bytes:
+    return _command(token, Command.FORGET_BONDS)
+
+
+def cmd_start_takeover(token: int) -> bytes:
+    """START that also takes a stream another host or link is running."""
+    return _command(token, Command.START_TAKEOVER)
+
+
+def cmd_get_settings(token: int) -> bytes:
+    return _command(token, Command.GET_SETTINGS)
+
+
 def command_args(frame: CommandFrame) -> tuple[float, ...]:
     """The arguments of a known command as numbers (for Python-side fakes of the board)."""
     fmt = COMMAND_ARGS_FORMAT.get(frame.command)
@@ -168,6 +187,30 @@ def reply_mounting(reply: ReplyFrame) -> Quaternion | None:
 def reply_marker_seq(reply: ReplyFrame) -> int:
     (seq,) = struct.unpack_from("<I", _payload(reply, Command.MARKER, 4))
     return seq
+
+
+@dataclass(frozen=True)
+class BoardSettings:
+    """What the board uses (GET_SETTINGS): the stored mounting (None: not aligned), the gyro
+    bias (None: not calibrated) and the rate it was asked for."""
+
+    rate_hz: int
+    mounting_wxyz: Quaternion | None
+    gyro_bias_dps: tuple[float, float, float] | None
+
+
+def reply_settings(reply: ReplyFrame) -> BoardSettings | None:
+    """The GET_SETTINGS payload; None when it did not fit the link's MTU."""
+    if _payload(reply, Command.GET_SETTINGS, 0) == b"":
+        return None
+    flags, _, rate, w, x, y, z, bx, by, bz = struct.unpack_from(
+        "<BBH4f3f", _payload(reply, Command.GET_SETTINGS, SETTINGS_SIZE)
+    )
+    return BoardSettings(
+        rate_hz=rate,
+        mounting_wxyz=(w, x, y, z) if flags & 1 else None,
+        gyro_bias_dps=(bx, by, bz) if flags & 2 else None,
+    )
 
 
 def reply_status(reply: ReplyFrame) -> StatusFrame | None:

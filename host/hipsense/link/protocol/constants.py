@@ -8,13 +8,14 @@ from __future__ import annotations
 import enum
 
 VERSION = 1
-PROTO_MINOR = 0
+PROTO_MINOR = 1
 
 HEADER_SIZE = 12
 SAMPLE_SIZE_ANGLES = 6
 SAMPLE_SIZE_RAW = 18
 CONFIG_SIZE = 20
 STATUS_SIZE = 36
+SETTINGS_SIZE = 32  # GET_SETTINGS reply payload
 MARKER_SIZE = 8
 COMMAND_HEADER_SIZE = 4
 REPLY_HEADER_SIZE = 5
@@ -82,6 +83,10 @@ class Command(_OpenIntEnum):
     RESEND = 0x0A
     GET_CONFIG = 0x0B
     SET_MOUNTING = 0x0C
+    PAIRING = 0x0D
+    FORGET_BONDS = 0x0E
+    START_TAKEOVER = 0x0F
+    GET_SETTINGS = 0x10
 
 
 # struct format (little-endian, without the "<") of each command's arguments.
@@ -98,6 +103,10 @@ COMMAND_ARGS_FORMAT: dict[Command, str] = {
     Command.RESEND: "I",
     Command.GET_CONFIG: "",
     Command.SET_MOUNTING: "4f",
+    Command.PAIRING: "B",
+    Command.FORGET_BONDS: "",
+    Command.START_TAKEOVER: "",
+    Command.GET_SETTINGS: "",
 }
 
 

@@ -96,6 +96,9 @@ class ConfigFrame:
     boot_id: int
     aligned: bool
     gyro_calibrated: bool
+    settings_gen: int = 0
+    """Counts changes of the board's stored settings (mounting, gyro bias, rate) since boot,
+    mod 256 (protocol 1.1; 0 from older boards): a new value means they changed."""
 
     @property
     def raw(self) -> bool:

@@ -33,6 +33,17 @@ class AdapterUnavailable(TransportError):
     """The Bluetooth adapter or the serial port cannot be used."""
 
 
+class NotBonded(TransportError):
+    """The board refuses this host: it is not bonded to it (docs/link.md "Security")."""
+
+
+PAIR_HINT = (
+    "pair this computer with the sensor first: hold the sensor's button for 3 s (its pairing "
+    "window opens for 60 s; a new sensor's is open for 60 s after it is switched on), then "
+    "run `hipsense pair`"
+)
+
+
 @dataclass(frozen=True)
 class Received:
     """One frame as it arrived; ``t_host_s`` is ``time.monotonic()`` at arrival."""

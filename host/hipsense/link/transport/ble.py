@@ -20,8 +20,15 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.exc import BleakError
 
-from hipsense.link.protocol import CONTROL_UUID, DATA_UUID, SERVICE_UUID
-from hipsense.link.transport.base import AdapterUnavailable, DeviceNotFound, LinkDown, Transport
+from hipsense.link.protocol import CONTROL_UUID, DATA_UUID, SERVICE_UUID, STATUS_UUID
+from hipsense.link.transport.base import (
+    PAIR_HINT,
+    AdapterUnavailable,
+    DeviceNotFound,
+    LinkDown,
+    NotBonded,
+    Transport,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +58,25 @@ def _adapter_error(exc: BaseException) -> AdapterUnavailable:
         f"the Bluetooth adapter cannot be used ({type(exc).__name__}: {exc}); "
         "check that Bluetooth is on and that the system's Bluetooth service runs "
         "(Linux: `systemctl status bluetooth`)"
+    )
+
+
+# How an ATT refusal for lack of security reads in bleak's errors: the virtual backend's
+# "insufficient encryption/authentication/authorization", BlueZ's org.bluez.Error.NotPermitted
+# / NotAuthorized / AuthenticationFailed, CoreBluetooth's and WinRT's "... is insufficient".
+_SECURITY_WORDS = ("insufficient", "notpermitted", "notauthorized", "authentication", "encrypt")
+
+
+def refused_for_security(exc: BaseException) -> bool:
+    """``exc`` says the board refused an access because the link is not secure enough."""
+    text = str(exc).lower().replace(" ", "").replace(".", "")
+    return any(word in text for word in _SECURITY_WORDS)
+
+
+def _not_bonded(name: str | None, exc: BaseException | None = None) -> NotBonded:
+    why = f" ({exc})" if exc is not None else ""
+    return NotBonded(
+        f"sensor {name or ''} refused this computer: it is not bonded to it{why}; " + PAIR_HINT
     )
 
 
@@ -146,6 +172,7 @@ class BleTransport(Transport):
         self.device_name: str | None = None
         self.reconnects = 0
         self._client: BleakClient | None = None
+        self._last_client: BleakClient | None = None
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -182,10 +209,31 @@ class BleTransport(Transport):
                 f"could not connect to {self.address}: {reason}; it may be connected to another "
                 "device, out of range or asleep"
             ) from exc
+        await self._check_bonded(client)
         self._client = client
+        self._last_client = client
         self.device_name = client.name
         self._put_state(True)
         log.info("connected to %s (MTU %d)", self.device_name, client.mtu_size)
+
+    async def _check_bonded(self, client: BleakClient) -> None:
+        """Read the (protected) status characteristic: a board that does not know this host
+        refuses, or drops the link, and a host that is bonded gets the link encrypted."""
+        try:
+            await client.read_gatt_char(STATUS_UUID)
+        except (BleakError, OSError, asyncio.TimeoutError) as exc:
+            with contextlib.suppress(Exception):
+                await client.disconnect()
+            if refused_for_security(exc) or not client.is_connected:
+                raise _not_bonded(self.address, exc) from exc
+            raise LinkDown(f"could not read the status of {self.address}: {exc}") from exc
+
+    async def unpair(self) -> None:
+        """Forget this computer's bond with the board (after ``hipsense board forget``)."""
+        client = self._client or self._last_client
+        if client is not None:
+            with contextlib.suppress(BleakError, OSError, NotImplementedError):
+                await client.unpair()
 
     def _on_disconnect(self, client: BleakClient) -> None:
         if client is not self._client:
@@ -214,6 +262,10 @@ class BleTransport(Transport):
                     return
                 await self._connect(device)
                 self.reconnects += 1
+            except NotBonded as exc:  # the board forgot this host: retrying will not help
+                log.error("%s", exc)
+                self._put_state(False, str(exc))
+                return
             except (DeviceNotFound, LinkDown) as exc:
                 log.info("reconnect attempt %d failed: %s", attempt, exc)
 
@@ -224,6 +276,8 @@ class BleTransport(Transport):
         try:
             await client.write_gatt_char(CONTROL_UUID, frame, response=True)
         except (BleakError, OSError) as exc:
+            if refused_for_security(exc):
+                raise _not_bonded(self.address, exc) from exc
             raise LinkDown(f"sending a command failed: {exc}") from exc
 
     async def read_status(self) -> bytes:
@@ -231,9 +285,12 @@ class BleTransport(Transport):
         client = self._client
         if client is None:
             raise LinkDown("not connected to the sensor")
-        from hipsense.link.protocol import STATUS_UUID
-
-        return bytes(await client.read_gatt_char(STATUS_UUID))
+        try:
+            return bytes(await client.read_gatt_char(STATUS_UUID))
+        except (BleakError, OSError) as exc:
+            if refused_for_security(exc):
+                raise _not_bonded(self.address, exc) from exc
+            raise LinkDown(f"reading the status failed: {exc}") from exc
 
     async def close(self) -> None:
         await super().close()

@@ -20,6 +20,12 @@ BLE" for the full description and the socket protocol:
   bytecodes of the main program) or when a test calls it.
 - Fault injection (forced disconnects at chosen times or at random, link rate) comes from the
   host side of the socket or from ``sim_central()`` in tests; the firmware is untouched.
+- Security (NimBLE's security manager as the firmware sees it): a central pairs (LE Secure
+  Connections, Just Works) or encrypts with a key it holds; bonding only while the
+  peripheral's ``config(bond=True)``; keys go to and come from the firmware through
+  ``_IRQ_SET_SECRET``/``_IRQ_GET_SECRET``; ``_IRQ_ENCRYPTION_UPDATE`` on success; the
+  ``*_ENCRYPTED``/``*_AUTHENTICATED`` flags refuse reads and writes on a link without it
+  (ATT 0x0F / 0x05); ``_IRQ_GATTS_READ_REQUEST`` lets the firmware refuse a read.
 
 Functions named ``sim_*`` are simulation control and do not exist on a real board.
 """
@@ -42,12 +48,31 @@ FLAG_WRITE_NO_RESPONSE = const(0x0004)
 FLAG_WRITE = const(0x0008)
 FLAG_NOTIFY = const(0x0010)
 FLAG_INDICATE = const(0x0020)
+FLAG_READ_ENCRYPTED = const(0x0200)
+FLAG_READ_AUTHENTICATED = const(0x0400)
+FLAG_WRITE_ENCRYPTED = const(0x1000)
+FLAG_WRITE_AUTHENTICATED = const(0x2000)
 
 _IRQ_CENTRAL_CONNECT = const(1)
 _IRQ_CENTRAL_DISCONNECT = const(2)
 _IRQ_GATTS_WRITE = const(3)
+_IRQ_GATTS_READ_REQUEST = const(4)
 _IRQ_GATTS_INDICATE_DONE = const(20)
 _IRQ_MTU_EXCHANGED = const(21)
+_IRQ_ENCRYPTION_UPDATE = const(28)
+_IRQ_GET_SECRET = const(29)
+_IRQ_SET_SECRET = const(30)
+
+_SEC_OUR = const(1)  # NimBLE BLE_STORE_OBJ_TYPE_OUR_SEC
+_SEC_PEER = const(2)  # ... PEER_SEC
+_SEC_VALUE_SIZE = const(80)  # about sizeof(struct ble_store_value_sec)
+_IO_NO_INPUT_OUTPUT = const(3)
+_ATT_READ_NOT_PERMITTED = const(0x02)
+_ATT_WRITE_NOT_PERMITTED = const(0x03)
+_ATT_INSUFFICIENT_AUTHENTICATION = const(0x05)
+_ATT_INSUFFICIENT_ENCRYPTION = const(0x0F)
+_SMP_AUTH_REQUIREMENTS = const(0x03)  # SMP pairing failed: authentication requirements
+_HCI_KEY_MISSING = const(0x06)  # HCI: PIN or key missing
 
 # Socket messages: u16 LE length (type byte + payload), u8 type, payload.
 # Board -> host
@@ -62,6 +87,9 @@ MSG_INDICATE = const(0x08)  # u16 conn_handle, u16 value_handle, data
 MSG_MTU = const(0x09)  # u16 conn_handle, u16 mtu
 MSG_READ_RSP = const(0x0A)  # u16 request, u8 status, data
 MSG_WRITE_RSP = const(0x0B)  # u16 request, u8 status
+MSG_SEC_REQ = const(0x20)  # u16 conn_handle: the peripheral asks for security (gap_pair)
+MSG_PAIR_RSP = const(0x21)  # u16 conn, u8 status, u8 encrypted, authenticated, bonded, ltk[16]
+MSG_ENC_RSP = const(0x22)  # u16 conn, u8 status, u8 encrypted, authenticated, bonded
 # Host -> board
 MSG_CONNECT_REQ = const(0x41)  # addr[6] of the central
 MSG_DISCONNECT_REQ = const(0x42)  # u16 conn_handle
@@ -73,6 +101,8 @@ MSG_FAULT_AT = const(0x47)  # u32 at_ms (simulated), u32 down_ms
 MSG_FAULT_RANDOM = const(0x48)  # u32 seed, u32 mean_interval_ms (0: off), u32 min_ms, u32 max_ms
 MSG_IMU_GONE = const(0x49)  # (none): every device on I2C bus 0 stops acknowledging, for good
 MSG_HANG = const(0x4A)  # (none): the main program's next machine call never returns
+MSG_PAIR_REQ = const(0x60)  # u16 conn, u8 bond, u8 mitm, u8 io capability, u8 le_secure
+MSG_ENCRYPT_REQ = const(0x61)  # u16 conn, ltk[16] (the key the central holds)
 
 KIND_SERVICE = const(1)
 KIND_VALUE = const(2)
@@ -211,6 +241,12 @@ class _Sim:
         self.poller = None
         self.rx = bytearray()
         self.central = None  # type: _Central | None  # in-process central (tests)
+        # Security manager: the peripheral's config and the connection's state.
+        self.bond = True  # NimBLE's default: bondable
+        self.le_secure = True
+        self.mitm = False
+        self.io = _IO_NO_INPUT_OUTPUT
+        self.sec = [0, 0, 0, 0]  # encrypted, authenticated, bonded, key size
         self.stats = {
             "notified": 0,
             "refused": 0,
@@ -291,6 +327,7 @@ class _Sim:
             self.conn = self.next_conn
             self.next_conn = (self.next_conn + 1) & 0x0F
             self.peer_addr = bytes(m[o : o + 6])
+            self.sec = [0, 0, 0, 0]
             self.conn_mtu = _DEFAULT_MTU
             self.q_count = 0
             self.last_event_ms = now
@@ -316,11 +353,17 @@ class _Sim:
             conn, handle, req = _u16(m, o), _u16(m, o + 2), _u16(m, o + 4)
             a = self.attrs.get(handle)
             if conn != self.conn or a is None:
-                self.send(MSG_READ_RSP, _p16(req) + b"\x01")
-            elif a.kind == KIND_VALUE and not a.flags & FLAG_READ:
-                self.send(MSG_READ_RSP, _p16(req) + b"\x02")  # ATT: read not permitted
+                self.send(MSG_READ_RSP, _p16(req) + b"\x01")  # ATT: invalid handle
+                return
+            status = self.read_status(conn, a)
+            if status:
+                self.send(MSG_READ_RSP, _p16(req) + bytes((status,)))
             else:
                 self.send(MSG_READ_RSP, _p16(req) + b"\x00" + bytes(a.value[: a.length]))
+        elif kind == MSG_PAIR_REQ:
+            self.pair(_u16(m, o), m[o + 2], m[o + 3], m[o + 4], m[o + 5])
+        elif kind == MSG_ENCRYPT_REQ:
+            self.encrypt(_u16(m, o), m[o + 2 : o + 18])
         elif kind == MSG_LINK:
             self.interval_ms = max(1, _u32(m, o) // 1000)
             self.per_event = max(1, m[o + 4])
@@ -344,16 +387,85 @@ class _Sim:
             self.rnd_max_ms = max(self.rnd_min_ms, _u32(m, o + 12))
             self.rnd_next_ms = now + self.rnd_gap() if self.rnd_mean_ms else -1
 
+    def read_status(self, conn, a):
+        """ATT status of a read: the attribute's permissions, then the firmware's answer to
+        ``_IRQ_GATTS_READ_REQUEST`` (the ESP32 port asks it for every characteristic read)."""
+        if a.kind != KIND_VALUE:
+            return 0
+        if not a.flags & FLAG_READ:
+            return _ATT_READ_NOT_PERMITTED
+        if a.flags & (FLAG_READ_ENCRYPTED | FLAG_READ_AUTHENTICATED) and not self.sec[0]:
+            return _ATT_INSUFFICIENT_ENCRYPTION
+        if a.flags & FLAG_READ_AUTHENTICATED and not self.sec[1]:
+            return _ATT_INSUFFICIENT_AUTHENTICATION
+        if self.handler is not None:
+            r = self.handler(_IRQ_GATTS_READ_REQUEST, (conn, a.handle))
+            if r:
+                return r
+        return 0
+
+    # ---- security manager ----------------------------------------------------------------
+    def peer_key(self):
+        """NimBLE's store key: the peer's address type (0: public) and address."""
+        return b"\x00" + self.peer_addr
+
+    def secret(self, event, args):
+        return self.handler(event, args) if self.handler is not None else None
+
+    def pair(self, conn, bond, mitm, io, le_secure):
+        """A pairing request from the central; Just Works unless both sides can do better."""
+        if conn != self.conn or conn < 0:
+            return
+        if self.mitm and (self.io == _IO_NO_INPUT_OUTPUT or io == _IO_NO_INPUT_OUTPUT):
+            # The peripheral insists on MITM protection that Just Works cannot give.
+            self.send(MSG_PAIR_RSP, _p16(conn) + bytes((_SMP_AUTH_REQUIREMENTS, 0, 0, 0)))
+            return
+        authenticated = 0  # Just Works: no MITM protection
+        bonded = 1 if (bond and self.bond) else 0
+        ltk = os.urandom(16)
+        if bonded:
+            value = bytearray(_SEC_VALUE_SIZE)
+            key = self.peer_key()
+            value[0:7] = key
+            value[7] = 16
+            value[8:24] = ltk
+            value[24] = authenticated
+            value[25] = 1 if (le_secure and self.le_secure) else 0
+            self.secret(_IRQ_SET_SECRET, (_SEC_PEER, key, bytes(value)))
+            self.secret(_IRQ_SET_SECRET, (_SEC_OUR, key, bytes(value)))
+        self.sec = [1, authenticated, bonded, 16]
+        self.events.append((_IRQ_ENCRYPTION_UPDATE, (conn, True, False, bool(bonded), 16)))
+        self.send(
+            MSG_PAIR_RSP,
+            _p16(conn) + bytes((0, 1, authenticated, bonded)) + (ltk if bonded else bytes(16)),
+        )
+
+    def encrypt(self, conn, ltk):
+        """The central starts encryption with a key it holds: NimBLE looks the peer up."""
+        if conn != self.conn or conn < 0:
+            return
+        value = self.secret(_IRQ_GET_SECRET, (_SEC_PEER, 0, memoryview(self.peer_key())))
+        if value is None or len(value) < 25 or bytes(value[8:24]) != bytes(ltk):
+            self.send(MSG_ENC_RSP, _p16(conn) + bytes((_HCI_KEY_MISSING, 0, 0, 0)))
+            return
+        self.sec = [1, value[24], 1, value[7]]
+        self.events.append((_IRQ_ENCRYPTION_UPDATE, (conn, True, bool(value[24]), True, value[7])))
+        self.send(MSG_ENC_RSP, _p16(conn) + bytes((0, 1, value[24], 1)))
+
     def remote_write(self, conn, handle, data):
         a = self.attrs.get(handle)
         if conn != self.conn or a is None:
             return 0x01  # ATT: invalid handle
+        if a.kind == KIND_VALUE and not a.flags & (FLAG_WRITE | FLAG_WRITE_NO_RESPONSE):
+            return _ATT_WRITE_NOT_PERMITTED
+        if a.flags & (FLAG_WRITE_ENCRYPTED | FLAG_WRITE_AUTHENTICATED) and not self.sec[0]:
+            return _ATT_INSUFFICIENT_ENCRYPTION
+        if a.flags & FLAG_WRITE_AUTHENTICATED and not self.sec[1]:
+            return _ATT_INSUFFICIENT_AUTHENTICATION
         if a.kind == KIND_CCCD:
             a.value[0:2] = bytes(data[:2]) + b"\x00" * (2 - min(2, len(data)))
             a.length = 2
             return 0
-        if a.kind == KIND_VALUE and not a.flags & (FLAG_WRITE | FLAG_WRITE_NO_RESPONSE):
-            return 0x03  # ATT: write not permitted
         start = a.length if a.append else 0
         n = min(len(data), len(a.value) - start)
         a.value[start : start + n] = data[:n]
@@ -393,6 +505,7 @@ class _Sim:
         self.stats["dropped_on_disconnect"] += self.q_count
         self.q_count = 0
         self.conn = -1
+        self.sec = [0, 0, 0, 0]
         self.send(MSG_DISCONNECTED, _p16(conn) + bytes((reason,)))
         self.events.append((_IRQ_CENTRAL_DISCONNECT, (conn, 0, memoryview(self.peer_addr))))
 
@@ -552,7 +665,15 @@ class BLE:
                 s.mtu_pref = v
             elif k == "gap_name":
                 s.gap_name = v.encode() if isinstance(v, str) else bytes(v)
-            elif k not in ("rxbuf", "interval", "io", "le_secure", "bond", "mitm"):
+            elif k == "bond":
+                s.bond = bool(v)
+            elif k == "le_secure":
+                s.le_secure = bool(v)
+            elif k == "mitm":
+                s.mitm = bool(v)
+            elif k == "io":
+                s.io = v
+            elif k not in ("rxbuf", "interval"):
                 raise ValueError("unknown config param")
         return None
 
@@ -597,6 +718,15 @@ class BLE:
             return False
         s.drop_link(_REASON_LOCAL)
         return True
+
+    def gap_pair(self, conn_handle):
+        """Ask for security; as a peripheral NimBLE sends a Security Request to the central."""
+        s = self._s
+        if not s.active:
+            raise OSError(errno.ENODEV)
+        if conn_handle != s.conn or conn_handle < 0:
+            raise OSError(errno.ENOTCONN)
+        s.send(MSG_SEC_REQ, _p16(conn_handle))
 
     def gatts_register_services(self, services_definition):
         s = self._s
@@ -697,6 +827,9 @@ def sim_stats():
     d["conn"] = s.conn
     d["mtu"] = s.conn_mtu
     d["advertising"] = s.adv is not None
+    d["encrypted"] = s.sec[0]
+    d["bonded"] = s.sec[2]
+    d["bondable"] = s.bond
     return d
 
 
@@ -706,6 +839,7 @@ class _Central:
     def __init__(self):
         self.inbox = []  # (kind, payload) the board sent
         self.req = 0
+        self.ltk = None  # the key from this central's last bonding pairing
 
     def _to_board(self, kind, payload):
         msg = bytes((kind,)) + payload
@@ -730,6 +864,30 @@ class _Central:
         """Read a value; the answer arrives in ``inbox`` as MSG_READ_RSP."""
         self.req = (self.req + 1) & 0x7FFF
         self._to_board(MSG_READ, _p16(_sim.conn & 0xFFFF) + _p16(handle) + _p16(self.req))
+
+    def pair(self, bond=True, mitm=False, io=_IO_NO_INPUT_OUTPUT):
+        """Pair (LE Secure Connections); the answer arrives in ``inbox`` as MSG_PAIR_RSP."""
+        self._to_board(
+            MSG_PAIR_REQ, _p16(_sim.conn & 0xFFFF) + bytes((int(bond), int(mitm), io, 1))
+        )
+
+    def encrypt(self, ltk):
+        """Encrypt with a key from an earlier pairing; the answer arrives as MSG_ENC_RSP."""
+        self._to_board(MSG_ENCRYPT_REQ, _p16(_sim.conn & 0xFFFF) + bytes(ltk))
+
+    def secure(self):
+        """Encrypt with the key of an earlier bonding, else pair; the status (0: done)."""
+        if self.ltk is None:
+            self.pair()
+            status = 0xFF
+            for p in self.take(MSG_PAIR_RSP):
+                status = p[2]
+                if status == 0 and p[5]:
+                    self.ltk = bytes(p[6:22])
+            return status
+        self.encrypt(self.ltk)
+        answers = self.take(MSG_ENC_RSP)
+        return answers[-1][2] if answers else 0xFF
 
     def link(self, interval_ms, packets_per_event, queue_capacity):
         self._to_board(
