@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
+from functools import partial
 from types import MappingProxyType
 from typing import Any, Literal, overload
 
 from hipsense.analysis.balance import BalanceAnalysis, analyse_balance
 from hipsense.analysis.base import VERDICT_KEYS, Result
 from hipsense.analysis.bridge import BridgeAnalysis, analyse_bridge
+from hipsense.analysis.exercise import ExerciseAnalysis, analyse_exercise
 from hipsense.analysis.walk import WalkAnalysis, analyse_walk
+from hipsense.conventions.exercises import SPECS as EXERCISES
 from hipsense.errors import HipsenseError
 from hipsense.recording import Recording
 
@@ -26,7 +29,13 @@ Analyser = Callable[..., Result]
 """``analyser(recording, *, option=...) -> Result``; every option keyword-only, none swallowed."""
 
 ANALYSERS: Mapping[str, Analyser] = MappingProxyType(
-    {"walk": analyse_walk, "balance": analyse_balance, "bridge": analyse_bridge}
+    {
+        "walk": analyse_walk,
+        "balance": analyse_balance,
+        "bridge": analyse_bridge,
+        # one test per corrective exercise: exercise:<name> (docs/exercises.md)
+        **{f"exercise:{name}": partial(analyse_exercise, exercise=name) for name in EXERCISES},
+    }
 )
 
 __all__ = [
@@ -35,6 +44,7 @@ __all__ = [
     "Analyser",
     "BalanceAnalysis",
     "BridgeAnalysis",
+    "ExerciseAnalysis",
     "Result",
     "UnknownTest",
     "WalkAnalysis",

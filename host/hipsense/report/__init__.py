@@ -8,7 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hipsense.analysis import BalanceAnalysis, BridgeAnalysis, Result, WalkAnalysis
+from hipsense.analysis import (
+    BalanceAnalysis,
+    BridgeAnalysis,
+    ExerciseAnalysis,
+    Result,
+    WalkAnalysis,
+)
 
 
 def write_report(
@@ -28,4 +34,8 @@ def write_report(
         from hipsense.report.bridge import write_bridge_report
 
         return write_bridge_report(result, base, patient)
+    if isinstance(result, ExerciseAnalysis):
+        from hipsense.report.exercise import write_exercise_report
+
+        return write_exercise_report(result, base, patient)
     raise TypeError(f"no report for {type(result).__name__}")

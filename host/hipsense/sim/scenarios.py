@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hipsense import __version__
-from hipsense.sim import bridge, posture, stance, walking
+from hipsense.sim import bridge, exercise, posture, stance, walking
 from hipsense.sim.chips import CHIPS, ChipErrors, apply_errors, draw_errors, get_chip, quantise
 from hipsense.sim.errors import SimError
 from hipsense.sim.imu import synthesize
@@ -132,6 +132,8 @@ class SimResult:
         )
         return Recording(meta=meta, data=data)
 
+
+EXERCISE_SCENARIOS = exercise.scenario_names()
 
 # ---------------------------------------------------------------------------------- builders
 
@@ -421,8 +423,11 @@ _REGISTRY: dict[str, Scenario] = {
     )
 }
 
-SCENARIOS: dict[str, str] = {name: s.description for name, s in _REGISTRY.items()}
-"""Scenario name → one-line description."""
+SCENARIOS: dict[str, str] = {
+    **{name: s.description for name, s in _REGISTRY.items()},
+    **exercise.scenario_names(),
+}
+"""Scenario name → one-line description (the exercises' scenarios: :mod:`hipsense.sim.exercise`)."""
 
 
 def scenario_params(name: str, **overrides: Any) -> Any:
@@ -478,6 +483,13 @@ def simulate(
     ``duration_s`` sets the length of the scenario's main activity (see its description);
     ``params`` override the scenario's parameters.
     """
+    if name in EXERCISE_SCENARIOS:
+        if params or mounting is not None or duration_s is not None:
+            raise SimError(
+                f"{name} takes no parameters, mounting or duration (its person and sets are "
+                "fixed; hipsense.sim.exercise.simulate_exercise takes any)"
+            )
+        return exercise.simulate_named(name, seed, rate_hz, chip)
     sc = _get(name)
     p = scenario_params(name, **params)
     if chip != "ideal":

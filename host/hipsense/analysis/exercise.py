@@ -1,0 +1,241 @@
+"""Exercise analysis of a recording: the same session of detectors as live, fed in chunks.
+
+``analyse_exercise(recording, exercise=None, sides=None, reps=None)`` is the analyser of the
+tests ``exercise:<name>`` (:mod:`hipsense.analysis`). The sets (side of each, reps per set) come
+from the options, the guided protocol in the recording, or the simulator's truth. The JSON
+document is described in docs/exercises.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hipsense.analysis.base import flat_table, json_safe, verdict_series
+from hipsense.conventions.exercises import ExerciseSpec, get_spec
+from hipsense.detectors.exercise.compare import harder_side
+from hipsense.detectors.exercise.detector import ExerciseDetector, RepRecord
+from hipsense.detectors.exercise.session import ExerciseSession
+from hipsense.motion.errors import NoEventError, PostureError, WrongTestError
+from hipsense.motion.frontend import FloatArray, chunks, mounting_of, raw_arrays
+from hipsense.recording import Recording
+
+JSON_KIND = "hipsense-exercise"
+JSON_VERSION = 1
+
+
+def run_session(
+    spec: ExerciseSpec,
+    sides: Sequence[str],
+    reps: int,
+    t_s: FloatArray,
+    acc_mps2: FloatArray,
+    gyr_dps: FloatArray,
+    mounting_wxyz: Sequence[float],
+    chunk: int | Sequence[int] = 256,
+) -> ExerciseSession:
+    """Feed the samples in chunks (any sizes give the same events) and close an open rep."""
+    session = ExerciseSession(spec, sides, reps, mounting_wxyz)
+    for sl in chunks(t_s.shape[0], chunk):
+        session.update(t_s[sl], acc_mps2[sl], gyr_dps[sl])
+    session.finish()
+    return session
+
+
+def protocol_of(recording: Recording, spec: ExerciseSpec, sides: Sequence[str] | None,
+                reps: int | None) -> tuple[list[str], int]:  # fmt: skip
+    """Side of each set and reps per set: given, the guided protocol's, or the simulator's."""
+    extra = recording.meta.extra
+    proto = extra.get("protocol") if isinstance(extra.get("protocol"), dict) else None
+    truth = extra.get("ground_truth") if isinstance(extra.get("ground_truth"), dict) else None
+    source = proto or (truth or {}).get("params") or {}
+    if not sides:
+        sides = [str(s) for s in source.get("sides", [])] or [
+            recording.meta.side if recording.meta.side in ("left", "right") else "right"
+        ]
+    if not spec.sided:
+        sides = ["both"] * len(sides)
+    if reps is None:
+        reps = int(source.get("reps", spec.default_reps))
+    return list(sides), int(reps)
+
+
+def rep_json(rep: RepRecord, det: ExerciseDetector) -> dict[str, Any]:
+    return {
+        "index": rep.index,
+        "start_t_s": round(rep.start_t_s, 3),
+        "end_t_s": round(rep.end_t_s, 3),
+        "duration_s": round(rep.duration_s, 3),
+        "peak_deg": round(rep.peak_deg, 2),
+        "mean_deg": round(rep.mean_deg, 2),
+        "faults": {k: round(v, 2) for k, v in rep.faults.items()},
+        "flagged": rep.flagged(det.spec.faults),
+        "fault_t_s": {k: round(v, 3) for k, v in rep.fault_t_s.items()},
+    }
+
+
+def summary(spec: ExerciseSpec, reps: list[dict[str, Any]]) -> dict[str, Any]:
+    """Reps, hold time and each fault's count, mean and maximum over some reps."""
+    out: dict[str, Any] = {
+        "n_reps": len(reps),
+        "total_hold_s": round(float(sum(r["duration_s"] for r in reps)), 2),
+        "mean_peak_deg": round(float(np.mean([r["peak_deg"] for r in reps])), 2) if reps else None,
+        "faults": {},
+    }
+    for f in spec.faults:
+        vals = [r["faults"][f.key] for r in reps if f.key in r["faults"]]
+        out["faults"][f.key] = {
+            "count": sum(1 for r in reps if f.key in r["flagged"]),
+            "mean": round(float(np.mean(vals)), 2) if vals else None,
+            "max": round(float(np.max(vals)), 2) if vals else None,
+            "threshold": f.threshold,
+            "unit": f.unit,
+        }
+    return out
+
+
+class ExerciseAnalysis:
+    """The exercise result: sets, per side, left against right, the cues given."""
+
+    def __init__(self, doc: dict[str, Any], session: ExerciseSession, recording: Recording):
+        self.doc = doc
+        self.session = session
+        self.recording = recording
+
+    @property
+    def test(self) -> str:
+        return str(self.doc["test"])
+
+    @property
+    def verdict_(self) -> pd.Series:
+        """``asymmetric`` when a harder side is named (``weaker_side`` = that side)."""
+        c = self.doc["comparison"]
+        side = c.get("harder_side")
+        status = "asymmetric" if side else ("symmetric" if c.get("fault") else "not_enough_data")
+        return verdict_series(self.test, status, side, self.summary_text().splitlines()[0])
+
+    @property
+    def per_side_(self) -> pd.DataFrame:
+        per = self.doc["per_side"]
+        return flat_table([per[s] for s in per], index=list(per))
+
+    @property
+    def reps_(self) -> pd.DataFrame:
+        """One row per rep (hold): its set's side, times, peaks and faults."""
+        rows = [{"side": s["side"], **r} for s in self.doc["sets"] for r in s["reps"]]
+        return flat_table(rows)
+
+    def to_json(self) -> dict[str, Any]:
+        return json_safe(self.doc)
+
+    def summary_text(self) -> str:
+        d = self.doc
+        unit = "holds" if d["mode"] == "hold" else "reps"
+        total = sum(s["n_reps"] for s in d["sets"])
+        lines = [f"{d['title']}: {total} {unit} in {len(d['sets'])} set(s)"]
+        for s in d["sets"]:
+            faults = ", ".join(
+                f"{k} {v['count']}× (max {v['max']}{v['unit']})"
+                for k, v in s["faults"].items() if v["count"]
+            ) or "no fault past its threshold"  # fmt: skip
+            hold = f", held {s['total_hold_s']:.1f} s" if d["mode"] == "hold" else ""
+            lines.append(f"  {s['side']}: {s['n_reps']} {hold and 'hold'}{'' if hold else 'reps'}"
+                         f"{hold}; {faults}")  # fmt: skip
+        c = d["comparison"]
+        if c.get("fault"):
+            lines.append(f"  harder side: {c['harder_side'] or 'none named'} ({c['reason']})")
+        for w in d["warnings"]:
+            lines.append(f"  note: {w}")
+        return "\n".join(lines)
+
+
+def analyse_exercise(
+    recording: Recording,
+    *,
+    exercise: str | None = None,
+    sides: Sequence[str] | None = None,
+    reps: int | None = None,
+    chunk: int | Sequence[int] = 256,
+) -> ExerciseAnalysis:
+    """Analyse an exercise recording (see the module docstring)."""
+    named = recording.meta.test or ""
+    if exercise is None:
+        exercise = named.removeprefix("exercise:") if named.startswith("exercise:") else None
+    if exercise is None:
+        raise WrongTestError("which exercise? pass --test exercise:NAME")
+    if named.startswith("exercise:") and named != f"exercise:{exercise}":
+        raise WrongTestError(
+            f"this recording holds {named!r}, not 'exercise:{exercise}': analyse it with "
+            f"--test {named}"
+        )
+    spec = get_spec(exercise)
+    t, acc, gyr = raw_arrays(recording)
+    side_list, n_reps = protocol_of(recording, spec, sides, reps)
+    session = run_session(spec, side_list, n_reps, t, acc, gyr, mounting_of(recording), chunk)
+    first = session.sets[0]
+    if first.baseline_t_s_ is None:
+        said = [e.text for e in first.events_ if e.kind == "posture"]
+        raise PostureError(
+            f"no still start posture found for the {spec.title.lower()} ({spec.posture}): "
+            + (said[-1] if said else spec.setup)
+        )
+    sets_doc, by_side, warnings = [], {}, []
+    for det in session.sets:
+        reps_doc = [rep_json(r, det) for r in det.reps_]
+        if det.baseline_t_s_ is None:
+            warnings.append(f"the {det.side} set never reached its start posture")
+        elif len(reps_doc) < session.reps_per_set:
+            warnings.append(
+                f"the {det.side} set has {len(reps_doc)} of {session.reps_per_set} "
+                f"{'holds' if spec.mode == 'hold' else 'reps'}"
+            )
+        sets_doc.append({"side": det.side, "baseline_t_s": det.baseline_t_s_,
+                         "reps": reps_doc, **summary(spec, reps_doc)})  # fmt: skip
+        by_side.setdefault(det.side, []).extend(reps_doc)
+    if not any(s["n_reps"] for s in sets_doc):
+        raise NoEventError(
+            f"no {'hold' if spec.mode == 'hold' else 'rep'} found: the pelvis's "
+            f"{spec.channel} never passed {spec.on_deg:g}° from the start posture"
+        )
+    comparison = harder_side(
+        spec,
+        [r["faults"] for r in by_side.get("left", [])],
+        [r["faults"] for r in by_side.get("right", [])],
+    )
+    doc: dict[str, Any] = {
+        "kind": JSON_KIND,
+        "version": JSON_VERSION,
+        "test": f"exercise:{spec.name}",
+        "exercise": spec.name,
+        "title": spec.title,
+        "mode": spec.mode,
+        "placement": spec.placement,
+        "instructions": spec.instructions,
+        "rate_hz": recording.meta.rate_hz,
+        "protocol": {"sides": side_list, "reps": session.reps_per_set},
+        "thresholds": [
+            {
+                "fault": f.key,
+                "label": f.label,
+                "channel": f.channel,
+                "threshold": f.threshold,
+                "unit": f.unit,
+                "source": f.source,
+            }
+            for f in spec.faults
+        ],
+        "sets": sets_doc,
+        "per_side": {side: summary(spec, reps_) for side, reps_ in by_side.items()},
+        "comparison": comparison,
+        "cues": [
+            {"t_s": round(e.t_s, 3), "fault": e.data["fault"], "text": e.text}
+            for det in session.sets
+            for e in det.events_
+            if e.kind == "fault"
+        ],
+        "warnings": warnings,
+    }
+    return ExerciseAnalysis(doc, session, recording)
