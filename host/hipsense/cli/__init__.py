@@ -24,6 +24,7 @@ _COMMANDS: dict[str, str] = {
     "board": "hipsense.cli.board:board",
     "bridge": "hipsense.cli.bridge:bridge",
     "discard": "hipsense.cli.clinic:discard",
+    "exercise": "hipsense.cli.exercise:exercise",
     "export": "hipsense.cli.clinic:export",
     "flash": "hipsense.cli.flash:flash",
     "history": "hipsense.cli.clinic:history",

@@ -25,6 +25,7 @@ PATTERNS: dict[str, tuple[tuple[float, float], ...]] = {
     "lift": ((660.0, 0.12), (880.0, 0.12)),
     "hold": ((880.0, 0.35),),
     "end": ((880.0, 0.12), (660.0, 0.12), (440.0, 0.25)),
+    "fault": ((330.0, 0.1), (330.0, 0.1)),
 }
 PLAYERS = ("paplay", "pw-play", "aplay", "afplay")
 
