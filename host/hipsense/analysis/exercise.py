@@ -178,6 +178,8 @@ def analyse_exercise(
     first = session.sets[0]
     if first.baseline_t_s_ is None:
         said = [e.text for e in first.events_ if e.kind == "posture"]
+        # a specific diagnosis (other side, sensor placement) is worth more than "not in it"
+        said = [t for t in said if not t.startswith("not in")] or said
         raise PostureError(
             f"no still start posture found for the {spec.title.lower()} ({spec.posture}): "
             + (said[-1] if said else spec.setup)

@@ -484,7 +484,8 @@ def simulate(
     ``params`` override the scenario's parameters.
     """
     if name in EXERCISE_SCENARIOS:
-        if params or mounting is not None or duration_s is not None:
+        turned = mounting is not None and not np.allclose(mounting, (1.0, 0.0, 0.0, 0.0))
+        if params or turned or duration_s is not None:
             raise SimError(
                 f"{name} takes no parameters, mounting or duration (its person and sets are "
                 "fixed; hipsense.sim.exercise.simulate_exercise takes any)"
