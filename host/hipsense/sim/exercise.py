@@ -301,6 +301,7 @@ def simulate_exercise(
         "chip": chip,
         "person": asdict(person),
         "rep_amplitude_deg": round(rep_amp, 3),
+        "mounting_wxyz": _wxyz(m_back),
         "mounting_true_wxyz": _wxyz(m_true),
         "placement": spec.placement,
         "sets": truth_sets,
