@@ -153,13 +153,14 @@ def score_person(spec: ExerciseSpec, seed: int, reps: int, score: Score) -> dict
                     score.flagged += flagged
                     cross = tr["fault_cross_t_s"][f.key]
                     if flagged and match is not None and cross is not None:
-                        fired = match.fault_t_s.get(f.key)
-                        if fired is None:  # passed before the rep started: the last cue
-                            fired = max(
-                                (e.t_s for e in det.events_ if e.kind == "fault"
-                                 and e.data["fault"] == f.key and e.t_s <= match.end_t_s),
-                                default=np.nan,
-                            )  # fmt: skip
+                        # the first cue of this fault from just before the true crossing on
+                        # (it may fire before the rep's own start, e.g. a rocking burst)
+                        fired = min(
+                            (e.t_s for e in det.events_ if e.kind == "fault"
+                             and e.data["fault"] == f.key
+                             and cross - 0.5 <= e.t_s <= match.end_t_s),
+                            default=np.nan,
+                        )  # fmt: skip
                         score.latencies_s.append(float(fired) - float(cross))
                 elif v <= f.threshold - m:
                     score.should_not += 1
