@@ -171,3 +171,12 @@ def test_exercise_command_on_the_virtual_board(tmp_path: Path) -> None:
     rec = read_recording(out)
     assert rec.meta.test == "exercise:butt-squeeze"
     assert rec.meta.extra["protocol"]["reps"] == 5
+
+
+def test_store_key_figures_per_side() -> None:
+    from hipsense.store.figures import key_figures
+
+    doc = analyse(simulate("exercise-clamshell-roll_back-right", seed=0).to_recording()).to_json()
+    figs = {(f.name, f.side): f.value for f in key_figures("exercise:clamshell", doc)}
+    assert figs[("reps", "right")] == figs[("reps", "left")] == 5
+    assert figs[("roll_back_mean", "right")] > 10.0 > figs[("roll_back_mean", "left")]

@@ -163,8 +163,25 @@ def _bridge(doc: dict[str, Any]) -> list[Figure]:
 _EXTRACTORS = {"walk": _walk, "balance": _balance, "bridge": _bridge}
 
 
+def _exercise(test: str, doc: dict[str, Any]) -> list[Figure]:
+    """Per side: reps (holds), time held, and each fault's mean peak (no MDC is known)."""
+    out: list[Figure] = []
+    for side, s in _obj(doc.get("per_side")).items():
+        fig_side = "" if side == "both" else str(side)
+        out.append(Figure(test, "reps", fig_side, "", float(s.get("n_reps", 0)), ""))
+        if doc.get("mode") == "hold" and _num(s.get("total_hold_s")) is not None:
+            out.append(Figure(test, "hold_s", fig_side, "", float(s["total_hold_s"]), "s"))
+        for key, f in _obj(s.get("faults")).items():
+            value = _num(_obj(f).get("mean"))
+            if value is not None:
+                out.append(Figure(test, f"{key}_mean", fig_side, "", value, str(f.get("unit", ""))))
+    return out
+
+
 def key_figures(test: str, doc: dict[str, Any]) -> list[Figure]:
     """The key figures of an analysis's JSON document (empty for an unknown test)."""
+    if test.startswith("exercise:"):
+        return _exercise(test, doc)
     extract = _EXTRACTORS.get(test)
     return [] if extract is None else extract(doc)
 
