@@ -20,7 +20,8 @@ from hipsense.detectors.exercise.compare import harder_side
 from hipsense.detectors.exercise.detector import ExerciseDetector, RepRecord
 from hipsense.detectors.exercise.session import ExerciseSession
 from hipsense.motion.errors import NoEventError, PostureError, WrongTestError
-from hipsense.motion.frontend import FloatArray, chunks, mounting_of, raw_arrays
+from hipsense.motion.frontend import FloatArray, chunks, mounting_of
+from hipsense.motion.sources import raw_arrays
 from hipsense.recording import Recording
 
 JSON_KIND = "hipsense-exercise"
