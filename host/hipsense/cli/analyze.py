@@ -15,10 +15,11 @@ import click
 
 from hipsense.cli.clinic import check_patient, file_run, patient_options
 from hipsense.conventions import SIDES
+from hipsense.conventions.exercises import SPECS as EXERCISES
 from hipsense.errors import HipsenseError
 from hipsense.recording import Recording
 
-TEST_NAMES = ("walk", "balance", "bridge")
+TEST_NAMES = ("walk", "balance", "bridge", *(f"exercise:{name}" for name in EXERCISES))
 
 # analysis option -> the command-line flag that sets it
 FLAGS: dict[str, str] = {
@@ -51,7 +52,8 @@ def recording_options(func: Any) -> Any:
                      help="Sensor axes along the pelvis's anterior, left and up axes "
                           "(mobgap's frame: z,-y,x); default: from the recording."),
         click.option("--sides", default=None, callback=_side_list, metavar="LEFT|RIGHT,...",
-                     help="balance: the stance leg of each trial (default: from the file)."),
+                     help="balance: the stance leg of each trial; exercise:NAME: the side of each "
+                          "set (default: from the file)."),
         click.option("--sets", default=None, callback=_side_list, metavar="BOTH|LEFT|RIGHT,...",
                      help="bridge: the supporting side of each set (default: from the file)."),
         click.option("--height", "height_cm", type=click.FloatRange(80, 250), default=None,
