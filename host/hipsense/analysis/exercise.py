@@ -21,7 +21,7 @@ from hipsense.detectors.exercise.detector import ExerciseDetector, RepRecord
 from hipsense.detectors.exercise.session import ExerciseSession
 from hipsense.motion.errors import NoEventError, PostureError, WrongTestError
 from hipsense.motion.frontend import FloatArray, chunks, mounting_of
-from hipsense.motion.sources import raw_arrays
+from hipsense.motion.sources import axes_mounting, raw_arrays
 from hipsense.recording import Recording
 
 JSON_KIND = "hipsense-exercise"
@@ -159,9 +159,15 @@ def analyse_exercise(
     exercise: str | None = None,
     sides: Sequence[str] | None = None,
     reps: int | None = None,
+    axes: str | None = None,
     chunk: int | Sequence[int] = 256,
 ) -> ExerciseAnalysis:
-    """Analyse an exercise recording (see the module docstring)."""
+    """Analyse an exercise recording (see the module docstring).
+
+    exercise: the exercise (default: from the test ``exercise:NAME`` in the metadata); sides:
+    the side of each set; reps: reps per set (default: the protocol in the metadata); axes: the
+    pelvis axes in sensor axes (``z,-y,x``) instead of the recorded mounting; chunk: samples per
+    detector call (any sizes give the same result)."""
     named = recording.meta.test or ""
     if exercise is None:
         exercise = named.removeprefix("exercise:") if named.startswith("exercise:") else None
@@ -175,7 +181,8 @@ def analyse_exercise(
     spec = get_spec(exercise)
     t, acc, gyr = raw_arrays(recording)
     side_list, n_reps = protocol_of(recording, spec, sides, reps)
-    session = run_session(spec, side_list, n_reps, t, acc, gyr, mounting_of(recording), chunk)
+    mounting = mounting_of(recording) if axes is None else tuple(axes_mounting(axes))
+    session = run_session(spec, side_list, n_reps, t, acc, gyr, mounting, chunk)
     first = session.sets[0]
     if first.baseline_t_s_ is None:
         said = [e.text for e in first.events_ if e.kind == "posture"]
