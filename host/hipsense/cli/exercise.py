@@ -21,7 +21,13 @@ from rich.table import Table
 from hipsense.cli.clinic import check_patient, patient_options
 from hipsense.cli.cues import Cues
 from hipsense.cli.outcome import console_for, finish, say
-from hipsense.cli.stream import virtual_board_options, virtual_options
+from hipsense.cli.stream import (
+    end_status,
+    out_options,
+    print_end,
+    virtual_board_options,
+    virtual_options,
+)
 from hipsense.conventions.exercises import SPECS, ExerciseSpec
 from hipsense.link.session import SampleBlock, Session
 
@@ -145,15 +151,16 @@ class _ExerciseView:
 )
 @click.option("--quiet", is_flag=True, help="No sound cues.")
 @patient_options
+@out_options
 @virtual_options
 def exercise(
     name: str, device: str | None, sides_text: str | None, reps: int | None, hold_s: float,
     tempo_s: float, out: Path | None, as_json: bool, report: bool, quiet: bool,
-    patient_id: str | None, store_path: Path | None, **kwargs: Any,
+    patient_id: str | None, store_path: Path | None, overwrite: bool, **kwargs: Any,
 ) -> None:  # fmt: skip
     """Guided exercise set: live cues the moment the pelvis does what it should not."""
     from hipsense.orchestrate.stream import StreamOptions, stream
-    from hipsense.recording import read_recording, write_recording
+    from hipsense.recording import read_recording
 
     spec = SPECS[name]
     sides = [s.strip() for s in (sides_text or "right,left").split(",") if s.strip()]
@@ -170,11 +177,12 @@ def exercise(
     if out is None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         out = Path("recordings") / f"exercise-{name}-{stamp}.parquet"
-    out.parent.mkdir(parents=True, exist_ok=True)
     per_rep_s = hold_s + 8.0 if spec.mode == "hold" else tempo_s + 2.0
     options = StreamOptions(
-        device=device, virtual=virtual, out=out, raw=True, test=f"exercise:{name}",
-        seconds=60.0 + len(sides) * (reps * per_rep_s + 30.0),
+        device=device, virtual=virtual, out=out, overwrite=overwrite, raw=True,
+        test=f"exercise:{name}", seconds=60.0 + len(sides) * (reps * per_rep_s + 30.0),
+        side=sides[0] if len(set(sides)) == 1 else "both",
+        extra={"protocol": {"sides": sides, "reps": reps, "hold_s": hold_s, "tempo_s": tempo_s}},
     )  # fmt: skip
     console = console_for(as_json)
     what = f"{hold_s:.0f} s hold" if spec.mode == "hold" else f"{reps} reps"
@@ -192,21 +200,17 @@ def exercise(
             live.update(view.table())
         return summary
 
-    try:
-        summary = asyncio.run(run())
-    except KeyboardInterrupt:
-        summary = None
-    console.print()
-    if summary is None or summary.recording is None:
-        say(console, "stopped before a recording was written")
+    summary = asyncio.run(run())
+    console.print()  # the live table's last frame has no newline when not on a terminal
+    print_end(console, summary)
+    if summary.recording is None:
+        say(console, "no samples were recorded")
+        end_status(summary)
         return
     rec = read_recording(summary.recording)
-    rec.meta.side = sides[0] if len(set(sides)) == 1 else "both"
-    rec.meta.extra["protocol"] = {"sides": sides, "reps": reps, "hold_s": hold_s,
-                                  "tempo_s": tempo_s}  # fmt: skip
-    write_recording(rec, summary.recording)
     say(console, f"recording: {summary.recording}")
     finish(
         console, f"exercise:{name}", rec, summary.recording, patient_id=patient_id,
         store_path=store_path, report=report, as_json=as_json,
     )  # fmt: skip
+    end_status(summary)
