@@ -835,7 +835,11 @@ def poll_usb(app, usb):
     first = usb.first_byte()
     if first < 0:
         return usb
-    _add_serial_link(app, first)
+    try:
+        _add_serial_link(app, first)
+    except MemoryError:
+        # a board whose heap is this tight streams over BLE only (docs/firmware.md)
+        _log("E", "no memory for the USB serial link: BLE only")
     return None
 
 

@@ -14,7 +14,7 @@ def test_bridge_command_on_the_virtual_board(tmp_path: Path) -> None:
     hipsense = Path(sys.executable).with_name("hipsense")
     proc = subprocess.run(
         [str(hipsense), "bridge", "--virtual", "--scenario", "bridge-double", "--sets", "both",
-         "--reps", "3", "--speed", "8", "--out", str(out)],
+         "--reps", "3", "--speed", "4", "--out", str(out)],
         capture_output=True, text=True, timeout=180, check=False, cwd=tmp_path,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr

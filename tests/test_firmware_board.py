@@ -89,7 +89,7 @@ def test_boot_turns_ble_on_first_and_leaves_serial_for_usb(mpy, deployed, tmp_pa
 
 # heaps (small, large) at which the simulated board boots, per interpreter (the unix port's
 # objects are about twice as large)
-_HEAPS = {"micropython": ("215K", "400K"), "micropython-esp32like": ("160K", "400K")}
+_HEAPS = {"micropython": ("215K", "400K"), "micropython-esp32like": ("164K", "400K")}
 
 
 def test_the_ring_follows_the_free_heap_and_a_short_one_is_reported(
@@ -303,6 +303,9 @@ def steps(n):
 steps(1)
 central.connect()
 bluetooth.sim_service()
+steps(1)
+assert central.secure() == 0  # bond (a new board's pairing window is open), encrypted link
+steps(1)
 for c in COMMANDS:
     central.write(link._h_ctrl, c)
     steps(2)

@@ -104,6 +104,11 @@ def analyse(recording: Recording, test: str | None = None, **options: Any) -> Re
 
 def _analyser(test: str) -> Analyser:
     found = ANALYSERS.get(test)
+    if found is None and test == "stream":
+        raise UnknownTest(
+            "this recording was made by `hipsense stream`, which names no test: say which test "
+            "it holds, e.g. pass --test walk"
+        )
     if found is None:
         raise UnknownTest(
             f"no analysis for test {test!r}: choose one of {', '.join(sorted(ANALYSERS))}"

@@ -62,7 +62,9 @@ class _LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except HipsenseError as exc:
-            raise UserError(str(exc)) from exc
+            error = UserError(str(exc))
+            error.exit_code = getattr(exc, "exit_status", 1)  # 130: Ctrl-C before a stream
+            raise error from exc
         except OSError as exc:  # e.g. --out into a folder that does not exist
             raise UserError(_os_message(exc)) from exc
 

@@ -271,7 +271,9 @@ def _build_bridge(
     c = posture.Choreography()
     t_sit = posture.sit_down(c, 3.0)
     t_supine = posture.lie_back(c, t_sit + 1.0)
-    t = t_supine + 3.0
+    # lying still before the first rep: 6 s, so that a stream that starts a little late (a
+    # virtual board at --speed 8 runs 6 s in 0.75 s) still sees the 1.5 s supine rest
+    t = t_supine + 6.0
     reps = []
     plan = p.rep_plan()
     total = t + len(plan) * bridge.rep_duration_s(p) + 1.0
