@@ -34,7 +34,7 @@ test: check
 # streamed live through the BLE path; ends with the summary and the report's path.
 demo: $(STAMP)
 	$(BIN)/hipsense walk --virtual --scenario walk-right-trendelenburg --seconds 30 \
-		--out recordings/demo.parquet
+		--out recordings/demo.parquet --overwrite
 
 hardware:
 	$(PYTHON) hardware/enclosure/render.py --out hardware/stl
