@@ -52,6 +52,12 @@ class UserError(click.ClickException):
         click.echo(f"hipsense: {self.message}", err=True)
 
 
+class UserInterrupt(UserError):
+    """Ctrl-C before a stream started (``StreamInterrupted``): exit status 130."""
+
+    exit_code = 130
+
+
 def _os_message(exc: OSError) -> str:
     where = f"{exc.filename}: " if exc.filename else ""
     return f"{where}{exc.strerror or exc}"
@@ -62,9 +68,8 @@ class _LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except HipsenseError as exc:
-            error = UserError(str(exc))
-            error.exit_code = getattr(exc, "exit_status", 1)  # 130: Ctrl-C before a stream
-            raise error from exc
+            kind = UserInterrupt if getattr(exc, "exit_status", 1) == 130 else UserError
+            raise kind(str(exc)) from exc
         except OSError as exc:  # e.g. --out into a folder that does not exist
             raise UserError(_os_message(exc)) from exc
 
