@@ -23,7 +23,7 @@ from rich.table import Table
 from hipsense.cli.clinic import check_patient, patient_options
 from hipsense.cli.cues import Cues
 from hipsense.cli.keys import KeyReader
-from hipsense.cli.outcome import console_for, finish, say
+from hipsense.cli.outcome import console_for, finish, result_options, say
 from hipsense.cli.stream import (
     end_status,
     out_options,
@@ -191,13 +191,7 @@ def end_note(source: str) -> str:
     default=None,
     help="Recording file (default: recordings/balance-<time>.parquet).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Only the JSON document on stdout.")
-@click.option(
-    "--report/--no-report",
-    default=True,
-    show_default=True,
-    help="Write the report (<recording>_report.html and .pdf).",
-)
+@result_options
 @click.option("--quiet", is_flag=True, help="No sound prompts.")
 @patient_options
 @out_options

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from hipsense.cli.clinic import check_patient, patient_options
 from hipsense.cli.cues import Cues
-from hipsense.cli.outcome import console_for, finish, say
+from hipsense.cli.outcome import console_for, finish, result_options, say
 from hipsense.cli.stream import (
     end_status,
     out_options,
@@ -156,13 +156,7 @@ def _default_scenario(sets: list[str]) -> str:
     default=None,
     help="Recording file (default: recordings/bridge-<time>.parquet).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Only the JSON document on stdout.")
-@click.option(
-    "--report/--no-report",
-    default=True,
-    show_default=True,
-    help="Write the report (<recording>_report.html and .pdf).",
-)
+@result_options
 @click.option("--quiet", is_flag=True, help="No sound prompts.")
 @patient_options
 @out_options

@@ -18,6 +18,19 @@ from hipsense.errors import HipsenseError
 from hipsense.recording import Recording
 
 
+def result_options(func: Any) -> Any:
+    """``--json`` and ``--report/--no-report``: how every test command ends (:func:`finish`)."""
+    func = click.option(
+        "--report/--no-report",
+        default=True,
+        show_default=True,
+        help="Write the report (<recording>_report.html and .pdf).",
+    )(func)
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Only the JSON document on stdout."
+    )(func)
+
+
 def console_for(as_json: bool) -> Console:
     """The console for people: stderr when stdout carries only the JSON document."""
     return Console(stderr=as_json)

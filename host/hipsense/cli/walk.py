@@ -18,7 +18,7 @@ from rich.table import Table
 
 from hipsense.analysis.walk import drop_difference_words, step_time_words
 from hipsense.cli.clinic import check_patient, patient_options
-from hipsense.cli.outcome import console_for, finish, say
+from hipsense.cli.outcome import console_for, finish, result_options, say
 from hipsense.cli.stream import (
     POSITIVE_S,
     end_status,
@@ -155,13 +155,7 @@ def _pace(tr: WalkTracker) -> str:
     help="Align the mounting first: stand still 2 s, then walk forward 8 s "
     "(once per way of wearing the sensor; stored on the sensor).",
 )
-@click.option(
-    "--report/--no-report",
-    default=True,
-    show_default=True,
-    help="Write the report (<recording>_report.html and .pdf) after the walk.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Only the JSON document on stdout.")
+@result_options
 @patient_options
 @click.option(
     "--height",
