@@ -460,8 +460,10 @@ async def _pump(
             if now - news >= options.give_up_s or silent >= 2 * options.give_up_s:
                 summary.problem = f"no samples for {silent:.0f} s: {why}"
                 return
+            # a link that came back (a board that reset boots IDLE) is asked at once
+            back = session.transport.connected and news > (checked_at or 0.0)
             if silent >= options.stall_check_s and (
-                checked_at is None or now - checked_at >= options.stall_check_s
+                checked_at is None or now - checked_at >= options.stall_check_s or back
             ):
                 checked_at = now
                 why, restarted = await _diagnose(session, options.raw)
