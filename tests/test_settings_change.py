@@ -192,7 +192,7 @@ def test_settings_watch_counts_a_new_generation_within_one_boot_only() -> None:
                           (100.4, 8, 0), (100.5, 8, 0), (100.6, 8, 3)]:  # fmt: skip
         watch(_block(t0, boot, gen), session)
     assert watch.changed_t_s == pytest.approx([0.2, 0.6])  # the reboot (boot 8) is no change
-    words = watch.words()
+    words = settings_change_words({"settings_changed_t_s": watch.changed_t_s})
     assert words is not None and "at 0.2 s, 0.6 s" in words
     many = settings_change_words({"settings_changed_t_s": [float(i) for i in range(8)]})
     assert many is not None and "and 3 more times" in many

@@ -9,7 +9,6 @@ name it (:func:`hipsense.analysis.base.board_json`).
 
 from __future__ import annotations
 
-from hipsense.analysis.base import settings_change_words
 from hipsense.link.session import SampleBlock, Session
 
 
@@ -33,7 +32,3 @@ class SettingsWatch:
         if old is not None and generation[0] == old[0] and generation != old:  # same boot
             self.changed_t_s.append(float(block.t_device_s[0]) - self.t0_device_s)
         self.generation = generation
-
-    def words(self) -> str | None:
-        """The change in the words the summary and the report use (None: no change)."""
-        return settings_change_words({"settings_changed_t_s": self.changed_t_s})
