@@ -3,8 +3,9 @@ view of every test, the recording's marker 258, each result's JSON ``board`` sec
 summary and the report (verdict caution and the settings the board started with).
 
 The walk runs on the virtual board (the real firmware), its mounting changed mid-walk by a
-SET_MOUNTING written on the board's control characteristic as another computer would; balance
-and bridge take simulated recordings with the marker on a sample, as the recorder writes it.
+SET_MOUNTING written on the board's control characteristic as another computer would; balance,
+bridge, walk and exercise results take simulated recordings with the marker on a sample, as the
+recorder writes it.
 """
 
 from __future__ import annotations
@@ -136,7 +137,8 @@ def _with_change(scenario: str, at_s: float) -> Any:
 
 
 @pytest.mark.parametrize(
-    "scenario", ["stance-right-trendelenburg", "bridge-single-weak-right", "walk-normal"]
+    "scenario",
+    ["stance-right-trendelenburg", "bridge-single-weak-right", "walk-normal", "exercise-clamshell"],
 )
 def test_each_result_names_the_change_in_json_summary_and_report(scenario: str) -> None:
     rec, t_change = _with_change(scenario, 5.0)
@@ -146,10 +148,10 @@ def test_each_result_names_the_change_in_json_summary_and_report(scenario: str) 
     assert board["settings"] == {"mounting_aligned": True, "gyro_calibrated": True,
                                  "rate_hz": 100, "protocol_minor": 1}  # fmt: skip
     assert f"changed during the session, at {t_change:.1f} s" in result.summary_text()
-    from hipsense.report import balance, bridge, walk
+    from hipsense.report import balance, bridge, exercise, walk
 
-    pages = {"balance": balance, "bridge": bridge, "walk": walk}
-    page = pages[result.test].build_page(result)  # type: ignore[attr-defined]
+    pages = {"balance": balance, "bridge": bridge, "walk": walk, "exercise": exercise}
+    page = pages[result.test.split(":")[0]].build_page(result)  # type: ignore[attr-defined]
     assert any(line.startswith("Caution: the sensor's stored settings") for line in page.verdict)
     assert "Sensor settings at the start: mounting aligned, gyro calibrated, 100 Hz." in page.notes
     assert f"{t_change:.1f} s" in render_html(page)
