@@ -29,7 +29,13 @@ _MAX_BURST = const(32)  # samples per FIFO read: 80 ms at 400 Hz
 _LOOP_MS = const(5)
 _STATUS_MS = const(1000)
 _BATTERY_MS = const(10000)
-_WATCHDOG_MS = const(8000)  # a loop that has not come round for this long resets the board
+# Watchdogs (docs/firmware.md "The loop survives"). The longest legitimate pause of the loop is
+# a flash write: a small file through littlefs costs a few 4 KB sector erases, each at most
+# 400 ms (W25Q32JV datasheet, tSE). A loop that has not come round for 3 s is hung; checked every
+# 0.5 s, the board resets 3.0-3.5 s after its last pass, so a host is streaming again within
+# 10 s of the hang (docs/link.md "Deadlines").
+_WATCHDOG_MS = const(3000)  # a loop that has not come round for this long resets the board
+_WATCHDOG_CHECK_MS = const(500)
 _WATCHDOG_TIMER = const(0)  # hardware timer 0: the ESP32 port has no virtual timers (-1)
 _LOW_BATTERY_MARGIN_MV = const(50)  # stop streaming this close to the profile's empty voltage
 _STILL_GYR_DPS = 3.0  # CALIBRATE_GYRO: largest peak-to-peak gyro range that counts as still
@@ -40,7 +46,7 @@ _ALIGN_WALK_MS = const(8000)  # slow walkers need a few strides (docs/algorithms
 _LOST = const(-32768)  # raw value of every axis in a placeholder for a lost sample
 _MAX_ERRORS = const(20)  # loop exceptions tolerated per window before a clean reset
 _ERROR_WINDOW_MS = const(10000)
-_WDT_MS = const(10000)  # hardware watchdog: catches a hang inside C code (I2C, NimBLE, flash)
+_WDT_MS = const(5000)  # hardware: a hang inside C code (I2C, NimBLE, flash); after the 3.5 s check
 DEV_FILE = "hs_dev"  # development switch: this file in the flash root keeps machine.WDT off
 _PAIR_PRESS_MS = const(3000)  # a button press this long opens the BLE pairing window
 _PAIR_MAX_S = const(120)
@@ -198,8 +204,11 @@ class App:
         self.board.on_press(self._on_button)
         if not _exists(DEV_FILE):  # once started, machine.WDT cannot be stopped (dev: Ctrl-C)
             self._wdt = machine.WDT(timeout=_WDT_MS)
+        self._heartbeat_ms = time.ticks_ms()  # the time start() took is no hang
         self._watchdog = machine.Timer(_WATCHDOG_TIMER)
-        self._watchdog.init(period=1000, mode=machine.Timer.PERIODIC, callback=self._watch)
+        self._watchdog.init(
+            period=_WATCHDOG_CHECK_MS, mode=machine.Timer.PERIODIC, callback=self._watch
+        )
         _log("I", "started: IMU %s at %d Hz" % (self.imu.chip, self.imu.rate_hz))
         return self.imu.chip
 

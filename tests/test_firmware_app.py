@@ -304,6 +304,39 @@ print("alive")
     assert out.stdout.strip().endswith("alive")
 
 
+def test_the_time_before_and_in_start_is_no_hang(deployed, tmp_path, mpy_exe) -> None:
+    """Slow set-up before ``start()`` (imports, BLE, the ring) and a pause before the first
+    pass (the boot's flash write) stay under the watchdog: it counts from ``start()``."""
+    code = """
+import time, machine, board, app
+a = app.App(board.open_board(), ring_bytes=6000)
+a.watchdog_ms = 1500
+t0 = time.ticks_ms()
+while time.ticks_diff(time.ticks_ms(), t0) < 1500:  # set-up before start(): 1.5 s
+    time.sleep_ms(10)
+a.start()
+t0 = time.ticks_ms()
+while time.ticks_diff(time.ticks_ms(), t0) < 1200:  # before the first pass; timers run
+    machine.idle()
+    time.sleep_ms(10)
+t0 = time.ticks_ms()
+while time.ticks_diff(time.ticks_ms(), t0) < 1000:
+    a.step(time.ticks_ms())
+    time.sleep_ms(5)
+a.stop()
+print("alive")
+"""
+    result = run_micropython(
+        code,
+        path=[paths.mpy_sim_dir(), deployed],
+        cwd=tmp_path,
+        heapsize=HEAP,
+        check=False,
+        executable=mpy_exe,
+    )
+    assert "main loop hung" not in result.stdout and result.stdout.strip().endswith("alive")
+
+
 def test_an_imu_that_answers_after_boot_is_configured_and_streams(mpy, deployed, tmp_path) -> None:
     """No IMU at boot (START fails, status says so); once it answers, the stream works."""
     script = f"""

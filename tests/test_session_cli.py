@@ -293,3 +293,31 @@ def test_stream_over_usb_serial_on_the_pty_board(tmp_path: Path) -> None:
     seq = rec.data["seq"].to_numpy()
     assert rec.duration_s >= 3.0 and np.array_equal(seq, np.arange(seq[0], seq[0] + len(seq)))
     assert rec.meta.extra["source"] == "serial" and rec.meta.imu_chip == "mpu6886"
+
+
+def test_the_json_of_a_test_command_is_strict_json(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``walk/balance/bridge --json`` print strict JSON like ``analyze --json``: a non-finite
+    figure is null, never ``NaN`` or ``Infinity``."""
+    import hipsense.analysis
+    from hipsense.cli.outcome import finish
+    from hipsense.sim.scenarios import simulate
+    from rich.console import Console
+
+    class _Result:
+        test = "walk"
+
+        def to_json(self) -> dict[str, object]:
+            return {"drop_deg": float("nan"), "ci": [float("-inf"), 1.5]}
+
+        def summary_text(self) -> str:
+            return "summary"
+
+    monkeypatch.setattr(hipsense.analysis, "analyse", lambda *_a, **_k: _Result())
+    rec = simulate("still", seed=0, duration_s=1.0).to_recording()
+    finish(Console(stderr=True), "walk", rec, tmp_path / "r.parquet", patient_id=None,
+           store_path=None, report=False, as_json=True)  # fmt: skip
+    out = capsys.readouterr().out
+    assert json.loads(out) == {"drop_deg": None, "ci": [None, 1.5]}
+    assert "NaN" not in out and "Infinity" not in out

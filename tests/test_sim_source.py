@@ -150,3 +150,18 @@ def test_the_virtual_boards_reader_sees_the_same_samples(tmp_path: Path, mpy: An
         np.testing.assert_allclose([float(v) for v in line.split()], expected[i], rtol=1e-5,
                                    atol=1e-5)  # fmt: skip
     assert lines[5].split() == ["100.0", str(n), "True"]
+
+
+def test_sim_record_refuses_an_existing_out_unless_overwrite(tmp_path: Path) -> None:
+    """``sim record --out`` never replaces a file silently (issue 17), like every --out."""
+    runner = CliRunner()
+    out = tmp_path / "w.csv"
+    out.write_text("a 30 s session\n")
+    args = ["sim", "record", "still", "--out", str(out), "--duration-s", "2"]
+    refused = runner.invoke(cli, args)
+    assert refused.exit_code != 0
+    assert "exists" in refused.output and "--overwrite" in refused.output
+    assert out.read_text() == "a 30 s session\n", "the existing file is untouched"
+    replaced = runner.invoke(cli, [*args, "--overwrite"])
+    assert replaced.exit_code == 0, replaced.output
+    assert read_recording(out).duration_s == pytest.approx(2.0, abs=0.5)

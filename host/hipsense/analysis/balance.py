@@ -6,14 +6,19 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from hipsense.analysis.base import flat_table, verdict_series
+from hipsense.analysis.base import (
+    DocumentResult,
+    board_json,
+    flat_table,
+    settings_change_words,
+    verdict_series,
+)
 from hipsense.conventions import SIDES
 from hipsense.conventions.symmetry import left_right
 from hipsense.detectors.balance import metrics
@@ -211,7 +216,7 @@ def _per_side(trials: list[dict[str, Any]], side: str) -> dict[str, Any] | None:
     }
 
 
-class BalanceAnalysis:
+class BalanceAnalysis(DocumentResult[StanceRun]):
     """The stance result: trials, per-side summaries, left against right, norms.
 
     ``trials_``, ``per_side_``, ``verdict_`` are pandas views of the JSON document
@@ -219,14 +224,6 @@ class BalanceAnalysis:
     """
 
     test = "balance"
-
-    def __init__(self, doc: dict[str, Any], run: StanceRun, recording: Recording) -> None:
-        self._doc = doc
-        self.run = run
-        self.recording = recording
-
-    def to_json(self) -> dict[str, Any]:
-        return copy.deepcopy(self._doc)
 
     @property
     def trials_(self) -> pd.DataFrame:
@@ -288,6 +285,9 @@ class BalanceAnalysis:
             lines.append(f"  age reference: {norm['verdict']}")
         for w in doc["warnings"]:
             lines.append(f"  note: {w}")
+        changed = settings_change_words(doc.get("board", {}))
+        if changed:
+            lines.append(f"  note: {changed}")
         return "\n".join(lines)
 
 
@@ -377,6 +377,7 @@ def analyse_balance(
         "per_side": {"right": right, "left": left},
         "comparison": comparison,
         "warnings": warnings,
+        "board": board_json(recording),
     }
     stored_age = recording.meta.extra.get("age_years")
     if age_years is None and isinstance(stored_age, (int, float)):

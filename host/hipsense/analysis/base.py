@@ -7,13 +7,14 @@ A result is made by an analyser (:data:`hipsense.analysis.ANALYSERS`) and never 
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
 import pandas as pd
 
-from hipsense.recording import Recording
+from hipsense.recording import MARKER, MARKER_SETTINGS, Recording
 
 VERDICT_KEYS = ("test", "status", "weaker_side", "text")
 """``status``: ``asymmetric``, ``symmetric`` or ``not_enough_data``; ``weaker_side``:
@@ -80,3 +81,87 @@ def json_safe(value: Any) -> Any:
     if hasattr(value, "item") and callable(value.item):  # numpy scalars
         return json_safe(value.item())
     return value
+
+
+RunT = TypeVar("RunT")
+
+
+class DocumentResult(Generic[RunT]):
+    """A result held as its JSON document, with the front end's run (the report's figures):
+    what the balance and bridge results share. Subclasses add the pandas views."""
+
+    test: ClassVar[str]
+
+    def __init__(self, doc: dict[str, Any], run: RunT, recording: Recording) -> None:
+        self._doc = doc
+        self.run = run
+        self.recording = recording
+
+    def to_json(self) -> dict[str, Any]:
+        """A copy of the document (docs/clinical-tests.md)."""
+        return copy.deepcopy(self._doc)
+
+
+BOARD_KEYS = ("mounting_aligned", "gyro_calibrated", "rate_hz", "protocol_minor")
+"""The scalar settings a streamed recording's ``extra.board`` states (docs/recording.md)."""
+SHOWN_CHANGES = 5
+"""Settings changes named one by one in words; more are counted."""
+
+
+def board_json(recording: Recording) -> dict[str, Any]:
+    """The ``board`` section of every result's JSON: what the board used at the start
+    (``settings``: the recording's ``extra.board``, None for a file not streamed from a board),
+    its mounting, and the stream times (s) of the changes of its stored settings during the
+    session (the ``marker`` 258 rows): figures from before and after a change may differ."""
+    board = recording.meta.extra.get("board")
+    settings = None
+    if isinstance(board, Mapping):  # only known scalar keys: the metadata may be hostile
+        settings = {
+            k: json_safe(v) if isinstance(v, (bool, int, float)) else None
+            for k in BOARD_KEYS
+            for v in [board.get(k)]
+        }
+    data = recording.data
+    changed: list[float] = []
+    if MARKER in data.columns:
+        times = data.loc[data[MARKER] == MARKER_SETTINGS, "t_s"].to_numpy(dtype=float)
+        changed = [round(float(t), 3) for t in times]
+    return {
+        "settings": settings,
+        "mounting_wxyz": recording.meta.mounting,
+        "settings_changed_t_s": changed,
+    }
+
+
+def settings_change_words(board: Mapping[str, Any]) -> str | None:
+    """The change of the board's stored settings during the session in words, as the live
+    view, the summary and the report say it (None: no change)."""
+    times = board.get("settings_changed_t_s") or []
+    if not times:
+        return None
+    shown = ", ".join(f"{t:.1f} s" for t in times[:SHOWN_CHANGES])
+    if len(times) > SHOWN_CHANGES:
+        shown += f" and {len(times) - SHOWN_CHANGES} more times"
+    return (
+        "the sensor's stored settings (mounting or gyro calibration) changed during the "
+        f"session, at {shown} (another computer or the USB link?): figures from before and "
+        "after a change may not be comparable"
+    )
+
+
+def board_words(board: Mapping[str, Any]) -> str:
+    """What the board used at the start, in words (for the report's notes)."""
+    settings = board.get("settings")
+    if not settings:
+        return "Sensor settings: not recorded (this file was not streamed from a board)."
+    parts = []
+    for key, yes, no in (
+        ("mounting_aligned", "mounting aligned", "mounting NOT aligned"),
+        ("gyro_calibrated", "gyro calibrated", "gyro NOT calibrated"),
+    ):
+        value = settings.get(key)
+        if isinstance(value, bool):
+            parts.append(yes if value else no)
+    if isinstance(settings.get("rate_hz"), (int, float)):
+        parts.append(f"{settings['rate_hz']:g} Hz")
+    return "Sensor settings at the start: " + (", ".join(parts) or "unknown") + "."

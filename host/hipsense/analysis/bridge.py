@@ -11,7 +11,6 @@ disagreement is reported, never silently overruled.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -19,7 +18,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hipsense.analysis.base import flat_table, verdict_series
+from hipsense.analysis.base import (
+    DocumentResult,
+    board_json,
+    flat_table,
+    settings_change_words,
+    verdict_series,
+)
 from hipsense.conventions import SIDES
 from hipsense.detectors.bridge.compare import assign_supports, compare_sides, support_seen
 from hipsense.detectors.bridge.events import BridgeDetector
@@ -117,7 +122,7 @@ def _set_summary(reps: list[dict[str, Any]]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-class BridgeAnalysis:
+class BridgeAnalysis(DocumentResult[BridgeRun]):
     """The bridge result: reps, sets, per side, left against right.
 
     ``reps_``, ``sets_``, ``per_side_``, ``verdict_`` are pandas views of the JSON document
@@ -125,14 +130,6 @@ class BridgeAnalysis:
     """
 
     test = "bridge"
-
-    def __init__(self, doc: dict[str, Any], run: BridgeRun, recording: Recording) -> None:
-        self._doc = doc
-        self.run = run
-        self.recording = recording
-
-    def to_json(self) -> dict[str, Any]:
-        return copy.deepcopy(self._doc)
 
     @property
     def reps_(self) -> pd.DataFrame:
@@ -185,6 +182,9 @@ class BridgeAnalysis:
             lines.append(f"  weaker side: {c['weaker_side'] or 'none named'} ({c['reason']})")
         for w in doc["warnings"]:
             lines.append(f"  note: {w}")
+        changed = settings_change_words(doc.get("board", {}))
+        if changed:
+            lines.append(f"  note: {changed}")
         return "\n".join(lines)
 
 
@@ -268,5 +268,6 @@ def analyse_bridge(
         "per_side": per_side,
         "comparison": comparison,
         "warnings": warnings,
+        "board": board_json(recording),
     }
     return BridgeAnalysis(doc, run, recording)

@@ -14,7 +14,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hipsense.analysis.base import flat_table, json_safe, verdict_series
+from hipsense.analysis.base import (
+    board_json,
+    flat_table,
+    json_safe,
+    settings_change_words,
+    verdict_series,
+)
 from hipsense.conventions.exercises import ExerciseSpec, get_spec
 from hipsense.detectors.exercise.compare import harder_side
 from hipsense.detectors.exercise.detector import ExerciseDetector, RepRecord
@@ -150,6 +156,9 @@ class ExerciseAnalysis:
             lines.append(f"  harder side: {c['harder_side'] or 'none named'} ({c['reason']})")
         for w in d["warnings"]:
             lines.append(f"  note: {w}")
+        changed = settings_change_words(d.get("board", {}))
+        if changed:
+            lines.append(f"  note: {changed}")
         return "\n".join(lines)
 
 
@@ -247,5 +256,6 @@ def analyse_exercise(
             if e.kind == "fault"
         ],
         "warnings": warnings,
+        "board": board_json(recording),
     }
     return ExerciseAnalysis(doc, session, recording)

@@ -12,7 +12,12 @@ import numpy as np
 import pandas as pd
 
 from hipsense import __version__
-from hipsense.analysis.base import flat_table, verdict_series
+from hipsense.analysis.base import (
+    board_json,
+    flat_table,
+    settings_change_words,
+    verdict_series,
+)
 from hipsense.conventions import SIDES
 from hipsense.detectors.walk.contacts import ContactDetector
 from hipsense.detectors.walk.pendulum import LEG_PER_HEIGHT
@@ -182,6 +187,7 @@ class WalkAnalysis:
             "first_asymmetric_verdict": None
             if first is None
             else {"t_s": round(first[1], 4), **first[0].to_json()},
+            "board": board_json(self.recording),
         }
 
     def summary_text(self) -> str:
@@ -208,6 +214,9 @@ class WalkAnalysis:
                 "Warning: the sensor's forward direction could not be told from this recording, "
                 "so left and right may be swapped: pass --axes (docs/gait.md)."
             )
+        changed = settings_change_words(board_json(self.recording))
+        if changed:
+            lines.append(f"Note: {changed}.")
         return "\n".join(lines)
 
     def _pace_text(self) -> str:

@@ -28,6 +28,7 @@ from hipsense.cli.stream import (
     end_status,
     out_options,
     print_end,
+    settings_row,
     virtual_board_options,
     virtual_options,
 )
@@ -132,6 +133,7 @@ class _StanceView:
         done = [f"{tr.end_t_s - tr.lift_off_t_s:.1f} s" + end_note(tr.end_source)
                 for tr in s.detector.trials_ if tr.end_t_s is not None]  # fmt: skip
         table.add_row("trials", ", ".join(done) or "—")
+        settings_row(table, s.settings)
         return table
 
     def leg_text(self, shift_m: float) -> str:

@@ -24,6 +24,7 @@ from hipsense.cli.stream import (
     end_status,
     out_options,
     print_end,
+    settings_row,
     virtual_board_options,
     virtual_options,
 )
@@ -110,6 +111,7 @@ class _BridgeView:
             table.add_row("last rep", f"lift {last.lift_deg:.1f}°, hold {last.hold_s:.1f} s, "
                           f"drop {last.hip_drop_deg:+.1f}°")  # fmt: skip
             table.add_row("supporting leg", self.support_text(len(det.reps_) - 1, last))
+        settings_row(table, self.bridge.settings)
         return table
 
     def support_text(self, k: int, rep: Any) -> str:

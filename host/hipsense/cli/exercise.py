@@ -25,6 +25,7 @@ from hipsense.cli.stream import (
     end_status,
     out_options,
     print_end,
+    settings_row,
     virtual_board_options,
     virtual_options,
 )
@@ -117,6 +118,7 @@ class _ExerciseView:
                 table.add_row(f.label, f"{v:5.1f}{f.unit} (threshold {f.threshold:g}){mark}")
         if self.last_cue and self.coach.t_s - self.last_cue[1] < CUE_SHOWN_S:
             table.add_row("[bold red]correct[/]", f"[bold red]{self.last_cue[0]}[/]")
+        settings_row(table, self.coach.settings)
         return table
 
 

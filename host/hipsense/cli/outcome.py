@@ -72,8 +72,10 @@ def finish(
             say(console, line)
         raise
     say(console, result.summary_text())  # on stderr with --json (see console_for)
-    if as_json:
-        click.echo(json.dumps(result.to_json(), indent=2))
+    if as_json:  # strict JSON, as `analyze --json`: non-finite values as null
+        from hipsense.analysis.base import json_safe
+
+        click.echo(json.dumps(json_safe(result.to_json()), indent=2, allow_nan=False))
     if report and importlib.util.find_spec("matplotlib") is None:
         say(console, "no report: matplotlib is not installed (pip install 'hipsense[report]')")
     elif report:

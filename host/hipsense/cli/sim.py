@@ -126,11 +126,18 @@ def show(scenario: str) -> None:
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default=None,
               help="default: from the file suffix (.csv), else parquet")  # fmt: skip
+@click.option(
+    "--overwrite", is_flag=True, help="Replace the --out file if it exists (else refused)."
+)
 @_sim_options
-def record(scenario: str, out: Path, fmt: str | None, **kw: Any) -> None:
-    """Simulate SCENARIO and write it as a recording (true angles, ground truth in the metadata)."""
+def record(scenario: str, out: Path, fmt: str | None, overwrite: bool, **kw: Any) -> None:
+    """Simulate SCENARIO and write it as a recording (true angles, ground truth in the metadata).
+
+    An existing --out is refused unless --overwrite."""
+    from hipsense.orchestrate.stream import check_out
     from hipsense.recording import write_recording
 
+    check_out(out, overwrite)  # before simulating: a refusal costs nothing
     result = _run(scenario, **kw)
     path = write_recording(result.to_recording(), out, fmt=fmt)
     click.echo(f"{scenario}: {result.t_s.shape[0]} samples at {result.rate_hz:g} Hz → {path}")

@@ -18,6 +18,7 @@ from rich.live import Live
 from rich.table import Table
 
 from hipsense.link.session import SampleBlock, Session
+from hipsense.live.settings import SettingsWatch
 from hipsense.orchestrate.stream import StreamOptions, StreamSummary, stream
 from hipsense.virtual.launch import VirtualBoardOptions, virtual_board
 
@@ -54,6 +55,17 @@ def print_end(console: Console, summary: StreamSummary) -> None:
             f"[bold yellow]the stream ended early: {summary.problem}; {kept}[/]",
             soft_wrap=True,
             highlight=False,
+        )
+
+
+def settings_row(table: Table, watch: SettingsWatch) -> None:
+    """The live views' row for a change of the board's stored settings during the session."""
+    if watch.changed_t_s:
+        times = ", ".join(f"{t:.1f} s" for t in watch.changed_t_s[-3:])
+        table.add_row(
+            "[bold yellow]settings changed[/]",
+            f"[bold yellow]at {times}[/] (mounting or gyro calibration, from another computer "
+            "or USB?): before and after may not compare",
         )
 
 
@@ -148,20 +160,14 @@ class _LiveView:
         self.samples = 0
         self.t0_device_s: float | None = None
         self.t_drawn = 0.0
-        self.settings: tuple[int, int] | None = None  # (boot id, settings generation)
-        self.settings_changed_s: float | None = None
+        self.settings = SettingsWatch()
 
     def __call__(self, block: SampleBlock, session: Session) -> None:
         self.samples += len(block.seq)
+        self.settings(block, session)
         if self.t0_device_s is None:
             self.t0_device_s = float(block.t_device_s[0])
         config = session.config
-        if config is not None:
-            generation = (config.boot_id, config.settings_gen)
-            old = self.settings
-            if old is not None and generation[0] == old[0] and generation != old:  # same boot
-                self.settings_changed_s = float(block.t_device_s[0]) - self.t0_device_s
-            self.settings = generation
         now = time.monotonic()
         if now - self.t_drawn < 0.2:
             return
@@ -177,11 +183,7 @@ class _LiveView:
         table.add_row("link drops", str(stats.link_downs))
         if config is not None:
             table.add_row("board", _board_line(config.aligned, config.gyro_calibrated))
-        if self.settings_changed_s is not None:
-            table.add_row(
-                "[bold]settings changed[/bold]",
-                f"at {self.settings_changed_s:.1f} s (mounting or gyro calibration)",
-            )
+        settings_row(table, self.settings)
         latency_ms = (now - float(block.t_host_s[-1])) * 1000.0
         table.add_row("delay", f"{max(latency_ms, 0.0):.0f} ms")
         self.live.update(table)

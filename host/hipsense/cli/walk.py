@@ -24,6 +24,7 @@ from hipsense.cli.stream import (
     end_status,
     out_options,
     print_end,
+    settings_row,
     virtual_board_options,
     virtual_options,
 )
@@ -98,6 +99,7 @@ class _WalkView:
         table.add_row("steps", f"left {w.contacts['left']}   right {w.contacts['right']}")
         obl = "—" if math.isnan(w.obliquity_deg) else f"{w.obliquity_deg:+5.1f}°"
         table.add_row("obliquity", f"{obl}  (+ left side higher)")
+        settings_row(table, w.settings)
         if tr is None:
             table.add_row("verdict", "waiting for the sensor's configuration")
             return table

@@ -21,6 +21,7 @@ from hipsense.analysis.balance import MARK_SOURCES
 from hipsense.detectors.balance.events import StanceDetector
 from hipsense.link.protocol import SEQ_MODULUS, MarkerFrame
 from hipsense.link.session import SampleBlock, Session
+from hipsense.live.settings import SettingsWatch
 from hipsense.motion.blocks import BlockFrontEnd
 from hipsense.recording import MARKER, MARKER_BUTTON, MARKER_KEY, SEQ, Recording
 
@@ -58,6 +59,7 @@ class LiveStance:
         self.trace_s = trace_s
         self.lookup_s = lookup_s
         self.detector = StanceDetector()
+        self.settings = SettingsWatch()
         self.t_s = 0.0
         self.obliquity_deg = float("nan")
         self.tilt_deg = float("nan")
@@ -69,6 +71,7 @@ class LiveStance:
         self._buttons: list[MarkerFrame] = []
 
     def __call__(self, block: SampleBlock, session: Session) -> None:
+        self.settings(block, session)
         frame = self.blocks.update(block)
         rows = self.blocks.rows
         if rows is not None and len(rows) > 0:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from hipsense.detectors.bridge.events import BridgeDetector
 from hipsense.link.session import SampleBlock, Session
+from hipsense.live.settings import SettingsWatch
 from hipsense.motion.blocks import BlockFrontEnd
 
 
@@ -24,8 +25,10 @@ class LiveBridge:
         self.blocks = BlockFrontEnd(mounting_wxyz)
         self.t_s = 0.0
         self.up_since_t_s: float | None = None
+        self.settings = SettingsWatch()
 
     def __call__(self, block: SampleBlock, session: Session) -> None:
+        self.settings(block, session)
         frame = self.blocks.update(block)
         if frame is None:
             return

@@ -17,6 +17,7 @@ from hipsense.detectors.exercise.detector import IDENTITY, ExerciseEvent
 from hipsense.detectors.exercise.session import ExerciseSession
 from hipsense.link.blocks import block_frame
 from hipsense.link.session import SampleBlock, Session
+from hipsense.live.settings import SettingsWatch
 from hipsense.recording.schema import ACC_COLUMNS, GYR_COLUMNS
 
 
@@ -36,8 +37,10 @@ class LiveExercise:
         self.events: list[ExerciseEvent] = []
         self.t_s = 0.0
         self._t0_device_s: float | None = None
+        self.settings = SettingsWatch()
 
     def __call__(self, block: SampleBlock, session: Session) -> None:
+        self.settings(block, session)
         if block.raw is None or block.config is None:
             return
         if self._t0_device_s is None:

@@ -11,6 +11,7 @@ from hipsense.detectors.walk.pendulum import LEG_PER_HEIGHT
 from hipsense.detectors.walk.tracker import WalkEvent, WalkTracker
 from hipsense.link.blocks import block_rows
 from hipsense.link.session import SampleBlock, Session
+from hipsense.live.settings import SettingsWatch
 
 
 class LiveWalk:
@@ -35,8 +36,10 @@ class LiveWalk:
         self.last_event: WalkEvent | None = None
         self.delay_s = math.nan
         self.max_delay_s = 0.0
+        self.settings = SettingsWatch()
 
     def __call__(self, block: SampleBlock, session: Session) -> None:
+        self.settings(block, session)
         if block.raw is None or block.config is None:
             return
         tracker = self.tracker

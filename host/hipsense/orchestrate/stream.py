@@ -85,8 +85,9 @@ _IMU_NAMES = {
 
 STALL_CHECK_S = 2.0
 """No new sample for this long: ask the board what it is doing (and restart its stream)."""
-GIVE_UP_S = 10.0
-"""No new sample for this long and nothing helped: the session ends, the recording is kept."""
+GIVE_UP_S = 8.0
+"""No new sample for this long and nothing helped: the session ends, the recording is kept
+(within 10 s of the fault, issue 17: a board that resets is streaming again within 4 s)."""
 SETUP_DEADLINE_S = 30.0
 """Connecting and starting the stream are retried across link drops for this long."""
 
@@ -460,8 +461,10 @@ async def _pump(
             if now - news >= options.give_up_s or silent >= 2 * options.give_up_s:
                 summary.problem = f"no samples for {silent:.0f} s: {why}"
                 return
+            # a link that came back (a board that reset boots IDLE) is asked at once
+            back = session.transport.connected and news > (checked_at or 0.0)
             if silent >= options.stall_check_s and (
-                checked_at is None or now - checked_at >= options.stall_check_s
+                checked_at is None or now - checked_at >= options.stall_check_s or back
             ):
                 checked_at = now
                 why, restarted = await _diagnose(session, options.raw)

@@ -14,6 +14,7 @@ from hipsense.report.layout import (
     Chart,
     Page,
     Row,
+    board_lines,
     fmt,
     header_for,
     pyplot,
@@ -132,9 +133,10 @@ def build_page(analysis: BalanceAnalysis, patient: dict[str, Any] | None = None)
     condition = (doc.get("condition") or "condition not given").replace("_", " ")
     notes = [f"Condition: {condition}. Hold = time from lifting the foot to the first "
              "touch-down (best of the trials on each leg).", *doc.get("warnings", [])]  # fmt: skip
+    caution, board_notes = board_lines(doc)
     return Page("Single-leg stance report", header_for(analysis.recording.meta, patient),
-                verdict_lines(doc), rows, [_trace_chart(analysis), _sway_chart(analysis)],
-                notes)  # fmt: skip
+                verdict_lines(doc) + caution, rows,
+                [_trace_chart(analysis), _sway_chart(analysis)], notes + board_notes)  # fmt: skip
 
 
 def _trace_chart(analysis: BalanceAnalysis) -> Chart:

@@ -13,6 +13,7 @@ from hipsense.report.layout import (
     Chart,
     Page,
     Row,
+    board_lines,
     fmt,
     header_for,
     pyplot,
@@ -84,9 +85,10 @@ def build_page(analysis: BridgeAnalysis, patient: dict[str, Any] | None = None) 
     notes = ["Lift: pelvis angle above the supine rest at the top of the rep. Sag: how far the "
              "side of the extended leg drops during the hold (positive = drops).",
              *doc.get("warnings", [])]  # fmt: skip
+    caution, board_notes = board_lines(doc)
     return Page("Bridge report", header_for(analysis.recording.meta, patient),
-                verdict_lines(doc), rows, [_lift_chart(analysis), _bars_chart(analysis)],
-                notes)  # fmt: skip
+                verdict_lines(doc) + caution, rows,
+                [_lift_chart(analysis), _bars_chart(analysis)], notes + board_notes)  # fmt: skip
 
 
 def _lift_chart(analysis: BridgeAnalysis) -> Chart:

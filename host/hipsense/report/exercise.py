@@ -12,6 +12,7 @@ from hipsense.report.layout import (
     Chart,
     Page,
     Row,
+    board_lines,
     fmt,
     header_for,
     pyplot,
@@ -81,8 +82,9 @@ def build_page(analysis: ExerciseAnalysis, patient: dict[str, Any] | None = None
         "standardised (docs/exercises.md).",
         *doc["warnings"],
     ]
+    caution, board_notes = board_lines(doc)
     return Page(f"{doc['title']}", header_for(analysis.recording.meta, patient),
-                verdict_lines(doc), rows, charts, notes)  # fmt: skip
+                verdict_lines(doc) + caution, rows, charts, notes + board_notes)  # fmt: skip
 
 
 def _fault_chart(doc: dict[str, Any]) -> Chart:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from hipsense import __version__
+from hipsense.analysis.base import board_words, settings_change_words
 
 LEFT_COLOUR = "#d62728"
 RIGHT_COLOUR = "#2ca02c"
@@ -98,6 +99,16 @@ class Page:
     rows: list[Row] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+
+def board_lines(doc: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """From a result's JSON ``board`` section: the caution for the verdict (the sensor's
+    stored settings changed during the session, marker 258) and the note of what the sensor
+    used at the start."""
+    board = doc.get("board") or {}
+    changed = settings_change_words(board)
+    caution = [f"Caution: {changed}."] if changed else []
+    return caution, [board_words(board)]
 
 
 def pyplot() -> Any:

@@ -17,6 +17,7 @@ from hipsense.report.layout import (
     Chart,
     Page,
     Row,
+    board_lines,
     fmt,
     header_for,
     pyplot,
@@ -91,12 +92,15 @@ def build_page(analysis: WalkAnalysis, patient: dict[str, Any] | None = None) ->
     verdict = [tr.verdict_.text,
                f"{n_left} left and {n_right} right foot contacts over "
                f"{analysis.recording.duration_s:.0f} s of recording."]  # fmt: skip
+    caution, board_notes = board_lines(doc)
+    verdict += caution
     notes = [
         "There is no validated cut-off for a positive Trendelenburg sign in walking measured "
         "with a sensor; the static test's minimal detectable change (4°, Youdas et al. 2007) "
         "is the band shown.",
         "Obliquity > 0: left side higher; tilt > 0: anterior; rotation > 0: turned left. "
         f"Angles: {analysis.angles_source}.",
+        *board_notes,
     ]
     return Page("Walk report", header_for(analysis.recording.meta, patient), verdict, rows,
                 [_cycle_chart(analysis), _drop_chart(analysis)], notes)  # fmt: skip
