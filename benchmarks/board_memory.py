@@ -227,6 +227,7 @@ def run_profile(
     res["budget"] = budget
     res["max_free_block"] = max_free_block_bytes(proc.stdout)
     if verbose:
+        print("\n".join(ln for ln in lines if ln.startswith("hipsense ")))
         print(proc.stdout[proc.stdout.find("MEMINFO") :].split("RESULT")[0])
     res["ring_min_s"] = profile["memory"]["ring_min_s"]
     return res

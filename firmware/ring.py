@@ -58,7 +58,9 @@ class Ring:
 
     ``unsent``: samples from the send cursor to the newest; ``resent``: how many of those were
     sent before (a RESEND moved the cursor back), they go out with the RESENT flag; ``held``:
-    samples stored; ``lost``: samples overwritten before ever being sent (mod 2**30).
+    samples stored; ``lost``: samples overwritten before ever being sent (mod 2**30). A
+    placeholder for a sample the IMU lost (tilt ``ANGLE_NONE``, which no real sample has) is
+    not counted there when it is overwritten: the IMU's ``samples_lost`` counts it already.
     """
 
     def __init__(self, nbytes=DEFAULT_BYTES):
@@ -82,7 +84,12 @@ class Ring:
 
         The sequence number continues; ``t_100us`` is the sample time of the next sample.
         """
-        self.lost = (self.lost + self.unsent - self.resent) & _MASK
+        gone = 0
+        for back in range(self.resent + 1, self.unsent + 1):
+            slot = self.head_slot - back
+            if not self._placeholder((slot + self.capacity if slot < 0 else slot) * self.stride):
+                gone += 1
+        self.lost = (self.lost + gone) & _MASK
         self.stride = _RAW if raw else _ANGLES
         self.capacity = self.nbytes // self.stride
         self.period_100us = period_100us
@@ -105,25 +112,33 @@ class Ring:
     def oldest_seq(self):
         return (self.head_seq - self.held) & _MASK
 
+    def _placeholder(self, off):
+        """The sample at byte ``off`` stands for one the IMU lost (tilt ``ANGLE_NONE``)."""
+        return self.buf[off + 1] == 0x80 and self.buf[off] == 0
+
     def push(self, tilt, obl, rot):
         """Store one angles-only sample (0.01 deg); with raw content the raw part is zero."""
         off = self.head_slot * self.stride
+        was_placeholder = self.held == self.capacity and self._placeholder(off)
         if self.stride == _RAW:
             protocol.pack_sample_raw(self.buf, off, tilt, obl, rot, 0, 0, 0, 0, 0, 0)
         else:
             protocol.pack_sample(self.buf, off, tilt, obl, rot)
-        self._advance()
+        self._advance(was_placeholder)
 
     def push_raw(self, tilt, obl, rot, ax, ay, az, gx, gy, gz):
         """Store one sample with raw counts; with angles-only content the raw part is dropped."""
         off = self.head_slot * self.stride
+        was_placeholder = self.held == self.capacity and self._placeholder(off)
         if self.stride == _RAW:
             protocol.pack_sample_raw(self.buf, off, tilt, obl, rot, ax, ay, az, gx, gy, gz)
         else:
             protocol.pack_sample(self.buf, off, tilt, obl, rot)
-        self._advance()
+        self._advance(was_placeholder)
 
-    def _advance(self):
+    def _advance(self, was_placeholder):
+        """One sample more; ``was_placeholder``: the oldest one it overwrote stood for a
+        sample the IMU lost (counted there, not in ``lost``)."""
         slot = self.head_slot + 1
         self.head_slot = 0 if slot == self.capacity else slot
         self.head_seq = (self.head_seq + 1) & _MASK
@@ -136,15 +151,15 @@ class Ring:
         elif self.resent > 0:
             # The cursor sat on the oldest sample, already sent once: it is gone now.
             self.resent -= 1
-        else:
+        elif not was_placeholder:
             # The cursor sat on the oldest sample, never sent: overwritten, counted as lost.
             self.lost = (self.lost + 1) & _MASK
 
     def skip(self, n):
         """``n`` more placeholders when the ring already holds only placeholders (an outage
         longer than the ring): the same as ``n`` pushes without writing them, so sequence
-        number and sample time stay on the IMU clock and the overwritten samples count in
-        ``lost`` exactly as pushes would count them."""
+        number and sample time stay on the IMU clock. What they overwrite is placeholders
+        only, which ``lost`` does not count (the IMU's ``samples_lost`` does)."""
         cap = self.capacity
         self.head_slot = (self.head_slot + n) % cap
         self.head_seq = (self.head_seq + n) & _MASK
@@ -156,7 +171,6 @@ class Ring:
         n -= a
         b = n if n < self.resent else self.resent
         self.resent -= b
-        self.lost = (self.lost + n - b) & _MASK
 
     def fill_frame(self, dst, max_count, raw):
         """Write a SAMPLES frame of up to ``max_count`` samples from the cursor into ``dst``.
