@@ -89,7 +89,9 @@ class Board:
 
     def __init__(self, prof, error=None):
         # only what is read after boot stays resident (docs/firmware.md "Memory budget")
-        self.profile = {k: prof.get(k) for k in ("name", "led", "button", "battery", "memory")}
+        self.profile = {
+            k: prof.get(k) for k in ("name", "led", "button", "battery", "memory", "power_hold")
+        }
         self.name = prof["name"]
         self.title = prof.get("title", self.name)
         self.error = error
