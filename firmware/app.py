@@ -6,6 +6,7 @@ and once a second refreshes the status, the battery, the LED and the watchdog he
 Sample time is the IMU's sample index (docs/protocol.md), never this loop's timing.
 """
 
+import gc
 import json
 import os
 import struct
@@ -13,6 +14,7 @@ import time
 from array import array
 
 import machine
+import memory
 import micropython
 import protocol
 from fusion import Fusion
@@ -127,6 +129,8 @@ class App:
             ring = Ring() if ring_bytes is None else Ring(ring_bytes)
         self.ring = ring
         self.memory_error = None  # type: str | None  # boot(): the ring is below the budget
+        self._ring_lent = False  # the ring's memory is lent to setup_cmds (not streaming)
+        self._restore_due = False  # ... and is taken back at the top of the next step
         self.links = []
         self.streaming = False
         self.raw_content = True
@@ -303,6 +307,8 @@ class App:
         if self._wdt is not None:
             self._wdt.feed()
         self._now_ms = now_ms
+        if self._restore_due:
+            self._restore_ring()
         n = self.imu.read(self._buf, _MAX_BURST)
         if self.imu.drv is not self._drv:
             self._sync_driver()
@@ -471,24 +477,55 @@ class App:
 
     def _setup_run(self, name, *args):
         """``setup_cmds.<name>(self, *args)``: the module is imported for the call and
-        dropped after it unless one of its jobs still runs (docs/firmware.md "Memory
-        budget")."""
-        import setup_cmds
-
+        dropped after it unless one of its jobs still runs. While nothing streams, the ring
+        lends its memory to it (a board without PSRAM has no other room for it; docs/
+        firmware.md "Memory budget")."""
+        if not self.streaming and not self._ring_lent:
+            self._ring_lent = True
+            self.ring.release()
+            gc.collect()  # now, while nothing on the stack still points at the old buffer
         try:
+            import setup_cmds
+
             return getattr(setup_cmds, name)(self, *args)
         finally:
             self._release_setup()
 
+    @staticmethod
+    def _drop_setup():
+        import sys
+
+        sys.modules.pop(_SETUP, None)
+        sys.modules.pop("mounting", None)
+
     def _release_setup(self):
         if self._job is None and self.capture is None:
-            import sys
+            self._drop_setup()
+            # the ring takes its memory back at the top of the next step: deep in this call
+            # stack, a stale pointer to the code just dropped could keep it alive
+            self._restore_due = self._ring_lent
 
-            sys.modules.pop(_SETUP, None)
-            sys.modules.pop("mounting", None)
+    def _restore_ring(self):
+        self._restore_due = False
+        self._ring_lent = False
+        gc.collect()
+        try:
+            self.ring.restore()
+        except MemoryError:
+            pass  # no ring: START answers FAILED, the status says why
+        low, _ = memory.ring_limits(self.board.profile)
+        if self.ring.capacity * self.ring.stride < low:
+            self.memory_error = "memory budget: ring holds %d s after a setup command" % (
+                self.ring.capacity * self.ring.stride // 1800
+            )
+            _log("E", self.memory_error)
 
     def _cmd_start(self, link, token, cmd, buf):
-        if self.imu.chip_id == 0:
+        if self._ring_lent:  # a mounting capture waits for its next phase: abandoned
+            self.capture = None
+            self._release_setup()
+            self._restore_ring()
+        if self.imu.chip_id == 0 or self.ring.capacity == 0:  # no IMU, or no ring memory
             link.send_reply(token, cmd, protocol.R_FAILED)
             return
         if self.low_battery:
@@ -539,6 +576,15 @@ class App:
         link.send_reply(token, cmd, protocol.R_OK)
         self._send_config()
 
+    def _cmd_get_settings(self, link, token, cmd, buf):
+        # resident: the host reads the settings while streaming when they change
+        p = bytearray(protocol.SETTINGS_SIZE)
+        w, x, y, z = self.pelvis.mounting_q() if self.aligned else (1.0, 0.0, 0.0, 0.0)
+        bx, by, bz = self.fusion.bias_dps() if self.bias_calibrated else (0.0, 0.0, 0.0)
+        flags = (1 if self.aligned else 0) | (2 if self.bias_calibrated else 0)
+        struct.pack_into("<BBH4f3f", p, 0, flags, 0, self.imu.req_rate_hz, w, x, y, z, bx, by, bz)
+        link.send_reply(token, cmd, protocol.R_OK, p)
+
     def _on_button(self):
         """The button's IRQ (debounced by the board): remember the sample of the press; the
         loop sends the marker once that sample is in the ring."""
@@ -577,6 +623,7 @@ _HANDLERS = {
     protocol.CMD_GET_STATUS: App._cmd_get_status,
     protocol.CMD_GET_CONFIG: App._cmd_get_config,
     protocol.CMD_START_TAKEOVER: App._cmd_start,
+    protocol.CMD_GET_SETTINGS: App._cmd_get_settings,
 }
 
 
@@ -624,10 +671,7 @@ def boot(with_ble=True, with_serial=True):
     memory), then every import, then the ring from what is really free, then the rest. The
     serial link's buffers are made only once a byte arrives on the USB console.
     """
-    import gc
-
     import board
-    import memory
 
     brd = board.open_board()
     ble = _start_ble() if with_ble else None
@@ -637,8 +681,8 @@ def boot(with_ble=True, with_serial=True):
     imu.preload(brd.expected_imu)
     gc.collect()
     # The ring first, while the heap holds only the code: it needs one free block. RESERVE
-    # leaves room for what comes after it (IMU driver, app state, BLE link) and for what is
-    # loaded on demand (setup_cmds, mounting), measured.
+    # leaves room for what comes after it (app state, BLE link), measured. The setup commands
+    # borrow the ring's memory while nothing streams (App._setup_run).
     ring, memory_error = memory.make_ring(brd.profile, Ring)
     app = App(brd, ring=ring)
     app.memory_error = memory_error

@@ -91,13 +91,36 @@ class Ring:
                 gone += 1
         self.lost = (self.lost + gone) & _MASK
         self.stride = _RAW if raw else _ANGLES
-        self.capacity = self.nbytes // self.stride
+        self.capacity = len(self.buf) // self.stride  # 0 while released
         self.period_100us = period_100us
         self.head_t = t_100us & _MASK
         self.head_slot = 0
         self.held = 0
         self.unsent = 0
         self.resent = 0
+
+    def release(self):
+        """Give the sample memory back while nothing streams (setup code borrows it on a
+        board without PSRAM, docs/firmware.md "Memory budget"); unsent samples count as lost
+        as in ``configure``. Nothing may be pushed until ``restore``."""
+        self.configure(self.stride == _RAW, self.period_100us, self.head_t)
+        self.buf = bytearray(0)
+        self.capacity = 0
+
+    def restore(self, step=1800):
+        """Take the sample memory again after ``release``: ``nbytes`` if that much is free in
+        one block, else ``step`` bytes less at a time (``nbytes`` then says how much)."""
+        n = self.nbytes
+        while True:
+            try:
+                self.buf = bytearray(n)
+                break
+            except MemoryError:
+                if n <= step:
+                    raise
+                n -= step
+        self.nbytes = n
+        self.configure(self.stride == _RAW, self.period_100us, self.head_t)
 
     @property
     def raw(self):

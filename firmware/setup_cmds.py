@@ -1,5 +1,5 @@
 """Commands that change the board's setup (rate, content, calibration, mounting, pairing,
-settings, reboot), run by ``app.App.command``.
+bonds, reboot), run by ``app.App.command``.
 
 Imported on demand and dropped again once no command or job of it runs (docs/firmware.md
 "Memory budget"): a board without PSRAM cannot keep this rarely used code resident beside a
@@ -228,15 +228,6 @@ def _forget_bonds(app, link, token, cmd, buf):
     _board_app._log("I", "BLE bonds cleared")
 
 
-def _get_settings(app, link, token, cmd, buf):
-    p = bytearray(protocol.SETTINGS_SIZE)
-    w, x, y, z = app.pelvis.mounting_q() if app.aligned else (1.0, 0.0, 0.0, 0.0)
-    bx, by, bz = app.fusion.bias_dps() if app.bias_calibrated else (0.0, 0.0, 0.0)
-    flags = (1 if app.aligned else 0) | (2 if app.bias_calibrated else 0)
-    struct.pack_into("<BBH4f3f", p, 0, flags, 0, app.imu.req_rate_hz, w, x, y, z, bx, by, bz)
-    link.send_reply(token, cmd, protocol.R_OK, p)
-
-
 def _reboot(app, link, token, cmd, buf):
     link.send_reply(token, cmd, protocol.R_OK)
     app._reboot_at = time.ticks_add(app._now_ms, 200)  # let the reply go out
@@ -252,5 +243,4 @@ _HANDLERS = {
     protocol.CMD_SET_MOUNTING: _set_mounting_cmd,
     protocol.CMD_PAIRING: _pairing,
     protocol.CMD_FORGET_BONDS: _forget_bonds,
-    protocol.CMD_GET_SETTINGS: _get_settings,
 }

@@ -399,3 +399,42 @@ def test_an_outage_longer_than_the_ring_keeps_the_time_axis_on_the_imu_clock(
     assert gap + placeholders == 4500, "each lost sample once: a placeholder or in the gap"
     errors = [f for f in board.frames if isinstance(f, ErrorFrame)]
     assert [(int(e.code), e.text) for e in errors] == [(1, "4500 samples lost")]
+
+
+def test_setup_code_is_loaded_on_demand_in_the_rings_memory(mpy, deployed, tmp_path) -> None:
+    """The setup commands (setup_cmds, mounting) are not resident: while nothing streams they
+    load into the memory the ring lends them and are dropped after, the ring takes its full
+    size back and the stream starts (docs/firmware.md "Memory budget"); while streaming they
+    load beside the ring."""
+    probe = (
+        "import sys\n"
+        "print('M', int('setup_cmds' in sys.modules), int('mounting' in sys.modules), "
+        "len(a.ring.buf), a.ring.capacity)\n"
+    )
+    script = "\n".join(
+        [
+            probe,
+            f"cmd('{cmd_align_mounting(1, 1).hex()}')",  # stand still: a job, ring lent
+            "run(8)",
+            probe,
+            "run(300)",  # 2 s of standing still: phase 1 answered, the capture waits
+            probe,
+            f"cmd('{cmd_start(2).hex()}')",  # abandons the waiting capture
+            "run(8)",
+            probe,
+            f"cmd('{cmd_set_content(3, True).hex()}')",  # while streaming: BUSY, nothing lent
+            "run(8)",
+            probe,
+        ]
+    )
+    board = _run_board(mpy, deployed, tmp_path, script, _pelvis_still(0, 0))
+    states = [line.split()[1:] for line in board.out.splitlines() if line.startswith("M ")]
+    full = states[0]
+    assert full[:2] == ["0", "0"] and int(full[2]) == 6000, "not resident at boot"
+    assert states[1] == ["1", "1", "0", "0"], "loaded while the capture runs, ring lent"
+    assert states[2] == ["1", "1", "0", "0"], "the capture waits for its next phase"
+    assert states[3] == ["0", "0", *full[2:]], "START: dropped, the ring back in full"
+    assert states[4] == ["0", "0", *full[2:]], "dropped again after a command while streaming"
+    results = {r.token: r.result for r in _replies(board)}
+    assert results == {1: Result.OK, 2: Result.OK, 3: Result.BUSY}
+    assert any(isinstance(f, SamplesFrame) for f in board.frames), "the stream runs"
