@@ -258,13 +258,21 @@ class App:
         self._restart_ring()
 
     def _restart_ring(self):
-        t_100us = self.sample_index * self.period_100us
-        self.ring.configure(self.raw_content, self.period_100us, t_100us)
+        self._configure_ring()
         self._send_config()
+
+    def _configure_ring(self):
+        """The ring for the current content and rate, its next sample time from the IMU's
+        sample index: ``sample_index`` * 10000 / rate (100 us), floor and fraction exactly."""
+        rate = self.imu.rate_hz if self.imu.chip_id else self.imu.req_rate_hz
+        rate = rate if rate > 0 else 100
+        t = self.sample_index * 10000  # not per sample: a long int here is fine
+        self.ring.configure(self.raw_content, rate, (t // rate) & protocol.SEQ_MASK, t % rate)
 
     def _send_config(self, links=None):
         drv = self.imu.drv
         flags = (1 if self.aligned else 0) | (2 if self.bias_calibrated else 0)
+        flags |= protocol.CFG_EXACT_PERIOD
         rate = self.imu.rate_hz if self.imu.chip_id else self.imu.req_rate_hz
         acc = drv.acc_mps2_per_lsb if self.imu.chip_id else 0.0
         gyr = drv.gyr_dps_per_lsb if self.imu.chip_id else 0.0
@@ -537,9 +545,7 @@ class App:
             return
         if not self.streaming:
             self.streaming = True
-            self.ring.configure(
-                self.raw_content, self.period_100us, self.sample_index * self.period_100us
-            )
+            self._configure_ring()
         self._give_stream(link)
         link.send_reply(token, cmd, protocol.R_OK)
         self._send_config()

@@ -68,7 +68,13 @@ class Ring:
         self.nbytes = nbytes
         self.stride = _ANGLES
         self.capacity = nbytes // _ANGLES
-        self.period_100us = 100
+        # Sample period 10000 / rate_hz (in 100 us) = _q + _r / _rate exactly: head_t is the
+        # floor of the next sample's exact time, _frac / _rate its fraction (docs/protocol.md
+        # "CONFIG": 104, 208 and 416 Hz are no whole number of 100 us).
+        self._rate = 100
+        self._q = 100
+        self._r = 0
+        self._frac = 0
         self.head_seq = 0  # sequence number the next sample gets
         self.head_t = 0  # sample time (100 us) the next sample gets
         self.head_slot = 0
@@ -79,10 +85,12 @@ class Ring:
         self.resend_first = 0  # set by rewind(): first sample it will send
         self.resend_lost = 0  # set by rewind(): samples before it that are gone
 
-    def configure(self, raw, period_100us, t_100us):
+    def configure(self, raw, rate_hz, t_100us, frac=0):
         """New content or rate: clears the ring (unsent samples count as lost).
 
-        The sequence number continues; ``t_100us`` is the sample time of the next sample.
+        The sequence number continues; the next sample's time is ``t_100us`` + ``frac`` /
+        ``rate_hz`` (in 100 us, ``0 <= frac < rate_hz``); samples are 10000 / ``rate_hz``
+        apart, exactly.
         """
         gone = 0
         for back in range(self.resent + 1, self.unsent + 1):
@@ -92,7 +100,10 @@ class Ring:
         self.lost = (self.lost + gone) & _MASK
         self.stride = _RAW if raw else _ANGLES
         self.capacity = len(self.buf) // self.stride  # 0 while released
-        self.period_100us = period_100us
+        self._rate = rate_hz
+        self._q = 10000 // rate_hz
+        self._r = 10000 % rate_hz
+        self._frac = frac
         self.head_t = t_100us & _MASK
         self.head_slot = 0
         self.held = 0
@@ -103,7 +114,7 @@ class Ring:
         """Give the sample memory back while nothing streams (setup code borrows it on a
         board without PSRAM, docs/firmware.md "Memory budget"); unsent samples count as lost
         as in ``configure``. Nothing may be pushed until ``restore``."""
-        self.configure(self.stride == _RAW, self.period_100us, self.head_t)
+        self.configure(self.stride == _RAW, self._rate, self.head_t, self._frac)
         self.buf = bytearray(0)
         self.capacity = 0
 
@@ -120,7 +131,7 @@ class Ring:
                     raise
                 n -= step
         self.nbytes = n
-        self.configure(self.stride == _RAW, self.period_100us, self.head_t)
+        self.configure(self.stride == _RAW, self._rate, self.head_t, self._frac)
 
     @property
     def raw(self):
@@ -165,7 +176,13 @@ class Ring:
         slot = self.head_slot + 1
         self.head_slot = 0 if slot == self.capacity else slot
         self.head_seq = (self.head_seq + 1) & _MASK
-        self.head_t = (self.head_t + self.period_100us) & _MASK
+        t = self.head_t + self._q
+        f = self._frac + self._r
+        if f >= self._rate:
+            f -= self._rate
+            t += 1
+        self._frac = f
+        self.head_t = t & _MASK
         if self.held < self.capacity:
             self.held += 1
             self.unsent += 1
@@ -186,7 +203,9 @@ class Ring:
         cap = self.capacity
         self.head_slot = (self.head_slot + n) % cap
         self.head_seq = (self.head_seq + n) & _MASK
-        self.head_t = (self.head_t + n * self.period_100us) & _MASK
+        f = self._frac + n * self._r
+        self.head_t = (self.head_t + n * self._q + f // self._rate) & _MASK
+        self._frac = f % self._rate
         self.held = cap
         a = cap - self.unsent
         a = n if n < a else a
@@ -218,7 +237,8 @@ class Ring:
         if slot < 0:
             slot += self.capacity
         seq = (self.head_seq - back) & _MASK
-        t = (self.head_t - back * self.period_100us) & _MASK
+        # floor of the exact time ``back`` samples before the head (// floors negatives)
+        t = (self.head_t - back * self._q + (self._frac - back * self._r) // self._rate) & _MASK
         stride = self.stride
         if raw and stride == _RAW:
             flags |= protocol.FLAG_RAW

@@ -158,3 +158,36 @@ def test_ring_matches_the_model(
             res = model.rewind(arg)
         expected.append(model.state(res))
     assert got == expected
+
+
+@pytest.mark.parametrize("rate_hz", [100, 104, 208, 416, 500])
+def test_sample_times_are_exact_at_every_chip_rate(mpy, rate_hz: int) -> None:
+    """104, 208 and 416 Hz (LSM6DS3) are no whole number of 100 µs: each frame's first sample
+    carries the floor of its exact time k * 10000 / rate (from a start with a fraction), also
+    across an outage longer than the ring (``skip``) and the 2**30 wrap (docs/protocol.md)."""
+    t0, frac0 = MASK - 50_000, 7
+    out = mpy(
+        f"""
+from ring import Ring
+r = Ring(18 * 50)
+r.configure(True, {rate_hz}, {t0}, {frac0})
+buf = bytearray(244)
+for step in range(60):
+    for _ in range(13):
+        r.push_raw(0, 0, 0, 1, 2, 3, 4, 5, 6)
+    if step == 30:
+        r.skip(123_457)
+    while True:
+        x = r.fill_frame(buf, 11, True)
+        if not x:
+            break
+        r.commit(x & 0xFF)
+        seq = buf[4] | (buf[5] << 8) | (buf[6] << 16) | (buf[7] << 24)
+        t = buf[8] | (buf[9] << 8) | (buf[10] << 16) | (buf[11] << 24)
+        print(seq, t)
+"""
+    )
+    pairs = [tuple(int(v) for v in line.split()) for line in out.splitlines()]
+    assert len(pairs) > 60 and any(seq > 123_457 for seq, _ in pairs)
+    for seq, t in pairs:
+        assert t == (t0 + (frac0 + seq * 10000) // rate_hz) & MASK, (seq, t)
