@@ -28,7 +28,7 @@ from pathlib import Path
 
 from hipsense import paths
 from hipsense.deploy.compile import BytecodeTarget, collect_sources, compile_firmware
-from hipsense.link.protocol import cmd_start
+from hipsense.link.protocol import cmd_align_mounting, cmd_start, cmd_stop
 from hipsense.virtual.launch import deploy_firmware
 from hipsense.virtual.runner import esp32like_executable, micropython_env
 
@@ -72,6 +72,9 @@ central.link(INTERVAL_MS, PER_EVENT, QUEUE)
 central.connect()
 central.exchange_mtu(247)
 bluetooth.sim_service()
+a.step(now[0])
+assert central.secure() == 0  # bond (a new board's pairing window is open): encrypted link
+bluetooth.sim_service()
 central.write(link._h_ctrl, START)
 received = 0
 last_seq = -1
@@ -104,6 +107,28 @@ for _ in range(20):  # let the link empty the ring
     for p in central.take(7):
         if p[2] | (p[3] << 8) == link._h_data and p[5] == protocol.T_SAMPLES:
             received += p[7]
+produced = a.ring.head_seq
+# As the host does (orchestrate.stream): STOP, the setup commands, START. The setup commands
+# load setup_cmds (and mounting) on demand, in the memory the ring lends them while nothing
+# streams; the mounting capture's stand-still phase is the largest of them.
+replies = {}
+ring_before = a.ring.nbytes
+for frame in (STOP, ALIGN1):
+    central.write(link._h_ctrl, frame)
+    bluetooth.sim_service()
+for k in range(ALIGN_PASSES):
+    _vboard.advance(STEP)
+    now[0] += STEP * 1000 // RATE
+    a.step(now[0])
+    bluetooth.sim_service()
+    for p in central.take(7):
+        if p[2] | (p[3] << 8) == link._h_data and p[5] == protocol.T_REPLY:
+            replies[p[6]] = p[8]  # by token
+            if p[6] == ALIGN1[2]:  # stood still: now the walk (phase 3), as the host does
+                central.write(link._h_ctrl, ALIGN3)
+            elif p[6] == ALIGN3[2]:
+                central.write(link._h_ctrl, START2)
+            bluetooth.sim_service()
 gc.collect()
 print("MEMINFO")
 micropython.mem_info()
@@ -111,9 +136,12 @@ st = bluetooth.sim_stats()
 result = {
     "free_before_ring": memory.free_before_ring, "min_free": min_free, "sim": SIM,
     "code": CODE, "booted": booted, "peak": peak, "free_end": gc.mem_free(),
-    "ring": a.ring.nbytes, "produced": a.ring.head_seq, "received": received, "gaps": gaps,
+    "ring": ring_before, "produced": produced, "received": received, "gaps": gaps,
     "ring_lost": a.ring.lost, "refused": st["refused"], "truncated": st["truncated"],
-    "memory_error": a.memory_error,
+    "memory_error": a.memory_error, "align1": replies.get(ALIGN1[2], -1),
+    "align3": replies.get(ALIGN3[2], -1), "ring_after": a.ring.nbytes,
+    "ring_before": ring_before, "restarted": replies.get(START2[2], -1),
+    "loop_errors": a.loop_errors,
 }
 print("RESULT", json.dumps(result))
 """
@@ -204,6 +232,7 @@ def run_profile(
     res["budget"] = budget
     res["max_free_block"] = max_free_block_bytes(proc.stdout)
     if verbose:
+        print("\n".join(ln for ln in lines if ln.startswith("hipsense ")))
         print(proc.stdout[proc.stdout.find("MEMINFO") :].split("RESULT")[0])
     res["ring_min_s"] = profile["memory"]["ring_min_s"]
     return res
@@ -236,7 +265,12 @@ def run_all(work: Path, exe: Path, args: argparse.Namespace) -> int:
         .replace("PER_EVENT", str(NIMBLE_PER_EVENT))
         .replace("QUEUE", str(NIMBLE_QUEUE))
         .replace("SIM_ROOM", str(SIM_ROOM))
+        .replace("START2", repr(cmd_start(6)))
         .replace("START", repr(cmd_start(1)))
+        .replace("STOP", repr(cmd_stop(3)))
+        .replace("ALIGN_PASSES", str(12 * RATE_HZ // STEP_SAMPLES))
+        .replace("ALIGN1", repr(cmd_align_mounting(4, 1)))
+        .replace("ALIGN3", repr(cmd_align_mounting(5, 3)))
     )
     app_dir = deploy_firmware(work / "slot", executable=exe)
     sim_dir = deploy_firmware(work / "sim", paths.mpy_sim_dir(), executable=exe)
@@ -277,7 +311,21 @@ def run_all(work: Path, exe: Path, args: argparse.Namespace) -> int:
             f"  {r['name']}: heap taken after the ring {after_ring / 1024:.1f} kB "
             f"(memory.RESERVE_BYTES covers it), free at the peak {spare / 1024:.1f} kB"
         )
-        fits = r["memory_error"] is None and ring_s >= r["ring_min_s"] and delivered
+        # the stand-still phase of ALIGN_MOUNTING answers OK (setup_cmds and mounting loaded),
+        # then the ring has its memory back and the stream starts again
+        setup_ok = (
+            r["align1"] == 0
+            and r["align3"] in (0, 5)  # the simulated walk may not give a mounting: FAILED
+            and r["restarted"] == 0
+            and r["ring_after"] == r["ring_before"]
+        )
+        print(
+            f"  {r['name']}: STOP, ALIGN_MOUNTING 1 and 3, START: results {r['align1']}, "
+            f"{r['align3']}, {r['restarted']} (0: OK, 5: FAILED), ring {r['ring_before']} -> "
+            f"{r['ring_after']} bytes, "
+            f"loop errors {r['loop_errors']}"
+        )
+        fits = r["memory_error"] is None and ring_s >= r["ring_min_s"] and delivered and setup_ok
         failed |= not fits
         print(
             f"{r['name']:<20} {r['budget'] / 1024:>9.0f} {r['code'] / 1024:>7.1f} "

@@ -31,7 +31,7 @@ PRODUCER = r"""
 import gc, time
 from ring import Ring
 ring = Ring(54000)
-ring.configure(RAW, PERIOD_100US, 0)
+ring.configure(RAW, RATE_HZ, 0)
 gc.collect()
 import bluetooth, protocol
 from link_ble import BleLink, name_suffix

@@ -3,7 +3,7 @@
 Old: the largest-variance horizontal axis of the steady walk, signed by the velocity gained in
 the first second (hipsense before the step/stride method). New:
 ``hipsense.motion.mounting.estimate_mounting(motion="walk")``, the same computation as the board's
-``pelvis.MountingCapture`` (docs/algorithms.md, "Mounting alignment").
+``mounting.MountingCapture`` (docs/algorithms.md, "Mounting alignment").
 
 Simulated walks (hipsense.sim): every walking scenario plus slow and fast cadences, several
 seeds, seven mountings (four named, three odd angles) and three capture starts relative to the
@@ -191,7 +191,7 @@ def table(df: pd.DataFrame) -> str:
 
 
 COST = """
-import time, pelvis
+import time, mounting
 with open({path!r}, 'rb') as fh:
     data = fh.read()
 n = len(data) // 12
@@ -206,7 +206,7 @@ class Empty:
     def add(self, buf, offset):
         pass
 
-cap = pelvis.MountingCapture({rate})
+cap = mounting.MountingCapture({rate})
 
 def walk_once():
     cap.reset()

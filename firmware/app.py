@@ -6,6 +6,7 @@ and once a second refreshes the status, the battery, the LED and the watchdog he
 Sample time is the IMU's sample index (docs/protocol.md), never this loop's timing.
 """
 
+import gc
 import json
 import os
 import struct
@@ -13,12 +14,13 @@ import time
 from array import array
 
 import machine
+import memory
 import micropython
 import protocol
 from fusion import Fusion
 from imu.manager import STATE_ERROR, STATE_NO_IMU, ImuManager
 from micropython import const
-from pelvis import MountingCapture, Pelvis
+from pelvis import Pelvis
 from ring import Ring
 
 CONFIG_FILE = "hs_config.json"  # {"schema": 1, "name": str, "rate_hz": 100|200|400}
@@ -38,18 +40,13 @@ _WATCHDOG_MS = const(3000)  # a loop that has not come round for this long reset
 _WATCHDOG_CHECK_MS = const(500)
 _WATCHDOG_TIMER = const(0)  # hardware timer 0: the ESP32 port has no virtual timers (-1)
 _LOW_BATTERY_MARGIN_MV = const(50)  # stop streaming this close to the profile's empty voltage
-_STILL_GYR_DPS = 3.0  # CALIBRATE_GYRO: largest peak-to-peak gyro range that counts as still
-_STILL_ACC_MPS2 = 0.5  # ... and accelerometer range
-_ALIGN_STILL_MS = const(2000)
-_ALIGN_BEND_MS = const(2000)
-_ALIGN_WALK_MS = const(8000)  # slow walkers need a few strides (docs/algorithms.md)
 _LOST = const(-32768)  # raw value of every axis in a placeholder for a lost sample
 _MAX_ERRORS = const(20)  # loop exceptions tolerated per window before a clean reset
 _ERROR_WINDOW_MS = const(10000)
 _WDT_MS = const(5000)  # hardware: a hang inside C code (I2C, NimBLE, flash); after the 3.5 s check
 DEV_FILE = "hs_dev"  # development switch: this file in the flash root keeps machine.WDT off
 _PAIR_PRESS_MS = const(3000)  # a button press this long opens the BLE pairing window
-_PAIR_MAX_S = const(120)
+_SETUP = "setup_cmds"  # the rarely used commands, imported on demand (setup_cmds.py)
 
 
 @micropython.viper
@@ -127,11 +124,13 @@ class App:
         self.fusion = Fusion()
         self._drv = None  # the driver the fusion was configured for
         self.pelvis = Pelvis()
-        self.capture = None  # MountingCapture while ALIGN_MOUNTING runs
+        self.capture = None  # mounting.MountingCapture while ALIGN_MOUNTING runs
         if ring is None:
             ring = Ring() if ring_bytes is None else Ring(ring_bytes)
         self.ring = ring
         self.memory_error = None  # type: str | None  # boot(): the ring is below the budget
+        self._ring_lent = False  # the ring's memory is lent to setup_cmds (not streaming)
+        self._restore_due = False  # ... and is taken back at the top of the next step
         self.links = []
         self.streaming = False
         self.raw_content = True
@@ -149,7 +148,6 @@ class App:
         self._buf = bytearray(12 * _MAX_BURST)
         self._status = bytearray(protocol.STATUS_SIZE)
         self._payload = bytearray(16)
-        self._payload_settings = bytearray(protocol.SETTINGS_SIZE)
         self._t0_ms = time.ticks_ms()
         self._now_ms = self._t0_ms  # the clock of the current step (commands run inside it)
         self._next_status_ms = self._t0_ms
@@ -161,9 +159,10 @@ class App:
         self._heartbeat_ms = self._t0_ms
         self._watchdog = None
         self.watchdog_ms = _WATCHDOG_MS
-        self._job = None  # (kind, token, link, deadline_ms, command) of a command that takes time
-        self._calibrating_gyro = False
-        self._cal = array("i", bytes(4 * 13))  # n, sums xyz, min xyz, max xyz of gyro, acc z range
+        # (kind, token, link, deadline_ms, command) of a command that takes time (setup_cmds)
+        self._job = None  # type: tuple | None
+        self._cal = None  # setup_cmds: the gyro calibration's sums and ranges while it runs
+        self._cal_sample = None  # setup_cmds.calibration_sample while it runs
         self._reboot_due = False
         self._reboot_at = 0
         self.loop_errors = 0  # exceptions safe_step caught (logged, the loop went on)
@@ -259,13 +258,21 @@ class App:
         self._restart_ring()
 
     def _restart_ring(self):
-        t_100us = self.sample_index * self.period_100us
-        self.ring.configure(self.raw_content, self.period_100us, t_100us)
+        self._configure_ring()
         self._send_config()
+
+    def _configure_ring(self):
+        """The ring for the current content and rate, its next sample time from the IMU's
+        sample index: ``sample_index`` * 10000 / rate (100 us), floor and fraction exactly."""
+        rate = self.imu.rate_hz if self.imu.chip_id else self.imu.req_rate_hz
+        rate = rate if rate > 0 else 100
+        t = self.sample_index * 10000  # not per sample: a long int here is fine
+        self.ring.configure(self.raw_content, rate, (t // rate) & protocol.SEQ_MASK, t % rate)
 
     def _send_config(self, links=None):
         drv = self.imu.drv
         flags = (1 if self.aligned else 0) | (2 if self.bias_calibrated else 0)
+        flags |= protocol.CFG_EXACT_PERIOD
         rate = self.imu.rate_hz if self.imu.chip_id else self.imu.req_rate_hz
         acc = drv.acc_mps2_per_lsb if self.imu.chip_id else 0.0
         gyr = drv.gyr_dps_per_lsb if self.imu.chip_id else 0.0
@@ -308,6 +315,8 @@ class App:
         if self._wdt is not None:
             self._wdt.feed()
         self._now_ms = now_ms
+        if self._restore_due:
+            self._restore_ring()
         n = self.imu.read(self._buf, _MAX_BURST)
         if self.imu.drv is not self._drv:
             self._sync_driver()
@@ -348,8 +357,9 @@ class App:
                 ring.push_raw(
                     ang[0], ang[1], ang[2], raw[0], raw[1], raw[2], raw[3], raw[4], raw[5]
                 )
-            if self._calibrating_gyro:
-                self._calibration_sample(buf, off)
+            cal = self._cal_sample
+            if cal is not None:
+                cal(self, buf, off)
             off += 12
         self.sample_index = (self.sample_index + n) & protocol.SEQ_MASK
 
@@ -388,7 +398,7 @@ class App:
             self._check_battery()
         if self._pair_armed and time.ticks_diff(now_ms, self._button_down_ms) >= _PAIR_PRESS_MS:
             self._pair_armed = False  # once per press
-            if brd.button_pressed() and self._open_pairing(now_ms, 60):
+            if brd.button_pressed() and self._setup_run("open_pairing", now_ms, 60):
                 _log("I", "button held: BLE pairing window open for 60 s")
         level = self.imu.led_level(now_ms)
         brd.led(self.streaming if level < 0 else level == 1)
@@ -461,17 +471,69 @@ class App:
             link.send_reply(token, cmd, protocol.R_BUSY)
             return
         handler = _HANDLERS.get(cmd)
-        if handler is None:  # parse_command knows it, this firmware does not run it
-            link.send_reply(token, cmd, protocol.R_UNKNOWN_COMMAND)
-            return
         try:
-            handler(self, link, token, cmd, buf)
-        except OSError as e:  # a flash write failed (full, worn): an error reply, not the end
+            if handler is not None:
+                handler(self, link, token, cmd, buf)
+            elif not self._setup_run("run", link, token, cmd, buf):
+                # parse_command knows it, this firmware does not run it
+                link.send_reply(token, cmd, protocol.R_UNKNOWN_COMMAND)
+        except (OSError, MemoryError) as e:
+            # a flash write failed (full, worn) or no room to load setup_cmds: an error
+            # reply, not the end
             _log("E", "command 0x%02x: %r" % (cmd, e))
             link.send_reply(token, cmd, protocol.R_FAILED)
 
+    def _setup_run(self, name, *args):
+        """``setup_cmds.<name>(self, *args)``: the module is imported for the call and
+        dropped after it unless one of its jobs still runs. While nothing streams, the ring
+        lends its memory to it (a board without PSRAM has no other room for it; docs/
+        firmware.md "Memory budget")."""
+        if not self.streaming and not self._ring_lent:
+            self._ring_lent = True
+            self.ring.release()
+            gc.collect()  # now, while nothing on the stack still points at the old buffer
+        try:
+            import setup_cmds
+
+            return getattr(setup_cmds, name)(self, *args)
+        finally:
+            self._release_setup()
+
+    @staticmethod
+    def _drop_setup():
+        import sys
+
+        sys.modules.pop(_SETUP, None)
+        sys.modules.pop("mounting", None)
+
+    def _release_setup(self):
+        if self._job is None and self.capture is None:
+            self._drop_setup()
+            # the ring takes its memory back at the top of the next step: deep in this call
+            # stack, a stale pointer to the code just dropped could keep it alive
+            self._restore_due = self._ring_lent
+
+    def _restore_ring(self):
+        self._restore_due = False
+        self._ring_lent = False
+        gc.collect()
+        try:
+            self.ring.restore()
+        except MemoryError:
+            pass  # no ring: START answers FAILED, the status says why
+        low, _ = memory.ring_limits(self.board.profile)
+        if self.ring.capacity * self.ring.stride < low:
+            self.memory_error = "memory budget: ring holds %d s after a setup command" % (
+                self.ring.capacity * self.ring.stride // 1800
+            )
+            _log("E", self.memory_error)
+
     def _cmd_start(self, link, token, cmd, buf):
-        if self.imu.chip_id == 0:
+        if self._ring_lent:  # a mounting capture waits for its next phase: abandoned
+            self.capture = None
+            self._release_setup()
+            self._restore_ring()
+        if self.imu.chip_id == 0 or self.ring.capacity == 0:  # no IMU, or no ring memory
             link.send_reply(token, cmd, protocol.R_FAILED)
             return
         if self.low_battery:
@@ -483,9 +545,7 @@ class App:
             return
         if not self.streaming:
             self.streaming = True
-            self.ring.configure(
-                self.raw_content, self.period_100us, self.sample_index * self.period_100us
-            )
+            self._configure_ring()
         self._give_stream(link)
         link.send_reply(token, cmd, protocol.R_OK)
         self._send_config()
@@ -507,77 +567,6 @@ class App:
         self.streaming = False
         link.send_reply(token, cmd, protocol.R_OK)
 
-    def _cmd_set_rate(self, link, token, cmd, buf):
-        rate = buf[4] | (buf[5] << 8)
-        if rate not in RATES_HZ:
-            link.send_reply(token, cmd, protocol.R_BAD_VALUE)
-            return
-        if self.streaming:
-            link.send_reply(token, cmd, protocol.R_BUSY)
-            return
-        self._save_config(rate_hz=rate)  # first: a failed flash write changes nothing
-        if self.imu.chip_id:
-            try:
-                self.imu.drv.configure(rate, self.imu.acc_g, self.imu.gyr_dps)
-            except OSError:
-                link.send_reply(token, cmd, protocol.R_FAILED)  # the manager re-initialises
-                return
-        self.imu.req_rate_hz = rate
-        self.settings_gen += 1
-        link.send_reply(token, cmd, protocol.R_OK)
-        self._configure_sensing()
-
-    def _cmd_set_content(self, link, token, cmd, buf):
-        content = buf[4]
-        if content & ~protocol.CONTENT_RAW:
-            link.send_reply(token, cmd, protocol.R_BAD_VALUE)
-            return
-        if self.streaming:
-            link.send_reply(token, cmd, protocol.R_BUSY)
-            return
-        self.raw_content = bool(content & protocol.CONTENT_RAW)
-        link.send_reply(token, cmd, protocol.R_OK)
-        self._restart_ring()
-
-    def _cmd_calibrate_gyro(self, link, token, cmd, buf):
-        seconds = buf[4]
-        if not 1 <= seconds <= 30:
-            link.send_reply(token, cmd, protocol.R_BAD_VALUE)
-            return
-        if self.imu.chip_id == 0:
-            link.send_reply(token, cmd, protocol.R_FAILED)
-            return
-        c = self._cal
-        for i in range(13):
-            c[i] = 0
-        for i in range(4, 7):
-            c[i] = 32767
-        for i in range(7, 10):
-            c[i] = -32768
-        c[10] = 32767
-        c[11] = -32768
-        self._job = ("gyro", token, link, time.ticks_add(self._now_ms, seconds * 1000), cmd)
-        self._calibrating_gyro = True
-
-    def _cmd_align_mounting(self, link, token, cmd, buf):
-        phase = buf[4]
-        if phase not in (1, 2, 3):
-            link.send_reply(token, cmd, protocol.R_BAD_VALUE)
-            return
-        if self.imu.chip_id == 0:
-            link.send_reply(token, cmd, protocol.R_FAILED)
-            return
-        if phase == 1:
-            self.capture = MountingCapture(self.imu.rate_hz)
-            ms = _ALIGN_STILL_MS
-        elif self.capture is None:
-            link.send_reply(token, cmd, protocol.R_BUSY)
-            return
-        else:
-            ms = _ALIGN_BEND_MS if phase == 2 else _ALIGN_WALK_MS
-        self.capture.phase = phase - 1
-        self._job = ("align", token, link, time.ticks_add(self._now_ms, ms), cmd)
-
     def _cmd_marker(self, link, token, cmd, buf):
         seq = self._marker(buf[4])
         struct.pack_into("<I", self._payload, 0, seq)
@@ -589,53 +578,13 @@ class App:
             token, cmd, protocol.R_OK, memoryview(self._status)[2 : protocol.STATUS_SIZE]
         )
 
-    def _cmd_reboot(self, link, token, cmd, buf):
-        link.send_reply(token, cmd, protocol.R_OK)
-        self._reboot_at = time.ticks_add(self._now_ms, 200)  # let the reply go out
-        self._reboot_due = True
-
     def _cmd_get_config(self, link, token, cmd, buf):
         link.send_reply(token, cmd, protocol.R_OK)
         self._send_config()
 
-    def _cmd_set_mounting(self, link, token, cmd, buf):
-        q = struct.unpack_from("<4f", buf, 4)
-        norm = (q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]) ** 0.5
-        if not 0.9 < norm < 1.1:
-            link.send_reply(token, cmd, protocol.R_BAD_VALUE)
-            return
-        self._set_mounting([v / norm for v in q])
-        link.send_reply(token, cmd, protocol.R_OK)
-        self._send_config()
-
-    def _ble_links(self):
-        return [link for link in self.links if hasattr(link, "open_pairing")]
-
-    def _open_pairing(self, now_ms, seconds):
-        links = self._ble_links()
-        for link in links:
-            link.open_pairing(now_ms, seconds)  # type: ignore[attr-defined]
-        return bool(links)
-
-    def _cmd_pairing(self, link, token, cmd, buf):
-        seconds = buf[4]
-        if seconds > _PAIR_MAX_S:
-            link.send_reply(token, cmd, protocol.R_BAD_VALUE)
-            return
-        if not self._open_pairing(self._now_ms, seconds):
-            link.send_reply(token, cmd, protocol.R_FAILED)  # no BLE on this board
-            return
-        _log("I", "BLE pairing window %s" % ("open for %d s" % seconds if seconds else "closed"))
-        link.send_reply(token, cmd, protocol.R_OK)
-
-    def _cmd_forget_bonds(self, link, token, cmd, buf):
-        link.send_reply(token, cmd, protocol.R_OK)
-        for ble in self._ble_links():
-            ble.forget_bonds(self._now_ms)  # type: ignore[attr-defined]
-        _log("I", "BLE bonds cleared")
-
     def _cmd_get_settings(self, link, token, cmd, buf):
-        p = self._payload_settings
+        # resident: the host reads the settings while streaming when they change
+        p = bytearray(protocol.SETTINGS_SIZE)
         w, x, y, z = self.pelvis.mounting_q() if self.aligned else (1.0, 0.0, 0.0, 0.0)
         bx, by, bz = self.fusion.bias_dps() if self.bias_calibrated else (0.0, 0.0, 0.0)
         flags = (1 if self.aligned else 0) | (2 if self.bias_calibrated else 0)
@@ -657,102 +606,28 @@ class App:
             link.send_marker(code, seq)
         return seq
 
-    def _set_mounting(self, q):
-        _write_json(MOUNTING_FILE, {"schema": 1, "mounting_q": list(q)})  # first: may fail
-        self.pelvis.set_mounting_q(q[0], q[1], q[2], q[3])
-        self.aligned = True
-        self.settings_gen += 1
-
-    def _save_config(self, **changes):
-        cfg = _read_json(CONFIG_FILE)
-        cfg = cfg if isinstance(cfg, dict) else {"schema": 1}
-        cfg.update(changes)
-        _write_json(CONFIG_FILE, cfg)
-
     # ---- commands that take time ------------------------------------------------------------
-    def _calibration_sample(self, buf, off):
-        """Gyro sums and ranges while CALIBRATE_GYRO runs (ints below 2**30: 30 s at 400 Hz)."""
-        _load_raw(buf, off, self._raw)
-        c = self._cal
-        r = self._raw
-        c[0] += 1
-        for i in range(3):
-            v = r[3 + i]
-            c[1 + i] += v
-            if v < c[4 + i]:
-                c[4 + i] = v
-            if v > c[7 + i]:
-                c[7 + i] = v
-        if r[2] < c[10]:
-            c[10] = r[2]
-        if r[2] > c[11]:
-            c[11] = r[2]
-
     def _job_step(self, now_ms):
         job = self._job
         if job is None or time.ticks_diff(now_ms, job[3]) < 0:
             return
         kind, token, link, _, cmd = job
         self._job = None
-        self._calibrating_gyro = False
+        self._cal_sample = None
         try:
-            if kind == "gyro":
-                self._finish_gyro(link, token, cmd)
-            else:
-                self._finish_align(link, token, cmd)
-        except OSError as e:  # the result could not be saved to flash
+            self._setup_run("finish_job", kind, link, token, cmd)
+        except (OSError, MemoryError) as e:  # the result could not be saved to flash
             _log("E", "command 0x%02x: %r" % (cmd, e))
             link.send_reply(token, cmd, protocol.R_FAILED)
         self._send_config()
-
-    def _finish_gyro(self, link, token, cmd):
-        c = self._cal
-        drv = self.imu.drv
-        gyr_range = max(c[7 + i] - c[4 + i] for i in range(3)) * drv.gyr_dps_per_lsb
-        acc_range = (c[11] - c[10]) * drv.acc_mps2_per_lsb
-        if c[0] < 10 or gyr_range > _STILL_GYR_DPS or acc_range > _STILL_ACC_MPS2:
-            _log("W", "gyro calibration: moved (%.1f deg/s, %.2f m/s2)" % (gyr_range, acc_range))
-            link.send_reply(token, cmd, protocol.R_FAILED)
-            return
-        bias = [c[1 + i] * drv.gyr_dps_per_lsb / c[0] for i in range(3)]
-        self.fusion.set_bias_dps(bias[0], bias[1], bias[2])
-        self.fusion.save_bias(BIAS_FILE)
-        self.bias_calibrated = True
-        self.settings_gen += 1
-        struct.pack_into("<3f", self._payload, 0, bias[0], bias[1], bias[2])
-        link.send_reply(token, cmd, protocol.R_OK, memoryview(self._payload)[:12])
-
-    def _finish_align(self, link, token, cmd):
-        capture = self.capture
-        if capture is None or capture.phase == 0:
-            link.send_reply(token, cmd, protocol.R_OK)  # stand-still captured; phase 2 or 3 next
-            return
-        self.capture = None
-        try:
-            q = capture.finish(self.pelvis)
-        except ValueError as e:
-            _log("W", str(e))
-            link.send_reply(token, cmd, protocol.R_FAILED)
-            return
-        self._set_mounting(q)
-        struct.pack_into("<4f", self._payload, 0, q[0], q[1], q[2], q[3])
-        link.send_reply(token, cmd, protocol.R_OK, memoryview(self._payload)[:16])
 
 
 _HANDLERS = {
     protocol.CMD_START: App._cmd_start,
     protocol.CMD_STOP: App._cmd_stop,
-    protocol.CMD_SET_RATE: App._cmd_set_rate,
-    protocol.CMD_SET_CONTENT: App._cmd_set_content,
-    protocol.CMD_CALIBRATE_GYRO: App._cmd_calibrate_gyro,
-    protocol.CMD_ALIGN_MOUNTING: App._cmd_align_mounting,
     protocol.CMD_MARKER: App._cmd_marker,
     protocol.CMD_GET_STATUS: App._cmd_get_status,
-    protocol.CMD_REBOOT: App._cmd_reboot,
     protocol.CMD_GET_CONFIG: App._cmd_get_config,
-    protocol.CMD_SET_MOUNTING: App._cmd_set_mounting,
-    protocol.CMD_PAIRING: App._cmd_pairing,
-    protocol.CMD_FORGET_BONDS: App._cmd_forget_bonds,
     protocol.CMD_START_TAKEOVER: App._cmd_start,
     protocol.CMD_GET_SETTINGS: App._cmd_get_settings,
 }
@@ -802,10 +677,7 @@ def boot(with_ble=True, with_serial=True):
     memory), then every import, then the ring from what is really free, then the rest. The
     serial link's buffers are made only once a byte arrives on the USB console.
     """
-    import gc
-
     import board
-    import memory
 
     brd = board.open_board()
     ble = _start_ble() if with_ble else None
@@ -815,7 +687,8 @@ def boot(with_ble=True, with_serial=True):
     imu.preload(brd.expected_imu)
     gc.collect()
     # The ring first, while the heap holds only the code: it needs one free block. RESERVE
-    # leaves room for what comes after it (IMU driver, app state, BLE link), measured.
+    # leaves room for what comes after it (app state, BLE link), measured. The setup commands
+    # borrow the ring's memory while nothing streams (App._setup_run).
     ring, memory_error = memory.make_ring(brd.profile, Ring)
     app = App(brd, ring=ring)
     app.memory_error = memory_error

@@ -88,7 +88,10 @@ class Board:
     """
 
     def __init__(self, prof, error=None):
-        self.profile = prof
+        # only what is read after boot stays resident (docs/firmware.md "Memory budget")
+        self.profile = {
+            k: prof.get(k) for k in ("name", "led", "button", "battery", "memory", "power_hold")
+        }
         self.name = prof["name"]
         self.title = prof.get("title", self.name)
         self.error = error

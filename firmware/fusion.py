@@ -612,8 +612,11 @@ class Fusion:
 
         with open(path, "w") as f:
             json.dump(
-                {"kind": "hipsense-gyro-bias", "version": BIAS_FILE_VERSION,
-                 "gyr_bias_dps": list(self.bias_dps())},
+                {
+                    "kind": "hipsense-gyro-bias",
+                    "version": BIAS_FILE_VERSION,
+                    "gyr_bias_dps": list(self.bias_dps()),
+                },
                 f,
             )
 

@@ -16,7 +16,7 @@ RAW_SAMPLE_BYTES = const(18)  # one sample with raw content in the ring (docs/li
 BUDGET_RATE_HZ = const(100)
 # Heap the firmware allocates after the ring (BLE link, app state, per-second garbage), with
 # a margin; measured by benchmarks/board_memory.py on the ESP32-like port (docs/firmware.md).
-RESERVE_BYTES = const(16000)
+RESERVE_BYTES = const(20000)
 MAX_S_NO_PSRAM = const(30)  # more would starve the heap of a board without PSRAM
 MAX_S_PSRAM = const(120)
 _STEP_BYTES = const(1800)  # shrink by 1 s of raw samples while one block is not free

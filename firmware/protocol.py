@@ -12,7 +12,8 @@ import struct
 from micropython import const
 
 VERSION = const(1)
-PROTO_MINOR = const(1)  # 1: PAIRING, FORGET_BONDS, START_TAKEOVER, GET_SETTINGS
+# 1: PAIRING, FORGET_BONDS, START_TAKEOVER, GET_SETTINGS; 2: CONFIG flag EXACT_PERIOD
+PROTO_MINOR = const(2)
 FW_VERSION = (0, 1, 0)
 
 # Frame types (stable ids, a retired id is never reused).
@@ -45,6 +46,7 @@ CONTENT_RAW = const(1)
 # CONFIG flags.
 CFG_ALIGNED = const(1)
 CFG_GYRO_CALIBRATED = const(2)
+CFG_EXACT_PERIOD = const(4)  # samples are 1/rate_hz apart exactly; period_100us is rounded
 
 SEQ_MODULUS = const(1 << 30)
 SEQ_MASK = const((1 << 30) - 1)

@@ -58,7 +58,9 @@ class Ring:
 
     ``unsent``: samples from the send cursor to the newest; ``resent``: how many of those were
     sent before (a RESEND moved the cursor back), they go out with the RESENT flag; ``held``:
-    samples stored; ``lost``: samples overwritten before ever being sent (mod 2**30).
+    samples stored; ``lost``: samples overwritten before ever being sent (mod 2**30). A
+    placeholder for a sample the IMU lost (tilt ``ANGLE_NONE``, which no real sample has) is
+    not counted there when it is overwritten: the IMU's ``samples_lost`` counts it already.
     """
 
     def __init__(self, nbytes=DEFAULT_BYTES):
@@ -66,7 +68,13 @@ class Ring:
         self.nbytes = nbytes
         self.stride = _ANGLES
         self.capacity = nbytes // _ANGLES
-        self.period_100us = 100
+        # Sample period 10000 / rate_hz (in 100 us) = _q + _r / _rate exactly: head_t is the
+        # floor of the next sample's exact time, _frac / _rate its fraction (docs/protocol.md
+        # "CONFIG": 104, 208 and 416 Hz are no whole number of 100 us).
+        self._rate = 100
+        self._q = 100
+        self._r = 0
+        self._frac = 0
         self.head_seq = 0  # sequence number the next sample gets
         self.head_t = 0  # sample time (100 us) the next sample gets
         self.head_slot = 0
@@ -77,20 +85,53 @@ class Ring:
         self.resend_first = 0  # set by rewind(): first sample it will send
         self.resend_lost = 0  # set by rewind(): samples before it that are gone
 
-    def configure(self, raw, period_100us, t_100us):
+    def configure(self, raw, rate_hz, t_100us, frac=0):
         """New content or rate: clears the ring (unsent samples count as lost).
 
-        The sequence number continues; ``t_100us`` is the sample time of the next sample.
+        The sequence number continues; the next sample's time is ``t_100us`` + ``frac`` /
+        ``rate_hz`` (in 100 us, ``0 <= frac < rate_hz``); samples are 10000 / ``rate_hz``
+        apart, exactly.
         """
-        self.lost = (self.lost + self.unsent - self.resent) & _MASK
+        gone = 0
+        for back in range(self.resent + 1, self.unsent + 1):
+            slot = self.head_slot - back
+            if not self._placeholder((slot + self.capacity if slot < 0 else slot) * self.stride):
+                gone += 1
+        self.lost = (self.lost + gone) & _MASK
         self.stride = _RAW if raw else _ANGLES
-        self.capacity = self.nbytes // self.stride
-        self.period_100us = period_100us
+        self.capacity = len(self.buf) // self.stride  # 0 while released
+        self._rate = rate_hz
+        self._q = 10000 // rate_hz
+        self._r = 10000 % rate_hz
+        self._frac = frac
         self.head_t = t_100us & _MASK
         self.head_slot = 0
         self.held = 0
         self.unsent = 0
         self.resent = 0
+
+    def release(self):
+        """Give the sample memory back while nothing streams (setup code borrows it on a
+        board without PSRAM, docs/firmware.md "Memory budget"); unsent samples count as lost
+        as in ``configure``. Nothing may be pushed until ``restore``."""
+        self.configure(self.stride == _RAW, self._rate, self.head_t, self._frac)
+        self.buf = bytearray(0)
+        self.capacity = 0
+
+    def restore(self, step=1800):
+        """Take the sample memory again after ``release``: ``nbytes`` if that much is free in
+        one block, else ``step`` bytes less at a time (``nbytes`` then says how much)."""
+        n = self.nbytes
+        while True:
+            try:
+                self.buf = bytearray(n)
+                break
+            except MemoryError:
+                if n <= step:
+                    raise
+                n -= step
+        self.nbytes = n
+        self.configure(self.stride == _RAW, self._rate, self.head_t, self._frac)
 
     @property
     def raw(self):
@@ -105,29 +146,43 @@ class Ring:
     def oldest_seq(self):
         return (self.head_seq - self.held) & _MASK
 
+    def _placeholder(self, off):
+        """The sample at byte ``off`` stands for one the IMU lost (tilt ``ANGLE_NONE``)."""
+        return self.buf[off + 1] == 0x80 and self.buf[off] == 0
+
     def push(self, tilt, obl, rot):
         """Store one angles-only sample (0.01 deg); with raw content the raw part is zero."""
         off = self.head_slot * self.stride
+        was_placeholder = self.held == self.capacity and self._placeholder(off)
         if self.stride == _RAW:
             protocol.pack_sample_raw(self.buf, off, tilt, obl, rot, 0, 0, 0, 0, 0, 0)
         else:
             protocol.pack_sample(self.buf, off, tilt, obl, rot)
-        self._advance()
+        self._advance(was_placeholder)
 
     def push_raw(self, tilt, obl, rot, ax, ay, az, gx, gy, gz):
         """Store one sample with raw counts; with angles-only content the raw part is dropped."""
         off = self.head_slot * self.stride
+        was_placeholder = self.held == self.capacity and self._placeholder(off)
         if self.stride == _RAW:
             protocol.pack_sample_raw(self.buf, off, tilt, obl, rot, ax, ay, az, gx, gy, gz)
         else:
             protocol.pack_sample(self.buf, off, tilt, obl, rot)
-        self._advance()
+        self._advance(was_placeholder)
 
-    def _advance(self):
+    def _advance(self, was_placeholder):
+        """One sample more; ``was_placeholder``: the oldest one it overwrote stood for a
+        sample the IMU lost (counted there, not in ``lost``)."""
         slot = self.head_slot + 1
         self.head_slot = 0 if slot == self.capacity else slot
         self.head_seq = (self.head_seq + 1) & _MASK
-        self.head_t = (self.head_t + self.period_100us) & _MASK
+        t = self.head_t + self._q
+        f = self._frac + self._r
+        if f >= self._rate:
+            f -= self._rate
+            t += 1
+        self._frac = f
+        self.head_t = t & _MASK
         if self.held < self.capacity:
             self.held += 1
             self.unsent += 1
@@ -136,19 +191,21 @@ class Ring:
         elif self.resent > 0:
             # The cursor sat on the oldest sample, already sent once: it is gone now.
             self.resent -= 1
-        else:
+        elif not was_placeholder:
             # The cursor sat on the oldest sample, never sent: overwritten, counted as lost.
             self.lost = (self.lost + 1) & _MASK
 
     def skip(self, n):
         """``n`` more placeholders when the ring already holds only placeholders (an outage
         longer than the ring): the same as ``n`` pushes without writing them, so sequence
-        number and sample time stay on the IMU clock and the overwritten samples count in
-        ``lost`` exactly as pushes would count them."""
+        number and sample time stay on the IMU clock. What they overwrite is placeholders
+        only, which ``lost`` does not count (the IMU's ``samples_lost`` does)."""
         cap = self.capacity
         self.head_slot = (self.head_slot + n) % cap
         self.head_seq = (self.head_seq + n) & _MASK
-        self.head_t = (self.head_t + n * self.period_100us) & _MASK
+        f = self._frac + n * self._r
+        self.head_t = (self.head_t + n * self._q + f // self._rate) & _MASK
+        self._frac = f % self._rate
         self.held = cap
         a = cap - self.unsent
         a = n if n < a else a
@@ -156,7 +213,6 @@ class Ring:
         n -= a
         b = n if n < self.resent else self.resent
         self.resent -= b
-        self.lost = (self.lost + n - b) & _MASK
 
     def fill_frame(self, dst, max_count, raw):
         """Write a SAMPLES frame of up to ``max_count`` samples from the cursor into ``dst``.
@@ -181,7 +237,8 @@ class Ring:
         if slot < 0:
             slot += self.capacity
         seq = (self.head_seq - back) & _MASK
-        t = (self.head_t - back * self.period_100us) & _MASK
+        # floor of the exact time ``back`` samples before the head (// floors negatives)
+        t = (self.head_t - back * self._q + (self._frac - back * self._r) // self._rate) & _MASK
         stride = self.stride
         if raw and stride == _RAW:
             flags |= protocol.FLAG_RAW

@@ -399,3 +399,50 @@ def test_an_outage_longer_than_the_ring_keeps_the_time_axis_on_the_imu_clock(
     assert gap + placeholders == 4500, "each lost sample once: a placeholder or in the gap"
     errors = [f for f in board.frames if isinstance(f, ErrorFrame)]
     assert [(int(e.code), e.text) for e in errors] == [(1, "4500 samples lost")]
+
+
+def test_setup_code_is_loaded_on_demand_in_the_rings_memory(mpy, deployed, tmp_path) -> None:
+    """The setup commands (setup_cmds, mounting) are not resident: while nothing streams they
+    load into the memory the ring lends them and are dropped after; the ring comes back and
+    the stream starts (docs/firmware.md "Memory budget"). The first load interns the modules'
+    names for good, which may cost the ring some bytes on a tight heap; later loads cost
+    nothing: a second round leaves the ring as the first did."""
+    probe = (
+        "import sys\n"
+        "print('M', int('setup_cmds' in sys.modules), int('mounting' in sys.modules), "
+        "len(a.ring.buf), a.ring.capacity)\n"
+    )
+    rounds = []
+    for k in range(2):
+        rounds += [
+            f"cmd('{cmd_align_mounting(10 * k + 1, 1).hex()}')",  # stand still: ring lent
+            "run(8)",
+            probe,
+            "run(300)",  # 2 s of standing still: phase 1 answered, the capture waits
+            probe,
+            f"cmd('{cmd_start(10 * k + 2).hex()}')",  # abandons the waiting capture
+            "run(8)",
+            probe,
+            f"cmd('{cmd_set_content(10 * k + 3, True).hex()}')",  # streaming: BUSY, not lent
+            "run(8)",
+            probe,
+            f"cmd('{cmd_stop(10 * k + 4).hex()}')",
+            "run(8)",
+        ]
+    board = _run_board(mpy, deployed, tmp_path, "\n".join([probe, *rounds]), _pelvis_still(0, 0))
+    states = [line.split()[1:] for line in board.out.splitlines() if line.startswith("M ")]
+    assert states[0][:3] == ["0", "0", "6000"], "not resident at boot"
+    for r in range(2):
+        lent, waiting, started, busy = states[1 + 4 * r : 5 + 4 * r]
+        assert lent == ["1", "1", "0", "0"], "loaded while the capture runs, ring lent"
+        assert waiting == ["1", "1", "0", "0"], "the capture waits for its next phase"
+        assert started[:2] == ["0", "0"] and int(started[3]) > 0, "START: dropped, ring back"
+        assert busy == started, "a command while streaming lends nothing"
+    assert states[8] == states[4], "the second round costs the ring nothing"
+    results = {r.token: r.result for r in _replies(board)}
+    assert results == {
+        t + 10 * k: res
+        for k in range(2)
+        for t, res in ((1, Result.OK), (2, Result.OK), (3, Result.BUSY), (4, Result.OK))
+    }
+    assert any(isinstance(f, SamplesFrame) for f in board.frames), "the stream runs"

@@ -126,7 +126,7 @@ async def virtual_board(
     )
     flash = tempfile.TemporaryDirectory(prefix="hipsense-e2e-")  # the bond store's folder
     proc = subprocess.Popen(
-        [*micropython_argv(f"{154 + ring_bytes // 1000}K"), "-c", code],
+        [*micropython_argv(f"{164 + ring_bytes // 1000}K"), "-c", code],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -105,13 +105,13 @@ def test_board_walk_capture_matches_host_and_truth(mpy, tmp_path: Path) -> None:
         expected.append((mounting.estimate_mounting(raw_still, raw_walk, rate, "walk"), forward))
     out = mpy(
         f"""
-import pelvis
+import mounting, pelvis
 from heapcheck import alloc_error
 p = pelvis.Pelvis(200.0)
 for path, rate, n in {files!r}:
     with open(path, 'rb') as fh:
         data = fh.read()
-    cap = pelvis.MountingCapture(rate)
+    cap = mounting.MountingCapture(rate)
 
     def feed(a, b):
         for i in range(a, b):
@@ -140,7 +140,7 @@ def test_capture_state_stays_int32_at_full_scale(rate_hz: float) -> None:
     """The checked twin (int32 stores, ESP32 small ints across viper calls) on the worst
     input: full-scale samples of alternating sign for the longest capture."""
     pelvis = fixedpoint.load_firmware("pelvis", checked=True)
-    cap = pelvis.MountingCapture(rate_hz)
+    cap = fixedpoint.load_firmware("mounting", checked=True).MountingCapture(rate_hz)
     still = np.tile(np.array([[0, 0, 2048, 0, 0, 0]], "<i2"), (50, 1)).tobytes()
     for i in range(50):
         cap.add(still, 12 * i)
@@ -170,10 +170,10 @@ def test_standing_still_or_irregular_motion_is_refused(mpy, tmp_path: Path) -> N
     path.write_bytes(frames(still) + frames(fake_walk))
     out = mpy(
         f"""
-import pelvis
+import mounting, pelvis
 with open({str(path)!r}, 'rb') as fh:
     data = fh.read()
-cap = pelvis.MountingCapture(100.0)
+cap = mounting.MountingCapture(100.0)
 for i in range(200):
     cap.add(data, 12 * i)
 cap.phase = 2

@@ -23,6 +23,7 @@ Q29 = 1 << 29
 
 FUSION = fixedpoint.load_firmware("fusion", checked=True)
 PELVIS = fixedpoint.load_firmware("pelvis", checked=True)
+MOUNTING = fixedpoint.load_firmware("mounting", checked=True)
 
 
 def up_axis(q: np.ndarray) -> np.ndarray:
@@ -429,7 +430,7 @@ def test_mounting_recovers_known_misalignment(euler: list[float], motion: str) -
     assert err_deg < 1.0
     # the board computes the same from the mean accelerations (bend)
     if motion == "bend":
-        qb = PELVIS.mounting_from_acc(
+        qb = MOUNTING.mounting_from_acc(
             sensor_acc(mount, still).mean(0).tolist(), sensor_acc(mount, fwd).mean(0).tolist()
         )
         assert (
@@ -489,11 +490,11 @@ def test_board_walk_mounting_matches_host(mpy, tmp_path: Path) -> None:
     path.write_bytes(np.concatenate([raw, np.zeros_like(raw)], 1).astype("<i2").tobytes())
     out = mpy(
         f"""
-import pelvis, micropython
+import mounting, pelvis, micropython
 from heapcheck import alloc_error
 with open({str(path)!r}, 'rb') as fh:
     data = fh.read()
-cap = pelvis.MountingCapture(200.0)
+cap = mounting.MountingCapture(200.0)
 p = pelvis.Pelvis(200.0)
 
 def feed(a, b):
@@ -533,11 +534,11 @@ def test_board_mounting_capture_recovers_mounting(mpy, tmp_path: Path) -> None:
     path.write_bytes(frames)
     out = mpy(
         f"""
-import pelvis, micropython
+import mounting, pelvis, micropython
 from heapcheck import alloc_error
 with open({str(path)!r}, 'rb') as fh:
     data = fh.read()
-cap = pelvis.MountingCapture()
+cap = mounting.MountingCapture()
 p = pelvis.Pelvis(200.0)
 
 def feed(a, b):

@@ -95,6 +95,24 @@ def test_samples_physical_sample_times_follow_the_period() -> None:
     assert "acc_x_mps2" not in out
 
 
+def test_exact_period_from_a_board_of_protocol_1_2() -> None:
+    """104 Hz: period_100us says 96 (rounded); with EXACT_PERIOD the host steps by 10000/104
+    within a frame, as the board counts (floored to 100 µs), and an older board's frames keep
+    their rounded steps."""
+    frame = decode_frame(_samples_bytes(0, 27, 0, 5000, [0] * 81))
+    assert isinstance(frame, SamplesFrame)
+    exact = ConfigFrame(1, ImuChip.LSM6DS3, 104, 96, 0.5, 0.25, 1, False, False, 0, True)
+    assert decode_frame(encode_frame(exact)) == exact
+    assert exact.period_100us_exact == pytest.approx(10000 / 104)
+    steps = np.arange(27)
+    got = samples_physical(frame, exact)["t_100us"]
+    assert got.tolist() == (5000 + steps * 10000 // 104).tolist()
+    assert got[-1] - 5000 == 2500, "26 periods of 9.615 ms, not 26 x 9.6 ms"
+    older = ConfigFrame(1, ImuChip.LSM6DS3, 104, 96, 0.5, 0.25, 1, False, False, 0, False)
+    assert older.period_100us_exact == 96
+    assert samples_physical(frame, older)["t_100us"].tolist() == (5000 + steps * 96).tolist()
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [

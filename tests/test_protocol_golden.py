@@ -26,6 +26,7 @@ from hipsense.link.protocol import (
     FLAG_RAW,
     FLAG_RESENT,
     MAX_FRAME_SIZE,
+    PROTO_MINOR,
     BoardState,
     Command,
     CommandFrame,
@@ -120,6 +121,10 @@ def _cases() -> list[Json]:
          "inputs": {"content": 0, "imu": 4, "rate_hz": 400, "period_100us": 25,
                     "acc_mps2_per_lsb": 9.80665 / 2048, "gyr_dps_per_lsb": 2000 / 32768,
                     "boot_id": 0xFFFF, "flags": 0, "settings_gen": 255}},
+        {"name": "config_lsm6ds3_exact_period", "kind": "config",
+         "inputs": {"content": 1, "imu": 5, "rate_hz": 104, "period_100us": 96,
+                    "acc_mps2_per_lsb": 9.80665 * 0.000122, "gyr_dps_per_lsb": 0.07,
+                    "boot_id": 0x0104, "flags": 4, "settings_gen": 1}},
         {"name": "status_typical", "kind": "status", "inputs": STATUS_TYPICAL},
         {"name": "status_extreme", "kind": "status", "inputs": STATUS_EXTREME},
         {"name": "marker_button", "kind": "marker", "inputs": {"code": 0, "seq": 0}},
@@ -320,6 +325,9 @@ def build_golden() -> Json:
     return {
         "protocol_version": 1,
         "generated_by": "tests/test_protocol_golden.py --write (firmware under MicroPython)",
+        # why the bytes last changed (docs/protocol.md "Versions")
+        "changed": "protocol 1.2: STATUS carries minor 2; new vector config_lsm6ds3_exact_period"
+        " (CONFIG flag 4, EXACT_PERIOD); no layout changed",
         "frames": cases,
         "commands": commands,
     }
@@ -394,7 +402,7 @@ def _expected_status(s: Json) -> StatusFrame:
         imu=ImuChip(s["imu"]), content=s["content"], rate_hz=s["rate_hz"],
         frames_sent=s["frames_sent"], fifo_overflows=s["fifo_overflows"],
         i2c_errors=s["i2c_errors"], samples_lost=s["samples_lost"], fw_version=(0, 1, 0),
-        proto_minor=1, boot_id=s["boot_id"], uptime_s=s["uptime_s"],
+        proto_minor=PROTO_MINOR, boot_id=s["boot_id"], uptime_s=s["uptime_s"],
     )  # fmt: skip
 
 
@@ -485,7 +493,7 @@ def test_host_decodes_golden_frames_to_their_inputs(golden: Json) -> None:
                 period_100us=a["period_100us"], acc_mps2_per_lsb=_f32(a["acc_mps2_per_lsb"]),
                 gyr_dps_per_lsb=_f32(a["gyr_dps_per_lsb"]), boot_id=a["boot_id"],
                 aligned=bool(a["flags"] & 1), gyro_calibrated=bool(a["flags"] & 2),
-                settings_gen=a.get("settings_gen", 0),
+                settings_gen=a.get("settings_gen", 0), exact_period=bool(a["flags"] & 4),
             ), case["name"]  # fmt: skip
         elif kind == "status":
             assert frame == _expected_status(a), case["name"]
@@ -559,12 +567,13 @@ def _random_case(rng: random.Random, i: int) -> tuple[Json, Frame]:
         inputs = {"content": rng.randint(0, 1), "imu": rng.randint(0, 255),
                   "rate_hz": rng.randrange(1 << 16), "period_100us": rng.randrange(1 << 16),
                   "acc_mps2_per_lsb": acc, "gyr_dps_per_lsb": gyr,
-                  "boot_id": rng.randrange(1 << 16), "flags": rng.randint(0, 3),
+                  "boot_id": rng.randrange(1 << 16), "flags": rng.randint(0, 7),
                   "settings_gen": rng.randrange(256)}  # fmt: skip
         frame = ConfigFrame(
             inputs["content"], ImuChip(inputs["imu"]), inputs["rate_hz"],
             inputs["period_100us"], acc, gyr, inputs["boot_id"],
             bool(inputs["flags"] & 1), bool(inputs["flags"] & 2), inputs["settings_gen"],
+            bool(inputs["flags"] & 4),
         )  # fmt: skip
     elif kind == "status":
         inputs = {key: rng.randrange(1 << bits) for key, bits in (

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import contextlib
+import errno
 import struct
 import time
 from collections.abc import AsyncIterator, Callable
@@ -77,6 +78,7 @@ async def run_with_fault(
     speed: float = SPEED,
     seconds: float = SECONDS,
     console: list[str] | None = None,
+    give_up_s: float = GIVE_UP_S,
 ) -> tuple[StreamSummary, float, RunningVirtualBoard]:
     """Stream ``seconds`` with ``fault`` at ``FAULT_AT_S``; the summary, the wall time from
     the fault to the end, and the board (its console appended to ``console``)."""
@@ -99,6 +101,7 @@ async def run_with_fault(
             seconds=seconds,
             out=out,
             test=test,
+            give_up_s=give_up_s,
         )
         summary = await stream(options, watch)
         ended = time.monotonic()
@@ -331,3 +334,55 @@ async def test_frequent_forced_drops_leave_the_board_able_to_connect(tmp_path: P
     assert summary.problem is None and summary.link_downs >= 2
     assert summary.duration_s >= 24.0 and summary.lost == 0
     assert_valid_recording(summary)
+
+
+def assert_losses_counted(summary: StreamSummary, code: str) -> np.ndarray:
+    """Every sample missing from the recording is in the summary's count, and the host says
+    why (the board's ERROR ``code``); returns the recorded ``seq``."""
+    seq = assert_valid_recording(summary)
+    missing = int(seq[-1] - seq[0] + 1 - len(seq))
+    assert missing > 0, "the fault cost samples"
+    assert summary.lost == missing
+    reasons = [reason for _, _, reason in summary.losses]
+    assert any(code in reason for reason in reasons), reasons
+    return seq
+
+
+async def test_i2c_timeouts_are_counted_exactly_in_the_summary(tmp_path: Path) -> None:
+    """Five I2C timeouts in a row (issue 16: 23 rows missing, summary 0 lost)."""
+    summary, _, _ = await run_with_fault(
+        tmp_path, lambda b: b.radio.i2c_fail(b.current_board(), 5, errno.ETIMEDOUT)
+    )
+    assert summary.problem is None, summary.problem
+    assert_losses_counted(summary, "I2C_ERROR")
+
+
+async def test_a_fifo_overflow_is_counted_exactly_in_the_summary(tmp_path: Path) -> None:
+    """The main loop held 2 s (the MPU-6050's 1 kB FIFO holds 0.85 s at 100 Hz)."""
+    summary, _, _ = await run_with_fault(tmp_path, lambda b: b.radio.stall(b.current_board(), 2000))
+    assert summary.problem is None, summary.problem
+    assert_losses_counted(summary, "FIFO_OVERFLOW")
+
+
+@pytest.mark.slow
+async def test_a_45_s_imu_outage_keeps_the_time_axis_on_the_imu_clock(tmp_path: Path) -> None:
+    """Longer than the board's ring (30 s at 100 Hz raw): the samples after it keep their
+    sequence numbers and times on the IMU clock (it was 16.7 s short before issue 16), and
+    the summary counts the outage exactly. At speed 1: the firmware measures the outage with
+    its own µs clock, which the virtual board does not speed up (docs/virtual-board.md)."""
+    outage_s = 45.0
+    summary, _, _ = await run_with_fault(
+        tmp_path,
+        lambda b: b.radio.imu_pause(b.current_board(), int(outage_s * 1000)),
+        seconds=FAULT_AT_S + outage_s + 6.0,
+        give_up_s=outage_s + 10.0,  # the host waits the outage out
+        speed=1.0,
+    )
+    assert summary.problem is None, summary.problem
+    # the bus stops acknowledging: the I2C error counter moves (docs/protocol.md "ERROR")
+    seq = assert_losses_counted(summary, "I2C_ERROR")
+    assert summary.lost >= outage_s * 100 - 100, "the whole outage is counted"
+    rec = read_recording(summary.recording)  # type: ignore[arg-type]
+    t_s = rec.data["t_s"].to_numpy()
+    np.testing.assert_allclose(np.diff(t_s), np.diff(seq) * 0.01, atol=1e-6)
+    assert int(np.max(np.diff(seq))) >= outage_s * 100 - 100

@@ -84,7 +84,7 @@ async def test_recording_states_the_board_settings_and_marks_a_change(tmp_path: 
     firmware); a change of the board's stored settings during the session is a marker."""
     import asyncio
 
-    from hipsense.link.protocol import Command
+    from hipsense.link.protocol import PROTO_MINOR, Command
     from hipsense.recording import MARKER_SETTINGS
 
     out = tmp_path / "still.csv"
@@ -103,7 +103,7 @@ async def test_recording_states_the_board_settings_and_marks_a_change(tmp_path: 
     board = rec.meta.extra["board"]
     assert rec.meta.mounting is None and board["mounting_aligned"] is False
     assert board["gyro_calibrated"] is False and board["gyro_bias_dps"] is None
-    assert board["rate_hz"] == 100 and board["protocol_minor"] == 1
+    assert board["rate_hz"] == 100 and board["protocol_minor"] == PROTO_MINOR
     assert rec.meta.firmware_version == "0.1.0"
     marked = rec.data.loc[rec.data["marker"] == MARKER_SETTINGS, "t_s"].to_numpy()
     assert len(marked) == 1 and 1.0 < marked[0] < 7.0

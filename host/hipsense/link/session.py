@@ -402,8 +402,9 @@ class Session:
         t_last = self._time.unwrap(frame.t_100us) + (frame.count - 1) * period
         self.clock.add(t_last * _T_UNIT_S, t_host_s)
 
-    def _period_100us(self) -> int:
-        return self.config.period_100us if self.config is not None else 100
+    def _period_100us(self) -> float:
+        """Sample period in 100 µs: exact (1 / rate_hz) from a board of protocol 1.2."""
+        return self.config.period_100us_exact if self.config is not None else 100.0
 
     def _accept(self, seq0: int, frame: SamplesFrame, t_host_s: float) -> bool:
         """Deliver what is new in ``frame``; True when it had to wait behind a gap."""

@@ -51,6 +51,9 @@ class Msg(enum.IntEnum):
     FAULT_RANDOM = 0x48
     IMU_GONE = 0x49
     HANG = 0x4A
+    I2C_FAIL = 0x4B
+    IMU_PAUSE = 0x4C
+    STALL = 0x4D
     PAIR_REQ = 0x60
     ENCRYPT_REQ = 0x61
 
@@ -483,6 +486,24 @@ class VirtualRadio:
     def imu_gone(board: VirtualBoard) -> None:
         """Every device on the board's I2C bus stops acknowledging, for good (IMU lost)."""
         board.send(Msg.IMU_GONE)
+
+    @staticmethod
+    def i2c_fail(board: VirtualBoard, count: int, err: int) -> None:
+        """The next ``count`` I2C transactions fail with ``OSError(err)`` (e.g. ETIMEDOUT,
+        EIO), as the ESP32 port raises them for a bus timeout or error."""
+        board.send(Msg.I2C_FAIL, struct.pack("<HB", count, err))
+
+    @staticmethod
+    def imu_pause(board: VirtualBoard, down_ms: int) -> None:
+        """Every device on the board's I2C bus stops acknowledging for ``down_ms`` of
+        simulated time (a loose cable), then answers again."""
+        board.send(Msg.IMU_PAUSE, struct.pack("<I", down_ms))
+
+    @staticmethod
+    def stall(board: VirtualBoard, ms: int) -> None:
+        """The firmware's main loop is held ``ms`` of simulated time in its next ``machine``
+        call (a long flash write, a GC pass), so the IMU's FIFO can overflow."""
+        board.send(Msg.STALL, struct.pack("<I", ms))
 
     @staticmethod
     def hang(board: VirtualBoard) -> None:

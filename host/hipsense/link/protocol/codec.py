@@ -14,6 +14,7 @@ from hipsense.link.protocol.constants import (
     COMMAND_ARGS_FORMAT,
     COMMAND_HEADER_SIZE,
     CONFIG_ALIGNED,
+    CONFIG_EXACT_PERIOD,
     CONFIG_GYRO_CALIBRATED,
     CONFIG_SIZE,
     ERROR_HEADER_SIZE,
@@ -106,6 +107,7 @@ def _decode_config(data: bytes) -> ConfigFrame:
         aligned=bool(flags & CONFIG_ALIGNED),
         gyro_calibrated=bool(flags & CONFIG_GYRO_CALIBRATED),
         settings_gen=gen,
+        exact_period=bool(flags & CONFIG_EXACT_PERIOD),
     )
 
 
@@ -214,8 +216,10 @@ def _encode_samples(frame: SamplesFrame) -> bytes:
 
 
 def _encode_config(frame: ConfigFrame) -> bytes:
-    flags = (CONFIG_ALIGNED if frame.aligned else 0) | (
-        CONFIG_GYRO_CALIBRATED if frame.gyro_calibrated else 0
+    flags = (
+        (CONFIG_ALIGNED if frame.aligned else 0)
+        | (CONFIG_GYRO_CALIBRATED if frame.gyro_calibrated else 0)
+        | (CONFIG_EXACT_PERIOD if frame.exact_period else 0)
     )
     return _CONFIG.pack(
         VERSION, FrameType.CONFIG, frame.content, frame.imu, frame.rate_hz, frame.period_100us,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 
 VERSION = 1
-PROTO_MINOR = 1
+PROTO_MINOR = 2
 
 HEADER_SIZE = 12
 SAMPLE_SIZE_ANGLES = 6
@@ -32,6 +32,7 @@ SAMPLES_KNOWN_FLAGS = FLAG_RAW | FLAG_RESENT
 CONTENT_RAW = 0x01
 CONFIG_ALIGNED = 0x01
 CONFIG_GYRO_CALIBRATED = 0x02
+CONFIG_EXACT_PERIOD = 0x04  # protocol 1.2: samples 1/rate_hz apart exactly (docs/protocol.md)
 
 ANGLE_NONE = -32768
 # every raw axis of a sample the IMU lost (FIFO overflow, re-initialisation): no measurement

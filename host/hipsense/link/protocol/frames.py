@@ -99,6 +99,15 @@ class ConfigFrame:
     settings_gen: int = 0
     """Counts changes of the board's stored settings (mounting, gyro bias, rate) since boot,
     mod 256 (protocol 1.1; 0 from older boards): a new value means they changed."""
+    exact_period: bool = False
+    """Protocol 1.2: samples are exactly ``1 / rate_hz`` apart and ``t_100us`` is the floor of
+    the first one's exact time; ``period_100us`` is then only rounded (104 Hz: 96 for
+    96.15). Older boards step by ``period_100us``."""
+
+    @property
+    def period_100us_exact(self) -> float:
+        """The sample period in 100 µs as the board counts it (see ``exact_period``)."""
+        return 10000.0 / self.rate_hz if self.exact_period and self.rate_hz else self.period_100us
 
     @property
     def raw(self) -> bool:

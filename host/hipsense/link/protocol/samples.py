@@ -21,6 +21,14 @@ from hipsense.link.protocol.seq import SEQ_MASK
 _RAW_COLUMNS = ("acc_x_mps2", "acc_y_mps2", "acc_z_mps2", "gyr_x_dps", "gyr_y_dps", "gyr_z_dps")
 
 
+def _steps_100us(steps: npt.NDArray[np.int64], config: ConfigFrame) -> npt.NDArray[np.int64]:
+    """Time of each sample after the frame's first, in whole 100 µs: exact periods (protocol
+    1.2) floored, within 100 µs of the board's time; before, the rounded ``period_100us``."""
+    if config.exact_period and config.rate_hz:
+        return (steps * 10000) // config.rate_hz
+    return steps * config.period_100us
+
+
 def samples_physical(
     frame: SamplesFrame, config: ConfigFrame
 ) -> dict[str, npt.NDArray[np.generic]]:
@@ -35,7 +43,7 @@ def samples_physical(
     steps = np.arange(frame.count, dtype=np.int64)
     out: dict[str, npt.NDArray[np.generic]] = {
         "seq": frame.seqs(),
-        "t_100us": (frame.t_100us + steps * config.period_100us) & SEQ_MASK,
+        "t_100us": (frame.t_100us + _steps_100us(steps, config)) & SEQ_MASK,
         "tilt_deg": angles_deg[:, 0],
         "obliquity_deg": angles_deg[:, 1],
         "rotation_deg": angles_deg[:, 2],

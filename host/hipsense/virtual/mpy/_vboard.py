@@ -43,6 +43,7 @@ _adc_mv = {}
 timers = []
 _wdt = None
 hang = False  # test control: the next machine call never returns (a stuck bus)
+stall_until_s = 0.0  # test control: the next machine call returns at this simulated time
 wdt_action = "reset"  # or "record": count expiries in wdt_expiries instead of resetting
 wdt_expiries = 0
 timer_overruns = 0
@@ -268,11 +269,14 @@ def service():
     global timer_overruns, wdt_expiries
     if _reset_why is not None:  # a reset asked for inside a scheduled callback
         raise SystemExit(RESET_EXIT_STATUS)
-    while hang:  # the main program is stuck here; timers (a watchdog) still fire
+    global stall_until_s
+    # the main program is stuck here (for good, or until stall_until_s); timers still fire
+    while hang or (stall_until_s > 0.0 and _simclock.now_s() < stall_until_s):
         _fire_timers(_simclock.now_s())
         time.sleep_ms(5)
         if _reset_why is not None:
             raise SystemExit(RESET_EXIT_STATUS)
+    stall_until_s = 0.0
     if not timers and _wdt is None:
         return
     now = _simclock.now_s()

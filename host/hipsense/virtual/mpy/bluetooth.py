@@ -101,6 +101,9 @@ MSG_FAULT_AT = const(0x47)  # u32 at_ms (simulated), u32 down_ms
 MSG_FAULT_RANDOM = const(0x48)  # u32 seed, u32 mean_interval_ms (0: off), u32 min_ms, u32 max_ms
 MSG_IMU_GONE = const(0x49)  # (none): every device on I2C bus 0 stops acknowledging, for good
 MSG_HANG = const(0x4A)  # (none): the main program's next machine call never returns
+MSG_I2C_FAIL = const(0x4B)  # u16 count, u8 errno: the next count I2C transactions fail
+MSG_IMU_PAUSE = const(0x4C)  # u32 down_ms: every device on I2C bus 0 stops acknowledging
+MSG_STALL = const(0x4D)  # u32 ms: the main program's next machine call takes this long
 MSG_PAIR_REQ = const(0x60)  # u16 conn, u8 bond, u8 mitm, u8 io capability, u8 le_secure
 MSG_ENCRYPT_REQ = const(0x61)  # u16 conn, ltk[16] (the key the central holds)
 
@@ -235,6 +238,7 @@ class _Sim:
         self.rnd_min_ms = 0
         self.rnd_max_ms = 0
         self.rnd_next_ms = -1
+        self.imu_back_ms = -1  # MSG_IMU_PAUSE: the devices answer again then
         self.events = []  # IRQ events waiting for delivery
         self.clock = _default_clock_ms
         self.sock = None
@@ -380,6 +384,21 @@ class _Sim:
 
             for addr in _vboard.bus(0):
                 _vboard.set_absent(addr)
+        elif kind == MSG_I2C_FAIL:
+            import _vboard
+
+            _vboard.fail_next(_u16(m, o), m[o + 2])
+        elif kind == MSG_IMU_PAUSE:
+            import _vboard
+
+            for addr in _vboard.bus(0):
+                _vboard.set_absent(addr)
+            self.imu_back_ms = now + _u32(m, o)
+        elif kind == MSG_STALL:
+            import _simclock
+            import _vboard
+
+            _vboard.stall_until_s = _simclock.now_s() + _u32(m, o) / 1000.0
         elif kind == MSG_FAULT_RANDOM:
             self.rnd_state = _u32(m, o) or 1
             self.rnd_mean_ms = _u32(m, o + 4)
@@ -552,6 +571,12 @@ class _Sim:
         while self.faults and now >= self.faults[0][0]:
             _, down = self.faults.pop(0)
             self.force_down(now, down)
+        if 0 <= self.imu_back_ms <= now:
+            import _vboard
+
+            self.imu_back_ms = -1
+            for addr in _vboard.bus(0):
+                _vboard.set_absent(addr, False)
         if 0 <= self.rnd_next_ms <= now:
             self.force_down(now, self.rnd_down())
             self.rnd_next_ms = now + self.rnd_gap()
