@@ -65,8 +65,10 @@ def _score(root: Path) -> Results:
             b = analyse_walk(rec)
             det = [e.contact.t_s for e in a.events]
             assert det == [e.contact.t_s for e in b.events]
-            person = res.people.setdefault(f"{folder}/{r.participant}", Tally())
-            groups = [person] + ([res.sets.setdefault(folder, Tally())] if r.pooled else [])
+            person = [res.people.setdefault(f"{folder}/{r.participant}", Tally())]
+            groups = (person if r.reference_ok else []) + (
+                [res.sets.setdefault(folder, Tally())] if r.pooled else []
+            )
             ref_side, ref_t = r.ic["side"].to_numpy(), r.ic["time_s"].to_numpy()
             ok_no_axes = []
             for g in groups:
@@ -112,7 +114,7 @@ def shared_benchmarks_dir() -> Path:
 
 @pytest.mark.parametrize(
     ("folder", "n_ref", "f1", "f1_edge", "sides", "sides_no_axes"),
-    [("gait", 127, 0.84, 0.88, 0.95, 0.95), ("gait-ipol", 2030, 0.93, 0.955, 0.98, 0.975)],
+    [("gait", 127, 0.84, 0.88, 0.96, 0.96), ("gait-ipol", 2030, 0.93, 0.955, 0.985, 0.985)],
 )
 def test_contacts_and_sides_per_set(real, folder, n_ref, f1, f1_edge, sides, sides_no_axes):
     t = real.sets[folder]
@@ -125,10 +127,18 @@ def test_contacts_and_sides_per_set(real, folder, n_ref, f1, f1_edge, sides, sid
     assert abs(np.mean(t.sides) - np.mean(t.sides_no_axes)) <= 0.02
 
 
+PATIENTS = ("SEMIO_ms", "SEMIO_equinovarus")
+"""The gait-ipol README's patients (multiple sclerosis, equinovarus foot; algorithm references)."""
+
+
 def test_sides_hold_per_participant(real):
+    checked = []
     for name, t in real.people.items():
         if t.strict.tp + t.strict.fn >= 50:
-            assert np.mean(t.sides) >= 0.90, name
+            patient = name.split("/")[1] in PATIENTS
+            assert np.mean(t.sides) >= (0.85 if patient else 0.97), name
+            checked.append(name)
+    assert len(checked) == 13  # HA_001, the ten IPOL adults, SEMIO_healthy, SEMIO_ms
 
 
 def test_sides_not_flagged_uncertain_are_nearly_always_right(real):
@@ -179,4 +189,4 @@ def test_contacts_and_sides_on_held_out_data(heldout_gait, left_axis_known):
         ok += [a.events[i].contact.side[0].upper() == r.ic["side"].iloc[j] for i, j in pairs]
     assert tally.tp + tally.fn == 109  # MS_001's reference contacts
     assert tally.f1 >= 0.81
-    assert np.mean(ok) >= 0.86
+    assert np.mean(ok) >= (0.94 if left_axis_known else 0.93)

@@ -6,9 +6,10 @@ acceleration (the pelvis is lowest and decelerates its fall just after heel stri
 Hof 2003), confirmed once ``confirm_s`` of later samples are below it.
 
 The side comes from two cues, combined over the bout with the strict alternation of steps:
-- the medio-lateral acceleration just after the contact: after a right contact the body's
-  weight moves onto the right leg and the pelvis decelerates its move to the right, so the
-  horizontal acceleration points left (our reasoning, checked on the real data: docs/gait.md).
+- the change of the medio-lateral acceleration across the contact: after a right contact the
+  body's weight moves onto the right leg and the pelvis decelerates its move to the right, so
+  the horizontal acceleration points left, while just before it it still points right, toward
+  the new stance foot (our reasoning, checked on the real data: docs/gait.md).
   It needs the pelvis's left axis in sensor axes: from the mounting when the caller knows it,
   otherwise learned from the walk itself (self-training on regular steps, below);
 - the band-passed angular rate about the vertical: after a right contact the pelvis turns left
@@ -99,6 +100,13 @@ class ContactDetector(Algorithm):
     left_axis: the pelvis's left axis in sensor axes (3,), from the mounting; None learns it.
     ml_lag_s: the horizontal acceleration is read this long after the peak (at most
         ``confirm_s``) (s).
+    ml_before_s: window before the peak, (start, end) seconds before it, whose mean horizontal
+        acceleration is subtracted (times ``ml_before_weight``) from the reading after it: before
+        the contact the pelvis still accelerates toward the new stance side, after it away from
+        it, so the change across the contact is a cue that depends less on exactly when it is
+        read than the reading alone (docs/gait.md).
+    ml_before_weight: weight of that window (0 reads the acceleration after the peak alone;
+        0.5 chosen leave-one-participant-out from 0, 0.5 and 1).
     ml_min_steps: regular steps seen before a learned left axis is used.
     ml_regular: a step within this fraction of the running step time is regular (teaches the
         learned axis).
@@ -142,6 +150,8 @@ class ContactDetector(Algorithm):
         ml_min_steps: int = 6,
         ml_regular: float = 0.25,
         keep_contacts: int | None = None,
+        ml_before_s: tuple[float, float] = (0.30, 0.10),
+        ml_before_weight: float = 0.5,
     ) -> None:
         if not rate_hz >= MIN_RATE_HZ:
             raise RateTooLowError(
@@ -195,6 +205,13 @@ class ContactDetector(Algorithm):
         self._rms_zi = np.zeros(1)
         self._n_after = max(1, round(confirm_s * rate_hz))
         self._n_before = max(1, round(before_s * rate_hz))
+        self.ml_before_s = ml_before_s
+        self.ml_before_weight = ml_before_weight
+        self._n_ml_before = (
+            max(1, round(ml_before_s[0] * rate_hz)),
+            max(0, min(round(ml_before_s[1] * rate_hz), round(ml_before_s[0] * rate_hz) - 1)),
+        )
+        self._n_hist = max(self._n_before, self._n_ml_before[0])
         self._n_side = min(self._n_before, round(side_lag_s * rate_hz))
         # trailing buffer: t, filtered vertical acc, threshold, filtered yaw rate, impact ratio,
         # filtered horizontal acc (3)
@@ -252,7 +269,7 @@ class ContactDetector(Algorithm):
         buf = self._buf
         x = buf[:, 1]
         last = buf.shape[0] - self._n_after  # candidates need their confirmation window
-        start = max(self._next, self._n_before)
+        start = max(self._next, self._n_hist)
         found: list[Contact] = []
         if last > start:
             seg = x[start - 1 : last + 1]
@@ -269,12 +286,15 @@ class ContactDetector(Algorithm):
                 if t_peak - self._last_peak_t_s < self.min_step_s:
                     continue
                 yaw = float(buf[i - self._n_side, 3])
-                h = buf[i + self._n_ml, 5:8].copy()
+                b0, b1 = self._n_ml_before  # the weight shift: after minus (part of) before
+                h = buf[i + self._n_ml, 5:8] - self.ml_before_weight * buf[
+                    i - b0 : i - b1, 5:8
+                ].mean(axis=0)
                 found.append(self._contact(t_peak, yaw, h, float(buf[i + self._n_after, 0])))
             self._next = last
-        keep = self._n_before + self._n_after + 1
+        keep = self._n_hist + self._n_after + 1
         if buf.shape[0] > keep:
-            cut = min(buf.shape[0] - keep, self._next - self._n_before)
+            cut = min(buf.shape[0] - keep, self._next - self._n_hist)
             if cut > 0:
                 self._buf = buf[cut:]
                 self._next -= cut
