@@ -206,6 +206,7 @@ class ContactDetector(Algorithm):
         self._alt = np.zeros(len(lags))  # running alternation of each lag's cue
         self._alt_n = 0
         self.ml_lag_margin = ml_lag_margin
+        self.ml_lags_s = ml_lags_s
         self._ml_abs_lags = np.zeros(len(lags))
         self._prev_cue: FloatArray | None = None
         self.left_axis = None if left_axis is None else np.asarray(left_axis, dtype=np.float64)
