@@ -16,7 +16,7 @@ left/right without --axes        0.963   0.982
 and per participant (at least 50 contacts) left/right ≥ 0.943 for the healthy adults, 0.853 for
 SEMIO_ms; the side cue's reading lag found again when started 40 ms late; no recording's sides
 mirrored without --axes unless the result says the forward direction is ambiguous; the
-distance walked on the IPOL 10 m walkway within 0.72 m (mean absolute, gain left one
+distance walked on the IPOL 10 m walkway within 0.74 m (mean absolute, gain left one
 participant out); contacts emitted within 300 ms for 98.5 %; MS_001 (held out) left/right
 0.947 with and without --axes.
 """
