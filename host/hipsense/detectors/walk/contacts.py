@@ -113,14 +113,15 @@ class ContactDetector(Algorithm):
         takes over once it beats the current one by ``ml_lag_margin`` and alternates in 75 %
         of them (:data:`ALTERNATING`). The best fixed lag differs between people by tens of
         ms, and a fixed lag 40 ms off drops some people's sides to 0.3–0.7 (docs/gait.md).
-    ml_lag_margin: see ``ml_lags_s`` (0.1 chosen leave-one-participant-out from 0.1 and 0.2).
+    ml_lag_margin: see ``ml_lags_s`` (0.1; 0.2 is within 0.0005 on the real sets).
     ml_before_s: window before the peak, (start, end) seconds before it, whose mean horizontal
         acceleration is subtracted (times ``ml_before_weight``) from the reading after it: before
         the contact the pelvis still accelerates toward the new stance side, after it away from
         it, so the change across the contact is a cue that depends less on exactly when it is
         read than the reading alone (docs/gait.md).
     ml_before_weight: weight of that window (0 reads the acceleration after the peak alone;
-        0.5 chosen leave-one-participant-out from 0, 0.5 and 1).
+        0.5: the best of 0, 0.5 and 1 over the 15 participants of the real sets; left one
+        participant out it ties with 1, docs/validation.md).
     ml_min_steps: regular steps seen before a learned left axis is used.
     ml_regular: a step within this fraction of the running step time is regular (teaches the
         learned axis).
