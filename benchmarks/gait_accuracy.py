@@ -10,7 +10,9 @@ one-to-one
 within ±0.25 s); left/right accuracy is over the matched contacts. Nothing is tuned here: the
 detector's parameters are fixed, so every participant's figure is a leave-one-participant-out
 figure for that participant. Recordings that repeat another participant's or whose reference
-does not alternate are listed but not pooled (``ReferenceRecording.pooled``).
+does not alternate are listed but not pooled (``ReferenceRecording.pooled``); the latter are
+left out of their participant's figures too (``reference_ok``: the dataset's README says to use
+them for IMU-only checks, not for contact-level accuracy).
 
     .venv/bin/python benchmarks/gait_accuracy.py [EXTRA_FOLDER ...] [--per-recording]
 """
@@ -124,7 +126,8 @@ def main() -> None:
         for r in reference_recordings(folder):
             s = score_recording(r)
             key = f"{r.set_name} {r.participant}"
-            people.setdefault(r.set_name, {}).setdefault(r.participant, Score()).add(s)
+            if r.reference_ok:
+                people.setdefault(r.set_name, {}).setdefault(r.participant, Score()).add(s)
             if r.pooled:
                 sets.setdefault(r.set_name, Score()).add(s)
                 all_latency += s.latency_s

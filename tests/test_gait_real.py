@@ -7,16 +7,18 @@ the figures measured on 2026-12-07 (docs/validation.md), so a regression fails:
 ===============================  ======  =========
 figure                           gait    gait-ipol
 ===============================  ======  =========
-contacts F1 (strict)             0.843   0.933
-contacts F1 (edge-tolerant)      0.882   0.959
-left/right with --axes           0.953   0.985
-left/right without --axes        0.953   0.981
+contacts F1 (strict)             0.847   0.940
+contacts F1 (edge-tolerant)      0.882   0.961
+left/right with --axes           0.972   0.984
+left/right without --axes        0.972   0.981
 ===============================  ======  =========
 
-and per participant (at least 50 contacts) left/right ≥ 0.908 with --axes; no recording's
-sides mirrored without --axes unless the result says the forward direction is ambiguous; the
-distance walked on the IPOL 10 m walkway within 0.72 m (mean absolute, gain left one
-participant out); contacts emitted within 300 ms for 98.5 %.
+and per participant (at least 50 contacts) left/right ≥ 0.936 for the healthy adults, 0.860 for
+SEMIO_ms; the side cue's reading lag found again when started 40 ms late; no recording's sides
+mirrored without --axes unless the result says the forward direction is ambiguous; the
+distance walked on the IPOL 10 m walkway within 0.73 m (mean absolute, gain left one
+participant out); contacts emitted within 300 ms for 98.7 % (longest 450 ms); MS_001 F1
+0.842, left/right 0.917 with and without --axes.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from hipsense.analysis.walk import analyse_walk
+from hipsense.detectors.walk.contacts import ContactDetector
 from hipsense.detectors.walk.pendulum import GAIN, LEG_PER_HEIGHT
 from hipsense.detectors.walk.scoring import ContactTally, reference_recordings
+from hipsense.motion.sources import angle_array, left_axis_sensor, raw_arrays
 from hipsense.recording.importer import read_foreign_csv
 
 COLUMN_MAP = {"t_s": "time_s", **{f"acc_{a}_mps2": f"acc_{a}" for a in "xyz"},
@@ -65,8 +69,10 @@ def _score(root: Path) -> Results:
             b = analyse_walk(rec)
             det = [e.contact.t_s for e in a.events]
             assert det == [e.contact.t_s for e in b.events]
-            person = res.people.setdefault(f"{folder}/{r.participant}", Tally())
-            groups = [person] + ([res.sets.setdefault(folder, Tally())] if r.pooled else [])
+            person = [res.people.setdefault(f"{folder}/{r.participant}", Tally())]
+            groups = (person if r.reference_ok else []) + (
+                [res.sets.setdefault(folder, Tally())] if r.pooled else []
+            )
             ref_side, ref_t = r.ic["side"].to_numpy(), r.ic["time_s"].to_numpy()
             ok_no_axes = []
             for g in groups:
@@ -112,7 +118,7 @@ def shared_benchmarks_dir() -> Path:
 
 @pytest.mark.parametrize(
     ("folder", "n_ref", "f1", "f1_edge", "sides", "sides_no_axes"),
-    [("gait", 127, 0.84, 0.88, 0.95, 0.95), ("gait-ipol", 2030, 0.93, 0.955, 0.98, 0.975)],
+    [("gait", 127, 0.845, 0.88, 0.97, 0.97), ("gait-ipol", 2030, 0.938, 0.958, 0.98, 0.98)],
 )
 def test_contacts_and_sides_per_set(real, folder, n_ref, f1, f1_edge, sides, sides_no_axes):
     t = real.sets[folder]
@@ -125,10 +131,18 @@ def test_contacts_and_sides_per_set(real, folder, n_ref, f1, f1_edge, sides, sid
     assert abs(np.mean(t.sides) - np.mean(t.sides_no_axes)) <= 0.02
 
 
+PATIENTS = ("SEMIO_ms", "SEMIO_equinovarus")
+"""The gait-ipol README's patients (multiple sclerosis, equinovarus foot; algorithm references)."""
+
+
 def test_sides_hold_per_participant(real):
+    checked = []
     for name, t in real.people.items():
         if t.strict.tp + t.strict.fn >= 50:
-            assert np.mean(t.sides) >= 0.90, name
+            patient = name.split("/")[1] in PATIENTS
+            assert np.mean(t.sides) >= (0.85 if patient else 0.93), name
+            checked.append(name)
+    assert len(checked) == 13  # HA_001, the ten IPOL adults, SEMIO_healthy, SEMIO_ms
 
 
 def test_sides_not_flagged_uncertain_are_nearly_always_right(real):
@@ -140,6 +154,35 @@ def test_sides_not_flagged_uncertain_are_nearly_always_right(real):
     assert ok_a[~unc_a].mean() >= 0.995
     assert ok_a[unc_a].mean() < 0.9  # the flag marks where the errors are
     assert unc_a.mean() <= 0.15
+
+
+@pytest.mark.parametrize("participant", ["IPOL_07", "IPOL_13"])
+def test_sides_hold_when_the_side_cue_is_read_40_ms_late(shared_benchmarks_dir, participant):
+    """A person whose weight-shift transient comes earlier than in the data the reading lag was
+    chosen on: starting 40 ms off, the walk's own alternation moves the reading lag back, where
+    a fixed lag would read the opposite phase (the two people most sensitive to it here)."""
+    ok: dict[bool, list[bool]] = {True: [], False: []}
+    for r in reference_recordings(shared_benchmarks_dir / "gait-ipol"):
+        if r.participant != participant:
+            continue
+        rec = read_foreign_csv(r.imu, COLUMN_MAP)
+        t, acc, gyr = raw_arrays(rec)
+        mounting = angle_array(rec, axes=r.axes)[2]
+        assert mounting is not None
+        for adaptive in (True, False):
+            det = ContactDetector(
+                rec.meta.rate_hz,
+                left_axis=left_axis_sensor(mounting),
+                ml_lag_s=0.09,
+                ml_lags_s=(0.01, 0.03, 0.05, 0.07, 0.09, 0.11) if adaptive else (0.09,),
+            )
+            det.update(t, acc, gyr)
+            c = det.contacts_
+            pairs = ContactTally().add([x.t_s for x in c], r.ic, r.gs)
+            ok[adaptive] += [c[i].side[0].upper() == r.ic["side"].iloc[j] for i, j in pairs]
+    assert len(ok[True]) >= 150
+    assert np.mean(ok[True]) >= 0.93
+    assert np.mean(ok[False]) < 0.75  # the fixed late lag fails: the case is a real one
 
 
 def test_no_confident_mirror_without_axes(real):
@@ -159,13 +202,13 @@ def test_distance_on_the_ipol_walkway_leave_one_participant_out(real):
     e = np.array(errors)
     assert len(e) >= 110
     assert abs(e.mean()) < 0.1
-    assert np.mean(np.abs(e)) <= 0.76
+    assert np.mean(np.abs(e)) <= 0.75
 
 
 def test_contacts_are_emitted_within_300_ms(real):
     lat = np.array(real.sets["gait-ipol"].latency_s + real.sets["gait"].latency_s)
-    assert np.mean(lat <= 0.300) >= 0.98
-    assert lat.max() <= 0.5
+    assert np.mean(lat <= 0.300) >= 0.985
+    assert lat.max() <= 0.46
 
 
 @pytest.mark.parametrize("left_axis_known", [True, False], ids=["axes", "no-axes"])
@@ -178,5 +221,5 @@ def test_contacts_and_sides_on_held_out_data(heldout_gait, left_axis_known):
         pairs = tally.add([e.contact.t_s for e in a.events], r.ic, r.gs)
         ok += [a.events[i].contact.side[0].upper() == r.ic["side"].iloc[j] for i, j in pairs]
     assert tally.tp + tally.fn == 109  # MS_001's reference contacts
-    assert tally.f1 >= 0.81
-    assert np.mean(ok) >= 0.86
+    assert tally.f1 >= 0.84
+    assert np.mean(ok) >= 0.91

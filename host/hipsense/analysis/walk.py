@@ -43,7 +43,7 @@ VERSION = 2
 """2: ``verdict.tiers`` (drop and step time graded against noise and the MDC), cadence, speed."""
 SIDE_CERTAIN_SCORE = 1.0
 """A contact's side is called uncertain below this side score (its evidence, in units of the
-cues' running mean size): on the shared real walks 0.854 of such sides were right, 0.999 of the
+cues' running mean size): on the shared real walks 0.839 of such sides were right, 0.997 of the
 others (docs/validation.md)."""
 CHUNK_SAMPLES = 1000
 """Offline chunk size; any size gives the same events (tested)."""

@@ -6,9 +6,11 @@ acceleration (the pelvis is lowest and decelerates its fall just after heel stri
 Hof 2003), confirmed once ``confirm_s`` of later samples are below it.
 
 The side comes from two cues, combined over the bout with the strict alternation of steps:
-- the medio-lateral acceleration just after the contact: after a right contact the body's
-  weight moves onto the right leg and the pelvis decelerates its move to the right, so the
-  horizontal acceleration points left (our reasoning, checked on the real data: docs/gait.md).
+- the change of the medio-lateral acceleration across the contact (read at the lag, among a
+  few, that alternates best in this walk: people differ in its timing): after a right contact the
+  body's weight moves onto the right leg and the pelvis decelerates its move to the right, so
+  the horizontal acceleration points left, while just before it it still points right, toward
+  the new stance foot (our reasoning, checked on the real data: docs/gait.md).
   It needs the pelvis's left axis in sensor axes: from the mounting when the caller knows it,
   otherwise learned from the walk itself (self-training on regular steps, below);
 - the band-passed angular rate about the vertical: after a right contact the pelvis turns left
@@ -61,6 +63,12 @@ frequency above it, and on a simulated 30 s walk (55 contacts) it finds 47 at 20
 at 30 Hz, all from 50 Hz (docs/gait.md)."""
 
 
+ALTERNATING = 0.5
+"""A reading lag of the side cue takes over only when its cue has alternated (sign against the
+previous step's) in at least (1 + 0.5) / 2 = 75 % of the recent steps: in turns the
+medio-lateral acceleration keeps one sign, and no lag should win there."""
+
+
 def _butter(order: int, cut_hz: float | tuple[float, float], kind: str, rate_hz: float) -> Coeffs:
     b, a = signal.butter(order, cut_hz, btype=kind, fs=rate_hz, output="ba")  # type: ignore[misc]
     return np.asarray(b, dtype=np.float64), np.asarray(a, dtype=np.float64)
@@ -86,7 +94,8 @@ class ContactDetector(Algorithm):
         side (Hz).
     confirm_s: samples after a peak that must stay below it before the IC is emitted (s).
     before_s: samples before a peak that must stay below it (s).
-    delay_s: filter delay subtracted from the peak time to give the contact time (s).
+    delay_s: subtracted from the peak time to give the contact time, about the filter's delay
+        (s; 0.08 chosen leave-one-participant-out over the real sets, docs/validation.md).
     min_step_s: shortest accepted time between two contacts (s).
     max_step_s: a longer gap ends the bout (s).
     min_peak_mps2: smallest accepted peak of the filtered vertical acceleration (m/s²).
@@ -97,8 +106,22 @@ class ContactDetector(Algorithm):
     yaw_weight: weight of the yaw-rate cue against the medio-lateral one (both scaled by their
         running mean size).
     left_axis: the pelvis's left axis in sensor axes (3,), from the mounting; None learns it.
-    ml_lag_s: the horizontal acceleration is read this long after the peak (at most
-        ``confirm_s``) (s).
+    ml_lag_s: the horizontal acceleration is first read this long after the peak (at most
+        ``confirm_s``) (s); the nearest lag of ``ml_lags_s`` is the starting one.
+    ml_lags_s: the reading lags (s, each at most ``confirm_s``) from which the walk's own
+        alternation picks one: the lag whose cue has alternated best over the last 20 steps
+        takes over once it beats the current one by ``ml_lag_margin`` and alternates in 75 %
+        of them (:data:`ALTERNATING`). The best fixed lag differs between people by tens of
+        ms, and a fixed lag 40 ms off drops some people's sides to 0.3–0.7 (docs/gait.md).
+    ml_lag_margin: see ``ml_lags_s`` (0.1; 0.2 is within 0.0005 on the real sets).
+    ml_before_s: window before the peak, (start, end) seconds before it, whose mean horizontal
+        acceleration is subtracted (times ``ml_before_weight``) from the reading after it: before
+        the contact the pelvis still accelerates toward the new stance side, after it away from
+        it, so the change across the contact is a cue that depends less on exactly when it is
+        read than the reading alone (docs/gait.md).
+    ml_before_weight: weight of that window (0 reads the acceleration after the peak alone;
+        0.5: the best of 0, 0.5 and 1 over the 15 participants of the real sets; left one
+        participant out it ties with 1, docs/validation.md).
     ml_min_steps: regular steps seen before a learned left axis is used.
     ml_regular: a step within this fraction of the running step time is regular (teaches the
         learned axis).
@@ -125,7 +148,7 @@ class ContactDetector(Algorithm):
         yaw_band_hz: tuple[float, float] = (0.3, 3.0),
         confirm_s: float = 0.12,
         before_s: float = 0.25,
-        delay_s: float = 0.10,
+        delay_s: float = 0.08,
         min_step_s: float = 0.3,
         max_step_s: float = 1.6,
         min_peak_mps2: float = 0.1,
@@ -142,6 +165,10 @@ class ContactDetector(Algorithm):
         ml_min_steps: int = 6,
         ml_regular: float = 0.25,
         keep_contacts: int | None = None,
+        ml_before_s: tuple[float, float] = (0.30, 0.10),
+        ml_before_weight: float = 0.5,
+        ml_lags_s: tuple[float, ...] = (0.01, 0.03, 0.05, 0.07, 0.09, 0.11),
+        ml_lag_margin: float = 0.1,
     ) -> None:
         if not rate_hz >= MIN_RATE_HZ:
             raise RateTooLowError(
@@ -171,7 +198,19 @@ class ContactDetector(Algorithm):
         self.ml_min_steps = ml_min_steps
         self.ml_regular = ml_regular
         self._h_zi = np.zeros((4, 3))
-        self._n_ml = min(max(0, round(ml_lag_s * rate_hz)), max(1, round(confirm_s * rate_hz)))
+        n_conf = max(1, round(confirm_s * rate_hz))
+        self._n_ml = min(max(0, round(ml_lag_s * rate_hz)), n_conf)
+        # the bank of reading lags; the walk's own alternation picks one (see _evidence)
+        lags = ml_lags_s or (ml_lag_s,)
+        self._n_lags = np.array([min(max(0, round(g * rate_hz)), n_conf) for g in lags])
+        self._lag0 = int(np.argmin(np.abs(self._n_lags - self._n_ml)))
+        self._lag = self._lag0
+        self._alt = np.zeros(len(lags))  # running alternation of each lag's cue
+        self._alt_n = 0
+        self.ml_lag_margin = ml_lag_margin
+        self.ml_lags_s = ml_lags_s
+        self._ml_abs_lags = np.zeros(len(lags))
+        self._prev_cue: FloatArray | None = None
         self.left_axis = None if left_axis is None else np.asarray(left_axis, dtype=np.float64)
         self._ml_sum = np.zeros(3)  # learned left axis (sensor frame, unnormalised)
         self._ml_n = 0
@@ -195,6 +234,13 @@ class ContactDetector(Algorithm):
         self._rms_zi = np.zeros(1)
         self._n_after = max(1, round(confirm_s * rate_hz))
         self._n_before = max(1, round(before_s * rate_hz))
+        self.ml_before_s = ml_before_s
+        self.ml_before_weight = ml_before_weight
+        self._n_ml_before = (
+            max(1, round(ml_before_s[0] * rate_hz)),
+            max(0, min(round(ml_before_s[1] * rate_hz), round(ml_before_s[0] * rate_hz) - 1)),
+        )
+        self._n_hist = max(self._n_before, self._n_ml_before[0])
         self._n_side = min(self._n_before, round(side_lag_s * rate_hz))
         # trailing buffer: t, filtered vertical acc, threshold, filtered yaw rate, impact ratio,
         # filtered horizontal acc (3)
@@ -252,7 +298,7 @@ class ContactDetector(Algorithm):
         buf = self._buf
         x = buf[:, 1]
         last = buf.shape[0] - self._n_after  # candidates need their confirmation window
-        start = max(self._next, self._n_before)
+        start = max(self._next, self._n_hist)
         found: list[Contact] = []
         if last > start:
             seg = x[start - 1 : last + 1]
@@ -269,12 +315,15 @@ class ContactDetector(Algorithm):
                 if t_peak - self._last_peak_t_s < self.min_step_s:
                     continue
                 yaw = float(buf[i - self._n_side, 3])
-                h = buf[i + self._n_ml, 5:8].copy()
+                b0, b1 = self._n_ml_before  # the weight shift: after minus (part of) before
+                h = buf[i + self._n_lags, 5:8] - self.ml_before_weight * buf[
+                    i - b0 : i - b1, 5:8
+                ].mean(axis=0)
                 found.append(self._contact(t_peak, yaw, h, float(buf[i + self._n_after, 0])))
             self._next = last
-        keep = self._n_before + self._n_after + 1
+        keep = self._n_hist + self._n_after + 1
         if buf.shape[0] > keep:
-            cut = min(buf.shape[0] - keep, self._next - self._n_before)
+            cut = min(buf.shape[0] - keep, self._next - self._n_hist)
             if cut > 0:
                 self._buf = buf[cut:]
                 self._next -= cut
@@ -300,9 +349,9 @@ class ContactDetector(Algorithm):
         else:
             self._step_s = interval_s
         self._last_peak_t_s = t_peak_s
-        evidence = self._evidence(yaw_dps, h_mps2)
+        evidence = self._evidence(yaw_dps, h_mps2, parity, interval_s <= self.max_step_s)
         self._side_state = evidence + parity * self.side_memory * self._side_state
-        self._learn_left(h_mps2, regular)
+        self._learn_left(h_mps2[self._lag], regular)
         side = "right" if self._side_state > 0 else "left"
         c = Contact(t_peak_s - self.delay_s, side, t_detected_s, self._bout, self._side_state)
         self.contacts_.append(c)
@@ -310,18 +359,36 @@ class ContactDetector(Algorithm):
             del self.contacts_[: -self.keep_contacts]
         return c
 
-    def _evidence(self, yaw_dps: float, h_mps2: FloatArray) -> float:
+    def _evidence(
+        self, yaw_dps: float, h_lags_mps2: FloatArray, parity: float, same_bout: bool
+    ) -> float:
         """Side evidence (> 0 right) from the yaw rate and, once the pelvis's left axis is
-        known, the medio-lateral acceleration just after the contact."""
+        known, the medio-lateral weight-shift cue read at the lag (``h_lags_mps2``: one row per
+        lag of ``ml_lags_s``) whose cue has alternated best from step to step in this walk: the
+        side alternates, so the lag that reads it alternates too; when the person's timing
+        differs, another lag takes over (docs/gait.md)."""
         self._yaw_abs += (abs(yaw_dps) - self._yaw_abs) / min(self._n_side_seen + 1, 20)
         self._n_side_seen += 1
         evidence = self.yaw_weight * yaw_dps / max(self._yaw_abs, 1e-9)
         left = self.left_axis if self.left_axis is not None else self.learned_left_axis()
-        if left is not None:
-            ml = float(h_mps2 @ left)
-            self._ml_abs += (abs(ml) - self._ml_abs) / min(self._n_side_seen, 20)
-            evidence += ml / max(self._ml_abs, 1e-9)
-        return evidence
+        if left is None:
+            return evidence
+        ml = h_lags_mps2 @ left
+        self._ml_abs_lags += (np.abs(ml) - self._ml_abs_lags) / min(self._n_side_seen, 20)
+        cue = ml / np.maximum(self._ml_abs_lags, 1e-9)
+        if self._prev_cue is not None and same_bout:
+            agree = parity * np.sign(cue) * np.sign(self._prev_cue)
+            self._alt_n += 1
+            self._alt += (agree - self._alt) / min(self._alt_n, 20)
+            best = int(np.argmax(self._alt))
+            if (
+                self._alt_n >= self.ml_min_steps
+                and self._alt[best] >= ALTERNATING
+                and self._alt[best] > self._alt[self._lag] + self.ml_lag_margin
+            ):
+                self._lag = best
+        self._prev_cue = cue
+        return evidence + float(cue[self._lag])
 
     def learned_left_axis(self) -> FloatArray | None:
         """The left axis learned so far (unit, sensor axes), None before ``ml_min_steps``."""

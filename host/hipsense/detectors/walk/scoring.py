@@ -123,7 +123,10 @@ class ReferenceRecording:
     not measured). ``pooled`` is False for a participant that repeats another one's recordings
     (``same_recording_as``) and for a reference whose contacts alternate in under 90 % of the
     consecutive pairs (``share_alternating``: an algorithm reference that found extra contacts);
-    such recordings are listed but left out of the pooled figures, with ``note`` saying why."""
+    such recordings are listed but left out of the pooled figures, with ``note`` saying why.
+    ``reference_ok`` is False only for the latter: its contacts and sides are not fit for
+    contact-level scoring (only for IMU-only checks), so its participant's figures leave it out
+    too."""
 
     set_name: str
     participant: str
@@ -137,6 +140,7 @@ class ReferenceRecording:
     tilt_deg: float | None
     pooled: bool
     note: str
+    reference_ok: bool = True
 
 
 MOBGAP_AXES = "z,-y,x"
@@ -157,13 +161,11 @@ def reference_recordings(root: Path) -> list[ReferenceRecording]:
             meta["height_cm"] / 100.0 if meta.get("height_cm") else None
         )
         note = ""
+        alternating = rec_meta.get("share_alternating", 1.0)
         if meta.get("same_recording_as"):
             note = f"same recordings as {meta['same_recording_as']}"
-        elif rec_meta.get("share_alternating", 1.0) < 0.9:
-            note = (
-                f"reference contacts alternate in only {rec_meta['share_alternating']:.0%} "
-                "of the pairs"
-            )
+        elif alternating < 0.9:
+            note = f"reference contacts alternate in only {alternating:.0%} of the pairs"
         out.append(
             ReferenceRecording(
                 set_name=root.name,
@@ -178,6 +180,7 @@ def reference_recordings(root: Path) -> list[ReferenceRecording]:
                 tilt_deg=rec_meta.get("sensor_tilt_deg"),
                 pooled=not note,
                 note=note,
+                reference_ok=alternating >= 0.9,
             )
         )
     return out

@@ -2,7 +2,7 @@
 
 :class:`WalkTracker` takes consecutive chunks of samples (sensor-frame acc and gyro for the
 contacts, pelvis angles for the step metrics) and emits a :class:`WalkEvent` for every contact
-as soon as it is decided (within ``confirm_s + delay_s`` ≈ 0.25 s of the contact). Memory is
+as soon as it is decided (about ``confirm_s + delay_s`` ≈ 0.2 s after the contact). Memory is
 bounded: a trailing window of angles (one step plus a margin) and running statistics.
 """
 
