@@ -567,6 +567,21 @@ class App:
         self.streaming = False
         link.send_reply(token, cmd, protocol.R_OK)
 
+    def _cmd_set_content(self, link, token, cmd, buf):
+        # resident: the host sends it before every START (orchestrate.stream), and loading
+        # setup_cmds for it would lend the ring at every session (a tight board's ring comes
+        # back smaller after the first load, docs/hardware.md)
+        content = buf[4]
+        if content & ~protocol.CONTENT_RAW:
+            link.send_reply(token, cmd, protocol.R_BAD_VALUE)
+            return
+        if self.streaming:
+            link.send_reply(token, cmd, protocol.R_BUSY)
+            return
+        self.raw_content = bool(content & protocol.CONTENT_RAW)
+        link.send_reply(token, cmd, protocol.R_OK)
+        self._restart_ring()
+
     def _cmd_marker(self, link, token, cmd, buf):
         seq = self._marker(buf[4])
         struct.pack_into("<I", self._payload, 0, seq)
@@ -625,6 +640,7 @@ class App:
 _HANDLERS = {
     protocol.CMD_START: App._cmd_start,
     protocol.CMD_STOP: App._cmd_stop,
+    protocol.CMD_SET_CONTENT: App._cmd_set_content,
     protocol.CMD_MARKER: App._cmd_marker,
     protocol.CMD_GET_STATUS: App._cmd_get_status,
     protocol.CMD_GET_CONFIG: App._cmd_get_config,
