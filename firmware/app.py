@@ -529,7 +529,9 @@ class App:
             _log("E", self.memory_error)
 
     def _cmd_start(self, link, token, cmd, buf):
-        if self._ring_lent:  # a mounting capture waits for its next phase: abandoned
+        if self._ring_lent or self.ring.capacity == 0:
+            # a mounting capture waits for its next phase: abandoned; or the ring did not get
+            # its memory back after a setup command: tried again
             self.capture = None
             self._release_setup()
             self._restore_ring()

@@ -484,3 +484,33 @@ def test_set_content_before_start_keeps_the_ring_and_loads_no_setup_code(
     configs = [f for f in board.frames if isinstance(f, ConfigFrame)]
     contents = [c.content & 1 for c in configs]
     assert 0 in contents and contents[-1] == 1, "each SET_CONTENT applied (a new CONFIG)"
+
+
+def test_start_takes_the_ring_back_when_a_setup_command_left_it_without_memory(
+    mpy, deployed, tmp_path
+) -> None:
+    """The ring's memory did not come back after a setup command (a MemoryError in
+    ``Ring.restore``): START tries again instead of answering FAILED until a reboot."""
+    script = "\n".join(
+        [
+            "from ring import Ring",
+            "tries = [0]",
+            "def restore_fails_once():",
+            "    tries[0] += 1",
+            "    if tries[0] == 1:",
+            "        raise MemoryError",
+            "    Ring.restore(a.ring)",
+            "a.ring.restore = restore_fails_once",
+            f"cmd('{cmd_set_rate(1, 200).hex()}')",  # a setup command: the ring lends its memory
+            "run(8)",
+            "print('M', a.ring.capacity, a.memory_error is not None)",
+            f"cmd('{cmd_start(2).hex()}')",
+            "run(40)",
+            "print('M', a.ring.capacity, tries[0])",
+        ]
+    )
+    board = _run_board(mpy, deployed, tmp_path, script, _pelvis_still(0, 0))
+    states = [line.split()[1:] for line in board.out.splitlines() if line.startswith("M ")]
+    assert states == [["0", "True"], ["333", "2"]]
+    assert {r.token: r.result for r in _replies(board)} == {1: Result.OK, 2: Result.OK}
+    assert any(isinstance(f, SamplesFrame) for f in board.frames), "the stream runs"
