@@ -28,7 +28,7 @@ from pathlib import Path
 
 from hipsense import paths
 from hipsense.deploy.compile import BytecodeTarget, collect_sources, compile_firmware
-from hipsense.link.protocol import cmd_align_mounting, cmd_start, cmd_stop
+from hipsense.link.protocol import cmd_align_mounting, cmd_set_content, cmd_start, cmd_stop
 from hipsense.virtual.launch import deploy_firmware
 from hipsense.virtual.runner import esp32like_executable, micropython_env
 
@@ -75,7 +75,10 @@ bluetooth.sim_service()
 a.step(now[0])
 assert central.secure() == 0  # bond (a new board's pairing window is open): encrypted link
 bluetooth.sim_service()
-central.write(link._h_ctrl, START)
+replies = {}  # REPLY result by token
+for frame in (SETCONT, START):  # as the host starts a stream (orchestrate.stream._start)
+    central.write(link._h_ctrl, frame)
+    bluetooth.sim_service()
 received = 0
 last_seq = -1
 gaps = 0
@@ -94,6 +97,8 @@ for k in range(steps):
                 gaps += 1
             last_seq = seq + count - 1
             received += count
+        elif p[5] == protocol.T_REPLY:
+            replies[p[6]] = p[8]
     if k % (RATE // STEP) == 0:  # once a second: the live heap (garbage collected)
         gc.collect()
         used = gc.mem_alloc()
@@ -111,7 +116,6 @@ produced = a.ring.head_seq
 # As the host does (orchestrate.stream): STOP, the setup commands, START. The setup commands
 # load setup_cmds (and mounting) on demand, in the memory the ring lends them while nothing
 # streams; the mounting capture's stand-still phase is the largest of them.
-replies = {}
 ring_before = a.ring.nbytes
 for frame in (STOP, ALIGN1):
     central.write(link._h_ctrl, frame)
@@ -141,7 +145,7 @@ result = {
     "memory_error": a.memory_error, "align1": replies.get(ALIGN1[2], -1),
     "align3": replies.get(ALIGN3[2], -1), "ring_after": a.ring.nbytes,
     "ring_before": ring_before, "restarted": replies.get(START2[2], -1),
-    "loop_errors": a.loop_errors,
+    "loop_errors": a.loop_errors, "set_content": replies.get(SETCONT[2], -1),
 }
 print("RESULT", json.dumps(result))
 """
@@ -265,6 +269,7 @@ def run_all(work: Path, exe: Path, args: argparse.Namespace) -> int:
         .replace("PER_EVENT", str(NIMBLE_PER_EVENT))
         .replace("QUEUE", str(NIMBLE_QUEUE))
         .replace("SIM_ROOM", str(SIM_ROOM))
+        .replace("SETCONT", repr(cmd_set_content(2, True)))
         .replace("START2", repr(cmd_start(6)))
         .replace("START", repr(cmd_start(1)))
         .replace("STOP", repr(cmd_stop(3)))
@@ -314,13 +319,15 @@ def run_all(work: Path, exe: Path, args: argparse.Namespace) -> int:
         # the stand-still phase of ALIGN_MOUNTING answers OK (setup_cmds and mounting loaded),
         # then the ring has its memory back and the stream starts again
         setup_ok = (
-            r["align1"] == 0
+            r["set_content"] == 0
+            and r["align1"] == 0
             and r["align3"] in (0, 5)  # the simulated walk may not give a mounting: FAILED
             and r["restarted"] == 0
             and r["ring_after"] == r["ring_before"]
         )
         print(
-            f"  {r['name']}: STOP, ALIGN_MOUNTING 1 and 3, START: results {r['align1']}, "
+            f"  {r['name']}: SET_CONTENT before the stream {r['set_content']}; "
+            f"STOP, ALIGN_MOUNTING 1 and 3, START: results {r['align1']}, "
             f"{r['align3']}, {r['restarted']} (0: OK, 5: FAILED), ring {r['ring_before']} -> "
             f"{r['ring_after']} bytes, "
             f"loop errors {r['loop_errors']}"

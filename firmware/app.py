@@ -529,7 +529,9 @@ class App:
             _log("E", self.memory_error)
 
     def _cmd_start(self, link, token, cmd, buf):
-        if self._ring_lent:  # a mounting capture waits for its next phase: abandoned
+        if self._ring_lent or self.ring.capacity == 0:
+            # a mounting capture waits for its next phase: abandoned; or the ring did not get
+            # its memory back after a setup command: tried again
             self.capture = None
             self._release_setup()
             self._restore_ring()
@@ -566,6 +568,21 @@ class App:
             return
         self.streaming = False
         link.send_reply(token, cmd, protocol.R_OK)
+
+    def _cmd_set_content(self, link, token, cmd, buf):
+        # resident: the host sends it before every START (orchestrate.stream), and loading
+        # setup_cmds for it would lend the ring at every session (a tight board's ring comes
+        # back smaller after the first load, docs/hardware.md)
+        content = buf[4]
+        if content & ~protocol.CONTENT_RAW:
+            link.send_reply(token, cmd, protocol.R_BAD_VALUE)
+            return
+        if self.streaming:
+            link.send_reply(token, cmd, protocol.R_BUSY)
+            return
+        self.raw_content = bool(content & protocol.CONTENT_RAW)
+        link.send_reply(token, cmd, protocol.R_OK)
+        self._restart_ring()
 
     def _cmd_marker(self, link, token, cmd, buf):
         seq = self._marker(buf[4])
@@ -625,6 +642,7 @@ class App:
 _HANDLERS = {
     protocol.CMD_START: App._cmd_start,
     protocol.CMD_STOP: App._cmd_stop,
+    protocol.CMD_SET_CONTENT: App._cmd_set_content,
     protocol.CMD_MARKER: App._cmd_marker,
     protocol.CMD_GET_STATUS: App._cmd_get_status,
     protocol.CMD_GET_CONFIG: App._cmd_get_config,

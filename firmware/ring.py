@@ -93,7 +93,8 @@ class Ring:
         apart, exactly.
         """
         gone = 0
-        for back in range(self.resent + 1, self.unsent + 1):
+        # the never-sent samples are the newest unsent - resent (the resent ones are oldest)
+        for back in range(1, self.unsent - self.resent + 1):
             slot = self.head_slot - back
             if not self._placeholder((slot + self.capacity if slot < 0 else slot) * self.stride):
                 gone += 1

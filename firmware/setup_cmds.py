@@ -1,5 +1,6 @@
-"""Commands that change the board's setup (rate, content, calibration, mounting, pairing,
-bonds, reboot), run by ``app.App.command``.
+"""Commands that change the board's setup (rate, calibration, mounting, pairing, bonds,
+reboot), run by ``app.App.command``; SET_CONTENT is resident (the host sends it before every
+START).
 
 Imported on demand and dropped again once no command or job of it runs (docs/firmware.md
 "Memory budget"): a board without PSRAM cannot keep this rarely used code resident beside a
@@ -54,19 +55,6 @@ def _set_rate(app, link, token, cmd, buf):
     app.settings_gen += 1
     link.send_reply(token, cmd, protocol.R_OK)
     app._configure_sensing()
-
-
-def _set_content(app, link, token, cmd, buf):
-    content = buf[4]
-    if content & ~protocol.CONTENT_RAW:
-        link.send_reply(token, cmd, protocol.R_BAD_VALUE)
-        return
-    if app.streaming:
-        link.send_reply(token, cmd, protocol.R_BUSY)
-        return
-    app.raw_content = bool(content & protocol.CONTENT_RAW)
-    link.send_reply(token, cmd, protocol.R_OK)
-    app._restart_ring()
 
 
 def _calibrate_gyro(app, link, token, cmd, buf):
@@ -236,7 +224,6 @@ def _reboot(app, link, token, cmd, buf):
 
 _HANDLERS = {
     protocol.CMD_SET_RATE: _set_rate,
-    protocol.CMD_SET_CONTENT: _set_content,
     protocol.CMD_CALIBRATE_GYRO: _calibrate_gyro,
     protocol.CMD_ALIGN_MOUNTING: _align_mounting,
     protocol.CMD_REBOOT: _reboot,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pytest
 from hipsense import paths
 from hipsense.virtual.runner import micropython_argv, micropython_env
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 MASK = (1 << 30) - 1
@@ -43,6 +43,8 @@ while True:
                 r.push_raw(-32768, -32768, -32768, -32768, -32768, -32768, -32768, -32768, -32768)
             if arg > held:
                 r.skip(arg - held)
+        elif op == "configure":  # new content or rate (also what release() does first)
+            r.configure(True, 100, r.head_t)
         elif op == "send":
             x = r.fill_frame(buf, arg, True)
             if x:
@@ -67,10 +69,11 @@ class Model:
     mark: int = 0  # high-water mark: samples below it were sent once
     lost: int = 0  # real samples overwritten before they were sent (not placeholders)
     placeholders: set[int] = field(default_factory=set)  # absolute indices of lost samples
+    cleared: int = 0  # samples before this were cleared by ``configure``
 
     @property
     def oldest(self) -> int:
-        return max(0, self.produced - self.capacity)
+        return max(self.cleared, self.produced - self.capacity)
 
     def state(self, res: object) -> list[object]:
         unsent = self.produced - self.cursor
@@ -86,6 +89,12 @@ class Model:
                 if self.cursor >= self.mark and self.cursor not in self.placeholders:
                     self.lost += 1  # a real sample overwritten before it was ever sent
                 self.cursor = self.oldest
+
+    def configure(self) -> None:
+        """The ring is cleared: its real samples never sent count as lost."""
+        never_sent = range(max(self.cursor, self.mark), self.produced)
+        self.lost += sum(1 for i in never_sent if i not in self.placeholders)
+        self.cleared = self.cursor = self.mark = self.produced
 
     def send(self, max_count: int) -> list[int] | None:
         n = min(self.produced - self.cursor, max_count)
@@ -130,12 +139,19 @@ ops = st.lists(
         st.tuples(st.just("send"), st.integers(1, 12)),
         st.tuples(st.just("gap"), st.integers(1, 200)),
         st.tuples(st.just("rewind"), st.integers(-120, 2)),
+        st.tuples(st.just("configure"), st.just(0)),
     ),
     max_size=40,
 )
 
 
 @settings(max_examples=150, deadline=None)
+# sent, resent from the start, then placeholders never sent, then cleared: no real sample lost
+@example(
+    ops=[("push", 5), ("send", 12), ("rewind", -5), ("gap", 3), ("configure", 0)],
+    start=0,
+    capacity=10,
+)
 @given(ops=ops, start=st.sampled_from([0, 12345, MASK - 40]), capacity=st.integers(5, 50))
 def test_ring_matches_the_model(
     ring_server: subprocess.Popen[str], ops: list[tuple[str, int]], start: int, capacity: int
@@ -154,6 +170,8 @@ def test_ring_matches_the_model(
             model.push(arg, placeholder=True)
         elif op == "send":
             res = model.send(arg)
+        elif op == "configure":
+            model.configure()
         else:
             res = model.rewind(arg)
         expected.append(model.state(res))

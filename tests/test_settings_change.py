@@ -113,7 +113,7 @@ async def test_a_mounting_change_mid_walk_shows_in_view_json_summary_and_report(
     assert doc["board"]["settings_changed_t_s"] == [pytest.approx(marked[0], abs=1e-3)]
     assert doc["board"]["settings"]["mounting_aligned"] is False
     text = console.export_text()
-    assert "stored settings (mounting or gyro calibration) changed" in text
+    assert "stored settings (mounting, gyro calibration or rate) changed" in text
     assert f"at {marked[0]:.1f} s" in text
     html = (tmp_path / "walk_report.html").read_text(encoding="utf-8")
     verdict = html[html.index("<h2>Verdict</h2>") : html.index("<h2>Figures</h2>")]

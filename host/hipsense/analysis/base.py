@@ -143,7 +143,7 @@ def settings_change_words(board: Mapping[str, Any]) -> str | None:
     if len(times) > SHOWN_CHANGES:
         shown += f" and {len(times) - SHOWN_CHANGES} more times"
     return (
-        "the sensor's stored settings (mounting or gyro calibration) changed during the "
+        "the sensor's stored settings (mounting, gyro calibration or rate) changed during the "
         f"session, at {shown} (another computer or the USB link?): figures from before and "
         "after a change may not be comparable"
     )

@@ -64,8 +64,8 @@ def settings_row(table: Table, watch: SettingsWatch) -> None:
         times = ", ".join(f"{t:.1f} s" for t in watch.changed_t_s[-3:])
         table.add_row(
             "[bold yellow]settings changed[/]",
-            f"[bold yellow]at {times}[/] (mounting or gyro calibration, from another computer "
-            "or USB?): before and after may not compare",
+            f"[bold yellow]at {times}[/] (mounting, gyro calibration or rate, from another "
+            "computer or USB?): before and after may not compare",
         )
 
 
