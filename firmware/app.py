@@ -398,13 +398,24 @@ class App:
             self._check_battery()
         if self._pair_armed and time.ticks_diff(now_ms, self._button_down_ms) >= _PAIR_PRESS_MS:
             self._pair_armed = False  # once per press
-            if brd.button_pressed() and self._setup_run("open_pairing", now_ms, 60):
+            if brd.button_pressed() and self.open_pairing(now_ms, 60):
                 _log("I", "button held: BLE pairing window open for 60 s")
         level = self.imu.led_level(now_ms)
         brd.led(self.streaming if level < 0 else level == 1)
         self._pack_status(now_ms)
         for link in self.links:
             link.set_status(self._status)
+
+    def open_pairing(self, now_ms, seconds):
+        """Open (``seconds`` > 0) or close the BLE pairing window; False without BLE. Resident,
+        not in setup_cmds: the button opens it while streaming, when there is no room to load
+        setup code."""
+        opened = False
+        for link in self.links:
+            if hasattr(link, "open_pairing"):
+                link.open_pairing(now_ms, seconds)
+                opened = True
+        return opened
 
     def _check_battery(self):
         brd = self.board

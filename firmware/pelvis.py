@@ -10,7 +10,7 @@
 from array import array
 
 import micropython
-from fusion import mul29, qmul, sqrt29
+from fusion import mul29, qmul
 from micropython import const
 
 _ONE = const(536870912)  # 1.0 in Q29 (as in fusion.py)
@@ -102,19 +102,6 @@ def cordic(y: int, x: int, mag) -> int:
     if a <= -18000:
         a += 36000
     return a
-
-
-_SCR = array("i", [0])
-
-
-def atan2_cdeg(y, x):
-    """atan2 of two ints (same scale, |.| < 2**29.5) in centidegrees."""
-    return cordic(y, x, _SCR)
-
-
-def asin_cdeg(s):
-    """asin(s / 2**29) in centidegrees for |s| <= 2**29."""
-    return cordic(s, sqrt29(_ONE - mul29(s, s)), _SCR)
 
 
 class Pelvis:

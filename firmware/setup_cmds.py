@@ -188,20 +188,12 @@ def _ble_links(app):
     return [link for link in app.links if hasattr(link, "open_pairing")]
 
 
-def open_pairing(app, now_ms, seconds):
-    """Open (``seconds`` > 0) or close the BLE pairing window; False without BLE."""
-    links = _ble_links(app)
-    for link in links:
-        link.open_pairing(now_ms, seconds)
-    return bool(links)
-
-
 def _pairing(app, link, token, cmd, buf):
     seconds = buf[4]
     if seconds > _PAIR_MAX_S:
         link.send_reply(token, cmd, protocol.R_BAD_VALUE)
         return
-    if not open_pairing(app, app._now_ms, seconds):
+    if not app.open_pairing(app._now_ms, seconds):
         link.send_reply(token, cmd, protocol.R_FAILED)  # no BLE on this board
         return
     state = "open for %d s" % seconds if seconds else "closed"

@@ -115,10 +115,10 @@ def test_normalize_gives_unit_vector_same_direction(v: list[int]) -> None:
 
 @settings(max_examples=400, deadline=None)
 @given(st.integers(-(1 << 29), 1 << 29), st.integers(-(1 << 29), 1 << 29))
-def test_atan2_cdeg_matches_math(y: int, x: int) -> None:
+def test_cordic_atan2_matches_math(y: int, x: int) -> None:
     if max(abs(x), abs(y)) < 1000:
         return
-    got = PELVIS.atan2_cdeg(y, x)
+    got = PELVIS.cordic(y, x, array("i", [0]))
     want = math.degrees(math.atan2(y, x)) * 100
     err = (got - want + 18000) % 36000 - 18000
     assert abs(err) <= 0.51 + 2e3 / max(abs(x), abs(y))
@@ -127,11 +127,12 @@ def test_atan2_cdeg_matches_math(y: int, x: int) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(st.integers(-Q29, Q29))
-def test_asin_cdeg_matches_math(s: int) -> None:
+def test_cordic_asin_matches_math(s: int) -> None:
     want = math.degrees(math.asin(s / Q29)) * 100
     # near +-90 deg asin is ill-conditioned: sqrt29's resolution bounds the error there
     tol = 0.51 + 100 * math.degrees(2e-4 / max(math.sqrt(max(1 - (s / Q29) ** 2, 0)), 1e-3))
-    assert abs(PELVIS.asin_cdeg(s) - want) <= min(tol, 60)
+    cos = FUSION.sqrt29(Q29 - FUSION.mul29(s, s))  # asin(s) = atan2(s, sqrt(1 - s^2))
+    assert abs(PELVIS.cordic(s, cos, array("i", [0])) - want) <= min(tol, 60)
 
 
 # ---- filter behaviour (host twin = firmware source under CPython, and float reference) ----
