@@ -528,14 +528,17 @@ class App:
         self._restore_due = False
         self._ring_lent = False
         gc.collect()
+        before = self.ring.nbytes
         try:
             self.ring.restore()
         except MemoryError:
-            pass  # no ring: START answers FAILED, the status says why
-        low, _ = memory.ring_limits(self.board.profile)
-        if self.ring.capacity * self.ring.stride < low:
-            self.memory_error = "memory budget: ring holds %d s after a setup command" % (
-                self.ring.capacity * self.ring.stride // 1800
+            pass  # no ring: START tries again, then answers FAILED
+        held = self.ring.nbytes if self.ring.capacity else 0
+        if held < before:  # only a ring that came back smaller is news (boot logged the rest)
+            tenths = held // 180  # 18 bytes per sample at 100 Hz raw
+            self.memory_error = (
+                "memory budget: ring %d of %d bytes after a setup command (%d.%d s at 100 Hz raw)"
+                % (held, before, tenths // 10, tenths % 10)
             )
             _log("E", self.memory_error)
 

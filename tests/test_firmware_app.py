@@ -410,7 +410,7 @@ def test_setup_code_is_loaded_on_demand_in_the_rings_memory(mpy, deployed, tmp_p
     probe = (
         "import sys\n"
         "print('M', int('setup_cmds' in sys.modules), int('mounting' in sys.modules), "
-        "len(a.ring.buf), a.ring.capacity)\n"
+        "len(a.ring.buf), a.ring.capacity, int(a.memory_error is not None))\n"
     )
     rounds = []
     for k in range(2):
@@ -431,11 +431,13 @@ def test_setup_code_is_loaded_on_demand_in_the_rings_memory(mpy, deployed, tmp_p
         ]
     board = _run_board(mpy, deployed, tmp_path, "\n".join([probe, *rounds]), _pelvis_still(0, 0))
     states = [line.split()[1:] for line in board.out.splitlines() if line.startswith("M ")]
-    assert states[0][:3] == ["0", "0", "6000"], "not resident at boot"
+    assert states[0][:3] == ["0", "0", "6000"] and states[0][4] == "0", "not resident at boot"
     for r in range(2):
         lent, waiting, started, busy = states[1 + 4 * r : 5 + 4 * r]
-        assert lent == ["1", "1", "0", "0"], "loaded while the capture runs, ring lent"
-        assert waiting == ["1", "1", "0", "0"], "the capture waits for its next phase"
+        assert lent[:4] == ["1", "1", "0", "0"], "loaded while the capture runs, ring lent"
+        assert waiting[:4] == ["1", "1", "0", "0"], "the capture waits for its next phase"
+        smaller = int(started[2]) < 6000
+        assert started[4] == str(int(smaller)), "a memory error only for a ring back smaller"
         assert started[:2] == ["0", "0"] and int(started[3]) > 0, "START: dropped, ring back"
         assert busy == started, "a command while streaming lends nothing"
     assert states[8] == states[4], "the second round costs the ring nothing"
