@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
 import pandas as pd
 
-from hipsense.recording import MARKER, MARKER_SETTINGS, Recording
+from hipsense.recording import MARKER, MARKER_SETTINGS, Recording, RecordingMeta
 
 VERDICT_KEYS = ("test", "status", "weaker_side", "text")
 """``status``: ``asymmetric``, ``symmetric`` or ``not_enough_data``; ``weaker_side``:
@@ -27,7 +27,10 @@ class Result(Protocol):
     :class:`~hipsense.analysis.balance.BalanceAnalysis`,
     :class:`~hipsense.analysis.bridge.BridgeAnalysis`)."""
 
-    recording: Recording
+    @property
+    def recording(self) -> Recording | None:
+        """The analysed recording (None for a walk read from a file in chunks)."""
+        ...
 
     @property
     def test(self) -> str:
@@ -113,7 +116,22 @@ def board_json(recording: Recording) -> dict[str, Any]:
     (``settings``: the recording's ``extra.board``, None for a file not streamed from a board),
     its mounting, and the stream times (s) of the changes of its stored settings during the
     session (the ``marker`` 258 rows): figures from before and after a change may differ."""
-    board = recording.meta.extra.get("board")
+    return board_doc(recording.meta, settings_changes_t_s(recording.data))
+
+
+def settings_changes_t_s(data: pd.DataFrame) -> list[float]:
+    """The times (s, rounded to ms) of the settings-change markers among ``data``'s rows (a
+    whole recording or one chunk of it)."""
+    if MARKER not in data.columns:
+        return []
+    times = data.loc[data[MARKER] == MARKER_SETTINGS, "t_s"].to_numpy(dtype=float)
+    return [round(float(t), 3) for t in times]
+
+
+def board_doc(meta: RecordingMeta, settings_changed_t_s: list[float]) -> dict[str, Any]:
+    """:func:`board_json` from the metadata and the settings-change times (a recording read
+    in chunks collects them chunk by chunk)."""
+    board = meta.extra.get("board")
     settings = None
     if isinstance(board, Mapping):  # only known scalar keys: the metadata may be hostile
         settings = {
@@ -121,15 +139,10 @@ def board_json(recording: Recording) -> dict[str, Any]:
             for k in BOARD_KEYS
             for v in [board.get(k)]
         }
-    data = recording.data
-    changed: list[float] = []
-    if MARKER in data.columns:
-        times = data.loc[data[MARKER] == MARKER_SETTINGS, "t_s"].to_numpy(dtype=float)
-        changed = [round(float(t), 3) for t in times]
     return {
         "settings": settings,
-        "mounting_wxyz": recording.meta.mounting,
-        "settings_changed_t_s": changed,
+        "mounting_wxyz": meta.mounting,
+        "settings_changed_t_s": list(settings_changed_t_s),
     }
 
 

@@ -66,15 +66,13 @@ def analyse_file(path: str, key: tuple[str, int, int], test: str | None,
     """The result rows of one recording (runs in a worker: imports and errors stay here)."""
     base = dict(zip(KEY_COLUMNS, key, strict=True))
     try:
-        from hipsense.analysis import analyse
-        from hipsense.recording import read_recording
+        from hipsense.analysis import analyse_file
 
-        rec = read_recording(path)
-        result = analyse(rec, test, **options)
+        result = analyse_file(path, test, **options)  # a walk read in chunks
         doc = result.to_json()
     except Exception as exc:  # any failure of one recording is a row, never the batch's end
         return [{**base, "test": test, "status": "error", "error": f"{type(exc).__name__}: {exc}"}]
-    name = test or rec.meta.test
+    name = test or result.test
     common = {k: v for k, v in _flat(doc) if not k.startswith("per_side.")}
     per_side = doc.get("per_side") or {}
     rows = [
