@@ -8,8 +8,9 @@ A result is made by an analyser (:data:`hipsense.analysis.ANALYSERS`) and never 
 from __future__ import annotations
 
 import copy
+import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
 import pandas as pd
@@ -178,3 +179,27 @@ def board_words(board: Mapping[str, Any]) -> str:
     if isinstance(settings.get("rate_hz"), (int, float)):
         parts.append(f"{settings['rate_hz']:g} Hz")
     return "Sensor settings at the start: " + (", ".join(parts) or "unknown") + "."
+
+
+def json_chunks(doc: Mapping[str, Any]) -> Iterator[str]:
+    """The strict JSON text of a result document in pieces, to be written as they are made:
+    two-space indents, each object of a list of objects (contacts, steps) on one line, and
+    such lists may be iterators, so a long walk's document is never whole in memory.
+    Non-finite floats are written as null (:func:`json_safe`)."""
+    yield "{"
+    sep = "\n"
+    for key, value in doc.items():
+        yield f"{sep}  {json.dumps(str(key))}: "
+        sep = ",\n"
+        if isinstance(value, Iterator) or (
+            isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value)
+        ):
+            item_sep = "[\n    "
+            for item in value:
+                yield item_sep + json.dumps(json_safe(item), allow_nan=False)
+                item_sep = ",\n    "
+            yield "[]" if item_sep.startswith("[") else "\n  ]"
+        else:
+            text = json.dumps(json_safe(value), indent=2, allow_nan=False)
+            yield text.replace("\n", "\n  ")  # strings hold no raw newline (escaped)
+    yield "}\n" if sep == "\n" else "\n}\n"

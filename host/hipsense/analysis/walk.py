@@ -27,6 +27,7 @@ from hipsense.detectors.walk.symmetry import RunningStats
 from hipsense.detectors.walk.tracker import (
     PACE_METRICS,
     RANGE_METRICS,
+    STEP_FIELDS,
     Step,
     WalkEvent,
     WalkTracker,
@@ -142,7 +143,10 @@ class WalkAnalysis:
             out.append(entry)
         return out
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, lazy: bool = False) -> dict[str, Any]:
+        """The JSON document (docs/gait.md); ``lazy``: ``contacts`` and ``steps`` are
+        iterators, made as they are written (:func:`hipsense.analysis.base.json_chunks`), so a
+        long walk's document is never whole in memory."""
         tr = self.tracker
         sym = tr.symmetry_
         per_side = {}
@@ -157,6 +161,18 @@ class WalkAnalysis:
             }
         drop_si, step_si = sym.drop_si(), sym.step_time_si()
         first = tr.first_verdict_
+        contacts = (
+            {
+                "t_s": round(e.contact.t_s, 4),
+                "side": e.contact.side,
+                "bout": e.contact.bout,
+                "t_detected_s": round(e.contact.t_detected_s, 4),
+                "side_score": round(e.contact.side_score, 3),
+                "side_uncertain": abs(e.contact.side_score) < SIDE_CERTAIN_SCORE,
+            }
+            for e in self.events
+        )
+        steps = (e.step.to_json() for e in self.events if e.step is not None)
         meta = self.meta
         return {
             "schema": SCHEMA,
@@ -169,18 +185,8 @@ class WalkAnalysis:
                 "angles_source": self.angles_source,
                 "forward_ambiguous": self.forward_ambiguous,
             },
-            "contacts": [
-                {
-                    "t_s": round(e.contact.t_s, 4),
-                    "side": e.contact.side,
-                    "bout": e.contact.bout,
-                    "t_detected_s": round(e.contact.t_detected_s, 4),
-                    "side_score": round(e.contact.side_score, 3),
-                    "side_uncertain": abs(e.contact.side_score) < SIDE_CERTAIN_SCORE,
-                }
-                for e in self.events
-            ],
-            "steps": [e.step.to_json() for e in self.events if e.step is not None],
+            "contacts": contacts if lazy else list(contacts),
+            "steps": steps if lazy else list(steps),
             "bouts": self.bouts(),
             "per_side": per_side,
             "pace": {
@@ -523,8 +529,8 @@ def events_equal(a: list[WalkEvent], b: list[WalkEvent]) -> bool:
         if (x.step is None) != (y.step is None):
             return False
         if x.step is not None and y.step is not None:
-            vx = np.array([v for v in x.step.__dict__.values() if isinstance(v, float)])
-            vy = np.array([v for v in y.step.__dict__.values() if isinstance(v, float)])
+            vx = np.array([v for f in STEP_FIELDS if isinstance(v := getattr(x.step, f), float)])
+            vy = np.array([v for f in STEP_FIELDS if isinstance(v := getattr(y.step, f), float)])
             if not np.array_equal(vx, vy, equal_nan=True):
                 return False
     return True

@@ -7,7 +7,6 @@ An option that does not apply (to the file or to the test) is refused with a mes
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +141,7 @@ def analyze(
 
     With --patient the run is filed in the session store under the recording's day (the
     recording file is not changed)."""
-    from hipsense.analysis.base import json_safe
+    from hipsense.analysis.base import json_chunks
 
     check_patient(patient_id, store_path)
     given = dict(axes=axes, sides=sides, sets=sets, height_cm=height_cm, age_years=age_years)
@@ -169,15 +168,22 @@ def analyze(
         if line:
             click.echo(line, err=True)
         raise
-    line = file_run(patient_id, store_path, name, file, meta, result.to_json())
+    doc = result.to_json() if patient_id is not None else None
+    line = file_run(patient_id, store_path, name, file, meta, doc)
     if line:
         click.echo(line, err=True)
     if as_json:
-        text = json.dumps(json_safe(result.to_json()), indent=2, allow_nan=False)
+        from hipsense.analysis.walk import WalkAnalysis
+
+        # a walk's contacts and steps are encoded as they are written: never whole in memory
+        lazy = result.to_json(lazy=True) if isinstance(result, WalkAnalysis) else result.to_json()
+        pieces = json_chunks(lazy)
     else:
-        text = result.summary_text()
+        pieces = iter([result.summary_text() + "\n"])
     if out is None:
-        click.echo(text)
+        for piece in pieces:
+            click.echo(piece, nl=False)
     else:
-        out.write_text(text + "\n", encoding="utf-8")
+        with open(out, "w", encoding="utf-8") as f:
+            f.writelines(pieces)
         click.echo(f"written: {out}")

@@ -37,7 +37,7 @@ from hipsense.errors import HipsenseError
 FloatArray = npt.NDArray[np.float64]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Contact:
     """One initial contact: ``t_s`` (estimated contact time), ``side`` ("left"/"right"),
     ``t_detected_s`` (the sample time at which it was decided), ``bout`` (0-based bout number),

@@ -9,7 +9,7 @@ bounded: a trailing window of angles (one step plus a margin) and running statis
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -26,7 +26,7 @@ LIVE_CONTACTS = 16
 """Recent contacts the detector keeps when the tracker keeps no events (live, any length)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a long walk keeps thousands of steps
 class Step:
     """One step, from the contact of ``stance_side`` to the next (opposite) contact.
 
@@ -56,13 +56,17 @@ class Step:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for key, value in self.__dict__.items():
+        for key in STEP_FIELDS:
+            value = getattr(self, key)
             out[key] = None if isinstance(value, float) and math.isnan(value) else (
                 round(value, 4) if isinstance(value, float) else value)  # fmt: skip
         return out
 
 
-@dataclass(frozen=True)
+STEP_FIELDS = tuple(f.name for f in fields(Step))
+
+
+@dataclass(frozen=True, slots=True)
 class WalkEvent:
     """A contact and the step it ended (None for the first contact of a walk)."""
 
