@@ -196,7 +196,11 @@ def json_chunks(doc: Mapping[str, Any]) -> Iterator[str]:
         ):
             item_sep = "[\n    "
             for item in value:
-                yield item_sep + json.dumps(json_safe(item), allow_nan=False)
+                try:  # almost always already strict: the copy only when it is not
+                    text = json.dumps(item, allow_nan=False)
+                except ValueError:
+                    text = json.dumps(json_safe(item), allow_nan=False)
+                yield item_sep + text
                 item_sep = ",\n    "
             yield "[]" if item_sep.startswith("[") else "\n  ]"
         else:
