@@ -6,7 +6,10 @@ the metadata, no board angles, so the host filter runs), then runs, interleaved 
 times, ``hipsense analyze FILE --json`` and (when ``--mobgap-python`` exists)
 ``benchmarks/reference/mobgap_speed.py`` in mobgap's venv. Each child's CPU time (user + system)
 and peak resident memory are measured by a fresh interpreter that runs it. Prints medians,
-x real time in CPU, and the CPU ratio to mobgap in the same round.
+x real time in CPU, the CPU ratio to mobgap in the same round, and hipsense's fixed cost (an
+interpreter that only imports what ``analyze`` imports) against the rest. ``--hours 10`` is the
+constant-memory check (peak RSS flat from 1 h to 10 h); its CSV (450 MiB) is written to a
+temporary folder and removed.
 
     .venv/bin/python benchmarks/analyze_speed.py [--hours 1] [--rounds 3]
         [--mobgap-python /tmp/mobgap-venv/bin/python]
@@ -27,6 +30,11 @@ from hipsense.recording import ANGLE_COLUMNS, Recording, write_recording
 from hipsense.sim.scenarios import simulate
 
 HERE = Path(__file__).resolve().parent
+IMPORTS = (
+    "import hipsense.cli, hipsense.cli.analyze, hipsense.analysis, hipsense.analysis.walk, "
+    "hipsense.recording.chunks, pyarrow.parquet"
+)
+"""What ``hipsense analyze`` imports before it reads a sample: its fixed cost."""
 
 
 def raw_walk_csv(hours: float, path: Path) -> float:
@@ -76,9 +84,11 @@ def main() -> None:
         seconds = raw_walk_csv(args.hours, path)
         mib = path.stat().st_size / 2**20
         runs: dict[str, list[tuple[float, float]]] = {"hipsense": [], "mobgap": []}
+        imports: list[float] = []
         ratios = []
         for _ in range(args.rounds):
             runs["hipsense"].append(child([*hipsense, "analyze", str(path), "--json"]))
+            imports.append(child([sys.executable, "-c", IMPORTS])[0])
             if args.mobgap_python.exists():
                 mob = [str(args.mobgap_python), str(HERE / "reference" / "mobgap_speed.py")]
                 try:
@@ -98,6 +108,13 @@ def main() -> None:
             print(f"| {name} | {cpu:.2f} | {seconds / cpu:.0f}x | {rss:.0f} |")
     if ratios:
         print(f"\nmobgap CPU / hipsense CPU (same round): {statistics.median(ratios):.2f}")
+    floor = statistics.median(imports)
+    rest = statistics.median(v[0] for v in runs["hipsense"]) - floor
+    print(
+        f"hipsense: interpreter start and imports {floor:.2f} CPU s (scipy.signal alone about "
+        f"1 s with scipy 1.17); the rest (reading, analysis, JSON) {rest:.2f} CPU s = "
+        f"{seconds / rest:.0f}x real time"
+    )
 
 
 if __name__ == "__main__":

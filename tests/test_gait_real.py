@@ -32,7 +32,7 @@ from hipsense.analysis.walk import analyse_walk
 from hipsense.detectors.walk.contacts import ContactDetector
 from hipsense.detectors.walk.pendulum import GAIN, LEG_PER_HEIGHT
 from hipsense.detectors.walk.scoring import ContactTally, reference_recordings
-from hipsense.motion.sources import angle_array, left_axis_sensor, raw_arrays
+from hipsense.motion.sources import host_mounting, left_axis_sensor, raw_arrays
 from hipsense.recording.importer import read_foreign_csv
 
 COLUMN_MAP = {"t_s": "time_s", **{f"acc_{a}_mps2": f"acc_{a}" for a in "xyz"},
@@ -167,7 +167,7 @@ def test_sides_hold_when_the_side_cue_is_read_40_ms_late(shared_benchmarks_dir, 
             continue
         rec = read_foreign_csv(r.imu, COLUMN_MAP)
         t, acc, gyr = raw_arrays(rec)
-        mounting = angle_array(rec, axes=r.axes)[2]
+        mounting = host_mounting(rec.meta.mounting, r.axes)[0]
         assert mounting is not None
         for adaptive in (True, False):
             det = ContactDetector(

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the names below, for the type checker (loaded lazily at run
     from hipsense.analysis import ANALYSERS as ANALYSERS
     from hipsense.analysis import Result as Result
     from hipsense.analysis import analyse as analyse
+    from hipsense.analysis import analyse_file as analyse_file
     from hipsense.analysis import options_of as options_of
     from hipsense.analysis.balance import BalanceAnalysis as BalanceAnalysis
     from hipsense.analysis.balance import analyse_balance as analyse_balance
@@ -48,6 +49,7 @@ _LAZY: dict[str, str] = {
     "ANALYSERS": "hipsense.analysis",
     "Result": "hipsense.analysis",
     "analyse": "hipsense.analysis",
+    "analyse_file": "hipsense.analysis",
     "options_of": "hipsense.analysis",
     "BalanceAnalysis": "hipsense.analysis.balance",
     "analyse_balance": "hipsense.analysis.balance",
@@ -89,6 +91,7 @@ __all__ = [
     "analyse",
     "analyse_balance",
     "analyse_bridge",
+    "analyse_file",
     "analyse_walk",
     "options_of",
     "read_foreign_csv",

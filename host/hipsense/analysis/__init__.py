@@ -11,6 +11,7 @@ so a recording gives exactly the live result. Results never know their HTML:
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Callable, Mapping
 from functools import partial
 from types import MappingProxyType
@@ -20,7 +21,7 @@ from hipsense.analysis.balance import BalanceAnalysis, analyse_balance
 from hipsense.analysis.base import VERDICT_KEYS, Result
 from hipsense.analysis.bridge import BridgeAnalysis, analyse_bridge
 from hipsense.analysis.exercise import ExerciseAnalysis, analyse_exercise
-from hipsense.analysis.walk import WalkAnalysis, analyse_walk
+from hipsense.analysis.walk import WalkAnalysis, analyse_walk, analyse_walk_chunks
 from hipsense.conventions.exercises import SPECS as EXERCISES
 from hipsense.errors import HipsenseError
 from hipsense.recording import Recording
@@ -49,6 +50,7 @@ __all__ = [
     "UnknownTest",
     "WalkAnalysis",
     "analyse",
+    "analyse_file",
     "options_of",
     "test_of",
 ]
@@ -66,7 +68,11 @@ def options_of(test: str) -> tuple[str, ...]:
 
 def test_of(recording: Recording, test: str | None = None) -> str:
     """``test`` if given, else the test named in the recording's metadata (checked)."""
-    name = test or recording.meta.test
+    return _test_named(recording.meta.test, test)
+
+
+def _test_named(named: str | None, test: str | None) -> str:
+    name = test or named
     if name is None:
         raise UnknownTest(
             "the recording does not say which test it holds: pass --test "
@@ -91,6 +97,29 @@ def analyse(recording: Recording, test: str | None = None, **options: Any) -> Re
     not take raises :class:`TypeError` naming it, never ignored.
     """
     name = test_of(recording, test)
+    _check_options(name, options)
+    return ANALYSERS[name](recording, **options)
+
+
+def analyse_file(path: str | os.PathLike[str], test: str | None = None, **options: Any) -> Result:
+    """Analyse the recording file ``path`` as ``test`` (default: the test named in it), as
+    :func:`analyse` does after :func:`hipsense.recording.read_recording`, but a walk is read
+    in chunks (:func:`hipsense.recording.chunks.open_chunks`), so its memory does not grow with
+    the recording's length; its result keeps no per-sample data (``recording`` is None). The
+    other tests, a few minutes at most, are read whole.
+    """
+    from hipsense.recording import read_recording
+    from hipsense.recording.chunks import open_chunks
+
+    chunks = open_chunks(path)
+    name = _test_named(chunks.meta.test, test)
+    _check_options(name, options)
+    if name == "walk":
+        return analyse_walk_chunks(chunks, **options)
+    return ANALYSERS[name](read_recording(path), **options)
+
+
+def _check_options(name: str, options: Mapping[str, Any]) -> None:
     accepted = options_of(name)
     unknown = [k for k in options if k not in accepted]
     if unknown:
@@ -99,7 +128,6 @@ def analyse(recording: Recording, test: str | None = None, **options: Any) -> Re
             f"{'is not an option' if len(unknown) == 1 else 'are not options'} of the {name} "
             f"analysis (its options: {', '.join(accepted)})"
         )
-    return ANALYSERS[name](recording, **options)
 
 
 def _analyser(test: str) -> Analyser:

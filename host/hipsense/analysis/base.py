@@ -8,13 +8,14 @@ A result is made by an analyser (:data:`hipsense.analysis.ANALYSERS`) and never 
 from __future__ import annotations
 
 import copy
+import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
 import pandas as pd
 
-from hipsense.recording import MARKER, MARKER_SETTINGS, Recording
+from hipsense.recording import MARKER, MARKER_SETTINGS, Recording, RecordingMeta
 
 VERDICT_KEYS = ("test", "status", "weaker_side", "text")
 """``status``: ``asymmetric``, ``symmetric`` or ``not_enough_data``; ``weaker_side``:
@@ -27,7 +28,10 @@ class Result(Protocol):
     :class:`~hipsense.analysis.balance.BalanceAnalysis`,
     :class:`~hipsense.analysis.bridge.BridgeAnalysis`)."""
 
-    recording: Recording
+    @property
+    def recording(self) -> Recording | None:
+        """The analysed recording (None for a walk read from a file in chunks)."""
+        ...
 
     @property
     def test(self) -> str:
@@ -113,7 +117,22 @@ def board_json(recording: Recording) -> dict[str, Any]:
     (``settings``: the recording's ``extra.board``, None for a file not streamed from a board),
     its mounting, and the stream times (s) of the changes of its stored settings during the
     session (the ``marker`` 258 rows): figures from before and after a change may differ."""
-    board = recording.meta.extra.get("board")
+    return board_doc(recording.meta, settings_changes_t_s(recording.data))
+
+
+def settings_changes_t_s(data: pd.DataFrame) -> list[float]:
+    """The times (s, rounded to ms) of the settings-change markers among ``data``'s rows (a
+    whole recording or one chunk of it)."""
+    if MARKER not in data.columns:
+        return []
+    times = data.loc[data[MARKER] == MARKER_SETTINGS, "t_s"].to_numpy(dtype=float)
+    return [round(float(t), 3) for t in times]
+
+
+def board_doc(meta: RecordingMeta, settings_changed_t_s: list[float]) -> dict[str, Any]:
+    """:func:`board_json` from the metadata and the settings-change times (a recording read
+    in chunks collects them chunk by chunk)."""
+    board = meta.extra.get("board")
     settings = None
     if isinstance(board, Mapping):  # only known scalar keys: the metadata may be hostile
         settings = {
@@ -121,15 +140,10 @@ def board_json(recording: Recording) -> dict[str, Any]:
             for k in BOARD_KEYS
             for v in [board.get(k)]
         }
-    data = recording.data
-    changed: list[float] = []
-    if MARKER in data.columns:
-        times = data.loc[data[MARKER] == MARKER_SETTINGS, "t_s"].to_numpy(dtype=float)
-        changed = [round(float(t), 3) for t in times]
     return {
         "settings": settings,
-        "mounting_wxyz": recording.meta.mounting,
-        "settings_changed_t_s": changed,
+        "mounting_wxyz": meta.mounting,
+        "settings_changed_t_s": list(settings_changed_t_s),
     }
 
 
@@ -165,3 +179,31 @@ def board_words(board: Mapping[str, Any]) -> str:
     if isinstance(settings.get("rate_hz"), (int, float)):
         parts.append(f"{settings['rate_hz']:g} Hz")
     return "Sensor settings at the start: " + (", ".join(parts) or "unknown") + "."
+
+
+def json_chunks(doc: Mapping[str, Any]) -> Iterator[str]:
+    """The strict JSON text of a result document in pieces, to be written as they are made:
+    two-space indents, each object of a list of objects (contacts, steps) on one line, and
+    such lists may be iterators, so a long walk's document is never whole in memory.
+    Non-finite floats are written as null (:func:`json_safe`)."""
+    yield "{"
+    sep = "\n"
+    for key, value in doc.items():
+        yield f"{sep}  {json.dumps(str(key))}: "
+        sep = ",\n"
+        if isinstance(value, Iterator) or (
+            isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value)
+        ):
+            item_sep = "[\n    "
+            for item in value:
+                try:  # almost always already strict: the copy only when it is not
+                    text = json.dumps(item, allow_nan=False)
+                except ValueError:
+                    text = json.dumps(json_safe(item), allow_nan=False)
+                yield item_sep + text
+                item_sep = ",\n    "
+            yield "[]" if item_sep.startswith("[") else "\n  ]"
+        else:
+            text = json.dumps(json_safe(value), indent=2, allow_nan=False)
+            yield text.replace("\n", "\n  ")  # strings hold no raw newline (escaped)
+    yield "}\n" if sep == "\n" else "\n}\n"

@@ -5,6 +5,7 @@ summary in words."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,9 +14,10 @@ import pandas as pd
 
 from hipsense import __version__
 from hipsense.analysis.base import (
-    board_json,
+    board_doc,
     flat_table,
     settings_change_words,
+    settings_changes_t_s,
     verdict_series,
 )
 from hipsense.conventions import SIDES
@@ -25,18 +27,24 @@ from hipsense.detectors.walk.symmetry import RunningStats
 from hipsense.detectors.walk.tracker import (
     PACE_METRICS,
     RANGE_METRICS,
+    STEP_FIELDS,
     Step,
     WalkEvent,
     WalkTracker,
 )
 from hipsense.motion.sources import (
     FloatArray,
+    HostAngles,
     InputError,
-    angle_array,
+    RawChecks,
+    check_raw_content,
+    chunk_arrays,
+    host_mounting,
     left_axis_sensor,
-    raw_arrays,
 )
-from hipsense.recording import Recording
+from hipsense.recording import Recording, RecordingMeta
+from hipsense.recording.chunks import CHUNK_ROWS, RecordingChunks
+from hipsense.recording.schema import CONTENT_ANGLES
 
 SCHEMA = "hipsense.walk"
 VERSION = 2
@@ -53,12 +61,19 @@ CHUNK_SAMPLES = 1000
 class WalkAnalysis:
     """The walk analysis of one recording (see :func:`analyse_walk`)."""
 
-    recording: Recording
+    meta: RecordingMeta
+    duration_s: float
+    """Time covered: last minus first ``t_s`` plus one sample period."""
     tracker: WalkTracker
-    angles_deg: FloatArray = field(repr=False)
     angles_source: str
     forward_ambiguous: bool = False
     """The mounting was estimated and its forward direction is ambiguous: sides may be swapped."""
+    recording: Recording | None = field(default=None, repr=False)
+    """The recording when it was analysed in memory (None when read from a file in chunks)."""
+    angles_deg: FloatArray | None = field(default=None, repr=False)
+    """(N, 3) tilt, obliquity, rotation per sample, with ``recording`` (for the report)."""
+    settings_changed_t_s: list[float] = field(default_factory=list)
+    """Times (s) of the board's settings changes during the session (``marker`` 258)."""
 
     test = "walk"
 
@@ -128,7 +143,10 @@ class WalkAnalysis:
             out.append(entry)
         return out
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, lazy: bool = False) -> dict[str, Any]:
+        """The JSON document (docs/gait.md); ``lazy``: ``contacts`` and ``steps`` are
+        iterators, made as they are written (:func:`hipsense.analysis.base.json_chunks`), so a
+        long walk's document is never whole in memory."""
         tr = self.tracker
         sym = tr.symmetry_
         per_side = {}
@@ -143,30 +161,32 @@ class WalkAnalysis:
             }
         drop_si, step_si = sym.drop_si(), sym.step_time_si()
         first = tr.first_verdict_
-        meta = self.recording.meta
+        contacts = (
+            {
+                "t_s": round(e.contact.t_s, 4),
+                "side": e.contact.side,
+                "bout": e.contact.bout,
+                "t_detected_s": round(e.contact.t_detected_s, 4),
+                "side_score": round(e.contact.side_score, 3),
+                "side_uncertain": abs(e.contact.side_score) < SIDE_CERTAIN_SCORE,
+            }
+            for e in self.events
+        )
+        steps = (e.step.to_json() for e in self.events if e.step is not None)
+        meta = self.meta
         return {
             "schema": SCHEMA,
             "version": VERSION,
             "software_version": __version__,
             "recording": {
-                "duration_s": round(self.recording.duration_s, 3),
+                "duration_s": round(self.duration_s, 3),
                 "rate_hz": meta.rate_hz,
                 "device_name": meta.device_name,
                 "angles_source": self.angles_source,
                 "forward_ambiguous": self.forward_ambiguous,
             },
-            "contacts": [
-                {
-                    "t_s": round(e.contact.t_s, 4),
-                    "side": e.contact.side,
-                    "bout": e.contact.bout,
-                    "t_detected_s": round(e.contact.t_detected_s, 4),
-                    "side_score": round(e.contact.side_score, 3),
-                    "side_uncertain": abs(e.contact.side_score) < SIDE_CERTAIN_SCORE,
-                }
-                for e in self.events
-            ],
-            "steps": [e.step.to_json() for e in self.events if e.step is not None],
+            "contacts": contacts if lazy else list(contacts),
+            "steps": steps if lazy else list(steps),
             "bouts": self.bouts(),
             "per_side": per_side,
             "pace": {
@@ -187,7 +207,7 @@ class WalkAnalysis:
             "first_asymmetric_verdict": None
             if first is None
             else {"t_s": round(first[1], 4), **first[0].to_json()},
-            "board": board_json(self.recording),
+            "board": board_doc(self.meta, self.settings_changed_t_s),
         }
 
     def summary_text(self) -> str:
@@ -200,7 +220,7 @@ class WalkAnalysis:
             f"Walk: {len(self.events)} contacts "
             f"({sum(e.contact.side == 'left' for e in self.events)} left, "
             f"{sum(e.contact.side == 'right' for e in self.events)} right), "
-            f"{len(self.bouts())} bout(s), {self.recording.duration_s:.1f} s; side uncertain for "
+            f"{len(self.bouts())} bout(s), {self.duration_s:.1f} s; side uncertain for "
             f"{sum(abs(e.contact.side_score) < SIDE_CERTAIN_SCORE for e in self.events)}",
             f"Drop of the swing side: right stance {_ms(d['right'], '°')}, "
             f"left stance {_ms(d['left'], '°')}; {drop_difference_words(sym)}",
@@ -214,7 +234,7 @@ class WalkAnalysis:
                 "Warning: the sensor's forward direction could not be told from this recording, "
                 "so left and right may be swapped: pass --axes (docs/gait.md)."
             )
-        changed = settings_change_words(board_json(self.recording))
+        changed = settings_change_words(board_doc(self.meta, self.settings_changed_t_s))
         if changed:
             lines.append(f"Note: {changed}.")
         return "\n".join(lines)
@@ -290,6 +310,18 @@ def step_time_words(si: tuple[float, float, float]) -> str:
     return f"{longer} steps {abs(v):.1f} % longer (95 % CI {a:.1f} to {b:.1f} %)"
 
 
+MOUNTING_PREFIX_S = 120.0
+"""A recording's first 2 minutes are held (at 100 Hz about 7 MB) until the angles' source and
+mounting are decided: whether the board's angles are there, the still second and the walk
+that locate an unknown mounting, the contact detector's learned left axis (a hint to the
+forward sign). A recording no longer than this is checked whole before it is analysed."""
+MOUNTING_PREFIX_MAX_S = 600.0
+"""An unknown mounting is estimated from the first walk; the prefix grows to at most this
+until that walk (the detector's first contact plus the walk window) is in it."""
+WALK_WINDOW_S = 8.0
+"""Seconds of walking, from 0.5 s before the first contact, that give an unknown mounting."""
+
+
 def analyse_walk(
     recording: Recording,
     *,
@@ -309,8 +341,31 @@ def analyse_walk(
     length for step length and gait speed; without either they are not estimated.
     ``chunk_samples``: samples fed per update (any size gives the same events); ``min_steps``
     per side before a verdict; ``min_difference_deg``: the smallest drop difference called
-    asymmetric.
+    asymmetric. The same code reads a file chunk by chunk (:func:`analyse_walk_chunks`); here
+    the per-sample angles are kept too (``angles_deg``, for the report's gait cycles).
     """
+    return analyse_walk_chunks(
+        RecordingChunks.of(recording, CHUNK_ROWS), axes=axes, chunk_samples=chunk_samples,
+        min_steps=min_steps, min_difference_deg=min_difference_deg, height_cm=height_cm,
+        sensor_height_m=sensor_height_m, recording=recording,
+    )  # fmt: skip
+
+
+def analyse_walk_chunks(
+    chunks: RecordingChunks,
+    *,
+    axes: str | None = None,
+    chunk_samples: int = CHUNK_SAMPLES,
+    min_steps: int = 10,
+    min_difference_deg: float = 1.0,
+    height_cm: float | None = None,
+    sensor_height_m: float | None = None,
+    recording: Recording | None = None,
+) -> WalkAnalysis:
+    """:func:`analyse_walk` on a recording read chunk by chunk (``hipsense analyze`` on a
+    file): memory holds one chunk, the first :data:`MOUNTING_PREFIX_S` and the results (one
+    event per contact), whatever the length. ``recording``: the same recording in memory, whose
+    per-sample angles are then kept for the report."""
     pendulum_m = sensor_height_m
     if pendulum_m is None and height_cm is not None:
         pendulum_m = LEG_PER_HEIGHT * height_cm / 100.0
@@ -319,29 +374,149 @@ def analyse_walk(
             f"a sensor height of {pendulum_m:.2f} m is not plausible: give the height in cm "
             "(e.g. --height 172)"
         )
-    t, acc, gyr = raw_arrays(recording)
-    rate = recording.meta.rate_hz
-    contacts_s = left_hint = None
-    if axes is None and recording.meta.mounting is None:  # may be needed for the mounting
-        probe = ContactDetector(rate)
-        probe.update(t, acc, gyr)
-        contacts_s = np.array([c.t_s for c in probe.contacts_])
-        left_hint = probe.learned_left_axis()
-    angles, source, mounting, ambiguous = angle_array(
-        recording, axes=axes, contacts_s=contacts_s, left_hint=left_hint
-    )
-    left = None if mounting is None else left_axis_sensor(mounting)
+    meta = chunks.meta
+    rate = meta.rate_hz
+    check_raw_content(chunks.content != CONTENT_ANGLES, rate)
+    checks = RawChecks(rate)
+    frames = chunks.frames()
+    needs_walk = axes is None and meta.mounting is None
+    changes: list[float] = []
+    prefix, rest, ended = _prefix(frames, checks, rate, changes, needs_walk=needs_walk)
+    if ended:
+        checks.check(final=True)  # the whole recording is in: checked before it is analysed
+    t, acc, gyr, ang = _joined(prefix)
+    mounting: FloatArray | None = None
+    ambiguous = False
+    if ang is not None and axes is None and not np.isnan(ang[:, 1]).all():
+        source = "recording"
+    else:
+        ang = None
+        contacts_s = left_hint = None
+        if axes is None and meta.mounting is None:  # estimated from the prefix
+            probe = ContactDetector(rate)
+            probe.update(t, acc, gyr)
+            contacts_s = np.array([c.t_s for c in probe.contacts_])
+            left_hint = probe.learned_left_axis()
+        mounting, source, ambiguous = host_mounting(
+            meta.mounting, axes, t, acc, rate, walk_s=WALK_WINDOW_S, contacts_s=contacts_s,
+            left_hint=left_hint,
+        )  # fmt: skip
+    host = None if mounting is None else HostAngles(rate, mounting)
     tracker = WalkTracker(
         rate,
         min_steps=min_steps,
         min_difference_deg=min_difference_deg,
-        detector=ContactDetector(rate, left_axis=left),
+        detector=ContactDetector(rate, left_axis=None if mounting is None else
+                                 left_axis_sensor(mounting)),
         pendulum_m=pendulum_m,
+    )  # fmt: skip
+    kept: list[FloatArray] = []
+
+    def feed(t: FloatArray, acc: FloatArray, gyr: FloatArray, ang: FloatArray | None) -> None:
+        angles = host.update(acc, gyr) if host is not None else ang
+        assert angles is not None
+        for i in range(0, t.shape[0], chunk_samples):
+            j = i + chunk_samples
+            tracker.update(t[i:j], acc[i:j], gyr[i:j], angles[i:j])
+        if recording is not None:
+            kept.append(angles)
+
+    feed(t, acc, gyr, ang)
+    t_first = float(t[0])
+    del prefix, t, acc, gyr, ang
+    if rest is not None:
+        feed(*rest)
+        del rest
+    if not ended:
+        for frame in frames:
+            t, acc, gyr, ang = chunk_arrays(frame)
+            changes += settings_changes_t_s(frame)
+            checks.add(t, acc, gyr)
+            checks.check(final=False)
+            feed(t, acc, gyr, ang if host is None else None)
+        checks.check(final=True)
+    duration_s = checks.t_last_s - t_first + 1.0 / rate
+    angles_deg = np.concatenate(kept) if kept else None
+    return WalkAnalysis(
+        meta, duration_s, tracker, source, ambiguous, recording, angles_deg, changes
     )
-    for i in range(0, len(t), chunk_samples):
-        j = i + chunk_samples
-        tracker.update(t[i:j], acc[i:j], gyr[i:j], angles[i:j])
-    return WalkAnalysis(recording, tracker, angles, source, ambiguous)
+
+
+Arrays = tuple[FloatArray, FloatArray, FloatArray, FloatArray | None]
+
+
+def _prefix(
+    frames: Iterator[pd.DataFrame],
+    checks: RawChecks,
+    rate_hz: float,
+    changes: list[float],
+    *,
+    needs_walk: bool,
+) -> tuple[list[Arrays], Arrays | None, bool]:
+    """The recording's first :data:`MOUNTING_PREFIX_S` of samples (more, up to
+    :data:`MOUNTING_PREFIX_MAX_S`, until an unknown mounting's first walk window is in it),
+    the rest of the chunk it ends in, and whether it is the whole recording (``changes``
+    collects the settings-change times of the chunks read). Where it ends
+    depends on the samples only (the first contact is found causally), never on the chunks;
+    it is counted in samples, so a damaged time column cannot shrink it."""
+    held: list[Arrays] = []
+    n_held = 0
+    n_min = max(1, round(min(MOUNTING_PREFIX_S * rate_hz, 1e15)))  # a huge rate_hz: all
+    n_max = max(n_min, round(min(MOUNTING_PREFIX_MAX_S * rate_hz, 1e15)))
+    probe = ContactDetector(rate_hz) if needs_walk else None
+    for frame in frames:
+        arrays = chunk_arrays(frame)
+        changes += settings_changes_t_s(frame)
+        t = arrays[0]
+        checks.add(t, arrays[1], arrays[2])
+        checks.check(final=False)
+        n_end = n_min
+        if probe is not None:
+            probe.update(t, arrays[1], arrays[2])
+            if probe.contacts_:
+                end_s = probe.contacts_[0].t_s - 0.5 + WALK_WINDOW_S
+                n_end = max(n_min, _index_at(held, n_held, t, end_s))
+            else:
+                n_end = n_max
+            n_end = min(n_end, n_max)
+        cut = n_end - n_held
+        if cut >= t.shape[0]:
+            held.append(arrays)
+            n_held += t.shape[0]
+            continue
+        if cut > 0:
+            held.append(_rows(arrays, slice(0, cut)))
+        return held, _rows(arrays, slice(max(cut, 0), None)), False
+    if not held:
+        raise InputError("the recording holds no samples")
+    return held, None, True
+
+
+def _index_at(held: list[Arrays], n_held: int, t: FloatArray, time_s: float) -> int:
+    """The index in the recording of the first sample at or after ``time_s``, among the held
+    chunks (``n_held`` samples) and the current chunk's times ``t``."""
+    if t.shape[0] == 0 or time_s >= t[0]:
+        return n_held + int(np.searchsorted(t, time_s))
+    start = n_held
+    for arrays in reversed(held):
+        start -= arrays[0].shape[0]
+        if time_s >= arrays[0][0]:
+            return start + int(np.searchsorted(arrays[0], time_s))
+    return 0
+
+
+def _joined(parts: list[Arrays]) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None]:
+    t = np.concatenate([p[0] for p in parts])
+    acc = np.concatenate([p[1] for p in parts])
+    gyr = np.concatenate([p[2] for p in parts])
+    angles = [p[3] for p in parts]
+    ang = None if any(a is None for a in angles) else np.concatenate(angles)  # type: ignore[arg-type]
+    return t, acc, gyr, ang
+
+
+def _rows(arrays: Arrays, rows: slice) -> Arrays:
+    t, acc, gyr, ang = arrays
+    return t[rows], acc[rows], gyr[rows], None if ang is None else ang[rows]
 
 
 def events_equal(a: list[WalkEvent], b: list[WalkEvent]) -> bool:
@@ -354,8 +529,8 @@ def events_equal(a: list[WalkEvent], b: list[WalkEvent]) -> bool:
         if (x.step is None) != (y.step is None):
             return False
         if x.step is not None and y.step is not None:
-            vx = np.array([v for v in x.step.__dict__.values() if isinstance(v, float)])
-            vy = np.array([v for v in y.step.__dict__.values() if isinstance(v, float)])
+            vx = np.array([v for f in STEP_FIELDS if isinstance(v := getattr(x.step, f), float)])
+            vy = np.array([v for f in STEP_FIELDS if isinstance(v := getattr(y.step, f), float)])
             if not np.array_equal(vx, vy, equal_nan=True):
                 return False
     return True

@@ -7,7 +7,6 @@ An option that does not apply (to the file or to the test) is refused with a mes
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from hipsense.cli.clinic import check_patient, file_run, patient_options
 from hipsense.conventions import SIDES
 from hipsense.conventions.exercises import SPECS as EXERCISES
 from hipsense.errors import HipsenseError
-from hipsense.recording import Recording
+from hipsense.recording import Recording, RecordingMeta
 
 TEST_NAMES = ("walk", "balance", "bridge", *(f"exercise:{name}" for name in EXERCISES))
 
@@ -90,20 +89,29 @@ def load(
 def analyse_loaded(rec: Recording, test: str | None, **given: Any) -> Any:
     """Analyse a loaded recording; ``given`` are the analysis options from the command line
     (None = not given). An option the test does not take is refused, naming its flag."""
-    from hipsense.analysis import analyse, options_of, test_of
+    from hipsense.analysis import analyse, test_of
 
     name = test_of(rec, test)
+    return analyse(rec, name, **checked_options(name, rec.meta, given))
+
+
+def checked_options(name: str, meta: RecordingMeta, given: dict[str, Any]) -> dict[str, Any]:
+    """The options given on the command line that ``name`` takes; one it does not take is a
+    usage error naming its flag. ``--age`` goes into the metadata (read by the balance
+    analysis)."""
+    from hipsense.analysis import options_of
+
     age_years = given.pop("age_years", None)
     if age_years is not None:
         if name != "balance":
             raise click.UsageError(f"--age does not apply to the {name} test")
-        rec.meta.extra["age_years"] = age_years  # read by hipsense.analysis.balance
+        meta.extra["age_years"] = age_years  # read by hipsense.analysis.balance
     options = {k: v for k, v in given.items() if v is not None}
     accepted = options_of(name)
     for key in options:
         if key not in accepted:
             raise click.UsageError(f"{FLAGS.get(key, key)} does not apply to the {name} test")
-    return analyse(rec, name, **options)
+    return options
 
 
 def run_analysis(file: Path, test: str | None, column_map: str | None, rate_hz: float | None,
@@ -133,29 +141,49 @@ def analyze(
 
     With --patient the run is filed in the session store under the recording's day (the
     recording file is not changed)."""
-    from hipsense.analysis.base import json_safe
+    from hipsense.analysis.base import json_chunks
 
     check_patient(patient_id, store_path)
-    rec = load(file, column_map, rate_hz, test)
-    name = test or rec.meta.test or "unknown"
+    given = dict(axes=axes, sides=sides, sets=sets, height_cm=height_cm, age_years=age_years)
+    chunks = None
+    if column_map is None and rate_hz is None:
+        from hipsense.recording.chunks import open_chunks
+
+        chunks = open_chunks(file)  # a walk is read in chunks: memory bounded at any length
+    if chunks is not None and (test or chunks.meta.test) == "walk":
+        from hipsense.analysis.walk import analyse_walk_chunks
+
+        meta = chunks.meta
+        name = "walk"
+        run = lambda: analyse_walk_chunks(chunks, **checked_options(name, meta, given))  # noqa: E731
+    else:
+        rec = load(file, column_map, rate_hz, test)
+        meta = rec.meta
+        name = test or rec.meta.test or "unknown"
+        run = lambda: analyse_loaded(rec, test, **given)  # noqa: E731
     try:
-        result = analyse_loaded(
-            rec, test, axes=axes, sides=sides, sets=sets, height_cm=height_cm, age_years=age_years
-        )
+        result = run()
     except HipsenseError as exc:
-        line = file_run(patient_id, store_path, name, file, rec.meta, None, str(exc))
+        line = file_run(patient_id, store_path, name, file, meta, None, str(exc))
         if line:
             click.echo(line, err=True)
         raise
-    line = file_run(patient_id, store_path, name, file, rec.meta, result.to_json())
+    doc = result.to_json() if patient_id is not None else None
+    line = file_run(patient_id, store_path, name, file, meta, doc)
     if line:
         click.echo(line, err=True)
     if as_json:
-        text = json.dumps(json_safe(result.to_json()), indent=2, allow_nan=False)
+        from hipsense.analysis.walk import WalkAnalysis
+
+        # a walk's contacts and steps are encoded as they are written: never whole in memory
+        lazy = result.to_json(lazy=True) if isinstance(result, WalkAnalysis) else result.to_json()
+        pieces = json_chunks(lazy)
     else:
-        text = result.summary_text()
+        pieces = iter([result.summary_text() + "\n"])
     if out is None:
-        click.echo(text)
+        for piece in pieces:
+            click.echo(piece, nl=False)
     else:
-        out.write_text(text + "\n", encoding="utf-8")
+        with open(out, "w", encoding="utf-8") as f:
+            f.writelines(pieces)
         click.echo(f"written: {out}")

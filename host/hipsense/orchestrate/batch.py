@@ -5,9 +5,10 @@ flattened to ``a.b`` columns, beside the recording's own scalar fields); a recor
 cannot be read or analysed is one row with ``status = "error"`` and the message, never the end
 of the batch. Work runs in local processes (``concurrent.futures``) or, with a scheduler
 address, on a Dask distributed cluster through its ``concurrent.futures`` executor: the same
-code path. Each finished recording is written at once to ``<out>.parts/`` (one small Parquet
-file each), so a batch that is stopped keeps its results and a rerun skips every recording
-whose path, size and modification time are already in the results.
+code path. Finished recordings are written to ``<out>.parts/`` every ``PART_RECORDINGS`` and
+when the batch stops (Ctrl-C included), so a stopped batch keeps its results and a rerun skips
+every recording whose path, size and modification time are already in the results; each
+walk is read in chunks (:func:`hipsense.analysis.analyse_file`).
 """
 
 from __future__ import annotations
@@ -66,15 +67,13 @@ def analyse_file(path: str, key: tuple[str, int, int], test: str | None,
     """The result rows of one recording (runs in a worker: imports and errors stay here)."""
     base = dict(zip(KEY_COLUMNS, key, strict=True))
     try:
-        from hipsense.analysis import analyse
-        from hipsense.recording import read_recording
+        from hipsense.analysis import analyse_file
 
-        rec = read_recording(path)
-        result = analyse(rec, test, **options)
+        result = analyse_file(path, test, **options)  # a walk read in chunks
         doc = result.to_json()
     except Exception as exc:  # any failure of one recording is a row, never the batch's end
         return [{**base, "test": test, "status": "error", "error": f"{type(exc).__name__}: {exc}"}]
-    name = test or rec.meta.test
+    name = test or result.test
     common = {k: v for k, v in _flat(doc) if not k.startswith("per_side.")}
     per_side = doc.get("per_side") or {}
     rows = [
@@ -101,6 +100,12 @@ def _flat(doc: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]
             yield f"{prefix}{k}", v
 
 
+PART_RECORDINGS = 50
+"""Results are written to the parts folder every this many recordings (and when the batch
+stops, Ctrl-C included), so the main process does little per recording and a rerun after a
+crash redoes at most this many."""
+
+
 def run_batch(
     source: str,
     out: Path,
@@ -125,16 +130,24 @@ def run_batch(
     done = _done_keys(out, parts)
     todo = [(p, k) for p in paths if (k := _key(p)) not in done]
     failed = 0
+    pending: list[dict[str, Any]] = []  # rows not yet in a part file
     with _executor(workers, scheduler) as pool:
         futures = {
             pool.submit(analyse_file, str(p), k, test, dict(options or {})): p for p, k in todo
         }
-        for i, future in enumerate(cf.as_completed(futures), 1):
-            rows = future.result()
-            failed += any(r["status"] == "error" for r in rows)
-            _write_part(parts, rows)
-            if progress is not None:
-                progress(i, len(todo), futures[future])
+        try:
+            for i, future in enumerate(cf.as_completed(futures), 1):
+                rows = future.result()
+                failed += any(r["status"] == "error" for r in rows)
+                pending.extend(rows)
+                if i % PART_RECORDINGS == 0:
+                    _write_part(parts, pending)
+                    pending = []
+                if progress is not None:
+                    progress(i, len(todo), futures[future])
+        finally:  # Ctrl-C or an error: what finished is kept for the rerun
+            if pending:
+                _write_part(parts, pending)
     _combine(out, parts)
     return BatchSummary(len(paths), len(paths) - len(todo), len(todo), failed, out)
 
@@ -201,7 +214,8 @@ def _table(frame: pd.DataFrame) -> pa.Table:
 
 def _write_part(parts: Path, rows: list[dict[str, Any]]) -> None:
     parts.mkdir(parents=True, exist_ok=True)
-    name = hashlib.sha1(repr(rows[0]["recording"]).encode()).hexdigest()[:16]
+    first_last = (rows[0]["recording"], rows[-1]["recording"], len(rows))
+    name = hashlib.sha1(repr(first_last).encode()).hexdigest()[:16]
     tmp = parts / f"{name}.tmp"
     pq.write_table(_table(pd.DataFrame(rows)), tmp)
     os.replace(tmp, parts / f"{name}.parquet")

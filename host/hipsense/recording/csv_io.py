@@ -23,7 +23,7 @@ from hipsense.recording.schema import RowLabel
 META_PREFIX = "# hipsense-recording:"
 # pandas < 3 parses floats exactly only with float_precision="round_trip"; pandas 3 always
 # does and deprecates the option (the round-trip tests check it).
-_EXACT_FLOATS = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
+EXACT_FLOATS = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
 
 
 def to_csv_text(data: pd.DataFrame, meta_json: str) -> str:
@@ -76,7 +76,7 @@ def read_csv_text(text: str, source: str) -> tuple[pd.DataFrame, str | None, Row
     try:
         data = pd.read_csv(
             io.StringIO(text[start:]),  # from the header: the comment lines may hold quotes
-            **_EXACT_FLOATS,  # type: ignore[arg-type]
+            **EXACT_FLOATS,  # type: ignore[arg-type]
             skip_blank_lines=False,
             skipinitialspace=True,
         )

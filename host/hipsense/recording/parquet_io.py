@@ -84,7 +84,7 @@ def read_parquet(path: str, source: str) -> tuple[pd.DataFrame, str | None]:
     raw = stored.get(META_KEY.encode())
     check = stored.get(CHECK_KEY.encode())
     if check is not None:
-        _verify(check, raw, table.num_rows, source)
+        verify_check(check, raw, table.num_rows, source)
     if raw is None:
         return data, None
     try:
@@ -95,7 +95,7 @@ def read_parquet(path: str, source: str) -> tuple[pd.DataFrame, str | None]:
         ) from None
 
 
-def _verify(check: bytes, raw: bytes | None, rows: int, source: str) -> None:
+def verify_check(check: bytes, raw: bytes | None, rows: int, source: str) -> None:
     damaged = f"{source}: the file is damaged:"
     try:
         expected = json.loads(check)

@@ -210,7 +210,7 @@ def _as_int(values: np.ndarray, name: str, source: str, where: RowLabel) -> np.n
     return values.astype(dtype)
 
 
-def _check_increasing(
+def check_increasing(
     values: np.ndarray, name: str, unit: str, source: str, where: RowLabel
 ) -> None:
     """Strictly increasing, or an error at the first offending row (compares, never
@@ -252,8 +252,8 @@ def normalise_frame(
             out[name] = _as_float(values, name, source, where)
         else:
             out[name] = _as_int(values, name, source, where)
-    _check_increasing(out[SEQ], SEQ, "", source, where)  # first: a repeated sample is a
-    _check_increasing(out[T_S], T_S, " s", source, where)  # duplicate, not a time error
+    check_increasing(out[SEQ], SEQ, "", source, where)  # first: a repeated sample is a
+    check_increasing(out[T_S], T_S, " s", source, where)  # duplicate, not a time error
     frame = pd.DataFrame(out)
     for name in columns:
         if name not in out:

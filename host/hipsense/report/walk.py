@@ -34,6 +34,8 @@ _ANGLES = ("tilt_deg", "obliquity_deg", "rotation_deg")
 def gait_cycles(analysis: WalkAnalysis) -> dict[str, FloatArray]:
     """Per side: (cycles, 101, 3) angles over the normalised stride from that side's contact
     to its next contact (two valid steps of one bout), angles relative to the contact."""
+    if analysis.recording is None or analysis.angles_deg is None:  # analysed in chunks
+        return {s: np.empty((0, CYCLE_POINTS, 3)) for s in SIDES}
     t = analysis.recording.data["t_s"].to_numpy()
     ang = analysis.angles_deg
     steps = [e.step for e in analysis.events if e.step is not None]
@@ -91,7 +93,7 @@ def build_page(analysis: WalkAnalysis, patient: dict[str, Any] | None = None) ->
     n_right = sum(e.contact.side == "right" for e in analysis.events)
     verdict = [tr.verdict_.text,
                f"{n_left} left and {n_right} right foot contacts over "
-               f"{analysis.recording.duration_s:.0f} s of recording."]  # fmt: skip
+               f"{analysis.duration_s:.0f} s of recording."]  # fmt: skip
     caution, board_notes = board_lines(doc)
     verdict += caution
     notes = [
@@ -102,7 +104,7 @@ def build_page(analysis: WalkAnalysis, patient: dict[str, Any] | None = None) ->
         f"Angles: {analysis.angles_source}.",
         *board_notes,
     ]
-    return Page("Walk report", header_for(analysis.recording.meta, patient), verdict, rows,
+    return Page("Walk report", header_for(analysis.meta, patient), verdict, rows,
                 [_cycle_chart(analysis), _drop_chart(analysis)], notes)  # fmt: skip
 
 

@@ -37,7 +37,7 @@ from hipsense.errors import HipsenseError
 FloatArray = npt.NDArray[np.float64]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Contact:
     """One initial contact: ``t_s`` (estimated contact time), ``side`` ("left"/"right"),
     ``t_detected_s`` (the sample time at which it was decided), ``bout`` (0-based bout number),
@@ -311,7 +311,7 @@ class ContactDetector(Algorithm):
                     continue
                 if buf[i - self._n_side : i + self._n_impact, 4].max() < self.min_impact:
                     continue
-                t_peak = buf[i, 0]
+                t_peak = float(buf[i, 0])  # a Python float: cheaper to keep and encode
                 if t_peak - self._last_peak_t_s < self.min_step_s:
                     continue
                 yaw = float(buf[i - self._n_side, 3])
@@ -353,7 +353,8 @@ class ContactDetector(Algorithm):
         self._side_state = evidence + parity * self.side_memory * self._side_state
         self._learn_left(h_mps2[self._lag], regular)
         side = "right" if self._side_state > 0 else "left"
-        c = Contact(t_peak_s - self.delay_s, side, t_detected_s, self._bout, self._side_state)
+        c = Contact(t_peak_s - self.delay_s, side, t_detected_s, self._bout,
+                    float(self._side_state))  # fmt: skip
         self.contacts_.append(c)
         if self.keep_contacts is not None and len(self.contacts_) > 2 * self.keep_contacts:
             del self.contacts_[: -self.keep_contacts]

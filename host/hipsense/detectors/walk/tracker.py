@@ -9,7 +9,7 @@ bounded: a trailing window of angles (one step plus a margin) and running statis
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -26,7 +26,7 @@ LIVE_CONTACTS = 16
 """Recent contacts the detector keeps when the tracker keeps no events (live, any length)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a long walk keeps thousands of steps
 class Step:
     """One step, from the contact of ``stance_side`` to the next (opposite) contact.
 
@@ -56,13 +56,17 @@ class Step:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for key, value in self.__dict__.items():
+        for key in STEP_FIELDS:
+            value = getattr(self, key)
             out[key] = None if isinstance(value, float) and math.isnan(value) else (
                 round(value, 4) if isinstance(value, float) else value)  # fmt: skip
         return out
 
 
-@dataclass(frozen=True)
+STEP_FIELDS = tuple(f.name for f in fields(Step))
+
+
+@dataclass(frozen=True, slots=True)
 class WalkEvent:
     """A contact and the step it ended (None for the first contact of a walk)."""
 
@@ -137,7 +141,7 @@ class WalkTracker:
         keep_from = newest - self._keep_s
         if self._prev is not None:
             keep_from = max(min(keep_from, self._prev.t_s - 0.05), keep_from)
-        self._angles = self._angles[self._angles[:, 0] >= keep_from]
+        self._angles = self._angles[self._first_at(keep_from) :]
         if self.keep_events:
             self.events_.extend(events)
         return events
@@ -147,9 +151,13 @@ class WalkTracker:
         if prev is not None:
             step = self._step(prev, c)
             # the buffer never needs samples before this contact again
-            self._angles = self._angles[self._angles[:, 0] >= c.t_s - 0.05]
+            self._angles = self._angles[self._first_at(c.t_s - 0.05) :]
         self._prev_prev, self._prev = prev, c
         return WalkEvent(c, step)
+
+    def _first_at(self, t_s: float) -> int:
+        """Index of the first buffered sample at or after ``t_s`` (sample times increase)."""
+        return int(np.searchsorted(self._angles[:, 0], t_s))
 
     def _step(self, a: Contact, b: Contact) -> Step:
         step_s = b.t_s - a.t_s
@@ -161,12 +169,17 @@ class WalkTracker:
         stride_s = b.t_s - pp.t_s if pp is not None and pp.bout == b.bout else math.nan
         drop = tilt_r = obl_r = rot_r = length = speed = math.nan
         if valid:
-            seg = self._angles[(self._angles[:, 0] >= a.t_s) & (self._angles[:, 0] < b.t_s)]
-            if seg.shape[0] >= 2 and not np.isnan(seg[:, 2]).all():
+            seg = self._angles[self._first_at(a.t_s) : self._first_at(b.t_s)]
+            angles = seg[:, 1:4]
+            if seg.shape[0] >= 2 and not np.isnan(angles).any():  # the host filter's angles
+                obl = seg[:, 2]
+                drop = float(obl[0] - obl.min() if a.side == "right" else obl.max() - obl[0])
+                tilt_r, obl_r, rot_r = (angles.max(axis=0) - angles.min(axis=0)).tolist()
+            elif seg.shape[0] >= 2 and not np.isnan(seg[:, 2]).all():  # the board's, with gaps
                 obl = seg[:, 2]
                 start = obl[~np.isnan(obl)][0]
                 drop = (start - np.nanmin(obl)) if a.side == "right" else (np.nanmax(obl) - start)
-                tilt_r, obl_r, rot_r = (float(np.nanmax(c) - np.nanmin(c)) for c in seg[:, 1:4].T)
+                tilt_r, obl_r, rot_r = (float(np.nanmax(c) - np.nanmin(c)) for c in angles.T)
                 drop = float(drop)
             if self.pendulum_m is not None and seg.shape[0] >= 4:
                 h = vertical_excursion_m(seg[:, 4], self.rate_hz)
