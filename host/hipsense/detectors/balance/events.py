@@ -258,6 +258,10 @@ class StanceDetector(Algorithm):
         touch_max_s: float = 2.5,
         jolt_s: float = 0.6,
         jolt_frac: float = 0.5,
+        end_rel: float = 0.5,
+        relift_rel: float = 0.8,
+        still_rel: float = 0.6,
+        settle_in_s: float = 1.0,
     ) -> None:
         self.quiet_dps = quiet_dps
         self.lift_dps = lift_dps
@@ -278,6 +282,10 @@ class StanceDetector(Algorithm):
         self.touch_max_s = touch_max_s
         self.jolt_s = jolt_s
         self.jolt_frac = jolt_frac
+        self.end_rel = end_rel
+        self.relift_rel = relift_rel
+        self.still_rel = still_rel
+        self.settle_in_s = settle_in_s
         self._shift = WeightShift()
         self._quiet_from_t = 0.0
         self._lift_cue = "sway"
@@ -289,7 +297,8 @@ class StanceDetector(Algorithm):
         self._above_since: float | None = None
         self._last_low_t = 0.0
         self._hist: deque[tuple[float, float, float, float, float, float]] = deque()
-        self._levels: list[float] = []
+        self._level_sum = 0.0  # motion level summed over the hold so far (its mean: the
+        self._level_n = 0  # person's own single-leg sway)
         self._last_high_t = 0.0
         self._impact_rise_t: float | None = None
         self._touch_t = 0.0
@@ -373,14 +382,24 @@ class StanceDetector(Algorithm):
         incl = self._incl_lp
         if self.state_ in ("single", "touch"):
             self.max_abs_tilt_deg_ = max(self.max_abs_tilt_deg_, incl)
-        quiet = act < self.quiet_dps
+        quiet_dps, lift_dps, end_dps = self.quiet_dps, self.lift_dps, self.end_dps
+        if self.state_ in ("single", "touch"):
+            # on one leg the pelvis sways more than on two (a steady person's hold may be below
+            # the fixed levels): quiet, re-lift and still are also relative to this hold's level,
+            # measured from ``settle_in_s`` after the lift-off (the lift itself is a move); no
+            # quiet before that level is known
+            level = self._level_sum / self._level_n if self._level_n else 0.0
+            quiet_dps = min(quiet_dps, self.end_rel * level)
+            lift_dps = min(lift_dps, self.relift_rel * level)
+            end_dps = min(end_dps, self.still_rel * level)
+        quiet = act < quiet_dps
         if quiet:
             if self._quiet_since is None:
                 self._quiet_since = t
         else:
             self._quiet_since = None
         quiet_for = 0.0 if self._quiet_since is None else t - self._quiet_since
-        if act > self.lift_dps:
+        if act > lift_dps:
             if self._above_since is None:
                 self._above_since = t
         else:
@@ -398,8 +417,10 @@ class StanceDetector(Algorithm):
             elif above_for >= self.lift_hold_s:
                 self._lift(t)
         elif self.state_ == "single":
-            self._levels.append(act)
-            if fast > self.end_dps:
+            if t >= self.trials_[-1].lift_off_t_s + self.settle_in_s:
+                self._level_sum += act
+                self._level_n += 1
+            if fast > end_dps:
                 self._last_high_t = t
             if move is not None and self._redate(move):
                 return
@@ -409,7 +430,7 @@ class StanceDetector(Algorithm):
                 self._touch_t = move[0]
                 self.state_ = "touch"
                 self._above_since = None
-            elif quiet_for >= self.end_quiet_s and self._lift_cue == "sway":
+            elif quiet_for >= self.end_quiet_s:
                 self._end(self._settling_onset(self._last_high_t))
         elif self.state_ == "touch":
             sway_cue = self._lift_cue == "sway"
@@ -563,7 +584,8 @@ class StanceDetector(Algorithm):
         )
         self._lift_seen_t.append(t)
         self.state_ = "single"
-        self._levels = [h[4] for h in self._hist if h[0] >= t_lift]
+        held = [h[4] for h in self._hist if h[0] >= t_lift + self.settle_in_s]
+        self._level_sum, self._level_n = float(sum(held)), len(held)
         self._last_high_t = t
         self._impact_rise_t = None
 
