@@ -232,6 +232,11 @@ class StanceDetector(Algorithm):
     jolt_s: the end of a trial moves back to the first jolt within this before it: a hop or
         a hand to a wall comes before the weight goes back onto both feet.
     jolt_frac: a jolt is a jerk above this fraction of ``impact_mps3``.
+    end_rel, still_rel: during the hold, the quiet and still levels are at most these
+        fractions of the hold's own mean motion level, measured from ``settle_in_s`` after
+        the lift-off (on two feet the pelvis sways less than on one, whatever the person's
+        own level; a re-lift after a brief touch-down keeps the fixed ``lift_dps``: a relative
+        one would mistake the settling after the final touch-down of a steady person for it).
     mark_grace_s: a key or button mark is decided this long after it (the sensor's final
         touch-down needs ``end_quiet_s`` of quiet, so it may come after the press), and a
         touch-down the sensor saw within this time of the mark means it saw that one.
@@ -259,7 +264,6 @@ class StanceDetector(Algorithm):
         jolt_s: float = 0.6,
         jolt_frac: float = 0.5,
         end_rel: float = 0.5,
-        relift_rel: float = 0.8,
         still_rel: float = 0.6,
         settle_in_s: float = 1.0,
     ) -> None:
@@ -283,7 +287,6 @@ class StanceDetector(Algorithm):
         self.jolt_s = jolt_s
         self.jolt_frac = jolt_frac
         self.end_rel = end_rel
-        self.relift_rel = relift_rel
         self.still_rel = still_rel
         self.settle_in_s = settle_in_s
         self._shift = WeightShift()
@@ -382,15 +385,14 @@ class StanceDetector(Algorithm):
         incl = self._incl_lp
         if self.state_ in ("single", "touch"):
             self.max_abs_tilt_deg_ = max(self.max_abs_tilt_deg_, incl)
-        quiet_dps, lift_dps, end_dps = self.quiet_dps, self.lift_dps, self.end_dps
+        quiet_dps, end_dps = self.quiet_dps, self.end_dps
         if self.state_ in ("single", "touch"):
             # on one leg the pelvis sways more than on two (a steady person's hold may be below
-            # the fixed levels): quiet, re-lift and still are also relative to this hold's level,
+            # the fixed levels): quiet and still are also relative to this hold's level,
             # measured from ``settle_in_s`` after the lift-off (the lift itself is a move); no
             # quiet before that level is known
             level = self._level_sum / self._level_n if self._level_n else 0.0
             quiet_dps = min(quiet_dps, self.end_rel * level)
-            lift_dps = min(lift_dps, self.relift_rel * level)
             end_dps = min(end_dps, self.still_rel * level)
         quiet = act < quiet_dps
         if quiet:
@@ -399,7 +401,7 @@ class StanceDetector(Algorithm):
         else:
             self._quiet_since = None
         quiet_for = 0.0 if self._quiet_since is None else t - self._quiet_since
-        if act > lift_dps:
+        if act > self.lift_dps:
             if self._above_since is None:
                 self._above_since = t
         else:
