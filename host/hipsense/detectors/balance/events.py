@@ -233,10 +233,14 @@ class StanceDetector(Algorithm):
         a hand to a wall comes before the weight goes back onto both feet.
     jolt_frac: a jolt is a jerk above this fraction of ``impact_mps3``.
     end_rel, still_rel: during the hold, the quiet and still levels are at most these
-        fractions of the hold's own mean motion level, measured from ``settle_in_s`` after
+        fractions of the hold's own mean motion level (quiet judged on the motion level
+        averaged over ``quiet_tau_s``: a steady person's sway on a noisy gyroscope is near its
+        noise floor), measured from ``settle_in_s`` after
         the lift-off (on two feet the pelvis sways less than on one, whatever the person's
         own level; a re-lift after a brief touch-down keeps the fixed ``lift_dps``: a relative
         one would mistake the settling after the final touch-down of a steady person for it).
+    history_s: samples kept to date events back (a steady person's final touch-down may
+        be confirmed by quiet seconds later).
     mark_grace_s: a key or button mark is decided this long after it (the sensor's final
         touch-down needs ``end_quiet_s`` of quiet, so it may come after the press), and a
         touch-down the sensor saw within this time of the mark means it saw that one.
@@ -264,7 +268,9 @@ class StanceDetector(Algorithm):
         jolt_s: float = 0.6,
         jolt_frac: float = 0.5,
         end_rel: float = 0.5,
-        still_rel: float = 0.6,
+        still_rel: float = 1.5,
+        quiet_tau_s: float = 0.5,
+        history_s: float = 8.0,
         settle_in_s: float = 1.0,
     ) -> None:
         self.quiet_dps = quiet_dps
@@ -288,6 +294,9 @@ class StanceDetector(Algorithm):
         self.jolt_frac = jolt_frac
         self.end_rel = end_rel
         self.still_rel = still_rel
+        self.quiet_tau_s = quiet_tau_s
+        self.history_s = history_s
+        self._act_slow = 0.0
         self.settle_in_s = settle_in_s
         self._shift = WeightShift()
         self._quiet_from_t = 0.0
@@ -372,7 +381,7 @@ class StanceDetector(Algorithm):
     ) -> None:  # fmt: skip
         hist = self._hist
         hist.append((t, tilt, obl, lat, act, jerk))
-        while hist and hist[0][0] < t - 3.0:
+        while hist and hist[0][0] < t - self.history_s:
             hist.popleft()
         if fast < self.onset_dps:
             self._last_low_t = t
@@ -386,6 +395,8 @@ class StanceDetector(Algorithm):
         if self.state_ in ("single", "touch"):
             self.max_abs_tilt_deg_ = max(self.max_abs_tilt_deg_, incl)
         quiet_dps, end_dps = self.quiet_dps, self.end_dps
+        self._act_slow += min(dt / self.quiet_tau_s, 1.0) * (act - self._act_slow)
+        level_of = act
         if self.state_ in ("single", "touch"):
             # on one leg the pelvis sways more than on two (a steady person's hold may be below
             # the fixed levels): quiet and still are also relative to this hold's level,
@@ -394,7 +405,8 @@ class StanceDetector(Algorithm):
             level = self._level_sum / self._level_n if self._level_n else 0.0
             quiet_dps = min(quiet_dps, self.end_rel * level)
             end_dps = min(end_dps, self.still_rel * level)
-        quiet = act < quiet_dps
+            level_of = self._act_slow  # near the sensor's noise floor: averaged over longer
+        quiet = level_of < quiet_dps
         if quiet:
             if self._quiet_since is None:
                 self._quiet_since = t
