@@ -239,6 +239,8 @@ class StanceDetector(Algorithm):
         the lift-off (on two feet the pelvis sways less than on one, whatever the person's
         own level; a re-lift after a brief touch-down keeps the fixed ``lift_dps``: a relative
         one would mistake the settling after the final touch-down of a steady person for it).
+    amend_after_s: a trial ended by quiet alone whose weight goes back onto both feet more
+        than this after that end ends at the move back instead (a lull in a steady sway).
     history_s: samples kept to date events back (a steady person's final touch-down may
         be confirmed by quiet seconds later).
     mark_grace_s: a key or button mark is decided this long after it (the sensor's final
@@ -271,6 +273,7 @@ class StanceDetector(Algorithm):
         still_rel: float = 1.5,
         quiet_tau_s: float = 0.5,
         history_s: float = 8.0,
+        amend_after_s: float = 0.35,
         settle_in_s: float = 1.0,
     ) -> None:
         self.quiet_dps = quiet_dps
@@ -296,6 +299,8 @@ class StanceDetector(Algorithm):
         self.still_rel = still_rel
         self.quiet_tau_s = quiet_tau_s
         self.history_s = history_s
+        self.amend_after_s = amend_after_s
+        self._by_quiet = False  # the last trial ended by quiet alone (may be amended)
         self._act_slow = 0.0
         self.settle_in_s = settle_in_s
         self._shift = WeightShift()
@@ -420,6 +425,8 @@ class StanceDetector(Algorithm):
             self._above_since = None
         above_for = 0.0 if self._above_since is None else t - self._above_since
 
+        if self.state_ in ("waiting", "ready") and move is not None and self._amend(move):
+            return
         if self.state_ == "waiting":
             upright = incl < self.upright_max_deg
             if quiet_for >= self.baseline_min_s and upright:
@@ -446,6 +453,7 @@ class StanceDetector(Algorithm):
                 self._above_since = None
             elif quiet_for >= self.end_quiet_s:
                 self._end(self._settling_onset(self._last_high_t))
+                self._by_quiet = True
         elif self.state_ == "touch":
             sway_cue = self._lift_cue == "sway"
             if self._reloaded(move) or (sway_cue and above_for >= self.lift_hold_s):
@@ -603,7 +611,24 @@ class StanceDetector(Algorithm):
         self._last_high_t = t
         self._impact_rise_t = None
 
+    def _amend(self, move: tuple[float, float, float]) -> bool:
+        """A trial ended by quiet alone (a lull in a steady person's sway) whose weight goes
+        back onto both feet clearly after that end (``amend_after_s``; the settling of a hop
+        or a hand on a wall comes before the weight goes back): the final touch-down is the
+        move back."""
+        if not self._by_quiet or not self.trials_:
+            return False
+        trial = self.trials_[-1]
+        end = trial.end_t_s
+        if end is None or move[0] <= end + self.amend_after_s or not self._returned(move):
+            return False
+        trial.end_t_s = self._first_jolt(move[0])
+        self._by_quiet = False
+        self._quiet_from_t = max(self._quiet_from_t, move[1])
+        return True
+
     def _end(self, t_end: float) -> None:
+        self._by_quiet = False
         self.trials_[-1].end_t_s = self._first_jolt(t_end)
         self.state_ = "waiting"
         self._quiet_since = None
