@@ -232,13 +232,18 @@ class StanceDetector(Algorithm):
     jolt_s: the end of a trial moves back to the first jolt within this before it: a hop or
         a hand to a wall comes before the weight goes back onto both feet.
     jolt_frac: a jolt is a jerk above this fraction of ``impact_mps3``.
-    end_rel, still_rel: during the hold, the quiet and still levels are at most these
-        fractions of the hold's own mean motion level (quiet judged on the motion level
-        averaged over ``quiet_tau_s``: a steady person's sway on a noisy gyroscope is near its
-        noise floor), measured from ``settle_in_s`` after
-        the lift-off (on two feet the pelvis sways less than on one, whatever the person's
-        own level; a re-lift after a brief touch-down keeps the fixed ``lift_dps``: a relative
-        one would mistake the settling after the final touch-down of a steady person for it).
+    end_rel: during the hold, "quiet" is the motion level averaged over ``quiet_tau_s``
+        below at most this fraction of the hold's own mean motion level (measured from
+        ``settle_in_s`` after the lift-off): on two feet the pelvis sways less than on one,
+        whatever the person's own level, and a steady person's sway on a noisy gyroscope is
+        near its noise floor. A re-lift after a brief touch-down keeps the fixed
+        ``lift_dps``: a relative one would mistake the settling after the final touch-down of
+        a steady person for it.
+    still_rel: during the hold, "still" (the fast level, dating the final touch-down) is
+        below at most this multiple of the hold's mean level.
+    settle_in_s: the hold's level is measured from this long after the lift-off (the lift
+        itself is a move).
+    quiet_tau_s: time constant of the motion level averaged for the quiet test of the hold.
     amend_after_s: a trial ended by quiet alone whose weight goes back onto both feet more
         than this after that end ends at the move back instead (a lull in a steady sway).
     history_s: samples kept to date events back (a steady person's final touch-down may
