@@ -245,7 +245,9 @@ class StanceDetector(Algorithm):
         itself is a move).
     quiet_tau_s: time constant of the motion level averaged for the quiet test of the hold.
     amend_after_s: a trial ended by quiet alone whose weight goes back onto both feet more
-        than this after that end ends at the move back instead (a lull in a steady sway).
+        than this (and at most ``amend_within_s``) after that end ends at the move back
+        instead (a lull in a steady sway).
+    amend_within_s: see ``amend_after_s``.
     history_s: samples kept to date events back (a steady person's final touch-down may
         be confirmed by quiet seconds later).
     mark_grace_s: a key or button mark is decided this long after it (the sensor's final
@@ -279,6 +281,7 @@ class StanceDetector(Algorithm):
         quiet_tau_s: float = 0.5,
         history_s: float = 8.0,
         amend_after_s: float = 0.35,
+        amend_within_s: float = 3.0,
         settle_in_s: float = 1.0,
     ) -> None:
         self.quiet_dps = quiet_dps
@@ -305,6 +308,7 @@ class StanceDetector(Algorithm):
         self.quiet_tau_s = quiet_tau_s
         self.history_s = history_s
         self.amend_after_s = amend_after_s
+        self.amend_within_s = amend_within_s
         self._by_quiet = False  # the last trial ended by quiet alone (may be amended)
         self._act_slow = 0.0
         self.settle_in_s = settle_in_s
@@ -625,7 +629,9 @@ class StanceDetector(Algorithm):
             return False
         trial = self.trials_[-1]
         end = trial.end_t_s
-        if end is None or move[0] <= end + self.amend_after_s or not self._returned(move):
+        if end is None or not end + self.amend_after_s < move[0] <= end + self.amend_within_s:
+            return False  # (a later move back is the next trial's shift onto the other leg)
+        if not self._returned(move):
             return False
         trial.end_t_s = self._first_jolt(move[0])
         self._by_quiet = False
