@@ -270,7 +270,7 @@ class StanceDetector(Algorithm):
         upright_max_deg: float = 40.0,
         jerk_delay_s: float = 0.028,
         level_delay_s: float = 0.05,
-        mark_grace_s: float = 2.5,
+        mark_grace_s: float = 3.5,
         shift_min_m: float = 0.02,
         return_frac: float = 0.65,
         touch_max_s: float = 2.5,
