@@ -163,8 +163,7 @@ def assign_supports(
                     f"rep {k + 1}: the protocol asked for {what}, but the free side sank as "
                     f"on a bridge on the {s} leg: the {s} leg is reported"
                 )
-        elif a in SIDES and hints is not None and hints[k] is not None:
-            h = hints[k]
+        elif a in SIDES and hints is not None and (h := hints[k]) is not None:
             sides.append(h)
             sources.append("weak sensor reading" + (" and protocol" if h == a else ""))
             if h != a:
