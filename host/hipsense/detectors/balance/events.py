@@ -160,6 +160,34 @@ class WeightShift:
         self.completed = (t0, t1, d)
         return self.completed
 
+    def search_back(self, min_m: float) -> tuple[float, float, float] | None:
+        """The best move of at least ``min_m`` in the samples held (about the longest template
+        and two margins), at rest before it but not necessarily after: asked once, when the
+        sway has already shown a lift-off, since single-leg sway may follow a shift onto one
+        foot at once. (start_t, end_t, displacement_m) or None."""
+        m = self._m
+        arr = np.fromiter(self._buf, dtype=np.float64, count=len(self._buf))
+        times = list(self._times)
+        best: tuple[float, float, float, float] | None = None
+        for dur, n, phi, phi2, phi_norm in self._templates:
+            for end in range(n + m, len(arr) + 1):
+                w = arr[end - n : end]
+                w0 = w - w.mean()
+                norm = math.sqrt(float(w0 @ w0))
+                if norm < 1e-6:
+                    continue
+                corr = abs(float(w0 @ phi)) / (phi_norm * norm)
+                if corr < self.min_corr or (best is not None and corr <= best[0]):
+                    continue
+                d = float(w @ phi) / phi2 * dur * dur
+                pre = arr[end - n - m : end - n]
+                v_pre = float(np.max(np.abs(np.cumsum(pre[::-1])))) / self.rate_hz
+                if abs(d) < min_m or v_pre > self.quiet_frac * 1.875 * abs(d) / dur:
+                    continue
+                t1 = times[end - 1] - self.delay_s
+                best = (corr, t1 - dur, t1, d)
+        return None if best is None else best[1:]
+
     def _search(self) -> tuple[float, float, float] | None:
         """Test the windows ending ``margin_s`` ago; returns the pending move if a later one,
         not overlapping it, replaces it."""
@@ -465,7 +493,7 @@ class StanceDetector(Algorithm):
                 self._by_quiet = True
         elif self.state_ == "touch":
             sway_cue = self._lift_cue == "sway"
-            if self._reloaded(move) or (sway_cue and above_for >= self.lift_hold_s):
+            if self._reloaded(move) or above_for >= self.lift_hold_s:
                 trial = self.trials_[-1]
                 trial.touch_downs.append((self._touch_t, max(self._last_low_t, self._touch_t)))
                 self.state_ = "single"
@@ -593,6 +621,12 @@ class StanceDetector(Algorithm):
         recent = self._shift.completed
         if move is None and recent is not None and t - recent[1] < 1.5:
             move = recent if abs(recent[2]) >= self.shift_min_m else None
+        if move is None:  # a shift followed at once by sway: look back for it, rest before only
+            back = self._shift.search_back(self.shift_min_m)
+            t_sway = self._last_low_t - self.level_delay_s
+            # the shift ends as the foot leaves: not after the sway has risen
+            if back is not None and back[0] >= self._quiet_from_t and back[1] <= t_sway + 0.15:
+                move = back
         if move is not None:
             t_lift, shift = move[1], move[2]
             self._lift_cue = "weight shift"
