@@ -149,7 +149,7 @@ def test_live_blocks_with_a_key_and_a_button_give_the_offline_result() -> None:
     live = LiveStance(mounting_wxyz=source.meta.mounting or (1.0, 0.0, 0.0, 0.0))
     session = SimpleNamespace(markers=[])
     t_key = truth[0]["lift_off_t_s"] + 4.0  # before the brief touch-down: the sensor saw none
-    t_press = truth[1]["lift_off_t_s"] + 5.0
+    t_press = truth[1]["lift_off_t_s"] + 4.0  # 4 s before its brief touch-down: beyond the grace
     key = press = None
     rows = []
     for block in blocks:
@@ -165,7 +165,7 @@ def test_live_blocks_with_a_key_and_a_button_give_the_offline_result() -> None:
             session.markers.append(MarkerFrame(code=0, seq=press % SEQ_MODULUS))
     assert key is not None and press is not None
     assert [m.code for m in live.marks] == [MARKER_KEY, MARKER_BUTTON]
-    assert live.detector.trials_[0].end_source == "key"  # decided live, 2.5 s after the key
+    assert live.detector.trials_[0].end_source == "key"  # decided live, 3.5 s after the key
 
     data = pd.concat(rows, ignore_index=True)
     rec = Recording(meta=source.meta, data=data)

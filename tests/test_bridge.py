@@ -94,3 +94,32 @@ def test_every_algorithm_parameter_is_documented() -> None:
         for name in inspect.signature(cls.__init__).parameters:
             if name != "self":
                 assert f"{name}:" in doc, f"{cls.__name__}.{name} is not documented"
+
+
+def test_support_hint_reads_a_small_sink_unless_the_twist_points_the_other_way() -> None:
+    from hipsense.detectors.bridge.compare import support_hint
+
+    assert support_hint(0.9, -1.0) == "left"  # free right side sank, twist towards it
+    assert support_hint(-0.8, 0.5) == "right"
+    assert support_hint(-0.8, -0.9) == "right"  # twist against, but small
+    assert support_hint(0.3, -3.0) is None  # too small a sink
+    assert support_hint(0.9, 1.2) is None  # twist clearly towards the other leg
+
+
+def test_weak_readings_follow_sets_done_in_another_order_and_never_make_a_single_leg_rep() -> None:
+    from hipsense.detectors.bridge.compare import assign_supports
+
+    # asked right then left; the person did left first: every rep nearly level (sag < 1.5°)
+    seen: list[str | None] = [None] * 4
+    hints: list[str | None] = ["left", "left", "right", None]
+    sides, sources, notes = assign_supports(seen, ["right", "left"], 2, hints)
+    assert sides == ["left", "left", "right", "left"]
+    assert sources[:3] == ["weak sensor reading"] * 3
+    assert sources[3] == "protocol"
+    assert sum("weak reading" in n for n in notes) == 3  # every disagreement said
+    # a double-leg place stays double-leg whatever a small sink says (sensor bias)
+    sides, sources, _ = assign_supports([None, None], ["both"], 2, ["left", "right"])
+    assert sides == ["both", "both"] and sources == ["protocol", "protocol"]
+    # a reading that agrees with the protocol says so without a warning
+    sides, sources, notes = assign_supports([None], ["left"], 1, ["left"])
+    assert sources == ["weak sensor reading and protocol"] and not notes

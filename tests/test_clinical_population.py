@@ -43,20 +43,23 @@ def test_person_follows_the_plan_not_the_protocol() -> None:
 
 
 def test_stance_sample_rates() -> None:
-    """A regression gate at this sample's measured rates (2026-12-07: lift-off 11/16, final
-    touch-down 14/16, stance leg and drop 15/16); issue 15's targets (≥ 98 % / 99 %) are not
-    met yet: docs/validation.md has the population's rates and the reasons."""
+    """A regression gate at this sample's measured rates (2026-12-07: lift-off 14/16, final
+    touch-down, stance leg and drop 16/16; before this round 11, 14, 15, 15);
+    issue 15's lift-off target (≥ 98 %) is not met: docs/validation.md has the population's
+    rates on held-out seeds and the reasons."""
     trials, _ = stance_records(stance_people(8, seed=1))
     assert len(trials) == 16
-    assert sum(t["lift"] for t in trials) >= 11
-    assert sum(t["end"] for t in trials) >= 14
-    assert sum(t["leg"] for t in trials) >= 15
-    assert sum(t["drop"] for t in trials) >= 15
+    assert sum(t["lift"] for t in trials) >= 14
+    assert all(t["end"] for t in trials)
+    assert all(t["leg"] for t in trials)
+    assert all(t["drop"] for t in trials)
 
 
 def test_steady_balancer_lift_off_and_touch_down_are_found() -> None:
     """Issue 15: a person who stands still on one leg (hold sway ≈ 1.3 °/s, no drop, no tilt,
-    slow foot lift) was invisible to a sway-only detector; the weight shift dates both ends."""
+    slow foot lift) was invisible to a sway-only detector; the weight shift dates the lift-off,
+    and the end is found against the person's own sway level (a fixed quiet level ended such
+    holds at the first quiet second, or at a lull in the sway: 6/8 ends before)."""
     import dataclasses
 
     people = []
@@ -70,13 +73,15 @@ def test_steady_balancer_lift_off_and_touch_down_are_found() -> None:
     assert len(trials) == 8
     assert all(t["lift"] for t in trials)
     assert all(t["leg"] for t in trials)
-    assert np.mean([t["end"] for t in trials]) >= 0.75
+    assert all(t["end"] for t in trials)
 
 
 def test_bridge_sample_rates() -> None:
     recs = bridge_records(bridge_people(6, seed=2))
     assert all(r["exact"] for r in recs)  # including an abandoned set
-    # reps the sensor can tell (sag ≥ 1.5° or twist ≥ 2°): measured 25/26 on this sample
-    assert sum(r["vis_right"] for r in recs) >= 0.95 * sum(r["vis"] for r in recs)
+    # reps the sensor can tell (sag ≥ 1.5° or twist ≥ 2°): 26/26 on this sample, and every
+    # rep (34/34) with the weak reading of nearly level reps (2026-12-07)
+    assert sum(r["vis_right"] for r in recs) == sum(r["vis"] for r in recs)
+    assert sum(r["legs_right"] for r in recs) == sum(r["legs"] for r in recs)
     assert all(r["weak_ok"] for r in recs if r["weak_case"] in ("beyond", "none"))
     assert any(r["weak_case"] == "beyond" for r in recs)

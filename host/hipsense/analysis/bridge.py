@@ -5,8 +5,10 @@
 lists the supporting side of each set in order (``both`` = double-leg, ``left``, ``right``).
 The supporting leg of each rep is the sensor's (the free side sinks or the pelvis twists
 towards it, :func:`hipsense.detectors.bridge.compare.support_seen`) and is checked against the
-protocol; only a level rep takes the protocol's side (said in the warnings), and every
-disagreement is reported, never silently overruled.
+protocol; a nearly level rep where the protocol asked for a single-leg one takes the side
+its small sink points at (:func:`~hipsense.detectors.bridge.compare.support_hint`), only a
+level rep takes the protocol's side (said in the warnings), and every disagreement is
+reported, never silently overruled.
 """
 
 from __future__ import annotations
@@ -26,7 +28,12 @@ from hipsense.analysis.base import (
     verdict_series,
 )
 from hipsense.conventions import SIDES
-from hipsense.detectors.bridge.compare import assign_supports, compare_sides, support_seen
+from hipsense.detectors.bridge.compare import (
+    assign_supports,
+    compare_sides,
+    support_hint,
+    support_seen,
+)
 from hipsense.detectors.bridge.events import BridgeDetector
 from hipsense.detectors.bridge.frame import supine_alignment, unit_rows
 from hipsense.detectors.bridge.metrics import RepMeasure
@@ -232,7 +239,8 @@ def analyse_bridge(
         )
     set_list = protocol_sets(recording, sets)
     seen = [support_seen(r.hip_drop_deg, r.twist_deg) for r in det.reps_]
-    supports, sources, warnings = assign_supports(seen, set_list, protocol_reps(recording))
+    hints = [support_hint(r.hip_drop_deg, r.twist_deg) for r in det.reps_]
+    supports, sources, warnings = assign_supports(seen, set_list, protocol_reps(recording), hints)
     reps = [
         {**rep_json(r, side), "support_seen": s, "support_source": src}
         for r, side, s, src in zip(det.reps_, supports, seen, sources, strict=True)

@@ -160,6 +160,34 @@ class WeightShift:
         self.completed = (t0, t1, d)
         return self.completed
 
+    def search_back(self, min_m: float) -> tuple[float, float, float] | None:
+        """The best move of at least ``min_m`` in the samples held (about the longest template
+        and two margins), at rest before it but not necessarily after: asked once, when the
+        sway has already shown a lift-off, since single-leg sway may follow a shift onto one
+        foot at once. (start_t, end_t, displacement_m) or None."""
+        m = self._m
+        arr = np.fromiter(self._buf, dtype=np.float64, count=len(self._buf))
+        times = list(self._times)
+        best: tuple[float, float, float, float] | None = None
+        for dur, n, phi, phi2, phi_norm in self._templates:
+            for end in range(n + m, len(arr) + 1):
+                w = arr[end - n : end]
+                w0 = w - w.mean()
+                norm = math.sqrt(float(w0 @ w0))
+                if norm < 1e-6:
+                    continue
+                corr = abs(float(w0 @ phi)) / (phi_norm * norm)
+                if corr < self.min_corr or (best is not None and corr <= best[0]):
+                    continue
+                d = float(w @ phi) / phi2 * dur * dur
+                pre = arr[end - n - m : end - n]
+                v_pre = float(np.max(np.abs(np.cumsum(pre[::-1])))) / self.rate_hz
+                if abs(d) < min_m or v_pre > self.quiet_frac * 1.875 * abs(d) / dur:
+                    continue
+                t1 = times[end - 1] - self.delay_s
+                best = (corr, t1 - dur, t1, d)
+        return None if best is None else best[1:]
+
     def _search(self) -> tuple[float, float, float] | None:
         """Test the windows ending ``margin_s`` ago; returns the pending move if a later one,
         not overlapping it, replaces it."""
@@ -232,6 +260,24 @@ class StanceDetector(Algorithm):
     jolt_s: the end of a trial moves back to the first jolt within this before it: a hop or
         a hand to a wall comes before the weight goes back onto both feet.
     jolt_frac: a jolt is a jerk above this fraction of ``impact_mps3``.
+    end_rel: during the hold, "quiet" is the motion level averaged over ``quiet_tau_s``
+        below at most this fraction of the hold's own mean motion level (measured from
+        ``settle_in_s`` after the lift-off): on two feet the pelvis sways less than on one,
+        whatever the person's own level, and a steady person's sway on a noisy gyroscope is
+        near its noise floor. A re-lift after a brief touch-down keeps the fixed
+        ``lift_dps``: a relative one would mistake the settling after the final touch-down of
+        a steady person for it.
+    still_rel: during the hold, "still" (the fast level, dating the final touch-down) is
+        below at most this multiple of the hold's mean level.
+    settle_in_s: the hold's level is measured from this long after the lift-off (the lift
+        itself is a move).
+    quiet_tau_s: time constant of the motion level averaged for the quiet test of the hold.
+    amend_after_s: a trial ended by quiet alone whose weight goes back onto both feet more
+        than this (and at most ``amend_within_s``) after that end ends at the move back
+        instead (a lull in a steady sway).
+    amend_within_s: see ``amend_after_s``.
+    history_s: samples kept to date events back (a steady person's final touch-down may
+        be confirmed by quiet seconds later).
     mark_grace_s: a key or button mark is decided this long after it (the sensor's final
         touch-down needs ``end_quiet_s`` of quiet, so it may come after the press), and a
         touch-down the sensor saw within this time of the mark means it saw that one.
@@ -252,12 +298,19 @@ class StanceDetector(Algorithm):
         upright_max_deg: float = 40.0,
         jerk_delay_s: float = 0.028,
         level_delay_s: float = 0.05,
-        mark_grace_s: float = 2.5,
+        mark_grace_s: float = 3.5,
         shift_min_m: float = 0.02,
         return_frac: float = 0.65,
         touch_max_s: float = 2.5,
         jolt_s: float = 0.6,
         jolt_frac: float = 0.5,
+        end_rel: float = 0.5,
+        still_rel: float = 1.5,
+        quiet_tau_s: float = 0.5,
+        history_s: float = 8.0,
+        amend_after_s: float = 0.35,
+        amend_within_s: float = 3.0,
+        settle_in_s: float = 1.0,
     ) -> None:
         self.quiet_dps = quiet_dps
         self.lift_dps = lift_dps
@@ -278,6 +331,15 @@ class StanceDetector(Algorithm):
         self.touch_max_s = touch_max_s
         self.jolt_s = jolt_s
         self.jolt_frac = jolt_frac
+        self.end_rel = end_rel
+        self.still_rel = still_rel
+        self.quiet_tau_s = quiet_tau_s
+        self.history_s = history_s
+        self.amend_after_s = amend_after_s
+        self.amend_within_s = amend_within_s
+        self._by_quiet = False  # the last trial ended by quiet alone (may be amended)
+        self._act_slow = 0.0
+        self.settle_in_s = settle_in_s
         self._shift = WeightShift()
         self._quiet_from_t = 0.0
         self._lift_cue = "sway"
@@ -289,7 +351,8 @@ class StanceDetector(Algorithm):
         self._above_since: float | None = None
         self._last_low_t = 0.0
         self._hist: deque[tuple[float, float, float, float, float, float]] = deque()
-        self._levels: list[float] = []
+        self._level_sum = 0.0  # motion level summed over the hold so far (its mean: the
+        self._level_n = 0  # person's own single-leg sway)
         self._last_high_t = 0.0
         self._impact_rise_t: float | None = None
         self._touch_t = 0.0
@@ -360,7 +423,7 @@ class StanceDetector(Algorithm):
     ) -> None:  # fmt: skip
         hist = self._hist
         hist.append((t, tilt, obl, lat, act, jerk))
-        while hist and hist[0][0] < t - 3.0:
+        while hist and hist[0][0] < t - self.history_s:
             hist.popleft()
         if fast < self.onset_dps:
             self._last_low_t = t
@@ -373,7 +436,19 @@ class StanceDetector(Algorithm):
         incl = self._incl_lp
         if self.state_ in ("single", "touch"):
             self.max_abs_tilt_deg_ = max(self.max_abs_tilt_deg_, incl)
-        quiet = act < self.quiet_dps
+        quiet_dps, end_dps = self.quiet_dps, self.end_dps
+        self._act_slow += min(dt / self.quiet_tau_s, 1.0) * (act - self._act_slow)
+        level_of = act
+        if self.state_ in ("single", "touch"):
+            # on one leg the pelvis sways more than on two (a steady person's hold may be below
+            # the fixed levels): quiet and still are also relative to this hold's level,
+            # measured from ``settle_in_s`` after the lift-off (the lift itself is a move); no
+            # quiet before that level is known
+            level = self._level_sum / self._level_n if self._level_n else 0.0
+            quiet_dps = min(quiet_dps, self.end_rel * level)
+            end_dps = min(end_dps, self.still_rel * level)
+            level_of = self._act_slow  # near the sensor's noise floor: averaged over longer
+        quiet = level_of < quiet_dps
         if quiet:
             if self._quiet_since is None:
                 self._quiet_since = t
@@ -387,6 +462,8 @@ class StanceDetector(Algorithm):
             self._above_since = None
         above_for = 0.0 if self._above_since is None else t - self._above_since
 
+        if self.state_ in ("waiting", "ready") and move is not None and self._amend(move):
+            return
         if self.state_ == "waiting":
             upright = incl < self.upright_max_deg
             if quiet_for >= self.baseline_min_s and upright:
@@ -398,8 +475,10 @@ class StanceDetector(Algorithm):
             elif above_for >= self.lift_hold_s:
                 self._lift(t)
         elif self.state_ == "single":
-            self._levels.append(act)
-            if fast > self.end_dps:
+            if t >= self.trials_[-1].lift_off_t_s + self.settle_in_s:
+                self._level_sum += act
+                self._level_n += 1
+            if fast > end_dps:
                 self._last_high_t = t
             if move is not None and self._redate(move):
                 return
@@ -409,11 +488,12 @@ class StanceDetector(Algorithm):
                 self._touch_t = move[0]
                 self.state_ = "touch"
                 self._above_since = None
-            elif quiet_for >= self.end_quiet_s and self._lift_cue == "sway":
+            elif quiet_for >= self.end_quiet_s:
                 self._end(self._settling_onset(self._last_high_t))
+                self._by_quiet = True
         elif self.state_ == "touch":
             sway_cue = self._lift_cue == "sway"
-            if self._reloaded(move) or (sway_cue and above_for >= self.lift_hold_s):
+            if self._reloaded(move) or above_for >= self.lift_hold_s:
                 trial = self.trials_[-1]
                 trial.touch_downs.append((self._touch_t, max(self._last_low_t, self._touch_t)))
                 self.state_ = "single"
@@ -541,6 +621,12 @@ class StanceDetector(Algorithm):
         recent = self._shift.completed
         if move is None and recent is not None and t - recent[1] < 1.5:
             move = recent if abs(recent[2]) >= self.shift_min_m else None
+        if move is None:  # a shift followed at once by sway: look back for it, rest before only
+            back = self._shift.search_back(self.shift_min_m)
+            t_sway = self._last_low_t - self.level_delay_s
+            # the shift ends as the foot leaves: not after the sway has risen
+            if back is not None and back[0] >= self._quiet_from_t and back[1] <= t_sway + 0.15:
+                move = back
         if move is not None:
             t_lift, shift = move[1], move[2]
             self._lift_cue = "weight shift"
@@ -563,11 +649,31 @@ class StanceDetector(Algorithm):
         )
         self._lift_seen_t.append(t)
         self.state_ = "single"
-        self._levels = [h[4] for h in self._hist if h[0] >= t_lift]
+        held = [h[4] for h in self._hist if h[0] >= t_lift + self.settle_in_s]
+        self._level_sum, self._level_n = float(sum(held)), len(held)
         self._last_high_t = t
         self._impact_rise_t = None
 
+    def _amend(self, move: tuple[float, float, float]) -> bool:
+        """A trial ended by quiet alone (a lull in a steady person's sway) whose weight goes
+        back onto both feet clearly after that end (``amend_after_s``; the settling of a hop
+        or a hand on a wall comes before the weight goes back): the final touch-down is the
+        move back."""
+        if not self._by_quiet or not self.trials_:
+            return False
+        trial = self.trials_[-1]
+        end = trial.end_t_s
+        if end is None or not end + self.amend_after_s < move[0] <= end + self.amend_within_s:
+            return False  # (a later move back is the next trial's shift onto the other leg)
+        if not self._returned(move):
+            return False
+        trial.end_t_s = self._first_jolt(move[0])
+        self._by_quiet = False
+        self._quiet_from_t = max(self._quiet_from_t, move[1])
+        return True
+
     def _end(self, t_end: float) -> None:
+        self._by_quiet = False
         self.trials_[-1].end_t_s = self._first_jolt(t_end)
         self.state_ = "waiting"
         self._quiet_since = None

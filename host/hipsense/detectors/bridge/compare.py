@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from hipsense.conventions import SIDES
 from hipsense.conventions.symmetry import left_right
 
 LIFT_FLOOR_DEG = 3.0
@@ -99,14 +100,42 @@ def support_seen(hip_drop_deg: float, twist_deg: float) -> str | None:
     return None
 
 
+HINT_DROP_DEG = 0.5
+"""A free-side sink from this up to ``SUPPORT_DROP_DEG`` is a weak reading: it decides between
+the left and the right leg where the protocol asked for a single-leg rep, never whether a rep
+was single-leg at all (a tilted or turned sensor gives double-leg reps a drop of this order:
+the simulated population shows up to ≈ 1°, docs/validation.md)."""
+HINT_TWIST_AGAINST_DEG = 1.0
+"""A weak reading is dropped when the twist points at the other leg by at least this."""
+
+
+def support_hint(hip_drop_deg: float, twist_deg: float) -> str | None:
+    """The leg a rep that :func:`support_seen` calls level leans to ('left', 'right'), or
+    None: the free side sank at least ``HINT_DROP_DEG`` and the pelvis did not twist clearly
+    the other way (same conventions as :func:`support_seen`)."""
+    if abs(hip_drop_deg) < HINT_DROP_DEG:
+        return None
+    side = "right" if hip_drop_deg < 0 else "left"
+    against = twist_deg < 0 if side == "right" else twist_deg > 0
+    if against and abs(twist_deg) >= HINT_TWIST_AGAINST_DEG:
+        return None
+    return side
+
+
 def assign_supports(
-    seen: list[str | None], protocol: list[str], reps_per_set: int | None
+    seen: list[str | None],
+    protocol: list[str],
+    reps_per_set: int | None,
+    hints: list[str | None] | None = None,
 ) -> tuple[list[str], list[str], list[str]]:
     """Supporting side of every rep: the sensor's where it sees one, else the protocol's.
 
     ``protocol`` lists the sets in order; ``reps_per_set`` (None: shared out equally when
-    the count allows) places each rep in its set. Returns the sides, where each came from
-    (``sensor``, ``protocol``, ``sensor and protocol``) and the disagreements in words.
+    the count allows) places each rep in its set. ``hints`` (:func:`support_hint`) choose
+    between left and right for a level rep where the protocol asked for a single-leg one
+    (the person may have done the sets in another order). Returns the sides, where each came
+    from (``sensor``, ``protocol``, ``sensor and protocol``, ``weak sensor reading``, ``weak
+    sensor reading and protocol``) and the disagreements in words.
     """
     n = len(seen)
     if reps_per_set is None and n % len(protocol) == 0:
@@ -133,6 +162,15 @@ def assign_supports(
                 notes.append(
                     f"rep {k + 1}: the protocol asked for {what}, but the free side sank as "
                     f"on a bridge on the {s} leg: the {s} leg is reported"
+                )
+        elif a in SIDES and hints is not None and (h := hints[k]) is not None:
+            sides.append(h)
+            sources.append("weak sensor reading" + (" and protocol" if h == a else ""))
+            if h != a:
+                notes.append(
+                    f"rep {k + 1}: the protocol asked for the {a} leg, but the free side sank "
+                    f"slightly (under {SUPPORT_DROP_DEG}°, a weak reading) as on a bridge on "
+                    f"the {h} leg: the {h} leg is reported"
                 )
         elif a is not None:
             sides.append(a)
