@@ -194,14 +194,18 @@ def _marker_code(frame: MarkerFrame) -> int:
 
 
 @contextlib.asynccontextmanager
-async def _transport(options: StreamOptions) -> AsyncIterator[tuple[Transport, str]]:
+async def _transport(
+    options: StreamOptions,
+) -> AsyncIterator[tuple[Transport, str, Callable[[], float]]]:
+    """The transport, the board's name and the clock of the stream's deadlines: wall time, or
+    the virtual board's simulated clock when it runs in lockstep (docs/virtual-board.md)."""
     if options.transport is not None:
-        yield options.transport, options.device or options.transport.name
+        yield options.transport, options.device or options.transport.name, time.monotonic
         return
     if options.port is not None:
         from hipsense.link.transport.serial import SerialTransport
 
-        yield SerialTransport(options.port), options.device or options.port
+        yield SerialTransport(options.port), options.device or options.port, time.monotonic
         return
     from hipsense.link.transport.ble import BleTransport
 
@@ -209,6 +213,7 @@ async def _transport(options: StreamOptions) -> AsyncIterator[tuple[Transport, s
         yield (
             BleTransport(options.device, scan_timeout_s=options.scan_timeout_s),
             (options.device or "hipsense"),
+            time.monotonic,
         )
         return
     from hipsense.virtual.bleak_backend import VirtualClient, VirtualScanner
@@ -224,6 +229,7 @@ async def _transport(options: StreamOptions) -> AsyncIterator[tuple[Transport, s
                 scan_timeout_s=options.scan_timeout_s,
             ),
             running.name,
+            running.radio.clock_s if options.virtual.clock == "lockstep" else time.monotonic,
         )
 
 
@@ -321,9 +327,12 @@ async def _stream(
     stop: asyncio.Event | None,
     sigint: _Sigint,
 ) -> StreamSummary:
-    async with _transport(options) as (transport, name), _open(transport, options) as session:
+    async with (
+        _transport(options) as (transport, name, clock),
+        _open(transport, options, clock) as session,
+    ):
         summary = StreamSummary(name)
-        deadline = time.monotonic() + options.setup_deadline_s
+        deadline = clock() + options.setup_deadline_s
         status = await _retry(
             session, deadline, lambda: _stop_and_status(session, name, options.take_over)
         )
@@ -355,12 +364,15 @@ async def _stream(
 
 
 @contextlib.asynccontextmanager
-async def _open(transport: Transport, options: StreamOptions) -> AsyncIterator[Session]:
+async def _open(
+    transport: Transport, options: StreamOptions, clock: Callable[[], float]
+) -> AsyncIterator[Session]:
     """A started session, trying again while the board is out of reach (a dropped link while
-    connecting) for ``options.setup_deadline_s``; the last error says what to check."""
-    session = Session(transport)
+    connecting) for ``options.setup_deadline_s`` on ``clock``; the last error says what to
+    check."""
+    session = Session(transport, now_s=clock)
     deadline_s = options.setup_deadline_s
-    t_end = time.monotonic() + deadline_s
+    t_end = clock() + deadline_s
     attempt = 0
     while True:
         try:
@@ -368,7 +380,7 @@ async def _open(transport: Transport, options: StreamOptions) -> AsyncIterator[S
             break
         except LinkDown as exc:
             attempt += 1
-            if time.monotonic() >= t_end:
+            if clock() >= t_end:
                 raise LinkDown(f"{exc} (tried {attempt} times in {deadline_s:g} s)") from None
             log.info("connecting failed (%s); trying again", exc)
             await asyncio.sleep(min(0.5 * attempt, 2.0))
@@ -379,14 +391,15 @@ async def _open(transport: Transport, options: StreamOptions) -> AsyncIterator[S
 
 
 async def _retry(session: Session, deadline: float, step: Callable[[], Awaitable[_T]]) -> _T:
-    """``step()`` again after a link drop or a lost answer, until ``deadline``."""
+    """``step()`` again after a link drop or a lost answer, until ``deadline`` (on the
+    session's clock)."""
     while True:
         try:
             return await step()
         except (LinkDown, CommandTimeout):
-            if time.monotonic() >= deadline:
+            if session.now_s() >= deadline:
                 raise
-            while not session.transport.connected and time.monotonic() < deadline:
+            while not session.transport.connected and session.now_s() < deadline:
                 await asyncio.sleep(0.1)
 
 
@@ -429,8 +442,10 @@ async def _pump(
     stop: asyncio.Event | None,
     sigint: _Sigint,
 ) -> None:
-    """Hand blocks to the recorder and ``on_block`` until a stop condition (see ``stream``)."""
-    t_begin = last_progress = time.monotonic()
+    """Hand blocks to the recorder and ``on_block`` until a stop condition (see ``stream``);
+    the deadlines run on the session's clock (wall time, or the virtual board's in lockstep)."""
+    clock = session.now_s
+    t_begin = last_progress = clock()
     wall_cap = None if options.seconds is None else options.seconds + options.give_up_s
     checked_at: float | None = None
     why = "no samples arrived"
@@ -446,7 +461,7 @@ async def _pump(
         except SessionClosed:
             summary.problem = "the link to the board closed"
             return
-        now = time.monotonic()
+        now = clock()
         if wall_cap is not None and now - t_begin >= wall_cap:
             summary.problem = (
                 f"--seconds {options.seconds:g} asked for, but after {wall_cap:g} s only "
@@ -470,7 +485,7 @@ async def _pump(
                 why, restarted = await _diagnose(session, options.raw)
                 if restarted:
                     summary.events.append(why)
-                    last_progress = time.monotonic()
+                    last_progress = clock()
             continue
         last_progress = now
         block = recorder.add(block)

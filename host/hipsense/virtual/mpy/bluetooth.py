@@ -90,6 +90,7 @@ MSG_WRITE_RSP = const(0x0B)  # u16 request, u8 status
 MSG_SEC_REQ = const(0x20)  # u16 conn_handle: the peripheral asks for security (gap_pair)
 MSG_PAIR_RSP = const(0x21)  # u16 conn, u8 status, u8 encrypted, authenticated, bonded, ltk[16]
 MSG_ENC_RSP = const(0x22)  # u16 conn, u8 status, u8 encrypted, authenticated, bonded
+MSG_CLOCK_WAIT = const(0x0C)  # u32 now_ms, u32 wanted_ms: lockstep, the board waits for time
 # Host -> board
 MSG_CONNECT_REQ = const(0x41)  # addr[6] of the central
 MSG_DISCONNECT_REQ = const(0x42)  # u16 conn_handle
@@ -104,6 +105,7 @@ MSG_HANG = const(0x4A)  # (none): the main program's next machine call never ret
 MSG_I2C_FAIL = const(0x4B)  # u16 count, u8 errno: the next count I2C transactions fail
 MSG_IMU_PAUSE = const(0x4C)  # u32 down_ms: every device on I2C bus 0 stops acknowledging
 MSG_STALL = const(0x4D)  # u32 ms: the main program's next machine call takes this long
+MSG_CLOCK_GRANT = const(0x4E)  # u32 until_ms: lockstep, the board may run until then
 MSG_PAIR_REQ = const(0x60)  # u16 conn, u8 bond, u8 mitm, u8 io capability, u8 le_secure
 MSG_ENCRYPT_REQ = const(0x61)  # u16 conn, ltk[16] (the key the central holds)
 
@@ -240,6 +242,8 @@ class _Sim:
         self.rnd_next_ms = -1
         self.imu_back_ms = -1  # MSG_IMU_PAUSE: the devices answer again then
         self.events = []  # IRQ events waiting for delivery
+        self.granted_us = 0  # lockstep: simulated time the host allows (MSG_CLOCK_GRANT)
+        self.asked_us = -1  # lockstep: the time of the last MSG_CLOCK_WAIT
         self.clock = _default_clock_ms
         self.sock = None
         self.poller = None
@@ -284,6 +288,9 @@ class _Sim:
             host_port = endpoint[4:] if endpoint.startswith("tcp:") else endpoint
             host, port = host_port.rsplit(":", 1)
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            # TCP_NODELAY (IPPROTO_TCP 6, option 1; the unix port names neither): small
+            # messages go out at once, not held back by Nagle's algorithm
+            s.setsockopt(6, 1, 1)
             s.connect(socket.getaddrinfo(host, int(port))[0][-1])
         self.sock = s
         self.poller = select.poll()
@@ -291,7 +298,12 @@ class _Sim:
         self.send(MSG_HELLO, self.mac)
         if self.db:
             self.send(MSG_GATT_DB, self.db)
-        _start_ticker()
+        if _simclock is not None and _simclock.lockstep():
+            # no ticker thread: the radio is serviced when the board sleeps (simulated time)
+            _simclock._wait = _lockstep_wait
+            _simclock._services.append(_sim.service)
+        else:
+            _start_ticker()
 
     def read_socket(self):
         sock = self.sock
@@ -368,6 +380,10 @@ class _Sim:
             self.pair(_u16(m, o), m[o + 2], m[o + 3], m[o + 4], m[o + 5])
         elif kind == MSG_ENCRYPT_REQ:
             self.encrypt(_u16(m, o), m[o + 2 : o + 18])
+        elif kind == MSG_CLOCK_GRANT:
+            until = _u32(m, o) * 1000
+            if until > self.granted_us:
+                self.granted_us = until
         elif kind == MSG_LINK:
             self.interval_ms = max(1, _u32(m, o) // 1000)
             self.per_event = max(1, m[o + 4])
@@ -627,6 +643,27 @@ class _Sim:
 
 _sim = _Sim()
 _ticker_on = [False]
+
+
+def _lockstep_wait(target_us):
+    """Lockstep (``_simclock``): block until the host granted ``target_us`` of simulated time,
+    handling its messages meanwhile. The board tells the host where it stands (MSG_CLOCK_WAIT);
+    the host answers once it has taken in what the board sent before (docs/virtual-board.md)."""
+    s = _sim
+    clock = _simclock
+    if clock is None:
+        return
+    while s.granted_us < target_us:
+        poller = s.poller
+        if s.sock is None or poller is None:  # no host (it went away): wall time x speed
+            now = clock.now_us()
+            clock.time.sleep_us(int((target_us - now) / clock.speed()))
+            return
+        if s.asked_us < target_us:
+            s.asked_us = target_us
+            s.send(MSG_CLOCK_WAIT, _p32(clock.now_us() // 1000) + _p32(target_us // 1000))
+        poller.poll(1000)
+        s.read_socket()
 
 
 def _tick(_):
