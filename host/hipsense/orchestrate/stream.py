@@ -110,7 +110,9 @@ class StreamOptions:
     written; ``host_marks`` returns the marks made on the host since its last call
     (``(seq, marker code)``, e.g. key presses), written on their samples. ``write_delay_s``:
     how long samples wait for their markers before they are written. ``stall_check_s`` and
-    ``give_up_s``: the deadlines of a stream that stops delivering (docs/link.md).
+    ``give_up_s``: the deadlines of a stream that stops delivering (docs/link.md), measured on
+    ``clock`` (None: wall time, or the virtual board's simulated clock when ``virtual`` runs
+    in lockstep; pass ``running.radio.clock_s`` with a ``transport`` to a lockstep board).
     ``handle_sigint``: Ctrl-C ends the stream with its summary (the caller sees no
     KeyboardInterrupt)."""
 
@@ -134,6 +136,7 @@ class StreamOptions:
     stall_check_s: float = STALL_CHECK_S
     give_up_s: float = GIVE_UP_S
     setup_deadline_s: float = SETUP_DEADLINE_S
+    clock: Callable[[], float] | None = None
     handle_sigint: bool = True
     take_over: bool = False
     """Take the stream when another computer (or the USB link) is running one (START_TAKEOVER);
@@ -200,12 +203,14 @@ async def _transport(
     """The transport, the board's name and the clock of the stream's deadlines: wall time, or
     the virtual board's simulated clock when it runs in lockstep (docs/virtual-board.md)."""
     if options.transport is not None:
-        yield options.transport, options.device or options.transport.name, time.monotonic
+        name = options.device or options.transport.name
+        yield options.transport, name, options.clock or time.monotonic
         return
     if options.port is not None:
         from hipsense.link.transport.serial import SerialTransport
 
-        yield SerialTransport(options.port), options.device or options.port, time.monotonic
+        name = options.device or options.port
+        yield SerialTransport(options.port), name, options.clock or time.monotonic
         return
     from hipsense.link.transport.ble import BleTransport
 
@@ -213,7 +218,7 @@ async def _transport(
         yield (
             BleTransport(options.device, scan_timeout_s=options.scan_timeout_s),
             (options.device or "hipsense"),
-            time.monotonic,
+            options.clock or time.monotonic,
         )
         return
     from hipsense.virtual.bleak_backend import VirtualClient, VirtualScanner
@@ -229,7 +234,8 @@ async def _transport(
                 scan_timeout_s=options.scan_timeout_s,
             ),
             running.name,
-            running.radio.clock_s if options.virtual.clock == "lockstep" else time.monotonic,
+            options.clock
+            or (running.radio.clock_s if options.virtual.clock == "lockstep" else time.monotonic),
         )
 
 

@@ -391,8 +391,9 @@ CONSUMER_TURNS = 4
 """Lockstep: event-loop turns given to the host's consumers (transport -> session -> stream)
 before the board may go on, so that they react at the simulated time the data arrived."""
 BACKSTOP_S = 5.0
-"""Lockstep: a board clock that stands still this long (wall time: a board that died or hangs
-without sleeping) lets :meth:`VirtualRadio.clock_s` run on with wall time."""
+"""Lockstep: a board clock that stands still this long (wall time: a board that died, or
+hangs without sleeping) lets :meth:`VirtualRadio.clock_s` run on with wall time x speed, so
+that the host's deadlines still end a stream whose board is gone."""
 
 
 class VirtualRadio:
@@ -408,9 +409,10 @@ class VirtualRadio:
 
     def __init__(self, speed: float | None = None) -> None:
         self.speed = speed
+        self._wall_s: Callable[[], float] = time.monotonic
         self._sim_base_ms = 0  # simulated time of boards whose process has ended
         self._sim_last_ms = -1
-        self._sim_last_wall = time.monotonic()
+        self._sim_last_wall = self._wall_s()
         self._backstop_s = 0.0
         self._pace: tuple[float, float] | None = None  # (simulated ms, wall s) pacing anchor
         self.boards: list[VirtualBoard] = []
@@ -478,14 +480,15 @@ class VirtualRadio:
         """Simulated seconds since the first board booted, across board restarts (lockstep);
         runs on with wall time only while no board clock moves for ``BACKSTOP_S``."""
         sim_ms = self._sim_base_ms + max((b.sim_ms for b in self.boards if b.alive), default=0)
-        now = time.monotonic()
+        now = self._wall_s()
+        rate = self.speed or 1.0
         stood_s = now - self._sim_last_wall
         if sim_ms != self._sim_last_ms:
-            self._backstop_s += max(0.0, stood_s - BACKSTOP_S)
+            self._backstop_s += max(0.0, stood_s - BACKSTOP_S) * rate
             self._sim_last_ms = sim_ms
             self._sim_last_wall = now
             stood_s = 0.0
-        return sim_ms / 1000.0 + self._backstop_s + max(0.0, stood_s - BACKSTOP_S)
+        return sim_ms / 1000.0 + self._backstop_s + max(0.0, stood_s - BACKSTOP_S) * rate
 
     async def _grant(self, board: VirtualBoard, payload: bytes) -> None:
         """Answer a waiting lockstep board: let the host's consumers take in what it sent,
