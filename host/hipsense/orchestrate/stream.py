@@ -73,15 +73,6 @@ class StreamBusy(HipsenseError):
 WRITE_DELAY_S = 0.5
 """Blocks are written once this much newer stream time has arrived (markers catch up)."""
 
-_IMU_NAMES = {
-    ImuChip.MPU6050: "mpu6050",
-    ImuChip.MPU6500: "mpu6500",
-    ImuChip.MPU6886: "mpu6886",
-    ImuChip.ICM42688P: "icm42688p",
-    ImuChip.LSM6DS3: "lsm6ds3",
-    ImuChip.LSM6DSOX: "lsm6dsox",
-}
-
 
 STALL_CHECK_S = 2.0
 """No new sample for this long: ask the board what it is doing (and restart its stream)."""
@@ -371,7 +362,7 @@ async def _stream(
 
 @contextlib.asynccontextmanager
 async def _open(
-    transport: Transport, options: StreamOptions, clock: Callable[[], float]
+    transport: Transport, options: StreamOptions, clock: Callable[[], float] = time.monotonic
 ) -> AsyncIterator[Session]:
     """A started session, trying again while the board is out of reach (a dropped link while
     connecting) for ``options.setup_deadline_s`` on ``clock``; the last error says what to
@@ -696,7 +687,7 @@ def _meta(
         device_name=name,
         firmware_version=".".join(map(str, status.fw_version)) if status else None,
         protocol_version=1,
-        imu_chip=_IMU_NAMES.get(ImuChip(config.imu)) if config else None,
+        imu_chip=ImuChip(config.imu).chip_name if config else None,
         mounting=list(settings.mounting_wxyz) if settings and settings.mounting_wxyz else None,
         test=options.test,
         start_time=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
