@@ -299,9 +299,9 @@ class _Sim:
         if self.db:
             self.send(MSG_GATT_DB, self.db)
         if _simclock is not None and _simclock.lockstep():
-            # no ticker thread: the radio is serviced when the board sleeps (simulated time)
-            _simclock._wait = _lockstep_wait
-            _simclock._services.append(_sim.service)
+            import _simlockstep  # pyright: ignore[reportMissingImports]
+
+            _simlockstep.attach(self)  # no ticker thread: serviced when the board sleeps
         else:
             _start_ticker()
 
@@ -643,27 +643,6 @@ class _Sim:
 
 _sim = _Sim()
 _ticker_on = [False]
-
-
-def _lockstep_wait(target_us):
-    """Lockstep (``_simclock``): block until the host granted ``target_us`` of simulated time,
-    handling its messages meanwhile. The board tells the host where it stands (MSG_CLOCK_WAIT);
-    the host answers once it has taken in what the board sent before (docs/virtual-board.md)."""
-    s = _sim
-    clock = _simclock
-    if clock is None:
-        return
-    while s.granted_us < target_us:
-        poller = s.poller
-        if s.sock is None or poller is None:  # no host (it went away): wall time x speed
-            now = clock.now_us()
-            clock.time.sleep_us(int((target_us - now) / clock.speed()))
-            return
-        if s.asked_us < target_us:
-            s.asked_us = target_us
-            s.send(MSG_CLOCK_WAIT, _p32(clock.now_us() // 1000) + _p32(target_us // 1000))
-        poller.poll(1000)
-        s.read_socket()
 
 
 def _tick(_):
