@@ -242,8 +242,6 @@ class _Sim:
         self.rnd_next_ms = -1
         self.imu_back_ms = -1  # MSG_IMU_PAUSE: the devices answer again then
         self.events = []  # IRQ events waiting for delivery
-        self.granted_us = 0  # lockstep: simulated time the host allows (MSG_CLOCK_GRANT)
-        self.asked_us = -1  # lockstep: the time of the last MSG_CLOCK_WAIT
         self.clock = _default_clock_ms
         self.sock = None
         self.poller = None
@@ -380,10 +378,6 @@ class _Sim:
             self.pair(_u16(m, o), m[o + 2], m[o + 3], m[o + 4], m[o + 5])
         elif kind == MSG_ENCRYPT_REQ:
             self.encrypt(_u16(m, o), m[o + 2 : o + 18])
-        elif kind == MSG_CLOCK_GRANT:
-            until = _u32(m, o) * 1000
-            if until > self.granted_us:
-                self.granted_us = until
         elif kind == MSG_LINK:
             self.interval_ms = max(1, _u32(m, o) // 1000)
             self.per_event = max(1, m[o + 4])
