@@ -10,7 +10,7 @@ import _simclock
 _sim = None
 _handle = None  # the radio's own message handler
 _MSG_CLOCK_WAIT = 0x0C  # bluetooth.MSG_CLOCK_WAIT
-_MSG_CLOCK_GRANT = 0x4B  # bluetooth.MSG_CLOCK_GRANT
+_MSG_CLOCK_GRANT = 0x4E  # bluetooth.MSG_CLOCK_GRANT
 _granted_us = 0  # simulated time the host allows
 _asked_us = -1  # the time of the last MSG_CLOCK_WAIT
 
