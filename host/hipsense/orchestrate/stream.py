@@ -541,7 +541,7 @@ class _Recorder:
 
     A board restart (new boot id) starts its sample numbers and clock again; the recorder
     continues the recording's ``seq`` and ``t_s`` across it, the gap counted as lost samples
-    (estimated from the host clock), so the file stays one increasing series.
+    (estimated on the session's clock), so the file stays one increasing series.
     """
 
     def __init__(
@@ -572,6 +572,7 @@ class _Recorder:
         self._seq_shift = 0
         self._t_shift_s = 0.0
         self._last: SampleBlock | None = None  # newest block as recorded (shifted)
+        self._last_at_s = 0.0  # when it was taken in, on the session's clock
 
     def add(self, block: SampleBlock) -> SampleBlock:
         """Record ``block``; returns it as recorded (shifted after a board restart)."""
@@ -583,6 +584,7 @@ class _Recorder:
         if self.t0 is None:
             self.t0 = float(block.t_device_s[0])
         self._last = block
+        self._last_at_s = self.session.now_s()
         self.duration_s = float(block.t_device_s[-1]) - self.t0
         if self.options.out is None:
             return block
@@ -609,7 +611,8 @@ class _Recorder:
             if last is not None:
                 period_s = float(np.median(np.diff(last.t_device_s))) if len(last.seq) > 1 else 0.01
                 period_s = period_s if period_s > 0 else 0.01
-                gap_s = max(float(block.t_host_s[0]) - float(last.t_host_s[-1]), period_s)
+                # on the session's clock: wall time, or the lockstep board's simulated time
+                gap_s = max(self.session.now_s() - self._last_at_s, period_s)
                 missing = max(round(gap_s / period_s) - 1, 0)
                 first = int(last.seq[-1]) + 1
                 self._seq_shift = first + missing - int(block.seq[0])
@@ -619,7 +622,7 @@ class _Recorder:
                     - float(block.t_device_s[0])
                 )
                 if missing:
-                    reason = "the board restarted (estimated from the host clock)"
+                    reason = "the board restarted (estimated from the session's clock)"
                     self.restart_losses.append((first, missing, reason))
                     self.restart_lost += missing
         if self._seq_shift == 0 and self._t_shift_s == 0.0:
