@@ -486,7 +486,7 @@ async def _pump(
             continue
         last_progress = now
         block = recorder.add(block)
-        now_gen = _settings_generation(session)
+        now_gen = _settings_generation(session, block)
         if now_gen != generation and now_gen[0] == generation[0]:  # same boot: a new setting
             recorder.markers.setdefault(int(block.seq[0]) % SEQ_MODULUS, MARKER_SETTINGS)
             changed = await board_settings(session)
@@ -663,9 +663,11 @@ async def board_settings(session: Session) -> BoardSettings | None:
     return reply_settings(reply) if reply.result == Result.OK else None
 
 
-def _settings_generation(session: Session) -> tuple[int, int]:
-    """(boot id, settings generation) of the board's latest CONFIG."""
-    config = session.config
+def _settings_generation(session: Session, block: SampleBlock | None = None) -> tuple[int, int]:
+    """(boot id, settings generation) of the CONFIG ``block`` came with (else the board's
+    latest): the block's own, as the live view reads it, not whatever CONFIG the session has
+    taken in by the time the block is recorded (that depends on the machine's load)."""
+    config = block.config if block is not None and block.config is not None else session.config
     return (config.boot_id, config.settings_gen) if config is not None else (-1, -1)
 
 
