@@ -90,7 +90,8 @@ def test_the_sample_periods_in_the_protocol_doc_are_the_boards() -> None:
     text = (DOCS / "protocol.md").read_text(encoding="utf-8")
     sentence = re.search(r"stepped by\s+`period_100us`.*?\(the LSM6 chips\)\)", text, re.S)
     assert sentence is not None
-    pairs = [(int(n), int(hz)) for n, hz in re.findall(r"(\d+)\s+at\s+(\d+)\s+Hz", sentence.group(0))]
+    found = re.findall(r"(\d+)\s+at\s+(\d+)\s+Hz", sentence.group(0))
+    pairs = [(int(n), int(hz)) for n, hz in found]
     assert {hz for _, hz in pairs} == _chip_odrs_hz()
     assert "(10000 + rate // 2) // rate" in (ROOT / "firmware" / "app.py").read_text()
     for period, hz in pairs:
