@@ -23,11 +23,12 @@ from typing import Any
 
 import numpy as np
 from hipsense import paths
+from hipsense.conventions import G_MPS2
 from hipsense.motion import fixedpoint
 from hipsense.virtual.runner import run_micropython
 
 RATE_HZ = 200.0
-ACC_LSB = 16 * 9.80665 / 32768
+ACC_LSB = 16 * G_MPS2 / 32768
 GYR_LSB = 2000 / 32768
 # Assumed slowdown of MicroPython on a 240 MHz ESP32 against this x86-64 host's unix port
 # for the same code (see docs/validation.md, "Firmware speed", for the reasoning).
@@ -95,7 +96,9 @@ def variant_dir(root: Path, emitter: str) -> Path:
 def test_data(path: Path, n: int) -> None:
     rng = np.random.default_rng(0)
     t = np.arange(n) / RATE_HZ
-    acc = np.stack([np.sin(t), np.cos(2 * t), 9.8 + np.sin(3 * t)], 1) + rng.normal(0, 0.1, (n, 3))
+    acc = np.stack([np.sin(t), np.cos(2 * t), G_MPS2 + np.sin(3 * t)], 1) + rng.normal(
+        0, 0.1, (n, 3)
+    )
     gyr = np.stack([np.sin(0.5 * t), np.cos(t), np.sin(2 * t)], 1)
     acc_raw = np.round(acc / ACC_LSB)
     gyr_raw = np.round(np.degrees(gyr) / GYR_LSB)

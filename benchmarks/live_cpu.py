@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
+from hipsense.conventions import G_MPS2
 from hipsense.link.protocol import (
     CommandFrame,
     ConfigFrame,
@@ -48,7 +49,7 @@ from hipsense.sim.scenarios import simulate
 
 RATE_HZ = 100
 PER_NOTIFICATION = 4
-ACC_LSB = 16 * 9.80665 / 32768
+ACC_LSB = 16 * G_MPS2 / 32768
 GYR_LSB = 2000 / 32768
 
 

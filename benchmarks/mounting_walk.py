@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from hipsense import paths
+from hipsense.conventions import G_MPS2
 from hipsense.motion.mounting import MountingError, estimate_mounting, mounting_from_axes
 from hipsense.sim.mounting import MOUNTINGS
 from hipsense.sim.scenarios import simulate
@@ -223,7 +224,7 @@ def capture_cost_us(rate_hz: float) -> tuple[float, float]:
     """(empty loop, walk capture) µs per sample under the unix port, 8 s of simulated walk."""
     r = simulate("walk-normal", seed=0, rate_hz=rate_hz)
     raw = np.clip(
-        np.round(r.acc_mps2[: round(WALK_S * rate_hz)] / (16 * 9.80665 / 32768)), -32768, 32767
+        np.round(r.acc_mps2[: round(WALK_S * rate_hz)] / (16 * G_MPS2 / 32768)), -32768, 32767
     )
     frames = np.concatenate([raw, np.zeros_like(raw)], 1).astype("<i2").tobytes()
     with tempfile.TemporaryDirectory() as tmp:

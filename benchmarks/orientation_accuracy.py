@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 from hipsense import paths
+from hipsense.conventions import G_MPS2
 from hipsense.motion import fixedpoint, orientation
 
 Arr = npt.NDArray[np.float64]
@@ -29,7 +30,7 @@ Runner = Callable[[Arr, Arr, float], Arr]
 
 # Full-scale ranges used to quantise the data to int16 as an IMU would deliver it
 # (ICM-42688-P / MPU-6886 at +-16 g and +-2000 dps).
-ACC_MPS2_PER_LSB = 16 * 9.80665 / 32768
+ACC_MPS2_PER_LSB = 16 * G_MPS2 / 32768
 GYR_DPS_PER_LSB = 2000 / 32768
 
 
@@ -96,7 +97,7 @@ def run_imufusion(acc: Arr, gyr: Arr, rate: float) -> Arr:
     ahrs = imufusion.Ahrs()  # default settings, NWU convention (z up), quaternion w first
     ahrs.set_sample_period(1.0 / rate)
     out = np.empty((acc.shape[0], 4))
-    gyr_dps, acc_g = np.degrees(gyr), acc / 9.80665
+    gyr_dps, acc_g = np.degrees(gyr), acc / G_MPS2
     for i in range(acc.shape[0]):
         ahrs.update_no_magnetometer(gyr_dps[i], acc_g[i])
         out[i] = ahrs.get_quaternion()

@@ -34,7 +34,7 @@ REST_MIN_S = 1.5
 TAU_BIAS_REST_S = 1.0
 TAU_BIAS_MOTION_S = 30.0
 BIAS_MOTION_GATE_MPS2 = 0.5
-G_NOMINAL_MPS2 = 9.81
+G_MPS2 = 9.80665  # standard gravity (hipsense.conventions.G_MPS2, checked equal by a test)
 BIAS_FILE_VERSION = 1
 
 # state indices (array _s)
@@ -404,7 +404,7 @@ class Fusion:
             sh += 1
         c[_KBM] = int(k + 0.5)
         c[_SBM] = sh
-        c[_GATE2] = int(2.0 * G_NOMINAL_MPS2 * BIAS_MOTION_GATE_MPS2 * 512.0 + 0.5)
+        c[_GATE2] = int(2.0 * G_MPS2 * BIAS_MOTION_GATE_MPS2 * 512.0 + 0.5)
         self.rate_hz = rate_hz
         self.gyr_dps_per_lsb = gyr_dps_per_lsb
 

@@ -91,7 +91,7 @@ class BleLink(Link):
         name_suffix,
         on_command,
         model="",
-        fw_version="0.1.0",
+        fw_version=None,
         batch_ms=None,
     ):
         if batch_ms is None:
@@ -161,6 +161,8 @@ class BleLink(Link):
 
         ble.gatts_write(dis[0], b"hipsense")
         ble.gatts_write(dis[1], model.encode())
+        if fw_version is None:  # Firmware Revision String: the protocol's FW_VERSION
+            fw_version = "%d.%d.%d" % protocol.FW_VERSION
         ble.gatts_write(dis[2], fw_version.encode())
         ble.gatts_write(dis[3], ".".join(str(v) for v in sys.implementation.version[:3]).encode())
         self._batt[0] = 255

@@ -69,3 +69,30 @@ def test_the_doc_states_the_codes_figure(doc: str, pattern: str, value: float) -
 def test_the_envelope_really_is_a_0_2_hz_corner() -> None:
     src = inspect.getsource(ContactDetector.__init__)
     assert '_butter(1, 0.2, "low", rate_hz)' in src
+
+
+def _chip_odrs_hz() -> set[int]:
+    """Every ODR the firmware's drivers configure (the last number of each ``_RATE`` entry)."""
+    odrs: set[int] = set()
+    for module in ("mpu6x.py", "icm42688.py", "lsm6ds.py"):
+        tree = ast.parse((ROOT / "firmware" / "imu" / module).read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "_RATE" for t in node.targets
+            ):
+                odrs |= {entry[-1] for entry in ast.literal_eval(node.value).values()}
+    return odrs
+
+
+def test_the_sample_periods_in_the_protocol_doc_are_the_boards() -> None:
+    """docs/protocol.md lists ``period_100us`` for every ODR the drivers set, as the board
+    computes it (firmware/app.py: ``(10000 + rate // 2) // rate``)."""
+    text = (DOCS / "protocol.md").read_text(encoding="utf-8")
+    sentence = re.search(r"stepped by\s+`period_100us`.*?\(the LSM6 chips\)\)", text, re.S)
+    assert sentence is not None
+    found = re.findall(r"(\d+)\s+at\s+(\d+)\s+Hz", sentence.group(0))
+    pairs = [(int(n), int(hz)) for n, hz in found]
+    assert {hz for _, hz in pairs} == _chip_odrs_hz()
+    assert "(10000 + rate // 2) // rate" in (ROOT / "firmware" / "app.py").read_text()
+    for period, hz in pairs:
+        assert period == (10000 + hz // 2) // hz, (period, hz)

@@ -36,9 +36,12 @@ def wait_for(predicate, timeout_s: float, what: str) -> None:  # type: ignore[no
 
 
 def start(args: list[str], cwd: Path) -> subprocess.Popen[str]:
+    tmp = cwd / "tmp"  # the virtual board's flash folder appears here (TMPDIR)
+    tmp.mkdir(exist_ok=True)
     return subprocess.Popen(
         [HIPSENSE, *args],
         cwd=cwd,
+        env=dict(os.environ, TMPDIR=str(tmp)),
         stdin=subprocess.DEVNULL,
         stdout=(cwd / "stdout.txt").open("w"),
         stderr=(cwd / "stderr.txt").open("w"),
@@ -49,6 +52,19 @@ def start(args: list[str], cwd: Path) -> subprocess.Popen[str]:
 def partial_rows(partial: Path) -> int:
     """Bytes in the recorder's partial file (it grows as chunks are written)."""
     return partial.stat().st_size if partial.exists() else 0
+
+
+def recorded_s(partial: Path, scratch: Path) -> float:
+    """Stream seconds in the recorder's partial file so far (a recovered copy)."""
+    from hipsense.errors import HipsenseError
+    from hipsense.recording import recover_partial
+
+    copy = scratch / f"probe-{time.monotonic_ns()}.parquet.partial"
+    try:
+        shutil.copyfile(partial, copy)
+        return read_recording(recover_partial(copy)).duration_s
+    except (HipsenseError, OSError):
+        return 0.0
 
 
 def analysable(partial: Path, test: str, scratch: Path) -> bool:
@@ -70,14 +86,14 @@ def analysable(partial: Path, test: str, scratch: Path) -> bool:
 def interrupt_after(
     proc: subprocess.Popen[str], partial: Path, grow_s: float, test: str | None = None
 ) -> None:
-    """SIGINT once the recorder has been writing for ``grow_s`` seconds (and, for ``test``,
-    once what it wrote can be analysed: the virtual board plays its scenario from boot, so
-    where the recording starts in it depends on the machine's load)."""
+    """SIGINT once the recorder has written ``grow_s`` seconds of stream time (and, for
+    ``test``, once what it wrote can be analysed): counted in stream time, not wall time, so
+    a loaded machine only makes the wait longer."""
     wait_for(lambda: partial_rows(partial) > 0, 90.0, "the recording to start")
-    time.sleep(grow_s)
+    scratch = partial.parent / "probe"
+    scratch.mkdir(exist_ok=True)
+    wait_for(lambda: recorded_s(partial, scratch) >= grow_s, 90.0, f"{grow_s} s recorded")
     if test is not None:
-        scratch = partial.parent / "probe"
-        scratch.mkdir(exist_ok=True)
         wait_for(lambda: analysable(partial, test, scratch), 60.0, f"a {test} to analyse")
     assert proc.poll() is None, "the command is still running when Ctrl-C comes"
     proc.send_signal(signal.SIGINT)
@@ -126,7 +142,9 @@ def test_ctrl_c_ends_with_summary_closed_recording_and_report(
 def test_ctrl_c_while_connecting_ends_at_once_with_status_130(tmp_path: Path) -> None:
     out = tmp_path / "never.parquet"
     proc = start(["stream", "--virtual", "--out", str(out)], tmp_path)
-    time.sleep(1.0)  # the virtual board is being prepared
+    # the virtual board is being prepared (its flash folder exists; the scenario is simulated
+    # and the firmware compiled, seconds of work before it can connect)
+    wait_for(lambda: any((tmp_path / "tmp").glob("hipsense-vboard-*")), 60.0, "the board")
     proc.send_signal(signal.SIGINT)
     proc.wait(30)
     _, stderr = outputs(tmp_path)

@@ -182,10 +182,32 @@ print(json.dumps([list(st), list(words)]))
     assert az == round(1000 / 0.244)  # 1 g at ±8 g
 
 
-def test_speed_factor_and_clock_error_set_the_fill_rate(mpy, monkeypatch) -> None:
+def test_speed_factor_scales_the_wall_clock(mpy, monkeypatch) -> None:
+    """Wall mode: simulated time is wall time x speed. Bounds that hold on any load: the
+    simulated time between two reads is at least the sleep x speed, and at most the wall time
+    around the reads x speed."""
     monkeypatch.setenv("HIPSENSE_SIM_SPEED", "5")
     body = """
-import imu
+import _simclock
+w0 = time.ticks_us()
+s0 = _simclock.now_us()
+time.sleep_ms(60)
+s1 = _simclock.now_us()
+w1 = time.ticks_us()
+print(json.dumps([s1 - s0, time.ticks_diff(w1, w0)]))
+"""
+    sim_us, wall_us = run_json(mpy, body)
+    # (the OS may end a sleep a fraction of a millisecond early against the tick counter)
+    assert 59_000 * 5 <= sim_us <= wall_us * 5 + 5
+
+
+def test_clock_error_sets_the_fill_rate(mpy, monkeypatch) -> None:
+    """Lockstep: 60 ms of simulated time at 100 Hz with a +10 % oscillator error gives the
+    chip's 6.6 samples, whatever the machine's load (the read's own bus time adds its part)."""
+    monkeypatch.setenv("HIPSENSE_SIM_CLOCK", "lockstep")
+    sim = paths.mpy_sim_dir()
+    body = """
+import imu, _simclock
 _vboard.clear_bus(0)
 _vboard.add_chip("mpu6500")
 i2c = machine.SoftI2C(scl=machine.Pin(22), sda=machine.Pin(21))
@@ -194,14 +216,20 @@ drv.configure(100)
 _vboard.set_clock_error(0.1)
 buf = bytearray(12 * 42)
 drv.read(buf, 42)
-t0 = time.ticks_us()
+t0 = _simclock.now_us()
 time.sleep_ms(60)
-dt_s = time.ticks_diff(time.ticks_us(), t0) / 1e6  # the FIFO count is read first: now
-n = drv.read(buf, 42)
-print(json.dumps([n, dt_s * 5 * 100 * 1.1]))
+ns = [drv.read(buf, 42)]
+t1 = _simclock.now_us()
+time.sleep_ms(300)  # 33 samples: the 512-byte FIFO holds 42
+ns.append(drv.read(buf, 42))
+print(json.dumps([ns, t1 - t0, _simclock.now_us() - t1]))
 """
-    n, expected = run_json(mpy, body)
-    assert abs(n - expected) <= 3
+    (n1, n2), dt1_us, dt2_us = run_json(
+        mpy, body, path=[sim / "lockstep", sim, paths.firmware_dir()]
+    )
+    assert 60_000 <= dt1_us < 70_000 and 300_000 <= dt2_us < 310_000
+    assert abs(n1 - 60e-3 * 110) <= 1.0  # the chip's 110 Hz (100 Hz + 10 %)
+    assert abs(n1 + n2 - (dt1_us + dt2_us) * 1e-6 * 110) <= 1.0
 
 
 # ---- sample-source file (the producer is hipsense.sim.source.write_source_file) -----------

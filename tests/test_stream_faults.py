@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import errno
 import struct
-import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -80,8 +79,9 @@ async def run_with_fault(
     console: list[str] | None = None,
     give_up_s: float = GIVE_UP_S,
 ) -> tuple[StreamSummary, float, RunningVirtualBoard]:
-    """Stream ``seconds`` with ``fault`` at ``FAULT_AT_S``; the summary, the wall time from
-    the fault to the end, and the board (its console appended to ``console``)."""
+    """Stream ``seconds`` with ``fault`` at ``FAULT_AT_S``; the summary, the simulated time
+    from the fault to the end (the lockstep board's clock, which the stream's deadlines use
+    too), and the board (its console appended to ``console``)."""
     out = tmp_path / "rec.parquet"
     fired: list[float] = []
     t0: list[float] = []
@@ -92,7 +92,7 @@ async def run_with_fault(
                 on_block(block, session)
             t0.append(float(block.t_device_s[0]))
             if not fired and float(block.t_device_s[-1]) - t0[0] >= FAULT_AT_S:
-                fired.append(time.monotonic())
+                fired.append(running.radio.clock_s())
                 fault(running)
 
         options = StreamOptions(
@@ -102,9 +102,10 @@ async def run_with_fault(
             out=out,
             test=test,
             give_up_s=give_up_s,
+            clock=running.radio.clock_s,
         )
         summary = await stream(options, watch)
-        ended = time.monotonic()
+        ended = running.radio.clock_s()
         if console is not None:
             console.append(running.log())
     assert fired, "the fault was injected"
@@ -327,7 +328,13 @@ async def test_frequent_forced_drops_leave_the_board_able_to_connect(tmp_path: P
     async with virtual_board(options) as running:
         out = tmp_path / "drops.parquet"
         summary = await stream(
-            StreamOptions(transport=ble(running), device=running.name, seconds=24.0, out=out)
+            StreamOptions(
+                transport=ble(running),
+                device=running.name,
+                seconds=24.0,
+                out=out,
+                clock=running.radio.clock_s,
+            )
         )
         console = running.log()
     assert "MemoryError" not in console, console[-2000:]

@@ -13,7 +13,7 @@ from micropython import const
 _LONG_GAP_MS = const(60000)  # longer gaps are measured in ms (no ticks_us wrap)
 
 SAMPLE_BYTES = const(12)
-G_MPS2 = 9.80665
+G_MPS2 = 9.80665  # standard gravity (hipsense.conventions.G_MPS2, checked equal by a test)
 RATES_HZ = (100, 200, 400)
 ACC_RANGES_G = (2, 4, 8, 16)
 GYR_RANGES_DPS = (250, 500, 1000, 2000)

@@ -20,7 +20,7 @@ from rich.table import Table
 from hipsense.link.session import SampleBlock, Session
 from hipsense.live.settings import SettingsWatch
 from hipsense.orchestrate.stream import StreamOptions, StreamSummary, stream
-from hipsense.virtual.launch import VirtualBoardOptions, virtual_board
+from hipsense.virtual.launch import CLOCKS, VirtualBoardOptions, virtual_board
 
 POSITIVE_S = click.FloatRange(min=0.0, min_open=True, max=86_400.0)
 """A duration in seconds: more than 0, at most a day."""
@@ -88,7 +88,12 @@ def virtual_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--board", "profile", default="m5stickc-plus2", show_default=True,
                      help="Board profile of the virtual board."),
         click.option("--speed", type=SPEED, default=1.0, show_default=True,
-                     help="Simulated seconds per second."),
+                     help="Simulated seconds per second (lockstep: at most)."),
+        click.option("--clock", type=click.Choice(CLOCKS), default="lockstep",
+                     show_default=True,
+                     help="lockstep: the board's clock waits for this computer, so a busy "
+                          "machine slows the simulation down instead of losing samples; "
+                          "wall: the board runs on wall time x --speed."),
         click.option("--drop-link-every", type=POSITIVE_S, default=None, metavar="S",
                      help="Fault injection: drop the BLE link every S simulated seconds."),
         click.option("--drop-link-for", type=POSITIVE_S, default=3.0, show_default=True,
@@ -118,6 +123,7 @@ def virtual_board_options(
         chip=kwargs.pop("chip"),
         profile=kwargs.pop("profile"),
         speed=kwargs.pop("speed"),
+        clock=kwargs.pop("clock"),
         drop_link_every_s=kwargs.pop("drop_link_every"),
         drop_link_for_s=kwargs.pop("drop_link_for"),
     )

@@ -5,7 +5,11 @@ SIDES = ("left", "right")
 """The body sides, in the order every per-side table uses."""
 
 G_MPS2 = 9.80665
-"""Standard gravity, m/s² (CGPM 1901). The orientation filter's nominal 9.81 is its own tuning."""
+"""Standard gravity, m/s²: the conventional value of the 3rd CGPM (1901), BIPM SI Brochure,
+9th edition (2019), and NIST SP 330. The one value of the host, the firmware, the simulated
+chips and the benchmarks; the MicroPython copies (``firmware/fusion.py``,
+``firmware/imu/_base.py``, ``virtual/mpy/_simchips.py`` and ``_simsource.py``) cannot import
+it and are checked equal by ``tests/test_conventions_sources.py``."""
 
 T_S = "t_s"
 """Device sample clock, seconds."""

@@ -19,8 +19,9 @@ import contextlib
 import logging
 import struct
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -52,6 +53,8 @@ log = logging.getLogger(__name__)
 
 _SEQ_MASK = SEQ_MODULUS - 1
 _T_UNIT_S = 1e-4
+_T = TypeVar("_T")
+_CLOCK_POLL_S = 0.05  # how often a deadline on a simulated clock is looked at (wall time)
 ALIGN_TIMEOUT_S = 15.0
 """An alignment phase captures up to 8 s on the board, then replies."""
 
@@ -146,8 +149,12 @@ class Session:
         command_timeout_s: float = 3.0,
         max_pending_samples: int = 100_000,
         resend_attempts: int = 3,
+        now_s: Callable[[], float] = time.monotonic,
     ) -> None:
         self.transport = transport
+        self.now_s = now_s
+        """The clock of the deadlines (command answers, ``link_changed_at``): wall time, or
+        the virtual board's simulated clock in lockstep (docs/virtual-board.md "Time")."""
         self.command_timeout_s = command_timeout_s
         self.max_pending_samples = max_pending_samples
         self.resend_attempts = resend_attempts
@@ -160,7 +167,7 @@ class Session:
         self.clock = ClockMap()
         self.fatal: HipsenseError | None = None
         self.link_changed_at: float | None = None
-        """``time.monotonic()`` of the last link change (up or down)."""
+        """``now_s()`` of the last link change (up or down)."""
         self._out: asyncio.Queue[SampleBlock | None] = asyncio.Queue()
         self._replies: dict[int, asyncio.Future[ReplyFrame]] = {}
         self._token = 0
@@ -241,7 +248,7 @@ class Session:
         timeout = self.command_timeout_s if timeout_s is None else timeout_s
         try:
             await self.transport.send(frame)
-            reply = await asyncio.wait_for(fut, timeout)
+            reply = await self._within(fut, timeout)
         except asyncio.TimeoutError:
             raise CommandTimeout(
                 f"the board did not answer {Command(command).name} within {timeout:g} s: check "
@@ -253,6 +260,17 @@ class Session:
         if check and reply.result != Result.OK:
             raise CommandFailed(reply)
         return reply
+
+    async def _within(self, fut: asyncio.Future[_T], timeout_s: float) -> _T:
+        """``fut``'s result, or ``asyncio.TimeoutError`` after ``timeout_s`` on ``now_s``."""
+        if self.now_s is time.monotonic:
+            return await asyncio.wait_for(fut, timeout_s)
+        t_end = self.now_s() + timeout_s
+        while not fut.done():
+            if self.now_s() >= t_end:
+                raise asyncio.TimeoutError
+            await asyncio.wait({fut}, timeout=_CLOCK_POLL_S)
+        return fut.result()
 
     async def align_mounting(
         self, phase: int, *, timeout_s: float = ALIGN_TIMEOUT_S
@@ -315,7 +333,7 @@ class Session:
         task.add_done_callback(self._tasks.discard)
 
     def _on_link(self, state: LinkState) -> None:
-        self.link_changed_at = time.monotonic()
+        self.link_changed_at = self.now_s()
         if not state.up:
             self.stats.link_downs += 1
             self._resend_token = None
@@ -482,7 +500,7 @@ class Session:
         retry = False
         try:
             await self.transport.send(frame)
-            await asyncio.wait_for(fut, self.command_timeout_s)
+            await self._within(fut, self.command_timeout_s)
             self._resend_failures = 0
         except asyncio.TimeoutError:
             retry = True

@@ -14,7 +14,6 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import lfilter
 
 from hipsense.errors import HipsenseError
 
@@ -116,6 +115,8 @@ class PelvisAngles:
             if self._ref is None:
                 self._ref = np.array([(1.0 - k) * heading[0]])
             # ref[i] = ref[i-1] + k (heading[i] - ref[i-1]), ref[-1] = heading[0]
+            from scipy.signal import lfilter  # at first use: the detectors load fast
+
             out, zf = lfilter([k], [1.0, k - 1.0], heading, zi=self._ref)
             ref, self._ref = np.asarray(out, dtype=np.float64), np.asarray(zf, dtype=np.float64)
         rel = np.angle(np.exp(1j * (heading - ref)))

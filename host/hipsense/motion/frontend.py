@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import butter, lfilter, lfilter_zi
 
 from hipsense.conventions import G_MPS2
 from hipsense.motion.angles import pelvis_angles_deg, quat_multiply
@@ -103,6 +102,8 @@ class _Lowpass:
         self.zi: FloatArray | None = None
 
     def __call__(self, x: FloatArray) -> FloatArray:
+        from scipy.signal import lfilter, lfilter_zi  # at first use: the detectors load fast
+
         if self.zi is None:
             self.zi = np.outer(lfilter_zi(self.b, self.a), x[0])
         out = lfilter(self.b, self.a, x, axis=0, zi=self.zi)
@@ -149,6 +150,8 @@ class ImuFrontEnd:
         self.bias_gate_dps = bias_gate_dps
         self._power = _first_order(rate_hz, activity_tau_s)
         self._power_fast = _first_order(rate_hz, 0.05)
+        from scipy.signal import butter  # at first use: the detectors load fast
+
         ba = butter(2, min(8.0 / (0.5 * rate_hz), 0.9))
         assert ba is not None
         self._acc_lp = _Lowpass(

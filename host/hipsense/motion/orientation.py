@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 from vqf import VQF
 
+from hipsense.conventions import G_MPS2
 from hipsense.errors import HipsenseError
 
 # below this 1 + u_z the filtered specific force points straight down (as on the board: 2**-19)
@@ -33,7 +34,6 @@ UPSIDE_DOWN_EPS = 2.0**-19
 # per-sample correction angle used by the motion bias update is clipped to this (board: 2**18
 # in Q29), so that a large correction (start, upside down) cannot throw the bias off
 CORR_MAX_RAD = 2.0**-11
-G_NOMINAL_MPS2 = 9.81
 # initial standard deviation of the host filter's (VQF's) gyro bias estimate
 BIAS_SIGMA_INIT_DPS = 5.0
 
@@ -124,7 +124,7 @@ class OrientationFilter:
         self.rest_bias_sq = f(math.radians(p.rest_bias_max_dps) ** 2)
         self.rest_min_n = round(p.rest_min_s * rate_hz)
         self.k_bias_motion = f(1.0 / p.tau_bias_motion_s if p.tau_bias_motion_s > 0 else 0.0)
-        self.gate_sq = f(2.0 * G_NOMINAL_MPS2 * p.bias_motion_gate_mps2)
+        self.gate_sq = f(2.0 * G_MPS2 * p.bias_motion_gate_mps2)
         zero, one = f(0.0), f(1.0)
         self.q_gyr = [one, zero, zero, zero]
         self.q_acc = [one, zero, zero, zero]

@@ -73,15 +73,6 @@ class StreamBusy(HipsenseError):
 WRITE_DELAY_S = 0.5
 """Blocks are written once this much newer stream time has arrived (markers catch up)."""
 
-_IMU_NAMES = {
-    ImuChip.MPU6050: "mpu6050",
-    ImuChip.MPU6500: "mpu6500",
-    ImuChip.MPU6886: "mpu6886",
-    ImuChip.ICM42688P: "icm42688p",
-    ImuChip.LSM6DS3: "lsm6ds3",
-    ImuChip.LSM6DSOX: "lsm6dsox",
-}
-
 
 STALL_CHECK_S = 2.0
 """No new sample for this long: ask the board what it is doing (and restart its stream)."""
@@ -110,7 +101,9 @@ class StreamOptions:
     written; ``host_marks`` returns the marks made on the host since its last call
     (``(seq, marker code)``, e.g. key presses), written on their samples. ``write_delay_s``:
     how long samples wait for their markers before they are written. ``stall_check_s`` and
-    ``give_up_s``: the deadlines of a stream that stops delivering (docs/link.md).
+    ``give_up_s``: the deadlines of a stream that stops delivering (docs/link.md), measured on
+    ``clock`` (None: wall time, or the virtual board's simulated clock when ``virtual`` runs
+    in lockstep; pass ``running.radio.clock_s`` with a ``transport`` to a lockstep board).
     ``handle_sigint``: Ctrl-C ends the stream with its summary (the caller sees no
     KeyboardInterrupt)."""
 
@@ -134,6 +127,7 @@ class StreamOptions:
     stall_check_s: float = STALL_CHECK_S
     give_up_s: float = GIVE_UP_S
     setup_deadline_s: float = SETUP_DEADLINE_S
+    clock: Callable[[], float] | None = None
     handle_sigint: bool = True
     take_over: bool = False
     """Take the stream when another computer (or the USB link) is running one (START_TAKEOVER);
@@ -194,14 +188,20 @@ def _marker_code(frame: MarkerFrame) -> int:
 
 
 @contextlib.asynccontextmanager
-async def _transport(options: StreamOptions) -> AsyncIterator[tuple[Transport, str]]:
+async def _transport(
+    options: StreamOptions,
+) -> AsyncIterator[tuple[Transport, str, Callable[[], float]]]:
+    """The transport, the board's name and the clock of the stream's deadlines: wall time, or
+    the virtual board's simulated clock when it runs in lockstep (docs/virtual-board.md)."""
     if options.transport is not None:
-        yield options.transport, options.device or options.transport.name
+        name = options.device or options.transport.name
+        yield options.transport, name, options.clock or time.monotonic
         return
     if options.port is not None:
         from hipsense.link.transport.serial import SerialTransport
 
-        yield SerialTransport(options.port), options.device or options.port
+        name = options.device or options.port
+        yield SerialTransport(options.port), name, options.clock or time.monotonic
         return
     from hipsense.link.transport.ble import BleTransport
 
@@ -209,6 +209,7 @@ async def _transport(options: StreamOptions) -> AsyncIterator[tuple[Transport, s
         yield (
             BleTransport(options.device, scan_timeout_s=options.scan_timeout_s),
             (options.device or "hipsense"),
+            options.clock or time.monotonic,
         )
         return
     from hipsense.virtual.bleak_backend import VirtualClient, VirtualScanner
@@ -224,6 +225,8 @@ async def _transport(options: StreamOptions) -> AsyncIterator[tuple[Transport, s
                 scan_timeout_s=options.scan_timeout_s,
             ),
             running.name,
+            options.clock
+            or (running.radio.clock_s if options.virtual.clock == "lockstep" else time.monotonic),
         )
 
 
@@ -321,9 +324,12 @@ async def _stream(
     stop: asyncio.Event | None,
     sigint: _Sigint,
 ) -> StreamSummary:
-    async with _transport(options) as (transport, name), _open(transport, options) as session:
+    async with (
+        _transport(options) as (transport, name, clock),
+        _open(transport, options, clock) as session,
+    ):
         summary = StreamSummary(name)
-        deadline = time.monotonic() + options.setup_deadline_s
+        deadline = clock() + options.setup_deadline_s
         status = await _retry(
             session, deadline, lambda: _stop_and_status(session, name, options.take_over)
         )
@@ -355,12 +361,15 @@ async def _stream(
 
 
 @contextlib.asynccontextmanager
-async def _open(transport: Transport, options: StreamOptions) -> AsyncIterator[Session]:
+async def _open(
+    transport: Transport, options: StreamOptions, clock: Callable[[], float] = time.monotonic
+) -> AsyncIterator[Session]:
     """A started session, trying again while the board is out of reach (a dropped link while
-    connecting) for ``options.setup_deadline_s``; the last error says what to check."""
-    session = Session(transport)
+    connecting) for ``options.setup_deadline_s`` on ``clock``; the last error says what to
+    check."""
+    session = Session(transport, now_s=clock)
     deadline_s = options.setup_deadline_s
-    t_end = time.monotonic() + deadline_s
+    t_end = clock() + deadline_s
     attempt = 0
     while True:
         try:
@@ -368,7 +377,7 @@ async def _open(transport: Transport, options: StreamOptions) -> AsyncIterator[S
             break
         except LinkDown as exc:
             attempt += 1
-            if time.monotonic() >= t_end:
+            if clock() >= t_end:
                 raise LinkDown(f"{exc} (tried {attempt} times in {deadline_s:g} s)") from None
             log.info("connecting failed (%s); trying again", exc)
             await asyncio.sleep(min(0.5 * attempt, 2.0))
@@ -379,14 +388,15 @@ async def _open(transport: Transport, options: StreamOptions) -> AsyncIterator[S
 
 
 async def _retry(session: Session, deadline: float, step: Callable[[], Awaitable[_T]]) -> _T:
-    """``step()`` again after a link drop or a lost answer, until ``deadline``."""
+    """``step()`` again after a link drop or a lost answer, until ``deadline`` (on the
+    session's clock)."""
     while True:
         try:
             return await step()
         except (LinkDown, CommandTimeout):
-            if time.monotonic() >= deadline:
+            if session.now_s() >= deadline:
                 raise
-            while not session.transport.connected and time.monotonic() < deadline:
+            while not session.transport.connected and session.now_s() < deadline:
                 await asyncio.sleep(0.1)
 
 
@@ -429,8 +439,10 @@ async def _pump(
     stop: asyncio.Event | None,
     sigint: _Sigint,
 ) -> None:
-    """Hand blocks to the recorder and ``on_block`` until a stop condition (see ``stream``)."""
-    t_begin = last_progress = time.monotonic()
+    """Hand blocks to the recorder and ``on_block`` until a stop condition (see ``stream``);
+    the deadlines run on the session's clock (wall time, or the virtual board's in lockstep)."""
+    clock = session.now_s
+    t_begin = last_progress = clock()
     wall_cap = None if options.seconds is None else options.seconds + options.give_up_s
     checked_at: float | None = None
     why = "no samples arrived"
@@ -446,7 +458,7 @@ async def _pump(
         except SessionClosed:
             summary.problem = "the link to the board closed"
             return
-        now = time.monotonic()
+        now = clock()
         if wall_cap is not None and now - t_begin >= wall_cap:
             summary.problem = (
                 f"--seconds {options.seconds:g} asked for, but after {wall_cap:g} s only "
@@ -470,11 +482,11 @@ async def _pump(
                 why, restarted = await _diagnose(session, options.raw)
                 if restarted:
                     summary.events.append(why)
-                    last_progress = time.monotonic()
+                    last_progress = clock()
             continue
         last_progress = now
         block = recorder.add(block)
-        now_gen = _settings_generation(session)
+        now_gen = _settings_generation(session, block)
         if now_gen != generation and now_gen[0] == generation[0]:  # same boot: a new setting
             recorder.markers.setdefault(int(block.seq[0]) % SEQ_MODULUS, MARKER_SETTINGS)
             changed = await board_settings(session)
@@ -529,7 +541,7 @@ class _Recorder:
 
     A board restart (new boot id) starts its sample numbers and clock again; the recorder
     continues the recording's ``seq`` and ``t_s`` across it, the gap counted as lost samples
-    (estimated from the host clock), so the file stays one increasing series.
+    (estimated on the session's clock), so the file stays one increasing series.
     """
 
     def __init__(
@@ -560,6 +572,7 @@ class _Recorder:
         self._seq_shift = 0
         self._t_shift_s = 0.0
         self._last: SampleBlock | None = None  # newest block as recorded (shifted)
+        self._last_at_s = 0.0  # when it was taken in, on the session's clock
 
     def add(self, block: SampleBlock) -> SampleBlock:
         """Record ``block``; returns it as recorded (shifted after a board restart)."""
@@ -571,6 +584,7 @@ class _Recorder:
         if self.t0 is None:
             self.t0 = float(block.t_device_s[0])
         self._last = block
+        self._last_at_s = self.session.now_s()
         self.duration_s = float(block.t_device_s[-1]) - self.t0
         if self.options.out is None:
             return block
@@ -597,7 +611,8 @@ class _Recorder:
             if last is not None:
                 period_s = float(np.median(np.diff(last.t_device_s))) if len(last.seq) > 1 else 0.01
                 period_s = period_s if period_s > 0 else 0.01
-                gap_s = max(float(block.t_host_s[0]) - float(last.t_host_s[-1]), period_s)
+                # on the session's clock: wall time, or the lockstep board's simulated time
+                gap_s = max(self.session.now_s() - self._last_at_s, period_s)
                 missing = max(round(gap_s / period_s) - 1, 0)
                 first = int(last.seq[-1]) + 1
                 self._seq_shift = first + missing - int(block.seq[0])
@@ -607,7 +622,7 @@ class _Recorder:
                     - float(block.t_device_s[0])
                 )
                 if missing:
-                    reason = "the board restarted (estimated from the host clock)"
+                    reason = "the board restarted (estimated from the session's clock)"
                     self.restart_losses.append((first, missing, reason))
                     self.restart_lost += missing
         if self._seq_shift == 0 and self._t_shift_s == 0.0:
@@ -648,9 +663,11 @@ async def board_settings(session: Session) -> BoardSettings | None:
     return reply_settings(reply) if reply.result == Result.OK else None
 
 
-def _settings_generation(session: Session) -> tuple[int, int]:
-    """(boot id, settings generation) of the board's latest CONFIG."""
-    config = session.config
+def _settings_generation(session: Session, block: SampleBlock | None = None) -> tuple[int, int]:
+    """(boot id, settings generation) of the CONFIG ``block`` came with (else the board's
+    latest): the block's own, as the live view reads it, not whatever CONFIG the session has
+    taken in by the time the block is recorded (that depends on the machine's load)."""
+    config = block.config if block is not None and block.config is not None else session.config
     return (config.boot_id, config.settings_gen) if config is not None else (-1, -1)
 
 
@@ -675,7 +692,7 @@ def _meta(
         device_name=name,
         firmware_version=".".join(map(str, status.fw_version)) if status else None,
         protocol_version=1,
-        imu_chip=_IMU_NAMES.get(ImuChip(config.imu)) if config else None,
+        imu_chip=ImuChip(config.imu).chip_name if config else None,
         mounting=list(settings.mounting_wxyz) if settings and settings.mounting_wxyz else None,
         test=options.test,
         start_time=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

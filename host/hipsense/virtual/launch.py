@@ -37,6 +37,8 @@ DEFAULT_PROFILE = "m5stickc-plus2"
 # spend, and the unix port's objects are twice an ESP32's (docs/virtual-board.md).
 DEFAULT_HEAPSIZE = "512K"
 BONDS_FILE = "hs_bonds.bin"  # firmware/bonds.py
+CLOCKS = ("lockstep", "wall")
+"""The virtual board's clock modes (``VirtualBoardOptions.clock``)."""
 
 
 class VirtualBoardFailed(HipsenseError):
@@ -53,7 +55,10 @@ class VirtualBoardOptions:
     the board starts bonded to the radio's own central (this host), as after ``hipsense
     pair``: its flash holds the bond (``bond_file``), so its pairing window stays closed and
     no start-up time is spent pairing (False: the board comes up new and unbonded, its
-    pairing window open for 60 s).
+    pairing window open for 60 s); ``clock``: ``"lockstep"`` (the board's clock, ``time``
+    included, moves only as far as the host has taken in its data, at most ``speed`` times
+    wall time: no result depends on the machine's load) or ``"wall"`` (wall time x ``speed``,
+    the board runs free; docs/virtual-board.md "Time").
     """
 
     scenario: str = "walk-normal"
@@ -72,6 +77,11 @@ class VirtualBoardOptions:
     """Scenario parameters to override (``(("sides", ("left",)), ("hold_s", 20.0))``): the
     guided tests make the simulated person follow the protocol the user asked for."""
     bond_host: bool = True
+    clock: str = "lockstep"
+
+    def __post_init__(self) -> None:
+        if self.clock not in CLOCKS:
+            raise HipsenseError(f"virtual board clock {self.clock!r}: use {' or '.join(CLOCKS)}")
 
 
 @dataclass
@@ -153,7 +163,8 @@ def board_name(address: str) -> str:
 @contextlib.asynccontextmanager
 async def virtual_board(options: VirtualBoardOptions) -> AsyncIterator[RunningVirtualBoard]:
     """Run the virtual board until the block ends; yields once it advertises."""
-    radio = VirtualRadio()
+    lockstep = options.clock == "lockstep"
+    radio = VirtualRadio(speed=options.speed if lockstep else None)
     endpoint = await radio.start()
     with tempfile.TemporaryDirectory(prefix="hipsense-vboard-") as tmp:
         flash_dir = Path(tmp)
@@ -167,8 +178,11 @@ async def virtual_board(options: VirtualBoardOptions) -> AsyncIterator[RunningVi
         source = await asyncio.to_thread(_write_source, options, flash_dir)
         app_dir = await asyncio.to_thread(deploy_firmware, flash_dir / "slot")
         sim_dir = await asyncio.to_thread(deploy_firmware, flash_dir / "sim", paths.mpy_sim_dir())
-        env = micropython_env([sim_dir, app_dir])
+        # lockstep: the board's ``time`` is the simulation's (sim/lockstep/time.py first)
+        path = [sim_dir / "lockstep", sim_dir, app_dir] if lockstep else [sim_dir, app_dir]
+        env = micropython_env(path)
         env.update(
+            HIPSENSE_SIM_CLOCK=options.clock,
             HIPSENSE_VBLE_ENDPOINT=endpoint,
             HIPSENSE_VBLE_ADDR=options.address,
             HIPSENSE_SIM_SOURCE=str(source),
@@ -399,7 +413,10 @@ async def _schedule_drops(
     down_ms = int(options.drop_link_for_s * 1000)
     at_ms = every_ms
     while True:
-        now_ms = (time.monotonic() - booted_s) * 1000.0 * options.speed
+        if options.clock == "lockstep":
+            now_ms = running.radio.clock_s() * 1000.0
+        else:
+            now_ms = (time.monotonic() - booted_s) * 1000.0 * options.speed
         if at_ms - now_ms < 2000.0 * options.speed:  # about 2 s (real time) ahead
             with contextlib.suppress(HipsenseError):
                 running.radio.disconnect_at(running.current_board(), at_ms, down_ms)

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import enum
 import struct
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -41,6 +42,7 @@ class Msg(enum.IntEnum):
     SEC_REQ = 0x20
     PAIR_RSP = 0x21
     ENC_RSP = 0x22
+    CLOCK_WAIT = 0x0C
     CONNECT_REQ = 0x41
     DISCONNECT_REQ = 0x42
     MTU_REQ = 0x43
@@ -54,6 +56,7 @@ class Msg(enum.IntEnum):
     I2C_FAIL = 0x4B
     IMU_PAUSE = 0x4C
     STALL = 0x4D
+    CLOCK_GRANT = 0x4E
     PAIR_REQ = 0x60
     ENCRYPT_REQ = 0x61
 
@@ -282,6 +285,8 @@ class VirtualBoard:
     link: RadioLink | None = None
     alive: bool = True
     corrupt_left: int = 0
+    sim_ms: int = 0
+    """Lockstep: the board's simulated clock (ms since its boot) as it last reported it."""
     _req: int = 0
     _pending: dict[int, asyncio.Future[tuple[int, bytes]]] = field(default_factory=dict)
     _connecting: asyncio.Future[tuple[int, int]] | None = None
@@ -379,12 +384,37 @@ class VirtualBoard:
                 fut.set_result((status, p[3:]))
 
 
+GRANT_MS = 20
+"""Lockstep: simulated time granted per answer to a waiting board (it may run this far ahead
+of what the host has taken in)."""
+CONSUMER_TURNS = 4
+"""Lockstep: event-loop turns given to the host's consumers (transport -> session -> stream)
+before the board may go on, so that they react at the simulated time the data arrived."""
+BACKSTOP_S = 5.0
+"""Lockstep: a board clock that stands still this long (wall time: a board that died, or
+hangs without sleeping) lets :meth:`VirtualRadio.clock_s` run on with wall time x speed, so
+that the host's deadlines still end a stream whose board is gone."""
+
+
 class VirtualRadio:
-    """Socket server the virtual boards connect to; one per host process (see ``current``)."""
+    """Socket server the virtual boards connect to; one per host process (see ``current``).
+
+    Lockstep boards (``HIPSENSE_SIM_CLOCK=lockstep``) ask for simulated time when they wait
+    (``CLOCK_WAIT``); the radio grants ``GRANT_MS`` more once the host has taken in what they
+    sent before, and no faster than ``speed`` simulated seconds per second (None: as fast as
+    the machine goes). :meth:`clock_s` is the boards' simulated time, the clock the host's
+    deadlines use in that mode (docs/virtual-board.md "Time")."""
 
     _current: VirtualRadio | None = None
 
-    def __init__(self) -> None:
+    def __init__(self, speed: float | None = None) -> None:
+        self.speed = speed
+        self._wall_s: Callable[[], float] = time.monotonic
+        self._sim_base_ms = 0  # simulated time of boards whose process has ended
+        self._sim_last_ms = -1
+        self._sim_last_wall = self._wall_s()
+        self._backstop_s = 0.0
+        self._pace: tuple[float, float] | None = None  # (simulated ms, wall s) pacing anchor
         self.boards: list[VirtualBoard] = []
         #: this host's adapter (what the bleak backend connects with unless told otherwise)
         self.central = VirtualCentral()
@@ -444,6 +474,46 @@ class VirtualRadio:
                 await self._arrived.wait()
 
         return await asyncio.wait_for(ready(), timeout_s)
+
+    # ---- lockstep clock --------------------------------------------------------------------
+    def clock_s(self) -> float:
+        """Simulated seconds since the first board booted, across board restarts (lockstep);
+        runs on with wall time only while no board clock moves for ``BACKSTOP_S``."""
+        sim_ms = self._sim_base_ms + max((b.sim_ms for b in self.boards if b.alive), default=0)
+        now = self._wall_s()
+        rate = self.speed or 1.0
+        stood_s = now - self._sim_last_wall
+        if sim_ms != self._sim_last_ms:
+            self._backstop_s += max(0.0, stood_s - BACKSTOP_S) * rate
+            self._sim_last_ms = sim_ms
+            self._sim_last_wall = now
+            stood_s = 0.0
+        return sim_ms / 1000.0 + self._backstop_s + max(0.0, stood_s - BACKSTOP_S) * rate
+
+    async def _grant(self, board: VirtualBoard, payload: bytes) -> None:
+        """Answer a waiting lockstep board: let the host's consumers take in what it sent,
+        keep to ``speed``, then grant ``GRANT_MS`` past the time it waits for."""
+        now_ms, wanted_ms = struct.unpack_from("<II", payload)
+        board.sim_ms = now_ms
+        self.clock_s()
+        for _ in range(CONSUMER_TURNS):
+            await asyncio.sleep(0)
+        until_ms = max(wanted_ms, now_ms) + GRANT_MS
+        if self.speed is not None:
+            wall = time.monotonic()
+            if self._pace is None or wall - self._wall_due(now_ms) > 0.1:
+                self._pace = (float(now_ms), wall)  # behind (a busy machine): no catching up
+            ahead_s = self._wall_due(until_ms) - wall
+            if ahead_s > 0:
+                await asyncio.sleep(ahead_s)
+        if board.alive:
+            with contextlib.suppress(ConnectionError, VirtualLinkError):
+                board.send(Msg.CLOCK_GRANT, struct.pack("<I", until_ms))
+
+    def _wall_due(self, sim_ms: float) -> float:
+        assert self._pace is not None and self.speed is not None
+        anchor_ms, anchor_wall = self._pace
+        return anchor_wall + (sim_ms - anchor_ms) / 1000.0 / self.speed
 
     def find(self, address: str) -> VirtualBoard | None:
         for board in self.boards:
@@ -528,6 +598,9 @@ class VirtualRadio:
                 head = await reader.readexactly(2)
                 (n,) = struct.unpack("<H", head)
                 body = await reader.readexactly(n)
+                if body[0] == Msg.CLOCK_WAIT:
+                    await self._grant(board, body[1:])
+                    continue
                 board.handle(body[0], body[1:])
                 if body[0] in (Msg.HELLO, Msg.GATT_DB):
                     self._arrived.set()
@@ -535,6 +608,7 @@ class VirtualRadio:
             pass
         finally:
             board.alive = False
+            self._sim_base_ms += board.sim_ms  # a restarted board counts from 0 again
             if board.link is not None:
                 board.link._lost()
             if board._connecting is not None and not board._connecting.done():

@@ -9,7 +9,6 @@ derivative (jerk). Accelerometer sway (m/s²) is not comparable with force-plate
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import detrend
 
 from hipsense.conventions import G_MPS2
 from hipsense.motion.frontend import FloatArray
@@ -73,6 +72,8 @@ def sway_signals(
     """
     dt = 1.0 / rate_hz
     g = gyr_pelvis_dps - gyr_pelvis_dps.mean(axis=0)
+    from scipy.signal import detrend  # at first use: the module loads fast
+
     obl = detrend(np.cumsum(g[:, 0]) * dt)
     tilt = detrend(np.cumsum(g[:, 1]) * dt)
     ax = acc_pelvis_mps2[:, 0] + G_MPS2 * np.sin(np.radians(tilt))

@@ -29,7 +29,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import signal
 
 from hipsense.detectors.base import Algorithm, raw_columns
 from hipsense.errors import HipsenseError
@@ -70,6 +69,8 @@ medio-lateral acceleration keeps one sign, and no lag should win there."""
 
 
 def _butter(order: int, cut_hz: float | tuple[float, float], kind: str, rate_hz: float) -> Coeffs:
+    from scipy import signal  # at first use: the module loads fast (issue 20: under 0.2 s)
+
     b, a = signal.butter(order, cut_hz, btype=kind, fs=rate_hz, output="ba")  # type: ignore[misc]
     return np.asarray(b, dtype=np.float64), np.asarray(a, dtype=np.float64)
 
@@ -78,6 +79,8 @@ def _lfilter(
     ba: Coeffs, x: FloatArray, zi: FloatArray, axis: int = -1
 ) -> tuple[FloatArray, FloatArray]:
     """One chunk of a causal IIR filter; ``zi`` carries the state to the next chunk."""
+    from scipy import signal
+
     y, zf = signal.lfilter(ba[0], ba[1], x, axis=axis, zi=zi)  # type: ignore[misc]
     return np.asarray(y, dtype=np.float64), np.asarray(zf, dtype=np.float64)
 
@@ -274,6 +277,8 @@ class ContactDetector(Algorithm):
             return []
         g_zi = self._g_zi
         if g_zi is None:  # start from rest at the first sample's gravity
+            from scipy import signal
+
             g_zi = np.outer(signal.lfilter_zi(*self._g_ba), acc[0])
         grav, self._g_zi = _lfilter(self._g_ba, acc, g_zi, axis=0)
         g_norm = np.linalg.norm(grav, axis=1)

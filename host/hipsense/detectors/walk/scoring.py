@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
-from scipy.optimize import linear_sum_assignment
+
+if TYPE_CHECKING:  # pandas and scipy load at first use: the detectors import fast (issue 20)
+    import pandas as pd
 
 TOLERANCE_S = 0.25
 
@@ -38,6 +40,8 @@ def match_contacts(
     cost = np.abs(det[:, None] - ref[None, :])
     # out-of-tolerance pairs get a cost larger than any sum of in-tolerance ones
     big = tolerance_s * (min(det.size, ref.size) + 1) + 1.0
+    from scipy.optimize import linear_sum_assignment
+
     rows, cols = linear_sum_assignment(np.where(cost <= tolerance_s, cost, big))
     return [(int(i), int(j)) for i, j in zip(rows, cols, strict=True) if cost[i, j] <= tolerance_s]
 
@@ -150,6 +154,8 @@ MOBGAP_AXES = "z,-y,x"
 def reference_recordings(root: Path) -> list[ReferenceRecording]:
     """Every ``<participant>/<recording>_imu.csv`` under ``root`` with its reference files."""
     import json
+
+    import pandas as pd
 
     out = []
     for imu in sorted(root.glob("*/*_imu.csv")):

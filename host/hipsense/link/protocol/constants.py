@@ -130,6 +130,10 @@ class ErrorCode(_OpenIntEnum):
 
 
 class ImuChip(_OpenIntEnum):
+    """The IMU codes of CONFIG; the host's one chip-name table (``chip_name``). The firmware's
+    ``imu.CHIP_NAMES``, the simulated chips of ``hipsense.sim.chips`` and of the virtual board
+    use the same names (``tests/test_conventions_sources.py``)."""
+
     NONE = 0
     MPU6050 = 1
     MPU6500 = 2
@@ -137,6 +141,12 @@ class ImuChip(_OpenIntEnum):
     ICM42688P = 4
     LSM6DS3 = 5
     LSM6DSOX = 6
+
+    @property
+    def chip_name(self) -> str | None:
+        """``"mpu6886"`` etc. (the names of ``--chip`` and the recordings); None for no chip
+        or a code this version does not know."""
+        return self.name.lower() if self.known and self != ImuChip.NONE else None
 
 
 class BoardState(_OpenIntEnum):

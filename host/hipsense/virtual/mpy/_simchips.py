@@ -20,7 +20,7 @@ from array import array
 import _simclock
 import _simsource
 
-G_MPS2 = 9.80665
+G_MPS2 = 9.80665  # standard gravity (hipsense.conventions.G_MPS2, checked equal by a test)
 
 
 class Chip:

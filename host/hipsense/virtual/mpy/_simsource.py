@@ -13,7 +13,7 @@ so a long recording never has to fit in the board's heap.
 
 import struct
 
-G_MPS2 = 9.80665
+G_MPS2 = 9.80665  # standard gravity (hipsense.conventions.G_MPS2, checked equal by a test)
 HEADER_BYTES = 16
 RECORD_BYTES = 24
 FLAG_LOOP = 1

@@ -90,6 +90,7 @@ MSG_WRITE_RSP = const(0x0B)  # u16 request, u8 status
 MSG_SEC_REQ = const(0x20)  # u16 conn_handle: the peripheral asks for security (gap_pair)
 MSG_PAIR_RSP = const(0x21)  # u16 conn, u8 status, u8 encrypted, authenticated, bonded, ltk[16]
 MSG_ENC_RSP = const(0x22)  # u16 conn, u8 status, u8 encrypted, authenticated, bonded
+MSG_CLOCK_WAIT = const(0x0C)  # u32 now_ms, u32 wanted_ms: lockstep, the board waits for time
 # Host -> board
 MSG_CONNECT_REQ = const(0x41)  # addr[6] of the central
 MSG_DISCONNECT_REQ = const(0x42)  # u16 conn_handle
@@ -104,6 +105,7 @@ MSG_HANG = const(0x4A)  # (none): the main program's next machine call never ret
 MSG_I2C_FAIL = const(0x4B)  # u16 count, u8 errno: the next count I2C transactions fail
 MSG_IMU_PAUSE = const(0x4C)  # u32 down_ms: every device on I2C bus 0 stops acknowledging
 MSG_STALL = const(0x4D)  # u32 ms: the main program's next machine call takes this long
+MSG_CLOCK_GRANT = const(0x4E)  # u32 until_ms: lockstep, the board may run until then
 MSG_PAIR_REQ = const(0x60)  # u16 conn, u8 bond, u8 mitm, u8 io capability, u8 le_secure
 MSG_ENCRYPT_REQ = const(0x61)  # u16 conn, ltk[16] (the key the central holds)
 
@@ -284,6 +286,9 @@ class _Sim:
             host_port = endpoint[4:] if endpoint.startswith("tcp:") else endpoint
             host, port = host_port.rsplit(":", 1)
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            # TCP_NODELAY (IPPROTO_TCP 6, option 1; the unix port names neither): small
+            # messages go out at once, not held back by Nagle's algorithm
+            s.setsockopt(6, 1, 1)
             s.connect(socket.getaddrinfo(host, int(port))[0][-1])
         self.sock = s
         self.poller = select.poll()
@@ -291,7 +296,12 @@ class _Sim:
         self.send(MSG_HELLO, self.mac)
         if self.db:
             self.send(MSG_GATT_DB, self.db)
-        _start_ticker()
+        if _simclock is not None and _simclock.lockstep():
+            import _simlockstep  # pyright: ignore[reportMissingImports]
+
+            _simlockstep.attach(self)  # no ticker thread: serviced when the board sleeps
+        else:
+            _start_ticker()
 
     def read_socket(self):
         sock = self.sock

@@ -174,6 +174,9 @@ def _bus_time(freq, nbytes):
     """Block like the ESP32's I2C driver does for a register read: 9 clocks per byte for the
     data, the device address twice and the register (real-time mode; manual mode is instant)."""
     us = (nbytes + 3) * 9000000 // freq
+    if _simclock.lockstep():  # the transfer takes its time on the simulated clock
+        _simclock.charge_us(us)
+        return
     speed = _simclock.speed()
     time.sleep_us(int(us / speed) if speed != 1.0 else us)
 
