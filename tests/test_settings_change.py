@@ -21,13 +21,21 @@ import pytest
 from hipsense.analysis import analyse
 from hipsense.analysis.base import board_json, settings_change_words
 from hipsense.cli.outcome import finish
+from hipsense.cli.stream import _print_summary
 from hipsense.cli.walk import _WalkView
-from hipsense.link.protocol import CONTROL_UUID, Command, ConfigFrame, ImuChip, encode_command
+from hipsense.link.protocol import (
+    CONTROL_UUID,
+    BoardSettings,
+    Command,
+    ConfigFrame,
+    ImuChip,
+    encode_command,
+)
 from hipsense.link.session import SampleBlock, Session
 from hipsense.link.transport.ble import BleTransport
 from hipsense.live.settings import SettingsWatch
 from hipsense.live.walk import LiveWalk
-from hipsense.orchestrate.stream import StreamOptions, stream
+from hipsense.orchestrate.stream import StreamOptions, StreamSummary, stream
 from hipsense.recording import MARKER, MARKER_SETTINGS, read_recording
 from hipsense.report.layout import render_html
 from hipsense.sim.scenarios import simulate
@@ -198,3 +206,26 @@ def test_settings_watch_counts_a_new_generation_within_one_boot_only() -> None:
     assert words is not None and "at 0.2 s, 0.6 s" in words
     many = settings_change_words({"settings_changed_t_s": [float(i) for i in range(8)]})
     assert many is not None and "and 3 more times" in many
+
+
+@pytest.mark.parametrize(
+    ("settings", "words"),
+    [
+        (
+            BoardSettings(100, (1.0, 0.0, 0.0, 0.0), (0.1, -0.2, 0.0)),
+            "now mounting aligned, gyro calibrated, 100 Hz",
+        ),
+        (BoardSettings(200, None, None), "now mounting NOT aligned, gyro NOT calibrated, 200 Hz"),
+        (None, "the board did not say what it uses now"),
+    ],
+)
+def test_the_stream_summary_says_what_the_board_uses_after_a_change(
+    settings: BoardSettings | None, words: str
+) -> None:
+    """The GET_SETTINGS the stream asked after the change is in the summary, not only the
+    time: a physio sees whether the mounting or the rate changed."""
+    summary = StreamSummary(device_name="hipsense-test", settings_changes=[(12.34, settings)])
+    console = Console(record=True, width=300, color_system=None)
+    _print_summary(console, summary)
+    text = console.export_text()
+    assert f"settings changed at 12.3 s (a marker in the recording): {words}" in text

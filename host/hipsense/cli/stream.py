@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from hipsense.link.protocol import BoardSettings
 from hipsense.link.session import SampleBlock, Session
 from hipsense.live.settings import SettingsWatch
 from hipsense.orchestrate.stream import StreamOptions, StreamSummary, stream
@@ -248,6 +249,15 @@ def _board_line(aligned: bool, gyro_calibrated: bool) -> str:
     return f"{mounting}, {gyro}"
 
 
+def settings_words(settings: BoardSettings | None) -> str:
+    """What the board uses after a change, in words (GET_SETTINGS; None: it did not say)."""
+    if settings is None:
+        return "the board did not say what it uses now"
+    mounting = "aligned" if settings.mounting_wxyz is not None else "NOT aligned"
+    gyro = "calibrated" if settings.gyro_bias_dps is not None else "NOT calibrated"
+    return f"now mounting {mounting}, gyro {gyro}, {settings.rate_hz} Hz"
+
+
 def _print_summary(console: Console, summary: StreamSummary) -> None:
     console.print(
         f"{summary.device_name}: {summary.samples} samples over {summary.duration_s:.1f} s, "
@@ -262,9 +272,10 @@ def _print_summary(console: Console, summary: StreamSummary) -> None:
             "recording does not hold (lost samples); they are not in the file",
             soft_wrap=True,
         )
-    for t_s, _settings in summary.settings_changes:
+    for t_s, settings in summary.settings_changes:
         console.print(
-            f"  the board's settings changed at {t_s:.1f} s (a marker in the recording)",
+            f"  the board's settings changed at {t_s:.1f} s (a marker in the recording): "
+            f"{settings_words(settings)}",
             soft_wrap=True,
         )
     if summary.recording is not None:
