@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from hipsense.analysis import analyse
 from hipsense.cli import main
-from hipsense.orchestrate.batch import BatchError, run_batch
+from hipsense.orchestrate.batch import BatchError, _combine, _write_part, run_batch
 from hipsense.recording import read_recording, write_recording
 from hipsense.sim.scenarios import simulate
 
@@ -122,3 +122,27 @@ def test_batch_cli_says_what_failed_and_exits_cleanly(folder: Path, tmp_path: Pa
     assert "[4/4]" in captured.err
     with pytest.raises(BatchError, match="no recordings"):
         run_batch(str(tmp_path / "nothing-*.csv"), tmp_path / "x.parquet")
+
+
+def test_the_table_does_not_depend_on_which_recording_finished_first(tmp_path: Path) -> None:
+    """Parts follow the workers' completion order; a figure that is null in one recording's
+    row and a nested document in another's must still give one table."""
+    ok = {"size_bytes": 1, "mtime_ns": 2, "test": "walk", "status": "ok", "error": None}
+    rows = [
+        {"recording": "/a.parquet", **ok, "side": "left", "verdict.text": "x", "first": None},
+        {"recording": "/b.parquet", **ok, "side": "left", "first.t_s": 3.0, "verdict.text": "y"},
+        {"recording": "/c.parquet", "size_bytes": 5, "mtime_ns": 6, "test": "walk",
+         "status": "error", "error": "InputError: bad"},
+    ]  # fmt: skip
+    tables = []
+    for order in ([0, 1, 2], [2, 1, 0], [1, 2, 0]):
+        out = tmp_path / f"{order}.parquet"
+        parts = tmp_path / f"{order}.parts"
+        _write_part(parts, [rows[i] for i in order])  # a part holds rows as they finished
+        _combine(out, parts)
+        tables.append(pd.read_parquet(out))
+    for table in tables[1:]:
+        pd.testing.assert_frame_equal(table, tables[0])
+    assert list(tables[0].columns[:7]) == [
+        "recording", "size_bytes", "mtime_ns", "test", "status", "error", "side"
+    ]  # fmt: skip

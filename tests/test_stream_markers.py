@@ -4,8 +4,6 @@ sample's notification (the board marks the newest sample, which may already be o
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
@@ -102,24 +100,20 @@ def _samples(seq0: int) -> bytes:
     return encode_frame(SamplesFrame(flags=0, seq=seq0, t_100us=seq0 * 100, angles_cdeg=angles))
 
 
-def _run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, marks: dict[int, int], lag: int):
+def _run(tmp_path: Path, marks: dict[int, int], lag: int):
     board = MarkingBoard(n_blocks=60, marks=marks, lag_blocks=lag)
-
-    @contextlib.asynccontextmanager
-    async def scripted(options: streaming.StreamOptions) -> AsyncIterator[tuple[Transport, str]]:
-        yield board, "scripted"
-
-    monkeypatch.setattr(streaming, "_transport", scripted)
     out = tmp_path / "marks.csv"
-    options = streaming.StreamOptions(seconds=(60 * BLOCK - 1) / RATE_HZ, out=out, raw=False)
+    options = streaming.StreamOptions(
+        transport=board, device="scripted", seconds=(60 * BLOCK - 1) / RATE_HZ, out=out, raw=False
+    )
     summary = asyncio.run(streaming.stream(options))
     return summary, read_recording(out)
 
 
 @pytest.mark.parametrize("lag_blocks", [0, 1, 3])
-def test_a_marker_sent_after_its_sample_lands_on_that_sample(tmp_path, monkeypatch, lag_blocks):
+def test_a_marker_sent_after_its_sample_lands_on_that_sample(tmp_path, lag_blocks):
     marks = {10: 0, 200: 5, 401: 0}  # seq -> code (0: the board's button)
-    summary, rec = _run(tmp_path, monkeypatch, marks, lag_blocks)
+    summary, rec = _run(tmp_path, marks, lag_blocks)
     marker = rec.data[MARKER].to_numpy()
     assert summary.markers == len(marks) - (1 if 401 // BLOCK + lag_blocks >= 60 else 0)
     assert summary.markers_unplaced == 0

@@ -221,6 +221,16 @@ def _write_part(parts: Path, rows: list[dict[str, Any]]) -> None:
     os.replace(tmp, parts / f"{name}.parquet")
 
 
+LEADING_COLUMNS = (*KEY_COLUMNS, "test", "status", "error", "side")
+
+
+def _column_order(columns: pd.Index) -> list[str]:
+    """The key and status columns first, then the figures by name: the same table whichever
+    recording a worker finished first (the parts' column order follows completion)."""
+    rest = sorted(str(c) for c in columns if c not in LEADING_COLUMNS)
+    return [c for c in LEADING_COLUMNS if c in columns] + rest
+
+
 def _combine(out: Path, parts: Path) -> None:
     """The previous results plus the new parts, a recording's newest rows winning."""
     files = sorted(parts.glob("*.parquet")) if parts.exists() else []
@@ -235,8 +245,9 @@ def _combine(out: Path, parts: Path) -> None:
         (merged["size_bytes"].to_numpy() == last.loc[merged["recording"], "size_bytes"].to_numpy())
         & (merged["mtime_ns"].to_numpy() == last.loc[merged["recording"], "mtime_ns"].to_numpy())
     ].copy()
+    newest = newest.sort_values(["recording"], kind="stable")
     tmp = out.with_name(out.name + ".tmp")
-    pq.write_table(_table(newest.sort_values(["recording"], kind="stable")), tmp)
+    pq.write_table(_table(newest[_column_order(newest.columns)]), tmp)
     os.replace(tmp, out)
     for f in files:
         f.unlink()
