@@ -23,11 +23,10 @@ from rich.table import Table
 from hipsense.cli.clinic import check_patient, patient_options
 from hipsense.cli.cues import Cues
 from hipsense.cli.keys import KeyReader
-from hipsense.cli.outcome import console_for, finish, result_options, say
+from hipsense.cli.outcome import console_for, finish_stream, result_options
 from hipsense.cli.stream import (
     end_status,
     out_options,
-    print_end,
     settings_row,
     virtual_board_options,
     virtual_options,
@@ -209,7 +208,6 @@ def balance(
     ends the test: the trials recorded so far are analysed.
     """
     from hipsense.orchestrate.stream import StreamOptions, stream
-    from hipsense.recording import read_recording
 
     check_patient(patient_id, store_path)
     sides = ["right", "left"] if side == "both" else [side]
@@ -252,17 +250,9 @@ def balance(
 
     summary, _stance = asyncio.run(run())
     console.print()  # the live table's last frame has no newline when not on a terminal
-    print_end(console, summary)
-    if summary.recording is None:
-        say(console, "no samples were recorded")
-        end_status(summary)
-        return
-    rec = read_recording(summary.recording)
-    say(console, f"recording: {summary.recording}")
-    finish(
-        console, "balance", rec, summary.recording, patient_id=patient_id,
-        store_path=store_path, report=report, as_json=as_json,
-        options={"age_years": age_years},
+    finish_stream(
+        console, summary, "balance", patient_id=patient_id, store_path=store_path,
+        report=report, as_json=as_json, options={"age_years": age_years},
     )  # fmt: skip
     end_status(summary)
 

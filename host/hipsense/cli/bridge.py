@@ -19,11 +19,10 @@ from rich.table import Table
 
 from hipsense.cli.clinic import check_patient, patient_options
 from hipsense.cli.cues import Cues
-from hipsense.cli.outcome import console_for, finish, result_options, say
+from hipsense.cli.outcome import console_for, finish_stream, result_options
 from hipsense.cli.stream import (
     end_status,
     out_options,
-    print_end,
     settings_row,
     virtual_board_options,
     virtual_options,
@@ -172,7 +171,6 @@ def bridge(
 
     Ctrl-C ends the sets: the reps recorded so far are analysed."""
     from hipsense.orchestrate.stream import StreamOptions, stream
-    from hipsense.recording import read_recording
 
     sets = [s.strip() for s in sets_text.split(",") if s.strip()]
     bad = [s for s in sets if s not in _SIDE_WORDS]
@@ -208,15 +206,8 @@ def bridge(
 
     summary = asyncio.run(run())
     console.print()  # the live table's last frame has no newline when not on a terminal
-    print_end(console, summary)
-    if summary.recording is None:
-        say(console, "no samples were recorded")
-        end_status(summary)
-        return
-    rec = read_recording(summary.recording)
-    say(console, f"recording: {summary.recording}")
-    finish(
-        console, "bridge", rec, summary.recording, patient_id=patient_id,
-        store_path=store_path, report=report, as_json=as_json,
+    finish_stream(
+        console, summary, "bridge", patient_id=patient_id, store_path=store_path,
+        report=report, as_json=as_json,
     )  # fmt: skip
     end_status(summary)

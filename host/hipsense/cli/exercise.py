@@ -20,11 +20,10 @@ from rich.table import Table
 
 from hipsense.cli.clinic import check_patient, patient_options
 from hipsense.cli.cues import Cues
-from hipsense.cli.outcome import console_for, finish, result_options, say
+from hipsense.cli.outcome import console_for, finish_stream, result_options
 from hipsense.cli.stream import (
     end_status,
     out_options,
-    print_end,
     settings_row,
     virtual_board_options,
     virtual_options,
@@ -156,7 +155,6 @@ def exercise(
 ) -> None:  # fmt: skip
     """Guided exercise set: live cues the moment the pelvis does what it should not."""
     from hipsense.orchestrate.stream import StreamOptions, stream
-    from hipsense.recording import read_recording
 
     spec = SPECS[name]
     sides = [s.strip() for s in (sides_text or "right,left").split(",") if s.strip()]
@@ -198,15 +196,8 @@ def exercise(
 
     summary = asyncio.run(run())
     console.print()  # the live table's last frame has no newline when not on a terminal
-    print_end(console, summary)
-    if summary.recording is None:
-        say(console, "no samples were recorded")
-        end_status(summary)
-        return
-    rec = read_recording(summary.recording)
-    say(console, f"recording: {summary.recording}")
-    finish(
-        console, f"exercise:{name}", rec, summary.recording, patient_id=patient_id,
-        store_path=store_path, report=report, as_json=as_json,
+    finish_stream(
+        console, summary, f"exercise:{name}", patient_id=patient_id, store_path=store_path,
+        report=report, as_json=as_json,
     )  # fmt: skip
     end_status(summary)

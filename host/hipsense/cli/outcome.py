@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib.util
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -16,6 +16,9 @@ from rich.console import Console
 from hipsense.cli.clinic import file_run, patient_context
 from hipsense.errors import HipsenseError
 from hipsense.recording import Recording
+
+if TYPE_CHECKING:
+    from hipsense.orchestrate.stream import StreamSummary
 
 
 def result_options(func: Any) -> Any:
@@ -90,3 +93,36 @@ def finish(
     if line:
         say(console, line)
     return result
+
+
+def finish_stream(
+    console: Console,
+    summary: StreamSummary,
+    test: str,
+    *,
+    patient_id: str | None,
+    store_path: Path | None,
+    report: bool,
+    as_json: bool,
+    options: dict[str, Any] | None = None,
+) -> Any | None:
+    """A test command's end once its stream is over: how it ended, what was recorded, then
+    :func:`finish` on the recording; None when nothing was recorded. The caller then calls
+    ``end_status`` (after anything of its own)."""
+    from hipsense.cli.stream import print_end  # the stream's modules only for a streamed test
+    from hipsense.recording import read_recording
+
+    print_end(console, summary)
+    if summary.recording is None:
+        say(console, "no samples were recorded")
+        return None
+    say(
+        console,
+        f"{summary.samples} samples over {summary.duration_s:.1f} s, {summary.lost} lost; "
+        f"recording: {summary.recording}",
+    )
+    return finish(
+        console, test, read_recording(summary.recording), summary.recording,
+        patient_id=patient_id, store_path=store_path, report=report, as_json=as_json,
+        options=options,
+    )  # fmt: skip

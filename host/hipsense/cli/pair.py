@@ -28,9 +28,10 @@ async def _pair_virtual(device: str | None) -> Paired:
 @click.option("--virtual", is_flag=True, help="Pair with a new virtual board (a demonstration).")
 @click.option("--timeout", "timeout_s", default=10.0, show_default=True, help="Scan seconds.")
 def pair(device: str | None, virtual: bool, timeout_s: float) -> None:
-    """Bond this computer with the sensor DEVICE (name hipsense-XXXX, XXXX, or address; default:
-    the first one found). Hold the sensor's button for 3 s first (its pairing window opens for
-    60 s); a new sensor's window is open for 60 s after it is switched on."""
+    """Bond this computer with the sensor DEVICE (its name such as hipsense-5E4D, just 5E4D,
+    or its address; default: the first one found). Hold the sensor's button for 3 s first (its
+    pairing window opens for 60 s); a new sensor's window is open for 60 s after it is switched
+    on."""
     if virtual:
         paired = asyncio.run(_pair_virtual(device))
     else:

@@ -253,9 +253,8 @@ def settings_words(settings: BoardSettings | None) -> str:
     """What the board uses after a change, in words (GET_SETTINGS; None: it did not say)."""
     if settings is None:
         return "the board did not say what it uses now"
-    mounting = "aligned" if settings.mounting_wxyz is not None else "NOT aligned"
-    gyro = "calibrated" if settings.gyro_bias_dps is not None else "NOT calibrated"
-    return f"now mounting {mounting}, gyro {gyro}, {settings.rate_hz} Hz"
+    board = _board_line(settings.mounting_wxyz is not None, settings.gyro_bias_dps is not None)
+    return f"now {board}, {settings.rate_hz} Hz"
 
 
 def _print_summary(console: Console, summary: StreamSummary) -> None:

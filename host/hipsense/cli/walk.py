@@ -18,12 +18,11 @@ from rich.table import Table
 
 from hipsense.analysis.walk import drop_difference_words, step_time_words
 from hipsense.cli.clinic import check_patient, patient_options
-from hipsense.cli.outcome import console_for, finish, result_options, say
+from hipsense.cli.outcome import console_for, finish_stream, result_options, say
 from hipsense.cli.stream import (
     POSITIVE_S,
     end_status,
     out_options,
-    print_end,
     settings_row,
     virtual_board_options,
     virtual_options,
@@ -185,7 +184,6 @@ def walk(
 
     Ctrl-C ends the walk: what was recorded is analysed and reported."""
     from hipsense.orchestrate.stream import StreamOptions, stream
-    from hipsense.recording import read_recording
 
     check_patient(patient_id, store_path)
     if out is None:
@@ -211,21 +209,9 @@ def walk(
         summary = asyncio.run(stream(options, view))
         live.update(view.table())
     console.print()
-    print_end(console, summary)
-    if summary.recording is None:
-        say(console, "no samples were recorded")
-        end_status(summary)
-        return
-    say(
-        console,
-        f"{summary.samples} samples over {summary.duration_s:.1f} s, {summary.lost} "
-        f"lost; recording: {summary.recording}",
-    )
-    options = {} if height_cm is None else {"height_cm": height_cm}
-    result = finish(
-        console, "walk", read_recording(summary.recording), summary.recording,
-        patient_id=patient_id, store_path=store_path, report=report, as_json=as_json,
-        options=options,
+    result = finish_stream(
+        console, summary, "walk", patient_id=patient_id, store_path=store_path, report=report,
+        as_json=as_json, options={} if height_cm is None else {"height_cm": height_cm},
     )  # fmt: skip
     live_tr, offline_tr = walker.tracker, getattr(result, "tracker", None)
     if live_tr is not None and offline_tr is not None:
