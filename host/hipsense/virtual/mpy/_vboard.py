@@ -43,7 +43,7 @@ _adc_mv = {}
 timers = []
 _wdt = None
 hang = False  # test control: the next machine call never returns (a stuck bus)
-stall_until_s = 0.0  # test control: the next machine call returns at this simulated time
+stall_until_us = 0  # test control: the next machine call returns at this simulated time (µs)
 wdt_action = "reset"  # or "record": count expiries in wdt_expiries instead of resetting
 wdt_expiries = 0
 timer_overruns = 0
@@ -269,29 +269,29 @@ def service():
     global timer_overruns, wdt_expiries
     if _reset_why is not None:  # a reset asked for inside a scheduled callback
         raise SystemExit(RESET_EXIT_STATUS)
-    global stall_until_s
-    # the main program is stuck here (for good, or until stall_until_s); timers still fire
-    while hang or (stall_until_s > 0.0 and _simclock.now_s() < stall_until_s):
-        _fire_timers(_simclock.now_s())
+    global stall_until_us
+    # the main program is stuck here (for good, or until stall_until_us); timers still fire
+    while hang or (stall_until_us > 0 and _simclock.now_us() < stall_until_us):
+        _fire_timers(_simclock.now_us())
         time.sleep_ms(5)
         if _reset_why is not None:
             raise SystemExit(RESET_EXIT_STATUS)
-    stall_until_s = 0.0
+    stall_until_us = 0
     if not timers and _wdt is None:
         return
-    now = _simclock.now_s()
-    _fire_timers(now)
-    if _wdt is not None and now - _wdt.fed_s > _wdt.timeout_ms / 1000.0:
+    now_us = _simclock.now_us()
+    _fire_timers(now_us)
+    if _wdt is not None and now_us - _wdt.fed_us > _wdt.timeout_ms * 1000:
         wdt_expiries += 1
-        _wdt.fed_s = now
+        _wdt.fed_us = now_us
         if wdt_action == "reset":
             hard_reset("watchdog timeout")
 
 
-def _fire_timers(now):
+def _fire_timers(now_us):
     for t in timers:
-        if t.due_s is not None and now >= t.due_s - 1e-9:
-            t.fire(now)
+        if t.due_us is not None and now_us >= t.due_us:
+            t.fire(now_us)
 
 
 def register_wdt(wdt):
@@ -303,7 +303,7 @@ def wdt_status():
     """``(running, timeout_ms, ms_since_feed, expiries)`` of the watchdog."""
     if _wdt is None:
         return (False, 0, 0, wdt_expiries)
-    return (True, _wdt.timeout_ms, int((_simclock.now_s() - _wdt.fed_s) * 1000), wdt_expiries)
+    return (True, _wdt.timeout_ms, (_simclock.now_us() - _wdt.fed_us) // 1000, wdt_expiries)
 
 
 _reset_why = None

@@ -408,7 +408,7 @@ class _Sim:
             import _simclock
             import _vboard
 
-            _vboard.stall_until_s = _simclock.now_s() + _u32(m, o) / 1000.0
+            _vboard.stall_until_us = _simclock.now_us() + _u32(m, o) * 1000
         elif kind == MSG_FAULT_RANDOM:
             self.rnd_state = _u32(m, o) or 1
             self.rnd_mean_ms = _u32(m, o + 4)

@@ -323,38 +323,38 @@ class Timer:
         if not 0 <= id <= 3:  # the ESP32's four hardware timers; no virtual ones (-1) since 1.26
             raise ValueError("id must be from 0 to 3")
         self.id = id
-        self.due_s = None
+        self.due_us = None  # whole microseconds: float32 sums of periods drift (ESP32-like port)
         self.callback = None
-        self.period_s = 0.0
+        self.period_us = 0
         self.mode = Timer.PERIODIC
         if period != -1 or freq != -1:
             self.init(mode=mode, period=period, freq=freq, callback=callback)
 
     def init(self, *, mode=PERIODIC, period=-1, freq=-1, tick_hz=1000, callback=None, hard=None):
         if freq != -1:
-            self.period_s = 1.0 / freq
+            self.period_us = max(1, round(1000000 / freq))
         elif period != -1:
-            self.period_s = period / tick_hz
+            self.period_us = max(1, period * 1000000 // tick_hz)
         else:
             raise ValueError("Timer.init needs period= or freq=")
         self.mode = mode
         self.callback = callback
-        self.due_s = _simclock.now_s() + self.period_s
+        self.due_us = _simclock.now_us() + self.period_us
         if self not in _vboard.timers:
             _vboard.timers.append(self)
 
     def deinit(self):
-        self.due_s = None
+        self.due_us = None
         if self in _vboard.timers:
             _vboard.timers.remove(self)
 
-    def fire(self, now_s):
-        if self.mode == Timer.PERIODIC and self.due_s is not None:
-            self.due_s += self.period_s
-            if self.due_s <= now_s - 1e-9:  # missed periods are not replayed
-                self.due_s = now_s + self.period_s
+    def fire(self, now_us):
+        if self.mode == Timer.PERIODIC and self.due_us is not None:
+            self.due_us += self.period_us
+            if self.due_us <= now_us:  # missed periods are not replayed
+                self.due_us = now_us + self.period_us
         else:
-            self.due_s = None
+            self.due_us = None
         cb = self.callback
         if cb is not None:
             import micropython
@@ -371,9 +371,9 @@ class WDT:
 
     def __init__(self, *, id=0, timeout=5000):
         self.timeout_ms = timeout
-        self.fed_s = _simclock.now_s()
+        self.fed_us = _simclock.now_us()
         _vboard.register_wdt(self)
 
     def feed(self):
         _vboard.service()
-        self.fed_s = _simclock.now_s()
+        self.fed_us = _simclock.now_us()
