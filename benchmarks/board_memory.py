@@ -53,6 +53,14 @@ import _sim_mpu, _sim_icm  # the chip models the boards use, loaded before the m
 gc.collect()
 SIM = gc.mem_alloc()
 micropython.qstr_info()  # the names of the simulation and of this script (ROM on a board)
+if os.getenv("MEMBOOT_MODULES"):  # the heap and the names of each module, imported in turn
+    print("MODULE -", SIM)
+    for m in os.getenv("MEMBOOT_MODULES").split(","):
+        __import__(m)
+        gc.collect()
+        print("MODULE", m, gc.mem_alloc())
+        micropython.qstr_info()
+    sys.exit(0)
 if os.getenv("MEMBOOT_PROBE"):  # the names the firmware interns by the end of its boot
     import hs_boot, app
     app.boot()
@@ -320,6 +328,48 @@ def run_profile(
     return res
 
 
+MODULE_ORDER = (
+    "hs_boot", "protocol", "memory", "board", "ring", "bonds", "link", "link_ble", "fusion",
+    "pelvis", "imu", "imu._base", "imu.manager", "imu.mpu6x", "usb_watch", "app",
+    "setup_cmds", "mounting", "cobs", "link_serial",
+)  # fmt: skip
+
+
+def module_breakdown(work: Path, exe: Path, dirs: list[Path], profile_path: Path) -> None:
+    """Print what each module costs resident: heap after its import (its bytecode, constants,
+    functions, dictionaries and its names' text) and the names it interns, with the name pools
+    that appear on the way shown apart (which module happens to open a pool is chance)."""
+    flash = work / "modules"
+    flash.mkdir()
+    (flash / "board.json").write_text(profile_path.read_text())
+    env = micropython_env(dirs)
+    env["MEMBOOT_MODULES"] = ",".join(MODULE_ORDER)
+    out = subprocess.run(
+        [str(exe), "-X", "heapsize=1M", "-c", "import _memboot"],
+        env=env,
+        cwd=flash,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    rows = re.findall(r"^MODULE (\S+) (\d+)$", out, re.M)
+    names = parse_qstr_info(out)  # one after the simulation, then one per module
+    print(f"{'module':<14} {'heap B':>7} {'names':>6}  (name pools apart)")
+    total_heap = total_names = 0
+    for i, (module, used) in enumerate(rows[1:]):
+        heap = int(used) - int(rows[i][1]) - (names[i + 1][1] - names[i][1])
+        n = names[i + 1][0] - names[i][0]
+        total_heap += heap
+        total_names += n
+        print(f"{module:<14} {heap:>7} {n:>6}")
+    pools = names[-1][1] - names[0][1]
+    print(
+        f"{'all':<14} {total_heap:>7} {total_names:>6}; on a board their pools take "
+        f"{qstr_pool_bytes(total_names)} B (here {pools} B, after the simulation's names)"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--board", action="append", help="only this profile (repeatable)")
@@ -327,6 +377,9 @@ def main() -> int:
         "--extra-kb", type=int, default=0, help="add this to every budget (to explore a margin)"
     )
     parser.add_argument("--verbose", action="store_true", help="print mem_info of each run")
+    parser.add_argument(
+        "--modules", action="store_true", help="print each module's resident heap and names"
+    )
     args = parser.parse_args()
     exe = esp32like_executable()
     if exe is None:
@@ -360,6 +413,12 @@ def run_all(work: Path, exe: Path, args: argparse.Namespace) -> int:
     boot_dir = deploy_firmware(work / "boot", boot_src, executable=exe)
     launcher = paths.firmware_dir() / "launcher" / "hs_boot.py"
     (boot_dir / "hs_boot.py").write_bytes(launcher.read_bytes())  # a board compiles it
+    if args.modules:
+        board = (args.board or ["devkitc-gy521"])[0]
+        module_breakdown(
+            work, exe, [boot_dir, sim_dir, app_dir], paths.boards_dir() / f"{board}.json"
+        )
+        return 0
     viper = viper_code_bytes()
     profiles = sorted(p for p in paths.boards_dir().glob("*.json") if p.stem != "schema")
     if args.board:
