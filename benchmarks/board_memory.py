@@ -316,6 +316,7 @@ def run_profile(
     res: dict[str, Any] = dict(zip(RESULT_KEYS, values, strict=True))
     res["names_end"] = parse_qstr_info(proc.stdout)[-1][0] - sim_names
     res["fw_names"] = fw_names
+    res["sim_names"] = sim_names
     res["qstr_correction"] = correction
     res["board_pools"] = qstr_pool_bytes(fw_names)
     res["name"] = profile["name"]
@@ -471,7 +472,8 @@ def run_all(work: Path, exe: Path, args: argparse.Namespace) -> int:
         )
         names_ok = r["names_end"] <= r["fw_names"]  # the correction covered every name
         print(
-            f"  {r['name']}: {r['fw_names']} names interned by the firmware's boot "
+            f"  {r['name']}: {r['sim_names']} names of the simulation and this script, "
+            f"{r['fw_names']} interned by the firmware's boot "
             f"({r['names_end']} at the end), their pools {r['board_pools']} B on a board; "
             f"heap corrected by {r['qstr_correction']} B for the pools of the simulation's names"
         )
