@@ -50,6 +50,7 @@ import gc, json, os, sys
 import micropython
 import machine, _vboard, bluetooth
 import _sim_mpu, _sim_icm  # the chip models the boards use, loaded before the measurement
+_vboard.bus(0)  # the IMU on the bus (its registers and FIFO are the chip's, not the ESP32's)
 gc.collect()
 SIM = gc.mem_alloc()
 micropython.qstr_info()  # the names of the simulation and of this script (ROM on a board)
