@@ -44,9 +44,9 @@ _LOST = const(-32768)  # raw value of every axis in a placeholder for a lost sam
 _MAX_ERRORS = const(20)  # loop exceptions tolerated per window before a clean reset
 _ERROR_WINDOW_MS = const(10000)
 _WDT_MS = const(5000)  # hardware: a hang inside C code (I2C, NimBLE, flash); after the 3.5 s check
-DEV_FILE = "hs_dev"  # development switch: this file in the flash root keeps machine.WDT off
+_DEV_FILE = const("hs_dev")  # development switch: this file in the flash root keeps machine.WDT off
 _PAIR_PRESS_MS = const(3000)  # a button press this long opens the BLE pairing window
-_SETUP = "setup_cmds"  # the rarely used commands, imported on demand (setup_cmds.py)
+_SETUP = const("setup_cmds")  # the rarely used commands, imported on demand (setup_cmds.py)
 
 
 @micropython.viper
@@ -170,7 +170,7 @@ class App:
         self._seen_i2c_errors = 0
         self._errors_in_window = 0
         self._error_window_ms = self._t0_ms
-        self._wdt = None  # machine.WDT unless the development switch (DEV_FILE) is on
+        self._wdt = None  # machine.WDT unless the development switch (_DEV_FILE) is on
 
     # ---- set-up ---------------------------------------------------------------------------
     def add_link(self, make_link):
@@ -201,7 +201,7 @@ class App:
             self.pelvis.set_mounting_q(w, x, y, z)
             self.aligned = True
         self.board.on_press(self._on_button)
-        if not _exists(DEV_FILE):  # once started, machine.WDT cannot be stopped (dev: Ctrl-C)
+        if not _exists(_DEV_FILE):  # once started, machine.WDT cannot be stopped (dev: Ctrl-C)
             self._wdt = machine.WDT(timeout=_WDT_MS)
         self._heartbeat_ms = time.ticks_ms()  # the time start() took is no hang
         self._watchdog = machine.Timer(_WATCHDOG_TIMER)
@@ -717,6 +717,9 @@ def boot(with_ble=True, with_serial=True):
     import imu
 
     imu.preload(brd.expected_imu)
+    slot = __file__[: __file__.rfind("/") + 1]
+    for name in (_SETUP, "mounting"):  # loaded later into the ring's memory (_setup_run)
+        memory.intern_names(slot + name + ".mpy")
     gc.collect()
     # The ring first, while the heap holds only the code: it needs one free block. RESERVE
     # leaves room for what comes after it (app state, BLE link), measured. The setup commands

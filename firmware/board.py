@@ -13,7 +13,7 @@ import time
 import machine
 from micropython import const
 
-PROFILE_PATH = "board.json"
+_PROFILE_PATH = const("board.json")
 SCHEMA = const(1)
 GENERIC = {
     "schema": 1,
@@ -66,7 +66,7 @@ def validate(prof):
     return prof
 
 
-def load_profile(path=PROFILE_PATH):
+def load_profile(path=_PROFILE_PATH):
     """Read and validate the board profile JSON at ``path``."""
     try:
         with open(path) as f:
@@ -194,7 +194,7 @@ class Board:
         return 0 if pct < 0 else (100 if pct > 100 else pct)
 
 
-def open_board(path=PROFILE_PATH):
+def open_board(path=_PROFILE_PATH):
     """The board from ``path``, or the generic fallback with ``error`` set (never raises)."""
     try:
         return Board(load_profile(path))

@@ -14,16 +14,16 @@ import os
 
 from micropython import const
 
-BONDS_FILE = "hs_bonds.bin"
-_MAGIC = b"HSB"
+_BONDS_FILE = const("hs_bonds.bin")
+_MAGIC = const(b"HSB")
 _VERSION = const(1)
 _SEC_CCCD = const(3)  # NimBLE BLE_STORE_OBJ_TYPE_CCCD: not kept
-MAX_PEERS = const(4)
+_MAX_PEERS = const(4)
 _MAX_ENTRIES = const(16)  # a bound on what a damaged file can make us load
 
 
 class BondStore:
-    def __init__(self, path=BONDS_FILE, max_peers=MAX_PEERS):
+    def __init__(self, path=_BONDS_FILE, max_peers=_MAX_PEERS):
         self.path = path
         self.max_peers = max_peers
         self.entries = []  # [sec_type, key bytes, value bytes], oldest first

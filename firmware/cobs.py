@@ -14,10 +14,10 @@ import micropython
 from micropython import const
 
 MAX_FRAME_SIZE = const(244)  # docs/protocol.md: the largest frame (BLE MTU 247 - 3)
-CRC_SIZE = const(2)
+_CRC_SIZE = const(2)
 # COBS adds one code byte per started block of 254 bytes, plus the 0x00 delimiter.
-MAX_ENCODED_SIZE = const(MAX_FRAME_SIZE + CRC_SIZE + (MAX_FRAME_SIZE + CRC_SIZE) // 254 + 2)
-MIN_DECODED_SIZE = const(4)  # version + type + CRC
+MAX_ENCODED_SIZE = const(MAX_FRAME_SIZE + _CRC_SIZE + (MAX_FRAME_SIZE + _CRC_SIZE) // 254 + 2)
+_MIN_DECODED_SIZE = const(4)  # version + type + CRC
 
 # Deframer state slots (array('i')).
 _POS = const(0)  # decoded bytes written
@@ -99,7 +99,7 @@ def encode_frame(src, n, dst):
     """
     if not 0 <= n <= len(src):  # viper pointers are not bounds-checked
         raise ValueError("n outside the buffer")
-    if n > MAX_FRAME_SIZE or len(dst) < n + CRC_SIZE + (n + CRC_SIZE) // 254 + 2:
+    if n > MAX_FRAME_SIZE or len(dst) < n + _CRC_SIZE + (n + _CRC_SIZE) // 254 + 2:
         raise ValueError("frame too long for serial framing")
     return _encode(src, n, dst, _crc16(src, n, 0xFFFF))
 
@@ -124,7 +124,7 @@ def _scan(st, out, src, n: int) -> int:
         if c == 0:
             if seen == 0:
                 event = _EV_EMPTY
-            elif bad or rem != 0 or pos < MIN_DECODED_SIZE:
+            elif bad or rem != 0 or pos < _MIN_DECODED_SIZE:
                 event = _EV_BAD
             else:
                 event = _EV_CHUNK
@@ -174,7 +174,7 @@ class Deframer:
     """
 
     def __init__(self, max_frame=MAX_FRAME_SIZE):
-        self._out = bytearray(max_frame + CRC_SIZE)
+        self._out = bytearray(max_frame + _CRC_SIZE)
         self.frame = memoryview(self._out)
         self.length = 0
         self.crc_errors = 0
@@ -199,7 +199,7 @@ class Deframer:
             start = _scan(st, out, buf, n)
             event = st[_EVENT]
             if event == _EV_CHUNK:
-                size = st[_POS] - CRC_SIZE
+                size = st[_POS] - _CRC_SIZE
                 st[_POS] = 0
                 if _crc16(out, size, 0xFFFF) == out[size] | (out[size + 1] << 8):
                     self.length = size

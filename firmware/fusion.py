@@ -25,17 +25,17 @@ _LO = const(0x3FFF)
 
 # Tuning (same defaults as hipsense.motion.orientation.FilterParams)
 TAU_ACC_S = 3.5
-TAU_ACC_REST_S = 0.5
+_TAU_ACC_REST_S = const(0.5)
 TAU_REST_S = 0.5
 REST_GYR_DPS = 2.0
 REST_ACC_MPS2 = 0.5
 REST_BIAS_MAX_DPS = 35.0  # |bias|: MPU-6050 zero-rate output up to +-20 dps per axis (35 in all)
 REST_MIN_S = 1.5
 TAU_BIAS_REST_S = 1.0
-TAU_BIAS_MOTION_S = 30.0
-BIAS_MOTION_GATE_MPS2 = 0.5
+_TAU_BIAS_MOTION_S = const(30.0)
+_BIAS_MOTION_GATE_MPS2 = const(0.5)
 G_MPS2 = 9.80665  # standard gravity (hipsense.conventions.G_MPS2, checked equal by a test)
-BIAS_FILE_VERSION = 1
+_BIAS_FILE_VERSION = const(1)
 
 # state indices (array _s)
 _QG = const(0)  # gyro quaternion, sensor -> almost-inertial frame I (4)
@@ -380,7 +380,7 @@ class Fusion:
         c[_KG] = int(k + 0.5)
         c[_SHG] = sh
         c[_KACC] = _gain29(_one_minus_exp(2.0 * dt / TAU_ACC_S))
-        c[_KACCR] = _gain29(_one_minus_exp(2.0 * dt / TAU_ACC_REST_S))
+        c[_KACCR] = _gain29(_one_minus_exp(2.0 * dt / _TAU_ACC_REST_S))
         c[_KREST] = _gain29(_one_minus_exp(dt / TAU_REST_S))
         c[_KBR] = _gain29(_one_minus_exp(dt / TAU_BIAS_REST_S))
         thg = int(REST_GYR_DPS / gyr_dps_per_lsb * 4096.0)
@@ -397,14 +397,14 @@ class Fusion:
         c[_THB] = thb
         c[_THB2] = (thb >> sh) * (thb >> sh)
         c[_RESTN] = int(REST_MIN_S * rate_hz + 0.5)
-        k = 4096.0 / rad_lsb / TAU_BIAS_MOTION_S / _ONE
+        k = 4096.0 / rad_lsb / _TAU_BIAS_MOTION_S / _ONE
         sh = 0
         while k < 1024.0:  # KBM in [2**10, 2**11]: |e * KBM| < 2**29.5
             k = k * 2.0
             sh += 1
         c[_KBM] = int(k + 0.5)
         c[_SBM] = sh
-        c[_GATE2] = int(2.0 * G_MPS2 * BIAS_MOTION_GATE_MPS2 * 512.0 + 0.5)
+        c[_GATE2] = int(2.0 * G_MPS2 * _BIAS_MOTION_GATE_MPS2 * 512.0 + 0.5)
         self.rate_hz = rate_hz
         self.gyr_dps_per_lsb = gyr_dps_per_lsb
 
@@ -614,7 +614,7 @@ class Fusion:
             json.dump(
                 {
                     "kind": "hipsense-gyro-bias",
-                    "version": BIAS_FILE_VERSION,
+                    "version": _BIAS_FILE_VERSION,
                     "gyr_bias_dps": list(self.bias_dps()),
                 },
                 f,
@@ -628,7 +628,7 @@ class Fusion:
             with open(path) as f:
                 d = json.load(f)
             b = d["gyr_bias_dps"]
-            if d.get("kind") != "hipsense-gyro-bias" or d.get("version") != BIAS_FILE_VERSION:
+            if d.get("kind") != "hipsense-gyro-bias" or d.get("version") != _BIAS_FILE_VERSION:
                 raise ValueError("unknown kind/version")
             if len(b) != 3 or max(abs(float(x)) for x in b) > REST_BIAS_MAX_DPS * 5:
                 raise ValueError("implausible bias")

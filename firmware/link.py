@@ -47,14 +47,15 @@ class Link:
         self.trusted = True  # commands from this host are allowed (BLE: bonded, encrypted)
         self._frame = bytearray(MAX_FRAME)
         self._fv = memoryview(self._frame)
-        # A memoryview of each frame length, made once: every SAMPLES length (12 + 6 m bytes,
-        # raw samples are 3 x 6) now, control frames (at most 64 bytes) on first use. Passing
-        # a view sends exactly n bytes, allocation-free.
+        # A memoryview of each SAMPLES length (12 + 6 m bytes, raw samples are 3 x 6), made
+        # once: passing a view sends exactly n bytes, allocation-free. A control frame (rare)
+        # takes a fresh view: one cached at its first use would be a lasting object made
+        # wherever the heap had room then, e.g. in the memory the ring lends the setup code,
+        # and the ring would come back in pieces (docs/hardware.md "Memory budget").
         self._sample_views = [
             self._fv[: protocol.HEADER_SIZE + protocol.SAMPLE_SIZE_ANGLES * m]
             for m in range((MAX_FRAME - protocol.HEADER_SIZE) // protocol.SAMPLE_SIZE_ANGLES + 1)
         ]
-        self._ctl_views = [None] * (_CTL_SIZE + 1)  # type: list[memoryview | None]
         self._cmd_buf = bytearray(_CMD_SLOTS * _CMD_SIZE)
         self._cmd_len = bytearray(_CMD_SLOTS)
         self._cmd_w = 0  # written only by _cmd_in (IRQ side)
@@ -218,11 +219,7 @@ class Link:
         m = n - protocol.HEADER_SIZE
         if m >= 0 and m % protocol.SAMPLE_SIZE_ANGLES == 0:
             return self._sample_views[m // protocol.SAMPLE_SIZE_ANGLES]
-        v = self._ctl_views[n]
-        if v is None:
-            v = self._fv[:n]
-            self._ctl_views[n] = v
-        return v
+        return self._fv[:n]
 
     def _send(self, now_ms):
         """Send control frames in order and, if this link streams, samples as full (or old

@@ -50,7 +50,7 @@ _IO_NO_INPUT_OUTPUT = const(3)  # no display, no keyboard: Just Works pairing
 _ATT_INSUFFICIENT_AUTHORIZATION = const(0x08)
 _TRUST_GRACE_MS = const(10000)  # an unbonded connection is dropped after this long
 _FORGET_DROP_MS = const(300)  # after FORGET_BONDS: let the reply go out, then disconnect
-PAIRING_WINDOW_S = const(60)
+_PAIRING_WINDOW_S = const(60)
 
 _ADV_INTERVAL_US = const(100000)
 _MAX_MTU = const(247)
@@ -58,7 +58,7 @@ _DEFAULT_MTU = const(23)
 _MTU_ASK_MS = const(1000)  # the central has not exchanged the MTU by then: the board asks
 _CMD_BUFFER = const(64)  # control characteristic value buffer (longest command is 20 bytes)
 
-SERVICE_UUID = "8e5b0001-3a1c-4f7e-9d2b-5f1a6c0e4b21"
+_SERVICE_UUID = const("8e5b0001-3a1c-4f7e-9d2b-5f1a6c0e4b21")
 DATA_UUID = "8e5b0002-3a1c-4f7e-9d2b-5f1a6c0e4b21"
 CONTROL_UUID = "8e5b0003-3a1c-4f7e-9d2b-5f1a6c0e4b21"
 STATUS_UUID = "8e5b0004-3a1c-4f7e-9d2b-5f1a6c0e4b21"
@@ -72,7 +72,7 @@ def uuid_le(text):
 
 def adv_payloads(name):
     """(advertising data, scan response): flags + the service UUID; the complete local name."""
-    adv = b"\x02\x01\x06" + b"\x11\x07" + uuid_le(SERVICE_UUID)
+    adv = b"\x02\x01\x06" + b"\x11\x07" + uuid_le(_SERVICE_UUID)
     resp = bytes((len(name) + 1, 0x09)) + name
     return adv, resp
 
@@ -131,7 +131,7 @@ class BleLink(Link):
             ble.gatts_register_services(
                 (
                     (
-                        bluetooth.UUID(SERVICE_UUID),
+                        bluetooth.UUID(_SERVICE_UUID),
                         (
                             (bluetooth.UUID(DATA_UUID), _FLAG_NOTIFY),
                             (bluetooth.UUID(CONTROL_UUID), _ENC_WRITE),
@@ -212,7 +212,7 @@ class BleLink(Link):
         return None
 
     # ---- pairing window and bonds ----------------------------------------------------------
-    def open_pairing(self, now_ms, seconds=PAIRING_WINDOW_S):
+    def open_pairing(self, now_ms, seconds=_PAIRING_WINDOW_S):
         """Let one new host bond within ``seconds`` (0 closes the window)."""
         if seconds <= 0:
             self.close_pairing()

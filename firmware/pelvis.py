@@ -45,7 +45,7 @@ _ATAN = array(
     ],
 )
 _INV_GAIN = const(326016437)  # 1 / prod(sqrt(1 + 2**-2i)), Q29
-_HEADING_TAU_S = 10.0
+_HEADING_TAU_S = const(10.0)
 
 
 @micropython.viper

@@ -44,8 +44,8 @@ FLAG_RAW = const(1)
 FLAG_RESENT = const(2)
 CONTENT_RAW = const(1)
 # CONFIG flags.
-CFG_ALIGNED = const(1)
-CFG_GYRO_CALIBRATED = const(2)
+_CFG_ALIGNED = const(1)
+_CFG_GYRO_CALIBRATED = const(2)
 CFG_EXACT_PERIOD = const(4)  # samples are 1/rate_hz apart exactly; period_100us is rounded
 
 SEQ_MODULUS = const(1 << 30)
@@ -97,7 +97,7 @@ S_IMU_ERROR = const(4)
 S_LOW_BATTERY = const(5)
 
 # Argument length of each known command, indexed by command id (0 is not a command).
-_ARG_LEN = b"\x00\x00\x00\x02\x01\x01\x01\x01\x00\x00\x04\x00\x10\x01\x00\x00\x00"
+_ARG_LEN = const(b"\x00\x00\x00\x02\x01\x01\x01\x01\x00\x00\x04\x00\x10\x01\x00\x00\x00")
 _N_COMMANDS = const(17)
 
 

@@ -16,7 +16,7 @@ import micropython
 import protocol
 from micropython import const
 
-DEFAULT_BYTES = const(54000)  # 3000 x 18 B: 30 s at 100 Hz with raw content
+_DEFAULT_BYTES = const(54000)  # 3000 x 18 B: 30 s at 100 Hz with raw content
 _MASK = const(0x3FFFFFFF)  # sequence numbers and sample times are carried mod 2**30
 _HALF = const(0x20000000)
 _HEADER = const(12)
@@ -63,7 +63,7 @@ class Ring:
     not counted there when it is overwritten: the IMU's ``samples_lost`` counts it already.
     """
 
-    def __init__(self, nbytes=DEFAULT_BYTES):
+    def __init__(self, nbytes=_DEFAULT_BYTES):
         self.buf = bytearray(nbytes)
         self.nbytes = nbytes
         self.stride = _ANGLES

@@ -16,8 +16,8 @@ import app as _board_app  # loaded long before this module (no import cycle at r
 import protocol
 from micropython import const
 
-_STILL_GYR_DPS = 3.0  # CALIBRATE_GYRO: largest peak-to-peak gyro range that counts as still
-_STILL_ACC_MPS2 = 0.5  # ... and accelerometer range
+_STILL_GYR_DPS = const(3.0)  # CALIBRATE_GYRO: largest peak-to-peak gyro range that counts as still
+_STILL_ACC_MPS2 = const(0.5)  # ... and accelerometer range
 _ALIGN_STILL_MS = const(2000)
 _ALIGN_BEND_MS = const(2000)
 _ALIGN_WALK_MS = const(8000)  # slow walkers need a few strides (docs/algorithms.md)

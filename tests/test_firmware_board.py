@@ -8,6 +8,7 @@ within MTU - 3. Each script runs the deployed ``.mpy`` with the simulated machin
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,31 @@ def test_the_ring_follows_the_free_heap_and_a_short_one_is_reported(
         assert (res[6] != "None") == below
         assert ("memory budget: ring holds" in out) == below
     assert rings[0] < rings[1] == 30 * 100 * 18
+
+
+NAMES = """
+import micropython, app
+a, usb = app.boot(with_ble=True, with_serial=False)
+micropython.qstr_info()
+import setup_cmds, mounting
+micropython.qstr_info()
+a.stop()
+"""
+
+
+def test_the_code_loaded_on_demand_adds_no_names_after_boot(mpy, deployed, tmp_path) -> None:
+    """setup_cmds and mounting load into the memory the ring lends them; the names they bring
+    are interned at boot (memory.intern_names, before the ring), so loading them later adds
+    none: interned names are never freed and would stay inside the ring's block."""
+    out = mpy(
+        NAMES,
+        path=[paths.mpy_sim_dir(), deployed],
+        cwd=_flash(tmp_path, "devkitc-gy521"),
+        heapsize="400K",
+    )
+    counts = [int(n) for n in re.findall(r"n_qstr=(\d+)", out)]
+    assert len(counts) == 2 and counts[0] > 0
+    assert counts[1] == counts[0]
 
 
 # ---- power hold and button ----------------------------------------------------------------

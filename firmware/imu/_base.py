@@ -15,19 +15,19 @@ _LONG_GAP_MS = const(60000)  # longer gaps are measured in ms (no ticks_us wrap)
 SAMPLE_BYTES = const(12)
 G_MPS2 = 9.80665  # standard gravity (hipsense.conventions.G_MPS2, checked equal by a test)
 RATES_HZ = (100, 200, 400)
-ACC_RANGES_G = (2, 4, 8, 16)
-GYR_RANGES_DPS = (250, 500, 1000, 2000)
-DEFAULT_ACC_G = const(8)
-DEFAULT_GYR_DPS = const(1000)
+_ACC_RANGES_G = const((2, 4, 8, 16))
+_GYR_RANGES_DPS = const((250, 500, 1000, 2000))
+_DEFAULT_ACC_G = const(8)
+_DEFAULT_GYR_DPS = const(1000)
 
 
 def check_config(rate_hz, acc_g, gyr_dps):
     """``ValueError`` naming the bad setting; rates are 100, 200 or 400 Hz."""
     if rate_hz not in RATES_HZ:
         raise ValueError("IMU rate_hz must be 100, 200 or 400, not %r" % (rate_hz,))
-    if acc_g not in ACC_RANGES_G:
+    if acc_g not in _ACC_RANGES_G:
         raise ValueError("IMU acc_g must be 2, 4, 8 or 16, not %r" % (acc_g,))
-    if gyr_dps not in GYR_RANGES_DPS:
+    if gyr_dps not in _GYR_RANGES_DPS:
         raise ValueError("IMU gyr_dps must be 250, 500, 1000 or 2000, not %r" % (gyr_dps,))
 
 

@@ -14,21 +14,21 @@ from micropython import const
 
 import imu
 
-STATE_OK = const(0)
+_STATE_OK = const(0)
 STATE_NO_IMU = const(1)
 STATE_ERROR = const(2)
-STATE_NAMES = ("ok", "no_imu", "error")
-BACKOFF_FIRST_MS = const(10)
-BACKOFF_MAX_MS = const(2000)
-DEFAULT_RATE_HZ = const(100)
+_STATE_NAMES = const(("ok", "no_imu", "error"))
+_BACKOFF_FIRST_MS = const(10)
+_BACKOFF_MAX_MS = const(2000)
+_DEFAULT_RATE_HZ = const(100)
 # LED patterns, alternating on/off durations in ms (one period, starting with "on").
-LED_NO_IMU = (100, 150, 100, 650)  # double blink each second: no IMU found
-LED_ERROR = (50, 50)  # fast flicker while the IMU is being re-initialised
+_LED_NO_IMU = const((100, 150, 100, 650))  # double blink each second: no IMU found
+_LED_ERROR = const((50, 50))  # fast flicker while the IMU is being re-initialised
 
 
 class ImuManager:
     def __init__(
-        self, i2c, addresses=imu.ALL_ADDRESSES, rate_hz=DEFAULT_RATE_HZ, acc_g=8, gyr_dps=1000
+        self, i2c, addresses=imu.ALL_ADDRESSES, rate_hz=_DEFAULT_RATE_HZ, acc_g=8, gyr_dps=1000
     ):
         from imu._base import check_config
 
@@ -74,7 +74,7 @@ class ImuManager:
     def read(self, buf, max_samples):
         """Read samples like ``drv.read``; 0 while there is no working IMU. Never raises
         ``OSError``. Allocation-free while the state is ``"ok"``."""
-        if self.state_code != STATE_OK and (
+        if self.state_code != _STATE_OK and (
             time.ticks_diff(time.ticks_ms(), self._retry_at_ms) < 0 or not self._init()
         ):
             return 0
@@ -102,9 +102,9 @@ class ImuManager:
 
     def led_level(self, now_ms):
         """1/0 for the LED in the "no_imu"/"error" patterns, -1 when the IMU is fine."""
-        if self.state_code == STATE_OK:
+        if self.state_code == _STATE_OK:
             return -1
-        pattern = LED_NO_IMU if self.state_code == STATE_NO_IMU else LED_ERROR
+        pattern = _LED_NO_IMU if self.state_code == STATE_NO_IMU else _LED_ERROR
         period = 0
         for d in pattern:
             period += d
@@ -120,11 +120,11 @@ class ImuManager:
     # ---- internals -------------------------------------------------------------------------
     def _set_state(self, code):
         self.state_code = code
-        self.state = STATE_NAMES[code]
+        self.state = _STATE_NAMES[code]
 
     def _schedule_retry(self):
         b = self._backoff_ms
-        b = BACKOFF_FIRST_MS if b == 0 else (b * 2 if b * 2 < BACKOFF_MAX_MS else BACKOFF_MAX_MS)
+        b = _BACKOFF_FIRST_MS if b == 0 else (b * 2 if b * 2 < _BACKOFF_MAX_MS else _BACKOFF_MAX_MS)
         self._backoff_ms = b
         self._retry_at_ms = time.ticks_add(time.ticks_ms(), b)
 
@@ -161,5 +161,5 @@ class ImuManager:
         self._drv_lost = 0
         self._drv_overflows = 0
         self._backoff_ms = 0
-        self._set_state(STATE_OK)
+        self._set_state(_STATE_OK)
         return True
