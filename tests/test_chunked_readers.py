@@ -227,7 +227,7 @@ def test_memory_does_not_grow_with_the_files_length(tmp_path: Path, kind: str) -
 def _counted(chunks: RecordingChunks, seen: list[int]) -> RecordingChunks:
     frames = chunks.frames
 
-    def counting():  # noqa: ANN202
+    def counting():
         for frame in frames():
             seen.append(len(frame))
             yield frame

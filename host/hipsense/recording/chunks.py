@@ -104,8 +104,8 @@ class RecordingChunks:
                     raise TooLongError(
                         f"{self.source}: more than {max_rows} samples"
                         f"{_minutes(max_rows, self.meta.rate_hz)}; {why or 'it is read whole'}"
-                        f" up to {max_rows}: split the recording, or analyse it as a walk"
-                        " (read in chunks, any length)"
+                        " up to that many: split the recording into its sessions (a walk is"
+                        " read in chunks, at any length)"
                     )
                 parts.append(frame)
         finally:
