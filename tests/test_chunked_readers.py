@@ -35,7 +35,7 @@ from hipsense.recording import (
     write_recording,
 )
 from hipsense.recording import limits as recording_limits
-from hipsense.recording.chunks import RecordingChunks, TooLongError, open_chunks
+from hipsense.recording.chunks import CHUNK_ROWS, RecordingChunks, TooLongError, open_chunks
 from hipsense.recording.importer import open_foreign_chunks, parse_column_map
 from hipsense.recording.rate import RATE_SAMPLES
 from hipsense.sim.scenarios import simulate
@@ -287,3 +287,26 @@ def test_the_commands_refuse_a_balance_or_bridge_file_past_the_limit(
     res = runner.invoke(cli, ["report", str(walk), "--out", str(tmp_path / "walk_report")])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "walk_report.html").stat().st_size > 0
+
+
+def test_import_writes_the_file_in_chunks_and_nothing_when_a_row_is_bad(tmp_path: Path) -> None:
+    """``hipsense import`` streams the chunks into the recording (the whole file's frame);
+    a bad value in a later chunk (the first one already written) leaves neither a half
+    recording nor a temporary file."""
+    n = CHUNK_ROWS + 4000
+    src = _foreign_csv(tmp_path / "foreign.csv", _walk(n / RATE_HZ), with_time=False)
+    out = tmp_path / "walk.parquet"
+    no_time = MAP_TEXT.removeprefix("t_s=time_s,")
+    args = ["import", str(src), "--column-map", no_time, "--rate-hz", "100", "--axes", AXES,
+            "--test", "walk"]  # fmt: skip
+    res = CliRunner().invoke(cli, [*args, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert read_recording(out).data.equals(_whole_foreign(src, False, AXES).data)
+    lines = src.read_text().splitlines()
+    bad_row = CHUNK_ROWS + 1000
+    lines[1 + bad_row] = "x" + lines[1 + bad_row]  # a value that is not a number
+    src.write_text("\n".join(lines) + "\n")
+    res = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "bad.parquet")])
+    assert res.exit_code == 1 and "not numeric" in res.output, res.output
+    assert f"row {bad_row} " in res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["foreign.csv", "walk.parquet"]
