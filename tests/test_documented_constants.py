@@ -14,6 +14,9 @@ import pytest
 from hipsense.detectors.balance import metrics as balance_metrics
 from hipsense.detectors.bridge import compare as bridge_compare
 from hipsense.detectors.walk.contacts import ContactDetector
+from hipsense.orchestrate.stream import GIVE_UP_S, MAX_SILENCE_S
+from hipsense.recording import limits as recording_limits
+from hipsense.recording.rate import RATE_SAMPLES
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -55,6 +58,10 @@ CASES: list[tuple[str, str, float]] = [
      balance_metrics.TRENDELENBURG_DROP_DEG),
     ("clinical-tests.md", r"rep-to-rep spread, ([\d.]+)°\)", bridge_compare.LIFT_FLOOR_DEG),
     ("clinical-tests.md", r"knee extended, \*\*([\d.]+)°\*\*", bridge_compare.DROP_MDC95_DEG),
+    ("recording.md", r"`MAX_WHOLE_ROWS` = ([\d,]+) samples", recording_limits.MAX_WHOLE_ROWS),
+    ("recording.md", r"inferred from the times of its first ([\d,]+)", RATE_SAMPLES),
+    ("link.md", r"`MAX_SILENCE_S` \(([\d.]+) s\)", MAX_SILENCE_S),
+    ("link.md", r"no link change for `GIVE_UP_S` \(([\d.]+) s\)", GIVE_UP_S),
 ]  # fmt: skip
 
 
@@ -63,7 +70,11 @@ def test_the_doc_states_the_codes_figure(doc: str, pattern: str, value: float) -
     text = re.sub(r"\s+", " ", (DOCS / doc).read_text(encoding="utf-8"))
     found = re.findall(re.sub(r"\\s\+|\s+", r"\\s+", pattern), text)
     assert found, f"docs/{doc}: no match for {pattern!r}"
-    assert all(float(f) == pytest.approx(value) for f in found), (doc, found, value)
+    assert all(float(f.replace(",", "")) == pytest.approx(value) for f in found), (
+        doc,
+        found,
+        value,
+    )
 
 
 def test_the_envelope_really_is_a_0_2_hz_corner() -> None:

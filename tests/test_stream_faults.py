@@ -248,6 +248,29 @@ async def test_a_lost_imu_ends_the_session_within_10_s_and_keeps_the_recording(
         assert walker.t_s >= FAULT_AT_S - 1.0, "the live analysis saw the samples to the fault"
 
 
+@pytest.mark.parametrize("test", ["stream", "walk"])
+async def test_a_flapping_link_does_not_keep_a_silent_stream_alive(
+    tmp_path: Path, test: str
+) -> None:
+    """The IMU stops for good and the link then drops every 3 s (each drop and reconnect is
+    news, so the give-up's 8 s after the last news never come): the session still ends
+    within 10 s of the last sample, with the IMU message (it ran 16 s before)."""
+
+    def fault(running: RunningVirtualBoard) -> None:
+        target = running.current_board()
+        running.radio.imu_gone(target)
+        at_ms = int(running.radio.clock_s() * 1000.0)
+        for k in range(1, 7):
+            running.radio.disconnect_at(target, at_ms + 3000 * k, 500)
+
+    walker = _live(test)
+    summary, after_fault_s, _ = await run_with_fault(tmp_path, fault, on_block=walker, test=test)
+    assert summary.link_downs >= 2, "the link flapped while the stream was silent"
+    assert summary.problem is not None and "IMU" in summary.problem, summary.problem
+    assert after_fault_s <= RECOVERY_S, "ends within 10 s of the fault, flapping or not"
+    assert_valid_recording(summary)
+
+
 async def test_a_board_that_never_comes_back_ends_the_stream_with_a_message(
     tmp_path: Path,
 ) -> None:

@@ -106,9 +106,10 @@ def analyse_file(path: str | os.PathLike[str], test: str | None = None, **option
     :func:`analyse` does after :func:`hipsense.recording.read_recording`, but a walk is read
     in chunks (:func:`hipsense.recording.chunks.open_chunks`), so its memory does not grow with
     the recording's length; its result keeps no per-sample data (``recording`` is None). The
-    other tests, a few minutes at most, are read whole.
+    other tests, a few minutes at most, are read whole up to
+    :data:`~hipsense.recording.limits.MAX_WHOLE_ROWS` samples (a longer file is a
+    :class:`~hipsense.recording.RecordingError` before it fills the memory).
     """
-    from hipsense.recording import read_recording
     from hipsense.recording.chunks import open_chunks
 
     chunks = open_chunks(path)
@@ -116,7 +117,7 @@ def analyse_file(path: str | os.PathLike[str], test: str | None = None, **option
     _check_options(name, options)
     if name == "walk":
         return analyse_walk_chunks(chunks, **options)
-    return ANALYSERS[name](read_recording(path), **options)
+    return ANALYSERS[name](chunks.whole(why=f"the {name} analysis reads it whole"), **options)
 
 
 def _check_options(name: str, options: Mapping[str, Any]) -> None:

@@ -17,6 +17,7 @@ from hipsense.conventions import SIDES
 from hipsense.conventions.exercises import SPECS as EXERCISES
 from hipsense.errors import HipsenseError
 from hipsense.recording import Recording, RecordingMeta
+from hipsense.recording.chunks import RecordingChunks
 
 TEST_NAMES = ("walk", "balance", "bridge", *(f"exercise:{name}" for name in EXERCISES))
 
@@ -66,24 +67,20 @@ def recording_options(func: Any) -> Any:
     return func
 
 
-def load(
-    path: Path,
-    column_map: str | None,
-    rate_hz: float | None,
-    test: str | None = None,
-    axes: str | None = None,
-) -> Recording:
-    """A hipsense recording, or a foreign CSV read with ``column_map`` (stamped with ``test``,
-    remapped by ``axes`` when given)."""
+def open_file(
+    path: Path, column_map: str | None, rate_hz: float | None, test: str | None = None
+) -> RecordingChunks:
+    """A hipsense recording, or a foreign CSV read with ``column_map`` (stamped with ``test``),
+    opened for reading in chunks: its metadata and columns checked now."""
     if column_map is None:
         if rate_hz is not None:
             raise click.UsageError("--rate-hz applies only to a foreign CSV read with --column-map")
-        from hipsense.recording import read_recording
+        from hipsense.recording.chunks import open_chunks
 
-        return read_recording(path)
-    from hipsense.recording.importer import parse_column_map, read_foreign_csv
+        return open_chunks(path)
+    from hipsense.recording.importer import open_foreign_chunks, parse_column_map
 
-    return read_foreign_csv(path, parse_column_map(column_map), rate_hz, test=test, axes=axes)
+    return open_foreign_chunks(path, parse_column_map(column_map), rate_hz, test=test)
 
 
 def analyse_loaded(rec: Recording, test: str | None, **given: Any) -> Any:
@@ -116,8 +113,23 @@ def checked_options(name: str, meta: RecordingMeta, given: dict[str, Any]) -> di
 
 def run_analysis(file: Path, test: str | None, column_map: str | None, rate_hz: float | None,
                  **given: Any) -> Any:  # fmt: skip
-    """Load ``file`` (a recording, or a foreign CSV with ``column_map``) and analyse it."""
-    return analyse_loaded(load(file, column_map, rate_hz, test), test, **given)
+    """Load ``file`` (a recording, or a foreign CSV with ``column_map``) and analyse it (for a
+    report). A walk longer than :data:`~hipsense.recording.limits.MAX_WHOLE_ROWS` samples is
+    analysed in chunks instead (its report then draws no gait cycles): any length, bounded
+    memory."""
+    from hipsense.recording.chunks import TooLongError
+
+    chunks = open_file(file, column_map, rate_hz, test)
+    name = test or chunks.meta.test
+    try:
+        rec = chunks.whole(why=f"the {name or 'file'} analysis reads it whole")
+    except TooLongError:
+        if name != "walk":
+            raise
+        from hipsense.analysis.walk import analyse_walk_chunks
+
+        return analyse_walk_chunks(chunks, **checked_options(name, chunks.meta, given))
+    return analyse_loaded(rec, test, **given)
 
 
 @click.command()
@@ -145,22 +157,16 @@ def analyze(
 
     check_patient(patient_id, store_path)
     given = dict(axes=axes, sides=sides, sets=sets, height_cm=height_cm, age_years=age_years)
-    chunks = None
-    if column_map is None and rate_hz is None:
-        from hipsense.recording.chunks import open_chunks
-
-        chunks = open_chunks(file)  # a walk is read in chunks: memory bounded at any length
-    if chunks is not None and (test or chunks.meta.test) == "walk":
+    chunks = open_file(file, column_map, rate_hz, test)
+    meta = chunks.meta
+    name = test or meta.test or "unknown"
+    if name == "walk":  # read in chunks: memory bounded at any length
         from hipsense.analysis.walk import analyse_walk_chunks
 
-        meta = chunks.meta
-        name = "walk"
         run = lambda: analyse_walk_chunks(chunks, **checked_options(name, meta, given))  # noqa: E731
     else:
-        rec = load(file, column_map, rate_hz, test)
-        meta = rec.meta
-        name = test or rec.meta.test or "unknown"
-        run = lambda: analyse_loaded(rec, test, **given)  # noqa: E731
+        why = f"the {name} analysis reads it whole" if name != "unknown" else ""
+        run = lambda: analyse_loaded(chunks.whole(why=why), test, **given)  # noqa: E731
     try:
         result = run()
     except HipsenseError as exc:

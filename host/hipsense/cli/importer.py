@@ -1,12 +1,19 @@
-"""``hipsense import FILE``: another tool's CSV as a hipsense recording, for any test."""
+"""``hipsense import FILE``: another tool's CSV as a hipsense recording, for any test, read and
+written in chunks (any length, bounded memory)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from hipsense.cli.analyze import TEST_NAMES
+
+if TYPE_CHECKING:
+    from hipsense.recording.chunks import RecordingChunks
 
 
 @click.command("import")
@@ -49,11 +56,32 @@ def import_command(
     overwrite: bool,
 ) -> None:  # fmt: skip
     """Import FILE (a CSV of another tool) as a recording of TEST, ready for analyze/report."""
-    from hipsense.recording import write_recording
-    from hipsense.recording.importer import parse_column_map, read_foreign_csv
+    from hipsense.recording.importer import open_foreign_chunks, parse_column_map
 
     if out.exists() and not overwrite:
         raise click.UsageError(f"{out} exists: pass --overwrite to replace it")
-    rec = read_foreign_csv(file, parse_column_map(column_map), rate_hz, test=test, axes=axes)
-    path = write_recording(rec, out)
-    click.echo(f"written: {path} ({len(rec.data)} samples at {rec.meta.rate_hz:g} Hz, {test})")
+    chunks = open_foreign_chunks(file, parse_column_map(column_map), rate_hz, test=test, axes=axes)
+    rows = write_chunks(chunks, out)
+    click.echo(f"written: {out} ({rows} samples at {chunks.meta.rate_hz:g} Hz, {test})")
+
+
+def write_chunks(chunks: RecordingChunks, out: Path) -> int:
+    """Write the chunks to ``out`` as they are read (memory: one chunk, at any length) through
+    a temporary file beside it, renamed over ``out`` only when every chunk was read and
+    written: a bad row halfway leaves no half recording. Returns the number of samples."""
+    from hipsense.recording import RecordingError, RecordingWriter
+
+    tmp = out.with_name(f".{out.stem}.importing{out.suffix}")
+    writer = RecordingWriter(tmp, chunks.meta)
+    try:
+        for frame in chunks.frames():
+            writer.append(frame)
+        writer.close()
+        os.replace(tmp, out)
+    except BaseException:
+        with contextlib.suppress(RecordingError, OSError):
+            writer.close()
+        tmp.unlink(missing_ok=True)
+        writer.partial_path.unlink(missing_ok=True)
+        raise
+    return writer.rows_written

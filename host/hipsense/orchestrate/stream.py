@@ -79,6 +79,11 @@ STALL_CHECK_S = 2.0
 GIVE_UP_S = 8.0
 """No new sample for this long and nothing helped: the session ends, the recording is kept
 (within 10 s of the fault, issue 17: a board that resets is streaming again within 4 s)."""
+MAX_SILENCE_S = 9.0
+"""No new sample for this long ends the session even when the link keeps dropping and coming
+back (each change is news that defers ``GIVE_UP_S``): within issue 17's 10 s of the fault,
+whatever the link does (the last samples in flight arrive up to about 0.5 s after it). A
+larger ``give_up_s`` raises it to that."""
 SETUP_DEADLINE_S = 30.0
 """Connecting and starting the stream are retried across link drops for this long."""
 
@@ -446,6 +451,8 @@ async def _pump(
     wall_cap = None if options.seconds is None else options.seconds + options.give_up_s
     checked_at: float | None = None
     why = "no samples arrived"
+    board_why: str | None = None  # the last reason the board itself gave
+    silence_s = max(options.give_up_s, MAX_SILENCE_S)
     generation = _settings_generation(session)
     while True:
         if sigint.stop.is_set():
@@ -468,10 +475,11 @@ async def _pump(
         if block is None:
             silent = now - last_progress
             # a link that dropped or came back is news too: a board that resets drops its link
-            # and needs a moment to boot (at most twice the deadline after the last sample)
+            # and needs a moment to boot (but never more than ``silence_s`` in all)
             news = max(last_progress, session.link_changed_at or 0.0)
-            if now - news >= options.give_up_s or silent >= 2 * options.give_up_s:
-                summary.problem = f"no samples for {silent:.0f} s: {why}"
+            if now - news >= options.give_up_s or silent >= silence_s:
+                also = f" (before that: {board_why})" if board_why not in (None, why) else ""
+                summary.problem = f"no samples for {silent:.0f} s: {why}{also}"
                 return
             # a link that came back (a board that reset boots IDLE) is asked at once
             back = session.transport.connected and news > (checked_at or 0.0)
@@ -479,7 +487,11 @@ async def _pump(
                 checked_at is None or now - checked_at >= options.stall_check_s or back
             ):
                 checked_at = now
-                why, restarted = await _diagnose(session, options.raw)
+                # the question never outlasts the silence allowed
+                answer_s = min(1.5, max(0.2, silence_s - silent))
+                why, restarted, answered = await _diagnose(session, options.raw, answer_s)
+                if answered:
+                    board_why = why
                 if restarted:
                     summary.events.append(why)
                     last_progress = clock()
@@ -501,17 +513,19 @@ async def _pump(
             return
 
 
-async def _diagnose(session: Session, raw: bool) -> tuple[str, bool]:
-    """Why no samples arrive, and whether restarting the stream fixed it."""
+async def _diagnose(session: Session, raw: bool, answer_s: float) -> tuple[str, bool, bool]:
+    """Why no samples arrive, whether restarting the stream fixed it, and whether the reason
+    came from the board (its status) rather than from the link; GET_STATUS waits ``answer_s``
+    for its answer."""
     transport = session.transport
     if not transport.connected:
-        return "the link to the board is down and reconnecting has not succeeded", False
+        return "the link to the board is down and reconnecting has not succeeded", False, False
     try:
-        status = reply_status(await session.command(Command.GET_STATUS, timeout_s=1.5))
+        status = reply_status(await session.command(Command.GET_STATUS, timeout_s=answer_s))
     except HipsenseError as exc:
-        return f"the board does not answer ({exc})", False
+        return f"the board does not answer ({exc})", False, False
     if status is None:
-        return "no samples arrived and the board's status could not be read", False
+        return "no samples arrived and the board's status could not be read", False, False
     state = BoardState(status.state)
     if state == BoardState.IDLE:
         what = (
@@ -522,18 +536,22 @@ async def _diagnose(session: Session, raw: bool) -> tuple[str, bool]:
         try:
             await _start(session, raw)
         except HipsenseError as exc:
-            return f"{what}; restarting the stream failed: {exc}", False
-        return f"{what}; the stream was restarted", True
+            return f"{what}; restarting the stream failed: {exc}", False, True
+        return f"{what}; the stream was restarted", True, True
     if state in (BoardState.NO_IMU, BoardState.IMU_ERROR):
         return (
-            f"the sensor's IMU stopped answering (board state {state.name}, "
-            f"{status.i2c_errors} I2C errors): check the sensor and its cable"
-        ), False
+            (
+                f"the sensor's IMU stopped answering (board state {state.name}, "
+                f"{status.i2c_errors} I2C errors): check the sensor and its cable"
+            ),
+            False,
+            True,
+        )
     if state == BoardState.CALIBRATING:
-        return "the board is calibrating (asked by another device?)", False
+        return "the board is calibrating (asked by another device?)", False, True
     if state == BoardState.LOW_BATTERY:
-        return "the board's battery is too low: charge it", False
-    return "the board says it streams, but no samples arrive", False
+        return "the board's battery is too low: charge it", False, True
+    return "the board says it streams, but no samples arrive", False, True
 
 
 class _Recorder:

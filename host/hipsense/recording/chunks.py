@@ -6,8 +6,11 @@ metadata and the columns before any sample, each chunk's values as it is read, a
 ``t_s`` increasing across chunk boundaries too. So an analysis that keeps only its results
 reads a file of any length in memory bounded by one chunk (docs/recording.md).
 
-A file without hipsense metadata has its rate inferred from all its sample times; such a file
-(a user's own CSV) is read whole and handed out as one chunk.
+A file without hipsense metadata (a user's own CSV or Parquet) has its rate inferred from its
+first :data:`~hipsense.recording.rate.RATE_SAMPLES` samples, read once before the chunks, so
+it is read in chunks too. :meth:`RecordingChunks.whole` gathers the chunks into a
+:class:`Recording` up to :data:`~hipsense.recording.limits.MAX_WHOLE_ROWS` samples (for the
+analyses that hold every sample), never more.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from hipsense.recording import limits
 from hipsense.recording.csv_io import EXACT_FLOATS, META_PREFIX
 from hipsense.recording.exceptions import RecordingError
 from hipsense.recording.files import PARTIAL_SUFFIX, read_recording
@@ -37,6 +41,7 @@ from hipsense.recording.limits import (
 from hipsense.recording.meta import META_KEY, RecordingMeta, meta_from_json
 from hipsense.recording.model import Recording
 from hipsense.recording.parquet_io import CHECK_KEY, PARQUET_MAGIC, verify_check
+from hipsense.recording.rate import RATE_SAMPLES, infer_rate_hz
 from hipsense.recording.schema import (
     SEQ,
     T_S,
@@ -50,12 +55,16 @@ CHUNK_ROWS = 65536
 """Rows per chunk: about 6 MB of float64 for an 11-column recording."""
 
 
+class TooLongError(RecordingError):
+    """A recording longer than an analysis reads whole (:meth:`RecordingChunks.whole`)."""
+
+
 @dataclass
 class RecordingChunks:
     """A recording's metadata and content, and its samples as checked frames in order.
 
-    ``frames()`` yields frames with the columns and dtypes of :class:`Recording`; iterate it
-    once. ``source`` names the file in messages.
+    ``frames()`` yields frames with the columns and dtypes of :class:`Recording`; each call
+    reads the file again from its first sample. ``source`` names the file in messages.
     """
 
     source: str
@@ -77,6 +86,68 @@ class RecordingChunks:
     def frames(self) -> Iterator[pd.DataFrame]:
         """The samples, chunk by chunk (each checked before it is handed out)."""
         return self._frames()
+
+    def whole(self, max_rows: int | None = None, why: str = "") -> Recording:
+        """The chunks gathered into one :class:`Recording`, refused (:class:`TooLongError`,
+        naming the limit) as soon as they hold more than ``max_rows`` samples (default
+        :data:`~hipsense.recording.limits.MAX_WHOLE_ROWS`): memory stays bounded by the limit,
+        not by the file. ``why`` says who reads it whole (the message)."""
+        if max_rows is None:
+            max_rows = limits.MAX_WHOLE_ROWS
+        parts: list[pd.DataFrame] = []
+        n = 0
+        frames = self.frames()
+        try:
+            for frame in frames:
+                n += len(frame)
+                if n > max_rows:
+                    raise TooLongError(
+                        f"{self.source}: more than {max_rows} samples"
+                        f"{_minutes(max_rows, self.meta.rate_hz)}; {why or 'it is read whole'}"
+                        " up to that many: split the recording into its sessions (a walk is"
+                        " read in chunks, at any length)"
+                    )
+                parts.append(frame)
+        finally:
+            close_iterator(frames)
+        if not parts:
+            raise RecordingError(f"{self.source}: empty recording: the file has no samples")
+        return Recording(self.meta, pd.concat(parts, ignore_index=True))
+
+
+def close_iterator(iterator: Iterator[object]) -> None:
+    """Close a generator left before its end (its open file closes now, not when collected)."""
+    close = getattr(iterator, "close", None)
+    if callable(close):
+        close()
+
+
+def _minutes(rows: int, rate_hz: float) -> str:
+    minutes = rows / rate_hz / 60.0
+    return f" ({minutes:.0f} min at {rate_hz:g} Hz)" if 1.0 <= minutes < 1e6 else ""
+
+
+def inferred_rate_chunks(
+    source: str, content: str, frames: Callable[[], Iterator[pd.DataFrame]]
+) -> RecordingChunks:
+    """Chunks of a file without hipsense metadata: its rate inferred (as
+    :func:`~hipsense.recording.files.read_recording` does) from the first
+    :data:`RATE_SAMPLES` samples, read once now; ``frames`` makes a fresh checked iterator."""
+    t_parts: list[np.ndarray] = []
+    seq_parts: list[np.ndarray] = []
+    n = 0
+    head = frames()
+    try:
+        for frame in head:
+            t_parts.append(frame[T_S].to_numpy()[: RATE_SAMPLES - n])
+            seq_parts.append(frame[SEQ].to_numpy()[: RATE_SAMPLES - n])
+            n += len(t_parts[-1])
+            if n >= RATE_SAMPLES:
+                break
+    finally:
+        close_iterator(head)
+    rate_hz = infer_rate_hz(np.concatenate(t_parts), np.concatenate(seq_parts), source)
+    return RecordingChunks(source, RecordingMeta(rate_hz=rate_hz), content, frames)
 
 
 def open_chunks(path: str | os.PathLike[str], chunk_rows: int = CHUNK_ROWS) -> RecordingChunks:
@@ -104,7 +175,7 @@ def open_chunks(path: str | os.PathLike[str], chunk_rows: int = CHUNK_ROWS) -> R
     return _open_csv(target, source, rows)
 
 
-def _checked_frames(
+def checked_frames(
     raw: Iterator[pd.DataFrame], source: str, label: Callable[[int], RowLabel]
 ) -> Iterator[pd.DataFrame]:
     """Normalise each raw chunk (rows labelled from their place in the file) and check that
@@ -138,14 +209,14 @@ def _open_parquet(target: Path, source: str, rows: int) -> RecordingChunks:
         )
 
     try:
-        parquet = pq.ParquetFile(target, page_checksum_verification=True)
-        schema = parquet.schema_arrow
-        check_columns_count(len(schema), source)
-        stored = schema.metadata or {}
-        raw_meta = stored.get(META_KEY.encode())
-        if raw_meta is not None:
-            check_meta_size(raw_meta, source)
-        n_rows = parquet.metadata.num_rows
+        with contextlib.closing(pq.ParquetFile(target)) as parquet:
+            schema = parquet.schema_arrow
+            check_columns_count(len(schema), source)
+            stored = schema.metadata or {}
+            raw_meta = stored.get(META_KEY.encode())
+            if raw_meta is not None:
+                check_meta_size(raw_meta, source)
+            n_rows = parquet.metadata.num_rows
     except RecordingError:
         raise
     except Exception as exc:  # pyarrow raises many types on damaged input
@@ -153,18 +224,12 @@ def _open_parquet(target: Path, source: str, rows: int) -> RecordingChunks:
     check = stored.get(CHECK_KEY.encode())
     if check is not None:
         verify_check(check, raw_meta, n_rows, source)
-    if raw_meta is None:
-        return RecordingChunks.of(read_recording(target), rows)
-    try:
-        meta_json = raw_meta.decode("utf-8")
-    except UnicodeDecodeError:
-        raise RecordingError(
-            f"{source}: the recording metadata is not UTF-8 text; the file is damaged"
-        ) from None
-    meta, stored_content = meta_from_json(meta_json, source)
-    content = _content(list(schema.names), stored_content, source)
 
-    def raw() -> Iterator[pd.DataFrame]:
+    def raw() -> Iterator[pd.DataFrame]:  # the file opened again at each pass
+        try:
+            parquet = pq.ParquetFile(target, page_checksum_verification=True)
+        except Exception as exc:
+            raise damaged(exc) from None
         with contextlib.closing(parquet):
             batches = parquet.iter_batches(batch_size=rows, use_threads=False)
             while True:
@@ -177,7 +242,20 @@ def _open_parquet(target: Path, source: str, rows: int) -> RecordingChunks:
                     raise damaged(exc) from None
                 yield frame
 
-    return RecordingChunks(source, meta, content, lambda: _checked_frames(raw(), source, _row_from))
+    def frames() -> Iterator[pd.DataFrame]:
+        return checked_frames(raw(), source, _row_from)
+
+    if raw_meta is None:  # e.g. DataFrame.to_parquet: the rate from the first samples
+        return inferred_rate_chunks(source, check_columns(list(schema.names), source), frames)
+    try:
+        meta_json = raw_meta.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RecordingError(
+            f"{source}: the recording metadata is not UTF-8 text; the file is damaged"
+        ) from None
+    meta, stored_content = meta_from_json(meta_json, source)
+    content = _content(list(schema.names), stored_content, source)
+    return RecordingChunks(source, meta, content, frames)
 
 
 def _content(columns: list[str], stored_content: str, source: str) -> str:
@@ -226,12 +304,11 @@ def _open_csv(target: Path, source: str, rows: int) -> RecordingChunks:
                     break
     except OSError as exc:
         raise RecordingError(f"{source}: cannot read: {exc.strerror or exc}") from None
-    if header_line is None or meta_json is None:
-        return RecordingChunks.of(read_recording(target), rows)  # no metadata: rate inferred
-    check_meta_size(meta_json, source)
+    if header_line is None:
+        return RecordingChunks.of(read_recording(target), rows)  # its message
+    if meta_json is not None:
+        check_meta_size(meta_json, source)
     header = _header(header_line, line_no, source)
-    meta, stored_content = meta_from_json(meta_json, source)
-    content = _content(header, stored_content, source)
     first_data_line = line_no + 1
 
     def raw() -> Iterator[pd.DataFrame]:
@@ -259,7 +336,14 @@ def _open_csv(target: Path, source: str, rows: int) -> RecordingChunks:
     def label(offset: int) -> RowLabel:
         return lambda i: f"line {first_data_line + offset + i}"
 
-    return RecordingChunks(source, meta, content, lambda: _checked_frames(raw(), source, label))
+    def frames() -> Iterator[pd.DataFrame]:
+        return checked_frames(raw(), source, label)
+
+    if meta_json is None:  # the user's own CSV: the rate from the first samples
+        return inferred_rate_chunks(source, check_columns(header, source), frames)
+    meta, stored_content = meta_from_json(meta_json, source)
+    content = _content(header, stored_content, source)
+    return RecordingChunks(source, meta, content, frames)
 
 
 def _header(header_line: str, line_no: int, source: str) -> list[str]:

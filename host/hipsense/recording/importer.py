@@ -1,20 +1,29 @@
 """The one importer for other tools' files, used by every test: a CSV with other column names
--> a raw-only :class:`~hipsense.recording.Recording` through
-:meth:`~hipsense.recording.Recording.from_frame` (seq and marker filled, the axes remap applied,
-the test stamped only when given)."""
+-> a raw-only :class:`~hipsense.recording.Recording`, filled as
+:meth:`~hipsense.recording.Recording.from_frame` fills a frame (seq and marker filled, the axes
+remap applied, the test stamped only when given), read in chunks (:func:`open_foreign_chunks`):
+a walk is analysed at any length in bounded memory."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from hipsense.recording.chunks import (
+    CHUNK_ROWS,
+    RecordingChunks,
+    checked_frames,
+    close_iterator,
+)
 from hipsense.recording.exceptions import RecordingError
 from hipsense.recording.limits import check_header_width, csv_header
-from hipsense.recording.model import Recording
-from hipsense.recording.schema import RAW_COLUMNS, T_S
+from hipsense.recording.meta import RecordingMeta
+from hipsense.recording.model import Recording, filled_frame
+from hipsense.recording.rate import RATE_SAMPLES
+from hipsense.recording.schema import CONTENT_RAW, RAW_COLUMNS, T_S
 
 
 class ForeignFileError(RecordingError):
@@ -42,8 +51,30 @@ def read_foreign_csv(
     column_map: hipsense column -> the file's column (``acc_x_mps2`` -> ``acc_x``, ...; every raw
     column needed; ``t_s`` optional when ``rate_hz`` is given). Units must already be m/s² and
     deg/s. ``axes`` remaps the sensor axes into pelvis axes (see ``Recording.from_frame``);
-    ``test`` is stored in the metadata (None: the analysis asks for it).
+    ``test`` is stored in the metadata (None: the analysis asks for it). Without ``rate_hz``
+    the rate is 1 / the median period of the first :data:`RATE_SAMPLES` sample times. The file
+    is read in chunks (:func:`open_foreign_chunks`) and refused beyond
+    :data:`~hipsense.recording.limits.MAX_WHOLE_ROWS` samples.
     """
+    chunks = open_foreign_chunks(path, column_map, rate_hz, test=test, axes=axes)
+    return chunks.whole(why="a foreign CSV is imported whole")
+
+
+def open_foreign_chunks(
+    path: str | Path,
+    column_map: Mapping[str, str],
+    rate_hz: float | None = None,
+    *,
+    test: str | None = None,
+    axes: str | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> RecordingChunks:
+    """:func:`read_foreign_csv` read ``chunk_rows`` rows at a time: the header, the map and the
+    rate are checked now (the rate from the first :data:`RATE_SAMPLES` times when not given);
+    each chunk is renamed, filled (``t_s``, ``seq``, ``marker``), remapped by ``axes`` and
+    checked like a recording's as it is read, so the chunks make exactly the whole file's
+    frame, in memory bounded by one chunk."""
+    source = str(path)
     missing = [c for c in RAW_COLUMNS if c not in column_map]
     if missing:
         raise ForeignFileError(
@@ -56,29 +87,77 @@ def read_foreign_csv(
             f"(use {T_S}, {', '.join(RAW_COLUMNS)})"
         )
     header = csv_header(Path(path))
-    check_header_width(header, str(path))
+    check_header_width(header, source)
     absent = [v for v in column_map.values() if v not in header]
     if absent:
         shown = ", ".join(header[:20]) + (", ..." if len(header) > 20 else "")
         raise ForeignFileError(f"{path}: no column {', '.join(absent)}; it has {shown}")
+    if T_S not in column_map and rate_hz is None:
+        raise ForeignFileError("give the time column in --column-map (t_s=...) or --rate-hz")
+    rows = max(1, int(chunk_rows))
+
+    def renamed() -> Iterator[tuple[int, pd.DataFrame]]:
+        """(first row, the chunk in hipsense's names as float64), rows counted from 0."""
+        offset = 0
+        try:
+            reader = pd.read_csv(path, usecols=list(column_map.values()), chunksize=rows)
+            with reader:
+                for chunk in reader:
+                    yield offset, pd.DataFrame(
+                        {ours: _floats(chunk[theirs], theirs, offset, source)
+                         for ours, theirs in column_map.items()}
+                    )  # fmt: skip
+                    offset += len(chunk)
+        except (ValueError, TypeError, pd.errors.ParserError) as exc:
+            raise ForeignFileError(f"{path}: not a readable numeric CSV: {exc}") from None
+
+    if rate_hz is None:
+        rate_hz = _rate_from_times(renamed(), source)
+    given_rate = float(rate_hz)
+    meta = RecordingMeta(
+        rate_hz=given_rate, test=test, mounting=None if axes is None else [1.0, 0.0, 0.0, 0.0],
+        extra={"source": source, **({} if axes is None else {"axes": axes})},
+    )  # fmt: skip
+
+    def filled() -> Iterator[pd.DataFrame]:
+        for first_row, frame in renamed():
+            yield filled_frame(frame, rate_hz=given_rate, axes=axes, first_row=first_row)
+
+    def frames() -> Iterator[pd.DataFrame]:
+        return checked_frames(filled(), source, lambda offset: lambda i: f"row {offset + i}")
+
+    return RecordingChunks(source, meta, CONTENT_RAW, frames)
+
+
+def _floats(column: pd.Series, name: str, offset: int, source: str) -> np.ndarray:
+    """A column as float64, or an error naming the first value that is not a number."""
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iuf":
+        return column.to_numpy(np.float64)
+    converted = pd.Series(pd.to_numeric(column, errors="coerce"), dtype="float64")
+    bad = converted.isna().to_numpy() & column.notna().to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ForeignFileError(
+            f"{source}: column '{name}' is not numeric: row {offset + i} holds {column.iloc[i]!r}"
+        )
+    return converted.to_numpy()
+
+
+def _rate_from_times(chunks: Iterator[tuple[int, pd.DataFrame]], source: str) -> float:
+    """1 / the median period of the first :data:`RATE_SAMPLES` sample times."""
+    parts: list[np.ndarray] = []
+    n = 0
     try:
-        frame = pd.read_csv(path, usecols=list(column_map.values()))
-        data = pd.DataFrame(
-            {ours: np.asarray(frame[theirs], dtype=np.float64)
-             for ours, theirs in column_map.items()}
-        )  # fmt: skip
-    except (ValueError, TypeError, pd.errors.ParserError) as exc:
-        raise ForeignFileError(f"{path}: not a readable numeric CSV: {exc}") from None
-    if T_S not in data:
-        if rate_hz is None:
-            raise ForeignFileError("give the time column in --column-map (t_s=...) or --rate-hz")
-    elif rate_hz is None:
-        t = data[T_S].to_numpy()
-        with np.errstate(all="ignore"):
-            period = float(np.median(np.diff(t))) if len(t) > 1 else float("nan")
-        if not (np.isfinite(period) and period > 0 and np.isfinite(1.0 / period)):
-            raise ForeignFileError(f"{path}: the time column gives no sample rate: pass --rate-hz")
-        rate_hz = float(round(1.0 / period, 6))
-    return Recording.from_frame(
-        data, rate_hz=rate_hz, test=test, axes=axes, extra={"source": str(path)}
-    )
+        for _, frame in chunks:
+            parts.append(frame[T_S].to_numpy()[: RATE_SAMPLES - n])
+            n += len(parts[-1])
+            if n >= RATE_SAMPLES:
+                break
+    finally:
+        close_iterator(chunks)
+    t = np.concatenate(parts) if parts else np.empty(0)
+    with np.errstate(all="ignore"):
+        period = float(np.median(np.diff(t))) if len(t) > 1 else float("nan")
+    if not (np.isfinite(period) and period > 0 and np.isfinite(1.0 / period)):
+        raise ForeignFileError(f"{source}: the time column gives no sample rate: pass --rate-hz")
+    return float(round(1.0 / period, 6))

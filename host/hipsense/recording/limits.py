@@ -1,5 +1,6 @@
 """Limits that keep a reader's time and memory bounded on hostile files, as small checks the
-readers call before the work grows: the column count, the metadata size and its nesting."""
+readers call before the work grows: the column count, the metadata size and its nesting, and
+the samples an analysis holds whole."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ MAX_META_DEPTH = 32
 """Nesting depth of the metadata JSON (a deeper one would exhaust the parser's recursion)."""
 MAX_HEADER_BYTES = 1 << 20
 """The header line of a CSV (256 column names fit many times over)."""
+MAX_WHOLE_ROWS = 240_000
+"""Samples an analysis that holds every sample (balance, bridge, exercises, a walk's report)
+reads: 40 min at 100 Hz, 10 min at 400 Hz; such a test lasts minutes. A walk is analysed in
+chunks at any length (docs/recording.md)."""
 
 
 def check_columns_count(n: int, source: str) -> None:

@@ -62,26 +62,11 @@ class Recording:
         left and up axes) remaps the six raw columns into pelvis axes, so the mounting is then
         the identity; it is kept in ``extra["axes"]``. Raises RecordingError on a bad frame.
         """
-        frame = data.reset_index(drop=True).copy()
-        n = len(frame)
-        if T_S not in frame.columns:
-            frame.insert(0, T_S, np.arange(n, dtype=np.float64) / float(rate_hz))
-        if SEQ not in frame.columns:
-            frame.insert(1, SEQ, np.arange(n, dtype=np.int64))
-        if MARKER not in frame.columns:
-            frame[MARKER] = np.zeros(n, dtype=np.int32)
+        if axes is not None and mounting is not None:
+            raise RecordingError("give axes or mounting, not both")
+        frame = filled_frame(data, rate_hz=rate_hz, axes=axes)
         info = dict(extra or {})
         if axes is not None:
-            if mounting is not None:
-                raise RecordingError("give axes or mounting, not both")
-            missing = [c for c in RAW_COLUMNS if c not in frame.columns]
-            if missing:
-                raise RecordingError(f"axes remap the raw columns; missing {', '.join(missing)}")
-            picks = parse_axes(axes)
-            for group in (ACC_COLUMNS, GYR_COLUMNS):
-                sensor = frame[list(group)].to_numpy(np.float64)
-                for column, (index, sign) in zip(group, picks, strict=True):
-                    frame[column] = sign * sensor[:, index]
             mounting = (1.0, 0.0, 0.0, 0.0)
             info["axes"] = axes
         meta = RecordingMeta(
@@ -112,3 +97,32 @@ class Recording:
             return 0.0
         t_s = self.data[T_S]
         return float(t_s.iloc[-1] - t_s.iloc[0]) + 1.0 / self.meta.rate_hz
+
+
+def filled_frame(
+    data: pd.DataFrame, *, rate_hz: float, axes: str | None = None, first_row: int = 0
+) -> pd.DataFrame:
+    """Rows ``first_row``... of a frame in hipsense's names and units, completed as
+    :meth:`Recording.from_frame` does: ``t_s`` from ``rate_hz`` and ``seq`` from the row number
+    when absent, ``marker`` 0 when absent, the six raw columns remapped by ``axes``. Row-wise,
+    so a file's chunks filled one by one (``first_row`` their first row) make the whole
+    file's frame exactly."""
+    frame = data.reset_index(drop=True).copy()
+    n = len(frame)
+    rows = np.arange(first_row, first_row + n, dtype=np.int64)
+    if T_S not in frame.columns:
+        frame.insert(0, T_S, rows.astype(np.float64) / float(rate_hz))
+    if SEQ not in frame.columns:
+        frame.insert(1, SEQ, rows)
+    if MARKER not in frame.columns:
+        frame[MARKER] = np.zeros(n, dtype=np.int32)
+    if axes is not None:
+        missing = [c for c in RAW_COLUMNS if c not in frame.columns]
+        if missing:
+            raise RecordingError(f"axes remap the raw columns; missing {', '.join(missing)}")
+        picks = parse_axes(axes)
+        for group in (ACC_COLUMNS, GYR_COLUMNS):
+            sensor = frame[list(group)].to_numpy(np.float64)
+            for column, (index, sign) in zip(group, picks, strict=True):
+                frame[column] = sign * sensor[:, index]
+    return frame

@@ -1,4 +1,4 @@
-"""Sample rate of a recording that carries no metadata, inferred from its sample times."""
+"""Sample rate of a recording that carries no metadata, inferred from its first sample times."""
 
 from __future__ import annotations
 
@@ -10,14 +10,20 @@ from hipsense.recording.exceptions import RecordingError
 IRREGULAR_REL = 0.10
 #: More than this fraction of irregular intervals is an error.
 IRREGULAR_MAX_FRACTION = 0.01
+RATE_SAMPLES = 65536
+"""The rate of a file without metadata comes from its first this many samples (11 min at
+100 Hz), so a file read in chunks knows its rate after the first rows, whatever its length,
+and the whole file and its chunks give the same rate."""
 
 
 def infer_rate_hz(t_s: np.ndarray, seq: np.ndarray, source: str) -> float:
-    """1 / median per-sample period, where the period is ``diff(t_s) / diff(seq)``.
+    """1 / median per-sample period, where the period is ``diff(t_s) / diff(seq)``, over the
+    first :data:`RATE_SAMPLES` samples (the caller may pass more: the rest is not looked at).
 
     Dividing by the seq step lets lost samples (gaps in seq) count as gaps rather than as an
     irregular clock. ``t_s`` and ``seq`` must already be checked to increase.
     """
+    t_s, seq = t_s[:RATE_SAMPLES], seq[:RATE_SAMPLES]
     if t_s.size < 2:
         raise RecordingError(
             f"{source}: has no metadata and fewer than 2 samples, so rate_hz cannot be inferred"
