@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from hipsense.conventions import G_MPS2
 from hipsense.detectors.base import Algorithm, raw_columns
 from hipsense.errors import HipsenseError
 
@@ -47,6 +48,7 @@ class Contact:
     t_detected_s: float
     bout: int
     side_score: float
+    walking: bool = True
 
 
 Coeffs = tuple[FloatArray, FloatArray]
@@ -172,6 +174,12 @@ class ContactDetector(Algorithm):
         ml_before_weight: float = 0.5,
         ml_lags_s: tuple[float, ...] = (0.01, 0.03, 0.05, 0.07, 0.09, 0.11),
         ml_lag_margin: float = 0.1,
+        gravity_range: tuple[float, float] = (0.75, 1.25),
+        max_peak_mps2: float = 15.0,
+        max_shake_mps2: float = 10.0,
+        noise_share: float = 1.5,
+        walk_tolerance: float = 0.35,
+        walk_confirm: int = 3,
     ) -> None:
         if not rate_hz >= MIN_RATE_HZ:
             raise RateTooLowError(
@@ -179,6 +187,21 @@ class ContactDetector(Algorithm):
                 f"passes {impact_hz:g} Hz and up); these data are at {rate_hz:.3g} Hz"
             )
         self.keep_contacts = keep_contacts
+        self.gravity_range = gravity_range
+        self.max_peak_mps2 = max_peak_mps2
+        self.max_shake_mps2 = max_shake_mps2
+        self.noise_share = noise_share
+        # white noise's gait-band share: the vertical band's width against the three axes'
+        # impact band (equal noise density in every axis and frequency)
+        self.min_band_share = noise_share * float(
+            np.sqrt((band_hz[1] - band_hz[0]) / (3.0 * max(rate_hz / 2.0 - impact_hz, 1e-9)))
+        )
+        self._dyn_zi = np.zeros(1)
+        self.walk_tolerance = walk_tolerance
+        self.walk_confirm = walk_confirm
+        self._interval_s = 0.0  # the bout's previous interval (0: none yet)
+        self._run = 0  # consecutive similar intervals in this bout
+        self._walking = False  # the bout has shown walking
         self.rate_hz = rate_hz
         self.gravity_hz = gravity_hz
         self.band_hz = band_hz
@@ -246,8 +269,10 @@ class ContactDetector(Algorithm):
         self._n_hist = max(self._n_before, self._n_ml_before[0])
         self._n_side = min(self._n_before, round(side_lag_s * rate_hz))
         # trailing buffer: t, filtered vertical acc, threshold, filtered yaw rate, impact ratio,
-        # filtered horizontal acc (3)
-        self._buf = np.empty((0, 8))
+        # filtered horizontal acc (3), gravity magnitude (in g), gait-band share of the
+        # acceleration (running band RMS over the impact band's running RMS), running RMS of
+        # the acceleration without gravity
+        self._buf = np.empty((0, 11))
         self._next = 0  # first buffer index not yet decided
         self._last_peak_t_s = -np.inf
         self._bout = -1
@@ -292,10 +317,16 @@ class ContactDetector(Algorithm):
         hp, self._hp_zi = _lfilter(self._hp_ba, acc, self._hp_zi, axis=0)
         impact = np.linalg.norm(hp, axis=1)
         env2, self._env_zi = _lfilter(self._env_ba, impact * impact, self._env_zi)
-        ratio = impact / np.sqrt(np.maximum(env2, 1e-12))
+        env = np.sqrt(np.maximum(env2, 1e-12))
+        ratio = impact / env
         hb, self._h_zi = _lfilter(self._y_ba, acc, self._h_zi, axis=0)
         horiz = hb - np.einsum("ij,ij->i", hb, up)[:, None] * up
-        self._buf = np.concatenate([self._buf, np.column_stack([t, v, thr, y, ratio, horiz])])
+        share = np.sqrt(ms) / env
+        dyn = acc - grav
+        dyn2, self._dyn_zi = _lfilter(self._rms_ba, np.einsum("ij,ij->i", dyn, dyn), self._dyn_zi)
+        cols = np.column_stack([t, v, thr, y, ratio, horiz, g_norm / G_MPS2, share,
+                                np.sqrt(dyn2)])  # fmt: skip
+        self._buf = np.concatenate([self._buf, cols])
         self.vertical_mps2_ = vert
         return self._decide()
 
@@ -316,6 +347,8 @@ class ContactDetector(Algorithm):
                     continue
                 if buf[i - self._n_side : i + self._n_impact, 4].max() < self.min_impact:
                     continue
+                if not self._plausible(float(x[i]), *buf[i, 8:11]):
+                    continue
                 t_peak = float(buf[i, 0])  # a Python float: cheaper to keep and encode
                 if t_peak - self._last_peak_t_s < self.min_step_s:
                     continue
@@ -334,6 +367,24 @@ class ContactDetector(Algorithm):
                 self._next -= cut
         return found
 
+    def _plausible(
+        self,
+        peak_mps2: float,
+        gravity_g: float,
+        band_share: float,
+        shake_mps2: float,
+    ) -> bool:
+        """Could this peak come from a walking pelvis? Gravity of about 1 g, a vertical peak below
+        ``max_peak_mps2``, a running RMS of the acceleration without gravity below
+        ``max_shake_mps2`` and a gait band not swamped by broadband noise."""
+        g_lo, g_hi = self.gravity_range
+        return bool(
+            g_lo <= gravity_g <= g_hi
+            and peak_mps2 <= self.max_peak_mps2
+            and shake_mps2 <= self.max_shake_mps2
+            and band_share >= self.min_band_share
+        )
+
     def _contact(
         self, t_peak_s: float, yaw_dps: float, h_mps2: FloatArray, t_detected_s: float
     ) -> Contact:
@@ -345,6 +396,7 @@ class ContactDetector(Algorithm):
             self._bout += 1
             self._side_state = 0.0
             self._step_s = 0.0
+            self._interval_s, self._run, self._walking = 0.0, 0, False
         elif self._step_s > 0.0:
             # a step missed in between (an interval of about two steps): same side again
             if interval_s > self.missed_ratio * self._step_s:
@@ -353,17 +405,35 @@ class ContactDetector(Algorithm):
                 self._step_s += 0.3 * (interval_s - self._step_s)
         else:
             self._step_s = interval_s
+        if interval_s <= self.max_step_s:
+            self._confirm_walking(interval_s)
         self._last_peak_t_s = t_peak_s
         evidence = self._evidence(yaw_dps, h_mps2, parity, interval_s <= self.max_step_s)
         self._side_state = evidence + parity * self.side_memory * self._side_state
         self._learn_left(h_mps2[self._lag], regular)
         side = "right" if self._side_state > 0 else "left"
         c = Contact(t_peak_s - self.delay_s, side, t_detected_s, self._bout,
-                    float(self._side_state))  # fmt: skip
+                    float(self._side_state), self._walking)  # fmt: skip
         self.contacts_.append(c)
         if self.keep_contacts is not None and len(self.contacts_) > 2 * self.keep_contacts:
             del self.contacts_[: -self.keep_contacts]
         return c
+
+    def _confirm_walking(self, interval_s: float) -> None:
+        """A bout is walking once ``walk_confirm`` consecutive intervals each were within
+        ``walk_tolerance`` of the one before: steps come at a steady rhythm, random peaks
+        (noise, shaking off the rhythm, a drifting signal) do not."""
+        prev, self._interval_s = self._interval_s, interval_s
+        tol = 1.0 + self.walk_tolerance
+        # like the previous interval, or twice or half of it (a contact missed in between)
+        if prev > 0.0 and any(
+            max(p, interval_s) <= tol * min(p, interval_s) for p in (prev, 2.0 * prev, prev / 2.0)
+        ):
+            self._run += 1
+        else:
+            self._run = 0
+        if self._run >= self.walk_confirm:
+            self._walking = True
 
     def _evidence(
         self, yaw_dps: float, h_lags_mps2: FloatArray, parity: float, same_bout: bool
