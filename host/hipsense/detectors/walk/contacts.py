@@ -41,7 +41,8 @@ FloatArray = npt.NDArray[np.float64]
 class Contact:
     """One initial contact: ``t_s`` (estimated contact time), ``side`` ("left"/"right"),
     ``t_detected_s`` (the sample time at which it was decided), ``bout`` (0-based bout number),
-    ``side_score`` (> 0 right; its size is the confidence, deg/s)."""
+    ``side_score`` (> 0 right; its size is the confidence, deg/s), ``walking`` (its bout had
+    shown a steady rhythm of steps by then: the plausibility gate)."""
 
     t_s: float
     side: str
@@ -139,6 +140,18 @@ class ContactDetector(Algorithm):
         missed contact in between, so the next side is the same as the last one.
     keep_contacts: how many recent contacts ``contacts_`` keeps (None: all, for offline use;
         a number keeps memory constant over a live walk of any length).
+
+    gravity_range: a contact needs the low-passed specific force's magnitude within this
+        range (g): a worn sensor reads about 1 g (the plausibility gate, docs/gait.md).
+    max_peak_mps2: largest plausible band-passed vertical peak of a walking pelvis (m/s²).
+    max_shake_mps2: largest plausible running RMS (τ = ``rms_tau_s``) of the acceleration
+        without gravity (m/s²): a shaken sensor exceeds it.
+    noise_share: the gait band's running RMS must be at least this many times the share white
+        noise gives against the impact band's running RMS at this rate (broadband noise).
+    walk_tolerance: an interval within this fraction of the one before (or of twice or half of
+        it) is steady; ``walk_confirm`` steady intervals in a row mark the bout as walking
+        (``Contact.walking``).
+    walk_confirm: see ``walk_tolerance``.
 
     A rate below :data:`MIN_RATE_HZ` raises :class:`RateTooLowError`: the impact high-pass
     (``impact_hz``) needs a Nyquist frequency above it.
