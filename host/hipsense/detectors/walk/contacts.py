@@ -108,6 +108,11 @@ class ContactDetector(Algorithm):
     rel_peak: a peak must also exceed this fraction of the running RMS.
     rms_tau_s: time constant of the running RMS (s).
     side_memory: weight of the previous steps' alternating side evidence (0..1).
+    irregular_memory: that weight after an interval off the rhythm (not within ``ml_regular``
+        of the running step time), which may hide an extra peak (slow or shuffling steps give
+        several vertical peaks) or a missed contact (0.2: chosen leave-one-participant-out
+        among 0, 0.2 and 0.4 over the real sets; every participant chose 0.2,
+        docs/validation.md).
     side_lag_s: the yaw rate is read this long before the peak (at about the contact) (s).
     yaw_weight: weight of the yaw-rate cue against the medio-lateral one (both scaled by their
         running mean size).
@@ -193,6 +198,7 @@ class ContactDetector(Algorithm):
         noise_share: float = 1.5,
         walk_tolerance: float = 0.35,
         walk_confirm: int = 3,
+        irregular_memory: float = 0.2,
     ) -> None:
         if not rate_hz >= MIN_RATE_HZ:
             raise RateTooLowError(
@@ -212,6 +218,7 @@ class ContactDetector(Algorithm):
         self._dyn_zi = np.zeros(1)
         self.walk_tolerance = walk_tolerance
         self.walk_confirm = walk_confirm
+        self.irregular_memory = irregular_memory
         self._interval_s = 0.0  # the bout's previous interval (0: none yet)
         self._run = 0  # consecutive similar intervals in this bout
         self._walking = False  # the bout has shown walking
@@ -422,7 +429,10 @@ class ContactDetector(Algorithm):
             self._confirm_walking(interval_s)
         self._last_peak_t_s = t_peak_s
         evidence = self._evidence(yaw_dps, h_mps2, parity, interval_s <= self.max_step_s)
-        self._side_state = evidence + parity * self.side_memory * self._side_state
+        # off the rhythm (or before one is known), the interval may hide an extra or a missed
+        # contact: the previous side then says less about this one
+        memory = self.side_memory if regular else self.irregular_memory
+        self._side_state = evidence + parity * memory * self._side_state
         self._learn_left(h_mps2[self._lag], regular)
         side = "right" if self._side_state > 0 else "left"
         c = Contact(t_peak_s - self.delay_s, side, t_detected_s, self._bout,
