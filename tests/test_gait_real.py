@@ -14,12 +14,12 @@ left/right without --axes        0.981   0.988
 ===============================  ======  =========
 
 and per participant (at least 50 contacts) left/right ≥ 0.986 for the healthy adults, 0.912 for
-SEMIO_ms; sides not flagged uncertain all right (the uncertain ones 0.906, 8.5 % of the
-steps); the side cue's reading lag found again when started 40 ms late (IPOL_07 0.925,
-IPOL_13); no recording's sides mirrored without --axes unless the result says the forward
-direction is ambiguous; the distance walked on the IPOL 10 m walkway within 0.73 m (mean absolute, gain left one
-participant out); contacts emitted within 300 ms for 98.7 % (longest 450 ms); MS_001 F1
-0.842, left/right 0.906 with and without --axes.
+SEMIO_ms; sides not flagged uncertain all right (the uncertain ones 0.906, 8.5 % of the steps); the
+side cue's reading lag found again when started 40 ms late (IPOL_07 0.925, IPOL_13); no recording's
+sides mirrored without --axes unless the result says the forward direction is ambiguous; the
+distance walked on the IPOL 10 m walkway within 0.73 m (mean absolute, gain left one participant
+out); contacts emitted within 300 ms for 98.7 % (longest 450 ms); MS_001 F1 0.842, left/right 0.906
+with and without --axes.
 """
 
 from __future__ import annotations
