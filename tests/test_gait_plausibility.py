@@ -33,16 +33,13 @@ def _recording(acc: np.ndarray, gyr: np.ndarray, rate_hz: float) -> Recording:
     return Recording.from_frame(pd.DataFrame(cols), rate_hz=rate_hz)
 
 
-def _assert_no_walk(
-    acc: np.ndarray, gyr: np.ndarray, rate_hz: float, *, detector: bool = True
-) -> None:
-    """The analysis gives no contacts: a clear error (e.g. the accelerometer does not read
-    gravity) or a result that says no walking was found; with ``detector`` the detector alone
-    (no input checks before it, as live) finds no bout with a walking rhythm either."""
-    if detector:
-        det = ContactDetector(rate_hz)
-        det.update(np.arange(acc.shape[0]) / rate_hz, acc, gyr)
-        assert not any(c.walking for c in det.contacts_)
+def _assert_no_walk(acc: np.ndarray, gyr: np.ndarray, rate_hz: float) -> None:
+    """The detector alone (no input checks before it, as live) finds no bout with a walking
+    rhythm, and the analysis gives no contacts: a clear error (e.g. the accelerometer does not
+    read gravity) or a result that says no walking was found."""
+    det = ContactDetector(rate_hz)
+    det.update(np.arange(acc.shape[0]) / rate_hz, acc, gyr)
+    assert not any(c.walking for c in det.contacts_)
     try:
         result = analyse_walk(_recording(acc, gyr, rate_hz), axes="x,y,z")
     except HipsenseError:
@@ -79,15 +76,15 @@ def test_standing_still_is_not_a_walk(seed, acc_sd):
 
 
 @PROPERTY
-@given(seed=st.integers(0, 2**32 - 1), step_sd=st.floats(0.3, 1.0))
+@given(seed=st.integers(0, 2**32 - 1), step_sd=st.floats(0.02, 1.0))
 def test_a_random_walk_is_not_a_walk(seed, step_sd):
-    """Every channel a random walk from rest (a drifting, broken sensor). The detector alone
-    can find a chance rhythm in it (docs/gait.md): the analysis's input checks reject it."""
+    """Every channel a random walk from rest (a drifting, broken sensor): its band-passed
+    vertical peaks can come at a steady rhythm by chance, but without heel-strike impacts."""
     rng = np.random.default_rng(seed)
     n = int(SECONDS * 100)
     acc = G_MPS2 * _gravity_dir(rng) + np.cumsum(step_sd * rng.normal(size=(n, 3)), axis=0)
     gyr = np.cumsum(rng.normal(size=(n, 3)), axis=0)
-    _assert_no_walk(acc, gyr, 100.0, detector=False)
+    _assert_no_walk(acc, gyr, 100.0)
 
 
 @PROPERTY
