@@ -225,10 +225,11 @@ class WalkAnalysis:
         st = {s: sym.step_s[s] for s in SIDES}
         step_si = sym.step_time_si()
         if not self.walking_found:
+            n = self.rejected_contacts
             return (
                 f"No walking found in {self.duration_s:.1f} s: no steady rhythm of steps "
-                f"({self.rejected_contacts} isolated peaks discarded), so no contacts, steps or "
-                "verdict. Is this a walking recording, with the sensor on the pelvis?"
+                f"({n} isolated peak{'' if n == 1 else 's'} discarded), so no contacts, steps "
+                "or verdict. Is this a walking recording, with the sensor on the pelvis?"
             )
         lines = [
             f"Walk: {len(self.events)} contacts "
