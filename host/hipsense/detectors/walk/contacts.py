@@ -99,7 +99,13 @@ class ContactDetector(Algorithm):
     yaw_band_hz: pass band of the yaw-rate and horizontal-acceleration filters used for the
         side (Hz).
     confirm_s: samples after a peak that must stay below it before the IC is emitted (s).
-    before_s: samples before a peak that must stay below it (s).
+    before_s: samples before a peak that must stay below it (s); at least, see
+        ``before_steps``.
+    before_steps: in slow walking the look-back is this many running step times (when longer
+        than ``before_s``): a slow or shuffling step gives two or three vertical peaks, and a
+        later bump lower than the step's own peak is not a contact (0.45: chosen leave one
+        participant out among 0, 0.3, 0.35, 0.4, 0.45 and 0.5 by all but HA_002,
+        docs/validation.md). It looks back only: no delay.
     delay_s: subtracted from the peak time to give the contact time, about the filter's delay
         (s; 0.08 chosen leave-one-participant-out over the real sets, docs/validation.md).
     min_step_s: shortest accepted time between two contacts (s).
@@ -203,6 +209,7 @@ class ContactDetector(Algorithm):
         walk_confirm: int = 3,
         irregular_memory: float = 0.2,
         walk_impact: float = 2.0,
+        before_steps: float = 0.45,
     ) -> None:
         if not rate_hz >= MIN_RATE_HZ:
             raise RateTooLowError(
@@ -224,6 +231,7 @@ class ContactDetector(Algorithm):
         self.walk_confirm = walk_confirm
         self.irregular_memory = irregular_memory
         self.walk_impact = walk_impact
+        self.before_steps = before_steps
         self._run_impacts: list[float] = []  # impacts of the steady run's contacts
         self._interval_s = 0.0  # the bout's previous interval (0: none yet)
         self._run = 0  # consecutive similar intervals in this bout
@@ -292,7 +300,10 @@ class ContactDetector(Algorithm):
             max(1, round(ml_before_s[0] * rate_hz)),
             max(0, min(round(ml_before_s[1] * rate_hz), round(ml_before_s[0] * rate_hz) - 1)),
         )
-        self._n_hist = max(self._n_before, self._n_ml_before[0])
+        # the look-back of slow steps (``before_steps`` running steps) fits in the history
+        self._n_hist = max(
+            self._n_before, self._n_ml_before[0], round(before_steps * max_step_s * rate_hz)
+        )
         self._n_side = min(self._n_before, round(side_lag_s * rate_hz))
         # trailing buffer: t, filtered vertical acc, threshold, filtered yaw rate, impact ratio,
         # filtered horizontal acc (3), gravity magnitude (in g), gait-band share of the
@@ -368,7 +379,8 @@ class ContactDetector(Algorithm):
             for i in cand:
                 if x[i] < buf[i, 2]:
                     continue
-                lo, hi = i - self._n_before, i + self._n_after + 1
+                n_back = max(self._n_before, round(self.before_steps * self._step_s * self.rate_hz))
+                lo, hi = i - min(n_back, self._n_hist), i + self._n_after + 1
                 if x[i] < x[lo:hi].max():
                     continue
                 impact = float(buf[i - self._n_side : i + self._n_impact, 4].max())
