@@ -116,8 +116,8 @@ class ContactDetector(Algorithm):
     side_memory: weight of the previous steps' alternating side evidence (0..1).
     irregular_memory: that weight after an interval off the rhythm (not within ``ml_regular``
         of the running step time), which may hide an extra peak (slow or shuffling steps give
-        several vertical peaks) or a missed contact (0.2: chosen leave-one-participant-out
-        among 0, 0.2 and 0.4 over the real sets; every participant chose 0.2,
+        several vertical peaks) or a missed contact (0.2: the pooled best of 0, 0.2 and 0.4
+        over the real sets, chosen leave one participant out by all but MS_001,
         docs/validation.md).
     side_lag_s: the yaw rate is read this long before the peak (at about the contact) (s).
     yaw_weight: weight of the yaw-rate cue against the medio-lateral one (both scaled by their
