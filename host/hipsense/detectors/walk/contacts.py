@@ -23,6 +23,7 @@ same events.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -485,8 +486,8 @@ class ContactDetector(Algorithm):
         else:
             self._run = 0
             self._run_impacts = [impact]
-        if self._run >= self.walk_confirm and np.median(self._run_impacts) >= self.walk_impact:
-            self._walking = True
+        if not self._walking and self._run >= self.walk_confirm:
+            self._walking = statistics.median(self._run_impacts) >= self.walk_impact
 
     def _evidence(
         self, yaw_dps: float, h_lags_mps2: FloatArray, parity: float, same_bout: bool
