@@ -17,6 +17,10 @@ The side comes from two cues, combined over the bout with the strict alternation
   (right side forward), so the yaw rate is positive (McCamley et al. 2012 used the same idea).
   Weaker on its own, it starts the labels and sets the learned axis's sign.
 
+A plausibility gate drops peaks a walking pelvis cannot give (gravity far from 1 g, broadband
+noise, a shaken sensor) and marks each contact with whether its bout has shown the steady,
+heel-striking rhythm of walking (``Contact.walking``; docs/gait.md).
+
 Every filter is a causal IIR whose state carries over between chunks, so any chunking gives the
 same events.
 """
