@@ -49,6 +49,7 @@ class Score:
     side_ok_no_axes: int = 0
     latency_s: list[float] = field(default_factory=list)
     tilts: list[float] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # no walking found (plausibility gate)
 
     def add(self, other: Score) -> None:
         for t, o in ((self.tally, other.tally), (self.edge, other.edge)):
@@ -59,6 +60,7 @@ class Score:
         self.side_ok_no_axes += other.side_ok_no_axes
         self.latency_s += other.latency_s
         self.tilts += other.tilts
+        self.refused += other.refused
 
     @property
     def sides(self) -> float:
@@ -98,6 +100,8 @@ def score_recording(r: ReferenceRecording) -> Score:
     s.latency_s = [at[i] - ref_t[j] for i, j in pairs]
     if r.tilt_deg is not None:
         s.tilts = [float(r.tilt_deg)]
+    if not (with_axes.walking_found and without.walking_found):
+        s.refused = [f"{r.participant}/{r.name}"]
     return s
 
 
@@ -122,9 +126,13 @@ def main() -> None:
     people: dict[str, dict[str, Score]] = {}
     notes: dict[str, str] = {}
     all_latency: list[float] = []
+    refused: list[str] = []
+    n_recordings = 0
     for folder in folders:
         for r in reference_recordings(folder):
             s = score_recording(r)
+            n_recordings += 1
+            refused += s.refused
             key = f"{r.set_name} {r.participant}"
             if r.reference_ok:
                 people.setdefault(r.set_name, {}).setdefault(r.participant, Score()).add(s)
@@ -146,6 +154,10 @@ def main() -> None:
             print(s.row(f"{set_name} {name}"))
     if notes:
         print("\nNot pooled: " + "; ".join(f"{k} ({v})" for k, v in notes.items()))
+    print(
+        f"\nPlausibility gate: {n_recordings - len(refused)} of {n_recordings} recordings found "
+        "walking" + (f"; refused: {', '.join(refused)}" if refused else "")
+    )
     lat = 1000 * np.array(all_latency)
     print(
         f"\nEmitted after the reference contact (pooled): median {np.median(lat):.0f} ms, "

@@ -48,6 +48,9 @@ CASES: list[tuple[str, str, float]] = [
     ("gait.md", r"to ([\d.]+) s after it", _default(WALK, "confirm_s")),
     ("gait.md", r"the largest sample from ([\d.]+) s before", _default(WALK, "before_s")),
     ("gait.md", r"somewhere from ([\d.]+) s before", _default(WALK, "side_lag_s")),
+    ("gait.md", r"largest over the last ([\d.]+) running step", _default(WALK, "before_steps")),
+    ("gait.md", r"the weight is ([\d.]+) instead of", _default(WALK, "irregular_memory")),
+    ("gait.md", r"own impact test\) is at least ([\d.]+)", _default(WALK, "walk_impact")),
     # the impact envelope: a 0.2 Hz first-order low-pass, documented as its time constant
     ("gait.md", r"τ = 1/\(2π · 0.2 Hz\) ≈ ([\d.]+) s", round(1.0 / (2.0 * math.pi * 0.2), 1)),
     ("algorithms.md", r"\|b\| > ([\d.]+) °/s per axis", 5 * _firmware_const("fusion.py",

@@ -74,3 +74,27 @@ def test_json_bouts_carry_per_side_means(tmp_path):
     assert len(bouts) == 2  # walk-turns: two bouts with a stop between them
     for b in bouts:
         assert b["left"]["drop_deg"]["n"] >= 5 and b["right"]["step_time_s"]["mean"] > 0.4
+
+
+def test_analyze_a_noise_csv_says_no_walking_found(tmp_path):
+    """Random numbers given as a walk (once 18152 "contacts"): no contacts, said in words."""
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    n = 20000
+    cols = {"time_s": np.arange(n) / 100.0}
+    for k, a in enumerate("xyz"):
+        cols[f"acc_{a}"] = 2.0 * rng.normal(size=n) + (9.80665 if k == 2 else 0.0)
+        cols[f"gyr_{a}"] = 20.0 * rng.normal(size=n)
+    f = tmp_path / "noise.csv"
+    f.write_text(
+        ",".join(cols) + "\n"
+        + "\n".join(",".join(f"{v:.5f}" for v in row) for row in zip(*cols.values(), strict=True))
+    )  # fmt: skip
+    args = ["analyze", str(f), "--test", "walk", "--column-map", MOBGAP_MAP, "--axes", "x,y,z"]
+    text = CliRunner().invoke(cli, args)
+    assert text.exit_code == 0, text.output
+    assert text.output.startswith("No walking found in 200.0 s")
+    doc = json.loads(CliRunner().invoke(cli, [*args, "--json"]).output)
+    assert doc["recording"]["walking_found"] is False
+    assert doc["contacts"] == [] and doc["steps"] == []

@@ -97,3 +97,27 @@ def test_at_the_minimum_rate_the_walk_is_still_found():
     d.update(r.t_s, r.acc_mps2, r.gyr_dps)
     n_true = len(r.truth["contacts"])
     assert len(d.contacts_) >= 0.95 * n_true
+
+
+def test_the_live_view_says_when_no_walking_rhythm_is_seen_yet():
+    """The first contacts of a walk are shown at once, marked until the rhythm is steady."""
+    from hipsense.cli.walk import _WalkView
+    from rich.console import Console
+
+    def text(view: _WalkView) -> str:
+        console = Console(record=True, width=120)
+        console.print(view.table())
+        return console.export_text()
+
+    r = simulate("walk-normal", seed=3, duration_s=20.0)
+    live = LiveWalk()
+    view = _WalkView(None, live)  # type: ignore[arg-type]  # no redraws: table() only
+    seen_first = False
+    for b in _blocks(r, 100, 10):
+        live(b, None)  # type: ignore[arg-type]
+        if live.last_event is not None and not seen_first:
+            seen_first = True
+            assert not live.last_event.contact.walking
+            assert "no steady walking rhythm yet" in text(view)
+    assert live.last_event is not None and live.last_event.contact.walking
+    assert "no steady walking rhythm yet" not in text(view)

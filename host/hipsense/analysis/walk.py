@@ -47,11 +47,12 @@ from hipsense.recording.chunks import CHUNK_ROWS, RecordingChunks
 from hipsense.recording.schema import CONTENT_ANGLES
 
 SCHEMA = "hipsense.walk"
-VERSION = 2
-"""2: ``verdict.tiers`` (drop and step time graded against noise and the MDC), cadence, speed."""
+VERSION = 3
+"""2: ``verdict.tiers`` (drop and step time graded against noise and the MDC), cadence, speed;
+3: ``recording.walking_found`` and ``recording.rejected_contacts`` (the plausibility gate)."""
 SIDE_CERTAIN_SCORE = 1.0
 """A contact's side is called uncertain below this side score (its evidence, in units of the
-cues' running mean size): on the shared real walks 0.839 of such sides were right, 0.997 of the
+cues' running mean size): on the shared real walks 0.919 of such sides were right, 1.000 of the
 others (docs/validation.md)."""
 CHUNK_SAMPLES = 1000
 """Offline chunk size; any size gives the same events (tested)."""
@@ -74,6 +75,11 @@ class WalkAnalysis:
     """(N, 3) tilt, obliquity, rotation per sample, with ``recording`` (for the report)."""
     settings_changed_t_s: list[float] = field(default_factory=list)
     """Times (s) of the board's settings changes during the session (``marker`` 258)."""
+    walking_found: bool = True
+    """Some bout showed a walking rhythm (``Contact.walking``); when none did, the recording is
+    not analysed as a walk: no contacts, steps or verdict (docs/gait.md, plausibility gate)."""
+    rejected_contacts: int = 0
+    """Peaks the detector took for contacts in a recording without walking (then discarded)."""
 
     test = "walk"
 
@@ -184,6 +190,8 @@ class WalkAnalysis:
                 "device_name": meta.device_name,
                 "angles_source": self.angles_source,
                 "forward_ambiguous": self.forward_ambiguous,
+                "walking_found": self.walking_found,
+                "rejected_contacts": self.rejected_contacts,
             },
             "contacts": contacts if lazy else list(contacts),
             "steps": steps if lazy else list(steps),
@@ -216,6 +224,13 @@ class WalkAnalysis:
         d = {s: sym.drop_deg[s] for s in SIDES}
         st = {s: sym.step_s[s] for s in SIDES}
         step_si = sym.step_time_si()
+        if not self.walking_found:
+            n = self.rejected_contacts
+            return (
+                f"No walking found in {self.duration_s:.1f} s: no steady rhythm of steps "
+                f"({n} isolated peak{'' if n == 1 else 's'} discarded), so no contacts, steps "
+                "or verdict. Is this a walking recording, with the sensor on the pelvis?"
+            )
         lines = [
             f"Walk: {len(self.events)} contacts "
             f"({sum(e.contact.side == 'left' for e in self.events)} left, "
@@ -437,9 +452,15 @@ def analyse_walk_chunks(
         checks.check(final=True)
     duration_s = checks.t_last_s - t_first + 1.0 / rate
     angles_deg = np.concatenate(kept) if kept else None
+    rejected = 0
+    if not any(e.contact.walking for e in tracker.events_):  # the plausibility gate
+        rejected = len(tracker.events_)
+        tracker = WalkTracker(rate, min_steps=min_steps, min_difference_deg=min_difference_deg,
+                              pendulum_m=pendulum_m)  # fmt: skip
     return WalkAnalysis(
-        meta, duration_s, tracker, source, ambiguous, recording, angles_deg, changes
-    )
+        meta, duration_s, tracker, source, ambiguous, recording, angles_deg, changes,
+        walking_found=rejected == 0 and bool(tracker.events_), rejected_contacts=rejected,
+    )  # fmt: skip
 
 
 Arrays = tuple[FloatArray, FloatArray, FloatArray, FloatArray | None]

@@ -114,7 +114,8 @@ class _WalkView:
             table.add_row(
                 "last contact",
                 f"{ev.contact.side} at {ev.contact.t_s:.2f} s, shown {1000 * w.delay_s:.0f} ms "
-                f"after it (longest {1000 * w.max_delay_s:.0f} ms)",
+                f"after it (longest {1000 * w.max_delay_s:.0f} ms)"
+                + ("" if ev.contact.walking else "; no steady walking rhythm yet"),
             )
         table.add_row("pace", _pace(tr))
         table.add_row("verdict", tr.verdict_.text)
