@@ -48,7 +48,10 @@ def test_offline_analysis_equals_live_chunks(walk):
     offline = analyse_walk(rec)
     t, acc, gyr = raw_arrays(rec)
     ang = rec.data[["tilt_deg", "obliquity_deg", "rotation_deg"]].to_numpy()
-    live = WalkTracker(rec.meta.rate_hz)
+    # the live view takes the left axis from the mounting the board said it uses
+    assert rec.meta.mounting is not None
+    detector = ContactDetector(rec.meta.rate_hz, left_axis=left_axis_sensor(rec.meta.mounting))
+    live = WalkTracker(rec.meta.rate_hz, detector=detector)
     for i in range(0, len(t), 7):  # like BLE notifications of 7 samples
         live.update(t[i : i + 7], acc[i : i + 7], gyr[i : i + 7], ang[i : i + 7])
     assert len(live.events_) > 20

@@ -4,6 +4,7 @@ shown for each step, and a clear error below the detector's lowest rate."""
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from hipsense.motion.errors import InputError
 from hipsense.recording import Recording, RecordingMeta
 from hipsense.sim.scenarios import simulate
 
+NO_SETTINGS = SimpleNamespace(settings=None)  # a session whose board did not say its mounting
 ACC_LSB = 8 * 9.80665 / 32768
 GYR_LSB = 1000 / 32768
 
@@ -40,7 +42,7 @@ def test_live_walk_takes_the_rate_from_the_stream_configuration(rate_hz):
     n_true = len(r.truth["contacts"])
     live = LiveWalk()
     for b in _blocks(r, rate_hz, 10):
-        live(b, None)  # type: ignore[arg-type]
+        live(b, NO_SETTINGS)  # type: ignore[arg-type]
     assert live.rate_hz == rate_hz
     assert live.tracker is not None and live.tracker.rate_hz == rate_hz
     found = live.contacts["left"] + live.contacts["right"]
@@ -114,10 +116,47 @@ def test_the_live_view_says_when_no_walking_rhythm_is_seen_yet():
     view = _WalkView(None, live)  # type: ignore[arg-type]  # no redraws: table() only
     seen_first = False
     for b in _blocks(r, 100, 10):
-        live(b, None)  # type: ignore[arg-type]
+        live(b, NO_SETTINGS)  # type: ignore[arg-type]
         if live.last_event is not None and not seen_first:
             seen_first = True
             assert not live.last_event.contact.walking
             assert "no steady walking rhythm yet" in text(view)
     assert live.last_event is not None and live.last_event.contact.walking
     assert "no steady walking rhythm yet" not in text(view)
+
+
+def test_a_known_mounting_gives_the_sides_from_the_first_step_live_and_offline():
+    """The board's angles come with the mounting it used: its left axis labels the first
+    steps, where a learned axis needs a few regular ones (live and offline alike)."""
+    from hipsense.analysis.walk import SIDE_CERTAIN_SCORE
+    from hipsense.link.protocol import BoardSettings
+
+    r = simulate("walk-right-trendelenburg", seed=4, duration_s=20.0)
+    truth = r.truth["contacts"]
+
+    def true_side(t_s: float) -> str:
+        return min(truth, key=lambda c: abs(c["t_s"] - t_s))["side"]
+
+    rec = r.to_recording()
+    assert rec.meta.mounting is not None
+
+    def first_sides(mounting) -> tuple[int, int]:
+        """(wrong sides, uncertain sides) among the first six contacts"""
+        rec.meta.mounting = mounting
+        events = analyse_walk(rec).tracker.events_[:6]
+        wrong = sum(e.contact.side != true_side(e.contact.t_s) for e in events)
+        uncertain = sum(abs(e.contact.side_score) < SIDE_CERTAIN_SCORE for e in events)
+        return wrong, uncertain
+
+    known_wrong, known_uncertain = first_sides(list(r.mounting_wxyz))
+    _, learned_uncertain = first_sides(None)
+    assert known_wrong == 0 and known_uncertain == 0 and learned_uncertain >= 3
+
+    settings = BoardSettings(100, tuple(r.mounting_wxyz), None)
+    live, unknown = LiveWalk(), LiveWalk()
+    for b in _blocks(r, 100, 10):
+        live(b, SimpleNamespace(settings=settings))  # type: ignore[arg-type]
+        unknown(b, NO_SETTINGS)  # type: ignore[arg-type]
+    assert live.tracker is not None and unknown.tracker is not None
+    assert live.tracker.detector.left_axis is not None
+    assert unknown.tracker.detector.left_axis is None

@@ -417,12 +417,15 @@ def analyse_walk_chunks(
             left_hint=left_hint,
         )  # fmt: skip
     host = None if mounting is None else HostAngles(rate, mounting)
+    # the board's angles come with the mounting it used: its left axis labels the first steps
+    # (as the live view does), where a learned axis needs a few regular steps first
+    side_mounting = mounting if mounting is not None else meta.mounting
     tracker = WalkTracker(
         rate,
         min_steps=min_steps,
         min_difference_deg=min_difference_deg,
-        detector=ContactDetector(rate, left_axis=None if mounting is None else
-                                 left_axis_sensor(mounting)),
+        detector=ContactDetector(rate, left_axis=None if side_mounting is None else
+                                 left_axis_sensor(side_mounting)),
         pendulum_m=pendulum_m,
     )  # fmt: skip
     kept: list[FloatArray] = []

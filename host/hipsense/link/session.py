@@ -30,6 +30,7 @@ from hipsense.errors import HipsenseError
 from hipsense.link.clockmap import ClockMap
 from hipsense.link.protocol import (
     SEQ_MODULUS,
+    BoardSettings,
     Command,
     ConfigFrame,
     ErrorFrame,
@@ -46,6 +47,7 @@ from hipsense.link.protocol import (
     encode_command,
     reply_mounting,
     reply_resend,
+    reply_settings,
 )
 from hipsense.link.transport.base import LinkDown, LinkState, Transport
 
@@ -164,6 +166,8 @@ class Session:
         self.errors: list[ErrorFrame] = []
         self.config: ConfigFrame | None = None
         self.status: StatusFrame | None = None
+        self.settings: BoardSettings | None = None
+        """What the board last said it uses (:meth:`read_settings`)."""
         self.clock = ClockMap()
         self.fatal: HipsenseError | None = None
         self.link_changed_at: float | None = None
@@ -271,6 +275,14 @@ class Session:
                 raise asyncio.TimeoutError
             await asyncio.wait({fut}, timeout=_CLOCK_POLL_S)
         return fut.result()
+
+    async def read_settings(self) -> BoardSettings | None:
+        """GET_SETTINGS: the mounting, gyro calibration and rate the board uses (None from a
+        board older than protocol 1.1, or when the reply did not fit the MTU); kept in
+        :attr:`settings`."""
+        reply = await self.command(Command.GET_SETTINGS, check=False)
+        self.settings = reply_settings(reply) if reply.result == Result.OK else None
+        return self.settings
 
     async def align_mounting(
         self, phase: int, *, timeout_s: float = ALIGN_TIMEOUT_S

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import math
 
+from hipsense.detectors.walk.contacts import ContactDetector
 from hipsense.detectors.walk.pendulum import LEG_PER_HEIGHT
-from hipsense.detectors.walk.tracker import WalkEvent, WalkTracker
+from hipsense.detectors.walk.tracker import LIVE_CONTACTS, WalkEvent, WalkTracker
 from hipsense.link.blocks import block_rows
 from hipsense.link.session import SampleBlock, Session
 from hipsense.live.settings import SettingsWatch
+from hipsense.motion.sources import left_axis_sensor
 
 
 class LiveWalk:
@@ -23,6 +25,8 @@ class LiveWalk:
     one); ``tracker`` is None until then. ``delay_s``: how long after its contact (stream time)
     the last contact was shown, i.e. the detector's confirmation delay plus the block's length.
     ``height_cm``: the person's height, for step length and gait speed (None: not estimated).
+    The mounting the board said it uses at the start (``session.settings``) gives the steps'
+    sides from the first step, as the offline analysis of the recording does.
     """
 
     def __init__(self, height_cm: float | None = None) -> None:
@@ -45,8 +49,15 @@ class LiveWalk:
         tracker = self.tracker
         if tracker is None:
             self.rate_hz = float(block.config.rate_hz)
+            board = session.settings
+            mounting = board.mounting_wxyz if board is not None else None
+            detector = ContactDetector(
+                self.rate_hz,
+                keep_contacts=LIVE_CONTACTS,
+                left_axis=None if mounting is None else left_axis_sensor(mounting),
+            )
             tracker = self.tracker = WalkTracker(
-                self.rate_hz, keep_events=False, pendulum_m=self.pendulum_m
+                self.rate_hz, detector=detector, keep_events=False, pendulum_m=self.pendulum_m
             )
         if self.t0_device_s is None:
             self.t0_device_s = float(block.t_device_s[0])

@@ -39,7 +39,6 @@ from hipsense.link.protocol import (
     MarkerFrame,
     Result,
     StatusFrame,
-    reply_settings,
     reply_status,
 )
 from hipsense.link.session import (
@@ -340,7 +339,7 @@ async def _stream(
         )
         if options.prepare is not None:
             await options.prepare(session)
-        summary.settings = await board_settings(session)
+        summary.settings = await session.read_settings()
         first = [True]
         await _retry(session, deadline, lambda: _start(session, options.raw, first))
         sigint.streaming = True
@@ -501,7 +500,7 @@ async def _pump(
         now_gen = _settings_generation(session, block)
         if now_gen != generation and now_gen[0] == generation[0]:  # same boot: a new setting
             recorder.markers.setdefault(int(block.seq[0]) % SEQ_MODULUS, MARKER_SETTINGS)
-            changed = await board_settings(session)
+            changed = await session.read_settings()
             t0 = recorder.t0 if recorder.t0 is not None else float(block.t_device_s[0])
             summary.settings_changes.append((float(block.t_device_s[0]) - t0, changed))
         generation = now_gen
@@ -672,13 +671,6 @@ class _Recorder:
         self.held.clear()
         self.summary.recording = self.writer.close()
         self.summary.markers_unplaced = len(self.markers)
-
-
-async def board_settings(session: Session) -> BoardSettings | None:
-    """GET_SETTINGS: the mounting, gyro calibration and rate the board uses (None from a
-    board older than protocol 1.1, or when the reply did not fit the MTU)."""
-    reply = await session.command(Command.GET_SETTINGS, check=False)
-    return reply_settings(reply) if reply.result == Result.OK else None
 
 
 def _settings_generation(session: Session, block: SampleBlock | None = None) -> tuple[int, int]:
