@@ -152,7 +152,8 @@ def test_a_known_mounting_gives_the_sides_from_the_first_step_live_and_offline()
     _, learned_uncertain = first_sides(None)
     assert known_wrong == 0 and known_uncertain == 0 and learned_uncertain >= 3
 
-    settings = BoardSettings(100, tuple(r.mounting_wxyz), None)
+    w, x, y, z = (float(v) for v in r.mounting_wxyz)
+    settings = BoardSettings(100, (w, x, y, z), None)
     live, unknown = LiveWalk(), LiveWalk()
     for b in _blocks(r, 100, 10):
         live(b, SimpleNamespace(settings=settings))  # type: ignore[arg-type]
