@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -310,3 +311,82 @@ def test_import_writes_the_file_in_chunks_and_nothing_when_a_row_is_bad(tmp_path
     assert res.exit_code == 1 and "not numeric" in res.output, res.output
     assert f"row {bad_row} " in res.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["foreign.csv", "walk.parquet"]
+
+
+def _import_args(src: Path, out: Path) -> list[str]:
+    no_time = MAP_TEXT.removeprefix("t_s=time_s,")
+    return ["import", str(src), "--column-map", no_time, "--rate-hz", "100", "--test", "walk",
+            "--out", str(out)]  # fmt: skip
+
+
+def test_ctrl_c_during_import_ends_it_without_finishing_or_leaving_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while a later chunk is read: the samples already written are thrown away, not
+    first turned into a recording (about a second per million rows), so a second Ctrl-C
+    meanwhile cannot leave the temporary partial file behind either."""
+    from hipsense.recording import writer as writer_module
+
+    src = _foreign_csv(tmp_path / "foreign.csv", _walk((CHUNK_ROWS + 400) / RATE_HZ),
+                       with_time=False)  # fmt: skip
+    finished: list[Path] = []
+
+    def second_ctrl_c(partial: Path, target: Path, **_: object) -> None:
+        finished.append(target)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writer_module, "_finish", second_ctrl_c)
+    real_frames = RecordingChunks.frames
+
+    def interrupted(self: RecordingChunks) -> Iterator[pd.DataFrame]:
+        for k, frame in enumerate(real_frames(self)):
+            if k == 1:
+                raise KeyboardInterrupt  # Ctrl-C after the first chunk was written
+            yield frame
+
+    monkeypatch.setattr(RecordingChunks, "frames", interrupted)
+    res = CliRunner().invoke(cli, _import_args(src, tmp_path / "walk.parquet"))
+    assert res.exit_code == 1 and "Aborted" in res.output, res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["foreign.csv"]
+    assert finished == [], "nothing is finished on the way out"
+
+
+KILLED_IMPORT = """
+import sys, threading
+from hipsense.recording import writer
+append = writer.RecordingWriter.append
+def append_then_hang(self, chunk):
+    append(self, chunk)
+    print("written", flush=True)
+    threading.Event().wait()  # killed here
+writer.RecordingWriter.append = append_then_hang
+from hipsense.cli import main
+main(sys.argv[1:])
+"""
+
+
+def test_an_import_killed_halfway_does_not_block_the_next_one(tmp_path: Path) -> None:
+    """SIGKILL (a crash, the OOM killer) after the first chunk left its temporary partial
+    file: importing again into the same ``--out`` works (it was refused with "an unfinished
+    recording is already there; recover it with `hipsense recover`" of a temporary file)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    src = _foreign_csv(tmp_path / "foreign.csv", _walk(3000 / RATE_HZ), with_time=False)
+    out = tmp_path / "walk.parquet"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "host")}
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_IMPORT, *_import_args(src, out)],
+        stdout=subprocess.PIPE, env=env, text=True,
+    )  # fmt: skip
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "written\n"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    assert any(p.name.endswith(".partial") for p in tmp_path.iterdir()), "the kill left it"
+    res = CliRunner().invoke(cli, _import_args(src, out))
+    assert res.exit_code == 0, res.output
+    assert read_recording(out).data.equals(_whole_foreign(src, False, None).data)
