@@ -390,3 +390,20 @@ def test_an_import_killed_halfway_does_not_block_the_next_one(tmp_path: Path) ->
     res = CliRunner().invoke(cli, _import_args(src, out))
     assert res.exit_code == 0, res.output
     assert read_recording(out).data.equals(_whole_foreign(src, False, None).data)
+
+
+def test_a_long_file_that_does_not_say_its_test_is_asked_for_the_test(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file without metadata past the limit, no ``--test``: ``analyze`` and ``report`` ask
+    for the test (with ``--test walk`` it is read in chunks), not to split the recording."""
+    monkeypatch.setattr(recording_limits, "MAX_WHOLE_ROWS", 2000)
+    path = _plain_file(tmp_path / "plain.csv", _walk(40.0))
+    runner = CliRunner()
+    for args in (["analyze", str(path)], ["report", str(path), "--out", str(tmp_path / "r")]):
+        res = runner.invoke(cli, args)
+        assert res.exit_code == 1, res.output
+        assert "does not say which test" in res.output and "pass --test" in res.output
+        assert "split" not in res.output, res.output
+    res = runner.invoke(cli, ["analyze", str(path), "--test", "walk"])
+    assert res.exit_code == 0 and res.output.startswith("Walk: "), res.output
