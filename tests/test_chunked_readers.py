@@ -407,3 +407,45 @@ def test_a_long_file_that_does_not_say_its_test_is_asked_for_the_test(
         assert "split" not in res.output, res.output
     res = runner.invoke(cli, ["analyze", str(path), "--test", "walk"])
     assert res.exit_code == 0 and res.output.startswith("Walk: "), res.output
+
+
+@pytest.mark.parametrize("bad_row", [0, 150])
+def test_a_foreign_row_with_an_extra_field_is_an_error_not_shifted_values(
+    tmp_path: Path, bad_row: int
+) -> None:
+    """A decimal comma in one row ("1,5" for 1.5) gives it one field more than the header:
+    the import stops naming its line; the values after it were read shifted by one column
+    (ay took the 5, az the next value, ...), silently."""
+    data = _walk(3.0)
+    path = _foreign_csv(tmp_path / "foreign.csv", data)
+    lines = path.read_text().splitlines()
+    fields = lines[1 + bad_row].split(",")
+    fields[1] = fields[1].replace(".", ",", 1) if "." in fields[1] else fields[1] + ",5"
+    lines[1 + bad_row] = ",".join(fields)
+    path.write_text("\n".join(lines) + "\n")
+    said = f"line {bad_row + 2}, saw 8" if bad_row else "first row has more fields than the"
+    with pytest.raises(RecordingError, match=said):
+        list(open_foreign_chunks(path, _map(True), RATE_HZ, chunk_rows=100).frames())
+    with pytest.raises(RecordingError, match=said):
+        open_foreign_chunks(path, _map(True), chunk_rows=100).frames()
+
+
+@pytest.mark.parametrize("meta", [True, False])
+def test_a_recordings_first_row_with_an_extra_field_is_an_error(tmp_path: Path, meta: bool) -> None:
+    """The same in a hipsense CSV read in chunks (with or without its metadata line): pandas
+    only warned and dropped the last field, so the values were shifted and the error, if any,
+    was about another column (``marker`` holding the gyro's value)."""
+    rec = Recording.from_frame(_walk(3.0), rate_hz=RATE_HZ)
+    path = write_recording(rec, tmp_path / "rec.csv")
+    lines = path.read_text().splitlines()
+    first = 2 if meta else 1  # the first data line (0-based): after the metadata and header
+    if not meta:
+        lines = lines[1:]
+    fields = lines[first].split(",")
+    fields[2] = fields[2] + ",5"  # acc_x 9.8,5: one field more
+    lines[first] = ",".join(fields)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RecordingError):
+        read_recording(path)
+    with pytest.raises(RecordingError, match="first row has more fields than the header"):
+        list(open_chunks(path, chunk_rows=100).frames())

@@ -17,6 +17,7 @@ from hipsense.recording.chunks import (
     RecordingChunks,
     checked_frames,
     close_iterator,
+    strict_chunks,
 )
 from hipsense.recording.exceptions import RecordingError
 from hipsense.recording.limits import check_header_width, csv_header
@@ -100,9 +101,14 @@ def open_foreign_chunks(
         """(first row, the chunk in hipsense's names as float64), rows counted from 0."""
         offset = 0
         try:
-            reader = pd.read_csv(path, usecols=list(column_map.values()), chunksize=rows)
+            # every column read, not ``usecols``: with it pandas drops a row's extra fields
+            # unseen (a decimal comma shifts the values after it); now such a row is an error
+            reader = pd.read_csv(path, index_col=False, chunksize=rows)
             with reader:
-                for chunk in reader:
+                for chunk in strict_chunks(reader, source):
+                    absent = [c for c in column_map.values() if c not in chunk.columns]
+                    if absent:  # pandas read another line as the header than ``csv_header``
+                        raise ForeignFileError(f"{path}: no column {', '.join(absent)}")
                     yield offset, pd.DataFrame(
                         {ours: _floats(chunk[theirs], theirs, offset, source)
                          for ours, theirs in column_map.items()}
