@@ -449,3 +449,16 @@ def test_a_recordings_first_row_with_an_extra_field_is_an_error(tmp_path: Path, 
         read_recording(path)
     with pytest.raises(RecordingError, match="first row has more fields than the header"):
         list(open_chunks(path, chunk_rows=100).frames())
+
+
+def test_a_missing_time_among_the_first_is_named_not_blamed_on_the_rate(tmp_path: Path) -> None:
+    """An empty time cell among the samples the rate comes from: the message names the column
+    and the row (it said "the time column gives no sample rate: pass --rate-hz", and with
+    --rate-hz the same row was then refused)."""
+    path = _foreign_csv(tmp_path / "foreign.csv", _walk(3.0))
+    lines = path.read_text().splitlines()
+    lines[1 + 7] = "," + lines[1 + 7].split(",", 1)[1]  # row 7: no time
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RecordingError, match=r"column 'time_s' has a missing.* at row 7") as info:
+        open_foreign_chunks(path, _map(True))
+    assert "--rate-hz" not in str(info.value)

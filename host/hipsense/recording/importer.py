@@ -118,7 +118,7 @@ def open_foreign_chunks(
             raise ForeignFileError(f"{path}: not a readable numeric CSV: {exc}") from None
 
     if rate_hz is None:
-        rate_hz = _rate_from_times(renamed(), source)
+        rate_hz = _rate_from_times(renamed(), source, column_map[T_S])
     given_rate = float(rate_hz)
     meta = RecordingMeta(
         rate_hz=given_rate, test=test, mounting=None if axes is None else [1.0, 0.0, 0.0, 0.0],
@@ -149,8 +149,9 @@ def _floats(column: pd.Series, name: str, offset: int, source: str) -> np.ndarra
     return converted.to_numpy()
 
 
-def _rate_from_times(chunks: Iterator[tuple[int, pd.DataFrame]], source: str) -> float:
-    """1 / the median period of the first :data:`RATE_SAMPLES` sample times."""
+def _rate_from_times(chunks: Iterator[tuple[int, pd.DataFrame]], source: str, column: str) -> float:
+    """1 / the median period of the first :data:`RATE_SAMPLES` sample times (``column``, the
+    file's time column, is named when one of them is missing)."""
     parts: list[np.ndarray] = []
     n = 0
     try:
@@ -162,6 +163,12 @@ def _rate_from_times(chunks: Iterator[tuple[int, pd.DataFrame]], source: str) ->
     finally:
         close_iterator(chunks)
     t = np.concatenate(parts) if parts else np.empty(0)
+    missing = np.flatnonzero(~np.isfinite(t))
+    if missing.size:  # not the rate's fault: --rate-hz would not help
+        raise ForeignFileError(
+            f"{source}: column '{column}' has a missing, NaN or infinite value at row"
+            f" {int(missing[0])}"
+        )
     with np.errstate(all="ignore"):
         period = float(np.median(np.diff(t))) if len(t) > 1 else float("nan")
     if not (np.isfinite(period) and period > 0 and np.isfinite(1.0 / period)):
