@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -310,3 +311,154 @@ def test_import_writes_the_file_in_chunks_and_nothing_when_a_row_is_bad(tmp_path
     assert res.exit_code == 1 and "not numeric" in res.output, res.output
     assert f"row {bad_row} " in res.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["foreign.csv", "walk.parquet"]
+
+
+def _import_args(src: Path, out: Path) -> list[str]:
+    no_time = MAP_TEXT.removeprefix("t_s=time_s,")
+    return ["import", str(src), "--column-map", no_time, "--rate-hz", "100", "--test", "walk",
+            "--out", str(out)]  # fmt: skip
+
+
+def test_ctrl_c_during_import_ends_it_without_finishing_or_leaving_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while a later chunk is read: the samples already written are thrown away, not
+    first turned into a recording (about a second per million rows), so a second Ctrl-C
+    meanwhile cannot leave the temporary partial file behind either."""
+    from hipsense.recording import writer as writer_module
+
+    src = _foreign_csv(tmp_path / "foreign.csv", _walk((CHUNK_ROWS + 400) / RATE_HZ),
+                       with_time=False)  # fmt: skip
+    finished: list[Path] = []
+
+    def second_ctrl_c(partial: Path, target: Path, **_: object) -> None:
+        finished.append(target)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writer_module, "_finish", second_ctrl_c)
+    real_frames = RecordingChunks.frames
+
+    def interrupted(self: RecordingChunks) -> Iterator[pd.DataFrame]:
+        for k, frame in enumerate(real_frames(self)):
+            if k == 1:
+                raise KeyboardInterrupt  # Ctrl-C after the first chunk was written
+            yield frame
+
+    monkeypatch.setattr(RecordingChunks, "frames", interrupted)
+    res = CliRunner().invoke(cli, _import_args(src, tmp_path / "walk.parquet"))
+    assert res.exit_code == 1 and "Aborted" in res.output, res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["foreign.csv"]
+    assert finished == [], "nothing is finished on the way out"
+
+
+KILLED_IMPORT = """
+import sys, threading
+from hipsense.recording import writer
+append = writer.RecordingWriter.append
+def append_then_hang(self, chunk):
+    append(self, chunk)
+    print("written", flush=True)
+    threading.Event().wait()  # killed here
+writer.RecordingWriter.append = append_then_hang
+from hipsense.cli import main
+main(sys.argv[1:])
+"""
+
+
+def test_an_import_killed_halfway_does_not_block_the_next_one(tmp_path: Path) -> None:
+    """SIGKILL (a crash, the OOM killer) after the first chunk left its temporary partial
+    file: importing again into the same ``--out`` works (it was refused with "an unfinished
+    recording is already there; recover it with `hipsense recover`" of a temporary file)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    src = _foreign_csv(tmp_path / "foreign.csv", _walk(3000 / RATE_HZ), with_time=False)
+    out = tmp_path / "walk.parquet"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "host")}
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_IMPORT, *_import_args(src, out)],
+        stdout=subprocess.PIPE, env=env, text=True,
+    )  # fmt: skip
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "written\n"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    assert any(p.name.endswith(".partial") for p in tmp_path.iterdir()), "the kill left it"
+    res = CliRunner().invoke(cli, _import_args(src, out))
+    assert res.exit_code == 0, res.output
+    assert read_recording(out).data.equals(_whole_foreign(src, False, None).data)
+
+
+def test_a_long_file_that_does_not_say_its_test_is_asked_for_the_test(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file without metadata past the limit, no ``--test``: ``analyze`` and ``report`` ask
+    for the test (with ``--test walk`` it is read in chunks), not to split the recording."""
+    monkeypatch.setattr(recording_limits, "MAX_WHOLE_ROWS", 2000)
+    path = _plain_file(tmp_path / "plain.csv", _walk(40.0))
+    runner = CliRunner()
+    for args in (["analyze", str(path)], ["report", str(path), "--out", str(tmp_path / "r")]):
+        res = runner.invoke(cli, args)
+        assert res.exit_code == 1, res.output
+        assert "does not say which test" in res.output and "pass --test" in res.output
+        assert "split" not in res.output, res.output
+    res = runner.invoke(cli, ["analyze", str(path), "--test", "walk"])
+    assert res.exit_code == 0 and res.output.startswith("Walk: "), res.output
+
+
+@pytest.mark.parametrize("bad_row", [0, 150])
+def test_a_foreign_row_with_an_extra_field_is_an_error_not_shifted_values(
+    tmp_path: Path, bad_row: int
+) -> None:
+    """A decimal comma in one row ("1,5" for 1.5) gives it one field more than the header:
+    the import stops naming its line; the values after it were read shifted by one column
+    (ay took the 5, az the next value, ...), silently."""
+    data = _walk(3.0)
+    path = _foreign_csv(tmp_path / "foreign.csv", data)
+    lines = path.read_text().splitlines()
+    fields = lines[1 + bad_row].split(",")
+    fields[1] = fields[1].replace(".", ",", 1) if "." in fields[1] else fields[1] + ",5"
+    lines[1 + bad_row] = ",".join(fields)
+    path.write_text("\n".join(lines) + "\n")
+    said = f"line {bad_row + 2}, saw 8" if bad_row else "first row has more fields than the"
+    with pytest.raises(RecordingError, match=said):
+        list(open_foreign_chunks(path, _map(True), RATE_HZ, chunk_rows=100).frames())
+    with pytest.raises(RecordingError, match=said):
+        open_foreign_chunks(path, _map(True), chunk_rows=100).frames()
+
+
+@pytest.mark.parametrize("meta", [True, False])
+def test_a_recordings_first_row_with_an_extra_field_is_an_error(tmp_path: Path, meta: bool) -> None:
+    """The same in a hipsense CSV read in chunks (with or without its metadata line): pandas
+    only warned and dropped the last field, so the values were shifted and the error, if any,
+    was about another column (``marker`` holding the gyro's value)."""
+    rec = Recording.from_frame(_walk(3.0), rate_hz=RATE_HZ)
+    path = write_recording(rec, tmp_path / "rec.csv")
+    lines = path.read_text().splitlines()
+    first = 2 if meta else 1  # the first data line (0-based): after the metadata and header
+    if not meta:
+        lines = lines[1:]
+    fields = lines[first].split(",")
+    fields[2] = fields[2] + ",5"  # acc_x 9.8,5: one field more
+    lines[first] = ",".join(fields)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RecordingError):
+        read_recording(path)
+    with pytest.raises(RecordingError, match="first row has more fields than the header"):
+        list(open_chunks(path, chunk_rows=100).frames())
+
+
+def test_a_missing_time_among_the_first_is_named_not_blamed_on_the_rate(tmp_path: Path) -> None:
+    """An empty time cell among the samples the rate comes from: the message names the column
+    and the row (it said "the time column gives no sample rate: pass --rate-hz", and with
+    --rate-hz the same row was then refused)."""
+    path = _foreign_csv(tmp_path / "foreign.csv", _walk(3.0))
+    lines = path.read_text().splitlines()
+    lines[1 + 7] = "," + lines[1 + 7].split(",", 1)[1]  # row 7: no time
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RecordingError, match=r"column 'time_s' has a missing.* at row 7") as info:
+        open_foreign_chunks(path, _map(True))
+    assert "--rate-hz" not in str(info.value)

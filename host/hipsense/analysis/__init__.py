@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Mapping
 from functools import partial
 from types import MappingProxyType
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from hipsense.analysis.balance import BalanceAnalysis, analyse_balance
 from hipsense.analysis.base import VERDICT_KEYS, Result
@@ -25,6 +25,9 @@ from hipsense.analysis.walk import WalkAnalysis, analyse_walk, analyse_walk_chun
 from hipsense.conventions.exercises import SPECS as EXERCISES
 from hipsense.errors import HipsenseError
 from hipsense.recording import Recording
+
+if TYPE_CHECKING:
+    from hipsense.recording.chunks import RecordingChunks
 
 Analyser = Callable[..., Result]
 """``analyser(recording, *, option=...) -> Result``; every option keyword-only, none swallowed."""
@@ -66,8 +69,9 @@ def options_of(test: str) -> tuple[str, ...]:
     return tuple(p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY)
 
 
-def test_of(recording: Recording, test: str | None = None) -> str:
-    """``test`` if given, else the test named in the recording's metadata (checked)."""
+def test_of(recording: Recording | RecordingChunks, test: str | None = None) -> str:
+    """``test`` if given, else the test named in the recording's metadata (checked; for
+    chunks, before any sample is read)."""
     return _test_named(recording.meta.test, test)
 
 

@@ -117,6 +117,7 @@ def run_analysis(file: Path, test: str | None, column_map: str | None, rate_hz: 
     report). A walk longer than :data:`~hipsense.recording.limits.MAX_WHOLE_ROWS` samples is
     analysed in chunks instead (its report then draws no gait cycles): any length, bounded
     memory."""
+    from hipsense.analysis import test_of
     from hipsense.recording.chunks import TooLongError
 
     chunks = open_file(file, column_map, rate_hz, test)
@@ -124,11 +125,11 @@ def run_analysis(file: Path, test: str | None, column_map: str | None, rate_hz: 
     try:
         rec = chunks.whole(why=f"the {name or 'file'} analysis reads it whole")
     except TooLongError:
-        if name != "walk":
+        if test_of(chunks, test) != "walk":  # a file that does not say its test: asked for it
             raise
         from hipsense.analysis.walk import analyse_walk_chunks
 
-        return analyse_walk_chunks(chunks, **checked_options(name, chunks.meta, given))
+        return analyse_walk_chunks(chunks, **checked_options("walk", chunks.meta, given))
     return analyse_loaded(rec, test, **given)
 
 
@@ -165,8 +166,19 @@ def analyze(
 
         run = lambda: analyse_walk_chunks(chunks, **checked_options(name, meta, given))  # noqa: E731
     else:
+        from hipsense.analysis import test_of
+        from hipsense.recording.chunks import TooLongError
+
         why = f"the {name} analysis reads it whole" if name != "unknown" else ""
-        run = lambda: analyse_loaded(chunks.whole(why=why), test, **given)  # noqa: E731
+
+        def run() -> Any:
+            try:
+                rec = chunks.whole(why=why)
+            except TooLongError:
+                test_of(chunks, test)  # a file that does not say its test: asked for it
+                raise
+            return analyse_loaded(rec, test, **given)
+
     try:
         result = run()
     except HipsenseError as exc:

@@ -3,8 +3,8 @@ written in chunks (any length, bounded memory)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -69,9 +69,10 @@ def write_chunks(chunks: RecordingChunks, out: Path) -> int:
     """Write the chunks to ``out`` as they are read (memory: one chunk, at any length) through
     a temporary file beside it, renamed over ``out`` only when every chunk was read and
     written: a bad row halfway leaves no half recording. Returns the number of samples."""
-    from hipsense.recording import RecordingError, RecordingWriter
+    from hipsense.recording import RecordingWriter
 
-    tmp = out.with_name(f".{out.stem}.importing{out.suffix}")
+    # a name of its own: the partial file of an import killed earlier is not in the way
+    tmp = out.with_name(f".{out.stem}.{uuid.uuid4().hex[:12]}.importing{out.suffix}")
     writer = RecordingWriter(tmp, chunks.meta)
     try:
         for frame in chunks.frames():
@@ -79,9 +80,9 @@ def write_chunks(chunks: RecordingChunks, out: Path) -> int:
         writer.close()
         os.replace(tmp, out)
     except BaseException:
-        with contextlib.suppress(RecordingError, OSError):
-            writer.close()
-        tmp.unlink(missing_ok=True)
-        writer.partial_path.unlink(missing_ok=True)
+        try:
+            writer.discard()  # at once: what was written is not first made a recording
+        finally:
+            tmp.unlink(missing_ok=True)
         raise
     return writer.rows_written

@@ -19,6 +19,7 @@ import contextlib
 import csv
 import os
 import re
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +121,25 @@ def close_iterator(iterator: Iterator[object]) -> None:
     close = getattr(iterator, "close", None)
     if callable(close):
         close()
+
+
+def strict_chunks(reader: Iterator[pd.DataFrame], source: str) -> Iterator[pd.DataFrame]:
+    """A pandas chunk reader's chunks, but a first row with more fields than the header is
+    an error: pandas (``index_col=False``) only warns and drops its extra fields, so a
+    decimal comma there would shift the values after it (a later such row is a ParserError)."""
+    while True:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            try:
+                chunk = next(reader)
+            except StopIteration:
+                return
+            except pd.errors.ParserWarning:
+                raise RecordingError(
+                    f"{source}: the first row has more fields than the header (a decimal comma"
+                    " or a stray separator?)"
+                ) from None
+        yield chunk
 
 
 def _minutes(rows: int, rate_hz: float) -> str:
@@ -327,7 +347,7 @@ def _open_csv(target: Path, source: str, rows: int) -> RecordingChunks:
                     encoding="utf-8",
                 )
                 with reader:
-                    yield from reader
+                    yield from strict_chunks(reader, source)
             except (ValueError, pd.errors.ParserError) as exc:  # UnicodeDecodeError included
                 # pandas counts lines from the first one it read: the line after the header
                 message = re.sub(r"line (\d+)", lambda m: f"line {int(m[1]) + line_no}", str(exc))

@@ -17,6 +17,7 @@ from hipsense.recording.chunks import (
     RecordingChunks,
     checked_frames,
     close_iterator,
+    strict_chunks,
 )
 from hipsense.recording.exceptions import RecordingError
 from hipsense.recording.limits import check_header_width, csv_header
@@ -100,9 +101,14 @@ def open_foreign_chunks(
         """(first row, the chunk in hipsense's names as float64), rows counted from 0."""
         offset = 0
         try:
-            reader = pd.read_csv(path, usecols=list(column_map.values()), chunksize=rows)
+            # every column read, not ``usecols``: with it pandas drops a row's extra fields
+            # unseen (a decimal comma shifts the values after it); now such a row is an error
+            reader = pd.read_csv(path, index_col=False, chunksize=rows)
             with reader:
-                for chunk in reader:
+                for chunk in strict_chunks(reader, source):
+                    absent = [c for c in column_map.values() if c not in chunk.columns]
+                    if absent:  # pandas read another line as the header than ``csv_header``
+                        raise ForeignFileError(f"{path}: no column {', '.join(absent)}")
                     yield offset, pd.DataFrame(
                         {ours: _floats(chunk[theirs], theirs, offset, source)
                          for ours, theirs in column_map.items()}
@@ -112,7 +118,7 @@ def open_foreign_chunks(
             raise ForeignFileError(f"{path}: not a readable numeric CSV: {exc}") from None
 
     if rate_hz is None:
-        rate_hz = _rate_from_times(renamed(), source)
+        rate_hz = _rate_from_times(renamed(), source, column_map[T_S])
     given_rate = float(rate_hz)
     meta = RecordingMeta(
         rate_hz=given_rate, test=test, mounting=None if axes is None else [1.0, 0.0, 0.0, 0.0],
@@ -143,8 +149,9 @@ def _floats(column: pd.Series, name: str, offset: int, source: str) -> np.ndarra
     return converted.to_numpy()
 
 
-def _rate_from_times(chunks: Iterator[tuple[int, pd.DataFrame]], source: str) -> float:
-    """1 / the median period of the first :data:`RATE_SAMPLES` sample times."""
+def _rate_from_times(chunks: Iterator[tuple[int, pd.DataFrame]], source: str, column: str) -> float:
+    """1 / the median period of the first :data:`RATE_SAMPLES` sample times (``column``, the
+    file's time column, is named when one of them is missing)."""
     parts: list[np.ndarray] = []
     n = 0
     try:
@@ -156,6 +163,12 @@ def _rate_from_times(chunks: Iterator[tuple[int, pd.DataFrame]], source: str) ->
     finally:
         close_iterator(chunks)
     t = np.concatenate(parts) if parts else np.empty(0)
+    missing = np.flatnonzero(~np.isfinite(t))
+    if missing.size:  # not the rate's fault: --rate-hz would not help
+        raise ForeignFileError(
+            f"{source}: column '{column}' has a missing, NaN or infinite value at row"
+            f" {int(missing[0])}"
+        )
     with np.errstate(all="ignore"):
         period = float(np.median(np.diff(t))) if len(t) > 1 else float("nan")
     if not (np.isfinite(period) and period > 0 and np.isfinite(1.0 / period)):

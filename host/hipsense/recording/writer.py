@@ -15,6 +15,7 @@ partial file of a recorder that was killed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -257,6 +258,21 @@ class RecordingWriter:
         if error is not None:
             raise error
         return self.path
+
+    def discard(self) -> None:
+        """Close without finishing: the partial file is deleted and no recording is written
+        (an import that failed or was interrupted halfway); at once, whatever was appended."""
+        self._closed = True
+        self._pending_n = 0
+        try:
+            if self._ipc is not None and self._zstd is not None:
+                with contextlib.suppress(pa.ArrowException, OSError):
+                    self._ipc.close()
+                    self._zstd.close()
+            if self._file is not None:
+                self._file.close()
+        finally:
+            self.partial_path.unlink(missing_ok=True)
 
 
 def recover_partial(path: str | os.PathLike[str]) -> Path:
