@@ -4,6 +4,7 @@ the obliquity/tilt trace and the sway ellipses per side."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +73,23 @@ def verdict_lines(doc: dict[str, Any]) -> list[str]:
     return lines
 
 
+def sway_rms(side: dict[str, Any]) -> float:
+    """A leg's side-to-side sway RMS (°), NaN when no hold was long enough to measure it."""
+    return float(side["sway"].get("obliquity_rms_deg", math.nan))
+
+
+def cut_short_lines(doc: dict[str, Any]) -> list[str]:
+    """A trial the recording stopped during (e.g. Ctrl-C) has no end: said, whatever the
+    verdict."""
+    from hipsense.analysis.balance import cut_short
+
+    return [
+        f"Trial {i} on the {tr['stance_side']} leg was cut short: the recording stopped "
+        f"{tr['hold_s']:.1f} s into the hold, so its hold time is a lower bound."
+        for i, tr in enumerate(doc.get("trials") or [], 1) if cut_short(tr)
+    ]  # fmt: skip
+
+
 def hold_against_norm(hold_s: float, norm: dict[str, Any]) -> str:
     """A hold time against the age reference, in words."""
     mean, sd = norm["mean_hold_s"], norm.get("sd_hold_s")
@@ -123,11 +141,10 @@ def build_page(analysis: BalanceAnalysis, patient: dict[str, Any] | None = None)
     if left is not None or right is not None:
         rows.append(Row(
             "sway, side-to-side (RMS)",
-            "not tested" if left is None else fmt(left["sway"]["obliquity_rms_deg"], "°", 2),
-            "not tested" if right is None else fmt(right["sway"]["obliquity_rms_deg"], "°", 2),
+            "not tested" if left is None else fmt(sway_rms(left), "°", 2),
+            "not tested" if right is None else fmt(sway_rms(right), "°", 2),
             "—" if left is None or right is None else fmt(
-                right["sway"]["obliquity_rms_deg"] - left["sway"]["obliquity_rms_deg"], "°", 2,
-                sign=True),
+                sway_rms(right) - sway_rms(left), "°", 2, sign=True),
             "no MDC known for sensor sway (Mancini et al. 2012 describe the measures)",
         ))  # fmt: skip
     condition = (doc.get("condition") or "condition not given").replace("_", " ")
@@ -135,7 +152,7 @@ def build_page(analysis: BalanceAnalysis, patient: dict[str, Any] | None = None)
              "touch-down (best of the trials on each leg).", *doc.get("warnings", [])]  # fmt: skip
     caution, board_notes = board_lines(doc)
     return Page("Single-leg stance report", header_for(analysis.recording.meta, patient),
-                verdict_lines(doc) + caution, rows,
+                verdict_lines(doc) + cut_short_lines(doc) + caution, rows,
                 [_trace_chart(analysis), _sway_chart(analysis)], notes + board_notes)  # fmt: skip
 
 
