@@ -10,6 +10,7 @@ import math
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from hipsense.analysis import analyse
 from hipsense.recording import Recording
@@ -26,7 +27,8 @@ def stance_cut_short() -> Recording:
     (first, *_) = rec.meta.extra["ground_truth"]["trials"]
     stop_s = first["lift_off_t_s"] + 8.0
     assert stop_s < first["end_t_s"]  # the scenario's hold really goes on past the stop
-    data = rec.data[rec.data["t_s"] < stop_s].reset_index(drop=True)
+    data = rec.data.loc[rec.data["t_s"] < stop_s].reset_index(drop=True)
+    assert isinstance(data, pd.DataFrame)
     return Recording(meta=dataclasses.replace(rec.meta), data=data)
 
 
