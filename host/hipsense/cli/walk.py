@@ -184,7 +184,7 @@ def walk(
     """Walk with the sensor on: live left/right view, then the summary and the report.
 
     Ctrl-C ends the walk: what was recorded is analysed and reported."""
-    from hipsense.orchestrate.stream import StreamOptions, stream
+    from hipsense.orchestrate.stream import StreamOptions, check_options, stream
 
     check_patient(patient_id, store_path)
     if out is None:
@@ -199,6 +199,7 @@ def walk(
         raw=True,
         test="walk",
     )
+    check_options(options)  # refusals come before the first prompt
     console = console_for(as_json)
     options.prepare = _aligner(console) if align else None
     console.print(

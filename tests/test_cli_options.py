@@ -1,0 +1,58 @@
+"""One option, one range: ``--age`` means the same (1 to 120 years) for ``balance`` and for
+``analyze``/``report``, refused before anything starts (no board, no file read)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hipsense.cli import cli
+
+
+@pytest.mark.parametrize("age", ["0", "0.5", "121"])
+@pytest.mark.parametrize(
+    "command", [["balance", "--virtual"], ["analyze", "missing.csv"], ["report", "missing.csv"]]
+)
+def test_age_out_of_range_is_refused_alike(command: list[str], age: str) -> None:
+    res = CliRunner().invoke(cli, [*command, "--age", age])
+    assert res.exit_code == 2, res.output
+    assert f"Invalid value for '--age': {float(age)} is not in the range 1<=x<=120" in res.output
+
+
+PROMPTS = {"walk": "Stand still", "balance": "Single-leg stance", "bridge": "Bridges:",
+           "exercise": "Clamshell"}  # fmt: skip
+
+
+def _session(command: str) -> list[str]:
+    return ["exercise", "clamshell"] if command == "exercise" else [command]
+
+
+@pytest.mark.parametrize("command", sorted(PROMPTS))
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--scenario", "nosuch"], "unknown scenario 'nosuch'"),
+        (["--chip", "ideal"], "unknown IMU chip 'ideal' for the virtual board; use one of mpu"),
+        (["--board", "nosuch"], "no board profile 'nosuch': choose one of "),
+    ],
+)
+def test_unknown_virtual_names_are_refused_before_the_first_prompt(
+    command: str, option: list[str], message: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "r.parquet"
+    res = CliRunner().invoke(cli, [*_session(command), "--virtual", *option, "--out", str(out)])
+    assert res.exit_code == 1, res.output
+    assert f"hipsense: {message}" in res.output
+    assert PROMPTS[command] not in res.output and not out.exists()
+
+
+@pytest.mark.parametrize("command", sorted(PROMPTS))
+def test_an_existing_recording_is_refused_before_the_first_prompt(
+    command: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "r.parquet"
+    out.write_bytes(b"kept")
+    res = CliRunner().invoke(cli, [*_session(command), "--virtual", "--out", str(out)])
+    assert res.exit_code == 1 and f"hipsense: {out} exists" in res.output, res.output
+    assert PROMPTS[command] not in res.output and out.read_bytes() == b"kept"
