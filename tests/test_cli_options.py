@@ -56,3 +56,19 @@ def test_an_existing_recording_is_refused_before_the_first_prompt(
     res = CliRunner().invoke(cli, [*_session(command), "--virtual", "--out", str(out)])
     assert res.exit_code == 1 and f"hipsense: {out} exists" in res.output, res.output
     assert PROMPTS[command] not in res.output and out.read_bytes() == b"kept"
+
+
+def test_every_listed_scenario_chip_and_board_passes_the_name_check() -> None:
+    from hipsense import paths
+    from hipsense.sim.chips import CHIPS
+    from hipsense.sim.scenarios import SCENARIOS
+    from hipsense.virtual.launch import VirtualBoardOptions, check_names
+
+    assert any(name.startswith("exercise-") for name in SCENARIOS)  # both registries listed
+    for name in SCENARIOS:
+        check_names(VirtualBoardOptions(scenario=name))
+    for chip in CHIPS:
+        check_names(VirtualBoardOptions(chip=chip))
+    for profile in paths.boards_dir().glob("*.json"):
+        if profile.stem != "schema":
+            check_names(VirtualBoardOptions(profile=profile.stem))
