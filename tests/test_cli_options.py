@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -72,3 +75,27 @@ def test_every_listed_scenario_chip_and_board_passes_the_name_check() -> None:
     for profile in paths.boards_dir().glob("*.json"):
         if profile.stem != "schema":
             check_names(VirtualBoardOptions(profile=profile.stem))
+
+
+@pytest.mark.parametrize("args", [["sim", "list"], ["version"], ["--help"]])
+def test_a_closed_stdout_pipe_ends_quietly(args: list[str]) -> None:
+    """``hipsense ... | head``: the reader has gone; no "hipsense: Broken pipe", no traceback."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader left before anything was written: every write fails
+    try:
+        res = subprocess.run(
+            [sys.executable, "-c", "import sys; from hipsense.cli import main; main(sys.argv[1:])",
+             *args], stdout=write_end,
+            stderr=subprocess.PIPE, text=True, timeout=120, check=False,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "host")},
+        )  # fmt: skip
+    finally:
+        os.close(write_end)
+    assert res.returncode == 1 and res.stderr == "", res.stderr
+
+
+@pytest.mark.parametrize("sub", ["show", "record", "source"])
+def test_sim_usage_names_the_argument_not_every_scenario(sub: str) -> None:
+    res = CliRunner().invoke(cli, ["sim", sub, "--help"])
+    assert res.exit_code == 0 and f"Usage: cli sim {sub} [OPTIONS] SCENARIO" in res.output
+    assert "bridge-double|" not in res.output

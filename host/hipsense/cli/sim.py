@@ -56,7 +56,7 @@ def _lever_arm(text: str) -> list[float]:
     return values
 
 
-_scenario_arg = click.argument("scenario", type=click.Choice(sorted(SCENARIOS)))
+_scenario_arg = click.argument("scenario", metavar="SCENARIO", type=click.Choice(sorted(SCENARIOS)))
 
 
 def _sim_options(func: Any) -> Any:
