@@ -92,3 +92,15 @@ def test_walk_report_title_names_the_patient(tmp_path: Path) -> None:
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, None])
 def test_fmt_never_writes_nan(value: float | None) -> None:
     assert fmt(value, "°") == "—" and fmt(value, "s", sign=True) == "—"
+
+
+def test_a_full_hold_shorter_than_the_norm_is_not_called_below_it() -> None:
+    from hipsense.report.balance import hold_against_norm
+
+    norm = {"mean_hold_s": 27.0, "sd_hold_s": None}
+    assert hold_against_norm(8.0, norm, ceiling_s=8.0) == (
+        "held the full 8 s asked for (shorter than the reference)"
+    )
+    assert hold_against_norm(5.0, norm, ceiling_s=8.0) == "below the age group's mean"
+    assert hold_against_norm(8.0, norm) == "below the age group's mean"  # no protocol known
+    assert hold_against_norm(30.0, norm, ceiling_s=30.0) == "at or above the age group's mean"

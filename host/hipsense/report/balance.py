@@ -90,9 +90,12 @@ def cut_short_lines(doc: dict[str, Any]) -> list[str]:
     ]  # fmt: skip
 
 
-def hold_against_norm(hold_s: float, norm: dict[str, Any]) -> str:
-    """A hold time against the age reference, in words."""
+def hold_against_norm(hold_s: float, norm: dict[str, Any], ceiling_s: float | None = None) -> str:
+    """A hold time against the age reference, in words; ``ceiling_s``: the hold the protocol
+    asked for (a full hold shorter than the reference is not called below it)."""
     mean, sd = norm["mean_hold_s"], norm.get("sd_hold_s")
+    if ceiling_s is not None and ceiling_s < mean and hold_s >= ceiling_s - 0.5:  # as norms.py
+        return f"held the full {ceiling_s:g} s asked for (shorter than the reference)"
     cut = norm.get("fall_risk_below_s")
     if cut is not None and hold_s < cut:
         return f"below the {cut:g} s fall-risk cut-off"
@@ -116,10 +119,13 @@ def build_page(analysis: BalanceAnalysis, patient: dict[str, Any] | None = None)
         return fmt(right[key] - left[key], unit, digits, sign=True)
 
     if norm.get("mean_hold_s") is not None:
+        from hipsense.analysis.balance import protocol_duration_s
+
+        ceiling_s = protocol_duration_s(analysis.recording)
         sd = f" ± {norm['sd_hold_s']:g}" if norm.get("sd_hold_s") is not None else ""
         hold_ref = f"age {norm['age_band']}: {norm['mean_hold_s']:g}{sd} s ({norm['source']})"
         hold_status = "; ".join(
-            f"{side}: {hold_against_norm(v['best_hold_s'], norm)}"
+            f"{side}: {hold_against_norm(v['best_hold_s'], norm, ceiling_s)}"
             for side, v in (("left", left), ("right", right)) if v is not None
         )  # fmt: skip
     else:
