@@ -172,6 +172,9 @@ def test_overwrite_replaces_the_recording(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert read_recording(out).duration_s >= 2.0
+    # the summary on a line of its own after the live table (stdout is not a terminal here)
+    assert any(re.match(r"hipsense-\w+: \d+ samples over ", line)
+               for line in proc.stdout.splitlines()), proc.stdout  # fmt: skip
 
 
 def test_out_into_a_missing_folder_creates_it_or_says_why(tmp_path: Path) -> None:

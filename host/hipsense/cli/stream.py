@@ -236,6 +236,7 @@ def stream_command(
     console = Console()
     with Live(console=console, refresh_per_second=5, transient=False) as live:
         summary = asyncio.run(stream(options, _LiveView(live)))
+    console.print()  # the live table's last frame has no newline when not on a terminal
     _print_summary(console, summary)
     print_end(console, summary)
     end_status(summary)
