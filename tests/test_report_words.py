@@ -104,3 +104,11 @@ def test_a_full_hold_shorter_than_the_norm_is_not_called_below_it() -> None:
     assert hold_against_norm(5.0, norm, ceiling_s=8.0) == "below the age group's mean"
     assert hold_against_norm(8.0, norm) == "below the age group's mean"  # no protocol known
     assert hold_against_norm(30.0, norm, ceiling_s=30.0) == "at or above the age group's mean"
+
+
+def test_an_exercise_report_cites_no_developer_file(tmp_path: Path) -> None:
+    rec = simulate("exercise-clamshell", seed=0).to_recording()
+    html_path, _ = write_report(analyse(rec, "exercise:clamshell"), tmp_path / "ex")
+    html = html_path.read_text(encoding="utf-8")
+    assert "hip-deviation failure rule" in html  # the assumption is still named
+    assert "shared/" not in html and "CLINICAL.md" not in html
