@@ -215,6 +215,10 @@ def test_recover_command_restores_what_was_written(tmp_path: Path) -> None:
     assert rec.data["seq"].tolist() == list(range(150)) and rec.meta.test == "walk"
     again = CliRunner().invoke(cli, ["recover", str(writer.partial_path)])
     assert again.exit_code != 0 and "no such file" in again.output
+    # the recording's own name, now closed: nothing to recover, said in those words
+    closed = CliRunner().invoke(cli, ["recover", str(out)])
+    assert closed.exit_code == 1
+    assert f"hipsense: {out}: nothing to recover: no rec.parquet.partial beside it" in closed.output
 
 
 def _children(pid: int) -> list[tuple[int, str, str]]:
