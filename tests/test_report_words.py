@@ -112,3 +112,15 @@ def test_an_exercise_report_cites_no_developer_file(tmp_path: Path) -> None:
     html = html_path.read_text(encoding="utf-8")
     assert "hip-deviation failure rule" in html  # the assumption is still named
     assert "shared/" not in html and "CLINICAL.md" not in html
+
+
+def test_history_prints_no_negative_zero_and_speed_to_the_cm() -> None:
+    from hipsense.store.history import Series, history_text
+
+    def series(name: str, unit: str, value: float) -> Series:
+        return Series("walk", name, "", "", unit, name, (("2026-12-07", value),), None)
+
+    text = history_text("P1", [series("drop difference", "°", -0.04),
+                               series("walking speed", "m/s", 1.252)])  # fmt: skip
+    assert "drop difference (°): 2026-12-07 0.0" in text and "-0.0" not in text
+    assert "walking speed (m/s): 2026-12-07 1.25" in text
