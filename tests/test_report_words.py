@@ -81,6 +81,7 @@ def test_walk_report_title_cadence_and_angle_source(tmp_path: Path) -> None:
     assert re.fullmatch(r"Walk report — \d{4}-\d\d-\d\d \d\d:\d\d.*", title.group(1))
     assert re.search(r">\d+ steps/min<", html) and not re.search(r"\d\.\d+ steps/min", html)
     assert "Angles: recording." not in html
+    assert "difference within ±4° (MDC, Youdas et al. 2007, static Trendelenburg test)" in html
 
 
 def test_walk_report_title_names_the_patient(tmp_path: Path) -> None:

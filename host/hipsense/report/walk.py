@@ -55,7 +55,7 @@ def gait_cycles(analysis: WalkAnalysis) -> dict[str, FloatArray]:
 
 
 MDC_DEG = 4.0
-MDC_SOURCE = "Youdas et al. 2007 (static Trendelenburg test): MDC 4°"
+MDC_SOURCE = "Youdas et al. 2007, static Trendelenburg test"
 
 
 def build_page(analysis: WalkAnalysis, patient: dict[str, Any] | None = None) -> Page:
