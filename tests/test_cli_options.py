@@ -99,3 +99,12 @@ def test_sim_usage_names_the_argument_not_every_scenario(sub: str) -> None:
     res = CliRunner().invoke(cli, ["sim", sub, "--help"])
     assert res.exit_code == 0 and f"Usage: cli sim {sub} [OPTIONS] SCENARIO" in res.output
     assert "bridge-double|" not in res.output
+
+
+def test_walk_intro_does_not_send_the_patient_walking_before_the_alignment() -> None:
+    from hipsense.cli.walk import intro
+
+    assert intro(False) == "Stand still for 3 s with the sensor on, then walk (Ctrl-C to stop)."
+    aligned = intro(True)
+    assert aligned.startswith("First the mounting alignment")
+    assert aligned.index("alignment") < aligned.index("stand still")
