@@ -190,8 +190,9 @@ def test_import_writes_a_recording_of_any_test(stance, tmp_path) -> None:
     assert [t["stance_side"] for t in doc["trials"]] == hs.analyse_balance(stance).trials_[
         "stance_side"
     ].tolist()
-    again = CliRunner().invoke(cli, args)  # no silent overwrite
-    assert again.exit_code != 0 and "--overwrite" in again.output
+    again = CliRunner().invoke(cli, args)  # no silent overwrite, said as by every recorder
+    assert again.exit_code == 1, again.output
+    assert f"hipsense: {out} exists: choose another --out, or add --overwrite" in again.output
 
 
 def test_analyze_reads_a_raw_balance_csv_with_column_map_and_axes(stance, tmp_path) -> None:

@@ -184,8 +184,18 @@ def test_serial_tokens_avoid_ctrl_c() -> None:
 
 
 async def test_serial_port_that_cannot_open_says_what_to_check() -> None:
-    with pytest.raises(AdapterUnavailable, match=r"cannot open serial port.*dialout"):
+    with pytest.raises(AdapterUnavailable, match=r"cannot open serial port.*dialout") as err:
         await SerialTransport("/dev/does-not-exist").open()
+    # the command it points to exists (`hipsense info` did not)
+    assert "`hipsense board info` without --port lists the ports" in str(err.value)
+    import click
+    from hipsense.cli import cli
+
+    ctx = click.Context(cli)
+    board = cli.get_command(ctx, "board")
+    assert isinstance(board, click.Group)
+    info = board.get_command(ctx, "info")
+    assert info is not None and any(p.name == "port" for p in info.params)
 
 
 def test_serial_sample_path_allocates_nothing() -> None:

@@ -811,6 +811,15 @@ def test_recover_partial_refusals(tmp_path: Path) -> None:
         recover_partial(tmp_path / "x.parquet.partial")
 
 
+@pytest.mark.parametrize("name", ["e.parquet", "e.csv"])
+def test_recover_refuses_an_empty_partial_and_writes_nothing(tmp_path: Path, name: str) -> None:
+    partial = tmp_path / f"{name}.partial"
+    partial.write_bytes(b"")  # killed before the first chunk was written
+    with pytest.raises(RecordingError, match=r"e\.\w+\.partial: empty .*nothing to recover"):
+        recover_partial(partial)
+    assert not (tmp_path / name).exists() and partial.exists()  # no empty "recording" made
+
+
 def test_numpy_values_in_meta_fields(tmp_path: Path) -> None:
     q = np.array([np.cos(0.3), 0.0, 0.0, np.sin(0.3)])
     meta = make_meta(rate_hz=np.int64(200), protocol_version=np.int64(1), mounting=q)

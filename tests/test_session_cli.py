@@ -172,6 +172,9 @@ def test_overwrite_replaces_the_recording(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert read_recording(out).duration_s >= 2.0
+    # the summary on a line of its own after the live table (stdout is not a terminal here)
+    assert any(re.match(r"hipsense-\w+: \d+ samples over ", line)
+               for line in proc.stdout.splitlines()), proc.stdout  # fmt: skip
 
 
 def test_out_into_a_missing_folder_creates_it_or_says_why(tmp_path: Path) -> None:
@@ -212,6 +215,10 @@ def test_recover_command_restores_what_was_written(tmp_path: Path) -> None:
     assert rec.data["seq"].tolist() == list(range(150)) and rec.meta.test == "walk"
     again = CliRunner().invoke(cli, ["recover", str(writer.partial_path)])
     assert again.exit_code != 0 and "no such file" in again.output
+    # the recording's own name, now closed: nothing to recover, said in those words
+    closed = CliRunner().invoke(cli, ["recover", str(out)])
+    assert closed.exit_code == 1
+    assert f"hipsense: {out}: nothing to recover: no rec.parquet.partial beside it" in closed.output
 
 
 def _children(pid: int) -> list[tuple[int, str, str]]:

@@ -260,12 +260,15 @@ class BalanceAnalysis(DocumentResult[StanceRun]):
             drop = tr["free_side_drop_deg"]
             word = "dropped" if drop >= 0 else "hiked"
             flag = "  TRENDELENBURG SIGN" if tr["trendelenburg"] else ""
+            sway = tr["sway"].get("obliquity_rms_deg")
             lines.append(
-                f"  trial {i} on the {tr['stance_side']} leg: held {tr['hold_s']:.1f} s to the "
-                f"first touch-down, {tr['n_touch_downs']} brief touch-down(s); the free "
-                f"{tr['free_side']} side {word} {abs(drop):.1f}°; sway obliquity RMS "
-                f"{tr['sway'].get('obliquity_rms_deg', float('nan')):.2f}°{flag}"
-            )
+                f"  trial {i} on the {tr['stance_side']} leg: held {_hold_words(tr)}, "
+                f"{tr['n_touch_downs']} brief touch-down(s); the free "
+                f"{tr['free_side']} side {word} {abs(drop):.1f}°; "
+                + ("sway not measured (hold too short)" if sway is None
+                   else f"sway obliquity RMS {sway:.2f}°")
+                + flag
+            )  # fmt: skip
         cmp_ = doc["comparison"]
         if cmp_:
             h = cmp_["hold_s"]
@@ -393,3 +396,15 @@ def analyse_balance(
             "verdict": interpret(best, norm, protocol_duration_s(recording)),
         }
     return BalanceAnalysis(doc, run, recording)
+
+
+def cut_short(trial: dict[str, Any]) -> bool:
+    """The recording stopped during this trial's hold (e.g. Ctrl-C): its hold time is a lower
+    bound, not a hold to a touch-down."""
+    return trial["end_source"] == "recording end" and not trial["n_touch_downs"]
+
+
+def _hold_words(trial: dict[str, Any]) -> str:
+    if cut_short(trial):
+        return f"at least {trial['hold_s']:.1f} s (the recording stopped during the hold)"
+    return f"{trial['hold_s']:.1f} s to the first touch-down"

@@ -171,10 +171,10 @@ class BridgeAnalysis(DocumentResult[BridgeRun]):
 
     def summary_text(self) -> str:
         doc = self._doc
-        lines = [f"Bridges: {len(doc['reps'])} reps"]
+        lines = [f"Bridges: {_reps(len(doc['reps']))}"]
         for s in doc["sets"]:
             lines.append(
-                f"  {s['support_side']} ({s['n_reps']} reps): lift {s['mean_lift_deg']:.1f}°, "
+                f"  {s['support_side']} ({_reps(s['n_reps'])}): lift {s['mean_lift_deg']:.1f}°, "
                 f"hold {s['mean_hold_s']:.1f} s, hip drop {s['mean_hip_drop_deg']:+.1f}° "
                 "(+ left side higher)"
             )
@@ -279,3 +279,7 @@ def analyse_bridge(
         "board": board_json(recording),
     }
     return BridgeAnalysis(doc, run, recording)
+
+
+def _reps(n: int) -> str:
+    return f"{n} rep" + ("" if n == 1 else "s")

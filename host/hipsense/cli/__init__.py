@@ -7,7 +7,9 @@ stays fast. Every :class:`~hipsense.errors.HipsenseError` ends the command with
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
 import sys
 from typing import IO, Any
 
@@ -70,6 +72,8 @@ class _LazyGroup(click.Group):
         except HipsenseError as exc:
             kind = UserInterrupt if getattr(exc, "exit_status", 1) == 130 else UserError
             raise kind(str(exc)) from exc
+        except BrokenPipeError:
+            raise  # the reader of stdout left (`| head`): not an error to report
         except OSError as exc:  # e.g. --out into a folder that does not exist
             raise UserError(_os_message(exc)) from exc
 
@@ -96,6 +100,10 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     try:
         cli.main(args=argv, prog_name="hipsense", standalone_mode=False)
+    except BrokenPipeError:  # `hipsense analyze --json FILE | head`: stop quietly
+        with contextlib.suppress(OSError):  # nothing more can reach the closed pipe
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
     except click.exceptions.Abort:
         click.echo("hipsense: aborted", err=True)
         sys.exit(130)

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from hipsense.cli.clinic import check_patient, file_run, patient_options
+from hipsense.cli.outputs import overwrite_option, refuse_existing
 from hipsense.conventions import SIDES
 from hipsense.conventions.exercises import SPECS as EXERCISES
 from hipsense.errors import HipsenseError
@@ -143,12 +144,13 @@ def run_analysis(file: Path, test: str | None, column_map: str | None, rate_hz: 
     default=None,
     help="Write the output to this file instead of the terminal.",
 )
+@overwrite_option
 @patient_options
 def analyze(
     file: Path, test: str | None, column_map: str | None, rate_hz: float | None,
     axes: str | None, sides: list[str] | None, sets: list[str] | None, height_cm: float | None,
-    age_years: float | None, as_json: bool, out: Path | None, patient_id: str | None,
-    store_path: Path | None,
+    age_years: float | None, as_json: bool, out: Path | None, overwrite: bool,
+    patient_id: str | None, store_path: Path | None,
 ) -> None:  # fmt: skip
     """Analyse the recording FILE and print the result (or its JSON document).
 
@@ -156,6 +158,8 @@ def analyze(
     recording file is not changed)."""
     from hipsense.analysis.base import json_chunks
 
+    if out is not None:
+        refuse_existing([out], overwrite)  # before the analysis: a refusal costs nothing
     check_patient(patient_id, store_path)
     given = dict(axes=axes, sides=sides, sets=sets, height_cm=height_cm, age_years=age_years)
     chunks = open_file(file, column_map, rate_hz, test)

@@ -182,7 +182,7 @@ def end_note(source: str) -> str:
 @click.option(
     "--age",
     "age_years",
-    type=click.FloatRange(min=0.0, max=120.0),
+    type=click.FloatRange(1, 120),  # as for analyze and report
     default=None,
     help="Age, for the hold-time norm.",
 )
@@ -207,7 +207,7 @@ def balance(
     Enter, space or t (or the board's button) marks a touch-down the sensor missed. Ctrl-C
     ends the test: the trials recorded so far are analysed.
     """
-    from hipsense.orchestrate.stream import StreamOptions, stream
+    from hipsense.orchestrate.stream import StreamOptions, check_options, stream
 
     check_patient(patient_id, store_path)
     sides = ["right", "left"] if side == "both" else [side]
@@ -224,6 +224,7 @@ def balance(
         out=out, overwrite=overwrite, raw=True, test="balance",
         seconds=len(sides) * (duration_s + 40.0), side=side, condition=condition, extra=extra,
     )  # fmt: skip
+    check_options(options)  # refusals come before the first prompt
     console = console_for(as_json)
     console.print(
         f"Single-leg stance, eyes {eyes}, {duration_s:.0f} s per trial, on the "

@@ -170,7 +170,7 @@ def bridge(
     """Guided bridge sets: reps counted live, then left against right.
 
     Ctrl-C ends the sets: the reps recorded so far are analysed."""
-    from hipsense.orchestrate.stream import StreamOptions, stream
+    from hipsense.orchestrate.stream import StreamOptions, check_options, stream
 
     sets = [s.strip() for s in sets_text.split(",") if s.strip()]
     bad = [s for s in sets if s not in _SIDE_WORDS]
@@ -189,6 +189,7 @@ def bridge(
         side=sets[0] if len(set(sets)) == 1 else "both",
         extra={"protocol": {"sets": sets, "reps": reps, "hold_s": hold_s}},
     )  # fmt: skip
+    check_options(options)  # refusals come before the first prompt
     console = console_for(as_json)
     console.print(f"Bridges: {len(sets)} set(s) of {reps}, {hold_s:.0f} s holds "
                   f"({', '.join(sets)}).")  # fmt: skip

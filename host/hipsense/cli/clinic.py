@@ -11,6 +11,8 @@ from typing import Any
 
 import click
 
+from hipsense.cli.outputs import overwrite_option, refuse_existing
+
 
 def store_option(func: Any) -> Any:
     return click.option(
@@ -210,8 +212,11 @@ def note(session_id: int, text: str, store_path: Path | None) -> None:
     metavar="PATH",
     help="Also write the progress report: PATH.html and PATH.pdf.",
 )
+@click.option(
+    "--overwrite", is_flag=True, help="Replace the --report files if they exist (else refused)."
+)
 @store_option
-def history(patient_id: str, as_json: bool, report_path: Path | None,
+def history(patient_id: str, as_json: bool, report_path: Path | None, overwrite: bool,
             store_path: Path | None) -> None:  # fmt: skip
     """Each key figure of the patient over time, per test and side, and whether the change
     exceeds the figure's minimal detectable change (MDC)."""
@@ -219,6 +224,11 @@ def history(patient_id: str, as_json: bool, report_path: Path | None,
     from hipsense.store.history import history as build
     from hipsense.store.history import history_text
 
+    if report_path is not None:
+        base = report_path.with_suffix("") if report_path.suffix.lower() in (".html", ".pdf") \
+            else report_path  # fmt: skip
+        refuse_existing([base.with_name(base.name + ext) for ext in (".html", ".pdf")],
+                        overwrite, flag="--report")  # fmt: skip
     with open_store(store_path) as store:
         patient = store.patient(patient_id)
         runs = store.runs(patient_id)
@@ -244,14 +254,18 @@ def history(patient_id: str, as_json: bool, report_path: Path | None,
     required=True,
     help="Results table: .parquet or .csv.",
 )
+@overwrite_option
 @store_option
-def export(patient_id: str | None, out: Path, store_path: Path | None) -> None:
-    """Export the results table (one row per key figure of every run) for research."""
+def export(patient_id: str | None, out: Path, overwrite: bool, store_path: Path | None) -> None:
+    """Export the results table (one row per key figure of every run) for research.
+
+    An existing --out is refused unless --overwrite."""
     from hipsense.store import open_store
 
     suffix = out.suffix.lower()
     if suffix not in (".parquet", ".csv"):
         raise click.BadParameter("--out must end in .parquet or .csv")
+    refuse_existing([out], overwrite)
     with open_store(store_path) as store:
         if patient_id is not None:
             store.patient(patient_id)

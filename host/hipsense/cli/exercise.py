@@ -154,7 +154,7 @@ def exercise(
     patient_id: str | None, store_path: Path | None, overwrite: bool, **kwargs: Any,
 ) -> None:  # fmt: skip
     """Guided exercise set: live cues the moment the pelvis does what it should not."""
-    from hipsense.orchestrate.stream import StreamOptions, stream
+    from hipsense.orchestrate.stream import StreamOptions, check_options, stream
 
     spec = SPECS[name]
     sides = [s.strip() for s in (sides_text or "right,left").split(",") if s.strip()]
@@ -178,6 +178,7 @@ def exercise(
         side=sides[0] if len(set(sides)) == 1 else "both",
         extra={"protocol": {"sides": sides, "reps": reps, "hold_s": hold_s, "tempo_s": tempo_s}},
     )  # fmt: skip
+    check_options(options)  # refusals come before the first prompt
     console = console_for(as_json)
     what = f"{hold_s:.0f} s hold" if spec.mode == "hold" else f"{reps} reps"
     console.print(f"{spec.title}: {len(sides)} set(s) of {what} ({', '.join(sides)}); sensor at "

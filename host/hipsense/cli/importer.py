@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from hipsense.cli.analyze import TEST_NAMES
+from hipsense.cli.outputs import overwrite_option
 
 if TYPE_CHECKING:
     from hipsense.recording.chunks import RecordingChunks
@@ -50,16 +51,16 @@ if TYPE_CHECKING:
     required=True,
     help="The recording to write (.parquet, or .csv).",
 )
-@click.option("--overwrite", is_flag=True, help="Replace an existing --out file.")
+@overwrite_option
 def import_command(
     file: Path, column_map: str, rate_hz: float | None, axes: str | None, test: str, out: Path,
     overwrite: bool,
 ) -> None:  # fmt: skip
     """Import FILE (a CSV of another tool) as a recording of TEST, ready for analyze/report."""
+    from hipsense.orchestrate.stream import check_out
     from hipsense.recording.importer import open_foreign_chunks, parse_column_map
 
-    if out.exists() and not overwrite:
-        raise click.UsageError(f"{out} exists: pass --overwrite to replace it")
+    check_out(out, overwrite)  # as every command that writes a recording
     chunks = open_foreign_chunks(file, parse_column_map(column_map), rate_hz, test=test, axes=axes)
     rows = write_chunks(chunks, out)
     click.echo(f"written: {out} ({rows} samples at {chunks.meta.rate_hz:g} Hz, {test})")

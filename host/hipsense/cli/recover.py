@@ -14,11 +14,14 @@ def recover(partial: Path) -> None:
     """Restore the recording from PARTIAL (the .partial file beside the missing recording)."""
     from hipsense.recording import RecordingError, read_recording, recover_partial
 
-    if not partial.exists():
-        candidate = partial.with_name(partial.name + ".partial")
-        if not candidate.exists():
-            raise RecordingError(f"{partial}: no such file (nothing to recover)")
+    candidate = partial.with_name(partial.name + ".partial")
+    if not partial.name.endswith(".partial") and candidate.exists():
         partial = candidate  # the recording's own name was given
+    elif not partial.exists():
+        raise RecordingError(f"{partial}: no such file (nothing to recover)")
+    elif not partial.name.endswith(".partial"):
+        raise RecordingError(f"{partial}: nothing to recover: no {candidate.name} beside it "
+                             "(the recording was closed normally)")  # fmt: skip
     target = recover_partial(partial)
     rec = read_recording(target)
     click.echo(f"recovered {len(rec.data)} samples ({rec.duration_s:.1f} s): {target}")

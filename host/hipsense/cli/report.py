@@ -10,6 +10,7 @@ import click
 from hipsense.cli.analyze import recording_options, run_analysis
 from hipsense.cli.clinic import patient_context, store_option
 from hipsense.cli.outcome import report_base
+from hipsense.cli.outputs import overwrite_option, refuse_existing
 
 
 @click.command()
@@ -23,6 +24,7 @@ from hipsense.cli.outcome import report_base
     help="Report name without extension (default: FILE's name + '_report' beside it); "
     "writes .html and .pdf.",
 )
+@overwrite_option
 @click.option(
     "--patient", "patient_id", default=None, metavar="ID",
     help="Name this patient (from the session store) on every page.",
@@ -31,10 +33,17 @@ from hipsense.cli.outcome import report_base
 def report(
     file: Path, test: str | None, column_map: str | None, rate_hz: float | None,
     axes: str | None, sides: list[str] | None, sets: list[str] | None, height_cm: float | None,
-    age_years: float | None, out_base: Path | None, patient_id: str | None, store_path: Path | None,
+    age_years: float | None, out_base: Path | None, overwrite: bool, patient_id: str | None,
+    store_path: Path | None,
 ) -> None:  # fmt: skip
-    """Write the report of the recording FILE: FILE_report.html (self-contained) and .pdf."""
+    """Write the report of the recording FILE: FILE_report.html (self-contained) and .pdf.
+
+    An existing report is refused unless --overwrite."""
+    base = out_base if out_base is not None else report_base(file)
+    if base.suffix.lower() in (".html", ".pdf"):
+        base = base.with_suffix("")
     patient = patient_context(patient_id, store_path)
+    refuse_existing([base.with_name(base.name + ext) for ext in (".html", ".pdf")], overwrite)
     from hipsense.report import write_report
 
     result = run_analysis(
@@ -48,8 +57,5 @@ def report(
         height_cm=height_cm,
         age_years=age_years,
     )
-    base = out_base if out_base is not None else report_base(file)
-    if base.suffix.lower() in (".html", ".pdf"):
-        base = base.with_suffix("")
     paths = write_report(result, base, patient)
     click.echo("report: " + ", ".join(str(p) for p in paths))

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from hipsense.cli.outputs import overwrite_option, refuse_existing
 from hipsense.sim.chips import CHIPS
 from hipsense.sim.errors import SimError
 from hipsense.sim.mounting import MOUNTINGS, parse_mounting
@@ -55,7 +56,7 @@ def _lever_arm(text: str) -> list[float]:
     return values
 
 
-_scenario_arg = click.argument("scenario", type=click.Choice(sorted(SCENARIOS)))
+_scenario_arg = click.argument("scenario", metavar="SCENARIO", type=click.Choice(sorted(SCENARIOS)))
 
 
 def _sim_options(func: Any) -> Any:
@@ -126,9 +127,7 @@ def show(scenario: str) -> None:
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default=None,
               help="default: from the file suffix (.csv), else parquet")  # fmt: skip
-@click.option(
-    "--overwrite", is_flag=True, help="Replace the --out file if it exists (else refused)."
-)
+@overwrite_option
 @_sim_options
 def record(scenario: str, out: Path, fmt: str | None, overwrite: bool, **kw: Any) -> None:
     """Simulate SCENARIO and write it as a recording (true angles, ground truth in the metadata).
@@ -147,11 +146,15 @@ def record(scenario: str, out: Path, fmt: str | None, overwrite: bool, **kw: Any
 @_scenario_arg
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--loop", is_flag=True, help="the virtual board restarts the file at its end")
+@overwrite_option
 @_sim_options
-def source(scenario: str, out: Path, loop: bool, **kw: Any) -> None:
-    """Write SCENARIO as a sample-source file for the virtual board's simulated chip."""
+def source(scenario: str, out: Path, loop: bool, overwrite: bool, **kw: Any) -> None:
+    """Write SCENARIO as a sample-source file for the virtual board's simulated chip.
+
+    An existing --out is refused unless --overwrite."""
     from hipsense.sim.source import write_source_file
 
+    refuse_existing([out], overwrite)  # before simulating: a refusal costs nothing
     result = _run(scenario, **kw)
     write_source_file(out, result.acc_continuous_mps2, result.gyr_continuous_dps,
                       result.rate_hz, loop=loop)  # fmt: skip

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from hipsense.cli.outputs import overwrite_option
 from hipsense.link.protocol import BoardSettings
 from hipsense.link.session import SampleBlock, Session
 from hipsense.live.settings import SettingsWatch
@@ -28,11 +29,8 @@ POSITIVE_S = click.FloatRange(min=0.0, min_open=True, max=86_400.0)
 SPEED = click.FloatRange(min=0.0, min_open=True, max=100.0)
 
 
-def out_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """``--overwrite``: replace an existing ``--out`` (refused otherwise)."""
-    return click.option(
-        "--overwrite", is_flag=True, help="Replace the --out file if it exists (else refused)."
-    )(func)
+out_options = overwrite_option
+"""``--overwrite``: replace an existing ``--out`` (refused otherwise)."""
 
 
 def print_end(console: Console, summary: StreamSummary) -> None:
@@ -238,6 +236,7 @@ def stream_command(
     console = Console()
     with Live(console=console, refresh_per_second=5, transient=False) as live:
         summary = asyncio.run(stream(options, _LiveView(live)))
+    console.print()  # the live table's last frame has no newline when not on a terminal
     _print_summary(console, summary)
     print_end(console, summary)
     end_status(summary)

@@ -71,6 +71,13 @@ def _aligner(
     return align
 
 
+def intro(align: bool) -> str:
+    """The first instruction: with ``--align`` the alignment's own prompts come first."""
+    walk = f"stand still for {STILL_S:.0f} s with the sensor on, then walk (Ctrl-C to stop)."
+    return ("First the mounting alignment (follow its prompts), then " + walk) if align \
+        else walk[0].upper() + walk[1:]  # fmt: skip
+
+
 class _WalkView:
     """Redraws the live table at most 5 times a second."""
 
@@ -184,7 +191,7 @@ def walk(
     """Walk with the sensor on: live left/right view, then the summary and the report.
 
     Ctrl-C ends the walk: what was recorded is analysed and reported."""
-    from hipsense.orchestrate.stream import StreamOptions, stream
+    from hipsense.orchestrate.stream import StreamOptions, check_options, stream
 
     check_patient(patient_id, store_path)
     if out is None:
@@ -199,11 +206,10 @@ def walk(
         raw=True,
         test="walk",
     )
+    check_options(options)  # refusals come before the first prompt
     console = console_for(as_json)
     options.prepare = _aligner(console) if align else None
-    console.print(
-        f"Stand still for {STILL_S:.0f} s with the sensor on, then walk (Ctrl-C to stop)."
-    )
+    console.print(intro(align))
     walker = LiveWalk(height_cm)
     with Live(console=console, refresh_per_second=5, transient=False) as live:
         view = _WalkView(live, walker)

@@ -30,7 +30,7 @@ MIRRORED = frozenset({"obliquity", "rotation", "rate_x", "rate_z"})
 
 BRIDGE_RULE = (
     "assumption: the > 10° hip-deviation failure rule of single-leg bridge endurance testing "
-    "(shared/CLINICAL.md); no threshold for this exercise is standardised"
+    "as practised; no threshold for this exercise is standardised"
 )
 ROCK_RULE = (
     "assumption: 30 °/s, three times the peak rate of a slow, controlled 10° roll over 2 s; "

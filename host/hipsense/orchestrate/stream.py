@@ -272,8 +272,7 @@ async def stream(
     or the board stops delivering for ``options.give_up_s`` (``summary.problem`` says why).
 
     Raises :class:`StreamInterrupted` on Ctrl-C before the stream started."""
-    if options.out is not None:
-        check_out(options.out, options.overwrite)
+    check_options(options)
     sigint = _Sigint(options.handle_sigint)
     try:
         return await _stream(options, on_block, stop, sigint)
@@ -298,6 +297,17 @@ def _kept(out: Path | None) -> str:
     if out.exists():
         return f"; the recording {out} is complete"
     return "; nothing was recorded"
+
+
+def check_options(options: StreamOptions) -> None:
+    """What can be refused before anything starts (the commands call it before their first
+    prompt): an existing ``--out``, an unknown virtual scenario, chip or board profile."""
+    if options.out is not None:
+        check_out(options.out, options.overwrite)
+    if options.virtual is not None:
+        from hipsense.virtual.launch import check_names
+
+        check_names(options.virtual)
 
 
 def check_out(out: Path, overwrite: bool) -> None:

@@ -289,6 +289,9 @@ def recover_partial(path: str | os.PathLike[str]) -> Path:
         raise RecordingError(
             f"{partial}: cannot recover into {target}: that file exists; move one of them"
         )
+    if partial.is_file() and partial.stat().st_size == 0:  # stopped before its first chunk
+        raise RecordingError(f"{partial}: empty (0 bytes): no sample was written, nothing to "
+                             "recover; delete it")  # fmt: skip
     _finish(partial, target, tolerate_truncation=True)
     return target
 

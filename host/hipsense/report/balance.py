@@ -4,6 +4,7 @@ the obliquity/tilt trace and the sway ellipses per side."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,9 +73,29 @@ def verdict_lines(doc: dict[str, Any]) -> list[str]:
     return lines
 
 
-def hold_against_norm(hold_s: float, norm: dict[str, Any]) -> str:
-    """A hold time against the age reference, in words."""
+def sway_rms(side: dict[str, Any]) -> float:
+    """A leg's side-to-side sway RMS (°), NaN when no hold was long enough to measure it."""
+    return float(side["sway"].get("obliquity_rms_deg", math.nan))
+
+
+def cut_short_lines(doc: dict[str, Any]) -> list[str]:
+    """A trial the recording stopped during (e.g. Ctrl-C) has no end: said, whatever the
+    verdict."""
+    from hipsense.analysis.balance import cut_short
+
+    return [
+        f"Trial {i} on the {tr['stance_side']} leg was cut short: the recording stopped "
+        f"{tr['hold_s']:.1f} s into the hold, so its hold time is a lower bound."
+        for i, tr in enumerate(doc.get("trials") or [], 1) if cut_short(tr)
+    ]  # fmt: skip
+
+
+def hold_against_norm(hold_s: float, norm: dict[str, Any], ceiling_s: float | None = None) -> str:
+    """A hold time against the age reference, in words; ``ceiling_s``: the hold the protocol
+    asked for (a full hold shorter than the reference is not called below it)."""
     mean, sd = norm["mean_hold_s"], norm.get("sd_hold_s")
+    if ceiling_s is not None and ceiling_s < mean and hold_s >= ceiling_s - 0.5:  # as norms.py
+        return f"held the full {ceiling_s:g} s asked for (shorter than the reference)"
     cut = norm.get("fall_risk_below_s")
     if cut is not None and hold_s < cut:
         return f"below the {cut:g} s fall-risk cut-off"
@@ -98,10 +119,13 @@ def build_page(analysis: BalanceAnalysis, patient: dict[str, Any] | None = None)
         return fmt(right[key] - left[key], unit, digits, sign=True)
 
     if norm.get("mean_hold_s") is not None:
+        from hipsense.analysis.balance import protocol_duration_s
+
+        ceiling_s = protocol_duration_s(analysis.recording)
         sd = f" ± {norm['sd_hold_s']:g}" if norm.get("sd_hold_s") is not None else ""
         hold_ref = f"age {norm['age_band']}: {norm['mean_hold_s']:g}{sd} s ({norm['source']})"
         hold_status = "; ".join(
-            f"{side}: {hold_against_norm(v['best_hold_s'], norm)}"
+            f"{side}: {hold_against_norm(v['best_hold_s'], norm, ceiling_s)}"
             for side, v in (("left", left), ("right", right)) if v is not None
         )  # fmt: skip
     else:
@@ -123,11 +147,10 @@ def build_page(analysis: BalanceAnalysis, patient: dict[str, Any] | None = None)
     if left is not None or right is not None:
         rows.append(Row(
             "sway, side-to-side (RMS)",
-            "not tested" if left is None else fmt(left["sway"]["obliquity_rms_deg"], "°", 2),
-            "not tested" if right is None else fmt(right["sway"]["obliquity_rms_deg"], "°", 2),
+            "not tested" if left is None else fmt(sway_rms(left), "°", 2),
+            "not tested" if right is None else fmt(sway_rms(right), "°", 2),
             "—" if left is None or right is None else fmt(
-                right["sway"]["obliquity_rms_deg"] - left["sway"]["obliquity_rms_deg"], "°", 2,
-                sign=True),
+                sway_rms(right) - sway_rms(left), "°", 2, sign=True),
             "no MDC known for sensor sway (Mancini et al. 2012 describe the measures)",
         ))  # fmt: skip
     condition = (doc.get("condition") or "condition not given").replace("_", " ")
@@ -135,7 +158,7 @@ def build_page(analysis: BalanceAnalysis, patient: dict[str, Any] | None = None)
              "touch-down (best of the trials on each leg).", *doc.get("warnings", [])]  # fmt: skip
     caution, board_notes = board_lines(doc)
     return Page("Single-leg stance report", header_for(analysis.recording.meta, patient),
-                verdict_lines(doc) + caution, rows,
+                verdict_lines(doc) + cut_short_lines(doc) + caution, rows,
                 [_trace_chart(analysis), _sway_chart(analysis)], notes + board_notes)  # fmt: skip
 
 

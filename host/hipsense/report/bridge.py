@@ -41,10 +41,17 @@ def verdict_lines(doc: dict[str, Any]) -> list[str]:
         else:
             lines.append(f"No leg stands out: {c['reason']}.")
     else:
-        lines.append("Double-leg bridges only: no left-right comparison.")
+        legs = sorted({s["support_side"] for s in doc["sets"]} - {"both"})
+        if legs:  # one leg only: a set cut short, or the protocol asked for one side
+            lines.append(f"Only the {legs[0]} leg was tested: no left-right comparison.")
+        elif doc["sets"]:
+            lines.append("Double-leg bridges only: no left-right comparison.")
+        else:
+            lines.append("No bridge was found in the recording.")
     for s in doc["sets"]:
         who = "both feet" if s["support_side"] == "both" else f"the {s['support_side']} leg"
-        lines.append(f"{s['n_reps']} reps on {who}: lift {s['mean_lift_deg']:.1f}°, "
+        reps = f"{s['n_reps']} rep" + ("" if s["n_reps"] == 1 else "s")
+        lines.append(f"{reps} on {who}: lift {s['mean_lift_deg']:.1f}°, "
                      f"hold {s['mean_hold_s']:.1f} s.")  # fmt: skip
     return lines
 

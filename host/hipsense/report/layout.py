@@ -15,6 +15,7 @@ import base64
 import datetime as dt
 import html
 import io
+import math
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,10 @@ LEFT_COLOUR = "#d62728"
 RIGHT_COLOUR = "#2ca02c"
 BOTH_COLOUR = "#505050"
 SIDE_COLOURS = {"left": LEFT_COLOUR, "right": RIGHT_COLOUR, "both": BOTH_COLOUR}
+
+
+NO_PATIENT = "not given"
+"""The header's patient when the run is not filed under one."""
 
 
 @dataclass(frozen=True)
@@ -46,10 +51,14 @@ class Header:
     def line(self) -> str:
         return "   ".join(f"{k}: {v}" for k, v in self.items())
 
+    def names(self) -> str:
+        """What tells this document from another in a title: the patient, else the date."""
+        return self.date if self.patient == NO_PATIENT else self.patient
+
 
 def header_for(meta: Any, patient: dict[str, Any] | None) -> Header:
     """The header from a recording's metadata and the patient (None: not filed)."""
-    who = "not given"
+    who = NO_PATIENT
     if patient:
         who = str(patient["id"])
         if patient.get("year_of_birth"):
@@ -149,7 +158,7 @@ def render_html(page: Page) -> str:
     verdict = "".join(f"<p>{e(v)}</p>" for v in page.verdict)
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>{e(page.title)} — {e(page.header.patient)}</title><style>{_CSS}</style>",
+        f"<title>{e(page.title)} — {e(page.header.names())}</title><style>{_CSS}</style>",
         f"</head><body><header>{head}</header><h1>{e(page.title)}</h1>",
         f"<h2>Verdict</h2><div class='verdict'>{verdict}</div>",
     ]
@@ -319,7 +328,7 @@ def write_page(page: Page, base: Path) -> tuple[Path, Path]:
     pdf_path = base.with_name(base.name + ".pdf")
     html_path.write_text(render_html(page), encoding="utf-8")
     pages = _text_pages(plt, page) + [_chart_page(plt, c) for c in page.charts]
-    info = {"Title": f"{page.title} — {page.header.patient}", "Subject": page.header.line(),
+    info = {"Title": f"{page.title} — {page.header.names()}", "Subject": page.header.line(),
             "Creator": f"hipsense {__version__}"}  # fmt: skip
     with PdfPages(pdf_path, metadata=info) as pdf:
         for k, fig in enumerate(pages, 1):
@@ -333,8 +342,8 @@ def write_page(page: Page, base: Path) -> tuple[Path, Path]:
 
 
 def fmt(value: float | None, unit: str, digits: int = 1, sign: bool = False) -> str:
-    """A number with its unit, '—' for none."""
-    if value is None:
+    """A number with its unit, '—' for none (or a non-finite one: never "nan" on a page)."""
+    if value is None or not math.isfinite(value):
         return "—"
     text = f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
     return f"{text}{unit}" if unit == "°" else f"{text} {unit}"

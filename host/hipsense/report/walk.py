@@ -55,7 +55,7 @@ def gait_cycles(analysis: WalkAnalysis) -> dict[str, FloatArray]:
 
 
 MDC_DEG = 4.0
-MDC_SOURCE = "Youdas et al. 2007 (static Trendelenburg test): MDC 4°"
+MDC_SOURCE = "Youdas et al. 2007, static Trendelenburg test"
 
 
 def build_page(analysis: WalkAnalysis, patient: dict[str, Any] | None = None) -> Page:
@@ -84,11 +84,11 @@ def build_page(analysis: WalkAnalysis, patient: dict[str, Any] | None = None) ->
             "" if si is None else f"right steps {abs(si):.1f} % "
             + ("longer" if si >= 0 else "shorter"),
         ))  # fmt: skip
-    for key, label, unit in (("cadence_steps_per_min", "cadence", "steps/min"),
-                             ("speed_mps", "walking speed", "m/s")):  # fmt: skip
+    for key, label, unit, digits in (("cadence_steps_per_min", "cadence", "steps/min", 0),
+                                     ("speed_mps", "walking speed", "m/s", 2)):  # fmt: skip
         value = doc.get(key, (doc.get("pace") or {}).get(key))
         if isinstance(value, (int, float)):
-            rows.append(Row(label, difference=fmt(float(value), unit, 2)))
+            rows.append(Row(label, difference=fmt(float(value), unit, digits)))
     n_left = sum(e.contact.side == "left" for e in analysis.events)
     n_right = sum(e.contact.side == "right" for e in analysis.events)
     verdict = [tr.verdict_.text,
@@ -96,12 +96,15 @@ def build_page(analysis: WalkAnalysis, patient: dict[str, Any] | None = None) ->
                f"{analysis.duration_s:.0f} s of recording."]  # fmt: skip
     caution, board_notes = board_lines(doc)
     verdict += caution
+    angles = analysis.angles_source
+    if angles == "recording":
+        angles = "the sensor's own, as recorded"
     notes = [
         "There is no validated cut-off for a positive Trendelenburg sign in walking measured "
         "with a sensor; the static test's minimal detectable change (4°, Youdas et al. 2007) "
         "is the band shown.",
         "Obliquity > 0: left side higher; tilt > 0: anterior; rotation > 0: turned left. "
-        f"Angles: {analysis.angles_source}.",
+        f"Angles: {angles}.",
         *board_notes,
     ]
     return Page("Walk report", header_for(analysis.meta, patient), verdict, rows,

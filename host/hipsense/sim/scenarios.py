@@ -465,7 +465,7 @@ def _get(name: str) -> Scenario:
         return _REGISTRY[name]
     except KeyError:
         raise SimError(
-            f"unknown scenario {name!r}; `hipsense sim list` shows the {len(_REGISTRY)} scenarios"
+            f"unknown scenario {name!r}; `hipsense sim list` shows the {len(SCENARIOS)} scenarios"
         ) from None
 
 

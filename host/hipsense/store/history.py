@@ -111,7 +111,14 @@ def history_text(patient_id: str, series: list[Series]) -> str:
         if s.test != test:
             test = s.test
             lines.append(f"\n{test}:")
-        values = "  ".join(f"{d} {v:.1f}" for d, v in s.points)
+        values = "  ".join(f"{d} {_value(v, s.unit)}" for d, v in s.points)
         lines.append(f"  {s.label} ({s.unit}): {values}")
         lines.append(f"    {s.verdict()}")
     return "\n".join(lines)
+
+
+def _value(value: float, unit: str) -> str:
+    """A figure as the history prints it: speed to the cm/s, the rest to a tenth; never
+    "-0.0" (a rounded negative zero reads as a direction that is not there)."""
+    digits = 2 if unit == "m/s" else 1
+    return f"{round(value, digits) + 0.0:.{digits}f}"

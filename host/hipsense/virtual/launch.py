@@ -127,6 +127,21 @@ def _write_source(options: VirtualBoardOptions, flash_dir: Path) -> Path:
     return path
 
 
+def check_names(options: VirtualBoardOptions) -> None:
+    """Refuse an unknown scenario, IMU chip or board profile at once, before any prompt or
+    start-up work (each message lists the names there are)."""
+    from hipsense.sim.chips import CHIPS
+    from hipsense.sim.scenarios import SCENARIOS
+
+    if options.scenario not in SCENARIOS:
+        raise HipsenseError(f"unknown scenario {options.scenario!r}; `hipsense sim list` shows "
+                            f"the {len(SCENARIOS)} scenarios")  # fmt: skip
+    if options.chip not in CHIPS:  # a register-level model: the simulator's 'ideal' has none
+        raise HipsenseError(f"unknown IMU chip {options.chip!r} for the virtual board; use one "
+                            f"of {', '.join(CHIPS)}")  # fmt: skip
+    _profile_path(options.profile)
+
+
 def _profile_path(name: str) -> Path:
     path = paths.boards_dir() / f"{name}.json"
     if not path.is_file():

@@ -47,7 +47,8 @@ class SerialTransport(Transport):
         except (serial.SerialException, OSError, ValueError) as exc:
             raise AdapterUnavailable(
                 f"cannot open serial port {self.port}: {exc}; check the cable, the port name "
-                "(`hipsense info` lists ports) and that no other program (a serial monitor, "
+                "(`hipsense board info` without --port lists the ports it sees) and that no "
+                "other program (a serial monitor, "
                 "mpremote) holds it; on Linux your user needs the `dialout` group"
             ) from exc
         self._loop = asyncio.get_running_loop()

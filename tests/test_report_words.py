@@ -1,0 +1,127 @@
+"""What a new user reads after a session: a trial stopped mid-hold (Ctrl-C) is not called a hold
+to a touch-down, a one-leg bridge session is not called double-leg, counts agree in number, a
+report's title names the patient or else the date (never "not given"), cadence is in whole
+steps, and no figure is printed as "nan"."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hipsense.analysis import analyse
+from hipsense.recording import Recording
+from hipsense.report import write_report
+from hipsense.report.bridge import verdict_lines as bridge_verdict
+from hipsense.report.layout import fmt
+from hipsense.sim.scenarios import simulate
+
+
+@pytest.fixture(scope="module")
+def stance_cut_short() -> Recording:
+    """A stance test whose recording stops 8 s into the first 20 s hold (as after Ctrl-C)."""
+    rec = simulate("stance-eyes-open", seed=0).to_recording()
+    (first, *_) = rec.meta.extra["ground_truth"]["trials"]
+    stop_s = first["lift_off_t_s"] + 8.0
+    assert stop_s < first["end_t_s"]  # the scenario's hold really goes on past the stop
+    data = rec.data.loc[rec.data["t_s"] < stop_s].reset_index(drop=True)
+    assert isinstance(data, pd.DataFrame)
+    return Recording(meta=dataclasses.replace(rec.meta), data=data)
+
+
+def test_a_trial_cut_short_is_a_lower_bound_in_summary_and_report(
+    stance_cut_short: Recording, tmp_path: Path
+) -> None:
+    result = analyse(stance_cut_short, "balance")
+    text = result.summary_text()
+    assert "to the first touch-down" not in text
+    held = re.search(r"held at least (\d+\.\d) s \(the recording stopped during the hold\)", text)
+    assert held is not None and 6.0 < float(held.group(1)) <= 8.0, text
+    html_path, _ = write_report(result, tmp_path / "cut")
+    html = html_path.read_text(encoding="utf-8")
+    assert "was cut short: the recording stopped" in html and "lower bound" in html
+
+
+def test_a_complete_trial_still_reads_as_a_hold_to_the_touch_down() -> None:
+    result = analyse(simulate("stance-eyes-open", seed=0).to_recording(), "balance")
+    text = result.summary_text()
+    assert "to the first touch-down" in text and "at least" not in text
+
+
+def _bridge_doc(sides: list[str]) -> dict:
+    sets = [{"support_side": s, "n_reps": 1, "mean_lift_deg": 18.8, "mean_hold_s": 3.5}
+            for s in sides]  # fmt: skip
+    return {"verdict": None, "comparison": {}, "sets": sets}
+
+
+@pytest.mark.parametrize(
+    ("sides", "first"),
+    [
+        (["left"], "Only the left leg was tested: no left-right comparison."),
+        (["both"], "Double-leg bridges only: no left-right comparison."),
+        (["both", "right"], "Only the right leg was tested: no left-right comparison."),
+        ([], "No bridge was found in the recording."),
+    ],
+)
+def test_bridge_verdict_names_what_was_done(sides: list[str], first: str) -> None:
+    lines = bridge_verdict(_bridge_doc(sides))
+    assert lines[0] == first
+    assert all(line.startswith("1 rep on ") for line in lines[1:])
+
+
+def test_walk_report_title_cadence_and_angle_source(tmp_path: Path) -> None:
+    result = analyse(simulate("walk-normal", seed=1, duration_s=20.0).to_recording(), "walk")
+    html_path, _ = write_report(result, tmp_path / "w")
+    html = html_path.read_text(encoding="utf-8")
+    title = re.search(r"<title>(.*?)</title>", html)
+    assert title is not None and "not given" not in title.group(1)
+    assert re.fullmatch(r"Walk report — \d{4}-\d\d-\d\d \d\d:\d\d.*", title.group(1))
+    assert re.search(r">\d+ steps/min<", html) and not re.search(r"\d\.\d+ steps/min", html)
+    assert "Angles: recording." not in html
+    assert "difference within ±4° (MDC, Youdas et al. 2007, static Trendelenburg test)" in html
+
+
+def test_walk_report_title_names_the_patient(tmp_path: Path) -> None:
+    result = analyse(simulate("walk-normal", seed=1, duration_s=20.0).to_recording(), "walk")
+    html_path, _ = write_report(result, tmp_path / "w", {"id": "P-0417"})
+    assert "<title>Walk report — P-0417</title>" in html_path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, None])
+def test_fmt_never_writes_nan(value: float | None) -> None:
+    assert fmt(value, "°") == "—" and fmt(value, "s", sign=True) == "—"
+
+
+def test_a_full_hold_shorter_than_the_norm_is_not_called_below_it() -> None:
+    from hipsense.report.balance import hold_against_norm
+
+    norm = {"mean_hold_s": 27.0, "sd_hold_s": None}
+    assert hold_against_norm(8.0, norm, ceiling_s=8.0) == (
+        "held the full 8 s asked for (shorter than the reference)"
+    )
+    assert hold_against_norm(5.0, norm, ceiling_s=8.0) == "below the age group's mean"
+    assert hold_against_norm(8.0, norm) == "below the age group's mean"  # no protocol known
+    assert hold_against_norm(30.0, norm, ceiling_s=30.0) == "at or above the age group's mean"
+
+
+def test_an_exercise_report_cites_no_developer_file(tmp_path: Path) -> None:
+    rec = simulate("exercise-clamshell", seed=0).to_recording()
+    html_path, _ = write_report(analyse(rec, "exercise:clamshell"), tmp_path / "ex")
+    html = html_path.read_text(encoding="utf-8")
+    assert "hip-deviation failure rule" in html  # the assumption is still named
+    assert "shared/" not in html and "CLINICAL.md" not in html
+
+
+def test_history_prints_no_negative_zero_and_speed_to_the_cm() -> None:
+    from hipsense.store.history import Series, history_text
+
+    def series(name: str, unit: str, value: float) -> Series:
+        return Series("walk", name, "", "", unit, name, (("2026-12-07", value),), None)
+
+    text = history_text("P1", [series("drop difference", "°", -0.04),
+                               series("walking speed", "m/s", 1.252)])  # fmt: skip
+    assert "drop difference (°): 2026-12-07 0.0" in text and "-0.0" not in text
+    assert "walking speed (m/s): 2026-12-07 1.25" in text
