@@ -155,3 +155,19 @@ def test_unknown_mounting_is_estimated_from_the_stand_still_and_the_walk(yaw_deg
     a = analyse_walk(raw)
     assert "mounting estimated" in a.angles_source
     assert a.tracker.verdict_.weak_side == "left"
+
+
+def test_a_difference_that_rounds_to_zero_is_never_written_minus_zero():
+    """-0.03° written "-0.0°" reads as a side that is not there."""
+    tr = SymmetryTracker(min_steps=2)
+    for drop_r, drop_l, step_r, step_l in [
+        (3.0, 3.1, 0.55, 0.5502), (3.1, 3.1, 0.5501, 0.55), (3.02, 3.0, 0.55, 0.5501)
+    ]:  # fmt: skip
+        tr.add_stance("right", drop_r)
+        tr.add_stance("left", drop_l)
+        tr.add_step_time("right", step_r)
+        tr.add_step_time("left", step_l)
+    drop = tr.drop_tier()
+    assert drop.tier == "within_noise" and -0.05 < drop.difference < 0
+    assert "drop +0.0°" in drop.text
+    assert "-0.0" not in tr.verdict().text

@@ -122,7 +122,8 @@ def test_wrong_unit_column_is_named(tmp_path: Path) -> None:
 def test_foreign_csv_points_to_docs(tmp_path: Path) -> None:
     path = tmp_path / "benchmark.csv"
     path.write_text("time_s,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z\n0.0,1,2,3,4,5,6\n")
-    with pytest.raises(RecordingError, match=r"not hipsense recording columns.*docs/recording\.md"):
+    expected = r"not hipsense recording columns.*--column-map.*docs/recording\.md"
+    with pytest.raises(RecordingError, match=expected):
         read_recording(path)
 
 

@@ -117,7 +117,8 @@ def check_columns(columns: list[str], source: str) -> str:
         raise RecordingError(
             f"{source}: the columns ({', '.join(names[:12])}{', ...' if len(names) > 12 else ''})"
             f" are not hipsense recording columns (expected {', '.join(ALL_COLUMNS)});"
-            f" files from other tools must be imported first, {DOCS_HINT}"
+            " for another tool's file, name its columns with --column-map (and --rate-hz when"
+            f" it has no time column), {DOCS_HINT}"
         )
     problems = [p for p in map(_lookalike, names) if p is not None]
     missing = [c for c in (T_S, SEQ) if c not in present]

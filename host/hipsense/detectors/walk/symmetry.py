@@ -31,6 +31,12 @@ STATIC_MDC_DEG = 4.0
 MDC_SOURCE = "static Trendelenburg test, Youdas et al. 2007"
 
 
+def _signed(value: float) -> str:
+    """A signed tenth, never "-0.0" (a rounded negative zero reads as a side that is not
+    there)."""
+    return f"{round(value, 1) + 0.0:+.1f}"
+
+
 @dataclass
 class RunningStats:
     """Count, mean and spread of a stream of values in constant memory (Welford)."""
@@ -229,8 +235,8 @@ class SymmetryTracker:
             text = f"Drop: not enough steps yet ({need} more per side needed)."
         elif tier == "within_noise":
             text = (
-                f"Drop: within measurement noise: right-stance minus left-stance drop {d:+.1f}° "
-                f"({pct} % CI {lo:+.1f} to {hi:+.1f}°; {counts}"
+                f"Drop: within measurement noise: right-stance minus left-stance drop "
+                f"{_signed(d)}° ({pct} % CI {_signed(lo)} to {_signed(hi)}°; {counts}"
                 + (")." if lo <= 0 <= hi else f"; below the {self.min_difference_deg:g}° "
                    "measurement threshold).")
             )  # fmt: skip
@@ -271,7 +277,7 @@ class SymmetryTracker:
             text = f"Step time: not enough steps yet ({need} more per side needed)."
         else:
             ev = (
-                f"SI {si:+.1f} %, {pct} % CI {lo:+.1f} to {hi:+.1f} %; {r.n} right and "
+                f"SI {_signed(si)} %, {pct} % CI {_signed(lo)} to {_signed(hi)} %; {r.n} right and "
                 f"{l_.n} left steps"
             )
             if tier == "within_noise":
