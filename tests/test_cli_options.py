@@ -61,6 +61,21 @@ def test_an_existing_recording_is_refused_before_the_first_prompt(
     assert PROMPTS[command] not in res.output and out.read_bytes() == b"kept"
 
 
+@pytest.mark.parametrize("command", sorted(PROMPTS))
+def test_an_existing_report_beside_a_new_recording_is_refused_before_the_first_prompt(
+    command: str, tmp_path: Path
+) -> None:
+    """The report is written beside --out: a new recording name must not replace an old
+    session's report without --overwrite (--no-report asks for none)."""
+    out = tmp_path / "r.parquet"
+    report = tmp_path / "r_report.html"
+    report.write_text("kept")
+    res = CliRunner().invoke(cli, [*_session(command), "--virtual", "--out", str(out)])
+    assert res.exit_code == 1 and f"hipsense: {report} exists" in res.output, res.output
+    assert PROMPTS[command] not in res.output and report.read_text() == "kept"
+    assert not out.exists()
+
+
 def test_every_listed_scenario_chip_and_board_passes_the_name_check() -> None:
     from hipsense import paths
     from hipsense.sim.chips import CHIPS

@@ -23,7 +23,12 @@ from rich.table import Table
 from hipsense.cli.clinic import check_patient, patient_options
 from hipsense.cli.cues import Cues
 from hipsense.cli.keys import KeyReader
-from hipsense.cli.outcome import console_for, finish_stream, result_options
+from hipsense.cli.outcome import (
+    console_for,
+    finish_stream,
+    refuse_existing_report,
+    result_options,
+)
 from hipsense.cli.stream import (
     end_status,
     out_options,
@@ -225,6 +230,7 @@ def balance(
         seconds=len(sides) * (duration_s + 40.0), side=side, condition=condition, extra=extra,
     )  # fmt: skip
     check_options(options)  # refusals come before the first prompt
+    refuse_existing_report(out, report, overwrite)
     console = console_for(as_json)
     console.print(
         f"Single-leg stance, eyes {eyes}, {duration_s:.0f} s per trial, on the "

@@ -19,7 +19,12 @@ from rich.table import Table
 
 from hipsense.cli.clinic import check_patient, patient_options
 from hipsense.cli.cues import Cues
-from hipsense.cli.outcome import console_for, finish_stream, result_options
+from hipsense.cli.outcome import (
+    console_for,
+    finish_stream,
+    refuse_existing_report,
+    result_options,
+)
 from hipsense.cli.stream import (
     end_status,
     out_options,
@@ -190,6 +195,7 @@ def bridge(
         extra={"protocol": {"sets": sets, "reps": reps, "hold_s": hold_s}},
     )  # fmt: skip
     check_options(options)  # refusals come before the first prompt
+    refuse_existing_report(out, report, overwrite)
     console = console_for(as_json)
     console.print(f"Bridges: {len(sets)} set(s) of {reps}, {hold_s:.0f} s holds "
                   f"({', '.join(sets)}).")  # fmt: skip

@@ -20,7 +20,12 @@ from rich.table import Table
 
 from hipsense.cli.clinic import check_patient, patient_options
 from hipsense.cli.cues import Cues
-from hipsense.cli.outcome import console_for, finish_stream, result_options
+from hipsense.cli.outcome import (
+    console_for,
+    finish_stream,
+    refuse_existing_report,
+    result_options,
+)
 from hipsense.cli.stream import (
     end_status,
     out_options,
@@ -179,6 +184,7 @@ def exercise(
         extra={"protocol": {"sides": sides, "reps": reps, "hold_s": hold_s, "tempo_s": tempo_s}},
     )  # fmt: skip
     check_options(options)  # refusals come before the first prompt
+    refuse_existing_report(out, report, overwrite)
     console = console_for(as_json)
     what = f"{hold_s:.0f} s hold" if spec.mode == "hold" else f"{reps} reps"
     console.print(f"{spec.title}: {len(sides)} set(s) of {what} ({', '.join(sides)}); sensor at "

@@ -14,6 +14,7 @@ import click
 from rich.console import Console
 
 from hipsense.cli.clinic import file_run, patient_context
+from hipsense.cli.outputs import refuse_existing
 from hipsense.errors import HipsenseError
 from hipsense.recording import Recording
 
@@ -42,6 +43,14 @@ def console_for(as_json: bool) -> Console:
 def report_base(recording: Path) -> Path:
     """``recordings/walk-20261207-101500`` -> ``recordings/walk-20261207-101500_report``."""
     return recording.with_name(recording.stem + "_report")
+
+
+def refuse_existing_report(out: Path | None, report: bool, overwrite: bool) -> None:
+    """Before the first prompt: the report beside ``--out`` would replace an existing one
+    (``--overwrite`` allows it, as it allows replacing the recording)."""
+    if out is not None and report:
+        base = report_base(out)
+        refuse_existing([base.with_name(base.name + ext) for ext in (".html", ".pdf")], overwrite)
 
 
 def say(console: Console, text: str) -> None:

@@ -18,7 +18,13 @@ from rich.table import Table
 
 from hipsense.analysis.walk import drop_difference_words, step_time_words
 from hipsense.cli.clinic import check_patient, patient_options
-from hipsense.cli.outcome import console_for, finish_stream, result_options, say
+from hipsense.cli.outcome import (
+    console_for,
+    finish_stream,
+    refuse_existing_report,
+    result_options,
+    say,
+)
 from hipsense.cli.stream import (
     POSITIVE_S,
     end_status,
@@ -207,6 +213,7 @@ def walk(
         test="walk",
     )
     check_options(options)  # refusals come before the first prompt
+    refuse_existing_report(out, report, overwrite)
     console = console_for(as_json)
     options.prepare = _aligner(console) if align else None
     console.print(intro(align))
