@@ -33,7 +33,8 @@ SCENARIOS = ("walk-normal", "walk-right-trendelenburg", "walk-left-trendelenburg
 
 # One `hipsense batch FOLDER --out OUT --workers N` in a fresh interpreter, timed from inside:
 # CPU and wall before run_batch (the interpreter and the command's imports), run_batch's
-# main-process and workers' CPU, and when each recording finished.
+# main-process and workers' CPU, and when each recording finished (with the main process's CPU
+# then).
 _RUN = """
 import json, resource, sys, time
 from pathlib import Path
@@ -47,11 +48,13 @@ start_cpu = cpu(resource.RUSAGE_SELF)
 t1 = time.perf_counter()
 done = []
 summary = run_batch(sys.argv[1], Path(sys.argv[2]), workers=int(sys.argv[3]),
-                    progress=lambda i, n, p: done.append(time.perf_counter()))
+                    progress=lambda i, n, p: done.append((time.perf_counter(),
+                                                          cpu(resource.RUSAGE_SELF))))
 t2 = time.perf_counter()
 print(json.dumps({
-    "start_s": t1 - t0, "start_cpu_s": start_cpu, "first_s": done[0] - t1,
-    "last_s": done[-1] - t1, "end_s": t2 - t1,
+    "start_s": t1 - t0, "start_cpu_s": start_cpu, "first_s": done[0][0] - t1,
+    "last_s": done[-1][0] - t1, "end_s": t2 - t1,
+    "main_phase_cpu_s": done[-1][1] - done[0][1],
     "main_cpu_s": cpu(resource.RUSAGE_SELF) - start_cpu,
     "workers_cpu_s": cpu(resource.RUSAGE_CHILDREN),
     "analysed": summary.analysed, "failed": summary.failed,
@@ -135,7 +138,7 @@ def main() -> None:
     # the parts, in CPU seconds (what a free core spends on them whatever the load)
     start = statistics.median(starts)  # interpreter + command + the analysis's imports, once
     per_rec = med(1, "workers_cpu_s") / n
-    main_per_rec = max(0.0, med(1, "main_cpu_s") - (start - med(1, "start_cpu_s"))) / n
+    main_per_rec = med(1, "main_phase_cpu_s") / (n - 1)  # between the first and last result
     extra_worker = max(0.0, med(2, "workers_cpu_s") - med(1, "workers_cpu_s"))
     print(f"\nparts: start (interpreter, command and the analysis's imports, paid once) "
           f"{start:.2f} CPU s; per recording: worker {1000 * per_rec:.1f} ms, main process "
