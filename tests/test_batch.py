@@ -4,7 +4,10 @@ same results on local processes and on a Dask cluster."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -173,3 +176,25 @@ def test_a_row_holds_every_scalar_of_the_whole_document(folder: Path, name: str)
             "error": None, "side": side, **common, **dict(_flat(doc["per_side"][side])),
         }  # fmt: skip
         assert json.dumps(row, sort_keys=True) == json.dumps(expected, sort_keys=True)
+
+
+def test_forked_workers_inherit_the_analysis_imported_once() -> None:
+    """Before the pool forks its workers the main process imports what the analysis loads
+    (so each worker does not import it again); with nothing to analyse it imports nothing."""
+    if multiprocessing.get_start_method() != "fork":
+        pytest.skip("workers are not forked on this platform")
+    code = (
+        "import sys\n"
+        "from hipsense.orchestrate.batch import _NOTHING, _local_context\n"
+        "watched = ('scipy.signal', 'hipsense.analysis.walk', 'hipsense.analysis.balance')\n"
+        "_local_context(_NOTHING)\n"
+        "print([m in sys.modules for m in watched])\n"
+        "_local_context('walk')\n"
+        "print([m in sys.modules for m in watched])\n"
+    )
+    host = Path(__file__).resolve().parents[1] / "host"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        env={**os.environ, "PYTHONPATH": str(host)},
+    ).stdout.split("\n")  # fmt: skip
+    assert out[:2] == ["[False, False, False]", "[True, True, False]"]
