@@ -30,6 +30,7 @@ def test_asking_for_the_walk_loads_no_other_test_and_no_scipy() -> None:
     code = (
         "import sys, hipsense.analysis as a\n"
         "a.options_of('walk'); a.ANALYSERS['walk']; a.WalkAnalysis\n"
+        "assert 'balance' in a.ANALYSERS and 'bridge' in a.ANALYSERS.keys()\n"
         f"others = [f'hipsense.{{layer}}.{{t}}' for t in {OTHERS!r}\n"
         "          for layer in ('analysis', 'detectors')]\n"
         "print(sorted(m for m in sys.modules if m in others or m.split('.')[0] == 'scipy'))\n"

@@ -65,6 +65,9 @@ class _Analysers(Mapping[str, Analyser]):
             found = self._loaded[test] = func
         return found
 
+    def __contains__(self, test: object) -> bool:  # without loading the analyser
+        return test in _MODULES
+
     def __iter__(self) -> Iterator[str]:
         return iter(_MODULES)
 
