@@ -7,8 +7,10 @@ that does what ``hipsense batch`` does (imports its command, then ``run_batch``)
 pays the interpreter start and the analysis's imports as a user's does. Wall time is what
 parallel work shortens: the speed-up is a ratio of medians of wall times. Printed beside it,
 from the same runs: when the first and the last recording finished (the analysis phase between
-them has no start-up in it), the main process's and the workers' CPU, and from those parts the
-best speed-up two free cores allow (a figure the machine's load does not change).
+them has no start-up in it), the main process's and the workers' CPU, from those parts the
+best speed-up two free cores allow (a figure the machine's load does not change), and a control:
+pure-Python tasks of the same count and about the same CPU on 1 and 2 processes in the same
+rounds, the speed-up the machine itself gave two processes then.
 
     .venv/bin/python benchmarks/batch_speed.py [--recordings 200] [--seconds 60] [--rounds 3]
 """
@@ -61,6 +63,24 @@ print(json.dumps({
 }))
 """
 
+# The control: the same number of tasks of pure-Python arithmetic, about a recording's CPU
+# each, on 1 or 2 worker processes: the speed-up the machine itself gave two processes then.
+_CONTROL = """
+import concurrent.futures as cf, sys, time
+def spin(n):
+    s = 0
+    for i in range(n):
+        s += i * i
+    return s
+if __name__ == "__main__":
+    t = time.perf_counter()
+    with cf.ProcessPoolExecutor(int(sys.argv[2])) as pool:
+        list(pool.map(spin, [int(sys.argv[3])] * int(sys.argv[1])))
+    print(time.perf_counter() - t)
+"""
+SPINS_PER_MS = 12_000
+"""Loop turns of the control per millisecond of CPU (about; the ratio is what matters)."""
+
 # What the main process imports before a worker can analyse: the command, then (in run_batch)
 # the analysis's modules, which forked workers share.
 _START = (
@@ -104,6 +124,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     runs: dict[int, list[dict[str, float]]] = {1: [], 2: []}
+    control: dict[int, list[float]] = {1: [], 2: []}
     starts: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "cohort"
@@ -114,6 +135,12 @@ def main() -> None:
                 figures = run(folder, Path(tmp) / f"results-{workers}-{r}.parquet", workers)
                 assert figures["analysed"] == args.recordings and figures["failed"] == 0
                 runs[workers].append(figures)
+                spins = str(20 * SPINS_PER_MS)  # about 20 ms of CPU per task
+                done = subprocess.run(
+                    [sys.executable, "-c", _CONTROL, str(args.recordings), str(workers), spins],
+                    capture_output=True, text=True, check=True,
+                )  # fmt: skip
+                control[workers].append(float(done.stdout))
             cpu0 = _children_cpu()
             subprocess.run([sys.executable, "-c", _START], check=True)
             starts.append(_children_cpu() - cpu0)
@@ -147,8 +174,10 @@ def main() -> None:
     work = n * (per_rec + main_per_rec)
     print(f"best speed-up of the whole command on two free cores from these parts "
           f"(the start is serial): {(start + work) / (start + work / 2):.2f}x")  # fmt: skip
+    spin = statistics.median(control[1]) / statistics.median(control[2])
     print(f"\nspeed-up with 2 workers: whole command {whole:.2f}x; analysis phase (first to "
-          f"last result) {phase:.2f}x")  # fmt: skip
+          f"last result) {phase:.2f}x; the control (pure-Python tasks of about 20 ms, same "
+          f"rounds: what the machine gave two processes) {spin:.2f}x")  # fmt: skip
 
 
 if __name__ == "__main__":
