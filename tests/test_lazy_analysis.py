@@ -54,13 +54,15 @@ def test_the_registry_keeps_its_keys_and_refuses_unknown_tests() -> None:
 
 @pytest.mark.parametrize(
     ("test", "scenario"),
-    [("walk", "walk-normal"), ("balance", "stance-eyes-open"), ("bridge", "bridge-double")],
-)
+    [("walk", "walk-normal"), ("balance", "stance-eyes-open"), ("bridge", "bridge-double"),
+     ("exercise:clamshell", "exercise-clamshell")],
+)  # fmt: skip
 def test_modules_of_holds_everything_the_analysis_loads(
     test: str, scenario: str, tmp_path: Path
 ) -> None:
-    path = tmp_path / f"{test}.parquet"
-    write_recording(simulate(scenario, seed=3, duration_s=40.0).to_recording(), path)
+    path = tmp_path / f"{test.replace(':', '-')}.parquet"
+    duration_s = None if test.startswith("exercise:") else 40.0  # an exercise: its protocol
+    write_recording(simulate(scenario, seed=3, duration_s=duration_s).to_recording(), path)
     code = (
         "import importlib, sys\n"
         "from hipsense.analysis import analyse_file, modules_of\n"
