@@ -10,15 +10,21 @@ from the same runs: when the first and the last recording finished (the analysis
 them has no start-up in it), the main process's and the workers' CPU, from those parts the
 best speed-up two free cores allow (a figure the machine's load does not change), and a control:
 pure-Python tasks of the same count and about the same CPU on 1 and 2 processes in the same
-rounds, the speed-up the machine itself gave two processes then.
+rounds, the speed-up the machine itself gave two processes then. Last, ``--paired`` rounds of
+the analyses alone (a pool forked after the imports, as the batch forks it) and the control back
+to back: on a shared machine the two speed-ups move together, round by round.
 
     .venv/bin/python benchmarks/batch_speed.py [--recordings 200] [--seconds 60] [--rounds 3]
+        [--paired 4]
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures as cf
+import importlib
 import json
+import multiprocessing
 import os
 import resource
 import statistics
@@ -27,7 +33,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
+from hipsense.analysis import modules_of
+from hipsense.orchestrate.batch import analyse_file
 from hipsense.recording import write_recording
 from hipsense.sim.scenarios import simulate
 
@@ -117,11 +126,50 @@ def run(folder: Path, out: Path, workers: int) -> dict[str, float]:
     return figures
 
 
+def _spin(n: int) -> int:
+    s = 0
+    for i in range(n):
+        s += i * i
+    return s
+
+
+def _analyse(path: str) -> int:
+    return len(analyse_file(path, (path, 0, 0), None, {}))
+
+
+def _pool_wall(func: Any, items: list[Any], workers: int) -> float:
+    t0 = time.perf_counter()
+    with cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context()) as pool:
+        list(pool.map(func, items))
+    return time.perf_counter() - t0
+
+
+def paired(folder: Path, rounds: int) -> list[tuple[float, float]]:
+    """Per round, back to back: the speed-up of 2 workers over 1 on the analyses alone (forked
+    from this process after the analysis's imports, as ``hipsense batch`` forks them) and on
+    the control; the load changes less within a round than between the whole commands."""
+    for name in modules_of():
+        importlib.import_module(name)
+    paths = sorted(str(p) for p in folder.glob("*.parquet"))
+    spins = [20 * SPINS_PER_MS] * len(paths)
+    ratios = []
+    for r in range(rounds):
+        walls: dict[tuple[int, str], float] = {}
+        order = [(1, "analyses"), (1, "control"), (2, "analyses"), (2, "control")]
+        for workers, kind in order if r % 2 == 0 else order[::-1]:
+            func, items = (_analyse, paths) if kind == "analyses" else (_spin, spins)
+            walls[workers, kind] = _pool_wall(func, items, workers)
+        ratios.append(tuple(walls[1, k] / walls[2, k] for k in ("analyses", "control")))
+    return ratios  # type: ignore[return-value]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--recordings", type=int, default=200)
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--paired", type=int, default=4, help="back-to-back rounds of the analyses "
+                    "alone against the control")  # fmt: skip
     args = ap.parse_args()
     runs: dict[int, list[dict[str, float]]] = {1: [], 2: []}
     control: dict[int, list[float]] = {1: [], 2: []}
@@ -144,6 +192,7 @@ def main() -> None:
             cpu0 = _children_cpu()
             subprocess.run([sys.executable, "-c", _START], check=True)
             starts.append(_children_cpu() - cpu0)
+        pairs = paired(folder, args.paired)
     n = args.recordings
 
     def med(workers: int, key: str) -> float:
@@ -178,6 +227,11 @@ def main() -> None:
     print(f"\nspeed-up with 2 workers: whole command {whole:.2f}x; analysis phase (first to "
           f"last result) {phase:.2f}x; the control (pure-Python tasks of about 20 ms, same "
           f"rounds: what the machine gave two processes) {spin:.2f}x")  # fmt: skip
+    if pairs:
+        words = ", ".join(f"{a:.2f}x/{c:.2f}x" for a, c in pairs)
+        print(f"the analyses alone (a pool forked after the imports) against the control, back "
+              f"to back: {words}; median ratio of the two speed-ups "
+              f"{statistics.median(a / c for a, c in pairs):.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":
