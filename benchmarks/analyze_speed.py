@@ -7,7 +7,9 @@ times, ``hipsense analyze FILE --json`` and (when ``--mobgap-python`` exists)
 ``benchmarks/reference/mobgap_speed.py`` in mobgap's venv. Each child's CPU time (user + system)
 and peak resident memory are measured by a fresh interpreter that runs it. Prints medians,
 x real time in CPU, the CPU ratio to mobgap in the same round, and hipsense's fixed cost (an
-interpreter that only imports what ``analyze`` imports) against the rest. ``--hours 10`` is the
+interpreter that only imports what ``analyze`` imports for a walk, the modules its detectors
+load at first use included) against the rest, with the import of numpy, pandas and
+``scipy.signal`` each alone in an interpreter of its own. ``--hours 10`` is the
 constant-memory check (peak RSS flat from 1 h to 10 h); its CSV (450 MiB) is written to a
 temporary folder and removed.
 
@@ -31,10 +33,13 @@ from hipsense.sim.scenarios import simulate
 
 HERE = Path(__file__).resolve().parent
 IMPORTS = (
-    "import hipsense.cli, hipsense.cli.analyze, hipsense.analysis, hipsense.analysis.walk, "
-    "hipsense.recording.chunks, pyarrow.parquet"
+    "import importlib, hipsense.cli, hipsense.cli.analyze\n"
+    "from hipsense.analysis import modules_of\n"
+    "[importlib.import_module(m) for m in modules_of('walk')]\n"
 )
-"""What ``hipsense analyze`` imports before it reads a sample: its fixed cost."""
+"""What ``hipsense analyze`` imports for a walk (at start or at first use): its fixed cost."""
+ALONE = {"interpreter": "pass", **{m: f"import {m}" for m in ("numpy", "pandas", "scipy.signal")}}
+"""Single imports, each in a fresh interpreter (the interpreter's own start included)."""
 
 
 def raw_walk_csv(hours: float, path: Path) -> float:
@@ -85,10 +90,13 @@ def main() -> None:
         mib = path.stat().st_size / 2**20
         runs: dict[str, list[tuple[float, float]]] = {"hipsense": [], "mobgap": []}
         imports: list[float] = []
+        alone: dict[str, list[float]] = {name: [] for name in ALONE}
         ratios = []
         for _ in range(args.rounds):
             runs["hipsense"].append(child([*hipsense, "analyze", str(path), "--json"]))
             imports.append(child([sys.executable, "-c", IMPORTS])[0])
+            for name, code in ALONE.items():
+                alone[name].append(child([sys.executable, "-c", code])[0])
             if args.mobgap_python.exists():
                 mob = [str(args.mobgap_python), str(HERE / "reference" / "mobgap_speed.py")]
                 try:
@@ -110,10 +118,13 @@ def main() -> None:
         print(f"\nmobgap CPU / hipsense CPU (same round): {statistics.median(ratios):.2f}")
     floor = statistics.median(imports)
     rest = statistics.median(v[0] for v in runs["hipsense"]) - floor
+    each = {name: statistics.median(v) for name, v in alone.items()}
+    words = ", ".join(f"{name} {cpu:.2f}" for name, cpu in each.items())
     print(
-        f"hipsense: interpreter start and imports {floor:.2f} CPU s (scipy.signal alone about "
-        f"1 s with scipy 1.17); the rest (reading, analysis, JSON) {rest:.2f} CPU s = "
-        f"{seconds / rest:.0f}x real time"
+        f"hipsense: interpreter start and the walk's imports {floor:.2f} CPU s (alone, each "
+        f"with its interpreter: {words}); the rest (reading, analysis, JSON) {rest:.2f} CPU s "
+        f"= {seconds / rest:.0f}x real time\nthe imports alone allow at most "
+        f"{seconds / floor:.0f}x for this file"
     )
 
 

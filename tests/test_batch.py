@@ -3,14 +3,25 @@ same results on local processes and on a Dask cluster."""
 
 from __future__ import annotations
 
+import json
+import multiprocessing
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from hipsense.analysis import analyse
 from hipsense.cli import main
-from hipsense.orchestrate.batch import BatchError, _combine, _write_part, run_batch
+from hipsense.orchestrate.batch import (
+    BatchError,
+    _combine,
+    _flat,
+    _write_part,
+    analyse_file,
+    run_batch,
+)
 from hipsense.recording import read_recording, write_recording
 from hipsense.sim.scenarios import simulate
 
@@ -146,3 +157,44 @@ def test_the_table_does_not_depend_on_which_recording_finished_first(tmp_path: P
     assert list(tables[0].columns[:7]) == [
         "recording", "size_bytes", "mtime_ns", "test", "status", "error", "side"
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["p0.parquet", "p1.csv"])
+def test_a_row_holds_every_scalar_of_the_whole_document(folder: Path, name: str) -> None:
+    """A walk's rows come from its lazy document (contacts and steps never built): they hold
+    exactly the scalars of the whole document, its lists left out."""
+    path = folder / "site" / name
+    rows = analyse_file(str(path), ("key", 1, 2), None, {})
+    doc = analyse(read_recording(path)).to_json()
+    common = {k: v for k, v in _flat(doc) if not k.startswith("per_side.")}
+    assert {"contacts", "steps"} <= {k for k, v in doc.items() if isinstance(v, list)}
+    assert [r["side"] for r in rows] == list(doc["per_side"])
+    for row in rows:
+        side = row["side"]
+        expected = {
+            "recording": "key", "size_bytes": 1, "mtime_ns": 2, "test": "walk", "status": "ok",
+            "error": None, "side": side, **common, **dict(_flat(doc["per_side"][side])),
+        }  # fmt: skip
+        assert json.dumps(row, sort_keys=True) == json.dumps(expected, sort_keys=True)
+
+
+def test_forked_workers_inherit_the_analysis_imported_once() -> None:
+    """Before the pool forks its workers the main process imports what the analysis loads
+    (so each worker does not import it again); with nothing to analyse it imports nothing."""
+    if multiprocessing.get_start_method() != "fork":
+        pytest.skip("workers are not forked on this platform")
+    code = (
+        "import sys\n"
+        "from hipsense.orchestrate.batch import _NOTHING, _local_context\n"
+        "watched = ('scipy.signal', 'hipsense.analysis.walk', 'hipsense.analysis.balance')\n"
+        "_local_context(_NOTHING)\n"
+        "print([m in sys.modules for m in watched])\n"
+        "_local_context('walk')\n"
+        "print([m in sys.modules for m in watched])\n"
+    )
+    host = Path(__file__).resolve().parents[1] / "host"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        env={**os.environ, "PYTHONPATH": str(host)},
+    ).stdout.split("\n")  # fmt: skip
+    assert out[:2] == ["[False, False, False]", "[True, True, False]"]

@@ -6,41 +6,99 @@ recording (or given) and refuses, with a :class:`TypeError` naming it, any optio
 not take. The same detector code runs live (``hipsense walk``, ``balance``, ``bridge``) and here,
 so a recording gives exactly the live result. Results never know their HTML:
 :func:`hipsense.report.write_report` does.
+
+Each analyser's module loads when its test is first asked for (an entry of :data:`ANALYSERS`,
+its options, or a result class by name, PEP 562): analysing a walk loads no stance, bridge or
+exercise code (docs/benchmarks.md, where the CPU of ``hipsense analyze`` goes).
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import partial
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from hipsense.analysis.balance import BalanceAnalysis, analyse_balance
-from hipsense.analysis.base import VERDICT_KEYS, Result
-from hipsense.analysis.bridge import BridgeAnalysis, analyse_bridge
-from hipsense.analysis.exercise import ExerciseAnalysis, analyse_exercise
-from hipsense.analysis.walk import WalkAnalysis, analyse_walk, analyse_walk_chunks
 from hipsense.conventions.exercises import SPECS as EXERCISES
 from hipsense.errors import HipsenseError
-from hipsense.recording import Recording
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # loaded lazily at run time (module __getattr__ below)
+    from hipsense.analysis.balance import BalanceAnalysis
+    from hipsense.analysis.base import VERDICT_KEYS, Result
+    from hipsense.analysis.bridge import BridgeAnalysis
+    from hipsense.analysis.exercise import ExerciseAnalysis
+    from hipsense.analysis.walk import WalkAnalysis
+    from hipsense.recording import Recording
     from hipsense.recording.chunks import RecordingChunks
 
-Analyser = Callable[..., Result]
+Analyser = Callable[..., "Result"]
 """``analyser(recording, *, option=...) -> Result``; every option keyword-only, none swallowed."""
 
-ANALYSERS: Mapping[str, Analyser] = MappingProxyType(
-    {
-        "walk": analyse_walk,
-        "balance": analyse_balance,
-        "bridge": analyse_bridge,
-        # one test per corrective exercise: exercise:<name> (docs/exercises.md)
-        **{f"exercise:{name}": partial(analyse_exercise, exercise=name) for name in EXERCISES},
-    }
-)
+_MODULES: dict[str, tuple[str, str]] = {
+    "walk": ("hipsense.analysis.walk", "analyse_walk"),
+    "balance": ("hipsense.analysis.balance", "analyse_balance"),
+    "bridge": ("hipsense.analysis.bridge", "analyse_bridge"),
+    # one test per corrective exercise: exercise:<name> (docs/exercises.md)
+    **{
+        f"exercise:{name}": ("hipsense.analysis.exercise", "analyse_exercise") for name in EXERCISES
+    },
+}
+"""test -> (module, analyser function); exercises also pass ``exercise=<name>``."""
+
+
+class _Analysers(Mapping[str, Analyser]):
+    """A read-only mapping whose keys are known at once and whose values (the analysers) load
+    their module on first access."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, Analyser] = {}
+
+    def __getitem__(self, test: str) -> Analyser:
+        found = self._loaded.get(test)
+        if found is None:
+            module, name = _MODULES[test]  # KeyError for an unknown test, as a dict
+            func = getattr(importlib.import_module(module), name)
+            if test.startswith("exercise:"):
+                func = partial(func, exercise=test.removeprefix("exercise:"))
+            found = self._loaded[test] = func
+        return found
+
+    def __contains__(self, test: object) -> bool:  # without loading the analyser
+        return test in _MODULES
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_MODULES)
+
+    def __len__(self) -> int:
+        return len(_MODULES)
+
+    def __repr__(self) -> str:
+        return f"ANALYSERS({', '.join(_MODULES)})"
+
+
+ANALYSERS: Mapping[str, Analyser] = _Analysers()
+
+# public name -> the module that defines it (loaded on first access)
+_LAZY: dict[str, str] = {
+    "VERDICT_KEYS": "hipsense.analysis.base",
+    "Result": "hipsense.analysis.base",
+    "WalkAnalysis": "hipsense.analysis.walk",
+    "BalanceAnalysis": "hipsense.analysis.balance",
+    "BridgeAnalysis": "hipsense.analysis.bridge",
+    "ExerciseAnalysis": "hipsense.analysis.exercise",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ANALYSERS",
@@ -54,6 +112,7 @@ __all__ = [
     "WalkAnalysis",
     "analyse",
     "analyse_file",
+    "modules_of",
     "options_of",
     "test_of",
 ]
@@ -61,6 +120,19 @@ __all__ = [
 
 class UnknownTest(HipsenseError):
     """No analyser for the requested test, or the recording does not say which test it holds."""
+
+
+FIRST_USE_MODULES = ("hipsense.recording.chunks", "scipy.signal")
+"""Modules loaded at first use, not at import: the chunked reader of :func:`analyse_file` and
+the detectors' filters (at their first chunk)."""
+
+
+def modules_of(test: str | None = None) -> tuple[str, ...]:
+    """The modules analysing ``test`` loads (None: any test), what its detectors load at first
+    use included: a process pool imports them once before it forks its workers, which then
+    share them instead of importing them each (``hipsense batch``)."""
+    names = _MODULES.values() if test is None else [_MODULES[_test_named(None, test)]]
+    return (*dict.fromkeys(module for module, _ in names), *FIRST_USE_MODULES)
 
 
 def options_of(test: str) -> tuple[str, ...]:
@@ -120,6 +192,8 @@ def analyse_file(path: str | os.PathLike[str], test: str | None = None, **option
     name = _test_named(chunks.meta.test, test)
     _check_options(name, options)
     if name == "walk":
+        from hipsense.analysis.walk import analyse_walk_chunks
+
         return analyse_walk_chunks(chunks, **options)
     return ANALYSERS[name](chunks.whole(why=f"the {name} analysis reads it whole"), **options)
 
@@ -136,7 +210,7 @@ def _check_options(name: str, options: Mapping[str, Any]) -> None:
 
 
 def _analyser(test: str) -> Analyser:
-    found = ANALYSERS.get(test)
+    found = ANALYSERS[test] if test in _MODULES else None
     if found is None and test == "stream":
         raise UnknownTest(
             "this recording was made by `hipsense stream`, which names no test: say which test "

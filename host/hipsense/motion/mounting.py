@@ -16,7 +16,6 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy.spatial.transform import Rotation
 
 from hipsense.errors import HipsenseError
 
@@ -49,6 +48,8 @@ def mounting_from_axes(up_sensor: npt.ArrayLike, anterior_sensor: npt.ArrayLike)
         raise MountingError("anterior direction is (nearly) vertical: no forward motion seen")
     x /= nx
     y = np.cross(z, x)
+    from scipy.spatial.transform import Rotation  # at first use: the module loads fast
+
     xyzw = Rotation.from_matrix(np.vstack([x, y, z])).as_quat()  # rows: pelvis axes
     q = np.array([xyzw[3], xyzw[0], xyzw[1], xyzw[2]])
     return q if q[0] >= 0 else -q

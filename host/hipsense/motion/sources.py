@@ -13,12 +13,10 @@ from the recording itself (its first still second and its first walking seconds)
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
-from scipy import signal
-from scipy.spatial.transform import Rotation
 
 from hipsense.conventions import G_MPS2
 from hipsense.conventions.axes import axes_matrix
@@ -27,6 +25,9 @@ from hipsense.motion.errors import InputError, NotWornError
 from hipsense.motion.mounting import mounting_from_axes
 from hipsense.motion.orientation import HostFilter
 from hipsense.recording import ANGLE_COLUMNS, RAW_COLUMNS, Recording
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FloatArray = npt.NDArray[np.float64]
 ACC_COLUMNS = RAW_COLUMNS[:3]
@@ -231,6 +232,8 @@ def chunk_arrays(
 
 def left_axis_sensor(mounting_wxyz: npt.ArrayLike) -> FloatArray:
     """The pelvis's left axis in sensor axes, from the sensor -> pelvis quaternion."""
+    from scipy.spatial.transform import Rotation  # at first use: the module loads fast
+
     w, x, y, z = np.asarray(mounting_wxyz, dtype=np.float64)
     return np.asarray(Rotation.from_quat([x, y, z, w]).as_matrix()[1], dtype=np.float64)
 
@@ -275,6 +278,8 @@ def _mounting_from_data(
     step_hz = 1.0 / float(np.median(np.diff(window)))
     vert = acc[i0:i1] @ up
     horiz = acc[i0:i1] - np.outer(vert, up)
+    from scipy import signal  # at first use: the module loads fast
+
     b, a = signal.butter(2, [0.7 * step_hz, 1.3 * step_hz], btype="band", fs=rate_hz, output="ba")  # type: ignore[misc]
     band = np.asarray(signal.filtfilt(b, a, horiz, axis=0), dtype=np.float64)
     _, vecs = np.linalg.eigh(band.T @ band)

@@ -9,6 +9,11 @@ code path. Finished recordings are written to ``<out>.parts/`` every ``PART_RECO
 when the batch stops (Ctrl-C included), so a stopped batch keeps its results and a rerun skips
 every recording whose path, size and modification time are already in the results; each
 walk is read in chunks (:func:`hipsense.analysis.analyse_file`).
+
+Local workers are forked (Linux) after the main process has imported what the analysis needs
+(:func:`hipsense.analysis.modules_of`: about 1 CPU s, most of it ``scipy.signal``), so that
+import is paid once per batch, not once per worker; a row keeps the document's scalars only,
+so a walk's per-contact and per-step lists are never built (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -17,6 +22,9 @@ import concurrent.futures as cf
 import contextlib
 import glob
 import hashlib
+import importlib
+import multiprocessing
+import multiprocessing.context
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -70,7 +78,7 @@ def analyse_file(path: str, key: tuple[str, int, int], test: str | None,
         from hipsense.analysis import analyse_file
 
         result = analyse_file(path, test, **options)  # a walk read in chunks
-        doc = result.to_json()
+        doc = _document(result)
     except Exception as exc:  # any failure of one recording is a row, never the batch's end
         return [{**base, "test": test, "status": "error", "error": f"{type(exc).__name__}: {exc}"}]
     name = test or result.test
@@ -91,12 +99,23 @@ def analyse_file(path: str, key: tuple[str, int, int], test: str | None,
     return rows or [{**base, "test": name, "status": "ok", "error": None, **common}]
 
 
+def _document(result: Any) -> Mapping[str, Any]:
+    """The result's JSON document; a walk's contacts and steps stay unconsumed iterators
+    (:meth:`~hipsense.analysis.walk.WalkAnalysis.to_json` ``lazy``): a row has no use for them."""
+    if result.test == "walk":
+        from hipsense.analysis.walk import WalkAnalysis
+
+        if isinstance(result, WalkAnalysis):
+            return result.to_json(lazy=True)
+    return result.to_json()
+
+
 def _flat(doc: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """Scalar leaves of a JSON document as ``a.b`` keys (lists are left out)."""
+    """Scalar leaves of a JSON document as ``a.b`` keys (lists and iterators are left out)."""
     for k, v in doc.items():
         if isinstance(v, Mapping):
             yield from _flat(v, f"{prefix}{k}.")
-        elif not isinstance(v, list):
+        elif not isinstance(v, list | tuple | Iterator):
             yield f"{prefix}{k}", v
 
 
@@ -131,7 +150,7 @@ def run_batch(
     todo = [(p, k) for p in paths if (k := _key(p)) not in done]
     failed = 0
     pending: list[dict[str, Any]] = []  # rows not yet in a part file
-    with _executor(workers, scheduler) as pool:
+    with _executor(workers, scheduler, test if todo else _NOTHING) as pool:
         futures = {
             pool.submit(analyse_file, str(p), k, test, dict(options or {})): p for p, k in todo
         }
@@ -152,10 +171,36 @@ def run_batch(
     return BatchSummary(len(paths), len(paths) - len(todo), len(todo), failed, out)
 
 
+_NOTHING = "-"
+"""No recording to analyse: nothing to import for the workers."""
+
+
+def _local_context(test: str | None) -> multiprocessing.context.BaseContext:
+    """The platform's start method for local workers, with the analysis's imports (of ``test``;
+    None: any test) done once: in this process before the workers are forked from it, or in
+    the fork server; spawned workers (macOS, Windows) import them each."""
+    context = multiprocessing.get_context()
+    if test == _NOTHING:
+        return context
+    from hipsense.analysis import modules_of
+
+    try:
+        modules = modules_of(test)
+    except HipsenseError:
+        return context  # an unknown test: every recording becomes its error row
+    method = context.get_start_method()
+    if method == "fork":
+        for name in modules:
+            importlib.import_module(name)
+    elif method == "forkserver":
+        context.set_forkserver_preload(list(modules))
+    return context
+
+
 @contextlib.contextmanager
-def _executor(workers: int | None, scheduler: Any) -> Iterator[cf.Executor]:
+def _executor(workers: int | None, scheduler: Any, test: str | None) -> Iterator[cf.Executor]:
     if scheduler is None:
-        pool = cf.ProcessPoolExecutor(max_workers=workers)
+        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=_local_context(test))
         try:
             yield pool
         except BaseException:  # Ctrl-C: drop the queued recordings (the parts are kept)

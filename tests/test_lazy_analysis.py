@@ -1,0 +1,83 @@
+"""``hipsense.analysis`` loads one test's analyser when that test is asked for, and
+``modules_of(test)`` names everything analysing that test loads (what ``hipsense batch`` imports
+once before it forks its workers). Each check runs in a fresh interpreter."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hipsense.analysis import ANALYSERS, UnknownTest, modules_of
+from hipsense.recording import write_recording
+from hipsense.sim.scenarios import simulate
+
+HOST = Path(__file__).resolve().parents[1] / "host"
+OTHERS = ("balance", "bridge", "exercise")
+
+
+def _fresh(code: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        env={**os.environ, "PYTHONPATH": str(HOST)},
+    )  # fmt: skip
+    return done.stdout.strip()
+
+
+def test_asking_for_the_walk_loads_no_other_test_and_no_scipy() -> None:
+    code = (
+        "import sys, hipsense.analysis as a\n"
+        "a.options_of('walk'); a.ANALYSERS['walk']; a.WalkAnalysis\n"
+        "assert 'balance' in a.ANALYSERS and 'bridge' in a.ANALYSERS.keys()\n"
+        f"others = [f'hipsense.{{layer}}.{{t}}' for t in {OTHERS!r}\n"
+        "          for layer in ('analysis', 'detectors')]\n"
+        "print(sorted(m for m in sys.modules if m in others or m.split('.')[0] == 'scipy'))\n"
+        "a.ANALYSERS['balance']\n"
+        "print('hipsense.analysis.balance' in sys.modules)\n"
+    )
+    loaded, balance_after = _fresh(code).splitlines()
+    assert loaded == "[]"
+    assert balance_after == "True"  # the lazy entry does load its module
+
+
+def test_the_registry_keeps_its_keys_and_refuses_unknown_tests() -> None:
+    assert list(ANALYSERS)[:3] == ["walk", "balance", "bridge"]
+    assert all(name.startswith("exercise:") for name in list(ANALYSERS)[3:])
+    assert ANALYSERS["exercise:clamshell"].keywords == {"exercise": "clamshell"}  # type: ignore[attr-defined]
+    with pytest.raises(KeyError):
+        ANALYSERS["run"]
+    with pytest.raises(UnknownTest, match="choose one of"):
+        modules_of("run")
+
+
+@pytest.mark.parametrize(
+    ("test", "scenario"),
+    [("walk", "walk-normal"), ("balance", "stance-eyes-open"), ("bridge", "bridge-double"),
+     ("exercise:clamshell", "exercise-clamshell")],
+)  # fmt: skip
+def test_modules_of_holds_everything_the_analysis_loads(
+    test: str, scenario: str, tmp_path: Path
+) -> None:
+    path = tmp_path / f"{test.replace(':', '-')}.parquet"
+    duration_s = None if test.startswith("exercise:") else 40.0  # an exercise: its protocol
+    write_recording(simulate(scenario, seed=3, duration_s=duration_s).to_recording(), path)
+    code = (
+        "import importlib, sys\n"
+        "from hipsense.analysis import analyse_file, modules_of\n"
+        f"for name in modules_of({test!r}): importlib.import_module(name)\n"
+        "before = set(sys.modules)\n"
+        f"result = analyse_file({str(path)!r})\n"
+        "new = sorted(m for m in set(sys.modules) - before "
+        "if m.split('.')[0] in ('hipsense', 'scipy', 'pandas', 'vqf'))\n"
+        "print(result.test, new)\n"
+    )
+    assert _fresh(code) == f"{test} []"
+
+
+def test_modules_of_any_test_covers_every_analyser() -> None:
+    every = modules_of()
+    for name in ANALYSERS:
+        assert set(modules_of(name)) <= set(every)
+    assert "scipy.signal" in every  # the detectors' filters, loaded at their first chunk
