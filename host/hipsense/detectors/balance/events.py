@@ -168,7 +168,8 @@ class WeightShift:
     def _refine(self, t0: float, t1: float, d: float) -> tuple[float, float, float]:
         """The move's start and duration on the sample grid around the template found: the
         minimum-jerk acceleration with rest on both sides (``pad_s``) best correlated with the
-        samples held, its start within 0.1 s of the one found, its end no earlier. The
+        samples held, its start within 0.1 s of the one found, its end no earlier (the
+        distance stays the template's: the thresholds on it were set with that estimate). The
         templates' durations are 20 % apart, and the "at rest after" test rejects the
         windows that reach into single-leg sway, so the move found may end early (up to
         0.2 s for a 1.5 s shift: the lift-off came early), never late."""
@@ -190,14 +191,7 @@ class WeightShift:
                 den = math.sqrt(float(w @ w) * float(phi @ phi))
                 corr = abs(float(w @ phi)) / den if den > 0 else 0.0
                 if corr > best[0]:
-                    mj = _min_jerk_acc(n)
-                    amp = float(arr[i_s : i_s + n] @ mj) / float(mj @ mj)
-                    best = (
-                        corr,
-                        float(times[i_s]),
-                        float(times[i_s]) + n / hz,
-                        amp * (n / hz) ** 2,
-                    )
+                    best = (corr, float(times[i_s]), float(times[i_s]) + n / hz, d)
         return best[1:]
 
     def search_back(self, min_m: float) -> tuple[float, float, float] | None:
