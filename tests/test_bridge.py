@@ -123,3 +123,20 @@ def test_weak_readings_follow_sets_done_in_another_order_and_never_make_a_single
     # a reading that agrees with the protocol says so without a warning
     sides, sources, notes = assign_supports([None], ["left"], 1, ["left"])
     assert sources == ["weak sensor reading and protocol"] and not notes
+
+
+def test_a_shaking_hold_is_one_rep() -> None:
+    """Issue 15: the lift comes from the accelerometer, so a weak side's 1–4 Hz tremor in the
+    hold (the gyroscope sees ≈ 20 °/s) swings it by ±5–8°; counted on the raw lift the hold
+    ended mid-way and one rep became dozens (8 reps read as 46 on one simulated person)."""
+    plan = ("right",) * 3 + ("left",) * 3
+    r = simulate("bridge-symmetric", seed=5, sequence=("right", "left"), reps=3, plan=plan,
+                 weak_side="right", sag_deg=2.0, weak_sag_deg=6.0, bridge_tilt_deg=14.0,
+                 lift_m=0.1, hold_s=7.0, rest_s=1.6, hold_shake_deg=0.8,
+                 mounting=(0.0, 0.0, 0.0, 1.0), lever_arm_m=(-0.12, 0.0, 0.03))  # fmt: skip
+    rec = r.to_recording()
+    doc = analyse(rec).to_json()
+    assert [x["support_side"] for x in doc["reps"]] == list(plan)
+    # the weak side's shake really is there: its holds swing the obliquity several degrees
+    weak = [x for x in doc["reps"] if x["support_side"] == "right"]
+    assert min(x["hold_drop_range_deg"] for x in weak) > 4.0

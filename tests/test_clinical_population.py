@@ -8,7 +8,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from hipsense.sim.population import Placement, bridge_people, simulate_person, stance_people
+from hipsense.sim.population import (
+    Person,
+    Placement,
+    bridge_people,
+    simulate_person,
+    stance_people,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from clinical_validation import (  # pyright: ignore[reportMissingImports]
@@ -44,7 +50,8 @@ def test_person_follows_the_plan_not_the_protocol() -> None:
 
 def test_stance_sample_rates() -> None:
     """A regression gate at this sample's measured rates (2026-12-07: lift-off 14/16, final
-    touch-down, stance leg and drop 16/16; before this round 11, 14, 15, 15);
+    touch-down, stance leg and drop 16/16, unchanged by the weight shift's fine fit and the
+    brief touch-down rule; before the round that added relative end rules 11, 14, 15, 15);
     issue 15's lift-off target (≥ 98 %) is not met: docs/validation.md has the population's
     rates on held-out seeds and the reasons."""
     trials, _ = stance_records(stance_people(8, seed=1))
@@ -85,3 +92,39 @@ def test_bridge_sample_rates() -> None:
     assert sum(r["legs_right"] for r in recs) == sum(r["legs"] for r in recs)
     assert all(r["weak_ok"] for r in recs if r["weak_case"] in ("beyond", "none"))
     assert any(r["weak_case"] == "beyond" for r in recs)
+
+
+def _variants(seed: int, n: int, **changes: object) -> list[Person]:
+    """The first ``n`` stance people of ``seed`` with ``changes`` to their parameters."""
+    import dataclasses
+
+    return [
+        dataclasses.replace(p, params=dict(p.params, **changes))
+        for p in stance_people(n, seed=seed)
+    ]
+
+
+def test_a_slow_weight_shift_dates_the_lift_off_at_its_end() -> None:
+    """A weight shift of 1.4–1.5 s: the matched filter's templates are 20 % apart and its
+    "at rest after" test rejects windows reaching into single-leg sway, so the move found
+    ended up to 0.2 s early (the lift-off with it); the fit on the sample grid finds the end."""
+    people = _variants(8, 4, shift_s=1.47, weight_shift_m=0.08, lift_s=0.6,
+                       touch_downs_after_lift_s=(), touch_down_kinds=())  # fmt: skip
+    trials, _ = stance_records(people)
+    assert len(trials) == 8
+    assert all(t["lift"] for t in trials)
+    assert all(t["leg"] for t in trials)
+
+
+def test_a_hand_to_the_wall_mid_hold_does_not_end_the_trial() -> None:
+    """A brief touch-down after a weight shift (a hand to a wall, a toe tap) without the
+    weight going back onto both feet is not the final touch-down: the trial goes on (a
+    steady person's touch ended the trial 19 s early, and the next trial was lost)."""
+    people = _variants(4, 4, sway_scale=0.5, hip_corrections_per_min=1.0,
+                       arm_moves_per_min=0.0, hold_s=25.0, touch_downs_after_lift_s=(9.0,),
+                       touch_down_kinds=("wall",), touch_down_s=1.1,
+                       end_kind="step")  # fmt: skip
+    trials, _ = stance_records(people)
+    assert len(trials) == 8
+    assert all(t["end"] for t in trials)
+    assert all(t["lift"] for t in trials)

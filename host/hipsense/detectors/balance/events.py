@@ -101,9 +101,10 @@ class WeightShift:
                                               1.28, 1.54, 1.85),
         rate_hz: float = 100.0, min_corr: float = 0.85, quiet_frac: float = 0.3,
         margin_s: float = 0.45, min_m: float = 0.01, tau_roll_s: float = 4.0,
-        delay_s: float = 0.028,
+        delay_s: float = 0.028, pad_s: float = 0.2,
     ) -> None:  # fmt: skip
         self.rate_hz = rate_hz
+        self.pad_s = pad_s
         self.min_corr = min_corr
         self.quiet_frac = quiet_frac
         self.margin_s = margin_s
@@ -122,6 +123,9 @@ class WeightShift:
         self.wait_s = n_max / rate_hz + 2.0 * margin_s
         self._buf: deque[float] = deque(maxlen=n_max + 2 * self._m)
         self._times: deque[float] = deque(maxlen=n_max + 2 * self._m)
+        # the same samples over longer (rest before a move when it is reported) for _refine
+        n_ref = n_max + 2 * self._m + round(0.6 * rate_hz)
+        self._ref: deque[tuple[float, float]] = deque(maxlen=n_ref)
         self._t_prev: float | None = None
         self._gyr_mean: float | None = None
         self._acc_mean: float | None = None
@@ -147,6 +151,7 @@ class WeightShift:
         self._acc_mean += k * (a - self._acc_mean)
         self._buf.append(a - self._acc_mean)
         self._times.append(t)
+        self._ref.append((t, a - self._acc_mean))
         out = None
         if self._best is not None and t + self.delay_s > self._best[1] + self.wait_s:
             out = self._emit()  # no window overlapping it can come any more
@@ -157,8 +162,37 @@ class WeightShift:
             return None
         _, t0, t1, d = self._best
         self._best = None
-        self.completed = (t0, t1, d)
+        self.completed = self._refine(t0, t1, d)
         return self.completed
+
+    def _refine(self, t0: float, t1: float, d: float) -> tuple[float, float, float]:
+        """The move's start and duration on the sample grid around the template found: the
+        minimum-jerk acceleration with rest on both sides (``pad_s``) best correlated with the
+        samples held, its start within 0.1 s of the one found, its end no earlier (the
+        distance stays the template's: the thresholds on it were set with that estimate). The
+        templates' durations are 20 % apart, and the "at rest after" test rejects the
+        windows that reach into single-leg sway, so the move found may end early (up to
+        0.2 s for a 1.5 s shift: the lift-off came early), never late."""
+        held = np.array(self._ref, dtype=np.float64).reshape(-1, 2)
+        times, arr = held[:, 0] - self.delay_s, held[:, 1]
+        hz, pad = self.rate_hz, round(self.pad_s * self.rate_hz)
+        i0, i1 = int(np.searchsorted(times, t0)), int(np.searchsorted(times, t1))
+        n0 = i1 - i0
+        best = (-1.0, t0, t1, d)
+        for i_s in range(i0 - round(0.1 * hz), i0 + round(0.1 * hz) + 1):
+            for n in range(max(i1 - i_s, 4), round(1.3 * n0) + 1):  # never ending earlier
+                lo, hi = i_s - pad, i_s + n + pad
+                if lo < 0 or hi > arr.shape[0]:
+                    continue
+                w = arr[lo:hi] - arr[lo:hi].mean()
+                phi = np.zeros(hi - lo)
+                phi[pad : pad + n] = _min_jerk_acc(n)
+                phi -= phi.mean()
+                den = math.sqrt(float(w @ w) * float(phi @ phi))
+                corr = abs(float(w @ phi)) / den if den > 0 else 0.0
+                if corr > best[0]:
+                    best = (corr, float(times[i_s]), float(times[i_s]) + n / hz, d)
+        return best[1:]
 
     def search_back(self, min_m: float) -> tuple[float, float, float] | None:
         """The best move of at least ``min_m`` in the samples held (about the longest template
@@ -186,7 +220,7 @@ class WeightShift:
                     continue
                 t1 = times[end - 1] - self.delay_s
                 best = (corr, t1 - dur, t1, d)
-        return None if best is None else best[1:]
+        return None if best is None else self._refine(*best[1:])
 
     def _search(self) -> tuple[float, float, float] | None:
         """Test the windows ending ``margin_s`` ago; returns the pending move if a later one,
@@ -257,6 +291,15 @@ class StanceDetector(Algorithm):
     return_frac: a move back of at least this fraction of the weight shift is a touch-down.
     touch_max_s: after a touch-down seen from the weight moving back, a trial dated by the
         weight shift ends if the weight has not moved back over the stance foot within this.
+    back_within_s: a trial dated by the weight shift ends at a touch-down (a jolt) only when
+        the weight goes back onto both feet (a move away from the stance foot of at least
+        ``return_frac`` of the shift) within ``touch_max_s`` and the move's report delay;
+        a move back starting more than this after the jolt dates the end itself (a later,
+        final touch-down). Without a move back the touch was brief (a toe tap, a hand to a
+        wall): the trial goes on.
+    redate_after_s: a weight shift found after a lift-off dated by sway dates it instead
+        only if it ends at most this after the sway's rise (the foot leaves at the end of
+        the shift; a move ending later is single-leg sway or the lift itself).
     jolt_s: the end of a trial moves back to the first jolt within this before it: a hop or
         a hand to a wall comes before the weight goes back onto both feet.
     jolt_frac: a jolt is a jerk above this fraction of ``impact_mps3``.
@@ -302,6 +345,8 @@ class StanceDetector(Algorithm):
         shift_min_m: float = 0.02,
         return_frac: float = 0.65,
         touch_max_s: float = 2.5,
+        back_within_s: float = 1.0,
+        redate_after_s: float = 0.15,
         jolt_s: float = 0.6,
         jolt_frac: float = 0.5,
         end_rel: float = 0.5,
@@ -329,6 +374,8 @@ class StanceDetector(Algorithm):
         self.shift_min_m = shift_min_m
         self.return_frac = return_frac
         self.touch_max_s = touch_max_s
+        self.back_within_s = back_within_s
+        self.redate_after_s = redate_after_s
         self.jolt_s = jolt_s
         self.jolt_frac = jolt_frac
         self.end_rel = end_rel
@@ -356,6 +403,7 @@ class StanceDetector(Algorithm):
         self._last_high_t = 0.0
         self._impact_rise_t: float | None = None
         self._touch_t = 0.0
+        self._back_t: float | None = None  # start of the weight's move back in this touch
         self._t_prev: float | None = None
         self._incl_lp: float | None = None
         self._marks: list[Mark] = []
@@ -486,6 +534,7 @@ class StanceDetector(Algorithm):
                 return
             if move is not None and self._returned(move):
                 self._touch_t = move[0]
+                self._back_t = move[0]
                 self.state_ = "touch"
                 self._above_since = None
             elif quiet_for >= self.end_quiet_s:
@@ -493,15 +542,26 @@ class StanceDetector(Algorithm):
                 self._by_quiet = True
         elif self.state_ == "touch":
             sway_cue = self._lift_cue == "sway"
+            if move is not None and self._back_t is None and self._returned(move):
+                self._back_t = move[0]
+            timed_out = t - self._touch_t >= self.touch_max_s + self._shift.wait_s
             if self._reloaded(move) or above_for >= self.lift_hold_s:
-                trial = self.trials_[-1]
-                trial.touch_downs.append((self._touch_t, max(self._last_low_t, self._touch_t)))
-                self.state_ = "single"
-                self._impact_rise_t = None
-            elif (sway_cue and quiet_for >= self.end_quiet_s) or (
-                not sway_cue and t - self._touch_t >= self.touch_max_s + self._shift.wait_s
-            ):
+                self._touched_again()
+            elif sway_cue and quiet_for >= self.end_quiet_s:
                 self._end(self._touch_t)
+            elif not sway_cue and timed_out and self._back_t is None:
+                # no weight back onto both feet (a toe tap, a hand to a wall): still one leg
+                self._touched_again()
+            elif not sway_cue and timed_out and self._back_t is not None:
+                late = self._back_t > self._touch_t + self.back_within_s
+                self._end(self._back_t if late else self._touch_t)
+
+    def _touched_again(self) -> None:
+        """The touch-down was brief: the foot is up again, the trial goes on."""
+        trial = self.trials_[-1]
+        trial.touch_downs.append((self._touch_t, max(self._last_low_t, self._touch_t)))
+        self.state_ = "single"
+        self._impact_rise_t = None
 
     def _after_last(self, move: tuple[float, float, float]) -> bool:
         """A weight shift starts from quiet standing on both feet: a move reported late that
@@ -511,9 +571,12 @@ class StanceDetector(Algorithm):
 
     def _redate(self, move: tuple[float, float, float]) -> bool:
         """The weight shift of a trial the sway already started is reported late (the
-        matched filter waits for quiet after it): the lift-off moves to its end."""
+        matched filter waits for quiet after it): the lift-off moves to its end, if that end
+        is at most ``redate_after_s`` after the sway's lift-off (as for the look-back)."""
         trial = self.trials_[-1]
-        near = abs(move[1] - trial.lift_off_t_s) <= 1.0
+        # the shift ends as the foot leaves: not after the sway has risen (a move ending
+        # later is single-leg sway or the lift itself, and named the wrong leg)
+        near = -1.0 <= move[1] - trial.lift_off_t_s <= self.redate_after_s
         if trial.lift_cue != "sway" or not near or abs(move[2]) < self.shift_min_m:
             return False
         trial.lift_off_t_s, trial.shift_m, trial.lift_cue = move[1], move[2], "weight shift"
@@ -542,6 +605,7 @@ class StanceDetector(Algorithm):
             self._impact_rise_t = None
         if jerk > self.impact_mps3 and self._impact_rise_t is not None:
             self._touch_t = self._impact_rise_t - self.jerk_delay_s
+            self._back_t = None
             self.state_ = "touch"
             self._above_since = None
             return True
@@ -625,7 +689,11 @@ class StanceDetector(Algorithm):
             back = self._shift.search_back(self.shift_min_m)
             t_sway = self._last_low_t - self.level_delay_s
             # the shift ends as the foot leaves: not after the sway has risen
-            if back is not None and back[0] >= self._quiet_from_t and back[1] <= t_sway + 0.15:
+            if (
+                back is not None
+                and back[0] >= self._quiet_from_t
+                and back[1] <= t_sway + self.redate_after_s
+            ):
                 move = back
         if move is not None:
             t_lift, shift = move[1], move[2]

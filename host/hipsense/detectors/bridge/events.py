@@ -31,6 +31,11 @@ class BridgeDetector(Algorithm):
         when the lift is back within this of the rest level before it (the filter's slow
         drift between reps does not accumulate).
     min_peak_deg: a rep must rise at least this far above its rest level to count.
+    count_tau_s: the lift that starts and ends reps is low-passed by two one-pole stages of
+        this time constant (corner ≈ 1 Hz). The lift comes from the accelerometer, so a
+        shaking hold (a weak side's 0.3–4 Hz tremor, ≈ 1 m/s² at the belt) swings it by ±5–8°
+        and ended a rep mid-hold and counted dozens; the posture itself changes far slower
+        (a lift takes 0.8–3 s). Each rep is still measured on the unsmoothed angles.
     """
 
     def __init__(
@@ -42,6 +47,7 @@ class BridgeDetector(Algorithm):
         rep_on_deg: float = 5.0,
         rep_off_deg: float = 2.5,
         min_peak_deg: float = 6.0,
+        count_tau_s: float = 0.16,
     ) -> None:
         self.mounting_wxyz = tuple(mounting_wxyz)
         self.quiet_dps = quiet_dps
@@ -50,6 +56,8 @@ class BridgeDetector(Algorithm):
         self.rep_on_deg = rep_on_deg
         self.rep_off_deg = rep_off_deg
         self.min_peak_deg = min_peak_deg
+        self.count_tau_s = count_tau_s
+        self._lp: tuple[float, float, float] | None = None  # (t, stage 1, stage 2) of the lift
         self.frame_: LyingFrame | None = None
         self.rest_t_s_: float | None = None
         self.reps_: list[RepMeasure] = []
@@ -104,21 +112,35 @@ class BridgeDetector(Algorithm):
                 self.state_ = "ready"
                 return
 
+    def _smooth(self, t: float, lift: float) -> float:
+        """The lift low-passed for counting (``count_tau_s``)."""
+        if self._lp is None:
+            self._lp = (t, lift, lift)
+            return lift
+        t0, a, b = self._lp
+        k = min(max(t - t0, 0.0) / self.count_tau_s, 1.0)
+        a += k * (lift - a)
+        b += k * (a - b)
+        self._lp = (t, a, b)
+        return b
+
     def _step(self, sample: list[float]) -> None:
         t, lift, drop = sample[0], sample[1], sample[2]
         self.lift_deg_, self.drop_deg_ = lift, drop
+        level = self._smooth(t, lift)
+        sample = [*sample, level]  # column 9: the smoothed lift (measure_rep reads 0-8)
         if self.state_ == "ready":
             self._pre.append(sample)
             while self._pre and self._pre[0][0] < t - 2.0:
                 self._pre.popleft()
-            recent = [p[1] for p in self._pre if p[0] >= t - 1.0]
-            if lift - min(recent) > self.rep_on_deg:
+            recent = [p[9] for p in self._pre if p[0] >= t - 1.0]
+            if level - min(recent) > self.rep_on_deg:
                 self.state_ = "up"
                 self._buf = list(self._pre)
-                self._rest_level = float(np.median([p[1] for p in self._pre]))
+                self._rest_level = float(np.median([p[9] for p in self._pre]))
         elif self.state_ == "up":
             self._buf.append(sample)
-            if lift - self._rest_level < self.rep_off_deg:
+            if level - self._rest_level < self.rep_off_deg:
                 self._close(t)
 
     def _close(self, t: float) -> None:
@@ -126,7 +148,7 @@ class BridgeDetector(Algorithm):
         self.state_ = "ready"
         self._pre.clear()
         self._buf = []
-        if arr.shape[0] and float(arr[:, 1].max()) - self._rest_level >= self.min_peak_deg:
+        if arr.shape[0] and float(arr[:, 9].max()) - self._rest_level >= self.min_peak_deg:
             rep = measure_rep(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3:6], arr[:, 6:9])
             if rep is not None:
                 self.reps_.append(rep)
