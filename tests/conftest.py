@@ -27,6 +27,12 @@ def mpy_exe(request: pytest.FixtureRequest) -> Path:
     small ints: the ESP32's widths). Skips the second when it is absent."""
     if request.param == "unix":
         return micropython_executable()
+    return request.getfixturevalue("esp32like_exe")
+
+
+@pytest.fixture(scope="session")
+def esp32like_exe() -> Path:
+    """``../shared/tools/micropython-esp32like``; skips when it is absent (CI has it)."""
     exe = esp32like_executable()
     if exe is None:
         pytest.skip(

@@ -4,7 +4,6 @@ same results on local processes and on a Dask cluster."""
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import subprocess
 import sys
@@ -180,11 +179,11 @@ def test_a_row_holds_every_scalar_of_the_whole_document(folder: Path, name: str)
 
 def test_forked_workers_inherit_the_analysis_imported_once() -> None:
     """Before the pool forks its workers the main process imports what the analysis loads
-    (so each worker does not import it again); with nothing to analyse it imports nothing."""
-    if multiprocessing.get_start_method() != "fork":
-        pytest.skip("workers are not forked on this platform")
+    (so each worker does not import it again); with nothing to analyse it imports nothing.
+    The start method is set to fork (Linux's default before Python 3.14) in the child."""
     code = (
-        "import sys\n"
+        "import multiprocessing, sys\n"
+        "multiprocessing.set_start_method('fork')\n"
         "from hipsense.orchestrate.batch import _NOTHING, _local_context\n"
         "watched = ('scipy.signal', 'hipsense.analysis.walk', 'hipsense.analysis.balance')\n"
         "_local_context(_NOTHING)\n"

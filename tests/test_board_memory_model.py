@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-import pytest
-from hipsense.virtual.runner import esp32like_executable, run_micropython
+from hipsense.virtual.runner import run_micropython
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -44,11 +43,8 @@ for target in (5, 60, 200, 700, 1300):
 """
 
 
-def test_the_pool_model_is_the_ports_own_count() -> None:
-    exe = esp32like_executable()
-    if exe is None:
-        pytest.skip("../shared/tools/micropython-esp32like not found")
-    out = run_micropython(INTERN, executable=exe, heapsize="512K").stdout
+def test_the_pool_model_is_the_ports_own_count(esp32like_exe: Path) -> None:
+    out = run_micropython(INTERN, executable=esp32like_exe, heapsize="512K").stdout
     counts = BM.parse_qstr_info(out)
     assert len(counts) == 6 and counts[-1][0] >= 1300, out
     for names, pool_bytes in counts:

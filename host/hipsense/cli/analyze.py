@@ -168,7 +168,9 @@ def analyze(
     if name == "walk":  # read in chunks: memory bounded at any length
         from hipsense.analysis.walk import analyse_walk_chunks
 
-        run = lambda: analyse_walk_chunks(chunks, **checked_options(name, meta, given))  # noqa: E731
+        def run() -> Any:
+            return analyse_walk_chunks(chunks, **checked_options(name, meta, given))
+
     else:
         from hipsense.analysis import test_of
         from hipsense.recording.chunks import TooLongError

@@ -24,7 +24,7 @@ from hipsense.recording.limits import check_header_width, csv_header
 from hipsense.recording.meta import RecordingMeta
 from hipsense.recording.model import Recording, filled_frame
 from hipsense.recording.rate import RATE_SAMPLES
-from hipsense.recording.schema import CONTENT_RAW, RAW_COLUMNS, T_S
+from hipsense.recording.schema import CONTENT_RAW, RAW_COLUMNS, T_S, RowLabel, numeric_column
 
 
 class ForeignFileError(RecordingError):
@@ -110,8 +110,9 @@ def open_foreign_chunks(
                     if absent:  # pandas read another line as the header than ``csv_header``
                         raise ForeignFileError(f"{path}: no column {', '.join(absent)}")
                     yield offset, pd.DataFrame(
-                        {ours: _floats(chunk[theirs], theirs, offset, source)
-                         for ours, theirs in column_map.items()}
+                        {ours: numeric_column(chunk[theirs], theirs, source, _rows_from(offset))
+                         for ours, theirs in column_map.items()},
+                        dtype=np.float64,
                     )  # fmt: skip
                     offset += len(chunk)
         except (ValueError, TypeError, pd.errors.ParserError) as exc:
@@ -133,20 +134,6 @@ def open_foreign_chunks(
         return checked_frames(filled(), source, lambda offset: lambda i: f"row {offset + i}")
 
     return RecordingChunks(source, meta, CONTENT_RAW, frames)
-
-
-def _floats(column: pd.Series, name: str, offset: int, source: str) -> np.ndarray:
-    """A column as float64, or an error naming the first value that is not a number."""
-    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iuf":
-        return column.to_numpy(np.float64)
-    converted = pd.Series(pd.to_numeric(column, errors="coerce"), dtype="float64")
-    bad = converted.isna().to_numpy() & column.notna().to_numpy()
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ForeignFileError(
-            f"{source}: column '{name}' is not numeric: row {offset + i} holds {column.iloc[i]!r}"
-        )
-    return converted.to_numpy()
 
 
 def _rate_from_times(chunks: Iterator[tuple[int, pd.DataFrame]], source: str, column: str) -> float:
@@ -174,3 +161,8 @@ def _rate_from_times(chunks: Iterator[tuple[int, pd.DataFrame]], source: str, co
     if not (np.isfinite(period) and period > 0 and np.isfinite(1.0 / period)):
         raise ForeignFileError(f"{source}: the time column gives no sample rate: pass --rate-hz")
     return float(round(1.0 / period, 6))
+
+
+def _rows_from(offset: int) -> RowLabel:
+    """Rows of a chunk named as in the whole file (counted from 0)."""
+    return lambda i: f"row {offset + i}"

@@ -146,7 +146,7 @@ def check_columns(columns: list[str], source: str) -> str:
     return content_of(names)
 
 
-def _numeric(series: pd.Series, name: str, source: str, where: RowLabel) -> np.ndarray:
+def numeric_column(series: pd.Series, name: str, source: str, where: RowLabel) -> np.ndarray:
     """The column as a numpy float or int array; a clear error for text or booleans."""
     if pd.api.types.is_bool_dtype(series.dtype):
         raise RecordingError(f"{source}: column '{name}' holds true/false values, not numbers")
@@ -248,7 +248,7 @@ def normalise_frame(
     for name in ALL_COLUMNS:
         if name not in columns:
             continue
-        values = _numeric(data[name], name, source, where)
+        values = numeric_column(data[name], name, source, where)
         if name in FLOAT_COLUMNS:
             out[name] = _as_float(values, name, source, where)
         else:
