@@ -133,7 +133,8 @@ def main() -> None:
     for folder in folders:
         for r in reference_recordings(folder):
             res = run(r, algos)
-            merge(people.setdefault(f"{r.set_name} {r.participant}", {}), res)
+            if r.reference_ok:  # as gait_accuracy.py: an unfit reference is left out
+                merge(people.setdefault(f"{r.set_name} {r.participant}", {}), res)
             if r.pooled:
                 merge(sets.setdefault(r.set_name, {}), res)
     head = (
