@@ -135,15 +135,15 @@ def test_every_parameter_is_documented():
 
 
 def test_medio_lateral_cue_alone_labels_the_sides(walk):
-    """With the left axis from the mounting and the yaw cue switched off (yaw_weight 0), the
-    medio-lateral acceleration alone must label every matched contact; with the axis reversed
-    every label flips (the cue is really used)."""
+    """With the left axis from the mounting and the yaw cue switched off (yaw_weight 0, no
+    per-walk weighting), the medio-lateral acceleration alone must label every matched contact;
+    with the axis reversed every label flips (the cue is really used)."""
     left = left_axis_sensor(walk.mounting_wxyz)
     truth = walk.truth["contacts"]
     t_ref = np.array([c["t_s"] for c in truth])
     labels = {}
     for name, axis in (("true", left), ("reversed", -left)):
-        d = ContactDetector(walk.rate_hz, left_axis=axis, yaw_weight=0.0)
+        d = ContactDetector(walk.rate_hz, left_axis=axis, yaw_weight=0.0, cue_weighting=0.0)
         d.update(walk.t_s, walk.acc_mps2, walk.gyr_dps)
         ok = []
         for c in d.contacts_:
@@ -154,6 +154,36 @@ def test_medio_lateral_cue_alone_labels_the_sides(walk):
     assert len(labels["true"]) >= len(truth) - 2
     assert all(labels["true"])
     assert not any(labels["reversed"])
+
+
+def _matched_sides(walk, d):
+    t_ref = np.array([c["t_s"] for c in walk.truth["contacts"]])
+    out = []
+    for k, c in enumerate(d.contacts_):
+        j = int(np.argmin(np.abs(t_ref - c.t_s)))
+        if abs(t_ref[j] - c.t_s) <= 0.1:
+            out.append((k, walk.truth["contacts"][j]["side"] == c.side, c.side_score))
+    return out
+
+
+def test_cue_weights_follow_the_walk_sign_included():
+    """A walk whose yaw cue points the wrong way at every step (the angular rate negated, as for
+    a person whose pelvis turns the other way at contact): with fixed weights it pulls every
+    side score toward 0; weighed by how each cue agreed with the side the previous steps
+    predicted, its weight turns negative after ``weigh_after`` steps, so it adds to the score
+    instead. Every side stays right either way."""
+    walk = simulate("walk-right-trendelenburg", seed=4, duration_s=60.0)
+    left = left_axis_sensor(walk.mounting_wxyz)
+    scores = {}
+    for weighting in (0.0, 0.5):
+        d = ContactDetector(walk.rate_hz, left_axis=left, cue_weighting=weighting, weigh_after=20)
+        d.update(walk.t_s, walk.acc_mps2, -walk.gyr_dps)
+        matched = _matched_sides(walk, d)
+        assert len(matched) >= 40
+        assert all(ok for _, ok, _ in matched)
+        scores[weighting] = np.array([abs(s) for k, _, s in matched if k >= 20])
+    assert len(scores[0.5]) >= 20
+    assert np.median(scores[0.5]) > 1.2 * np.median(scores[0.0])
 
 
 def test_learned_left_axis_points_left(walk):

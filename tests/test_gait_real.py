@@ -9,17 +9,18 @@ figure                           gait    gait-ipol
 ===============================  ======  =========
 contacts F1 (strict)             0.846   0.945
 contacts F1 (edge-tolerant)      0.877   0.966
-left/right with --axes           0.991   0.993
-left/right without --axes        0.981   0.991
+left/right with --axes           0.991   0.995
+left/right without --axes        0.981   0.994
 ===============================  ======  =========
 
-and per participant (at least 50 contacts) left/right ≥ 0.986 for the healthy adults, 0.920 for
-SEMIO_ms; sides not flagged uncertain all right (the uncertain ones 0.918, 8.5 % of the steps); the
-side cue's reading lag found again when started 40 ms late (IPOL_07 0.925, IPOL_13); no recording's
-sides mirrored without --axes unless the result says the forward direction is ambiguous; the
-distance walked on the IPOL 10 m walkway within 0.73 m (mean absolute, gain left one participant
-out); contacts emitted within 300 ms for 98.8 % (longest 450 ms); MS_001 F1 0.851 (at least mobgap's
-best there, 0.848), left/right 0.904 with --axes and 0.926 without.
+and per participant (at least 50 contacts) left/right ≥ 0.986 for the healthy adults, 0.947 for
+SEMIO_ms (0.920 without the per-walk cue weights); sides not flagged uncertain all right (the
+uncertain ones 0.936, 8.6 % of the steps); the side cue's reading lag found again when started
+40 ms late (IPOL_07 0.925, IPOL_13); no recording's sides mirrored without --axes unless the
+result says the forward direction is ambiguous; the distance walked on the IPOL 10 m walkway
+within 0.73 m (mean absolute, gain left one participant out); contacts emitted within 300 ms for
+98.8 % (longest 450 ms); MS_001 F1 0.851 (at least mobgap's best there, 0.848), left/right 0.915
+with --axes and 0.926 without.
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ def shared_benchmarks_dir() -> Path:
 
 @pytest.mark.parametrize(
     ("folder", "n_ref", "f1", "f1_edge", "sides", "sides_no_axes"),
-    [("gait", 127, 0.845, 0.875, 0.985, 0.975), ("gait-ipol", 2030, 0.943, 0.964, 0.99, 0.988)],
+    [("gait", 127, 0.845, 0.875, 0.985, 0.975), ("gait-ipol", 2030, 0.943, 0.964, 0.993, 0.99)],
 )
 def test_contacts_and_sides_per_set(real, folder, n_ref, f1, f1_edge, sides, sides_no_axes):
     t = real.sets[folder]
@@ -144,7 +145,7 @@ def test_sides_hold_per_participant(real):
     for name, t in real.people.items():
         if t.strict.tp + t.strict.fn >= 50:
             patient = name.split("/")[1] in PATIENTS
-            assert np.mean(t.sides) >= (0.9 if patient else 0.98), name
+            assert np.mean(t.sides) >= (0.93 if patient else 0.98), name
             checked.append(name)
     assert len(checked) == 13  # HA_001, the ten IPOL adults, SEMIO_healthy, SEMIO_ms
 
@@ -156,7 +157,7 @@ def test_sides_not_flagged_uncertain_are_nearly_always_right(real):
         unc += t.uncertain
     ok_a, unc_a = np.array(ok), np.array(unc)
     assert ok_a[~unc_a].mean() >= 0.995
-    assert ok_a[unc_a].mean() < 0.95  # the flag marks where the errors are
+    assert ok_a[unc_a].mean() < 0.97  # the flag marks where the errors are
     assert unc_a.mean() <= 0.15
 
 
@@ -187,6 +188,31 @@ def test_sides_hold_when_the_side_cue_is_read_40_ms_late(shared_benchmarks_dir, 
     assert len(ok[True]) >= 150
     assert np.mean(ok[True]) >= 0.92
     assert np.mean(ok[False]) < 0.75  # the fixed late lag fails: the case is a real one
+
+
+def test_cue_weights_hold_the_sides_of_a_patient_with_extra_contacts(shared_benchmarks_dir):
+    """SEMIO_ms (multiple sclerosis; 83 extra contacts in slow, shuffling steps): its
+    medio-lateral cue is right for 0.93 of its single steps, its yaw rate for 0.99. Weighed per
+    walk by how often each cue agreed with the side the previous steps predicted, the sides
+    hold; with the fixed weights the extra contacts carry the weaker cue's errors on."""
+    ok: dict[float, list[bool]] = {0.0: [], 0.5: []}
+    for r in reference_recordings(shared_benchmarks_dir / "gait-ipol"):
+        if r.participant != "SEMIO_ms":
+            continue
+        rec = read_foreign_csv(r.imu, COLUMN_MAP)
+        t, acc, gyr = raw_arrays(rec)
+        mounting = host_mounting(rec.meta.mounting, r.axes)[0]
+        for weighting in ok:
+            det = ContactDetector(
+                rec.meta.rate_hz, left_axis=left_axis_sensor(mounting), cue_weighting=weighting
+            )
+            det.update(t, acc, gyr)
+            c = det.contacts_
+            pairs = ContactTally().add([x.t_s for x in c], r.ic, r.gs)
+            ok[weighting] += [c[i].side[0].upper() == r.ic["side"].iloc[j] for i, j in pairs]
+    assert len(ok[0.5]) >= 110
+    assert np.mean(ok[0.5]) >= 0.94
+    assert np.mean(ok[0.0]) < 0.93  # without the weights this patient is below the target
 
 
 def test_every_real_walk_passes_the_plausibility_gate(real):
@@ -234,4 +260,4 @@ def test_contacts_and_sides_on_held_out_data(heldout_gait, left_axis_known):
         ok += [a.events[i].contact.side[0].upper() == r.ic["side"].iloc[j] for i, j in pairs]
     assert tally.tp + tally.fn == 109  # MS_001's reference contacts
     assert tally.f1 >= 0.848  # mobgap's best detector there (Ionescu, whole recordings)
-    assert np.mean(ok) >= 0.9
+    assert np.mean(ok) >= 0.91

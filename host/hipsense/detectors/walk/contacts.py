@@ -155,6 +155,16 @@ class ContactDetector(Algorithm):
     impact_hz: cut-off of that high-pass (Hz).
     missed_ratio: an interval longer than this many typical steps (running mean) counts as a
         missed contact in between, so the next side is the same as the last one.
+    cue_weighting: how far (0..1) the two side cues' weights move, after ``weigh_after`` steps,
+        from ``yaw_weight`` and 1 toward weights in proportion to how reliable each cue has
+        been in this walk, measured against the side the previous steps predict (only where
+        that prediction is at least ``teach_state`` and the step regular). People differ: the
+        yaw rate is right for 0.45-0.99 of one person's single steps (IPOL_03 0.45, SEMIO_ms
+        0.99), the medio-lateral cue 0.90-1.00 (docs/gait.md). 0.5, 40 steps and 0.25: the
+        pooled best of a 64-setting grid over the real sets (30, 40 and 60 steps tie), chosen
+        leave one participant out by every participant but MS_001 (docs/validation.md).
+    weigh_after: see ``cue_weighting`` (steps of the walk).
+    teach_state: see ``cue_weighting`` (the side score's units; 1 marks a side uncertain).
     keep_contacts: how many recent contacts ``contacts_`` keeps (None: all, for offline use;
         a number keeps memory constant over a live walk of any length).
 
@@ -216,6 +226,9 @@ class ContactDetector(Algorithm):
         irregular_memory: float = 0.2,
         walk_impact: float = 2.0,
         before_steps: float = 0.5,
+        cue_weighting: float = 0.5,
+        weigh_after: int = 40,
+        teach_state: float = 0.25,
     ) -> None:
         if not rate_hz >= MIN_RATE_HZ:
             raise RateTooLowError(
@@ -283,6 +296,13 @@ class ContactDetector(Algorithm):
         self._n_side_seen = 0
         self._yaw_abs = 0.0
         self._ml_abs = 0.0
+        self.cue_weighting = cue_weighting
+        self.weigh_after = weigh_after
+        self.teach_state = teach_state
+        # running mean sign of each cue (yaw, medio-lateral) against the side the previous
+        # steps predict, over the steps that teach (see _cue_weights)
+        self._cue_sign = np.zeros(2)
+        self._cue_taught = 0
         self._hp_ba = _butter(2, impact_hz, "high", rate_hz)
         self._env_ba = _butter(1, 0.2, "low", rate_hz)
         self._hp_zi = np.zeros((2, 3))
@@ -471,7 +491,9 @@ class ContactDetector(Algorithm):
         if interval_s <= self.max_step_s:
             self._confirm_walking(interval_s, impact)
         self._last_peak_t_s = t_peak_s
-        evidence = self._evidence(yaw_dps, h_mps2, parity, interval_s <= self.max_step_s)
+        same_bout = interval_s <= self.max_step_s
+        prior = parity * self._side_state  # the side the previous steps predict
+        evidence = self._evidence(yaw_dps, h_mps2, parity, same_bout, regular, prior)
         # off the rhythm (or before one is known), the interval may hide an extra or a missed
         # contact: the previous side then says less about this one
         memory = self.side_memory if regular else self.irregular_memory
@@ -505,19 +527,26 @@ class ContactDetector(Algorithm):
             self._walking = statistics.median(self._run_impacts) >= self.walk_impact
 
     def _evidence(
-        self, yaw_dps: float, h_lags_mps2: FloatArray, parity: float, same_bout: bool
+        self,
+        yaw_dps: float,
+        h_lags_mps2: FloatArray,
+        parity: float,
+        same_bout: bool,
+        regular: bool,
+        prior: float,
     ) -> float:
         """Side evidence (> 0 right) from the yaw rate and, once the pelvis's left axis is
         known, the medio-lateral weight-shift cue read at the lag (``h_lags_mps2``: one row per
         lag of ``ml_lags_s``) whose cue has alternated best from step to step in this walk: the
         side alternates, so the lag that reads it alternates too; when the person's timing
-        differs, another lag takes over (docs/gait.md)."""
+        differs, another lag takes over (docs/gait.md). The two cues' weights then follow how
+        reliable each has been in this walk (:meth:`_cue_weights`)."""
         self._yaw_abs += (abs(yaw_dps) - self._yaw_abs) / min(self._n_side_seen + 1, 20)
         self._n_side_seen += 1
-        evidence = self.yaw_weight * yaw_dps / max(self._yaw_abs, 1e-9)
+        yaw = yaw_dps / max(self._yaw_abs, 1e-9)
         left = self.left_axis if self.left_axis is not None else self.learned_left_axis()
         if left is None:
-            return evidence
+            return self.yaw_weight * yaw
         ml = h_lags_mps2 @ left
         self._ml_abs_lags += (np.abs(ml) - self._ml_abs_lags) / min(self._n_side_seen, 20)
         cue = ml / np.maximum(self._ml_abs_lags, 1e-9)
@@ -533,7 +562,44 @@ class ContactDetector(Algorithm):
             ):
                 self._lag = best
         self._prev_cue = cue
-        return evidence + float(cue[self._lag])
+        read = float(cue[self._lag])
+        w_yaw, w_ml = self._cue_weights(yaw, read, prior, same_bout and regular)
+        return w_yaw * yaw + w_ml * read
+
+    def _cue_weights(
+        self, yaw: float, ml: float, prior: float, teaches: bool
+    ) -> tuple[float, float]:
+        """The weights of the yaw and medio-lateral cues (each scaled by its running mean size):
+        ``yaw_weight`` and 1 at first; after ``weigh_after`` steps, ``cue_weighting`` of the way
+        to weights in proportion to each cue's log-odds in this walk.
+
+        A cue right with probability p has mean sign 2p - 1 against the true side. The truth is
+        not known, but the side the previous steps predict (``prior``: the side state carried
+        over, before this step's cues) is, when it is large (``teach_state``) and the step
+        regular (``teaches``), right with some probability q, the same for both cues; each cue's
+        mean sign against it is (2p - 1)(2q - 1), so their ratio is the ratio of the cues'
+        reliabilities, sign included, whatever extra or missed contacts do to q. Each cue is
+        weighed by atanh(its mean sign): half its log-odds when q = 1, both shrunk alike
+        otherwise. The yaw rate's timing and sign against the side vary between people, the
+        medio-lateral cue is weak in some patients (docs/gait.md): each walk gives more weight
+        to the cue that has been right in it. The medio-lateral cue keeps at least half of its
+        weight (with the defaults the yaw weight stays within -0.5..0.75 of the total 1.25)."""
+        if teaches and abs(prior) >= self.teach_state:
+            self._cue_taught += 1
+            signs = np.sign([yaw, ml]) * np.sign(prior)
+            self._cue_sign += (signs - self._cue_sign) / min(self._cue_taught, 20)
+        w_yaw, total = self.yaw_weight, self.yaw_weight + 1.0
+        if (
+            self.cue_weighting > 0.0
+            and self._n_side_seen >= self.weigh_after
+            and self._cue_taught >= self.ml_min_steps
+        ):
+            s_max = 0.95  # a cue is never taken as certain
+            odds_yaw = float(np.arctanh(np.clip(self._cue_sign[0], -s_max, s_max)))
+            odds_ml = float(np.arctanh(np.clip(self._cue_sign[1], 0.01, s_max)))
+            fitted = total * odds_yaw / (abs(odds_yaw) + odds_ml)
+            w_yaw += self.cue_weighting * (fitted - w_yaw)
+        return w_yaw, total - abs(w_yaw)
 
     def learned_left_axis(self) -> FloatArray | None:
         """The left axis learned so far (unit, sensor axes), None before ``ml_min_steps``."""
