@@ -124,8 +124,8 @@ class ContactDetector(Algorithm):
         by then, yet after at least ``min_confirm_s``; None confirms every peak for
         ``confirm_s``. A peak that comes late in its step (0.1–0.25 s after the contact: slow
         or double-humped steps) was otherwise announced up to 450 ms after the contact. (0.03
-        with 0.09: contacts and sides of every participant of the real sets as with the full
-        confirmation, steps announced more than 300 ms after their contact 23 → 12 of 2096,
+        with 0.09: every participant's contacts F1 as with the full confirmation, sides within
+        one step, steps announced more than 300 ms after their contact 23 → 12 of 2096,
         docs/validation.md.) The first two contacts of a bout have no rhythm yet: full window.
     min_confirm_s: the shortest confirmation (s); the side cue's reading lags beyond it are
         read at its last sample.
