@@ -21,6 +21,10 @@ A plausibility gate drops peaks a walking pelvis cannot give (gravity far from 1
 noise, a shaken sensor) and marks each contact with whether its bout has shown the steady,
 heel-striking rhythm of walking (``Contact.walking``; docs/gait.md).
 
+Within a bout's rhythm a peak is decided by a deadline after the peak the rhythm expects, with
+what is known then (``deadline_s``), so a step whose peak comes late is still announced soon
+after its contact.
+
 Every filter is a causal IIR whose state carries over between chunks, so any chunking gives the
 same events.
 """
@@ -103,7 +107,8 @@ class ContactDetector(Algorithm):
     band_hz: pass band of the vertical-acceleration filter (Hz).
     yaw_band_hz: pass band of the yaw-rate and horizontal-acceleration filters used for the
         side (Hz).
-    confirm_s: samples after a peak that must stay below it before the IC is emitted (s).
+    confirm_s: samples after a peak that must stay below it before the IC is emitted (s; at
+        most: see ``deadline_s``).
     before_s: samples before a peak that must stay below it (s); at least, see
         ``before_steps``.
     before_steps: in slow walking the look-back is this many running step times (when longer
@@ -114,6 +119,16 @@ class ContactDetector(Algorithm):
         too. It looks back only: no delay.
     delay_s: subtracted from the peak time to give the contact time, about the filter's delay
         (s; 0.08 chosen leave-one-participant-out over the real sets, docs/validation.md).
+    deadline_s: a peak is decided at the latest this long after the peak the bout's rhythm
+        expects (the last peak plus the look-back's running step time), with the samples seen
+        by then, yet after at least ``min_confirm_s``; None confirms every peak for
+        ``confirm_s``. A peak that comes late in its step (0.1–0.25 s after the contact: slow
+        or double-humped steps) was otherwise announced up to 450 ms after the contact. (0.03
+        with 0.09: every participant's contacts F1 as with the full confirmation, sides within
+        one step, steps announced more than 300 ms after their contact 23 → 12 of 2096,
+        docs/validation.md.) The first two contacts of a bout have no rhythm yet: full window.
+    min_confirm_s: the shortest confirmation (s); the side cue's reading lags beyond it are
+        read at its last sample.
     min_step_s: shortest accepted time between two contacts (s).
     max_step_s: a longer gap ends the bout (s).
     min_peak_mps2: smallest accepted peak of the filtered vertical acceleration (m/s²).
@@ -229,6 +244,8 @@ class ContactDetector(Algorithm):
         cue_weighting: float = 0.5,
         weigh_after: int = 40,
         teach_state: float = 0.25,
+        deadline_s: float | None = 0.03,
+        min_confirm_s: float = 0.09,
     ) -> None:
         if not rate_hz >= MIN_RATE_HZ:
             raise RateTooLowError(
@@ -320,6 +337,12 @@ class ContactDetector(Algorithm):
         self._y_zi = np.zeros(2 * 2)
         self._rms_zi = np.zeros(1)
         self._n_after = max(1, round(confirm_s * rate_hz))
+        self.deadline_s = deadline_s
+        self.min_confirm_s = min_confirm_s
+        # the impact is read up to 0.05 s after the peak: the shortest window holds it
+        self._n_min_after = min(
+            self._n_after, max(self._n_impact - 1, 1, round(min_confirm_s * rate_hz))
+        )
         self._n_before = max(1, round(before_s * rate_hz))
         self.ml_before_s = ml_before_s
         self.ml_before_weight = ml_before_weight
@@ -397,36 +420,22 @@ class ContactDetector(Algorithm):
     def _decide(self) -> list[Contact]:
         buf = self._buf
         x = buf[:, 1]
-        last = buf.shape[0] - self._n_after  # candidates need their confirmation window
+        n = buf.shape[0]
+        last = n - self._n_min_after  # candidates need at least their shortest window
         start = max(self._next, self._n_hist)
         found: list[Contact] = []
         if last > start:
             seg = x[start - 1 : last + 1]
             cand = np.flatnonzero((seg[1:-1] > seg[:-2]) & (seg[1:-1] >= seg[2:])) + start
+            self._next = last
             for i in cand:
                 if x[i] < buf[i, 2]:
                     continue
-                n_back = max(self._n_before, round(self.before_steps * self._pace_s * self.rate_hz))
-                lo, hi = i - min(n_back, self._n_hist), i + self._n_after + 1
-                if x[i] < x[lo:hi].max():
-                    continue
-                impact = float(buf[i - self._n_side : i + self._n_impact, 4].max())
-                if impact < self.min_impact:
-                    continue
-                if not self._plausible(float(x[i]), *buf[i, 8:11]):
-                    continue
-                t_peak = float(buf[i, 0])  # a Python float: cheaper to keep and encode
-                if t_peak - self._last_peak_t_s < self.min_step_s:
-                    continue
-                yaw = float(buf[i - self._n_side, 3])
-                b0, b1 = self._n_ml_before  # the weight shift: after minus (part of) before
-                h = buf[i + self._n_lags, 5:8] - self.ml_before_weight * buf[
-                    i - b0 : i - b1, 5:8
-                ].mean(axis=0)
-                found.append(
-                    self._contact(t_peak, yaw, h, float(buf[i + self._n_after, 0]), impact)
-                )
-            self._next = last
+                end = i + self._window(float(buf[i, 0]))  # the decision sample
+                if end >= n:  # its window is not in yet: decided in a later chunk
+                    self._next = int(i)
+                    break
+                self._accept(int(i), end, found)
         keep = self._n_hist + self._n_after + 1
         if buf.shape[0] > keep:
             cut = min(buf.shape[0] - keep, self._next - self._n_hist)
@@ -434,6 +443,41 @@ class ContactDetector(Algorithm):
                 self._buf = buf[cut:]
                 self._next -= cut
         return found
+
+    def _accept(self, i: int, end: int, found: list[Contact]) -> None:
+        """Decide the peak at buffer row ``i`` with the samples up to row ``end``."""
+        buf = self._buf
+        x = buf[:, 1]
+        n_back = max(self._n_before, round(self.before_steps * self._pace_s * self.rate_hz))
+        if x[i] < x[i - min(n_back, self._n_hist) : end + 1].max():
+            return
+        impact = float(buf[i - self._n_side : i + self._n_impact, 4].max())
+        if impact < self.min_impact:
+            return
+        if not self._plausible(float(x[i]), *buf[i, 8:11]):
+            return
+        t_peak = float(buf[i, 0])  # a Python float: cheaper to keep and encode
+        if t_peak - self._last_peak_t_s < self.min_step_s:
+            return
+        yaw = float(buf[i - self._n_side, 3])
+        b0, b1 = self._n_ml_before  # the weight shift: after minus (part of) before
+        # a window cut by the deadline reads the later lags at its last sample
+        h = buf[i + np.minimum(self._n_lags, end - i), 5:8] - self.ml_before_weight * buf[
+            i - b0 : i - b1, 5:8
+        ].mean(axis=0)
+        found.append(self._contact(t_peak, yaw, h, float(buf[end, 0]), impact))
+
+    def _window(self, t_peak_s: float) -> int:
+        """Samples after a peak at ``t_peak_s`` that confirm it: ``confirm_s``, cut so that the
+        decision comes at most ``deadline_s`` after the peak the bout's rhythm expects (the last
+        peak plus the running step time), and never below ``min_confirm_s``."""
+        if self.deadline_s is None or self._pace_s <= 0.0:
+            return self._n_after
+        if t_peak_s - self._last_peak_t_s > self.max_step_s:  # a new bout: no rhythm yet
+            return self._n_after
+        due_s = self._last_peak_t_s + self._pace_s + self.deadline_s - t_peak_s
+        n_due = int(np.floor(due_s * self.rate_hz + 1e-9))
+        return min(self._n_after, max(self._n_min_after, n_due))
 
     def _plausible(
         self,
