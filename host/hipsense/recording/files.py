@@ -13,9 +13,10 @@ import pyarrow as pa
 
 from hipsense.recording.csv_io import read_csv_text, to_csv_text
 from hipsense.recording.exceptions import RecordingError
+from hipsense.recording.limits import PARQUET_MAGIC
 from hipsense.recording.meta import RecordingMeta, meta_from_json, meta_to_json
 from hipsense.recording.model import Recording
-from hipsense.recording.parquet_io import PARQUET_MAGIC, read_parquet, to_table, write_parquet
+from hipsense.recording.parquet_io import read_parquet, to_table, write_parquet
 from hipsense.recording.rate import infer_rate_hz
 from hipsense.recording.schema import SEQ, T_S, RowLabel, normalise_frame, row_label_0
 
