@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from hipsense.analysis import analyse
-from hipsense.analysis.exercise import run_session
+from hipsense.analysis.exercise import ExerciseAnalysis, run_session
 from hipsense.conventions.exercises import SPECS, get_spec
 from hipsense.detectors.exercise.compare import FLOOR_DEG, harder_side
 from hipsense.motion.errors import PostureError
@@ -180,3 +180,36 @@ def test_store_key_figures_per_side() -> None:
     figs = {(f.name, f.side): f.value for f in key_figures("exercise:clamshell", doc)}
     assert figs[("reps", "right")] == figs[("reps", "left")] == 5
     assert figs[("roll_back_mean", "right")] > 10.0 > figs[("roll_back_mean", "left")]
+
+
+@pytest.mark.parametrize(
+    ("scenario", "said", "not_said"),
+    [
+        ("exercise-clamshell-roll_back-right", "top hip rolls back", ("roll_back", "roll back in")),
+        ("exercise-hip-flexor-stretch-rotation-right", "pelvis turns", ("1 holds", "rotation ")),
+    ],
+)
+def test_summary_and_report_name_faults_in_words_and_count_in_good_english(
+    scenario: str, said: str, not_said: tuple[str, ...]
+) -> None:
+    """The summary said "roll_back 5× (max 13.93°)", the report "roll back in 5 of 5" and
+    "1 holds on the right side": the fault's key, not its words (which the table used)."""
+    from hipsense.report.exercise import verdict_lines
+
+    result = analyse(simulate(scenario, seed=0).to_recording())
+    assert isinstance(result, ExerciseAnalysis)
+    for text in (result.summary_text(), "\n".join(verdict_lines(result.doc))):
+        assert f"{said} " in text
+        assert not any(bad in text for bad in not_said)
+
+
+def test_the_butt_squeeze_report_counts_its_reps() -> None:
+    """One set without sides: the report's table said "reps: not done | not done"."""
+    from hipsense.report.exercise import build_page
+
+    result = analyse(simulate("exercise-butt-squeeze", seed=0).to_recording())
+    assert isinstance(result, ExerciseAnalysis)
+    n = result.doc["per_side"]["both"]["n_reps"]
+    assert n > 0
+    reps = next(r for r in build_page(result).rows if r.label == "reps")
+    assert (reps.left, reps.right, reps.difference) == ("", "", str(n))
