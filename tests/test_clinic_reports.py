@@ -206,3 +206,25 @@ def test_exercise_figures_over_time_are_named_as_the_exercise_report_names_them(
     assert re.search(r"reps \(or holds\) done on this side, right \(reps\): 2026-11-02 \d+  "
                      r"2026-11-23 \d+\n", text)  # fmt: skip
     assert re.search(r"<td>\d+ → \d+</td>", table)
+
+
+@pytest.mark.parametrize("height_cm", [None, 175.0])
+def test_the_walk_report_shows_step_length_as_the_summary_does(height_cm: float | None) -> None:
+    """With the height the summary gave step length per side but the report's table did not;
+    the summary also said "side uncertain for 0 of them"."""
+    from hipsense.report.walk import build_page
+
+    rec = simulate("walk-normal", seed=3, duration_s=20).to_recording()
+    options = {} if height_cm is None else {"height_cm": height_cm}
+    result = analyse(rec, "walk", **options)
+    rows = {r.label: r for r in build_page(result).rows}
+    summary = result.summary_text()
+    assert "side uncertain for 0 " not in summary
+    if height_cm is None:
+        assert "step length" not in rows
+        return
+    length = {s: result.tracker.pace_["step_length_m"][s].mean for s in ("left", "right")}
+    row = rows["step length"]
+    assert (row.left, row.right) == (f"{length['left']:.2f} m", f"{length['right']:.2f} m")
+    for side in ("left", "right"):
+        assert f"{side} {length[side]:.2f} ± " in summary

@@ -231,12 +231,13 @@ class WalkAnalysis:
                 f"({n} isolated peak{'' if n == 1 else 's'} discarded), so no contacts, steps "
                 "or verdict. Is this a walking recording, with the sensor on the pelvis?"
             )
+        uncertain = sum(abs(e.contact.side_score) < SIDE_CERTAIN_SCORE for e in self.events)
         lines = [
             f"Walk: {len(self.events)} contacts "
             f"({sum(e.contact.side == 'left' for e in self.events)} left, "
             f"{sum(e.contact.side == 'right' for e in self.events)} right), "
-            f"{len(self.bouts())} bout(s), {self.duration_s:.1f} s; side uncertain for "
-            f"{sum(abs(e.contact.side_score) < SIDE_CERTAIN_SCORE for e in self.events)} of them",
+            f"{len(self.bouts())} bout(s), {self.duration_s:.1f} s"
+            + (f"; side uncertain for {uncertain} of them" if uncertain else ""),
             f"Drop of the swing side: right stance {_ms(d['right'], '°')}, "
             f"left stance {_ms(d['left'], '°')}; {drop_difference_words(sym)}",
             f"Step time: right {_ms(st['right'], ' s', 3)}, left {_ms(st['left'], ' s', 3)}; "

@@ -84,6 +84,13 @@ def build_page(analysis: WalkAnalysis, patient: dict[str, Any] | None = None) ->
             "" if si is None else f"right steps {abs(si):.1f} % "
             + ("longer" if si >= 0 else "shorter"),
         ))  # fmt: skip
+    length = {s: tr.pace_["step_length_m"][s] for s in SIDES}
+    if length["left"].n and length["right"].n:  # with the height: as the summary gives them
+        rows.append(Row(
+            "step length", fmt(length["left"].mean, "m", 2), fmt(length["right"].mean, "m", 2),
+            fmt(length["right"].mean - length["left"].mean, "m", 2, sign=True),
+            "no reference band; about ±7 % over 10 m (docs/validation.md)",
+        ))  # fmt: skip
     for key, label, unit, digits in (("cadence_steps_per_min", "cadence", "steps/min", 0),
                                      ("speed_mps", "walking speed", "m/s", 2)):  # fmt: skip
         value = doc.get(key, (doc.get("pace") or {}).get(key))
