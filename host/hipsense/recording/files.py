@@ -25,11 +25,19 @@ PARTIAL_SUFFIX = ".partial"
 
 
 def format_for(path: Path, fmt: str | None) -> str:
-    """``fmt`` if given, else ``csv`` for a ``.csv`` suffix and ``parquet`` otherwise."""
+    """``fmt`` if given, else ``csv`` for a ``.csv`` suffix and ``parquet`` otherwise. A ``fmt``
+    that contradicts a ``.csv`` or ``.parquet`` name is refused: the file could not be read back
+    (a ``.parquet`` name is read as Parquet)."""
     if fmt is None:
         return "csv" if path.suffix.lower() == ".csv" else "parquet"
     if fmt not in FORMATS:
         raise RecordingError(f"unknown recording format {fmt!r}: use one of {', '.join(FORMATS)}")
+    named = path.suffix.lower().removeprefix(".")
+    if named in FORMATS and named != fmt:
+        raise RecordingError(
+            f"{path}: a .{named} name for a {fmt} recording; name it "
+            f"{path.with_suffix('.' + fmt)}, or leave out --format"
+        )
     return fmt
 
 
