@@ -125,3 +125,20 @@ def test_history_prints_no_negative_zero_and_speed_to_the_cm() -> None:
                                series("walking speed", "m/s", 1.252)])  # fmt: skip
     assert "drop difference (°): 2026-12-07 0.0" in text and "-0.0" not in text
     assert "walking speed (m/s): 2026-12-07 1.25" in text
+
+
+@pytest.mark.parametrize("age", [30.0, 65.0])
+def test_the_stance_report_never_names_a_none_age_band(age: float) -> None:
+    """`report stance --age 30` (no checked reference for that age) said "Against the age None
+    reference" and, in the table, "no age norm (pass --age ...)" although --age was given."""
+    from hipsense.report.balance import build_page
+
+    result = analyse(simulate("stance-eyes-open", seed=0).to_recording(), "balance", age_years=age)
+    page = build_page(result)
+    words = "\n".join(page.verdict) + "\n" + "\n".join(str(r) for r in page.rows)
+    assert "None" not in words and "pass --age" not in words
+    assert "Age reference: " in words
+    if age == 30.0:
+        assert "no checked reference for age 30 with eyes open" in words
+    else:
+        assert "60-69" in words  # the band, from the reference found
