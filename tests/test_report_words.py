@@ -18,6 +18,8 @@ from hipsense.report import write_report
 from hipsense.report.bridge import verdict_lines as bridge_verdict
 from hipsense.report.layout import fmt
 from hipsense.sim.scenarios import simulate
+from hypothesis import given
+from hypothesis import strategies as st
 
 
 @pytest.fixture(scope="module")
@@ -142,3 +144,21 @@ def test_the_stance_report_never_names_a_none_age_band(age: float) -> None:
         assert "no checked reference for age 30 with eyes open" in words
     else:
         assert "60-69" in words  # the band, from the reference found
+
+
+@given(st.floats(min_value=-0.0499, max_value=0.0499, allow_nan=False))
+def test_fmt_never_writes_a_negative_zero(value: float) -> None:
+    """The walk report showed a drop difference of "-0.0°" (the history already avoided it)."""
+    assert fmt(value, "°", sign=True) == "+0.0°" and fmt(value, "s") == "0.0 s"
+
+
+def test_a_walk_report_without_walking_says_so_as_the_summary_does() -> None:
+    """A recording without walking: the summary said "No walking found ...", the report's
+    verdict "not enough steps yet (10 more per side needed)", as if the walk were too short."""
+    from hipsense.report.walk import build_page
+
+    result = analyse(simulate("still", seed=0, duration_s=20).to_recording(), "walk")
+    assert not result.walking_found
+    page = build_page(result)
+    assert page.verdict[0] == result.summary_text().splitlines()[0]
+    assert page.verdict[0].startswith("No walking found") and "yet" not in page.verdict[0]

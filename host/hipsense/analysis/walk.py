@@ -225,12 +225,7 @@ class WalkAnalysis:
         st = {s: sym.step_s[s] for s in SIDES}
         step_si = sym.step_time_si()
         if not self.walking_found:
-            n = self.rejected_contacts
-            return (
-                f"No walking found in {self.duration_s:.1f} s: no steady rhythm of steps "
-                f"({n} isolated peak{'' if n == 1 else 's'} discarded), so no contacts, steps "
-                "or verdict. Is this a walking recording, with the sensor on the pelvis?"
-            )
+            return self.no_walking_text()
         uncertain = sum(abs(e.contact.side_score) < SIDE_CERTAIN_SCORE for e in self.events)
         lines = [
             f"Walk: {len(self.events)} contacts "
@@ -254,6 +249,16 @@ class WalkAnalysis:
         if changed:
             lines.append(f"Note: {changed}.")
         return "\n".join(lines)
+
+    def no_walking_text(self) -> str:
+        """What the summary and the report say instead of a verdict when no walking was
+        found (the plausibility gate)."""
+        n = self.rejected_contacts
+        return (
+            f"No walking found in {self.duration_s:.1f} s: no steady rhythm of steps "
+            f"({n} isolated peak{'' if n == 1 else 's'} discarded), so no contacts, steps "
+            "or verdict. Is this a walking recording, with the sensor on the pelvis?"
+        )
 
     def _pace_text(self) -> str:
         steps = [e.step for e in self.events if e.step is not None and e.step.valid]

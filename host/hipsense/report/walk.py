@@ -98,7 +98,7 @@ def build_page(analysis: WalkAnalysis, patient: dict[str, Any] | None = None) ->
             rows.append(Row(label, difference=fmt(float(value), unit, digits)))
     n_left = sum(e.contact.side == "left" for e in analysis.events)
     n_right = sum(e.contact.side == "right" for e in analysis.events)
-    verdict = [tr.verdict_.text,
+    verdict = [tr.verdict_.text if analysis.walking_found else analysis.no_walking_text(),
                f"{n_left} left and {n_right} right foot contacts over "
                f"{analysis.duration_s:.0f} s of recording."]  # fmt: skip
     caution, board_notes = board_lines(doc)
