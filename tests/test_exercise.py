@@ -213,3 +213,14 @@ def test_the_butt_squeeze_report_counts_its_reps() -> None:
     assert n > 0
     reps = next(r for r in build_page(result).rows if r.label == "reps")
     assert (reps.left, reps.right, reps.difference) == ("", "", str(n))
+
+
+def test_sides_for_an_exercise_without_sides_is_refused_not_ignored() -> None:
+    """`exercise butt-squeeze --sides left` ran one set without sides, as if --sides were not
+    given: refused before anything starts, as `analyze` refuses an option that does not apply."""
+    from click.testing import CliRunner
+    from hipsense.cli import cli
+
+    result = CliRunner().invoke(cli, ["exercise", "butt-squeeze", "--virtual", "--sides", "left"])
+    assert result.exit_code == 2
+    assert "butt squeeze is one set without sides: leave out --sides" in result.output

@@ -164,6 +164,9 @@ def exercise(
     spec = SPECS[name]
     sides = [s.strip() for s in (sides_text or "right,left").split(",") if s.strip()]
     if not spec.sided:
+        if sides_text is not None:  # refused, never ignored
+            raise click.BadParameter(f"the {spec.title.lower()} is one set without sides: "
+                                     "leave out --sides")  # fmt: skip
         sides = ["both"]
     elif not sides or any(s not in ("left", "right") for s in sides):
         raise click.BadParameter("--sides takes left or right, comma-separated")
