@@ -162,3 +162,17 @@ def test_a_walk_report_without_walking_says_so_as_the_summary_does() -> None:
     page = build_page(result)
     assert page.verdict[0] == result.summary_text().splitlines()[0]
     assert page.verdict[0].startswith("No walking found") and "yet" not in page.verdict[0]
+
+
+def test_a_walk_whose_forward_direction_is_ambiguous_is_cautioned_beside_the_figures() -> None:
+    """The summary warned that left and right may be swapped; the report only said so in its
+    last note (in the angles' source), below the left/right table a physio reads first."""
+    from hipsense.report.walk import build_page
+
+    result = analyse(simulate("walk-normal", seed=0, duration_s=20).to_recording(), "walk")
+    for ambiguous in (False, True):
+        result.forward_ambiguous = ambiguous
+        verdict = " ".join(build_page(result).verdict)
+        assert ("left and right may be swapped" in verdict) == ambiguous
+        assert ("left and right may be swapped" in result.summary_text()) == ambiguous
+        assert "docs/" not in verdict

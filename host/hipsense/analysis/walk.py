@@ -58,6 +58,13 @@ CHUNK_SAMPLES = 1000
 """Offline chunk size; any size gives the same events (tested)."""
 
 
+FORWARD_AMBIGUOUS = (
+    "the sensor's forward direction could not be told from this recording, so left and right "
+    "may be swapped: pass --axes"
+)
+"""What the summary and the report say when the mounting's forward sign is ambiguous."""
+
+
 @dataclass
 class WalkAnalysis:
     """The walk analysis of one recording (see :func:`analyse_walk`)."""
@@ -241,10 +248,7 @@ class WalkAnalysis:
             f"Verdict: {tr.verdict_.text}",
         ]
         if self.forward_ambiguous:
-            lines.append(
-                "Warning: the sensor's forward direction could not be told from this recording, "
-                "so left and right may be swapped: pass --axes (docs/gait.md)."
-            )
+            lines.append(f"Warning: {FORWARD_AMBIGUOUS} (docs/gait.md).")
         changed = settings_change_words(board_doc(self.meta, self.settings_changed_t_s))
         if changed:
             lines.append(f"Note: {changed}.")

@@ -102,6 +102,10 @@ def build_page(analysis: WalkAnalysis, patient: dict[str, Any] | None = None) ->
                f"{n_left} left and {n_right} right foot contacts over "
                f"{analysis.duration_s:.0f} s of recording."]  # fmt: skip
     caution, board_notes = board_lines(doc)
+    if analysis.forward_ambiguous:  # beside the left/right figures, not only in the notes
+        from hipsense.analysis.walk import FORWARD_AMBIGUOUS
+
+        caution.insert(0, f"Caution: {FORWARD_AMBIGUOUS}.")
     verdict += caution
     angles = analysis.angles_source
     if angles == "recording":
