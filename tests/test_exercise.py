@@ -224,3 +224,25 @@ def test_sides_for_an_exercise_without_sides_is_refused_not_ignored() -> None:
     result = CliRunner().invoke(cli, ["exercise", "butt-squeeze", "--virtual", "--sides", "left"])
     assert result.exit_code == 2
     assert "butt squeeze is one set without sides: leave out --sides" in result.output
+
+
+def test_the_live_view_gives_each_threshold_its_unit() -> None:
+    """The live view showed "12.0°/s (threshold 30)": the threshold without its unit (° or
+    °/s), while the report gives it."""
+    import asyncio
+
+    from hipsense.cli.exercise import _ExerciseView
+    from rich.console import Console
+
+    spec = SPECS["side-lying-leg-raise"]
+    view = _ExerciseView(None, spec, ["right", "left"], 5, 30.0, 3.0, asyncio.Event())  # type: ignore[arg-type]
+    det = view.coach.session.detector
+    det.baseline_t_s_ = 0.0  # the start posture was held
+    det.fault_value = lambda i: 12.0  # type: ignore[method-assign]
+    console = Console(record=True, width=120)
+    console.print(view.table())
+    text = console.export_text()
+    units = {f.unit for f in spec.faults}
+    assert units == {"°", "°/s"}
+    for f in spec.faults:
+        assert f"(threshold {f.threshold:g}{f.unit})" in text
