@@ -197,3 +197,21 @@ def test_forked_workers_inherit_the_analysis_imported_once() -> None:
         env={**os.environ, "PYTHONPATH": str(host)},
     ).stdout.split("\n")  # fmt: skip
     assert out[:2] == ["[False, False, False]", "[True, True, False]"]
+
+
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [(["--test", "wlak"], "'wlak' is not one of"), (["--axes", "z,z,x"], "right-handed frame")],
+)
+def test_a_mistyped_test_or_axes_is_refused_before_any_recording_is_read(
+    folder: Path, tmp_path: Path, option: list[str], said: str
+) -> None:
+    """`batch --test wlak` analysed every recording into the same error row (and a rerun
+    with the right --test then skipped them all as done); refused as `analyze` refuses it."""
+    from click.testing import CliRunner
+    from hipsense.cli import cli
+
+    out = tmp_path / "r.parquet"
+    result = CliRunner().invoke(cli, ["batch", str(folder), "--out", str(out), *option])
+    assert result.exit_code == 2 and said in result.output
+    assert not out.exists() and not list(tmp_path.glob("r.parquet*"))

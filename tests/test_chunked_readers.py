@@ -462,3 +462,36 @@ def test_a_missing_time_among_the_first_is_named_not_blamed_on_the_rate(tmp_path
     with pytest.raises(RecordingError, match=r"column 'time_s' has a missing.* at row 7") as info:
         open_foreign_chunks(path, _map(True))
     assert "--rate-hz" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (b"PAR1" + bytes(range(256)) * 4, "a Parquet file, not a CSV"),
+        (b"\xff\xfe" + bytes(range(128, 256)) * 8, "not UTF-8 CSV text (byte 0"),
+        (b"time_s,ax\n\xff\xfe,1\n", None),  # bad bytes past the header: the reader's message
+    ],
+)
+def test_column_map_on_a_parquet_or_binary_file_names_it_without_noise(
+    tmp_path: Path, content: bytes, said: str | None
+) -> None:
+    """`analyze rec.parquet --column-map ...` printed "no column ...; it has PAR1<binary noise>":
+    the header was decoded with errors replaced. Now the file's kind is named."""
+    path = tmp_path / "their.csv"
+    path.write_bytes(content)
+    result = CliRunner().invoke(
+        cli, ["analyze", str(path), "--test", "walk", "--column-map", MAP_TEXT]
+    )
+    assert result.exit_code == 1
+    assert "\ufffd" not in result.output and "PAR1" not in result.output
+    if said is not None:
+        assert said in result.output
+
+
+def test_a_foreign_csv_with_only_its_header_says_it_has_no_samples(tmp_path: Path) -> None:
+    """A header without rows said "the time column gives no sample rate: pass --rate-hz"."""
+    path = tmp_path / "their.csv"
+    path.write_text("time_s," + ",".join(THEIRS) + "\n")
+    with pytest.raises(RecordingError, match="no samples") as info:
+        open_foreign_chunks(path, parse_column_map(MAP_TEXT))
+    assert "--rate-hz" not in str(info.value)

@@ -93,3 +93,19 @@ def test_sim_source_refuses_an_existing_file(tmp_path: Path):
     res = runner.invoke(cli, [*args, "--overwrite"])
     assert res.exit_code == 0, res.output
     assert src.read_bytes() != OLD.encode()
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("s.parquet", "csv"), ("s.csv", "parquet")])
+def test_a_format_that_contradicts_the_out_name_is_refused_before_streaming(
+    tmp_path: Path, name: str, fmt: str
+) -> None:
+    """`stream --format csv --out s.parquet` wrote CSV text into s.parquet, which `analyze`
+    then refused as "not a Parquet file": hipsense could not read back its own recording."""
+    out = tmp_path / name
+    res = CliRunner().invoke(
+        cli, ["stream", "--virtual", "--seconds", "1", "--format", fmt, "--out", str(out)]
+    )
+    assert res.exit_code == 1, res.output
+    assert f"a .{out.suffix[1:]} name for a {fmt} recording" in res.output
+    assert str(out.with_suffix("." + fmt)) in res.output
+    assert list(tmp_path.iterdir()) == []

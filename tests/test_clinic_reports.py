@@ -170,3 +170,61 @@ def test_report_command_names_the_patient_from_the_store(tmp_path: Path) -> None
     assert "Q1 (born 1949)" in html and (tmp_path / "x_report.pdf").is_file()
     res = runner.invoke(cli, ["report", str(path), "--patient", "nobody", *store])
     assert res.exit_code == 1 and "hipsense: " in res.output and "patients add nobody" in res.output
+
+
+def test_exercise_figures_over_time_are_named_as_the_exercise_report_names_them(
+    tmp_path: Path,
+) -> None:
+    """`hipsense history` and the progress report said "hike mean", "roll back mean" and
+    "reps ()" with "3.0" reps: the store's internal keys. Now the fault's own words (as the
+    exercise report shows them), counts whole, no empty unit; speed to the cm/s in both."""
+    from hipsense.conventions.exercises import SPECS
+    from hipsense.store.history import history_text
+
+    path = tmp_path / "s.sqlite"
+    with open_store(path) as store:
+        store.add_patient("PX-18")
+        for k, day in enumerate(("2026-11-02", "2026-11-23")):
+            rec = simulate("exercise-clamshell-hike-right", seed=k).to_recording()
+            rec.meta.start_time = f"{day}T10:00:00"
+            store.file_run("PX-18", rec.meta.test or "", tmp_path / f"e{k}.parquet", rec.meta,
+                           analyse(rec).to_json())  # fmt: skip
+        patient, runs, sessions = (
+            store.patient("PX-18"),
+            store.runs("PX-18"),
+            store.sessions("PX-18"),
+        )
+    series = history(runs)
+    text = history_text("PX-18", series)
+    html = write_progress_report(patient, sessions, runs, series, tmp_path / "p.html")[0]
+    table = html.read_text()
+    for shown in (text, table):
+        assert "hike mean" not in shown and "roll back mean" not in shown
+        assert "()" not in shown
+        for fault in SPECS["clamshell"].faults:
+            assert f"{fault.label}: mean peak per rep" in shown
+    assert re.search(r"reps \(or holds\) done on this side, right \(reps\): 2026-11-02 \d+  "
+                     r"2026-11-23 \d+\n", text)  # fmt: skip
+    assert re.search(r"<td>\d+ → \d+</td>", table)
+
+
+@pytest.mark.parametrize("height_cm", [None, 175.0])
+def test_the_walk_report_shows_step_length_as_the_summary_does(height_cm: float | None) -> None:
+    """With the height the summary gave step length per side but the report's table did not;
+    the summary also said "side uncertain for 0 of them"."""
+    from hipsense.report.walk import build_page
+
+    rec = simulate("walk-normal", seed=3, duration_s=20).to_recording()
+    options = {} if height_cm is None else {"height_cm": height_cm}
+    result = analyse(rec, "walk", **options)
+    rows = {r.label: r for r in build_page(result).rows}
+    summary = result.summary_text()
+    assert "side uncertain for 0 " not in summary
+    if height_cm is None:
+        assert "step length" not in rows
+        return
+    length = {s: result.tracker.pace_["step_length_m"][s].mean for s in ("left", "right")}
+    row = rows["step length"]
+    assert (row.left, row.right) == (f"{length['left']:.2f} m", f"{length['right']:.2f} m")
+    for side in ("left", "right"):
+        assert f"{side} {length[side]:.2f} ± " in summary

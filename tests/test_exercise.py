@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from hipsense.analysis import analyse
-from hipsense.analysis.exercise import run_session
+from hipsense.analysis.exercise import ExerciseAnalysis, run_session
 from hipsense.conventions.exercises import SPECS, get_spec
 from hipsense.detectors.exercise.compare import FLOOR_DEG, harder_side
 from hipsense.motion.errors import PostureError
@@ -180,3 +180,69 @@ def test_store_key_figures_per_side() -> None:
     figs = {(f.name, f.side): f.value for f in key_figures("exercise:clamshell", doc)}
     assert figs[("reps", "right")] == figs[("reps", "left")] == 5
     assert figs[("roll_back_mean", "right")] > 10.0 > figs[("roll_back_mean", "left")]
+
+
+@pytest.mark.parametrize(
+    ("scenario", "said", "not_said"),
+    [
+        ("exercise-clamshell-roll_back-right", "top hip rolls back", ("roll_back", "roll back in")),
+        ("exercise-hip-flexor-stretch-rotation-right", "pelvis turns", ("1 holds", "rotation ")),
+    ],
+)
+def test_summary_and_report_name_faults_in_words_and_count_in_good_english(
+    scenario: str, said: str, not_said: tuple[str, ...]
+) -> None:
+    """The summary said "roll_back 5× (max 13.93°)", the report "roll back in 5 of 5" and
+    "1 holds on the right side": the fault's key, not its words (which the table used)."""
+    from hipsense.report.exercise import verdict_lines
+
+    result = analyse(simulate(scenario, seed=0).to_recording())
+    assert isinstance(result, ExerciseAnalysis)
+    for text in (result.summary_text(), "\n".join(verdict_lines(result.doc))):
+        assert f"{said} " in text
+        assert not any(bad in text for bad in not_said)
+
+
+def test_the_butt_squeeze_report_counts_its_reps() -> None:
+    """One set without sides: the report's table said "reps: not done | not done"."""
+    from hipsense.report.exercise import build_page
+
+    result = analyse(simulate("exercise-butt-squeeze", seed=0).to_recording())
+    assert isinstance(result, ExerciseAnalysis)
+    n = result.doc["per_side"]["both"]["n_reps"]
+    assert n > 0
+    reps = next(r for r in build_page(result).rows if r.label == "reps")
+    assert (reps.left, reps.right, reps.difference) == ("", "", str(n))
+
+
+def test_sides_for_an_exercise_without_sides_is_refused_not_ignored() -> None:
+    """`exercise butt-squeeze --sides left` ran one set without sides, as if --sides were not
+    given: refused before anything starts, as `analyze` refuses an option that does not apply."""
+    from click.testing import CliRunner
+    from hipsense.cli import cli
+
+    result = CliRunner().invoke(cli, ["exercise", "butt-squeeze", "--virtual", "--sides", "left"])
+    assert result.exit_code == 2
+    assert "butt squeeze is one set without sides: leave out --sides" in result.output
+
+
+def test_the_live_view_gives_each_threshold_its_unit() -> None:
+    """The live view showed "12.0°/s (threshold 30)": the threshold without its unit (° or
+    °/s), while the report gives it."""
+    import asyncio
+
+    from hipsense.cli.exercise import _ExerciseView
+    from rich.console import Console
+
+    spec = SPECS["side-lying-leg-raise"]
+    view = _ExerciseView(None, spec, ["right", "left"], 5, 30.0, 3.0, asyncio.Event())  # type: ignore[arg-type]
+    det = view.coach.session.detector
+    det.baseline_t_s_ = 0.0  # the start posture was held
+    det.fault_value = lambda i: 12.0  # type: ignore[method-assign]
+    console = Console(record=True, width=120)
+    console.print(view.table())
+    text = console.export_text()
+    units = {f.unit for f in spec.faults}
+    assert units == {"°", "°/s"}
+    for f in spec.faults:
+        assert f"(threshold {f.threshold:g}{f.unit})" in text

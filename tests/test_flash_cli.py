@@ -361,3 +361,16 @@ def test_a_board_with_psram_gets_the_spiram_image(
     assert any(f"would download {image.FIRMWARE_BASE_URL}{name}" in line for line in ui.lines)
     assert any(f"would erase the flash and write {name}" in line for line in ui.lines)
     assert "erase_flash" not in calls
+
+
+def test_a_mistyped_board_profile_is_named_before_the_board_is_looked_for(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`flash --dry-run --board m5stick` (or `board config --profile m5stick`) without a board
+    said "no ESP32 board found" (or "the port does not exist"): the typo surfaced only once a
+    board was plugged in."""
+    port = ("--port", "/dev/ttyUSB97")
+    for command in (("flash", "--dry-run", "--board"), ("board", "config", "--profile")):
+        code, out = run_cli(capsys, *command, "m5stick", *port)
+        assert code == 1 and "unknown board profile 'm5stick'" in out and "m5stickc-plus2" in out
+        assert "does not exist" not in out

@@ -18,6 +18,8 @@ from hipsense.report import write_report
 from hipsense.report.bridge import verdict_lines as bridge_verdict
 from hipsense.report.layout import fmt
 from hipsense.sim.scenarios import simulate
+from hypothesis import given
+from hypothesis import strategies as st
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +127,52 @@ def test_history_prints_no_negative_zero_and_speed_to_the_cm() -> None:
                                series("walking speed", "m/s", 1.252)])  # fmt: skip
     assert "drop difference (°): 2026-12-07 0.0" in text and "-0.0" not in text
     assert "walking speed (m/s): 2026-12-07 1.25" in text
+
+
+@pytest.mark.parametrize("age", [30.0, 65.0])
+def test_the_stance_report_never_names_a_none_age_band(age: float) -> None:
+    """`report stance --age 30` (no checked reference for that age) said "Against the age None
+    reference" and, in the table, "no age norm (pass --age ...)" although --age was given."""
+    from hipsense.report.balance import build_page
+
+    result = analyse(simulate("stance-eyes-open", seed=0).to_recording(), "balance", age_years=age)
+    page = build_page(result)
+    words = "\n".join(page.verdict) + "\n" + "\n".join(str(r) for r in page.rows)
+    assert "None" not in words and "pass --age" not in words
+    assert "Age reference: " in words
+    if age == 30.0:
+        assert "no checked reference for age 30 with eyes open" in words
+    else:
+        assert "60-69" in words  # the band, from the reference found
+
+
+@given(st.floats(min_value=-0.0499, max_value=0.0499, allow_nan=False))
+def test_fmt_never_writes_a_negative_zero(value: float) -> None:
+    """The walk report showed a drop difference of "-0.0°" (the history already avoided it)."""
+    assert fmt(value, "°", sign=True) == "+0.0°" and fmt(value, "s") == "0.0 s"
+
+
+def test_a_walk_report_without_walking_says_so_as_the_summary_does() -> None:
+    """A recording without walking: the summary said "No walking found ...", the report's
+    verdict "not enough steps yet (10 more per side needed)", as if the walk were too short."""
+    from hipsense.report.walk import build_page
+
+    result = analyse(simulate("still", seed=0, duration_s=20).to_recording(), "walk")
+    assert not result.walking_found
+    page = build_page(result)
+    assert page.verdict[0] == result.summary_text().splitlines()[0]
+    assert page.verdict[0].startswith("No walking found") and "yet" not in page.verdict[0]
+
+
+def test_a_walk_whose_forward_direction_is_ambiguous_is_cautioned_beside_the_figures() -> None:
+    """The summary warned that left and right may be swapped; the report only said so in its
+    last note (in the angles' source), below the left/right table a physio reads first."""
+    from hipsense.report.walk import build_page
+
+    result = analyse(simulate("walk-normal", seed=0, duration_s=20).to_recording(), "walk")
+    for ambiguous in (False, True):
+        result.forward_ambiguous = ambiguous
+        verdict = " ".join(build_page(result).verdict)
+        assert ("left and right may be swapped" in verdict) == ambiguous
+        assert ("left and right may be swapped" in result.summary_text()) == ambiguous
+        assert "docs/" not in verdict

@@ -104,6 +104,17 @@ def summary(spec: ExerciseSpec, reps: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def count_words(n: int, mode: str) -> str:
+    """``1 rep``, ``5 reps``, ``1 hold``, ``2 holds``."""
+    unit = "hold" if mode == "hold" else "rep"
+    return f"{n} {unit}{'' if n == 1 else 's'}"
+
+
+def fault_words(doc: dict[str, Any]) -> dict[str, str]:
+    """Each fault's key -> its words as the exercise's instructions name it."""
+    return {th["fault"]: th["label"] for th in doc["thresholds"]}
+
+
 class ExerciseAnalysis:
     """The exercise result: sets, per side, left against right, the cues given."""
 
@@ -140,17 +151,16 @@ class ExerciseAnalysis:
 
     def summary_text(self) -> str:
         d = self.doc
-        unit = "holds" if d["mode"] == "hold" else "reps"
         total = sum(s["n_reps"] for s in d["sets"])
-        lines = [f"{d['title']}: {total} {unit} in {len(d['sets'])} set(s)"]
+        lines = [f"{d['title']}: {count_words(total, d['mode'])} in {len(d['sets'])} set(s)"]
+        words = fault_words(d)
         for s in d["sets"]:
             faults = ", ".join(
-                f"{k} {v['count']}× (max {v['max']}{v['unit']})"
+                f"{words[k]} {v['count']}× (max {v['max']}{v['unit']})"
                 for k, v in s["faults"].items() if v["count"]
             ) or "no fault past its threshold"  # fmt: skip
             hold = f", held {s['total_hold_s']:.1f} s" if d["mode"] == "hold" else ""
-            lines.append(f"  {s['side']}: {s['n_reps']} {hold and 'hold'}{'' if hold else 'reps'}"
-                         f"{hold}; {faults}")  # fmt: skip
+            lines.append(f"  {s['side']}: {count_words(s['n_reps'], d['mode'])}{hold}; {faults}")
         c = d["comparison"]
         if c.get("fault"):
             lines.append(f"  harder side: {c['harder_side'] or 'none named'} ({c['reason']})")

@@ -58,6 +58,13 @@ CHUNK_SAMPLES = 1000
 """Offline chunk size; any size gives the same events (tested)."""
 
 
+FORWARD_AMBIGUOUS = (
+    "the sensor's forward direction could not be told from this recording, so left and right "
+    "may be swapped: pass --axes"
+)
+"""What the summary and the report say when the mounting's forward sign is ambiguous."""
+
+
 @dataclass
 class WalkAnalysis:
     """The walk analysis of one recording (see :func:`analyse_walk`)."""
@@ -225,18 +232,14 @@ class WalkAnalysis:
         st = {s: sym.step_s[s] for s in SIDES}
         step_si = sym.step_time_si()
         if not self.walking_found:
-            n = self.rejected_contacts
-            return (
-                f"No walking found in {self.duration_s:.1f} s: no steady rhythm of steps "
-                f"({n} isolated peak{'' if n == 1 else 's'} discarded), so no contacts, steps "
-                "or verdict. Is this a walking recording, with the sensor on the pelvis?"
-            )
+            return self.no_walking_text()
+        uncertain = sum(abs(e.contact.side_score) < SIDE_CERTAIN_SCORE for e in self.events)
         lines = [
             f"Walk: {len(self.events)} contacts "
             f"({sum(e.contact.side == 'left' for e in self.events)} left, "
             f"{sum(e.contact.side == 'right' for e in self.events)} right), "
-            f"{len(self.bouts())} bout(s), {self.duration_s:.1f} s; side uncertain for "
-            f"{sum(abs(e.contact.side_score) < SIDE_CERTAIN_SCORE for e in self.events)} of them",
+            f"{len(self.bouts())} bout(s), {self.duration_s:.1f} s"
+            + (f"; side uncertain for {uncertain} of them" if uncertain else ""),
             f"Drop of the swing side: right stance {_ms(d['right'], '°')}, "
             f"left stance {_ms(d['left'], '°')}; {drop_difference_words(sym)}",
             f"Step time: right {_ms(st['right'], ' s', 3)}, left {_ms(st['left'], ' s', 3)}; "
@@ -245,14 +248,21 @@ class WalkAnalysis:
             f"Verdict: {tr.verdict_.text}",
         ]
         if self.forward_ambiguous:
-            lines.append(
-                "Warning: the sensor's forward direction could not be told from this recording, "
-                "so left and right may be swapped: pass --axes (docs/gait.md)."
-            )
+            lines.append(f"Warning: {FORWARD_AMBIGUOUS} (docs/gait.md).")
         changed = settings_change_words(board_doc(self.meta, self.settings_changed_t_s))
         if changed:
             lines.append(f"Note: {changed}.")
         return "\n".join(lines)
+
+    def no_walking_text(self) -> str:
+        """What the summary and the report say instead of a verdict when no walking was
+        found (the plausibility gate)."""
+        n = self.rejected_contacts
+        return (
+            f"No walking found in {self.duration_s:.1f} s: no steady rhythm of steps "
+            f"({n} isolated peak{'' if n == 1 else 's'} discarded), so no contacts, steps "
+            "or verdict. Is this a walking recording, with the sensor on the pelvis?"
+        )
 
     def _pace_text(self) -> str:
         steps = [e.step for e in self.events if e.step is not None and e.step.valid]

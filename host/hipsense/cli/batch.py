@@ -7,6 +7,20 @@ from typing import Any
 
 import click
 
+from hipsense.cli.analyze import TEST_NAMES
+from hipsense.conventions.axes import AxesError, parse_axes
+
+
+def _check_axes(value: str | None) -> str | None:
+    """Refuse axes that are not a right-handed frame before any recording is read (else every
+    recording would become the same error row)."""
+    if value is not None:
+        try:
+            parse_axes(value)
+        except AxesError as exc:
+            raise click.BadParameter(str(exc).removeprefix("--axes ")) from None
+    return value
+
 
 @click.command()
 @click.argument("source")
@@ -17,13 +31,17 @@ import click
     help="The results table (Parquet); a rerun skips the recordings already in it.",
 )
 @click.option(
-    "--test", default=None, help="Test to analyse every recording as (default: each file's own)."
+    "--test",
+    type=click.Choice(TEST_NAMES),
+    default=None,
+    help="Test to analyse every recording as (default: each file's own).",
 )
 @click.option(
     "--axes",
     default=None,
     metavar="X,Y,Z",
-    help="Sensor axes along the pelvis's anterior, left and up axes (walk).",
+    callback=lambda ctx, param, value: _check_axes(value),
+    help="Sensor axes along the pelvis's anterior, left and up axes (as for analyze).",
 )
 @click.option(
     "--workers",

@@ -68,13 +68,13 @@ def config(port: str | None, name: str | None, rate_hz: str | None, profile: str
 
     rate = int(rate_hz) if rate_hz else None
     validate_settings(name, rate)
+    # a mistyped --profile is named before the board is looked for, as a bad name or rate is
+    parsed, profile_bytes = load_profile(profile) if profile is not None else (None, None)
     with _connected(port) as link:
         if name is None and rate is None and profile is None:
             settings = read_config(link)
         else:
-            profile_bytes = None
-            if profile is not None:
-                parsed, profile_bytes = load_profile(profile)
+            if parsed is not None:
                 check_profile_chip(parsed, chip_from_machine(read_facts(link).machine))
             settings = write_config(link, name=name, rate_hz=rate, profile_json=profile_bytes)
             click.echo("saved; the firmware uses them from its next start (hipsense board reset)")

@@ -119,7 +119,9 @@ class _ExerciseView:
             for i, f in enumerate(self.spec.faults):
                 v = det.fault_value(i)
                 mark = "  [bold red]past the threshold[/]" if v > f.threshold else ""
-                table.add_row(f.label, f"{v:5.1f}{f.unit} (threshold {f.threshold:g}){mark}")
+                table.add_row(
+                    f.label, f"{v:5.1f}{f.unit} (threshold {f.threshold:g}{f.unit}){mark}"
+                )
         if self.last_cue and self.coach.t_s - self.last_cue[1] < CUE_SHOWN_S:
             table.add_row("[bold red]correct[/]", f"[bold red]{self.last_cue[0]}[/]")
         settings_row(table, self.coach.settings)
@@ -164,6 +166,9 @@ def exercise(
     spec = SPECS[name]
     sides = [s.strip() for s in (sides_text or "right,left").split(",") if s.strip()]
     if not spec.sided:
+        if sides_text is not None:  # refused, never ignored
+            raise click.BadParameter(f"the {spec.title.lower()} is one set without sides: "
+                                     "leave out --sides")  # fmt: skip
         sides = ["both"]
     elif not sides or any(s not in ("left", "right") for s in sides):
         raise click.BadParameter("--sides takes left or right, comma-separated")

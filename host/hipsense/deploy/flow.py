@@ -169,10 +169,11 @@ def _wait_for_repl(port: str, *, rediscover: bool) -> tuple[BoardLink, BoardFact
 
 def flash(opts: FlashOptions, ui: FlashUI) -> FlashResult:
     """Install or update MicroPython and the firmware on the board at ``opts.port``."""
+    # a mistyped --board is named before the board is looked for (also with no board plugged in)
+    profile, profile_bytes = load_profile(opts.board) if opts.board else (None, None)
     port = opts.port or choose_port(list_candidates())
     check_port_access(port)
     ui.step(f"board on {port}")
-    profile, profile_bytes = load_profile(opts.board) if opts.board else (None, None)
     try:
         link, facts = _try_repl(port, opts.repl_timeout_s)
     except BoardBootLoop:

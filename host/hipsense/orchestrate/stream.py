@@ -56,7 +56,7 @@ from hipsense.recording import (
     RecordingMeta,
     RecordingWriter,
 )
-from hipsense.recording.files import PARTIAL_SUFFIX
+from hipsense.recording.files import PARTIAL_SUFFIX, format_for
 
 if TYPE_CHECKING:
     from hipsense.virtual.launch import VirtualBoardOptions
@@ -301,8 +301,10 @@ def _kept(out: Path | None) -> str:
 
 def check_options(options: StreamOptions) -> None:
     """What can be refused before anything starts (the commands call it before their first
-    prompt): an existing ``--out``, an unknown virtual scenario, chip or board profile."""
+    prompt): an existing ``--out``, a ``--format`` its name contradicts, an unknown virtual
+    scenario, chip or board profile."""
     if options.out is not None:
+        format_for(options.out, options.fmt)
         check_out(options.out, options.overwrite)
     if options.virtual is not None:
         from hipsense.virtual.launch import check_names

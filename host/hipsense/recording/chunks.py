@@ -35,13 +35,14 @@ from hipsense.recording.files import PARTIAL_SUFFIX, read_recording
 from hipsense.recording.limits import (
     MAX_HEADER_BYTES,
     MAX_META_BYTES,
+    PARQUET_MAGIC,
     check_columns_count,
     check_header_width,
     check_meta_size,
 )
 from hipsense.recording.meta import META_KEY, RecordingMeta, meta_from_json
 from hipsense.recording.model import Recording
-from hipsense.recording.parquet_io import CHECK_KEY, PARQUET_MAGIC, verify_check
+from hipsense.recording.parquet_io import CHECK_KEY, verify_check
 from hipsense.recording.rate import RATE_SAMPLES, infer_rate_hz
 from hipsense.recording.schema import (
     SEQ,

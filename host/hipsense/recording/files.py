@@ -13,9 +13,10 @@ import pyarrow as pa
 
 from hipsense.recording.csv_io import read_csv_text, to_csv_text
 from hipsense.recording.exceptions import RecordingError
+from hipsense.recording.limits import PARQUET_MAGIC
 from hipsense.recording.meta import RecordingMeta, meta_from_json, meta_to_json
 from hipsense.recording.model import Recording
-from hipsense.recording.parquet_io import PARQUET_MAGIC, read_parquet, to_table, write_parquet
+from hipsense.recording.parquet_io import read_parquet, to_table, write_parquet
 from hipsense.recording.rate import infer_rate_hz
 from hipsense.recording.schema import SEQ, T_S, RowLabel, normalise_frame, row_label_0
 
@@ -24,11 +25,19 @@ PARTIAL_SUFFIX = ".partial"
 
 
 def format_for(path: Path, fmt: str | None) -> str:
-    """``fmt`` if given, else ``csv`` for a ``.csv`` suffix and ``parquet`` otherwise."""
+    """``fmt`` if given, else ``csv`` for a ``.csv`` suffix and ``parquet`` otherwise. A ``fmt``
+    that contradicts a ``.csv`` or ``.parquet`` name is refused: the file could not be read back
+    (a ``.parquet`` name is read as Parquet)."""
     if fmt is None:
         return "csv" if path.suffix.lower() == ".csv" else "parquet"
     if fmt not in FORMATS:
         raise RecordingError(f"unknown recording format {fmt!r}: use one of {', '.join(FORMATS)}")
+    named = path.suffix.lower().removeprefix(".")
+    if named in FORMATS and named != fmt:
+        raise RecordingError(
+            f"{path}: a .{named} name for a {fmt} recording; name it "
+            f"{path.with_suffix('.' + fmt)}, or leave out --format"
+        )
     return fmt
 
 

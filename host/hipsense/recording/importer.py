@@ -156,6 +156,8 @@ def _rate_from_times(chunks: Iterator[tuple[int, pd.DataFrame]], source: str, co
             f"{source}: column '{column}' has a missing, NaN or infinite value at row"
             f" {int(missing[0])}"
         )
+    if len(t) < 2:  # --rate-hz would not help either: there is nothing to analyse
+        raise ForeignFileError(f"{source}: {len(t)} sample row(s) under the header: no samples")
     with np.errstate(all="ignore"):
         period = float(np.median(np.diff(t))) if len(t) > 1 else float("nan")
     if not (np.isfinite(period) and period > 0 and np.isfinite(1.0 / period)):

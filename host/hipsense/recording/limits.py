@@ -9,6 +9,9 @@ from pathlib import Path
 
 from hipsense.recording.exceptions import RecordingError
 
+PARQUET_MAGIC = b"PAR1"
+"""The first (and last) four bytes of every Parquet file."""
+
 MAX_COLUMNS = 256
 """A recording has 11 columns; a foreign IMU file a few dozen. More is not an IMU recording."""
 MAX_META_BYTES = 1 << 20
@@ -71,18 +74,33 @@ def check_meta_size(meta_bytes: bytes | str, source: str) -> None:
 
 def csv_header(path: Path) -> list[str]:
     """The column names of a CSV: its first line that is neither blank nor a ``#`` comment,
-    read within :data:`MAX_HEADER_BYTES`."""
+    read within :data:`MAX_HEADER_BYTES`. A Parquet file or bytes that are not UTF-8 text are
+    refused by name (their header would be binary noise)."""
     source = str(path)
+    offset = 0
     try:
-        with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
+        with open(path, "rb") as f:
             while True:
-                line = f.readline(MAX_HEADER_BYTES + 1)
-                if not line:
+                raw = f.readline(MAX_HEADER_BYTES + 1)
+                if offset == 0 and raw.startswith(PARQUET_MAGIC):
+                    raise RecordingError(
+                        f"{source}: a Parquet file, not a CSV: --column-map reads another"
+                        " tool's CSV; a hipsense recording is read without it"
+                    )
+                if not raw:
                     raise RecordingError(f"{source}: no header row")
-                if len(line) > MAX_HEADER_BYTES:
+                if len(raw) > MAX_HEADER_BYTES:
                     raise RecordingError(
                         f"{source}: the header line is longer than {MAX_HEADER_BYTES} bytes"
                     )
+                try:
+                    line = raw.decode("utf-8-sig" if offset == 0 else "utf-8")
+                except UnicodeDecodeError as exc:
+                    raise RecordingError(
+                        f"{source}: not UTF-8 CSV text (byte {offset + exc.start} is not"
+                        " UTF-8); --column-map reads another tool's CSV file"
+                    ) from None
+                offset += len(raw)
                 if line.strip() and not line.lstrip().startswith("#"):
                     break
     except OSError as exc:

@@ -22,7 +22,6 @@ from hipsense.recording.limits import check_columns_count, check_meta_size
 from hipsense.recording.meta import META_KEY
 
 COMPRESSION = "zstd"
-PARQUET_MAGIC = b"PAR1"
 CHECK_KEY = META_KEY + ".check"
 ROW_GROUP_ROWS = 65536
 

@@ -61,7 +61,7 @@ def verdict_lines(doc: dict[str, Any]) -> list[str]:
         lines.append("Only one leg was tested: no left-right comparison.")
     norm = doc.get("norm") or {}
     if isinstance(norm.get("verdict"), str) and norm["verdict"]:
-        lines.append(f"Against the age {norm.get('age_band')} reference: {norm['verdict']}.")
+        lines.append(f"Age reference: {norm['verdict']}.")  # the verdict names the age band
     elif norm.get("mean_hold_s") is not None:
         for side in ("left", "right"):
             s = (doc.get("per_side") or {}).get(side)
@@ -129,7 +129,12 @@ def build_page(analysis: BalanceAnalysis, patient: dict[str, Any] | None = None)
             for side, v in (("left", left), ("right", right)) if v is not None
         )  # fmt: skip
     else:
-        hold_ref = "no age norm (pass --age; none for eyes open under 60 y)"
+        hold_ref = (
+            "no age norm (pass --age; none for eyes open under 60 y)"
+            if norm.get("age_years") is None
+            else f"no checked reference for age {norm['age_years']:g} with "
+            f"{(doc.get('condition') or 'this condition').replace('_', ' ')}"
+        )
         hold_status = ""
     drop_status = ""
     if left is not None and right is not None:

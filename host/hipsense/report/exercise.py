@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hipsense.analysis.exercise import count_words, fault_words
 from hipsense.report.layout import (
     SIDE_COLOURS,
     Chart,
@@ -24,15 +25,15 @@ if TYPE_CHECKING:
 
 
 def verdict_lines(doc: dict[str, Any]) -> list[str]:
-    unit = "holds" if doc["mode"] == "hold" else "reps"
     lines = []
+    words = fault_words(doc)
     for s in doc["sets"]:
         who = "" if s["side"] == "both" else f" on the {s['side']} side"
-        flagged = [f"{k.replace('_', ' ')} in {v['count']} of {s['n_reps']}"
+        flagged = [f"{words[k]} in {v['count']} of {s['n_reps']}"
                    for k, v in s["faults"].items() if v["count"]]  # fmt: skip
         held = f", {s['total_hold_s']:.0f} s held" if doc["mode"] == "hold" else ""
         lines.append(
-            f"{s['n_reps']} {unit}{who}{held}: "
+            f"{count_words(s['n_reps'], doc['mode'])}{who}{held}: "
             + ("; ".join(flagged) if flagged else "no fault past its threshold")
             + "."
         )
@@ -41,7 +42,7 @@ def verdict_lines(doc: dict[str, Any]) -> list[str]:
         lines.append(
             f"The {c['harder_side']} side is harder: {c['reason']}."
             if c["harder_side"]
-            else f"No side is harder beyond measurement noise ({c['reason']})."
+            else f"No side is harder beyond measurement noise on the main fault ({c['reason']})."
         )
     return lines
 
@@ -49,7 +50,7 @@ def verdict_lines(doc: dict[str, Any]) -> list[str]:
 def build_page(analysis: ExerciseAnalysis, patient: dict[str, Any] | None = None) -> Page:
     doc = analysis.doc
     per = doc["per_side"]
-    left, right = per.get("left"), per.get("right")
+    left, right, both = per.get("left"), per.get("right"), per.get("both")
     rows = []
     for th in doc["thresholds"]:
         key, unit = th["fault"], th["unit"]
@@ -67,7 +68,11 @@ def build_page(analysis: ExerciseAnalysis, patient: dict[str, Any] | None = None
         rows.append(Row(th["label"], val(left), val(right), diff,
                         f"threshold {th['threshold']:g}{'' if unit == '°' else ' '}{unit} "
                         f"({th['source']})"))  # fmt: skip
-    if doc["mode"] == "hold":
+    if both is not None and left is None and right is None:  # one set without sides
+        count = (("time held", fmt(both["total_hold_s"], "s")) if doc["mode"] == "hold"
+                 else ("reps", str(both["n_reps"])))  # fmt: skip
+        rows.append(Row(count[0], "", "", count[1], "no reference band"))
+    elif doc["mode"] == "hold":
         rows.append(Row("time held", fmt(left["total_hold_s"], "s") if left else "not done",
                         fmt(right["total_hold_s"], "s") if right else "not done"))  # fmt: skip
     else:

@@ -345,5 +345,6 @@ def fmt(value: float | None, unit: str, digits: int = 1, sign: bool = False) -> 
     """A number with its unit, '—' for none (or a non-finite one: never "nan" on a page)."""
     if value is None or not math.isfinite(value):
         return "—"
+    value = round(value, digits) + 0.0  # never "-0.0": a direction that is not there
     text = f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
     return f"{text}{unit}" if unit == "°" else f"{text} {unit}"

@@ -19,7 +19,7 @@ from hipsense.report.layout import (
     write_page,
 )
 from hipsense.store.db import Patient, Run
-from hipsense.store.history import TEST_ORDER, Series
+from hipsense.store.history import TEST_ORDER, Series, figure_text, unit_suffix
 
 _TEST_WORDS = {"walk": "Walking", "balance": "Single-leg stance", "bridge": "Bridge"}
 
@@ -139,8 +139,9 @@ def _rows(series: list[Series]) -> list[Row]:
     for (test, _, condition), by_side in groups.items():
         first = next(iter(by_side.values()))
         label = f"{test}: {first.words}" + (f", {condition.replace('_', ' ')}" if condition
-                                             else "") + f" ({first.unit})"  # fmt: skip
-        cols = {side: " → ".join(f"{v:.1f}" for _, v in s.points) for side, s in by_side.items()}
+                                             else "") + unit_suffix(first.unit)  # fmt: skip
+        cols = {side: " → ".join(figure_text(v, s.unit) for _, v in s.points)
+                for side, s in by_side.items()}  # fmt: skip
         mdc = "no MDC known" if first.mdc is None else f"MDC {first.mdc.value:g}{first.mdc.unit}"
         status = []
         for side, s in by_side.items():

@@ -84,6 +84,13 @@ def build_page(analysis: WalkAnalysis, patient: dict[str, Any] | None = None) ->
             "" if si is None else f"right steps {abs(si):.1f} % "
             + ("longer" if si >= 0 else "shorter"),
         ))  # fmt: skip
+    length = {s: tr.pace_["step_length_m"][s] for s in SIDES}
+    if length["left"].n and length["right"].n:  # with the height: as the summary gives them
+        rows.append(Row(
+            "step length", fmt(length["left"].mean, "m", 2), fmt(length["right"].mean, "m", 2),
+            fmt(length["right"].mean - length["left"].mean, "m", 2, sign=True),
+            "no reference band; about ±7 % over 10 m (docs/validation.md)",
+        ))  # fmt: skip
     for key, label, unit, digits in (("cadence_steps_per_min", "cadence", "steps/min", 0),
                                      ("speed_mps", "walking speed", "m/s", 2)):  # fmt: skip
         value = doc.get(key, (doc.get("pace") or {}).get(key))
@@ -91,10 +98,14 @@ def build_page(analysis: WalkAnalysis, patient: dict[str, Any] | None = None) ->
             rows.append(Row(label, difference=fmt(float(value), unit, digits)))
     n_left = sum(e.contact.side == "left" for e in analysis.events)
     n_right = sum(e.contact.side == "right" for e in analysis.events)
-    verdict = [tr.verdict_.text,
+    verdict = [tr.verdict_.text if analysis.walking_found else analysis.no_walking_text(),
                f"{n_left} left and {n_right} right foot contacts over "
                f"{analysis.duration_s:.0f} s of recording."]  # fmt: skip
     caution, board_notes = board_lines(doc)
+    if analysis.forward_ambiguous:  # beside the left/right figures, not only in the notes
+        from hipsense.analysis.walk import FORWARD_AMBIGUOUS
+
+        caution.insert(0, f"Caution: {FORWARD_AMBIGUOUS}.")
     verdict += caution
     angles = analysis.angles_source
     if angles == "recording":

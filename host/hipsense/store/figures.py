@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from hipsense.conventions.exercises import SPECS
+
 SIDES = ("left", "right")
 
 
@@ -63,8 +65,22 @@ DEFINITIONS: dict[tuple[str, str], tuple[str, Mdc | None]] = {
 
 
 def describe(test: str, name: str) -> tuple[str, Mdc | None]:
-    """Words for a figure and its MDC; unknown figures keep their name and have no MDC."""
+    """Words for a figure and its MDC; unknown figures keep their name and have no MDC. An
+    exercise's figures are named as its report names them (no MDC is known for any)."""
+    if test.startswith("exercise:"):
+        return _exercise_words(test.removeprefix("exercise:"), name), None
     return DEFINITIONS.get((test, name), (name.replace("_", " "), None))
+
+
+def _exercise_words(exercise: str, name: str) -> str:
+    if name == "reps":
+        return "reps (or holds) done on this side"
+    if name == "hold_s":
+        return "time held on this side"
+    spec = SPECS.get(exercise)
+    key = name.removesuffix("_mean")
+    label = next((f.label for f in spec.faults if f.key == key), None) if spec else None
+    return f"{label or key.replace('_', ' ')}: mean peak per rep"
 
 
 def _num(value: Any) -> float | None:
@@ -168,7 +184,8 @@ def _exercise(test: str, doc: dict[str, Any]) -> list[Figure]:
     out: list[Figure] = []
     for side, s in _obj(doc.get("per_side")).items():
         fig_side = "" if side == "both" else str(side)
-        out.append(Figure(test, "reps", fig_side, "", float(s.get("n_reps", 0)), ""))
+        count = "holds" if doc.get("mode") == "hold" else "reps"
+        out.append(Figure(test, "reps", fig_side, "", float(s.get("n_reps", 0)), count))
         if doc.get("mode") == "hold" and _num(s.get("total_hold_s")) is not None:
             out.append(Figure(test, "hold_s", fig_side, "", float(s["total_hold_s"]), "s"))
         for key, f in _obj(s.get("faults")).items():

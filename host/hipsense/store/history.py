@@ -18,6 +18,8 @@ from hipsense.store.figures import Mdc, describe
 
 TEST_ORDER = ("walk", "balance", "bridge")
 _BEST_OF = {"hold_s"}
+COUNT_UNITS = frozenset({"reps", "holds"})
+"""Units of whole counts (an average of several runs may still have a tenth)."""
 
 
 @dataclass(frozen=True)
@@ -111,14 +113,21 @@ def history_text(patient_id: str, series: list[Series]) -> str:
         if s.test != test:
             test = s.test
             lines.append(f"\n{test}:")
-        values = "  ".join(f"{d} {_value(v, s.unit)}" for d, v in s.points)
-        lines.append(f"  {s.label} ({s.unit}): {values}")
+        values = "  ".join(f"{d} {figure_text(v, s.unit)}" for d, v in s.points)
+        lines.append(f"  {s.label}{unit_suffix(s.unit)}: {values}")
         lines.append(f"    {s.verdict()}")
     return "\n".join(lines)
 
 
-def _value(value: float, unit: str) -> str:
-    """A figure as the history prints it: speed to the cm/s, the rest to a tenth; never
-    "-0.0" (a rounded negative zero reads as a direction that is not there)."""
+def figure_text(value: float, unit: str) -> str:
+    """A figure as the history prints it: speed to the cm/s, counts whole unless averaged,
+    the rest to a tenth; never "-0.0" (a rounded negative zero reads as a direction that is
+    not there)."""
     digits = 2 if unit == "m/s" else 1
-    return f"{round(value, digits) + 0.0:.{digits}f}"
+    text = f"{round(value, digits) + 0.0:.{digits}f}"
+    return text.removesuffix(".0") if unit in COUNT_UNITS else text
+
+
+def unit_suffix(unit: str) -> str:
+    """`` (unit)`` after a figure's words, nothing for a figure without a unit."""
+    return f" ({unit})" if unit else ""
