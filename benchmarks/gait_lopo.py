@@ -15,11 +15,12 @@ Each grid (:data:`GRIDS`) runs with the other settings at their defaults; a tie 
 default. A participant whose recordings repeat another's (``same_recording_as``: SEMIO_healthy,
 a copy of IPOL_01) is held out together with it. Loading and scoring are ``gait_accuracy.py``'s.
 
-The setting-independent work is done once per recording: the file is read and each mounting's
-left axis (from ``--axes``; without them, estimated from the recording by ``analyse_walk`` with
-the default settings, not re-estimated per setting) is taken from the walk analysis; per setting
-only the contact detector runs. With the defaults it reproduces ``analyse_walk``'s contacts,
-sides and decision times exactly (checked on every recording).
+The setting-independent work is done once per recording: the file is read and the left axis of
+its ``--axes`` mounting taken from the walk analysis; per grid setting only the contact detector
+runs, with ``--axes`` (with the defaults it reproduces ``analyse_walk``'s contacts, sides and
+decision times exactly: checked on every recording). The sides without ``--axes`` are scored for
+the chosen configurations only, by the whole walk analysis with the configured detector, so the
+mounting is estimated as that detector would have it.
 
     nice .venv/bin/python benchmarks/gait_lopo.py [EXTRA_FOLDER ...] [--axes-only]
 """
@@ -27,6 +28,7 @@ sides and decision times exactly (checked on every recording).
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import sys
@@ -35,11 +37,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
+import hipsense.analysis.walk as walk_analysis
 import numpy.typing as npt
 from gait_accuracy import COLUMN_MAP, Score, score_contacts
 from hipsense import paths
-from hipsense.analysis.walk import analyse_walk
 from hipsense.detectors.walk.contacts import Contact, ContactDetector
 from hipsense.detectors.walk.scoring import (
     ReferenceRecording,
@@ -85,44 +88,51 @@ def default_of(grid: Sequence[Setting]) -> Setting:
 
 @dataclass
 class Prepared:
-    """One recording read once, with its left axes (``--axes``; estimated without them)."""
+    """One recording read once, with the left axis its ``--axes`` give."""
 
     ref: ReferenceRecording
     recording: Recording
     left_axes: npt.NDArray[Any]
-    left_no_axes: npt.NDArray[Any] | None
     key: tuple[str, str]  # (set, participant)
     same_as: str | None  # names the participant whose recordings these repeat
 
-    def contacts(self, setting: Setting, left: npt.NDArray[Any] | None) -> list[Contact]:
+    def contacts(self, setting: Setting) -> list[Contact]:
+        """The contacts with ``--axes``: the configured detector alone (the mounting, so the
+        left axis, does not depend on the setting)."""
         rate = self.recording.meta.rate_hz
-        det = ContactDetector(rate, left_axis=left, **dict(setting))
+        det = ContactDetector(rate, left_axis=self.left_axes, **dict(setting))
         det.detect(self.recording.data.to_dict("series"), sampling_rate_hz=rate)
         found = det.contacts_
         return found if any(c.walking for c in found) else []  # the plausibility gate
 
+    def contacts_no_axes(self, setting: Setting) -> list[Contact]:
+        """The contacts without ``--axes``: the whole walk analysis with the configured
+        detector, which also finds the contacts that estimate the mounting."""
+        configured = functools.partial(ContactDetector, **dict(setting))
+        with mock.patch.object(walk_analysis, "ContactDetector", configured):
+            return [e.contact for e in walk_analysis.analyse_walk(self.recording).events]
+
     def score(self, setting: Setting, no_axes: bool) -> Score:
-        with_axes = self.contacts(setting, self.left_axes)
-        without = self.contacts(setting, self.left_no_axes) if no_axes else with_axes
+        with_axes = self.contacts(setting)
+        without = self.contacts_no_axes(setting) if no_axes else with_axes
         return score_contacts(self.ref, with_axes, without)
 
 
 def prepare(r: ReferenceRecording) -> Prepared:
+    """Read ``r`` and check that the detector run alone gives ``analyse_walk``'s contacts,
+    sides and decision times (with ``--axes``, the defaults)."""
     rec = read_foreign_csv(r.imu, COLUMN_MAP)
-    with_axes, without = analyse_walk(rec, axes=r.axes), analyse_walk(rec)
+    analysis = walk_analysis.analyse_walk(rec, axes=r.axes)
     meta_path = r.imu.parent / "participant.json"
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-    left = with_axes.tracker.detector.left_axis
+    left = analysis.tracker.detector.left_axis
     assert left is not None
-    p = Prepared(r, rec, left, without.tracker.detector.left_axis, (r.set_name, r.participant),
-                 meta.get("same_recording_as"))  # fmt: skip
-    for analysis, axis in ((with_axes, p.left_axes), (without, p.left_no_axes)):
-        mine = p.contacts((), axis)
-        theirs = [e.contact for e in analysis.events]
-        if [(c.t_s, c.side, c.t_detected_s) for c in mine] != [
-            (c.t_s, c.side, c.t_detected_s) for c in theirs
-        ]:
-            raise AssertionError(f"{r.imu}: the detector differs from analyse_walk's")
+    p = Prepared(r, rec, left, (r.set_name, r.participant), meta.get("same_recording_as"))
+    mine, theirs = p.contacts(()), [e.contact for e in analysis.events]
+    if [(c.t_s, c.side, c.t_detected_s) for c in mine] != [
+        (c.t_s, c.side, c.t_detected_s) for c in theirs
+    ]:
+        raise AssertionError(f"{r.imu}: the detector differs from analyse_walk's")
     return p
 
 

@@ -23,7 +23,7 @@ def test_lopo_scores_the_analysis_detector_and_holds_the_participant_out(shared_
     ]
     assert len(refs) == 2
     # prepare() raises when the benchmark's detector differs from analyse_walk's (contacts,
-    # sides and decision times, with and without --axes)
+    # sides and decision times, with --axes)
     recs = [prepare(r) for r in refs]
     grid = Grid(recs, [GOOD, BAD], no_axes=False)
     ipol_09, ipol_17 = ("gait-ipol", "IPOL_09"), ("gait-ipol", "IPOL_17")
