@@ -144,13 +144,13 @@ def pooled(scores: Iterable[Score]) -> Score:
 
 
 class Grid:
-    """Per-recording scores of every setting of a grid."""
+    """Per-recording scores (contacts, sides with ``--axes``) of every setting of a grid."""
 
-    def __init__(self, recs: list[Prepared], grid: list[Setting], no_axes: bool) -> None:
+    def __init__(self, recs: list[Prepared], grid: list[Setting]) -> None:
         self.recs, self.grid = recs, grid
         self.scores: dict[Setting, list[Score]] = {}
         for i, s in enumerate(grid, 1):
-            self.scores[s] = [p.score(s, no_axes) for p in recs]
+            self.scores[s] = [p.score(s, no_axes=False) for p in recs]
             print(f"\r  {i}/{len(grid)} settings", end="", file=sys.stderr, flush=True)
         print(file=sys.stderr)
 
@@ -162,6 +162,9 @@ class Grid:
         )  # fmt: skip
 
     def choose(self, held_out: set[tuple[str, str]], figure: str, default: Setting) -> Setting:
+        """The setting best on the pooled ``figure`` ("f1" or "sides") without ``held_out``;
+        on a tie the default, else the grid's first."""
+
         def value(s: Setting) -> float:
             return _figure(self.training(s, held_out), figure)
 
@@ -189,7 +192,7 @@ def main() -> None:
     grids = []
     for name, grid, figure in GRIDS:
         print(f"{name}:", file=sys.stderr)
-        grids.append((name, Grid(recs, grid, no_axes=False), figure, default_of(grid)))
+        grids.append((name, Grid(recs, grid), figure, default_of(grid)))
     people = list(dict.fromkeys(p.key for p in recs))
     by_name = {key[1]: key for key in people}
     chosen: dict[tuple[str, str], Setting] = {}

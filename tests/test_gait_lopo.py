@@ -25,7 +25,7 @@ def test_lopo_scores_the_analysis_detector_and_holds_the_participant_out(shared_
     # prepare() raises when the benchmark's detector differs from analyse_walk's (contacts,
     # sides and decision times, with --axes)
     recs = [prepare(r) for r in refs]
-    grid = Grid(recs, [GOOD, BAD], no_axes=False)
+    grid = Grid(recs, [GOOD, BAD])
     ipol_09, ipol_17 = ("gait-ipol", "IPOL_09"), ("gait-ipol", "IPOL_17")
     # the choice uses only the other participant's recordings
     i17 = next(i for i, p in enumerate(recs) if p.key == ipol_17)
