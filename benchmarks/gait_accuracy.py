@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 from hipsense import paths
 from hipsense.analysis.walk import analyse_walk
+from hipsense.detectors.walk.contacts import Contact
 from hipsense.detectors.walk.scoring import (
     ContactTally,
     ReferenceRecording,
@@ -86,12 +87,25 @@ def score_recording(r: ReferenceRecording) -> Score:
     rec = read_foreign_csv(r.imu, COLUMN_MAP)
     with_axes = analyse_walk(rec, axes=r.axes)
     without = analyse_walk(rec)
-    det_t = np.array([e.contact.t_s for e in with_axes.events])
-    if not np.array_equal(det_t, [e.contact.t_s for e in without.events]):
+    s = score_contacts(
+        r, [e.contact for e in with_axes.events], [e.contact for e in without.events]
+    )
+    if not (with_axes.walking_found and without.walking_found):
+        s.refused = [f"{r.participant}/{r.name}"]
+    return s
+
+
+def score_contacts(
+    r: ReferenceRecording, with_axes: list[Contact], without: list[Contact]
+) -> Score:
+    """Score one recording's contacts found with its ``--axes`` and without (the same contact
+    times; only the sides may differ) against its reference."""
+    det_t = np.array([c.t_s for c in with_axes])
+    if not np.array_equal(det_t, [c.t_s for c in without]):
         raise AssertionError(f"{r.imu}: the contacts depend on the mounting")
-    side = [e.contact.side[0].upper() for e in with_axes.events]
-    side_no_axes = [e.contact.side[0].upper() for e in without.events]
-    at = [e.contact.t_detected_s for e in with_axes.events]
+    side = [c.side[0].upper() for c in with_axes]
+    side_no_axes = [c.side[0].upper() for c in without]
+    at = [c.t_detected_s for c in with_axes]
     s = Score()
     pairs = s.tally.add(det_t, r.ic, r.gs)
     s.edge.add(det_t, r.ic, r.gs, edge_tolerant=True)
@@ -101,8 +115,6 @@ def score_recording(r: ReferenceRecording) -> Score:
     s.latency_s = [at[i] - ref_t[j] for i, j in pairs]
     if r.tilt_deg is not None:
         s.tilts = [float(r.tilt_deg)]
-    if not (with_axes.walking_found and without.walking_found):
-        s.refused = [f"{r.participant}/{r.name}"]
     return s
 
 

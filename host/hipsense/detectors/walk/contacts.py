@@ -176,8 +176,10 @@ class ContactDetector(Algorithm):
         that prediction is at least ``teach_state`` and the step regular). People differ: the
         yaw rate is right for 0.45-0.99 of one person's single steps (IPOL_03 0.45, SEMIO_ms
         0.99), the medio-lateral cue 0.90-1.00 (docs/gait.md). 0.5, 40 steps and 0.25: the
-        pooled best of a 64-setting grid over the real sets (30, 40 and 60 steps tie), chosen
-        leave one participant out by every participant but MS_001 (docs/validation.md).
+        pooled best of a 64-setting grid over the real sets before the decision deadline
+        (since it one contact behind the best); leave one participant out
+        (benchmarks/gait_lopo.py) every participant but MS_001 gets these settings' sides
+        (docs/validation.md).
     weigh_after: see ``cue_weighting`` (steps of the walk).
     teach_state: see ``cue_weighting`` (the side score's units; 1 marks a side uncertain).
     keep_contacts: how many recent contacts ``contacts_`` keeps (None: all, for offline use;
