@@ -27,8 +27,11 @@ typecheck: $(STAMP)
 
 check: lint typecheck
 
+# pytest on two workers, one test file per worker at a time (--dist loadfile: a file's tests
+# run in order in one process, its module fixtures built once), the longest files first
+# (tests/conftest.py LONGEST_FILES); `pytest` alone runs serially.
 test: check
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 # The main job: a simulated walk with a right-side Trendelenburg pattern on the virtual board,
 # streamed live through the BLE path; ends with the summary and the report's path.

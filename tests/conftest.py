@@ -18,6 +18,38 @@ from hipsense.virtual.runner import (
 RunMpy = Callable[..., str]
 MPY_SUPPORT_DIR = Path(__file__).parent / "mpy_support"  # heapcheck.alloc_error
 INTERPRETERS = ("unix", "esp32like")
+LONGEST_FILES = (
+    "test_stream_faults.py",
+    "test_chunked_readers.py",
+    "test_hostile_inputs.py",
+    "test_clinic_cli.py",
+    "test_session_cli.py",
+    "test_clinical_population.py",
+    "test_orientation.py",
+    "test_balance_cli.py",
+    "test_lazy_analysis.py",
+    "test_stream_virtual.py",
+    "test_api.py",
+    "test_link_e2e.py",
+    "test_walk_chunked.py",
+    "test_bridge_cli.py",
+    "test_gait_walk_virtual.py",
+    "test_gait_real.py",
+    "test_exercise.py",
+)
+"""The test files that take longest (about 25 s to 150 s each; pytest --durations, 2026-12-07),
+longest first."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """On pytest-xdist's workers (``make test``: ``--dist loadfile --no-loadscope-reorder``
+    hands out whole files in collection order), the longest files come first, so that none
+    starts last while the other worker has nothing left to run. Each file keeps its tests'
+    order; a serial ``pytest`` keeps the plain collection order."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    rank = {name: k for k, name in enumerate(LONGEST_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable
 
 
 @pytest.fixture(scope="session", params=INTERPRETERS)

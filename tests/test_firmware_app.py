@@ -257,7 +257,17 @@ print('ALLOC', n, err)
     assert "ALLOC 8 None" in out
 
 
-def test_watchdog_resets_a_hung_loop(deployed, tmp_path, mpy_exe) -> None:
+@pytest.fixture
+def lockstep(monkeypatch: pytest.MonkeyPatch, deployed: Path) -> list[Path]:
+    """The module path of a board on the lockstep clock (docs/virtual-board.md "Time"): its
+    ``time`` is the simulation clock, moved only by its sleeps, so the watchdog's 300 ms are
+    the board's own and a process the machine does not schedule for a while is no hang."""
+    monkeypatch.setenv("HIPSENSE_SIM_CLOCK", "lockstep")
+    sim = paths.mpy_sim_dir()
+    return [sim / "lockstep", sim, deployed]
+
+
+def test_watchdog_resets_a_hung_loop(lockstep, tmp_path, mpy_exe) -> None:
     """The loop stops coming round (a hang): the watchdog timer resets the board."""
     code = """
 import time, machine, board, app
@@ -274,7 +284,7 @@ print("not reset")
 """
     result = run_micropython(
         code,
-        path=[paths.mpy_sim_dir(), deployed],
+        path=lockstep,
         cwd=tmp_path,
         heapsize=HEAP,
         check=False,
@@ -285,7 +295,7 @@ print("not reset")
     assert result.returncode == RESET_EXIT_STATUS
 
 
-def test_watchdog_stays_quiet_while_the_loop_runs(deployed, tmp_path, mpy_exe) -> None:
+def test_watchdog_stays_quiet_while_the_loop_runs(lockstep, tmp_path, mpy_exe) -> None:
     code = """
 import time, board, app
 a = app.App(board.open_board(), ring_bytes=6000)
@@ -298,13 +308,11 @@ while time.ticks_diff(time.ticks_ms(), t0) < 1500:
 a.stop()
 print("alive")
 """
-    out = run_micropython(
-        code, path=[paths.mpy_sim_dir(), deployed], cwd=tmp_path, heapsize=HEAP, executable=mpy_exe
-    )
+    out = run_micropython(code, path=lockstep, cwd=tmp_path, heapsize=HEAP, executable=mpy_exe)
     assert out.stdout.strip().endswith("alive")
 
 
-def test_the_time_before_and_in_start_is_no_hang(deployed, tmp_path, mpy_exe) -> None:
+def test_the_time_before_and_in_start_is_no_hang(lockstep, tmp_path, mpy_exe) -> None:
     """Slow set-up before ``start()`` (imports, BLE, the ring) and a pause before the first
     pass (the boot's flash write) stay under the watchdog: it counts from ``start()``."""
     code = """
@@ -328,7 +336,7 @@ print("alive")
 """
     result = run_micropython(
         code,
-        path=[paths.mpy_sim_dir(), deployed],
+        path=lockstep,
         cwd=tmp_path,
         heapsize=HEAP,
         check=False,

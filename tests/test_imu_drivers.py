@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import random
 import struct
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hipsense import paths
 from hipsense.virtual.runner import ESP32LIKE_NAME
 
 CHIPS = ["mpu6050", "mpu6500", "mpu6886", "icm42688p", "lsm6ds3", "lsm6dsox"]
@@ -252,8 +254,11 @@ OVERFLOW_SLEEP_MS = {
     "lsm6dsox": 900,
 }
 
-# Real-time run: a ramp on gyro x encodes the source sample index; the driver's sample index
-# (samples read + samples reported lost) must track it across the disturbance.
+# A ramp on gyro x encodes the source sample index; the driver's sample index (samples read +
+# samples reported lost) must track it across the disturbance. It runs on the lockstep clock
+# (docs/virtual-board.md "Time"): ``time`` is the simulation clock, moved only by sleeps and
+# bus time, so the chip fills its FIFO by the same clock the driver reads and a loaded machine
+# changes no count (on the wall clock, scheduling jitter made the counts differ by up to 6).
 RAMP_BODY = """
 c, i2c = fresh({chip!r}, manual=False)
 mgr = ImuManager(i2c, (0x68, 0x69, 0x6A, 0x6B), 400, 16, 2000)
@@ -290,25 +295,36 @@ print(json.dumps([before, offsets, mgr.fifo_overflows, mgr.samples_lost, st["dro
 """
 
 
+@pytest.fixture
+def lockstep(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The module path of a lockstep board (its ``time`` shadowed), the clock mode set."""
+    monkeypatch.setenv("HIPSENSE_SIM_CLOCK", "lockstep")
+    sim = paths.mpy_sim_dir()
+    return [sim / "lockstep", sim, paths.firmware_dir()]
+
+
 @pytest.mark.parametrize("chip", CHIPS)
-def test_fifo_overflow_is_counted_and_sample_index_stays_honest(mpy, chip: str) -> None:
+def test_fifo_overflow_is_counted_and_sample_index_stays_honest(
+    mpy, lockstep: list[Path], chip: str
+) -> None:
     disturb = f"time.sleep_ms({OVERFLOW_SLEEP_MS[chip]})"
-    res = run_json(mpy, RAMP_BODY.format(chip=chip, disturb=disturb))
+    res = run_json(mpy, RAMP_BODY.format(chip=chip, disturb=disturb), path=lockstep)
     before, offsets, overflows, lost, dropped, errors, _, state = res
     assert before > 20 and len(offsets) > before + 20  # the stream resumed
     assert overflows == 1 and errors == 0 and state == "ok"
     assert len(set(offsets[:before])) == 1  # consecutive before the overflow
-    # tolerance: a few ms of scheduling jitter on a shared machine, at up to 500 Hz
-    assert abs(lost - dropped) <= 5  # lost samples as counted by the chip model
-    if chip == "icm42688p":  # counted on the IMU clock (FIFO_LOST_PKT): exact but for a race
-        assert abs(lost - dropped) <= 1
+    # lost samples as counted by the chip model: exact but for the sample in flight when the
+    # FIFO filled (on the lockstep clock no scheduling jitter is left to allow for)
+    assert abs(lost - dropped) <= 1
     assert max(abs(o - offsets[0]) for o in offsets) <= 5  # index on the IMU clock
 
 
 @pytest.mark.parametrize("chip", CHIPS)
-def test_i2c_errors_reinit_with_backoff_and_keep_index(mpy, chip: str) -> None:
+def test_i2c_errors_reinit_with_backoff_and_keep_index(
+    mpy, lockstep: list[Path], chip: str
+) -> None:
     disturb = "_vboard.fail_next(4, errno.ETIMEDOUT)\npump(60)\nassert mgr.i2c_errors >= 2"
-    res = run_json(mpy, RAMP_BODY.format(chip=chip, disturb=disturb))
+    res = run_json(mpy, RAMP_BODY.format(chip=chip, disturb=disturb), path=lockstep)
     before, offsets, _, lost, _, errors, reinits, state = res
     assert state == "ok" and reinits == 1
     assert errors >= 2  # counted (the probe's failures count too; ENODEV of absent ones not)

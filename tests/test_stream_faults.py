@@ -425,15 +425,14 @@ async def test_a_fifo_overflow_is_counted_exactly_in_the_summary(tmp_path: Path)
 async def test_a_45_s_imu_outage_keeps_the_time_axis_on_the_imu_clock(tmp_path: Path) -> None:
     """Longer than the board's ring (30 s at 100 Hz raw): the samples after it keep their
     sequence numbers and times on the IMU clock (it was 16.7 s short before issue 16), and
-    the summary counts the outage exactly. At speed 1: the firmware measures the outage with
-    its own µs clock, which the virtual board does not speed up (docs/virtual-board.md)."""
+    the summary counts the outage exactly. The firmware measures the outage with its own µs
+    clock, which in lockstep is the simulation clock at any speed (docs/virtual-board.md)."""
     outage_s = 45.0
     summary, _, _ = await run_with_fault(
         tmp_path,
         lambda b: b.radio.imu_pause(b.current_board(), int(outage_s * 1000)),
         seconds=FAULT_AT_S + outage_s + 6.0,
         give_up_s=outage_s + 10.0,  # the host waits the outage out
-        speed=1.0,
     )
     assert summary.problem is None, summary.problem
     # the bus stops acknowledging: the I2C error counter moves (docs/protocol.md "ERROR")
