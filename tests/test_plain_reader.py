@@ -30,7 +30,7 @@ HOST = Path(__file__).resolve().parents[1] / "host"
 N = 300
 
 
-def _recording(*, angles: bool, nan_angles: bool = False) -> Recording:
+def _recording(*, angles: bool, nan_angles: bool = False, extra: bool = False) -> Recording:
     rng = np.random.default_rng(4)
     data: dict[str, np.ndarray] = {"t_s": np.arange(N) / 100.0, "seq": np.arange(N) + 7}
     data.update({c: rng.normal(0.0, 5.0, N) for c in RAW_COLUMNS})
@@ -41,6 +41,8 @@ def _recording(*, angles: bool, nan_angles: bool = False) -> Recording:
     marker = np.zeros(N, dtype=np.int32)
     marker[150] = 258
     data["marker"] = marker
+    if extra:  # a user's own column, kept by frames(), not a hipsense column
+        data["temp_c"] = np.linspace(20.0, 21.0, N)
     meta = RecordingMeta(rate_hz=100.0, mounting=[1.0, 0.0, 0.0, 0.0], test="walk")
     return Recording(meta, pd.DataFrame(data))
 
@@ -75,12 +77,15 @@ def _assert_same_as_frames(path: Path, chunk_rows: int) -> str:
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
-@pytest.mark.parametrize(("angles", "nan_angles"), [(False, False), (True, False), (True, True)])
+@pytest.mark.parametrize(
+    ("angles", "nan_angles", "extra"),
+    [(False, False, False), (True, False, False), (True, True, False), (False, False, True)],
+)
 def test_plain_numbers_are_read_exactly_as_the_frames_read_them(
-    tmp_path: Path, fmt: str, angles: bool, nan_angles: bool
+    tmp_path: Path, fmt: str, angles: bool, nan_angles: bool, extra: bool
 ) -> None:
-    path = write_recording(_recording(angles=angles, nan_angles=nan_angles),
-                           tmp_path / f"r.{fmt}")  # fmt: skip
+    rec = _recording(angles=angles, nan_angles=nan_angles, extra=extra)
+    path = write_recording(rec, tmp_path / f"r.{fmt}")
     for chunk_rows in (1, 7, 64, 10**6):
         assert _assert_same_as_frames(path, chunk_rows) == "values"
 
@@ -137,7 +142,8 @@ def test_any_changed_byte_gives_the_frames_values_or_their_error(
 ) -> None:
     """A changed byte anywhere (header, metadata, numbers, Parquet pages): the plain reader
     gives exactly what the frames' reader gives, values or the same error message."""
-    path = write_recording(_recording(angles=True, nan_angles=True), tmp_path / f"b.{fmt}")
+    rec = _recording(angles=True, nan_angles=True, extra=fmt == "parquet")
+    path = write_recording(rec, tmp_path / f"b.{fmt}")
     raw = bytearray(path.read_bytes())
     raw[int(position * len(raw))] = value
     path.write_bytes(bytes(raw))
