@@ -1,12 +1,9 @@
 """``RecordingChunks.columns()`` reads a recording's numbers without pandas (pyarrow) and hands
 anything else to ``frames()`` (issue 19): for any file, damaged or not, it gives exactly the
-values ``frames()`` gives, or exactly its error. And the walk's JSON path loads no pandas."""
+values ``frames()`` gives, or exactly its error."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,11 +19,9 @@ from hipsense.recording import (
 )
 from hipsense.recording.chunks import Columns, frame_columns, open_chunks
 from hipsense.recording.meta import RecordingMeta
-from hipsense.sim.scenarios import simulate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-HOST = Path(__file__).resolve().parents[1] / "host"
 N = 300
 
 
@@ -148,34 +143,3 @@ def test_any_changed_byte_gives_the_frames_values_or_their_error(
     raw[int(position * len(raw))] = value
     path.write_bytes(bytes(raw))
     _assert_same_as_frames(path, chunk_rows)
-
-
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
-def test_the_walk_json_path_loads_no_pandas_rich_or_matplotlib(tmp_path: Path, fmt: str) -> None:
-    """``hipsense analyze FILE --test walk --json`` on a raw recording with its mounting, in a
-    fresh interpreter: the result, and none of the modules it does not need (issue 19:
-    pandas alone cost about 0.4 CPU s a run)."""
-    rec = simulate("walk-normal", seed=5, duration_s=40.0).to_recording()
-    rec = Recording(rec.meta, rec.data.drop(columns=list(ANGLE_COLUMNS)))
-    path = write_recording(rec, tmp_path / f"walk.{fmt}")
-    code = (
-        "import sys, io, contextlib, json\n"
-        "from hipsense.cli import main\n"
-        f"sys.argv = ['hipsense', 'analyze', {str(path)!r}, '--test', 'walk', '--json']\n"
-        "out = io.StringIO()\n"
-        "with contextlib.redirect_stdout(out):\n"
-        "    try:\n"
-        "        main()\n"
-        "    except SystemExit as exc:\n"
-        "        assert not exc.code, exc.code\n"
-        "doc = json.loads(out.getvalue())\n"
-        "heavy = ('pandas', 'rich', 'matplotlib')\n"
-        "print(len(doc['contacts']), sorted(m for m in sys.modules if m in heavy))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
-        env={**os.environ, "PYTHONPATH": str(HOST)},
-    )  # fmt: skip
-    n_contacts, loaded = done.stdout.strip().split(" ", 1)
-    assert int(n_contacts) > 40
-    assert loaded == "[]"
