@@ -20,7 +20,7 @@ import csv
 import os
 import re
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -235,7 +235,7 @@ def _numbers(column: pa.Array, kind: str) -> np.ndarray:
 
 
 def _csv_batches(
-    f: BinaryIO, header: list[str], types: dict[str, type[np.generic]], block_bytes: int
+    f: BinaryIO, header: list[str], types: Mapping[str, type[np.generic]], block_bytes: int
 ) -> Iterator[pa.RecordBatch]:
     """The CSV body from ``f`` as record batches, ``block_bytes`` of whole lines at a time,
     each parsed by pyarrow on this thread into one batch: memory holds one block (arrow's
