@@ -171,3 +171,35 @@ def test_a_difference_that_rounds_to_zero_is_never_written_minus_zero():
     assert drop.tier == "within_noise" and -0.05 < drop.difference < 0
     assert "drop +0.0°" in drop.text
     assert "-0.0" not in tr.verdict().text
+
+
+@pytest.mark.parametrize("scenario", ["walk-right-trendelenburg", "walk-normal"])
+def test_the_verdict_made_when_read_is_the_one_made_at_every_step(scenario):
+    """The tracker makes its verdict when it is read and checks only the drop's grade per step
+    (issue 19): replayed step by step, the grade is the full verdict's, the verdict read after
+    any step is the one made from the statistics then, and ``first_verdict_`` is the first
+    asymmetric one of that replay."""
+    a = analyse_walk(simulate(scenario, seed=2).to_recording())
+    replay = SymmetryTracker()
+    first = None
+    statuses = set()
+    for ev in a.events:
+        step = ev.step
+        if step is None or not step.valid or np.isnan(step.drop_deg):
+            continue
+        replay.add_stance(step.stance_side, step.drop_deg)
+        replay.add_step_time(ev.contact.side, step.step_s)
+        full = replay.verdict()
+        statuses.add(full.status)
+        assert replay.drop_grade() == replay.drop_tier().tier
+        assert (replay.drop_grade() not in ("not_enough_data", "within_noise")) == (
+            full.status == "asymmetric"
+        )
+        if first is None and full.status == "asymmetric":
+            first = (full, step.t_end_s)
+    assert a.tracker.verdict_ == replay.verdict()
+    assert a.tracker.first_verdict_ == first
+    if scenario == "walk-normal":
+        assert first is None and statuses == {"not_enough_data", "symmetric"}
+    else:
+        assert first is not None and "asymmetric" in statuses

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from hipsense.analysis import ANALYSERS, UnknownTest, modules_of
-from hipsense.recording import write_recording
+from hipsense.recording import ANGLE_COLUMNS, Recording, write_recording
 from hipsense.sim.scenarios import simulate
 
 HOST = Path(__file__).resolve().parents[1] / "host"
@@ -81,3 +81,30 @@ def test_modules_of_any_test_covers_every_analyser() -> None:
     for name in ANALYSERS:
         assert set(modules_of(name)) <= set(every)
     assert "scipy.signal" in every  # the detectors' filters, loaded at their first chunk
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_the_walk_json_path_loads_no_pandas_rich_or_matplotlib(tmp_path: Path, fmt: str) -> None:
+    """``hipsense analyze FILE --test walk --json`` on a raw recording with its mounting, in a
+    fresh interpreter: the result, and none of the modules it does not need (issue 19:
+    pandas alone cost about 0.4 CPU s a run)."""
+    rec = simulate("walk-normal", seed=5, duration_s=40.0).to_recording()
+    rec = Recording(rec.meta, rec.data.drop(columns=list(ANGLE_COLUMNS)))
+    path = write_recording(rec, tmp_path / f"walk.{fmt}")
+    code = (
+        "import sys, io, contextlib, json\n"
+        "from hipsense.cli import main\n"
+        f"sys.argv = ['hipsense', 'analyze', {str(path)!r}, '--test', 'walk', '--json']\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        "    try:\n"
+        "        main()\n"
+        "    except SystemExit as exc:\n"
+        "        assert not exc.code, exc.code\n"
+        "doc = json.loads(out.getvalue())\n"
+        "heavy = ('pandas', 'rich', 'matplotlib')\n"
+        "print(len(doc['contacts']), sorted(m for m in sys.modules if m in heavy))\n"
+    )
+    n_contacts, loaded = _fresh(code).split(" ", 1)
+    assert int(n_contacts) > 40
+    assert loaded == "[]"

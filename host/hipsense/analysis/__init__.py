@@ -122,9 +122,9 @@ class UnknownTest(HipsenseError):
     """No analyser for the requested test, or the recording does not say which test it holds."""
 
 
-FIRST_USE_MODULES = ("hipsense.recording.chunks", "scipy.signal")
-"""Modules loaded at first use, not at import: the chunked reader of :func:`analyse_file` and
-the detectors' filters (at their first chunk)."""
+FIRST_USE_MODULES = ("hipsense.recording.chunks", "pyarrow.csv", "scipy.signal")
+"""Modules loaded at first use, not at import: the chunked reader of :func:`analyse_file` (and
+its CSV reader without pandas) and the detectors' filters (at their first chunk)."""
 
 
 def modules_of(test: str | None = None) -> tuple[str, ...]:

@@ -11,11 +11,14 @@ import copy
 import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
-import pandas as pd
+import numpy as np
 
 from hipsense.recording import MARKER, MARKER_SETTINGS, Recording, RecordingMeta
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 VERDICT_KEYS = ("test", "status", "weaker_side", "text")
 """``status``: ``asymmetric``, ``symmetric`` or ``not_enough_data``; ``weaker_side``:
@@ -59,6 +62,8 @@ class Result(Protocol):
 
 def verdict_series(test: str, status: str, weaker_side: str | None, text: str) -> pd.Series:
     """A verdict in the common shape."""
+    import pandas as pd  # the pandas views only: a walk's JSON loads no pandas (issue 19)
+
     return pd.Series(
         dict(zip(VERDICT_KEYS, (test, status, weaker_side, text), strict=True)), dtype=object
     )
@@ -68,6 +73,8 @@ def flat_table(
     rows: Sequence[Mapping[str, Any]], index: Sequence[str] | None = None
 ) -> pd.DataFrame:
     """Rows of (possibly nested) dicts as a DataFrame; nested keys joined with ``.``."""
+    import pandas as pd
+
     frame = pd.json_normalize([dict(r) for r in rows]) if rows else pd.DataFrame()
     if index is not None:
         frame.index = pd.Index(list(index), name="side")
@@ -120,12 +127,13 @@ def board_json(recording: Recording) -> dict[str, Any]:
     return board_doc(recording.meta, settings_changes_t_s(recording.data))
 
 
-def settings_changes_t_s(data: pd.DataFrame) -> list[float]:
+def settings_changes_t_s(data: pd.DataFrame | Mapping[str, Any]) -> list[float]:
     """The times (s, rounded to ms) of the settings-change markers among ``data``'s rows (a
-    whole recording or one chunk of it)."""
-    if MARKER not in data.columns:
+    whole recording or one chunk of it, as a frame or as columns)."""
+    if MARKER not in data:
         return []
-    times = data.loc[data[MARKER] == MARKER_SETTINGS, "t_s"].to_numpy(dtype=float)
+    marker = np.asarray(data[MARKER])
+    times = np.asarray(data["t_s"], dtype=float)[marker == MARKER_SETTINGS]
     return [round(float(t), 3) for t in times]
 
 

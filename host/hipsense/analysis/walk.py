@@ -7,10 +7,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from hipsense import __version__
 from hipsense.analysis.base import (
@@ -43,8 +42,11 @@ from hipsense.motion.sources import (
     left_axis_sensor,
 )
 from hipsense.recording import Recording, RecordingMeta
-from hipsense.recording.chunks import CHUNK_ROWS, RecordingChunks
+from hipsense.recording.chunks import CHUNK_ROWS, Columns, RecordingChunks
 from hipsense.recording.schema import CONTENT_ANGLES
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCHEMA = "hipsense.walk"
 VERSION = 3
@@ -97,6 +99,8 @@ class WalkAnalysis:
     @property
     def contacts_(self) -> pd.DataFrame:
         """One row per initial contact: ``t_s``, ``side``, ``bout``, ``t_detected_s``."""
+        import pandas as pd  # the pandas views only: the JSON loads no pandas (issue 19)
+
         cols = ["t_s", "side", "bout", "t_detected_s"]
         return pd.DataFrame([[getattr(e.contact, c) for c in cols] for e in self.events],
                             columns=cols)  # fmt: skip
@@ -403,7 +407,7 @@ def analyse_walk_chunks(
     rate = meta.rate_hz
     check_raw_content(chunks.content != CONTENT_ANGLES, rate)
     checks = RawChecks(rate)
-    frames = chunks.frames()
+    frames = chunks.columns()  # numpy arrays: no pandas for a file of plain numbers
     needs_walk = axes is None and meta.mounting is None
     changes: list[float] = []
     prefix, rest, ended = _prefix(frames, checks, rate, changes, needs_walk=needs_walk)
@@ -480,7 +484,7 @@ Arrays = tuple[FloatArray, FloatArray, FloatArray, FloatArray | None]
 
 
 def _prefix(
-    frames: Iterator[pd.DataFrame],
+    frames: Iterator[Columns],
     checks: RawChecks,
     rate_hz: float,
     changes: list[float],

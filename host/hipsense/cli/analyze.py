@@ -7,6 +7,7 @@ An option that does not apply (to the file or to the test) is refused with a mes
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,21 @@ def run_analysis(file: Path, test: str | None, column_map: str | None, rate_hz: 
     return analyse_loaded(rec, test, **given)
 
 
+def batched(pieces: Iterator[str], size: int = 1 << 16) -> Iterator[str]:
+    """The pieces joined into texts of about ``size`` characters: one write to the terminal per
+    text, not one per contact (a 1 h walk's JSON is some 12,000 pieces)."""
+    batch: list[str] = []
+    n = 0
+    for piece in pieces:
+        batch.append(piece)
+        n += len(piece)
+        if n >= size:
+            yield "".join(batch)
+            batch, n = [], 0
+    if batch:
+        yield "".join(batch)
+
+
 @click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @recording_options
@@ -205,8 +221,8 @@ def analyze(
     else:
         pieces = iter([result.summary_text() + "\n"])
     if out is None:
-        for piece in pieces:
-            click.echo(piece, nl=False)
+        for text in batched(pieces):
+            click.echo(text, nl=False)
     else:
         with open(out, "w", encoding="utf-8") as f:
             f.writelines(pieces)

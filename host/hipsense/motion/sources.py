@@ -27,6 +27,8 @@ from hipsense.motion.orientation import HostFilter
 from hipsense.recording import ANGLE_COLUMNS, RAW_COLUMNS, Recording
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import pandas as pd
 
 FloatArray = npt.NDArray[np.float64]
@@ -219,15 +221,18 @@ class HostAngles:
 
 
 def chunk_arrays(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | Mapping[str, npt.ArrayLike],
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None]:
-    """Times, acc, gyro and (when the columns are there) the recorded angles of a chunk."""
-    t = frame["t_s"].to_numpy(np.float64)
-    acc = frame[list(ACC_COLUMNS)].to_numpy(np.float64)
-    gyr = frame[list(GYR_COLUMNS)].to_numpy(np.float64)
-    has_angles = all(c in frame.columns for c in ANGLE_COLUMNS)
-    ang = frame[list(ANGLE_COLUMNS)].to_numpy(np.float64) if has_angles else None
-    return t, acc, gyr, ang
+    """Times, acc, gyro and (when the columns are there) the recorded angles of a chunk (a
+    frame, or its columns as arrays)."""
+
+    def stacked(names: tuple[str, ...]) -> FloatArray:
+        return np.column_stack([np.asarray(frame[c], dtype=np.float64) for c in names])
+
+    t = np.asarray(frame["t_s"], dtype=np.float64)
+    has_angles = all(c in frame for c in ANGLE_COLUMNS)
+    ang = stacked(ANGLE_COLUMNS) if has_angles else None
+    return t, stacked(ACC_COLUMNS), stacked(GYR_COLUMNS), ang
 
 
 def left_axis_sensor(mounting_wxyz: npt.ArrayLike) -> FloatArray:

@@ -20,16 +20,16 @@ import csv
 import os
 import re
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
-import pandas as pd
 import pyarrow.parquet as pq
 
 from hipsense.recording import limits
-from hipsense.recording.csv_io import EXACT_FLOATS, META_PREFIX
+from hipsense.recording.csv_io import META_PREFIX, exact_floats
 from hipsense.recording.exceptions import RecordingError
 from hipsense.recording.files import PARTIAL_SUFFIX, read_recording
 from hipsense.recording.limits import (
@@ -45,20 +45,41 @@ from hipsense.recording.model import Recording
 from hipsense.recording.parquet_io import CHECK_KEY, verify_check
 from hipsense.recording.rate import RATE_SAMPLES, infer_rate_hz
 from hipsense.recording.schema import (
+    ALL_COLUMNS,
+    ANGLE_COLUMNS,
+    INT_DTYPES,
     SEQ,
     T_S,
     RowLabel,
     check_columns,
     check_increasing,
+    checked_values,
     normalise_frame,
+    row_label_0,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
 
 CHUNK_ROWS = 65536
 """Rows per chunk: about 6 MB of float64 for an 11-column recording."""
+CSV_FIELD_BYTES = 16
+"""CSV text read per field of a chunk's rows without pandas (:meth:`RecordingChunks.columns`):
+a block of ``chunk_rows`` rows of this many bytes a field holds about ``chunk_rows`` rows (a
+raw recording's shortest round-trip floats take 12-20 characters)."""
 
 
 class TooLongError(RecordingError):
     """A recording longer than an analysis reads whole (:meth:`RecordingChunks.whole`)."""
+
+
+Columns = dict[str, np.ndarray]
+"""A chunk as hipsense column name -> values, with the dtypes of :class:`Recording`."""
+
+
+class _NotPlain(Exception):
+    """The plain reader met something it leaves to the frames' reader (its checks, messages)."""
 
 
 @dataclass
@@ -67,12 +88,15 @@ class RecordingChunks:
 
     ``frames()`` yields frames with the columns and dtypes of :class:`Recording`; each call
     reads the file again from its first sample. ``source`` names the file in messages.
+    ``columns()`` yields the same samples' hipsense columns as numpy arrays, read without
+    pandas where the file allows (``_plain``).
     """
 
     source: str
     meta: RecordingMeta
     content: str
     _frames: Callable[[], Iterator[pd.DataFrame]]
+    _plain: Callable[[], Iterator[Columns]] | None = None
 
     @classmethod
     def of(cls, rec: Recording, chunk_rows: int = CHUNK_ROWS) -> RecordingChunks:
@@ -89,11 +113,23 @@ class RecordingChunks:
         """The samples, chunk by chunk (each checked before it is handed out)."""
         return self._frames()
 
+    def columns(self) -> Iterator[Columns]:
+        """The hipsense columns of :meth:`frames`, chunk by chunk: the same values, checked
+        the same way, but read without pandas (pyarrow: no pandas import and a faster reader,
+        issue 19) while the file holds only plain numbers. At anything else (a missing value
+        outside the angles, text, a bad row, a check that fails) :meth:`frames` reads the file
+        again and decides, with its messages; the rows handed out already are skipped."""
+        if self._plain is None:
+            return (frame_columns(frame) for frame in self.frames())
+        return _plain_or_frames(self._plain, self.frames)
+
     def whole(self, max_rows: int | None = None, why: str = "") -> Recording:
         """The chunks gathered into one :class:`Recording`, refused (:class:`TooLongError`,
         naming the limit) as soon as they hold more than ``max_rows`` samples (default
         :data:`~hipsense.recording.limits.MAX_WHOLE_ROWS`): memory stays bounded by the limit,
         not by the file. ``why`` says who reads it whole (the message)."""
+        import pandas as pd  # a recording in memory is a DataFrame; chunks need no pandas
+
         if max_rows is None:
             max_rows = limits.MAX_WHOLE_ROWS
         parts: list[pd.DataFrame] = []
@@ -117,6 +153,139 @@ class RecordingChunks:
         return Recording(self.meta, pd.concat(parts, ignore_index=True))
 
 
+def frame_columns(frame: pd.DataFrame) -> Columns:
+    """A checked frame's hipsense columns as numpy arrays."""
+    return {name: frame[name].to_numpy() for name in ALL_COLUMNS if name in frame.columns}
+
+
+def _plain_or_frames(
+    plain: Callable[[], Iterator[Columns]], frames: Callable[[], Iterator[pd.DataFrame]]
+) -> Iterator[Columns]:
+    n = 0
+    chunks = plain()
+    try:
+        for columns in chunks:
+            n += len(columns[T_S])
+            yield columns
+        return
+    except _NotPlain:
+        pass
+    finally:
+        close_iterator(chunks)
+    skip = n  # read again by the frames' reader: its checks and messages decide
+    again = frames()
+    try:
+        for frame in again:
+            if skip >= len(frame):
+                skip -= len(frame)
+                continue
+            columns = frame_columns(frame)
+            yield {name: values[skip:] for name, values in columns.items()} if skip else columns
+            skip = 0
+    finally:
+        close_iterator(again)
+
+
+def _plain_checked(columns: Columns, last: Columns | None, source: str, where: RowLabel) -> Columns:
+    """A plain chunk checked as :func:`normalise_frame` and :func:`checked_frames` check a
+    frame (the same functions), in canonical dtypes; any problem: :class:`_NotPlain`."""
+    try:
+        out = {name: checked_values(v, name, source, where) for name, v in columns.items()}
+        check_increasing(out[SEQ], SEQ, "", source, where)
+        check_increasing(out[T_S], T_S, " s", source, where)
+        if last is not None:
+            for name in (SEQ, T_S):
+                check_increasing(np.array([last[name][-1], out[name][0]]), name, "", source, where)
+    except RecordingError:
+        raise _NotPlain from None
+    return out
+
+
+def _plain_arrays(batch: pa.RecordBatch, names: list[str]) -> Columns:
+    """A record batch's columns as numpy arrays: numbers only, missing values only in the
+    angles (as NaN); anything else :class:`_NotPlain`."""
+    import pyarrow as pa
+
+    out: Columns = {}
+    for name in names:
+        column = batch.column(name)
+        kind = column.type
+        floating = pa.types.is_floating(kind)
+        if not (floating or pa.types.is_integer(kind)):
+            raise _NotPlain
+        if column.null_count and not (floating and name in ANGLE_COLUMNS):
+            raise _NotPlain
+        out[name] = _numbers(
+            column, "f" if floating else "u" if pa.types.is_unsigned_integer(kind) else "i"
+        )
+    return out
+
+
+def _numbers(column: pa.Array, kind: str) -> np.ndarray:
+    """A numeric arrow array's values from its buffers (``to_numpy`` would load pandas), its
+    nulls as NaN (a float array)."""
+    n = len(column)
+    validity, data = column.buffers()[:2]
+    dtype = np.dtype(f"<{kind}{column.type.bit_width // 8}")
+    values = np.frombuffer(data, dtype=dtype, count=n, offset=column.offset * dtype.itemsize)
+    if column.null_count:
+        bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+        values = np.where(bits[column.offset : column.offset + n] == 1, values, np.nan)
+    return values
+
+
+def _csv_batches(
+    f: BinaryIO, header: list[str], types: Mapping[str, type[np.generic]], block_bytes: int
+) -> Iterator[pa.RecordBatch]:
+    """The CSV body from ``f`` as record batches, ``block_bytes`` of whole lines at a time,
+    each parsed by pyarrow on this thread into one batch: memory holds one block (arrow's
+    streaming reader reads ahead on a thread of its own: a peak of 566 MiB for 10 h of raw
+    CSV, 252 MiB for 1 h). A blank line is a row of nulls (so not plain); pyarrow's errors
+    surface when the batches are taken."""
+    import pyarrow as pa
+    from pyarrow import csv as pa_csv
+
+    read = pa_csv.ReadOptions(
+        column_names=header, use_threads=False, block_size=block_bytes + (1 << 20)
+    )
+    parse = pa_csv.ParseOptions(ignore_empty_lines=False)
+    convert = pa_csv.ConvertOptions(
+        column_types={n: pa.from_numpy_dtype(t) for n, t in types.items()},
+        include_columns=list(types),
+    )
+    tail = b""
+    while True:
+        block = f.read(block_bytes)
+        text = tail + block
+        cut = len(text) if not block else text.rfind(b"\n") + 1
+        tail = text[cut:]
+        if cut:
+            table = pa_csv.read_csv(pa.py_buffer(memoryview(text)[:cut]), read, parse, convert)
+            yield from table.to_batches()
+        if not block:
+            return
+
+
+def _plain_chunks(
+    batches: Iterator[pa.RecordBatch], names: list[str], source: str
+) -> Iterator[Columns]:
+    last: Columns | None = None
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            break
+        except Exception:  # pyarrow raises many types: the frames' reader says what it is
+            raise _NotPlain from None
+        if batch.num_rows == 0:
+            continue
+        columns = _plain_checked(_plain_arrays(batch, names), last, source, row_label_0)
+        last = columns
+        yield columns
+    if last is None:
+        raise _NotPlain  # no samples: the frames' reader says so
+
+
 def close_iterator(iterator: Iterator[object]) -> None:
     """Close a generator left before its end (its open file closes now, not when collected)."""
     close = getattr(iterator, "close", None)
@@ -128,6 +297,8 @@ def strict_chunks(reader: Iterator[pd.DataFrame], source: str) -> Iterator[pd.Da
     """A pandas chunk reader's chunks, but a first row with more fields than the header is
     an error: pandas (``index_col=False``) only warns and drops its extra fields, so a
     decimal comma there would shift the values after it (a later such row is a ParserError)."""
+    import pandas as pd
+
     while True:
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)
@@ -276,7 +447,19 @@ def _open_parquet(target: Path, source: str, rows: int) -> RecordingChunks:
         ) from None
     meta, stored_content = meta_from_json(meta_json, source)
     content = _content(list(schema.names), stored_content, source)
-    return RecordingChunks(source, meta, content, frames)
+    names = [name for name in ALL_COLUMNS if name in schema.names]
+
+    def plain() -> Iterator[Columns]:
+        try:
+            parquet = pq.ParquetFile(target, page_checksum_verification=True)
+        except Exception:
+            raise _NotPlain from None
+        with contextlib.closing(parquet):
+            # every column read, as frames() reads them: a damaged page anywhere is its error
+            batches = parquet.iter_batches(batch_size=rows, use_threads=False)
+            yield from _plain_chunks(batches, names, source)
+
+    return RecordingChunks(source, meta, content, frames, plain)
 
 
 def _content(columns: list[str], stored_content: str, source: str) -> str:
@@ -333,6 +516,8 @@ def _open_csv(target: Path, source: str, rows: int) -> RecordingChunks:
     first_data_line = line_no + 1
 
     def raw() -> Iterator[pd.DataFrame]:
+        import pandas as pd
+
         with open(target, "rb") as f:
             f.seek(body_at)
             try:
@@ -342,7 +527,7 @@ def _open_csv(target: Path, source: str, rows: int) -> RecordingChunks:
                     names=header,
                     index_col=False,
                     chunksize=rows,
-                    **EXACT_FLOATS,  # type: ignore[arg-type]
+                    **exact_floats(),  # type: ignore[arg-type]
                     skip_blank_lines=False,
                     skipinitialspace=True,
                     encoding="utf-8",
@@ -364,7 +549,16 @@ def _open_csv(target: Path, source: str, rows: int) -> RecordingChunks:
         return inferred_rate_chunks(source, check_columns(header, source), frames)
     meta, stored_content = meta_from_json(meta_json, source)
     content = _content(header, stored_content, source)
-    return RecordingChunks(source, meta, content, frames)
+    names = [name for name in ALL_COLUMNS if name in header]
+    types = {name: INT_DTYPES.get(name, np.float64) for name in names}
+    block_bytes = max(1 << 16, rows * len(header) * CSV_FIELD_BYTES)
+
+    def plain() -> Iterator[Columns]:
+        with open(target, "rb") as f:
+            f.seek(body_at)
+            yield from _plain_chunks(_csv_batches(f, header, types, block_bytes), names, source)
+
+    return RecordingChunks(source, meta, content, frames, plain)
 
 
 def _header(header_line: str, line_no: int, source: str) -> list[str]:

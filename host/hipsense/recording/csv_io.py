@@ -13,17 +13,26 @@ from __future__ import annotations
 import csv
 import io
 import re
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from hipsense.recording.exceptions import RecordingError
 from hipsense.recording.limits import check_header_width, check_meta_size
 from hipsense.recording.schema import RowLabel
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 META_PREFIX = "# hipsense-recording:"
-# pandas < 3 parses floats exactly only with float_precision="round_trip"; pandas 3 always
-# does and deprecates the option (the round-trip tests check it).
-EXACT_FLOATS = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
+
+
+def exact_floats() -> dict[str, str]:
+    """``pd.read_csv`` options that parse floats exactly (pandas loaded at first use)."""
+    import pandas as pd
+
+    # pandas < 3 parses floats exactly only with float_precision="round_trip"; pandas 3 always
+    # does and deprecates the option (the round-trip tests check it).
+
+    return {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
 
 
 def to_csv_text(data: pd.DataFrame, meta_json: str) -> str:
@@ -73,10 +82,12 @@ def read_csv_text(text: str, source: str) -> tuple[pd.DataFrame, str | None, Row
     def where(i: int) -> str:
         return f"line {first_data_line + i}"
 
+    import pandas as pd
+
     try:
         data = pd.read_csv(
             io.StringIO(text[start:]),  # from the header: the comment lines may hold quotes
-            **EXACT_FLOATS,  # type: ignore[arg-type]
+            **exact_floats(),  # type: ignore[arg-type]
             skip_blank_lines=False,
             skipinitialspace=True,
         )

@@ -6,9 +6,8 @@ import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-import pandas as pd
 import pyarrow as pa
 
 from hipsense.recording.csv_io import read_csv_text, to_csv_text
@@ -19,6 +18,9 @@ from hipsense.recording.model import Recording
 from hipsense.recording.parquet_io import read_parquet, to_table, write_parquet
 from hipsense.recording.rate import infer_rate_hz
 from hipsense.recording.schema import SEQ, T_S, RowLabel, normalise_frame, row_label_0
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FORMATS = ("parquet", "csv")
 PARTIAL_SUFFIX = ".partial"

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from hipsense.conventions.axes import parse_axes
 from hipsense.recording.exceptions import RecordingError
@@ -22,6 +21,9 @@ from hipsense.recording.schema import (
     T_S,
     normalise_frame,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclasses.dataclass(eq=False)  # frames have no single truth value: compare .data, .meta

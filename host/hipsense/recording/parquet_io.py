@@ -11,15 +11,17 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Iterable
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hipsense.recording.exceptions import RecordingError
 from hipsense.recording.limits import check_columns_count, check_meta_size
 from hipsense.recording.meta import META_KEY
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 COMPRESSION = "zstd"
 CHECK_KEY = META_KEY + ".check"

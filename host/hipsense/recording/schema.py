@@ -10,12 +10,15 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from hipsense.conventions import ACC_COLUMNS, GYR_COLUMNS, T_S
 from hipsense.recording.exceptions import RecordingError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SEQ = "seq"
 MARKER = "marker"
@@ -148,6 +151,8 @@ def check_columns(columns: list[str], source: str) -> str:
 
 def numeric_column(series: pd.Series, name: str, source: str, where: RowLabel) -> np.ndarray:
     """The column as a numpy float or int array; a clear error for text or booleans."""
+    import pandas as pd  # loaded with the frame it checks
+
     if pd.api.types.is_bool_dtype(series.dtype):
         raise RecordingError(f"{source}: column '{name}' holds true/false values, not numbers")
     if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iuf":
@@ -211,6 +216,14 @@ def _as_int(values: np.ndarray, name: str, source: str, where: RowLabel) -> np.n
     return values.astype(dtype)
 
 
+def checked_values(values: np.ndarray, name: str, source: str, where: RowLabel) -> np.ndarray:
+    """A hipsense column's numbers in its dtype, checked (finite; NaN allowed in the angles;
+    whole numbers in range for ``seq`` and ``marker``), or an error at the first bad row."""
+    if name in FLOAT_COLUMNS:
+        return _as_float(values, name, source, where)
+    return _as_int(values, name, source, where)
+
+
 def check_increasing(
     values: np.ndarray, name: str, unit: str, source: str, where: RowLabel
 ) -> None:
@@ -246,15 +259,13 @@ def normalise_frame(
     data = data.set_axis(columns, axis="columns").reset_index(drop=True)
     out: dict[str, np.ndarray] = {}
     for name in ALL_COLUMNS:
-        if name not in columns:
-            continue
-        values = numeric_column(data[name], name, source, where)
-        if name in FLOAT_COLUMNS:
-            out[name] = _as_float(values, name, source, where)
-        else:
-            out[name] = _as_int(values, name, source, where)
+        if name in columns:
+            values = numeric_column(data[name], name, source, where)
+            out[name] = checked_values(values, name, source, where)
     check_increasing(out[SEQ], SEQ, "", source, where)  # first: a repeated sample is a
     check_increasing(out[T_S], T_S, " s", source, where)  # duplicate, not a time error
+    import pandas as pd
+
     frame = pd.DataFrame(out)
     for name in columns:
         if name not in out:

@@ -19,11 +19,10 @@ import contextlib
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 import pyarrow as pa
 
 from hipsense.recording.csv_io import to_csv_text
@@ -32,6 +31,9 @@ from hipsense.recording.files import PARTIAL_SUFFIX, atomic_write, format_for
 from hipsense.recording.meta import META_KEY, RecordingMeta, meta_to_json
 from hipsense.recording.parquet_io import to_table, write_parquet
 from hipsense.recording.schema import SEQ, T_S, normalise_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _IPC_CONTINUATION = b"\xff\xff\xff\xff"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -117,6 +119,8 @@ class RecordingWriter:
             self.flush()
             self._pending = {}
         if n >= self.chunk_rows:  # a backlog: no need to collect
+            import pandas as pd  # loaded when a recording is written, not when one is read
+
             self.flush()
             self.append(pd.DataFrame(dict(columns)))
             return
@@ -137,6 +141,8 @@ class RecordingWriter:
             return
         columns = {c: a[:n] for c, a in self._pending.items()}
         if not self._append_plain(columns):
+            import pandas as pd
+
             self.append(pd.DataFrame(columns))
 
     def _append_plain(self, columns: dict[str, npt.NDArray[np.generic]]) -> bool:

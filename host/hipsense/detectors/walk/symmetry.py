@@ -219,14 +219,26 @@ class SymmetryTracker:
             return math.nan, math.nan, math.nan
         return d * scale, lo * scale, hi * scale
 
+    def _drop_difference(self) -> tuple[float, float, float]:
+        r, l_ = self.drop_deg["right"], self.drop_deg["left"]
+        if min(r.n, l_.n) < self.min_steps:
+            return math.nan, math.nan, math.nan
+        return welch_ci(r, l_, self.confidence)
+
+    def _grade_drop(self, d: float, lo: float, hi: float) -> str:
+        return grade("drop", d, lo, hi, unit="deg", threshold=self.min_difference_deg,
+                     mdc=STATIC_MDC_DEG, mdc_source=MDC_SOURCE)  # fmt: skip
+
+    def drop_grade(self) -> str:
+        """The tier of the drop difference alone (:data:`TIERS`), without its words: what
+        :meth:`drop_tier` grades, at a fraction of its cost (the tracker checks it per step)."""
+        return self._grade_drop(*self._drop_difference())
+
     def drop_tier(self) -> Tier:
         """The drop difference (right stance − left stance, °) graded against the static MDC."""
         r, l_ = self.drop_deg["right"], self.drop_deg["left"]
-        d, lo, hi = welch_ci(r, l_, self.confidence)
-        if min(r.n, l_.n) < self.min_steps:
-            d = lo = hi = math.nan
-        tier = grade("drop", d, lo, hi, unit="deg", threshold=self.min_difference_deg,
-                     mdc=STATIC_MDC_DEG, mdc_source=MDC_SOURCE)  # fmt: skip
+        d, lo, hi = self._drop_difference()
+        tier = self._grade_drop(d, lo, hi)
         pct = round(self.confidence * 100)
         counts = f"{r.n} right and {l_.n} left stances"
         larger = None

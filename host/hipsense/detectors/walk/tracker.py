@@ -22,6 +22,8 @@ from hipsense.detectors.walk.symmetry import RunningStats, SymmetryTracker, Verd
 
 RANGE_METRICS = ("tilt_range_deg", "obliquity_range_deg", "rotation_range_deg")
 PACE_METRICS = ("step_length_m", "speed_mps")
+CALM = ("not_enough_data", "within_noise")
+"""Drop grades of a verdict that is not ``asymmetric`` (:meth:`SymmetryTracker.verdict`)."""
 LIVE_CONTACTS = 16
 """Recent contacts the detector keeps when the tracker keeps no events (live, any length)."""
 
@@ -111,7 +113,7 @@ class WalkTracker:
         self.pace_ = {m: {s: RunningStats() for s in SIDES} for m in PACE_METRICS}
         self.symmetry_ = SymmetryTracker(min_steps, min_difference_deg, confidence)
         self.ranges_ = {m: {s: RunningStats() for s in SIDES} for m in RANGE_METRICS}
-        self.verdict_: Verdict = self.symmetry_.verdict()
+        self._verdict: Verdict | None = None  # the verdict of the statistics now, when read
         self.first_verdict_: tuple[Verdict, float] | None = None
         self.events_: list[WalkEvent] = []
         self.n_steps_ = 0
@@ -196,7 +198,16 @@ class WalkTracker:
             self.symmetry_.add_step_time(b.side, step_s)
             for metric, value in zip(RANGE_METRICS, (tilt_r, obl_r, rot_r), strict=True):
                 self.ranges_[metric][a.side].add(value)
-            self.verdict_ = self.symmetry_.verdict()
-            if self.first_verdict_ is None and self.verdict_.status == "asymmetric":
+            self._verdict = None
+            if self.first_verdict_ is None and self.symmetry_.drop_grade() not in CALM:
                 self.first_verdict_ = (self.verdict_, b.t_s)
         return step
+
+    @property
+    def verdict_(self) -> Verdict:
+        """The verdict of the statistics so far: made when read, not at every step (its words
+        cost more than the step; only its drop grade is checked per step, for
+        ``first_verdict_``)."""
+        if self._verdict is None:
+            self._verdict = self.symmetry_.verdict()
+        return self._verdict
