@@ -128,3 +128,14 @@ def heldout_gait() -> Path:
     if not any(root.glob("*/*_imu.csv")):
         pytest.skip(f"held-out walking data not found at {root}: run `make heldout`")
     return root
+
+
+class CapturedWriter:
+    """Stands in for a virtual board's ``asyncio.StreamWriter`` (``VirtualBoard(writer)``):
+    keeps every message the radio writes to the board, in ``sent``."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.sent.append(data)
