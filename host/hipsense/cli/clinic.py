@@ -42,10 +42,16 @@ def check_patient(patient_id: str | None, store_path: Path | None) -> None:
     """Fail before a test starts when ``--patient`` names nobody in the store."""
     if patient_id is None:
         return
-    from hipsense.store import open_store
+    from hipsense.store import StoreError, StoreMissing, open_store
 
-    with open_store(store_path) as store:
-        store.patient(patient_id)
+    try:
+        with open_store(store_path, create=False) as store:
+            store.patient(patient_id)
+    except StoreMissing as exc:
+        raise StoreError(
+            f"no patient {patient_id!r}: there is no session store at {exc.path} yet: add the "
+            f"patient with `hipsense patients add {patient_id}`"
+        ) from None
 
 
 def patient_context(patient_id: str | None, store_path: Path | None) -> dict[str, Any] | None:
@@ -54,7 +60,7 @@ def patient_context(patient_id: str | None, store_path: Path | None) -> dict[str
         return None
     from hipsense.store import open_store
 
-    with open_store(store_path) as store:
+    with open_store(store_path, create=False) as store:
         p = store.patient(patient_id)
     return {"id": p.id, "year_of_birth": p.year_of_birth, "height_cm": p.height_cm, "sex": p.sex}
 
@@ -108,18 +114,21 @@ def patients_add(patient_id: str, year_of_birth: int | None, height_cm: float | 
 @store_option
 def patients_list(store_path: Path | None) -> None:
     """List the patients with their number of sessions and latest visit."""
-    from hipsense.store import open_store
+    from hipsense.store import StoreMissing, open_store
 
-    with open_store(store_path) as store:
-        rows = store.patients()
-        if not rows:
-            click.echo(f"no patients in {store.path} yet: `hipsense patients add ID`")
-            return
-        for p in rows:
-            sessions = store.sessions(p.id)
-            last = sessions[-1][1] if sessions else "—"
-            click.echo(f"{p.id}\tborn {p.year_of_birth or '—'}\t{len(sessions)} session(s)\t"
-                       f"last visit {last}")  # fmt: skip
+    try:
+        with open_store(store_path, create=False) as store:
+            rows = store.patients()
+            if not rows:
+                click.echo(f"no patients in {store.path} yet: `hipsense patients add ID`")
+                return
+            for p in rows:
+                sessions = store.sessions(p.id)
+                last = sessions[-1][1] if sessions else "—"
+                click.echo(f"{p.id}\tborn {p.year_of_birth or '—'}\t{len(sessions)} session(s)\t"
+                           f"last visit {last}")  # fmt: skip
+    except StoreMissing as exc:  # listing creates nothing: an empty list, and why
+        click.echo(f"no patients: {exc}")
 
 
 @patients.command("show")
@@ -130,7 +139,7 @@ def patients_show(patient_id: str, as_json: bool, store_path: Path | None) -> No
     """The patient, each session with its note, and each run (discarded ones marked)."""
     from hipsense.store import open_store
 
-    with open_store(store_path) as store:
+    with open_store(store_path, create=False) as store:
         p = store.patient(patient_id)
         sessions = store.sessions(patient_id)
         runs = store.runs(patient_id)
@@ -177,7 +186,7 @@ def discard(run_id: int, reason: str | None, undo: bool, store_path: Path | None
     """Leave test run RUN_ID out of summaries and history (it is kept, never deleted)."""
     from hipsense.store import open_store
 
-    with open_store(store_path) as store:
+    with open_store(store_path, create=False) as store:
         if undo:
             store.restore(run_id)
             click.echo(f"run {run_id} is counted again")
@@ -196,7 +205,7 @@ def note(session_id: int, text: str, store_path: Path | None) -> None:
     """Set the note of session SESSION_ID (see `hipsense patients show`)."""
     from hipsense.store import open_store
 
-    with open_store(store_path) as store:
+    with open_store(store_path, create=False) as store:
         store.set_note(session_id, text)
     click.echo(f"note saved on session {session_id}")
 
@@ -229,7 +238,7 @@ def history(patient_id: str, as_json: bool, report_path: Path | None, overwrite:
             else report_path  # fmt: skip
         refuse_existing([base.with_name(base.name + ext) for ext in (".html", ".pdf")],
                         overwrite, flag="--report")  # fmt: skip
-    with open_store(store_path) as store:
+    with open_store(store_path, create=False) as store:
         patient = store.patient(patient_id)
         runs = store.runs(patient_id)
         sessions = store.sessions(patient_id)
@@ -266,7 +275,7 @@ def export(patient_id: str | None, out: Path, overwrite: bool, store_path: Path 
     if suffix not in (".parquet", ".csv"):
         raise click.BadParameter("--out must end in .parquet or .csv")
     refuse_existing([out], overwrite)
-    with open_store(store_path) as store:
+    with open_store(store_path, create=False) as store:
         if patient_id is not None:
             store.patient(patient_id)
         table = store.results_table(patient_id)
