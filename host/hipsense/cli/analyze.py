@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from hipsense.cli.clinic import check_patient, file_run, patient_options
-from hipsense.cli.outputs import overwrite_option, refuse_existing
+from hipsense.cli.outputs import echo_utf8, overwrite_option, refuse_existing
 from hipsense.conventions import SIDES
 from hipsense.conventions.exercises import SPECS as EXERCISES
 from hipsense.errors import HipsenseError
@@ -205,8 +205,7 @@ def analyze(
     else:
         pieces = iter([result.summary_text() + "\n"])
     if out is None:
-        for piece in pieces:
-            click.echo(piece, nl=False)
+        echo_utf8(pieces)
     else:
         with open(out, "w", encoding="utf-8") as f:
             f.writelines(pieces)

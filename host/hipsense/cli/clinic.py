@@ -5,13 +5,12 @@ file their run in the session store (docs/user-guide.md)."""
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 
-from hipsense.cli.outputs import overwrite_option, refuse_existing
+from hipsense.cli.outputs import echo_json, overwrite_option, refuse_existing
 
 
 def store_option(func: Any) -> Any:
@@ -158,7 +157,7 @@ def patients_show(patient_id: str, as_json: bool, store_path: Path | None) -> No
                 for sid, d, note in sessions
             ],
         }  # fmt: skip
-        click.echo(json.dumps(doc, indent=2))
+        echo_json(doc)
         return
     facts = [f"born {p.year_of_birth}" if p.year_of_birth else None,
              f"{p.height_cm:g} cm" if p.height_cm else None, p.sex]  # fmt: skip
@@ -244,8 +243,7 @@ def history(patient_id: str, as_json: bool, report_path: Path | None, overwrite:
         sessions = store.sessions(patient_id)
     series = build(runs)
     if as_json:
-        click.echo(json.dumps({"patient": patient_id, "series": [s.to_json() for s in series]},
-                              indent=2))  # fmt: skip
+        echo_json({"patient": patient_id, "series": [s.to_json() for s in series]})
     else:
         click.echo(history_text(patient_id, series))
     if report_path is not None:

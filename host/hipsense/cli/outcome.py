@@ -6,7 +6,6 @@ session store when ``--patient`` was given."""
 from __future__ import annotations
 
 import importlib.util
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +13,7 @@ import click
 from rich.console import Console
 
 from hipsense.cli.clinic import file_run, patient_context
-from hipsense.cli.outputs import refuse_existing
+from hipsense.cli.outputs import echo_json, refuse_existing
 from hipsense.errors import HipsenseError
 from hipsense.recording import Recording
 
@@ -85,9 +84,7 @@ def finish(
         raise
     say(console, result.summary_text())  # on stderr with --json (see console_for)
     if as_json:  # strict JSON, as `analyze --json`: non-finite values as null
-        from hipsense.analysis.base import json_safe
-
-        click.echo(json.dumps(json_safe(result.to_json()), indent=2, allow_nan=False))
+        echo_json(result.to_json())
     if report and importlib.util.find_spec("matplotlib") is None:
         say(console, "no report: matplotlib is not installed (pip install 'hipsense[report]')")
     elif report:
