@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from hipsense.cli.clinic import check_patient, file_run, patient_options
+from hipsense.cli.clinic import check_patient, file_run, height_for, patient_options
 from hipsense.cli.outputs import echo_utf8, overwrite_option, refuse_existing
 from hipsense.conventions import SIDES
 from hipsense.conventions.exercises import SPECS as EXERCISES
@@ -160,13 +160,17 @@ def analyze(
 
     if out is not None:
         refuse_existing([out], overwrite)  # before the analysis: a refusal costs nothing
-    check_patient(patient_id, store_path)
+    patient = check_patient(patient_id, store_path)
     given = dict(axes=axes, sides=sides, sets=sets, height_cm=height_cm, age_years=age_years)
     chunks = open_file(file, column_map, rate_hz, test)
     meta = chunks.meta
     name = test or meta.test or "unknown"
     if name == "walk":  # read in chunks: memory bounded at any length
         from hipsense.analysis.walk import analyse_walk_chunks
+
+        given["height_cm"], height_from = height_for(patient, height_cm)
+        if height_from:
+            click.echo(height_from, err=True)
 
         def run() -> Any:
             return analyse_walk_chunks(chunks, **checked_options(name, meta, given))

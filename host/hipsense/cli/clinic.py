@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from hipsense.cli.outputs import echo_json, overwrite_option, refuse_existing
+
+if TYPE_CHECKING:
+    from hipsense.store import Patient
 
 
 def store_option(func: Any) -> Any:
@@ -37,20 +40,32 @@ def patient_options(func: Any) -> Any:
     )(func)
 
 
-def check_patient(patient_id: str | None, store_path: Path | None) -> None:
-    """Fail before a test starts when ``--patient`` names nobody in the store."""
+def check_patient(patient_id: str | None, store_path: Path | None) -> Patient | None:
+    """The ``--patient`` (None without one); fails before a test starts when it names nobody
+    in the store."""
     if patient_id is None:
-        return
+        return None
     from hipsense.store import StoreError, StoreMissing, open_store
 
     try:
         with open_store(store_path, create=False) as store:
-            store.patient(patient_id)
+            return store.patient(patient_id)
     except StoreMissing as exc:
         raise StoreError(
             f"no patient {patient_id!r}: there is no session store at {exc.path} yet: add the "
             f"patient with `hipsense patients add {patient_id}`"
         ) from None
+
+
+def height_for(patient: Patient | None, height_cm: float | None) -> tuple[float | None, str]:
+    """The height a walk uses: ``--height``, else the patient's stored height; and the line
+    that says it came from the store ("" when it did not)."""
+    if height_cm is not None or patient is None or not patient.height_cm:
+        return height_cm, ""
+    return patient.height_cm, (
+        f"height {patient.height_cm:g} cm from patient {patient.id}'s record (step length and "
+        "speed; --height to use another)"
+    )
 
 
 def patient_context(patient_id: str | None, store_path: Path | None) -> dict[str, Any] | None:
