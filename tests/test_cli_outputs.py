@@ -138,7 +138,7 @@ def test_every_json_output_is_utf8_readable(tmp_path: Path, capsysbinary) -> Non
     assert res.exit_code == 0, res.output
     assert _no_escapes(res.stdout_bytes)["recording"]["device_name"] == NAME
 
-    finish(Console(stderr=True), "walk", rec, path, patient_id=None, store_path=None,
+    finish(Console(stderr=True), "walk", path, patient_id=None, store_path=None,
            report=False, as_json=True)  # fmt: skip
     assert _no_escapes(capsysbinary.readouterr().out)["recording"]["device_name"] == NAME
 

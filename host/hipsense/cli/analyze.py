@@ -115,13 +115,18 @@ def checked_options(name: str, meta: RecordingMeta, given: dict[str, Any]) -> di
 def run_analysis(file: Path, test: str | None, column_map: str | None, rate_hz: float | None,
                  **given: Any) -> Any:  # fmt: skip
     """Load ``file`` (a recording, or a foreign CSV with ``column_map``) and analyse it (for a
-    report). A walk longer than :data:`~hipsense.recording.limits.MAX_WHOLE_ROWS` samples is
-    analysed in chunks instead (its report then draws no gait cycles): any length, bounded
-    memory."""
+    report), as :func:`analyse_for_report`."""
+    return analyse_for_report(open_file(file, column_map, rate_hz, test), test, **given)
+
+
+def analyse_for_report(chunks: RecordingChunks, test: str | None, **given: Any) -> Any:
+    """Analyse an opened recording for a report: read whole (the report's figures need every
+    sample) up to :data:`~hipsense.recording.limits.MAX_WHOLE_ROWS` samples; a longer walk is
+    analysed in chunks instead (its report then draws no gait cycles: any length, bounded
+    memory), a longer recording of another test is refused with a message naming the limit."""
     from hipsense.analysis import test_of
     from hipsense.recording.chunks import TooLongError
 
-    chunks = open_file(file, column_map, rate_hz, test)
     name = test or chunks.meta.test
     try:
         rec = chunks.whole(why=f"the {name or 'file'} analysis reads it whole")
