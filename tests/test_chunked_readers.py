@@ -10,6 +10,7 @@ import json
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -303,17 +304,19 @@ def test_a_streamed_tests_end_reads_its_recording_within_the_limit(
 
     monkeypatch.setattr(recording_limits, "MAX_WHOLE_ROWS", 2000)
     console = Console(record=True, width=200)
-    common = dict(patient_id=None, store_path=None, report=False, as_json=False)
+
+    def end(summary: StreamSummary, test: str) -> Any:
+        return finish_stream(console, summary, test, patient_id=None, store_path=None,
+                             report=False, as_json=False)  # fmt: skip
+
     stance = simulate("stance-eyes-open", seed=1).to_recording()
     path = write_recording(stance, tmp_path / "balance.parquet")
-    summary = StreamSummary("board", samples=len(stance.data), recording=path)
     with pytest.raises(TooLongError, match=r"more than 2000 samples.*balance analysis reads it"):
-        finish_stream(console, summary, "balance", **common)  # type: ignore[arg-type]
+        end(StreamSummary("board", samples=len(stance.data), recording=path), "balance")
     assert path.exists()
     walk = simulate("walk-normal", seed=1, duration_s=40.0).to_recording()
     path = write_recording(walk, tmp_path / "walk.parquet")
-    summary = StreamSummary("board", samples=len(walk.data), recording=path)
-    result = finish_stream(console, summary, "walk", **common)  # type: ignore[arg-type]
+    result = end(StreamSummary("board", samples=len(walk.data), recording=path), "walk")
     assert result.recording is None and len(result.events) > 20  # in chunks, all of it
     assert result.to_json()["recording"]["duration_s"] == pytest.approx(walk.duration_s, abs=0.02)
 
