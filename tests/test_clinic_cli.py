@@ -120,8 +120,9 @@ def test_analyze_files_an_existing_recording(tmp_path: Path, flag: list[str]) ->
 
 
 def test_a_walk_without_height_uses_the_patients_stored_height(tmp_path: Path) -> None:
-    """`analyze --patient` of a walk: the stored height gives step length and speed, and the
-    output says where it came from; --height wins over it; a balance test takes none."""
+    """`analyze --patient` and `report --patient` of a walk: the stored height gives step
+    length and speed, and the output says where it came from; --height wins over it; a
+    balance test takes none."""
     store = ["--store", str(tmp_path / "s.sqlite")]
     runner = CliRunner()
     res = runner.invoke(cli, ["patients", "add", "P3", "--height-cm", "180", *store])
@@ -138,6 +139,9 @@ def test_a_walk_without_height_uses_the_patients_stored_height(tmp_path: Path) -
     )
     assert res.exit_code == 0 and "from patient" not in res.stderr
     assert json.loads(res.stdout)["pace"]["pendulum_m"] == round(0.53 * 1.60, 3)
+    res = runner.invoke(cli, ["report", str(path), "--patient", "P3", *store])
+    assert res.exit_code == 0 and "height 180 cm from patient P3's record" in res.output
+    assert "walking speed" in (tmp_path / "w_report.html").read_text(encoding="utf-8")
     stance = write_recording(
         simulate("stance-left-trendelenburg", seed=0).to_recording(), tmp_path / "s.parquet"
     )

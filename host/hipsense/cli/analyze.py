@@ -112,13 +112,6 @@ def checked_options(name: str, meta: RecordingMeta, given: dict[str, Any]) -> di
     return options
 
 
-def run_analysis(file: Path, test: str | None, column_map: str | None, rate_hz: float | None,
-                 **given: Any) -> Any:  # fmt: skip
-    """Load ``file`` (a recording, or a foreign CSV with ``column_map``) and analyse it (for a
-    report), as :func:`analyse_for_report`."""
-    return analyse_for_report(open_file(file, column_map, rate_hz, test), test, **given)
-
-
 def analyse_for_report(chunks: RecordingChunks, test: str | None, **given: Any) -> Any:
     """Analyse an opened recording for a report: read whole (the report's figures need every
     sample) up to :data:`~hipsense.recording.limits.MAX_WHOLE_ROWS` samples; a longer walk is
