@@ -7,59 +7,18 @@ import struct
 
 import numpy as np
 import pytest
+from conftest import MASK, config, reply, samples
 from hipsense.link.clockmap import ClockMap
 from hipsense.link.protocol import (
-    FLAG_RESENT,
     CommandFrame,
-    ConfigFrame,
-    ImuChip,
-    ReplyFrame,
-    Result,
-    SamplesFrame,
     UnsupportedProtocolVersion,
     decode_frame,
-    encode_frame,
 )
 from hipsense.link.protocol.constants import Command
 from hipsense.link.session import CommandTimeout, SampleBlock, Session
 from hipsense.link.transport.base import LinkDown, Transport
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-MASK = (1 << 30) - 1
-
-
-def config(boot_id: int = 1) -> bytes:
-    return encode_frame(
-        ConfigFrame(
-            content=0,
-            imu=ImuChip(3),
-            rate_hz=100,
-            period_100us=100,
-            acc_mps2_per_lsb=0.001,
-            gyr_dps_per_lsb=0.06,
-            boot_id=boot_id,
-            aligned=False,
-            gyro_calibrated=False,
-        )
-    )
-
-
-def samples(seq0: int, n: int, resent: bool = False) -> bytes:
-    seq = np.arange(seq0, seq0 + n)
-    angles = np.stack([seq % 30000, -(seq % 30000), seq // 30000], axis=1).astype(np.int16)
-    return encode_frame(
-        SamplesFrame(
-            flags=FLAG_RESENT if resent else 0,
-            seq=seq0 & MASK,
-            t_100us=(seq0 * 100) & MASK,
-            angles_cdeg=angles,
-        )
-    )
-
-
-def reply(token: int, command: int, result: int = 0, payload: bytes = b"") -> bytes:
-    return encode_frame(ReplyFrame(token, Command(command), Result(result), payload))
 
 
 class ScriptedBoard(Transport):

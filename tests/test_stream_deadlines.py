@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 
 import numpy as np
+from conftest import config, reply, samples
 from hipsense.link.protocol import (
     BoardState,
     Command,
@@ -28,7 +29,6 @@ from hipsense.orchestrate.stream import (
     resend_timeout_s,
     stream,
 )
-from test_session import config, reply, samples
 
 TICK_S = 0.01  # the board's clock advances one sample per tick of the event loop
 FRAME = 5  # samples per SAMPLES frame
