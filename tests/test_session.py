@@ -240,3 +240,24 @@ def test_clock_map_finds_offset_and_drift_under_random_delays() -> None:
     # Within a few ms of the earliest possible arrival; the drift within 20 ppm.
     assert np.all(np.abs(clock.to_host(probe) - (truth + 0.004)) < 0.004)
     assert abs(clock.drift_ppm - 80) < 20
+
+
+async def test_every_gap_gets_all_its_resend_tries() -> None:
+    """The tries are counted per gap: an unanswered RESEND after a reconnect with nothing held
+    does not use up the tries of a later gap (it was given up after 2 of its 3)."""
+    board = ScriptedBoard(answer=False)
+    async with Session(board, resend_timeout_s=0.05) as session:
+        await settle()
+        board.deliver(samples(0, 5))
+        board.link(False)
+        board.link(True)  # RESEND from 5, nothing held: it times out
+        for _ in range(100):
+            if session.stats.resend_timeouts:
+                break
+            await asyncio.sleep(0.01)
+        first = len(board.commands)
+        board.deliver(samples(10, 5))  # a gap: 5 .. 9
+        blocks = await drain(session, 15)
+    tries = [c for c in board.commands[first:] if c.command == Command.RESEND]
+    assert len(tries) == session.resend_attempts == 3
+    assert seqs(blocks) == [*range(5), *range(10, 15)] and session.stats.lost == 5

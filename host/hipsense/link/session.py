@@ -533,7 +533,9 @@ class Session:
             self._resend_failures += 1
             if self._resend_token == token:
                 self._resend_token = None
-            if self._resend_failures >= self.resend_attempts and self._pending:
+            if not self._pending:
+                self._resend_failures = 0  # nothing held: each gap gets all its tries
+            elif self._resend_failures >= self.resend_attempts:
                 # The board never answers: give the gap up rather than stall the stream.
                 self._declare_lost(
                     self._pending[0].seq0 - from_seq, "the board did not answer RESEND"
