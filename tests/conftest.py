@@ -6,8 +6,19 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hipsense import paths
+from hipsense.link.protocol import (
+    FLAG_RESENT,
+    Command,
+    ConfigFrame,
+    ImuChip,
+    ReplyFrame,
+    Result,
+    SamplesFrame,
+    encode_frame,
+)
 from hipsense.virtual.runner import (
     MicroPythonFailed,
     esp32like_executable,
@@ -128,3 +139,56 @@ def heldout_gait() -> Path:
     if not any(root.glob("*/*_imu.csv")):
         pytest.skip(f"held-out walking data not found at {root}: run `make heldout`")
     return root
+
+
+class CapturedWriter:
+    """Stands in for a virtual board's ``asyncio.StreamWriter`` (``VirtualBoard(writer)``):
+    keeps every message the radio writes to the board, in ``sent``."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.sent.append(data)
+
+
+# ---- frames of a scripted board (the session and stream tests) ---------------------------
+MASK = (1 << 30) - 1
+"""Sequence numbers and times on the wire are carried mod 2**30."""
+
+
+def config(boot_id: int = 1) -> bytes:
+    """A CONFIG frame: 100 Hz, angles only, boot ``boot_id``."""
+    return encode_frame(
+        ConfigFrame(
+            content=0,
+            imu=ImuChip(3),
+            rate_hz=100,
+            period_100us=100,
+            acc_mps2_per_lsb=0.001,
+            gyr_dps_per_lsb=0.06,
+            boot_id=boot_id,
+            aligned=False,
+            gyro_calibrated=False,
+        )
+    )
+
+
+def samples(seq0: int, n: int, resent: bool = False) -> bytes:
+    """A SAMPLES frame of ``n`` samples from ``seq0``, each sample's angles made from its
+    number (so a test can tell them apart)."""
+    seq = np.arange(seq0, seq0 + n)
+    angles = np.stack([seq % 30000, -(seq % 30000), seq // 30000], axis=1).astype(np.int16)
+    return encode_frame(
+        SamplesFrame(
+            flags=FLAG_RESENT if resent else 0,
+            seq=seq0 & MASK,
+            t_100us=(seq0 * 100) & MASK,
+            angles_cdeg=angles,
+        )
+    )
+
+
+def reply(token: int, command: int, result: int = 0, payload: bytes = b"") -> bytes:
+    """A REPLY frame to command ``token``."""
+    return encode_frame(ReplyFrame(token, Command(command), Result(result), payload))

@@ -10,6 +10,7 @@ import json
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -288,6 +289,36 @@ def test_the_commands_refuse_a_balance_or_bridge_file_past_the_limit(
     res = runner.invoke(cli, ["report", str(walk), "--out", str(tmp_path / "walk_report")])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "walk_report.html").stat().st_size > 0
+
+
+def test_a_streamed_tests_end_reads_its_recording_within_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The end of `walk`, `balance`, `bridge` (``finish_stream``) reads the session's
+    recording as `report` does: past the limit a balance recording ends with the message
+    naming it (the recording kept), a walk is analysed in chunks, never read whole (before,
+    both were read whole whatever their length)."""
+    from hipsense.cli.outcome import finish_stream
+    from hipsense.orchestrate.stream import StreamSummary
+    from rich.console import Console
+
+    monkeypatch.setattr(recording_limits, "MAX_WHOLE_ROWS", 2000)
+    console = Console(record=True, width=200)
+
+    def end(summary: StreamSummary, test: str) -> Any:
+        return finish_stream(console, summary, test, patient_id=None, store_path=None,
+                             report=False, as_json=False)  # fmt: skip
+
+    stance = simulate("stance-eyes-open", seed=1).to_recording()
+    path = write_recording(stance, tmp_path / "balance.parquet")
+    with pytest.raises(TooLongError, match=r"more than 2000 samples.*balance analysis reads it"):
+        end(StreamSummary("board", samples=len(stance.data), recording=path), "balance")
+    assert path.exists()
+    walk = simulate("walk-normal", seed=1, duration_s=40.0).to_recording()
+    path = write_recording(walk, tmp_path / "walk.parquet")
+    result = end(StreamSummary("board", samples=len(walk.data), recording=path), "walk")
+    assert result.recording is None and len(result.events) > 20  # in chunks, all of it
+    assert result.to_json()["recording"]["duration_s"] == pytest.approx(walk.duration_s, abs=0.02)
 
 
 def test_import_writes_the_file_in_chunks_and_nothing_when_a_row_is_bad(tmp_path: Path) -> None:

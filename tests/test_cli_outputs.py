@@ -4,6 +4,7 @@ the same message and ``--overwrite`` flag as the recording commands; ``--overwri
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ from click.testing import CliRunner, Result
 from hipsense.cli import cli
 from hipsense.recording import write_recording
 from hipsense.sim.scenarios import simulate
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 OLD = "an earlier result the user kept\n"
 
@@ -109,3 +112,62 @@ def test_a_format_that_contradicts_the_out_name_is_refused_before_streaming(
     assert f"a .{out.suffix[1:]} name for a {fmt} recording" in res.output
     assert str(out.with_suffix("." + fmt)) in res.output
     assert list(tmp_path.iterdir()) == []
+
+
+NAME = "Hüftsensor-Zoë°"  # non-ASCII in a recording's device name and a patient id
+
+
+def _no_escapes(raw: bytes) -> dict:
+    text = raw.decode("utf-8")
+    assert NAME in text and "\\u00" not in text, text[:400]
+    return json.loads(text)
+
+
+def test_every_json_output_is_utf8_readable(tmp_path: Path, capsysbinary) -> None:
+    """``--json`` writes "ü", "ë", "°" as themselves (UTF-8), not as \\u escapes: `analyze`
+    (the streamed document), the test commands' end (:func:`finish`), `patients show` and
+    `history` all go through one helper."""
+    from hipsense.cli.outcome import finish
+    from rich.console import Console
+
+    rec = simulate("walk-normal", seed=1, duration_s=12.0).to_recording()
+    rec.meta.device_name = NAME
+    path = write_recording(rec, tmp_path / "w.csv")
+    runner = CliRunner()
+    res = runner.invoke(cli, ["analyze", str(path), "--json"])
+    assert res.exit_code == 0, res.output
+    assert _no_escapes(res.stdout_bytes)["recording"]["device_name"] == NAME
+
+    finish(Console(stderr=True), "walk", path, patient_id=None, store_path=None,
+           report=False, as_json=True)  # fmt: skip
+    assert _no_escapes(capsysbinary.readouterr().out)["recording"]["device_name"] == NAME
+
+    store = ["--store", str(tmp_path / "s.sqlite")]
+    assert runner.invoke(cli, ["patients", "add", NAME, "--notes", "Hüfte", *store]).exit_code == 0
+    res = runner.invoke(cli, ["patients", "show", NAME, "--json", *store])
+    assert _no_escapes(res.stdout_bytes)["patient"]["notes"] == "Hüfte"
+    res = runner.invoke(cli, ["history", NAME, "--json", *store])
+    assert _no_escapes(res.stdout_bytes)["patient"] == NAME
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.floats() | st.text(),
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+        ),
+        max_leaves=12,
+    ),
+    st.text(),
+)
+def test_streamed_and_whole_json_are_the_same_document(value: object, key: str) -> None:
+    """The streamed form (`analyze`) and the whole one (every other --json) are one encoding:
+    the same document, non-finite floats as null, no character escaped that needs none."""
+    from hipsense.analysis.base import json_chunks, json_safe, json_text
+
+    doc = {key: value, "rows": [{"k": value}, {key: 1.5}]}
+    streamed, whole = "".join(json_chunks(doc)), json_text(doc)
+    assert json.loads(streamed) == json.loads(whole) == json_safe(doc)
+    for text in (streamed, whole):
+        assert all(c in text for c in key if c.isprintable() and c not in '"\\')

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+from hipsense.cli import cli
 from hipsense.recording import write_recording
 from hipsense.sim.scenarios import simulate
 from hipsense.store import open_store
@@ -28,8 +30,8 @@ def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_walk_balance_bridge_file_their_runs_for_the_patient(tmp_path: Path) -> None:
     store = tmp_path / "clinic.sqlite"
     common = ["--virtual", "--patient", "P7", "--store", str(store), "--json"]
-    assert _run(["patients", "add", "P7", "--year-of-birth", "1960", "--store", str(store)],
-                tmp_path).returncode == 0  # fmt: skip
+    assert _run(["patients", "add", "P7", "--year-of-birth", "1960", "--height-cm", "172",
+                 "--store", str(store)], tmp_path).returncode == 0  # fmt: skip
     runs = {
         "walk": ["walk", "--scenario", "walk-right-trendelenburg", "--speed", "4",
                  "--seconds", "26", "--out", "rec/walk.parquet"],
@@ -46,6 +48,9 @@ def test_walk_balance_bridge_file_their_runs_for_the_patient(tmp_path: Path) -> 
         assert "filed as run" in proc.stderr and "report: " in proc.stderr
         # not a terminal: the live table's last frame, then each message on its own line
         assert "\nreport: " in proc.stderr and "\nfiled as run" in proc.stderr
+        if test == "walk":  # no --height: the patient's stored height, and the line saying so
+            assert "height 172 cm from patient P7's record" in proc.stderr
+            assert doc["pace"]["pendulum_m"] == round(0.53 * 1.72, 3)
         for suffix in (".html", ".pdf"):  # the same naming for every test
             assert (tmp_path / "rec" / f"{test}_report{suffix}").stat().st_size > 1000
         html = (tmp_path / "rec" / f"{test}_report.html").read_text()
@@ -112,3 +117,33 @@ def test_analyze_files_an_existing_recording(tmp_path: Path, flag: list[str]) ->
         json.loads(proc.stdout)
     assert "filed as run 1 of P9" in proc.stderr and "(2026-10-05)" in proc.stderr
     assert path.read_bytes() == before
+
+
+def test_a_walk_without_height_uses_the_patients_stored_height(tmp_path: Path) -> None:
+    """`analyze --patient` and `report --patient` of a walk: the stored height gives step
+    length and speed, and the output says where it came from; --height wins over it; a
+    balance test takes none."""
+    store = ["--store", str(tmp_path / "s.sqlite")]
+    runner = CliRunner()
+    res = runner.invoke(cli, ["patients", "add", "P3", "--height-cm", "180", *store])
+    assert res.exit_code == 0, res.output
+    path = write_recording(
+        simulate("walk-normal", seed=2, duration_s=20.0).to_recording(), tmp_path / "w.parquet"
+    )
+    res = runner.invoke(cli, ["analyze", str(path), "--json", "--patient", "P3", *store])
+    assert res.exit_code == 0, res.output
+    assert "height 180 cm from patient P3's record" in res.stderr
+    assert json.loads(res.stdout)["pace"]["pendulum_m"] == round(0.53 * 1.80, 3)
+    res = runner.invoke(
+        cli, ["analyze", str(path), "--json", "--height", "160", "--patient", "P3", *store]
+    )
+    assert res.exit_code == 0 and "from patient" not in res.stderr
+    assert json.loads(res.stdout)["pace"]["pendulum_m"] == round(0.53 * 1.60, 3)
+    res = runner.invoke(cli, ["report", str(path), "--patient", "P3", *store])
+    assert res.exit_code == 0 and "height 180 cm from patient P3's record" in res.output
+    assert "walking speed" in (tmp_path / "w_report.html").read_text(encoding="utf-8")
+    stance = write_recording(
+        simulate("stance-left-trendelenburg", seed=0).to_recording(), tmp_path / "s.parquet"
+    )
+    res = runner.invoke(cli, ["analyze", str(stance), "--patient", "P3", *store])
+    assert res.exit_code == 0 and "from patient" not in res.stderr, res.output

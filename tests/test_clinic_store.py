@@ -261,3 +261,22 @@ def test_the_store_lives_in_the_user_data_folder_unless_told(
     monkeypatch.setenv("HIPSENSE_STORE", str(tmp_path / "elsewhere.sqlite"))
     assert default_path() == tmp_path / "elsewhere.sqlite"
     assert "no patients" in CliRunner().invoke(cli, ["patients", "list"]).output
+
+
+def test_reading_a_missing_store_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`patients list` (and every command that only reads or changes what is stored) with
+    HIPSENSE_STORE in a missing folder says so and leaves the disk as it was."""
+    monkeypatch.setenv("HIPSENSE_STORE", str(tmp_path / "missing" / "store.sqlite"))
+    runner = CliRunner()
+    res = runner.invoke(cli, ["patients", "list"])
+    assert res.exit_code == 0, res.output
+    assert "no patients: no session store at" in res.output and "patients add ID" in res.output
+    for args in (["patients", "show", "P1"], ["history", "P1"], ["note", "1", "x"]):
+        res = runner.invoke(cli, args)
+        assert res.exit_code == 1 and "no session store at" in res.output, args
+    assert list(tmp_path.iterdir()) == []
+    res = runner.invoke(cli, ["patients", "add", "P1"])  # adding creates it
+    assert res.exit_code == 0 and (tmp_path / "missing" / "store.sqlite").is_file()
+    assert "P1\tborn —\t0 session(s)" in runner.invoke(cli, ["patients", "list"]).output

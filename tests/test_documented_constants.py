@@ -14,6 +14,7 @@ import pytest
 from hipsense.detectors.balance import metrics as balance_metrics
 from hipsense.detectors.bridge import compare as bridge_compare
 from hipsense.detectors.walk.contacts import ContactDetector
+from hipsense.link.session import MAX_HOLD_S, RESEND_ATTEMPTS, RESEND_TIMEOUT_S
 from hipsense.orchestrate.stream import GIVE_UP_S, MAX_SILENCE_S
 from hipsense.recording import limits as recording_limits
 from hipsense.recording.rate import RATE_SAMPLES
@@ -65,6 +66,9 @@ CASES: list[tuple[str, str, float]] = [
     ("recording.md", r"inferred from the times of its first ([\d,]+)", RATE_SAMPLES),
     ("link.md", r"`MAX_SILENCE_S` \(([\d.]+) s\)", MAX_SILENCE_S),
     ("link.md", r"no link change for `GIVE_UP_S` \(([\d.]+) s\)", GIVE_UP_S),
+    ("link.md", r"`RESEND_ATTEMPTS`, ([\d.]+) tries", RESEND_ATTEMPTS),
+    ("link.md", r"`RESEND_TIMEOUT_S`, ([\d.]+) s each", RESEND_TIMEOUT_S),
+    ("link.md", r"`MAX_HOLD_S` = ([\d.]+) s", MAX_HOLD_S),
 ]  # fmt: skip
 
 

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import CapturedWriter
 from hipsense import paths
 from hipsense.link.session import SampleBlock, Session
 from hipsense.link.transport.ble import BleTransport
@@ -159,17 +160,9 @@ async def test_a_host_that_stops_taking_data_holds_the_boards_clock() -> None:
     assert spread_s < 0.3, f"the board ran {spread_s:.2f} s ahead of the host"
 
 
-class _Writer:
-    def __init__(self) -> None:
-        self.sent: list[bytes] = []
-
-    def write(self, data: bytes) -> None:
-        self.sent.append(data)
-
-
 async def test_a_waiting_board_is_granted_time_past_what_it_waits_for() -> None:
     radio = VirtualRadio()  # no speed limit: as fast as the machine goes
-    writer = _Writer()
+    writer = CapturedWriter()
     board = VirtualBoard(writer)  # type: ignore[arg-type]
     radio.boards.append(board)
     await radio._grant(board, struct.pack("<II", 1_000, 1_005))
@@ -183,7 +176,7 @@ def test_the_host_clock_is_simulated_time_with_a_backstop_for_a_dead_board() -> 
     wall = [100.0]
     radio = VirtualRadio(speed=4.0)
     radio._wall_s = lambda: wall[0]
-    board = VirtualBoard(_Writer())  # type: ignore[arg-type]
+    board = VirtualBoard(CapturedWriter())  # type: ignore[arg-type]
     radio.boards.append(board)
     board.sim_ms = 2_000
     assert radio.clock_s() == 2.0
@@ -195,6 +188,6 @@ def test_the_host_clock_is_simulated_time_with_a_backstop_for_a_dead_board() -> 
     assert radio.clock_s() == pytest.approx(2.5 + 8.0)
     board.alive = False  # a restart: the new process counts from 0, the host's clock goes on
     radio._sim_base_ms += board.sim_ms
-    radio.boards.append(new := VirtualBoard(_Writer()))  # type: ignore[arg-type]
+    radio.boards.append(new := VirtualBoard(CapturedWriter()))  # type: ignore[arg-type]
     new.sim_ms = 300
     assert radio.clock_s() == pytest.approx(2.8 + 8.0)

@@ -7,59 +7,18 @@ import struct
 
 import numpy as np
 import pytest
+from conftest import MASK, config, reply, samples
 from hipsense.link.clockmap import ClockMap
 from hipsense.link.protocol import (
-    FLAG_RESENT,
     CommandFrame,
-    ConfigFrame,
-    ImuChip,
-    ReplyFrame,
-    Result,
-    SamplesFrame,
     UnsupportedProtocolVersion,
     decode_frame,
-    encode_frame,
 )
 from hipsense.link.protocol.constants import Command
 from hipsense.link.session import CommandTimeout, SampleBlock, Session
 from hipsense.link.transport.base import LinkDown, Transport
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-MASK = (1 << 30) - 1
-
-
-def config(boot_id: int = 1) -> bytes:
-    return encode_frame(
-        ConfigFrame(
-            content=0,
-            imu=ImuChip(3),
-            rate_hz=100,
-            period_100us=100,
-            acc_mps2_per_lsb=0.001,
-            gyr_dps_per_lsb=0.06,
-            boot_id=boot_id,
-            aligned=False,
-            gyro_calibrated=False,
-        )
-    )
-
-
-def samples(seq0: int, n: int, resent: bool = False) -> bytes:
-    seq = np.arange(seq0, seq0 + n)
-    angles = np.stack([seq % 30000, -(seq % 30000), seq // 30000], axis=1).astype(np.int16)
-    return encode_frame(
-        SamplesFrame(
-            flags=FLAG_RESENT if resent else 0,
-            seq=seq0 & MASK,
-            t_100us=(seq0 * 100) & MASK,
-            angles_cdeg=angles,
-        )
-    )
-
-
-def reply(token: int, command: int, result: int = 0, payload: bytes = b"") -> bytes:
-    return encode_frame(ReplyFrame(token, Command(command), Result(result), payload))
 
 
 class ScriptedBoard(Transport):
@@ -281,3 +240,24 @@ def test_clock_map_finds_offset_and_drift_under_random_delays() -> None:
     # Within a few ms of the earliest possible arrival; the drift within 20 ppm.
     assert np.all(np.abs(clock.to_host(probe) - (truth + 0.004)) < 0.004)
     assert abs(clock.drift_ppm - 80) < 20
+
+
+async def test_every_gap_gets_all_its_resend_tries() -> None:
+    """The tries are counted per gap: an unanswered RESEND after a reconnect with nothing held
+    does not use up the tries of a later gap (it was given up after 2 of its 3)."""
+    board = ScriptedBoard(answer=False)
+    async with Session(board, resend_timeout_s=0.05) as session:
+        await settle()
+        board.deliver(samples(0, 5))
+        board.link(False)
+        board.link(True)  # RESEND from 5, nothing held: it times out
+        for _ in range(100):
+            if session.stats.resend_timeouts:
+                break
+            await asyncio.sleep(0.01)
+        first = len(board.commands)
+        board.deliver(samples(10, 5))  # a gap: 5 .. 9
+        blocks = await drain(session, 15)
+    tries = [c for c in board.commands[first:] if c.command == Command.RESEND]
+    assert len(tries) == session.resend_attempts == 3
+    assert seqs(blocks) == [*range(5), *range(10, 15)] and session.stats.lost == 5

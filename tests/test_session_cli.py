@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ import pytest
 from click.testing import CliRunner
 from hipsense import paths
 from hipsense.cli import cli
-from hipsense.recording import RecordingMeta, RecordingWriter, read_recording
+from hipsense.recording import RecordingMeta, RecordingWriter, read_recording, write_recording
 
 HIPSENSE = str(Path(sys.executable).with_name("hipsense"))
 
@@ -221,6 +222,50 @@ def test_recover_command_restores_what_was_written(tmp_path: Path) -> None:
     assert f"hipsense: {out}: nothing to recover: no rec.parquet.partial beside it" in closed.output
 
 
+def _recover_peak_bytes(tmp_path: Path, n: int, suffix: str) -> int:
+    """The traced peak of `hipsense recover` on the partial file of a recorder killed after
+    ``n`` samples (checking its report of them)."""
+    out = tmp_path / f"rec{n}{suffix}"
+    writer = RecordingWriter(out, RecordingMeta(rate_hz=100.0, test="walk"))
+    for k in range(0, n, 20_000):
+        seq = np.arange(k, min(k + 20_000, n))
+        writer.append(
+            pd.DataFrame(
+                {
+                    "t_s": seq / 100.0,
+                    "seq": seq,
+                    "tilt_deg": 1.0,
+                    "obliquity_deg": -1.0,
+                    "rotation_deg": 0.5,
+                    "marker": 0,
+                }
+            )
+        )
+    tracemalloc.start()
+    try:
+        result = CliRunner().invoke(cli, ["recover", str(writer.partial_path)])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.exit_code == 0, result.output
+    assert f"recovered {n} samples ({n / 100:.1f} s): {out}" in result.output
+    return peak
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_recover_memory_does_not_grow_with_the_recordings_length(
+    tmp_path: Path, suffix: str
+) -> None:
+    """Four times the samples, about the same traced peak: the partial file is copied and the
+    recovered recording counted a chunk at a time (both were read whole before)."""
+    _recover_peak_bytes(tmp_path, 1_000, suffix)  # first use: imports and caches
+    n = 100_000
+    short = _recover_peak_bytes(tmp_path, n, suffix)
+    long = _recover_peak_bytes(tmp_path, 4 * n, suffix)
+    extra_bytes = 3 * n * 6 * 8  # the extra samples as float64 columns
+    assert long - short < 0.25 * extra_bytes, (short, long)
+
+
 def _children(pid: int) -> list[tuple[int, str, str]]:
     """(pid, command line, cwd) of the processes whose parent is ``pid``."""
     found = []
@@ -341,8 +386,9 @@ def test_the_json_of_a_test_command_is_strict_json(
 
     monkeypatch.setattr(hipsense.analysis, "analyse", lambda *_a, **_k: _Result())
     rec = simulate("still", seed=0, duration_s=1.0).to_recording()
-    finish(Console(stderr=True), "walk", rec, tmp_path / "r.parquet", patient_id=None,
-           store_path=None, report=False, as_json=True)  # fmt: skip
+    path = write_recording(rec, tmp_path / "r.parquet")
+    finish(Console(stderr=True), "walk", path, patient_id=None, store_path=None, report=False,
+           as_json=True)  # fmt: skip
     out = capsys.readouterr().out
     assert json.loads(out) == {"drop_deg": None, "ci": [None, 1.5]}
     assert "NaN" not in out and "Infinity" not in out

@@ -115,7 +115,7 @@ async def test_a_mounting_change_mid_walk_shows_in_view_json_summary_and_report(
 
     # the JSON, the summary in words and the report (HTML beside the recording)
     console = Console(record=True, width=200, color_system=None)
-    result = finish(console, "walk", rec, out, patient_id=None, store_path=None,
+    result = finish(console, "walk", out, patient_id=None, store_path=None,
                     report=True, as_json=False)  # fmt: skip
     doc = json.loads(json.dumps(result.to_json(), allow_nan=False))
     assert doc["board"]["settings_changed_t_s"] == [pytest.approx(marked[0], abs=1e-3)]

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import CapturedWriter
 from hipsense.link.protocol import CONTROL_UUID, Command, encode_command
 from hipsense.link.session import SampleBlock, Session
 from hipsense.link.transport.base import LinkDown, Transport
@@ -327,18 +328,10 @@ async def test_connecting_gives_up_after_the_deadline_with_one_clear_message() -
     assert transport.attempts >= 2
 
 
-class _NullWriter:
-    def __init__(self) -> None:
-        self.sent: list[bytes] = []
-
-    def write(self, data: bytes) -> None:
-        self.sent.append(data)
-
-
 async def test_a_drop_during_the_mtu_exchange_fails_the_connect_at_once() -> None:
     """Connecting while the link drops: the MTU exchange fails at once (it waited its whole
     10 s timeout before, and retries fell into the next drop, 4 runs in 7 of issue 17)."""
-    board = VirtualBoard(_NullWriter())  # type: ignore[arg-type]
+    board = VirtualBoard(CapturedWriter())  # type: ignore[arg-type]
     link = RadioLink(board, conn_handle=3)
     board.link = link
     exchange = asyncio.ensure_future(link.exchange_mtu(247, timeout_s=30.0))
@@ -349,7 +342,7 @@ async def test_a_drop_during_the_mtu_exchange_fails_the_connect_at_once() -> Non
 
 
 async def test_a_connection_the_central_gave_up_on_is_cancelled() -> None:
-    writer = _NullWriter()
+    writer = CapturedWriter()
     board = VirtualBoard(writer)  # type: ignore[arg-type]
     board.handle(Msg.CONNECTED, struct.pack("<HB", 5, 0))  # nobody is connecting any more
     assert writer.sent[-1] == struct.pack("<HB", 3, Msg.DISCONNECT_REQ) + struct.pack("<H", 5)
@@ -358,7 +351,7 @@ async def test_a_connection_the_central_gave_up_on_is_cancelled() -> None:
 async def test_a_drop_right_behind_the_connection_fails_the_connect_at_once() -> None:
     """The board connects and the link drops before the central's connect resumes: the drop
     is not lost (the MTU exchange then waited 10 s for a board that had forgotten the link)."""
-    board = VirtualBoard(_NullWriter())  # type: ignore[arg-type]
+    board = VirtualBoard(CapturedWriter())  # type: ignore[arg-type]
     connect = asyncio.ensure_future(board.connect(timeout_s=30.0))
     await asyncio.sleep(0)
     board.handle(Msg.CONNECTED, struct.pack("<HB", 7, 0))

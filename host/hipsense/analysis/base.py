@@ -189,15 +189,21 @@ def board_words(board: Mapping[str, Any]) -> str:
     return "Sensor settings at the start: " + (", ".join(parts) or "unknown") + "."
 
 
+def json_text(value: Any) -> str:
+    """Strict JSON that people can read, as every ``--json`` writes it: two-space indents,
+    non-finite floats as null (:func:`json_safe`), non-ASCII characters as themselves (the
+    output is UTF-8; "°" and "Zoë", not "\\u00b0")."""
+    return json.dumps(json_safe(value), indent=2, allow_nan=False, ensure_ascii=False)
+
+
 def json_chunks(doc: Mapping[str, Any]) -> Iterator[str]:
-    """The strict JSON text of a result document in pieces, to be written as they are made:
-    two-space indents, each object of a list of objects (contacts, steps) on one line, and
-    such lists may be iterators, so a long walk's document is never whole in memory.
-    Non-finite floats are written as null (:func:`json_safe`)."""
+    """The JSON text of a result document (as :func:`json_text`) in pieces, to be written as
+    they are made: each object of a list of objects (contacts, steps) on one line, and such
+    lists may be iterators, so a long walk's document is never whole in memory."""
     yield "{"
     sep = "\n"
     for key, value in doc.items():
-        yield f"{sep}  {json.dumps(str(key))}: "
+        yield f"{sep}  {json.dumps(str(key), ensure_ascii=False)}: "
         sep = ",\n"
         if isinstance(value, Iterator) or (
             isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value)
@@ -205,13 +211,12 @@ def json_chunks(doc: Mapping[str, Any]) -> Iterator[str]:
             item_sep = "[\n    "
             for item in value:
                 try:  # almost always already strict: the copy only when it is not
-                    text = json.dumps(item, allow_nan=False)
+                    text = json.dumps(item, allow_nan=False, ensure_ascii=False)
                 except ValueError:
-                    text = json.dumps(json_safe(item), allow_nan=False)
+                    text = json.dumps(json_safe(item), allow_nan=False, ensure_ascii=False)
                 yield item_sep + text
                 item_sep = ",\n    "
             yield "[]" if item_sep.startswith("[") else "\n  ]"
         else:
-            text = json.dumps(json_safe(value), indent=2, allow_nan=False)
-            yield text.replace("\n", "\n  ")  # strings hold no raw newline (escaped)
+            yield json_text(value).replace("\n", "\n  ")  # strings hold no raw newline (escaped)
     yield "}\n" if sep == "\n" else "\n}\n"

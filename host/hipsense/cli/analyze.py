@@ -13,8 +13,8 @@ from typing import Any
 
 import click
 
-from hipsense.cli.clinic import check_patient, file_run, patient_options
-from hipsense.cli.outputs import overwrite_option, refuse_existing
+from hipsense.cli.clinic import check_patient, file_run, height_for, patient_options
+from hipsense.cli.outputs import echo_utf8, overwrite_option, refuse_existing
 from hipsense.conventions import SIDES
 from hipsense.conventions.exercises import SPECS as EXERCISES
 from hipsense.errors import HipsenseError
@@ -113,16 +113,14 @@ def checked_options(name: str, meta: RecordingMeta, given: dict[str, Any]) -> di
     return options
 
 
-def run_analysis(file: Path, test: str | None, column_map: str | None, rate_hz: float | None,
-                 **given: Any) -> Any:  # fmt: skip
-    """Load ``file`` (a recording, or a foreign CSV with ``column_map``) and analyse it (for a
-    report). A walk longer than :data:`~hipsense.recording.limits.MAX_WHOLE_ROWS` samples is
-    analysed in chunks instead (its report then draws no gait cycles): any length, bounded
-    memory."""
+def analyse_for_report(chunks: RecordingChunks, test: str | None, **given: Any) -> Any:
+    """Analyse an opened recording for a report: read whole (the report's figures need every
+    sample) up to :data:`~hipsense.recording.limits.MAX_WHOLE_ROWS` samples; a longer walk is
+    analysed in chunks instead (its report then draws no gait cycles: any length, bounded
+    memory), a longer recording of another test is refused with a message naming the limit."""
     from hipsense.analysis import test_of
     from hipsense.recording.chunks import TooLongError
 
-    chunks = open_file(file, column_map, rate_hz, test)
     name = test or chunks.meta.test
     try:
         rec = chunks.whole(why=f"the {name or 'file'} analysis reads it whole")
@@ -176,13 +174,17 @@ def analyze(
 
     if out is not None:
         refuse_existing([out], overwrite)  # before the analysis: a refusal costs nothing
-    check_patient(patient_id, store_path)
+    patient = check_patient(patient_id, store_path)
     given = dict(axes=axes, sides=sides, sets=sets, height_cm=height_cm, age_years=age_years)
     chunks = open_file(file, column_map, rate_hz, test)
     meta = chunks.meta
     name = test or meta.test or "unknown"
     if name == "walk":  # read in chunks: memory bounded at any length
         from hipsense.analysis.walk import analyse_walk_chunks
+
+        given["height_cm"], height_from = height_for(patient, height_cm)
+        if height_from:
+            click.echo(height_from, err=True)
 
         def run() -> Any:
             return analyse_walk_chunks(chunks, **checked_options(name, meta, given))
@@ -221,8 +223,7 @@ def analyze(
     else:
         pieces = iter([result.summary_text() + "\n"])
     if out is None:
-        for text in batched(pieces):
-            click.echo(text, nl=False)
+        echo_utf8(batched(pieces))
     else:
         with open(out, "w", encoding="utf-8") as f:
             f.writelines(pieces)

@@ -5,13 +5,15 @@ file their run in the session store (docs/user-guide.md)."""
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from hipsense.cli.outputs import overwrite_option, refuse_existing
+from hipsense.cli.outputs import echo_json, overwrite_option, refuse_existing
+
+if TYPE_CHECKING:
+    from hipsense.store import Patient
 
 
 def store_option(func: Any) -> Any:
@@ -38,14 +40,32 @@ def patient_options(func: Any) -> Any:
     )(func)
 
 
-def check_patient(patient_id: str | None, store_path: Path | None) -> None:
-    """Fail before a test starts when ``--patient`` names nobody in the store."""
+def check_patient(patient_id: str | None, store_path: Path | None) -> Patient | None:
+    """The ``--patient`` (None without one); fails before a test starts when it names nobody
+    in the store."""
     if patient_id is None:
-        return
-    from hipsense.store import open_store
+        return None
+    from hipsense.store import StoreError, StoreMissing, open_store
 
-    with open_store(store_path) as store:
-        store.patient(patient_id)
+    try:
+        with open_store(store_path, create=False) as store:
+            return store.patient(patient_id)
+    except StoreMissing as exc:
+        raise StoreError(
+            f"no patient {patient_id!r}: there is no session store at {exc.path} yet: add the "
+            f"patient with `hipsense patients add {patient_id}`"
+        ) from None
+
+
+def height_for(patient: Patient | None, height_cm: float | None) -> tuple[float | None, str]:
+    """The height a walk uses: ``--height``, else the patient's stored height; and the line
+    that says it came from the store ("" when it did not)."""
+    if height_cm is not None or patient is None or not patient.height_cm:
+        return height_cm, ""
+    return patient.height_cm, (
+        f"height {patient.height_cm:g} cm from patient {patient.id}'s record (step length and "
+        "speed; --height to use another)"
+    )
 
 
 def patient_context(patient_id: str | None, store_path: Path | None) -> dict[str, Any] | None:
@@ -54,7 +74,7 @@ def patient_context(patient_id: str | None, store_path: Path | None) -> dict[str
         return None
     from hipsense.store import open_store
 
-    with open_store(store_path) as store:
+    with open_store(store_path, create=False) as store:
         p = store.patient(patient_id)
     return {"id": p.id, "year_of_birth": p.year_of_birth, "height_cm": p.height_cm, "sex": p.sex}
 
@@ -108,18 +128,21 @@ def patients_add(patient_id: str, year_of_birth: int | None, height_cm: float | 
 @store_option
 def patients_list(store_path: Path | None) -> None:
     """List the patients with their number of sessions and latest visit."""
-    from hipsense.store import open_store
+    from hipsense.store import StoreMissing, open_store
 
-    with open_store(store_path) as store:
-        rows = store.patients()
-        if not rows:
-            click.echo(f"no patients in {store.path} yet: `hipsense patients add ID`")
-            return
-        for p in rows:
-            sessions = store.sessions(p.id)
-            last = sessions[-1][1] if sessions else "—"
-            click.echo(f"{p.id}\tborn {p.year_of_birth or '—'}\t{len(sessions)} session(s)\t"
-                       f"last visit {last}")  # fmt: skip
+    try:
+        with open_store(store_path, create=False) as store:
+            rows = store.patients()
+            if not rows:
+                click.echo(f"no patients in {store.path} yet: `hipsense patients add ID`")
+                return
+            for p in rows:
+                sessions = store.sessions(p.id)
+                last = sessions[-1][1] if sessions else "—"
+                click.echo(f"{p.id}\tborn {p.year_of_birth or '—'}\t{len(sessions)} session(s)\t"
+                           f"last visit {last}")  # fmt: skip
+    except StoreMissing as exc:  # listing creates nothing: an empty list, and why
+        click.echo(f"no patients: {exc}")
 
 
 @patients.command("show")
@@ -130,7 +153,7 @@ def patients_show(patient_id: str, as_json: bool, store_path: Path | None) -> No
     """The patient, each session with its note, and each run (discarded ones marked)."""
     from hipsense.store import open_store
 
-    with open_store(store_path) as store:
+    with open_store(store_path, create=False) as store:
         p = store.patient(patient_id)
         sessions = store.sessions(patient_id)
         runs = store.runs(patient_id)
@@ -149,7 +172,7 @@ def patients_show(patient_id: str, as_json: bool, store_path: Path | None) -> No
                 for sid, d, note in sessions
             ],
         }  # fmt: skip
-        click.echo(json.dumps(doc, indent=2))
+        echo_json(doc)
         return
     facts = [f"born {p.year_of_birth}" if p.year_of_birth else None,
              f"{p.height_cm:g} cm" if p.height_cm else None, p.sex]  # fmt: skip
@@ -177,7 +200,7 @@ def discard(run_id: int, reason: str | None, undo: bool, store_path: Path | None
     """Leave test run RUN_ID out of summaries and history (it is kept, never deleted)."""
     from hipsense.store import open_store
 
-    with open_store(store_path) as store:
+    with open_store(store_path, create=False) as store:
         if undo:
             store.restore(run_id)
             click.echo(f"run {run_id} is counted again")
@@ -196,7 +219,7 @@ def note(session_id: int, text: str, store_path: Path | None) -> None:
     """Set the note of session SESSION_ID (see `hipsense patients show`)."""
     from hipsense.store import open_store
 
-    with open_store(store_path) as store:
+    with open_store(store_path, create=False) as store:
         store.set_note(session_id, text)
     click.echo(f"note saved on session {session_id}")
 
@@ -229,14 +252,13 @@ def history(patient_id: str, as_json: bool, report_path: Path | None, overwrite:
             else report_path  # fmt: skip
         refuse_existing([base.with_name(base.name + ext) for ext in (".html", ".pdf")],
                         overwrite, flag="--report")  # fmt: skip
-    with open_store(store_path) as store:
+    with open_store(store_path, create=False) as store:
         patient = store.patient(patient_id)
         runs = store.runs(patient_id)
         sessions = store.sessions(patient_id)
     series = build(runs)
     if as_json:
-        click.echo(json.dumps({"patient": patient_id, "series": [s.to_json() for s in series]},
-                              indent=2))  # fmt: skip
+        echo_json({"patient": patient_id, "series": [s.to_json() for s in series]})
     else:
         click.echo(history_text(patient_id, series))
     if report_path is not None:
@@ -266,7 +288,7 @@ def export(patient_id: str | None, out: Path, overwrite: bool, store_path: Path 
     if suffix not in (".parquet", ".csv"):
         raise click.BadParameter("--out must end in .parquet or .csv")
     refuse_existing([out], overwrite)
-    with open_store(store_path) as store:
+    with open_store(store_path, create=False) as store:
         if patient_id is not None:
             store.patient(patient_id)
         table = store.results_table(patient_id)

@@ -6,7 +6,6 @@ session store when ``--patient`` was given."""
 from __future__ import annotations
 
 import importlib.util
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,9 +13,8 @@ import click
 from rich.console import Console
 
 from hipsense.cli.clinic import file_run, patient_context
-from hipsense.cli.outputs import refuse_existing
+from hipsense.cli.outputs import echo_json, refuse_existing
 from hipsense.errors import HipsenseError
-from hipsense.recording import Recording
 
 if TYPE_CHECKING:
     from hipsense.orchestrate.stream import StreamSummary
@@ -61,7 +59,6 @@ def say(console: Console, text: str) -> None:
 def finish(
     console: Console,
     test: str | None,
-    recording: Recording,
     recording_path: Path,
     *,
     patient_id: str | None,
@@ -70,24 +67,27 @@ def finish(
     as_json: bool,
     options: dict[str, Any] | None = None,
 ) -> Any:
-    """Analyse, show, report and file; returns the analysis. An analysis error is filed with
-    the run (the recording is kept) and then raised."""
-    from hipsense.analysis import analyse
+    """Analyse the recording at ``recording_path``, show, report and file; returns the
+    analysis. It is read whole up to :data:`~hipsense.recording.limits.MAX_WHOLE_ROWS`
+    samples, a longer walk in chunks, a longer recording of another test is an error
+    (:func:`~hipsense.cli.analyze.analyse_for_report`). An analysis error is filed with the
+    run (the recording is kept) and then raised."""
+    from hipsense.cli.analyze import analyse_for_report
+    from hipsense.recording.chunks import open_chunks
 
-    name = test or recording.meta.test or "unknown"
+    chunks = open_chunks(recording_path)
+    meta = chunks.meta
+    name = test or meta.test or "unknown"
     try:
-        result = analyse(recording, test, **(options or {}))
+        result = analyse_for_report(chunks, test, **(options or {}))
     except HipsenseError as exc:
-        line = file_run(patient_id, store_path, name, recording_path, recording.meta, None,
-                        str(exc))  # fmt: skip
+        line = file_run(patient_id, store_path, name, recording_path, meta, None, str(exc))
         if line:
             say(console, line)
         raise
     say(console, result.summary_text())  # on stderr with --json (see console_for)
     if as_json:  # strict JSON, as `analyze --json`: non-finite values as null
-        from hipsense.analysis.base import json_safe
-
-        click.echo(json.dumps(json_safe(result.to_json()), indent=2, allow_nan=False))
+        echo_json(result.to_json())
     if report and importlib.util.find_spec("matplotlib") is None:
         say(console, "no report: matplotlib is not installed (pip install 'hipsense[report]')")
     elif report:
@@ -97,8 +97,7 @@ def finish(
             result, report_base(recording_path), patient_context(patient_id, store_path)
         )
         say(console, "report: " + ", ".join(str(p) for p in paths))
-    line = file_run(patient_id, store_path, name, recording_path, recording.meta,
-                    result.to_json())  # fmt: skip
+    line = file_run(patient_id, store_path, name, recording_path, meta, result.to_json())
     if line:
         say(console, line)
     return result
@@ -119,7 +118,6 @@ def finish_stream(
     :func:`finish` on the recording; None when nothing was recorded. The caller then calls
     ``end_status`` (after anything of its own)."""
     from hipsense.cli.stream import print_end  # the stream's modules only for a streamed test
-    from hipsense.recording import read_recording
 
     print_end(console, summary)
     if summary.recording is None:
@@ -131,7 +129,7 @@ def finish_stream(
         f"recording: {summary.recording}",
     )
     return finish(
-        console, test, read_recording(summary.recording), summary.recording,
+        console, test, summary.recording,
         patient_id=patient_id, store_path=store_path, report=report, as_json=as_json,
         options=options,
     )  # fmt: skip

@@ -4,7 +4,7 @@ file the user did not ask it to replace."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -28,3 +28,18 @@ def refuse_existing(paths: list[Path], overwrite: bool, flag: str = "--out") -> 
             raise HipsenseError(
                 f"{path} exists: choose another {flag}, or add --overwrite to replace it"
             )
+
+
+def echo_utf8(pieces: Iterable[str]) -> None:
+    """Write ``pieces`` to stdout as UTF-8 whatever the locale's encoding (a JSON document
+    keeps its non-ASCII characters, and a pipe on a Latin-1 or cp1252 console cannot fail)."""
+    for piece in pieces:
+        click.echo(piece.encode("utf-8"), nl=False)
+
+
+def echo_json(doc: Any) -> None:
+    """``--json``: the document on stdout as :func:`~hipsense.analysis.base.json_text` (the
+    same form for every command)."""
+    from hipsense.analysis.base import json_text
+
+    echo_utf8([json_text(doc) + "\n"])

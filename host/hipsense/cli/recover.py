@@ -12,7 +12,8 @@ import click
 @click.argument("partial", type=click.Path(dir_okay=False, path_type=Path))
 def recover(partial: Path) -> None:
     """Restore the recording from PARTIAL (the .partial file beside the missing recording)."""
-    from hipsense.recording import RecordingError, read_recording, recover_partial
+    from hipsense.recording import RecordingError, recover_partial
+    from hipsense.recording.chunks import open_chunks
 
     candidate = partial.with_name(partial.name + ".partial")
     if not partial.name.endswith(".partial") and candidate.exists():
@@ -23,5 +24,5 @@ def recover(partial: Path) -> None:
         raise RecordingError(f"{partial}: nothing to recover: no {candidate.name} beside it "
                              "(the recording was closed normally)")  # fmt: skip
     target = recover_partial(partial)
-    rec = read_recording(target)
-    click.echo(f"recovered {len(rec.data)} samples ({rec.duration_s:.1f} s): {target}")
+    samples, duration_s = open_chunks(target).extent()  # checked, a chunk at a time
+    click.echo(f"recovered {samples} samples ({duration_s:.1f} s): {target}")

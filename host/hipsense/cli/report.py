@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from hipsense.cli.analyze import recording_options, run_analysis
-from hipsense.cli.clinic import patient_context, store_option
+from hipsense.cli.analyze import analyse_for_report, open_file, recording_options
+from hipsense.cli.clinic import check_patient, height_for, patient_context, store_option
 from hipsense.cli.outcome import report_base
 from hipsense.cli.outputs import overwrite_option, refuse_existing
 
@@ -46,11 +46,14 @@ def report(
     refuse_existing([base.with_name(base.name + ext) for ext in (".html", ".pdf")], overwrite)
     from hipsense.report import write_report
 
-    result = run_analysis(
-        file,
+    chunks = open_file(file, column_map, rate_hz, test)
+    if (test or chunks.meta.test) == "walk":
+        height_cm, height_from = height_for(check_patient(patient_id, store_path), height_cm)
+        if height_from:
+            click.echo(height_from)
+    result = analyse_for_report(
+        chunks,
         test,
-        column_map,
-        rate_hz,
         axes=axes,
         sides=sides,
         sets=sets,

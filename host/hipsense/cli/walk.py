@@ -17,7 +17,7 @@ from rich.live import Live
 from rich.table import Table
 
 from hipsense.analysis.walk import drop_difference_words, step_time_words
-from hipsense.cli.clinic import check_patient, patient_options
+from hipsense.cli.clinic import check_patient, height_for, patient_options
 from hipsense.cli.outcome import (
     console_for,
     finish_stream,
@@ -199,7 +199,7 @@ def walk(
     Ctrl-C ends the walk: what was recorded is analysed and reported."""
     from hipsense.orchestrate.stream import StreamOptions, check_options, stream
 
-    check_patient(patient_id, store_path)
+    height_cm, height_from = height_for(check_patient(patient_id, store_path), height_cm)
     if out is None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         out = Path("recordings") / f"walk-{stamp}.parquet"
@@ -217,6 +217,8 @@ def walk(
     console = console_for(as_json)
     options.prepare = _aligner(console) if align else None
     console.print(intro(align))
+    if height_from:
+        say(console, height_from)
     walker = LiveWalk(height_cm)
     with Live(console=console, refresh_per_second=5, transient=False) as live:
         view = _WalkView(live, walker)

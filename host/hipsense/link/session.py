@@ -59,6 +59,16 @@ _T = TypeVar("_T")
 _CLOCK_POLL_S = 0.05  # how often a deadline on a simulated clock is looked at (wall time)
 ALIGN_TIMEOUT_S = 15.0
 """An alignment phase captures up to 8 s on the board, then replies."""
+RESEND_TIMEOUT_S = 1.2
+"""How long one RESEND waits for its answer. The board answers it before any sample it has
+not sent (docs/link.md "Sending"), so a live link answers within a few connection intervals;
+a lost answer is asked again."""
+RESEND_ATTEMPTS = 3
+"""Unanswered RESENDs in a row after which a gap is given up (its samples declared lost)."""
+MAX_HOLD_S = RESEND_ATTEMPTS * RESEND_TIMEOUT_S
+"""The longest a gap holds back the samples behind it when the board never answers RESEND
+(3.6 s): they reach the stream only when the gap is filled or given up, so a stream's
+silence deadlines must be longer (``hipsense.orchestrate.stream.resend_timeout_s``)."""
 
 
 class CommandTimeout(HipsenseError):
@@ -150,7 +160,8 @@ class Session:
         *,
         command_timeout_s: float = 3.0,
         max_pending_samples: int = 100_000,
-        resend_attempts: int = 3,
+        resend_timeout_s: float = RESEND_TIMEOUT_S,
+        resend_attempts: int = RESEND_ATTEMPTS,
         now_s: Callable[[], float] = time.monotonic,
     ) -> None:
         self.transport = transport
@@ -159,7 +170,9 @@ class Session:
         the virtual board's simulated clock in lockstep (docs/virtual-board.md "Time")."""
         self.command_timeout_s = command_timeout_s
         self.max_pending_samples = max_pending_samples
+        self.resend_timeout_s = resend_timeout_s
         self.resend_attempts = resend_attempts
+        """A gap holds the samples behind it at most ``resend_attempts * resend_timeout_s``."""
         self.stats = SessionStats()
         self.losses: list[Loss] = []
         self.markers: list[MarkerFrame] = []
@@ -512,7 +525,7 @@ class Session:
         retry = False
         try:
             await self.transport.send(frame)
-            await self._within(fut, self.command_timeout_s)
+            await self._within(fut, self.resend_timeout_s)
             self._resend_failures = 0
         except asyncio.TimeoutError:
             retry = True
@@ -520,7 +533,9 @@ class Session:
             self._resend_failures += 1
             if self._resend_token == token:
                 self._resend_token = None
-            if self._resend_failures >= self.resend_attempts and self._pending:
+            if not self._pending:
+                self._resend_failures = 0  # nothing held: each gap gets all its tries
+            elif self._resend_failures >= self.resend_attempts:
                 # The board never answers: give the gap up rather than stall the stream.
                 self._declare_lost(
                     self._pending[0].seq0 - from_seq, "the board did not answer RESEND"

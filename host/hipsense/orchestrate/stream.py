@@ -42,6 +42,8 @@ from hipsense.link.protocol import (
     reply_status,
 )
 from hipsense.link.session import (
+    RESEND_ATTEMPTS,
+    RESEND_TIMEOUT_S,
     CommandFailed,
     CommandTimeout,
     SampleBlock,
@@ -85,6 +87,16 @@ whatever the link does (the last samples in flight arrive up to about 0.5 s afte
 larger ``give_up_s`` raises it to that."""
 SETUP_DEADLINE_S = 30.0
 """Connecting and starting the stream are retried across link drops for this long."""
+
+
+def resend_timeout_s(give_up_s: float) -> float:
+    """How long each RESEND waits for its answer in a stream that gives up after
+    ``give_up_s`` without new samples. The samples behind a gap reach the stream only when
+    the gap is filled or given up (after ``RESEND_ATTEMPTS`` unanswered RESENDs), and until
+    then the stream sees no new sample: so the tries together take at most half of
+    ``give_up_s`` (3.6 s of 8 s), and a board whose RESEND answers are lost never ends a
+    stream whose samples keep arriving (docs/link.md "Deadlines")."""
+    return min(RESEND_TIMEOUT_S, give_up_s / (2 * RESEND_ATTEMPTS))
 
 
 class StreamInterrupted(HipsenseError):
@@ -383,7 +395,7 @@ async def _open(
     """A started session, trying again while the board is out of reach (a dropped link while
     connecting) for ``options.setup_deadline_s`` on ``clock``; the last error says what to
     check."""
-    session = Session(transport, now_s=clock)
+    session = Session(transport, now_s=clock, resend_timeout_s=resend_timeout_s(options.give_up_s))
     deadline_s = options.setup_deadline_s
     t_end = clock() + deadline_s
     attempt = 0
@@ -433,17 +445,30 @@ async def _stop_and_status(session: Session, name: str, take_over: bool) -> Stat
     return reply_status(await session.command(Command.GET_STATUS))
 
 
-async def _start(session: Session, raw: bool, first: list[bool] | None = None) -> None:
+async def _start(
+    session: Session, raw: bool, first: list[bool] | None = None, until: float | None = None
+) -> None:
     """SET_CONTENT and START; on a second try (``first`` was cleared), a board that already
-    streams (an earlier START whose answer was lost) is left streaming."""
+    streams (an earlier START whose answer was lost) is left streaming. With ``until`` (on
+    the session's clock) no answer is waited for past it (:class:`CommandTimeout`); without
+    it each command waits the session's ``command_timeout_s``."""
+
+    def left_s() -> float | None:
+        if until is None:
+            return None
+        left = until - session.now_s()
+        if left <= 0:
+            raise CommandTimeout("no time was left to wait for the board's answer")
+        return left
+
     if first is not None and first[0]:
         first[0] = False
     else:
-        status = reply_status(await session.command(Command.GET_STATUS))
+        status = reply_status(await session.command(Command.GET_STATUS, timeout_s=left_s()))
         if status is not None and status.state == BoardState.STREAMING:
             return
-    await session.command(Command.SET_CONTENT, bytes([1 if raw else 0]))
-    await session.command(Command.START)
+    await session.command(Command.SET_CONTENT, bytes([1 if raw else 0]), timeout_s=left_s())
+    await session.command(Command.START, timeout_s=left_s())
 
 
 async def _pump(
@@ -498,9 +523,9 @@ async def _pump(
                 checked_at is None or now - checked_at >= options.stall_check_s or back
             ):
                 checked_at = now
-                # the question never outlasts the silence allowed
-                answer_s = min(1.5, max(0.2, silence_s - silent))
-                why, restarted, answered = await _diagnose(session, options.raw, answer_s)
+                # neither the question nor the restart outlasts the silence allowed
+                until = last_progress + silence_s
+                why, restarted, answered = await _diagnose(session, options.raw, until)
                 if answered:
                     board_why = why
                 if restarted:
@@ -524,14 +549,16 @@ async def _pump(
             return
 
 
-async def _diagnose(session: Session, raw: bool, answer_s: float) -> tuple[str, bool, bool]:
+async def _diagnose(session: Session, raw: bool, until: float) -> tuple[str, bool, bool]:
     """Why no samples arrive, whether restarting the stream fixed it, and whether the reason
-    came from the board (its status) rather than from the link; GET_STATUS waits ``answer_s``
-    for its answer."""
+    came from the board (its status) rather than from the link; GET_STATUS waits up to 1.5 s
+    for its answer, and neither it nor the restart waits past ``until`` (the session's
+    clock: the end of the silence allowed)."""
     transport = session.transport
     if not transport.connected:
         return "the link to the board is down and reconnecting has not succeeded", False, False
     try:
+        answer_s = min(1.5, until - session.now_s())
         status = reply_status(await session.command(Command.GET_STATUS, timeout_s=answer_s))
     except HipsenseError as exc:
         return f"the board does not answer ({exc})", False, False
@@ -545,7 +572,7 @@ async def _diagnose(session: Session, raw: bool, answer_s: float) -> tuple[str, 
             else "the board stopped streaming (a STOP command from another device?)"
         )
         try:
-            await _start(session, raw)
+            await _start(session, raw, until=until)
         except HipsenseError as exc:
             return f"{what}; restarting the stream failed: {exc}", False, True
         return f"{what}; the stream was restarted", True, True

@@ -152,6 +152,23 @@ class RecordingChunks:
             raise RecordingError(f"{self.source}: empty recording: the file has no samples")
         return Recording(self.meta, pd.concat(parts, ignore_index=True))
 
+    def extent(self) -> tuple[int, float]:
+        """The number of samples and the time they cover (as :attr:`Recording.duration_s`),
+        read a checked chunk at a time: memory bounded by one chunk at any length."""
+        n = 0
+        ends: list[pd.DataFrame] = []
+        frames = self.frames()
+        try:
+            for frame in frames:
+                if len(frame):
+                    n += len(frame)
+                    ends = [ends[0] if ends else frame.iloc[:1].copy(), frame.iloc[-1:].copy()]
+        finally:
+            close_iterator(frames)
+        if not ends:
+            return 0, 0.0
+        return n, Recording(self.meta, pd.concat(ends, ignore_index=True)).duration_s
+
 
 def frame_columns(frame: pd.DataFrame) -> Columns:
     """A checked frame's hipsense columns as numpy arrays."""

@@ -312,15 +312,41 @@ def _finish(partial: Path, target: Path, *, tolerate_truncation: bool) -> None:
         zstd = head == _ZSTD_MAGIC
         atomic_write(target, lambda out: _ipc_to_parquet(partial, out, tolerate_truncation, zstd))
     else:
-        text = partial.read_bytes()
-        if tolerate_truncation and not text.endswith(b"\n"):
-            text = text[: text.rfind(b"\n") + 1]  # drop a line cut off by the interruption
-        atomic_write(target, lambda out: _write_all(out, text))
+        atomic_write(target, lambda out: _copy_lines(partial, out, tolerate_truncation))
     partial.unlink()
 
 
-def _write_all(out: BinaryIO, data: bytes) -> None:
-    out.write(data)
+_COPY_BYTES = 1 << 20
+
+
+def _copy_lines(partial: Path, out: BinaryIO, tolerate_truncation: bool) -> None:
+    """Copy the CSV ``partial`` a block at a time (memory bounded at any length); with
+    ``tolerate_truncation`` a last line cut off by the interruption is left out."""
+    with open(partial, "rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        if tolerate_truncation:
+            size = _after_last_newline(f, size)
+        f.seek(0)
+        while size > 0:
+            block = f.read(min(size, _COPY_BYTES))
+            if not block:
+                break
+            out.write(block)
+            size -= len(block)
+
+
+def _after_last_newline(f: BinaryIO, size: int) -> int:
+    """The offset just after the last newline of the first ``size`` bytes of ``f`` (0: none),
+    looked for from the end a block at a time."""
+    end = size
+    while end > 0:
+        start = max(0, end - _COPY_BYTES)
+        f.seek(start)
+        at = f.read(end - start).rfind(b"\n")
+        if at >= 0:
+            return start + at + 1
+        end = start
+    return 0
 
 
 def _ipc_to_parquet(partial: Path, out: BinaryIO, tolerate_truncation: bool, zstd: bool) -> None:

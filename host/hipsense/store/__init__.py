@@ -2,7 +2,15 @@
 history with minimal detectable changes, and export. A sink for analysis results: nothing in
 the analysis or detector layers imports it."""
 
-from hipsense.store.db import Patient, Run, Store, StoreError, default_path, open_store
+from hipsense.store.db import (
+    Patient,
+    Run,
+    Store,
+    StoreError,
+    StoreMissing,
+    default_path,
+    open_store,
+)
 from hipsense.store.figures import Figure, key_figures
 
 __all__ = [
@@ -11,6 +19,7 @@ __all__ = [
     "Run",
     "Store",
     "StoreError",
+    "StoreMissing",
     "default_path",
     "key_figures",
     "open_store",

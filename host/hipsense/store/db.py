@@ -309,12 +309,34 @@ class Store:
         return pd.DataFrame(rows, columns=columns)
 
 
+class StoreMissing(StoreError):
+    """There is no store file at ``path`` yet (for commands that only read or change what is
+    in it: they create nothing)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(
+            f"no session store at {path} yet: `hipsense patients add ID` creates it "
+            f"(--store or ${ENV_VAR} choose another)"
+        )
+
+
 @contextmanager
-def open_store(path: Path | None = None) -> Iterator[Store]:
-    """Open (creating or migrating) the store at ``path`` (default: :func:`default_path`)."""
+def open_store(path: Path | None = None, *, create: bool = True) -> Iterator[Store]:
+    """Open (migrating) the store at ``path`` (default: :func:`default_path`); a missing one is
+    created with ``create``, else :class:`StoreMissing` (nothing is made on the disk)."""
     target = Path(path) if path is not None else default_path()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(target, isolation_level=None, timeout=10.0)
+    if create:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(target, isolation_level=None, timeout=10.0)
+    else:
+        try:  # mode=rw: opens the file only if it exists, never creates one
+            uri = f"{target.resolve().as_uri()}?mode=rw"
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=10.0)
+        except sqlite3.OperationalError as exc:
+            if target.exists():
+                raise StoreError(f"cannot open the store {target}: {exc}") from None
+            raise StoreMissing(target) from None
     try:
         conn.execute("PRAGMA foreign_keys = ON")
         try:
