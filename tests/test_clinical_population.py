@@ -154,3 +154,13 @@ def test_a_lull_in_a_steady_hold_does_not_end_the_trial() -> None:
     assert len(trials) == 6
     assert all(t["end"] for t in trials)
     assert all(t["lift"] for t in trials)
+
+
+def test_a_hand_to_the_wall_then_the_foot_down_ends_at_the_hand() -> None:
+    """A trial ended by a hand to a wall and the foot put down 0.5 s later: the motion between
+    passed for a re-lift, so the hand was a brief touch-down and the end came 0.5 s late (one
+    person of each tuning seed)."""
+    people = _people(11, (35,)) + _people(12, (34,))
+    trials, _ = stance_records(people)
+    assert len(trials) == 4
+    assert all(t["end"] for t in trials)
