@@ -103,7 +103,10 @@ class WeightShift:
     best correlated is the move, reported once no overlapping window can come any more (the
     longest template and two margins after its start) or a later, separate move is found:
     (start_t, end_t, displacement_m) with ``delay_s`` (the front end's low-pass group delay)
-    removed.
+    removed. The rest tests take the span's mean acceleration out (an offset, see
+    :func:`_rest_speed`) only for moves of at least ``offset_free_m``: the filters settling
+    after a trial drift by an offset of that kind, and over a long template such a drift
+    passed for a 2 cm move in quiet standing (a lift-off 2.4 s early).
     """
 
     def __init__(
@@ -111,7 +114,7 @@ class WeightShift:
                                               1.28, 1.54, 1.85),
         rate_hz: float = 100.0, min_corr: float = 0.85, quiet_frac: float = 0.3,
         margin_s: float = 0.45, min_m: float = 0.01, tau_roll_s: float = 4.0,
-        delay_s: float = 0.028, pad_s: float = 0.2,
+        delay_s: float = 0.028, pad_s: float = 0.2, offset_free_m: float = 0.03,
     ) -> None:  # fmt: skip
         self.rate_hz = rate_hz
         self.pad_s = pad_s
@@ -119,6 +122,7 @@ class WeightShift:
         self.quiet_frac = quiet_frac
         self.margin_s = margin_s
         self.min_m = min_m
+        self.offset_free_m = offset_free_m
         self.tau_roll_s = tau_roll_s
         self.delay_s = delay_s
         self._m = max(2, round(margin_s * rate_hz))
@@ -225,7 +229,8 @@ class WeightShift:
                     continue
                 d = float(w @ phi) / phi2 * dur * dur
                 pre = arr[end - n - m : end - n]
-                v_pre = _rest_speed(pre[::-1] - float(arr[end - n - m : end].mean()), self.rate_hz)
+                off = float(arr[end - n - m : end].mean()) if abs(d) >= self.offset_free_m else 0.0
+                v_pre = _rest_speed(pre[::-1] - off, self.rate_hz)
                 if abs(d) < min_m or v_pre > self.quiet_frac * 1.875 * abs(d) / dur:
                     continue
                 t1 = times[end - 1] - self.delay_s
@@ -263,7 +268,7 @@ class WeightShift:
             # a hip-strategy correction swings on; a move begun earlier is not over); the
             # span's mean acceleration is an offset, not a motion (see _rest_speed)
             v_peak = 1.875 * abs(d) / dur
-            off = float(arr[end - n - m :].mean())
+            off = float(arr[end - n - m :].mean()) if abs(d) >= self.offset_free_m else 0.0
             v_pre = _rest_speed(pre[::-1] - off, self.rate_hz)
             v_post = _rest_speed(post - off, self.rate_hz)
             if max(v_pre, v_post) > self.quiet_frac * v_peak:
