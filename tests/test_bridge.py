@@ -133,22 +133,22 @@ def test_a_level_rep_follows_the_rest_of_its_set_done_out_of_order() -> None:
 
     # asked left then right, done right then left: rep 2 and rep 3 level
     seen: list[str | None] = ["right", None, None, "left"]
-    sides, sources, notes = assign_supports(seen, ["left", "right"], 2, [None] * 4)
+    sides, sources, notes = assign_supports(seen, ["left", "right"], 2, None)
     assert sides == ["right", "right", "left", "left"]
     assert sources[1] == sources[2] == "rest of its set"
     assert sum("other reps of its set" in n for n in notes) == 2
     # a double-leg set asked: half of its other reps seen on one leg is needed
     seen = [None, None, "right", "left", None, None]
-    sides, _, _ = assign_supports(seen, ["both", "left", "right"], 2, [None] * 6)
+    sides, _, _ = assign_supports(seen, ["both", "left", "right"], 2, None)
     assert sides == ["both", "both", "right", "left", "right", "right"]
     seen = ["right", None, None, None]
-    sides, _, _ = assign_supports(seen, ["both", "left"], 2, [None] * 4)
+    sides, _, _ = assign_supports(seen, ["both", "left"], 2, None)
     assert sides[1] == "right"
     seen = ["right", None, None, None, "left", None, None, None]
-    sides, _, _ = assign_supports(seen, ["both", "left"], 4, [None] * 8)
+    sides, _, _ = assign_supports(seen, ["both", "left"], 4, None)
     assert sides[1:4] == ["both"] * 3  # one of three others: not enough for a double set
     # the other reps disagree: the protocol's leg
-    sides, sources, _ = assign_supports(["right", None, "left"], ["left"], 3, [None] * 3)
+    sides, sources, _ = assign_supports(["right", None, "left"], ["left"], 3, None)
     assert sides[1] == "left" and sources[1] == "protocol"
 
 
