@@ -125,6 +125,33 @@ def test_weak_readings_follow_sets_done_in_another_order_and_never_make_a_single
     assert sources == ["weak sensor reading and protocol"] and not notes
 
 
+def test_a_level_rep_follows_the_rest_of_its_set_done_out_of_order() -> None:
+    """Issue 15: sets done in another order than asked; a level rep (no sag, no twist, no
+    weak reading) took the protocol's leg although the sensor saw its set's other reps on
+    the other leg."""
+    from hipsense.detectors.bridge.compare import assign_supports
+
+    # asked left then right, done right then left: rep 2 and rep 3 level
+    seen: list[str | None] = ["right", None, None, "left"]
+    sides, sources, notes = assign_supports(seen, ["left", "right"], 2, None)
+    assert sides == ["right", "right", "left", "left"]
+    assert sources[1] == sources[2] == "rest of its set"
+    assert sum("other reps of its set" in n for n in notes) == 2
+    # a double-leg set asked: half of its other reps seen on one leg is needed
+    seen = [None, None, "right", "left", None, None]
+    sides, _, _ = assign_supports(seen, ["both", "left", "right"], 2, None)
+    assert sides == ["both", "both", "right", "left", "right", "right"]
+    seen = ["right", None, None, None]
+    sides, _, _ = assign_supports(seen, ["both", "left"], 2, None)
+    assert sides[1] == "right"
+    seen = ["right", None, None, None, "left", None, None, None]
+    sides, _, _ = assign_supports(seen, ["both", "left"], 4, None)
+    assert sides[1:4] == ["both"] * 3  # one of three others: not enough for a double set
+    # the other reps disagree: the protocol's leg
+    sides, sources, _ = assign_supports(["right", None, "left"], ["left"], 3, None)
+    assert sides[1] == "left" and sources[1] == "protocol"
+
+
 def test_a_shaking_hold_is_one_rep() -> None:
     """Issue 15: the lift comes from the accelerometer, so a weak side's 1–4 Hz tremor in the
     hold (the gyroscope sees ≈ 20 °/s) swings it by ±5–8°; counted on the raw lift the hold

@@ -49,14 +49,13 @@ def test_person_follows_the_plan_not_the_protocol() -> None:
 
 
 def test_stance_sample_rates() -> None:
-    """A regression gate at this sample's measured rates (2026-12-07: lift-off 14/16, final
-    touch-down, stance leg and drop 16/16, unchanged by the weight shift's fine fit and the
-    brief touch-down rule; before the round that added relative end rules 11, 14, 15, 15);
-    issue 15's lift-off target (≥ 98 %) is not met: docs/validation.md has the population's
-    rates on held-out seeds and the reasons."""
+    """A regression gate at this sample's measured rates (2026-12-07: every lift-off, final
+    touch-down, stance leg and drop, 16/16, since rest beside a weight shift is judged without
+    the lagging offset; 14/16 lift-offs before, and 11, 14, 15, 15 before the round that added
+    relative end rules); the population's rates on held-out seeds: docs/validation.md."""
     trials, _ = stance_records(stance_people(8, seed=1))
     assert len(trials) == 16
-    assert sum(t["lift"] for t in trials) >= 14
+    assert all(t["lift"] for t in trials)
     assert all(t["end"] for t in trials)
     assert all(t["leg"] for t in trials)
     assert all(t["drop"] for t in trials)
@@ -128,3 +127,42 @@ def test_a_hand_to_the_wall_mid_hold_does_not_end_the_trial() -> None:
     assert len(trials) == 8
     assert all(t["end"] for t in trials)
     assert all(t["lift"] for t in trials)
+
+
+def _people(seed: int, ids: tuple[int, ...]) -> list[Person]:
+    everyone = stance_people(max(ids) + 1, seed=seed)
+    return [everyone[i] for i in ids]
+
+
+def test_a_second_trials_weight_shift_is_seen_after_the_first_trials_posture_change() -> None:
+    """After the first trial the gravity share of the obliquity change (and a gyroscope's
+    bias) is taken out only over seconds: an offset of 0.2–0.5 m/s² made the 0.45 s "at rest
+    before" margin of a clean 9 cm shift read 1.5–3 times the shift's peak speed, the shift
+    was rejected and the lift-off dated by sway 0.5–0.6 s late (two people of tuning seed 12)."""
+    trials, _ = stance_records(_people(12, (48, 80)))
+    assert len(trials) == 4
+    assert all(t["lift"] for t in trials)
+    assert all(t["leg"] for t in trials)
+
+
+def test_a_lull_in_a_steady_hold_does_not_end_the_trial() -> None:
+    """A steady person's sway lulls mid-hold: the quiet rule ended the trial 11–22 s early and
+    the rest of the hold came back as an extra trial without a weight shift (three people of
+    tuning seed 11, two of them here). With no lateral move since the lull the hold resumes.
+    (The third, person 96, resumed too before the 3 cm offset guard; with it a 2.2 cm move is
+    found after the lull and starts a trial whose end is dated before its lift-off.)"""
+    people = _people(11, (32, 81))
+    trials, _ = stance_records(people)
+    assert len(trials) == 4
+    assert all(t["end"] for t in trials)
+    assert all(t["lift"] for t in trials)
+
+
+def test_a_hand_to_the_wall_then_the_foot_down_ends_at_the_hand() -> None:
+    """A trial ended by a hand to a wall and the foot put down 0.5 s later: the motion between
+    passed for a re-lift, so the hand was a brief touch-down and the end came 0.5 s late (one
+    person of each tuning seed)."""
+    people = _people(11, (35,)) + _people(12, (34,))
+    trials, _ = stance_records(people)
+    assert len(trials) == 4
+    assert all(t["end"] for t in trials)

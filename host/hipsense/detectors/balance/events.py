@@ -76,6 +76,16 @@ def _min_jerk_acc(n: int) -> FloatArray:
     return 60.0 * x - 180.0 * x**2 + 120.0 * x**3
 
 
+def _rest_speed(acc_mps2: FloatArray, rate_hz: float) -> float:
+    """The largest speed reached integrating ``acc_mps2`` from rest (m/s): how far from at
+    rest the pelvis is over a margin beside a move. The caller removes the span's mean first:
+    the slowly tracked mean lags a posture change by seconds (the gravity share of a
+    frontal-plane rotation is taken out only over ``tau_roll_s``), and a constant offset of
+    0.3 m/s² alone reads as 0.14 m/s over a 0.45 s margin, more than a steady person's whole
+    weight shift reaches (a 9 cm shift of 1.3 s peaks at 0.13 m/s)."""
+    return float(np.max(np.abs(np.cumsum(acc_mps2)))) / rate_hz
+
+
 class WeightShift:
     """Start-stop lateral moves of the pelvis (the weight going onto one foot or back onto
     both), found causally by a matched filter.
@@ -93,7 +103,10 @@ class WeightShift:
     best correlated is the move, reported once no overlapping window can come any more (the
     longest template and two margins after its start) or a later, separate move is found:
     (start_t, end_t, displacement_m) with ``delay_s`` (the front end's low-pass group delay)
-    removed.
+    removed. The rest tests take the span's mean acceleration out (an offset, see
+    :func:`_rest_speed`) only for moves of at least ``offset_free_m``: the filters settling
+    after a trial drift by an offset of that kind, and over a long template such a drift
+    passed for a 2 cm move in quiet standing (a lift-off 2.4 s early).
     """
 
     def __init__(
@@ -101,7 +114,7 @@ class WeightShift:
                                               1.28, 1.54, 1.85),
         rate_hz: float = 100.0, min_corr: float = 0.85, quiet_frac: float = 0.3,
         margin_s: float = 0.45, min_m: float = 0.01, tau_roll_s: float = 4.0,
-        delay_s: float = 0.028, pad_s: float = 0.2,
+        delay_s: float = 0.028, pad_s: float = 0.2, offset_free_m: float = 0.03,
     ) -> None:  # fmt: skip
         self.rate_hz = rate_hz
         self.pad_s = pad_s
@@ -109,6 +122,7 @@ class WeightShift:
         self.quiet_frac = quiet_frac
         self.margin_s = margin_s
         self.min_m = min_m
+        self.offset_free_m = offset_free_m
         self.tau_roll_s = tau_roll_s
         self.delay_s = delay_s
         self._m = max(2, round(margin_s * rate_hz))
@@ -215,7 +229,8 @@ class WeightShift:
                     continue
                 d = float(w @ phi) / phi2 * dur * dur
                 pre = arr[end - n - m : end - n]
-                v_pre = float(np.max(np.abs(np.cumsum(pre[::-1])))) / self.rate_hz
+                off = float(arr[end - n - m : end].mean()) if abs(d) >= self.offset_free_m else 0.0
+                v_pre = _rest_speed(pre[::-1] - off, self.rate_hz)
                 if abs(d) < min_m or v_pre > self.quiet_frac * 1.875 * abs(d) / dur:
                     continue
                 t1 = times[end - 1] - self.delay_s
@@ -250,10 +265,12 @@ class WeightShift:
             if abs(d) < self.min_m:
                 continue
             # at rest before and after: the pelvis hardly moves there (an oscillation such as
-            # a hip-strategy correction swings on; a move begun earlier is not over)
+            # a hip-strategy correction swings on; a move begun earlier is not over); the
+            # span's mean acceleration is an offset, not a motion (see _rest_speed)
             v_peak = 1.875 * abs(d) / dur
-            v_pre = float(np.max(np.abs(np.cumsum(pre[::-1])))) / self.rate_hz
-            v_post = float(np.max(np.abs(np.cumsum(post)))) / self.rate_hz
+            off = float(arr[end - n - m :].mean()) if abs(d) >= self.offset_free_m else 0.0
+            v_pre = _rest_speed(pre[::-1] - off, self.rate_hz)
+            v_post = _rest_speed(post - off, self.rate_hz)
             if max(v_pre, v_post) > self.quiet_frac * v_peak:
                 continue
             t1 = times[end - 1] - self.delay_s
@@ -319,6 +336,8 @@ class StanceDetector(Algorithm):
         than this (and at most ``amend_within_s``) after that end ends at the move back
         instead (a lull in a steady sway).
     amend_within_s: see ``amend_after_s``.
+    rejoin_s: a brief touch-down the foot came up from less than this before the final
+        touch-down found was the final touch-down's start (see :meth:`_end`).
     history_s: samples kept to date events back (a steady person's final touch-down may
         be confirmed by quiet seconds later).
     mark_grace_s: a key or button mark is decided this long after it (the sensor's final
@@ -356,6 +375,7 @@ class StanceDetector(Algorithm):
         amend_after_s: float = 0.35,
         amend_within_s: float = 3.0,
         settle_in_s: float = 1.0,
+        rejoin_s: float = 0.3,
     ) -> None:
         self.quiet_dps = quiet_dps
         self.lift_dps = lift_dps
@@ -385,8 +405,10 @@ class StanceDetector(Algorithm):
         self.amend_after_s = amend_after_s
         self.amend_within_s = amend_within_s
         self._by_quiet = False  # the last trial ended by quiet alone (may be amended)
+        self._lull = False  # ... and no lateral move since: it may resume (see _resume)
         self._act_slow = 0.0
         self.settle_in_s = settle_in_s
+        self.rejoin_s = rejoin_s
         self._shift = WeightShift()
         self._quiet_from_t = 0.0
         self._lift_cue = "sway"
@@ -510,8 +532,11 @@ class StanceDetector(Algorithm):
             self._above_since = None
         above_for = 0.0 if self._above_since is None else t - self._above_since
 
-        if self.state_ in ("waiting", "ready") and move is not None and self._amend(move):
-            return
+        if self.state_ in ("waiting", "ready") and move is not None:
+            if self._amend(move):
+                return
+            if abs(move[2]) >= 0.5 * self.shift_min_m:
+                self._lull = False  # the pelvis moved sideways: not one long hold
         if self.state_ == "waiting":
             upright = incl < self.upright_max_deg
             if quiet_for >= self.baseline_min_s and upright:
@@ -539,7 +564,7 @@ class StanceDetector(Algorithm):
                 self._above_since = None
             elif quiet_for >= self.end_quiet_s:
                 self._end(self._settling_onset(self._last_high_t))
-                self._by_quiet = True
+                self._by_quiet = self._lull = True
         elif self.state_ == "touch":
             sway_cue = self._lift_cue == "sway"
             if move is not None and self._back_t is None and self._returned(move):
@@ -703,6 +728,9 @@ class StanceDetector(Algorithm):
             self._lift_cue = "sway"
             hist = self._hist
             shift = lateral_shift_m([h[0] for h in hist], [h[3] for h in hist], t_lift)
+            if self._resume(shift, t):
+                return
+        self._lull = False
         base = [h for h in self._hist if t_lift - 2.5 <= h[0] < t_lift - 1.0]
         if not base:
             base = [h for h in self._hist if h[0] < t_lift] or list(self._hist)
@@ -722,6 +750,24 @@ class StanceDetector(Algorithm):
         self._last_high_t = t
         self._impact_rise_t = None
 
+    def _resume(self, shift_m: float, t: float) -> bool:
+        """A steady person's hold goes on after a lull: the last trial ended by quiet alone,
+        the pelvis has made no lateral move since (the weight never went back onto both
+        feet) and the sway rises again with no weight shift onto the other foot. The trial
+        is reopened rather than a new one begun (the lull's end cut holds 11–22 s short on
+        the tuning seeds, and the rest of the hold was counted as an extra trial)."""
+        if not self._lull or not self.trials_:
+            return False
+        trial = self.trials_[-1]
+        if abs(shift_m) >= self.shift_min_m and shift_m * trial.shift_m < 0:
+            return False
+        trial.end_t_s = None
+        self._lull = self._by_quiet = False
+        self.state_ = "single"
+        self._last_high_t = t
+        self._impact_rise_t = None
+        return True
+
     def _amend(self, move: tuple[float, float, float]) -> bool:
         """A trial ended by quiet alone (a lull in a steady person's sway) whose weight goes
         back onto both feet clearly after that end (``amend_after_s``; the settling of a hop
@@ -736,13 +782,21 @@ class StanceDetector(Algorithm):
         if not self._returned(move):
             return False
         trial.end_t_s = self._first_jolt(move[0])
-        self._by_quiet = False
+        self._by_quiet = self._lull = False
         self._quiet_from_t = max(self._quiet_from_t, move[1])
         return True
 
     def _end(self, t_end: float) -> None:
+        """End the trial at ``t_end`` (moved back to a jolt just before it); a brief
+        touch-down the foot came up from less than ``rejoin_s`` before that end was the
+        final touch-down's start (a hand to a wall, then the foot down: the move between
+        looked like a re-lift)."""
         self._by_quiet = False
-        self.trials_[-1].end_t_s = self._first_jolt(t_end)
+        trial = self.trials_[-1]
+        t_end = self._first_jolt(t_end)
+        if trial.touch_downs and t_end - trial.touch_downs[-1][1] < self.rejoin_s:
+            t_end = trial.touch_downs.pop()[0]
+        trial.end_t_s = t_end
         self.state_ = "waiting"
         self._quiet_since = None
         self._above_since = None

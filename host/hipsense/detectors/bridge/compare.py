@@ -133,9 +133,12 @@ def assign_supports(
     ``protocol`` lists the sets in order; ``reps_per_set`` (None: shared out equally when
     the count allows) places each rep in its set. ``hints`` (:func:`support_hint`) choose
     between left and right for a level rep where the protocol asked for a single-leg one
-    (the person may have done the sets in another order). Returns the sides, where each came
+    (the person may have done the sets in another order). A level rep with no such reading
+    takes the leg the sensor saw in the other reps of its set when they all agree (at least
+    one for a single-leg set, at least half of them for a double-leg one): a set is done on
+    one support, whatever order the sets were done in. Returns the sides, where each came
     from (``sensor``, ``protocol``, ``sensor and protocol``, ``weak sensor reading``, ``weak
-    sensor reading and protocol``) and the disagreements in words.
+    sensor reading and protocol``, ``rest of its set``) and the disagreements in words.
     """
     n = len(seen)
     if reps_per_set is None and n % len(protocol) == 0:
@@ -172,6 +175,15 @@ def assign_supports(
                     f"slightly (under {SUPPORT_DROP_DEG}°, a weak reading) as on a bridge on "
                     f"the {h} leg: the {h} leg is reported"
                 )
+        elif (mate := _set_mates_side(seen, k, reps_per_set, a)) is not None:
+            sides.append(mate)
+            sources.append("rest of its set")
+            notes.append(
+                f"rep {k + 1}: the pelvis stayed level; the sensor saw the other reps of its "
+                f"set on the {mate} leg, where the protocol asked for "
+                + ("a double-leg bridge" if a == "both" else f"the {a} leg")
+                + f": the {mate} leg is reported"
+            )
         elif a is not None:
             sides.append(a)
             sources.append("protocol")
@@ -184,3 +196,22 @@ def assign_supports(
             sides.append("both")
             sources.append("sensor")
     return sides, sources, notes
+
+
+def _set_mates_side(
+    seen: list[str | None], k: int, reps_per_set: int | None, asked: str | None
+) -> str | None:
+    """The single leg the sensor saw for the other reps of rep ``k``'s set, if they agree on
+    one that is not ``asked`` (None otherwise, or when the sets cannot be told apart)."""
+    if not reps_per_set or asked is None:
+        return None
+    first = (k // reps_per_set) * reps_per_set
+    mates = [seen[i] for i in range(first, min(first + reps_per_set, len(seen))) if i != k]
+    legs = {s for s in mates if s is not None}
+    if len(legs) != 1:
+        return None
+    leg = legs.pop()
+    n_seen = sum(s is not None for s in mates)
+    if leg == asked or (asked == "both" and 2 * n_seen < len(mates)):
+        return None
+    return leg
