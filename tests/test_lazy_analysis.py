@@ -95,7 +95,7 @@ def test_the_walk_json_path_loads_no_pandas_rich_or_matplotlib(tmp_path: Path, f
         "import sys, io, contextlib, json\n"
         "from hipsense.cli import main\n"
         f"sys.argv = ['hipsense', 'analyze', {str(path)!r}, '--test', 'walk', '--json']\n"
-        "out = io.TextIOWrapper(io.BytesIO(), encoding='utf-8')  # a console's stdout, bytes below\n"
+        "out = io.TextIOWrapper(io.BytesIO(), encoding='utf-8')\n"
         "with contextlib.redirect_stdout(out):\n"
         "    try:\n"
         "        main()\n"
