@@ -6,6 +6,7 @@ a walk is analysed at any length in bounded memory."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from hipsense.recording.chunks import (
     RecordingChunks,
     checked_frames,
     close_iterator,
+    open_chunks,
     strict_chunks,
 )
 from hipsense.recording.exceptions import RecordingError
@@ -37,6 +39,40 @@ def parse_column_map(text: str) -> dict[str, str]:
     if not pairs or any(len(p) != 2 or not p[0].strip() or not p[1].strip() for p in pairs):
         raise ForeignFileError(f"--column-map {text!r}: use OURS=THEIRS pairs separated by ','")
     return {a.strip(): b.strip() for a, b in pairs}
+
+
+def check_column_map(column_map: Mapping[str, str]) -> None:
+    """Refuse a map that misses a raw column or names one hipsense does not have (before any
+    file is read: ``hipsense batch`` checks it once for every file)."""
+    missing = [c for c in RAW_COLUMNS if c not in column_map]
+    if missing:
+        raise ForeignFileError(
+            f"--column-map must name the file's columns for {', '.join(missing)}"
+        )
+    unknown = [c for c in column_map if c not in (T_S, *RAW_COLUMNS)]
+    if unknown:
+        raise ForeignFileError(
+            f"--column-map: {', '.join(unknown)} is not a hipsense raw column "
+            f"(use {T_S}, {', '.join(RAW_COLUMNS)})"
+        )
+
+
+def open_any_chunks(
+    path: str | os.PathLike[str],
+    column_map: Mapping[str, str] | None = None,
+    rate_hz: float | None = None,
+    *,
+    test: str | None = None,
+) -> RecordingChunks:
+    """A hipsense recording (:func:`~hipsense.recording.chunks.open_chunks`), or with
+    ``column_map`` a foreign CSV (:func:`open_foreign_chunks`, stamped with ``test``): the one
+    way ``analyze``, ``report`` and ``batch`` open a file. ``rate_hz`` applies only to a
+    foreign CSV: given without a map it is refused, never ignored."""
+    if column_map is None:
+        if rate_hz is not None:
+            raise ForeignFileError("--rate-hz applies only to a foreign CSV read with --column-map")
+        return open_chunks(path)
+    return open_foreign_chunks(Path(path), column_map, rate_hz, test=test)
 
 
 def read_foreign_csv(
@@ -76,17 +112,7 @@ def open_foreign_chunks(
     checked like a recording's as it is read, so the chunks make exactly the whole file's
     frame, in memory bounded by one chunk."""
     source = str(path)
-    missing = [c for c in RAW_COLUMNS if c not in column_map]
-    if missing:
-        raise ForeignFileError(
-            f"--column-map must name the file's columns for {', '.join(missing)}"
-        )
-    unknown = [c for c in column_map if c not in (T_S, *RAW_COLUMNS)]
-    if unknown:
-        raise ForeignFileError(
-            f"--column-map: {', '.join(unknown)} is not a hipsense raw column "
-            f"(use {T_S}, {', '.join(RAW_COLUMNS)})"
-        )
+    check_column_map(column_map)
     header = csv_header(Path(path))
     check_header_width(header, source)
     absent = [v for v in column_map.values() if v not in header]
