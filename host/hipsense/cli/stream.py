@@ -243,9 +243,9 @@ def stream_command(
 
 
 def _board_line(aligned: bool, gyro_calibrated: bool) -> str:
-    mounting = "mounting aligned" if aligned else "mounting NOT aligned"
-    gyro = "gyro calibrated" if gyro_calibrated else "gyro NOT calibrated"
-    return f"{mounting}, {gyro}"
+    from hipsense.analysis.base import board_phrases
+
+    return ", ".join(board_phrases(aligned, gyro_calibrated))
 
 
 def settings_words(settings: BoardSettings | None) -> str:
