@@ -288,17 +288,17 @@ def test_reading_a_missing_store_creates_nothing(
 
 @settings(max_examples=60, deadline=None)
 @given(
-    code=st.text(alphabet=string.ascii_letters + string.digits + "-_", min_size=0, max_size=31),
+    code=st.text(alphabet=string.ascii_letters + string.digits + "-_äöüéëŁ", max_size=31),
     digit=st.sampled_from(string.digits),
 )
 def test_a_pseudonymous_code_is_accepted_as_given(code: str, digit: str) -> None:
-    """Any 1-32 letters, digits, '-', '_' with a digit is an id, kept as typed (blanks around
-    it dropped)."""
+    """Any 1-32 letters (any alphabet), digits, '-', '_' with a digit is an id, kept as typed
+    (blanks around it dropped)."""
     pid = code + digit
     assert check_patient_id(f" {pid} ") == pid
 
 
-@pytest.mark.parametrize("name", ["Jane Doe", "Jane", "O'Brien 1", "Müller1", "P" * 32 + "1"])
+@pytest.mark.parametrize("name", ["Jane Doe", "Jane", "O'Brien 1", "Zoë°7", "P" * 32 + "1"])
 def test_a_personal_name_is_refused_as_a_patient_id(name: str, tmp_path: Path) -> None:
     """`patients add "Jane Doe"` was accepted although the store holds no names: an id with a
     space, without a digit, or with other characters is refused, saying why; nothing is added."""

@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 import sqlite3
+import string
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,10 +32,10 @@ class StoreError(HipsenseError):
     """A store request that cannot be met (unknown patient, duplicate id, bad value)."""
 
 
-PATIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
-"""A patient id: a pseudonymous code of 1-32 letters, digits, '-' and '_' with at least one
-digit (P1, PX-17, P-0417): the store holds no names, and a space or a code without a digit is
-what a personal name ("Jane Doe", "Jane") looks like."""
+PATIENT_ID_MAX = 32
+"""A patient id: a pseudonymous code of 1-32 letters (any alphabet), digits, '-' and '_' with at
+least one digit (P1, PX-17, P-0417): the store holds no names, and a space or a code without a
+digit is what a personal name ("Jane Doe", "Jane") looks like."""
 
 
 def check_patient_id(patient_id: str) -> str:
@@ -43,11 +43,12 @@ def check_patient_id(patient_id: str) -> str:
     pid = patient_id.strip()
     if not pid:
         raise StoreError("a patient needs an id or pseudonym")
-    if not PATIENT_ID.fullmatch(pid) or not any(c.isdigit() for c in pid):
+    allowed = all(c.isalpha() or c in string.digits or c in "-_" for c in pid)
+    if not allowed or len(pid) > PATIENT_ID_MAX or not any(c in string.digits for c in pid):
         raise StoreError(
             f"{pid!r} is not a patient id: the store holds pseudonymous codes, never names; use "
-            "1-32 letters, digits, '-' or '_' with at least one digit (e.g. P-0417), and keep "
-            "the key from code to person outside hipsense"
+            f"1-{PATIENT_ID_MAX} letters, digits, '-' or '_' with at least one digit (e.g. "
+            "P-0417), and keep the key from code to person outside hipsense"
         )
     return pid
 
