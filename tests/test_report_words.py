@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +17,7 @@ from hipsense.analysis import analyse
 from hipsense.recording import Recording
 from hipsense.report import write_report
 from hipsense.report.bridge import verdict_lines as bridge_verdict
-from hipsense.report.layout import fmt
+from hipsense.report.layout import fmt, fmt_difference
 from hipsense.sim.scenarios import simulate
 from hypothesis import given
 from hypothesis import strategies as st
@@ -176,3 +177,43 @@ def test_a_walk_whose_forward_direction_is_ambiguous_is_cautioned_beside_the_fig
         assert ("left and right may be swapped" in verdict) == ambiguous
         assert ("left and right may be swapped" in result.summary_text()) == ambiguous
         assert "docs/" not in verdict
+
+
+def _shown(text: str) -> Decimal:
+    """The number a figure's text shows (its unit left out)."""
+    match = re.fullmatch(r"([+-]?\d+(?:\.\d+)?)\s?\S*", text)
+    assert match is not None, text
+    return Decimal(match.group(1))
+
+
+@given(
+    a=st.floats(-1000, 1000, allow_nan=False),
+    b=st.floats(-1000, 1000, allow_nan=False),
+    digits=st.integers(0, 3),
+    unit=st.sampled_from(["°", "s", "m", "%"]),
+)
+def test_a_shown_difference_is_the_difference_of_the_shown_values(
+    a: float, b: float, digits: int, unit: str
+) -> None:
+    """A best hold of 10.04 s against 9.96 s read "10.0 s, 10.0 s, +0.1 s" and a drop of 8.84°
+    against 2.15° "8.8°, 2.1°, +6.7°": every page difference is now the difference of what
+    the page shows (left, right, then right − left)."""
+    shown = fmt_difference(a, b, unit, digits)
+    assert _shown(shown) == _shown(fmt(a, unit, digits)) - _shown(fmt(b, unit, digits))
+    assert shown.startswith("+" if _shown(shown) >= 0 else "-")  # never "-0.0"
+
+
+def test_the_balance_table_and_the_history_add_up() -> None:
+    """The same rule on a stance report's table and in the history's change over visits."""
+    from hipsense.report.balance import build_page
+    from hipsense.store.history import Series
+
+    result = analyse(simulate("stance-right-trendelenburg", seed=0).to_recording())
+    for row in build_page(result).rows:
+        if row.difference not in ("", "—") and row.left and row.right:
+            diff = _shown(row.left) - _shown(row.right)  # the table's difference: right − left
+            assert _shown(row.difference) == -diff, row
+    visits = (("2026-11-02", 9.96), ("2026-12-07", 10.04))
+    hold = Series("balance", "best hold", "left", "", "s", "best hold", visits, None)
+    assert hold.change_text() == "+0.0"  # 10.0 → 10.0 (the unrounded change: +0.08)
+    assert "changed +0.0 s since the first visit" in hold.verdict()

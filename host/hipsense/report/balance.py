@@ -17,6 +17,7 @@ from hipsense.report.layout import (
     Row,
     board_lines,
     fmt,
+    fmt_difference,
     header_for,
     pyplot,
     write_page,
@@ -116,7 +117,7 @@ def build_page(analysis: BalanceAnalysis, patient: dict[str, Any] | None = None)
     def diff(key: str, unit: str, digits: int = 1) -> str:
         if left is None or right is None:
             return "—"
-        return fmt(right[key] - left[key], unit, digits, sign=True)
+        return fmt_difference(right[key], left[key], unit, digits)
 
     if norm.get("mean_hold_s") is not None:
         from hipsense.analysis.balance import protocol_duration_s
@@ -154,8 +155,8 @@ def build_page(analysis: BalanceAnalysis, patient: dict[str, Any] | None = None)
             "sway, side-to-side (RMS)",
             "not tested" if left is None else fmt(sway_rms(left), "°", 2),
             "not tested" if right is None else fmt(sway_rms(right), "°", 2),
-            "—" if left is None or right is None else fmt(
-                sway_rms(right) - sway_rms(left), "°", 2, sign=True),
+            "—" if left is None or right is None else fmt_difference(
+                sway_rms(right), sway_rms(left), "°", 2),
             "no MDC known for sensor sway (Mancini et al. 2012 describe the measures)",
         ))  # fmt: skip
     condition = (doc.get("condition") or "condition not given").replace("_", " ")

@@ -15,6 +15,7 @@ from hipsense.report.layout import (
     Row,
     board_lines,
     fmt,
+    fmt_difference,
     header_for,
     pyplot,
     write_page,
@@ -69,7 +70,7 @@ def build_page(analysis: BridgeAnalysis, patient: dict[str, Any] | None = None) 
     def diff(key: str, unit: str) -> str:
         if left is None or right is None or left[key] is None or right[key] is None:
             return "—"
-        return fmt(right[key] - left[key], unit, sign=True)
+        return fmt_difference(right[key], left[key], unit)
 
     sag_status = ""
     if left is not None and right is not None:

@@ -15,6 +15,7 @@ from hipsense.report.layout import (
     Row,
     board_lines,
     fmt,
+    fmt_difference,
     header_for,
     pyplot,
     write_page,
@@ -64,7 +65,7 @@ def build_page(analysis: ExerciseAnalysis, patient: dict[str, Any] | None = None
         diff = ""
         if left and right and left["faults"][key]["mean"] is not None and (
                 right["faults"][key]["mean"] is not None):  # fmt: skip
-            diff = fmt(right["faults"][key]["mean"] - left["faults"][key]["mean"], unit, sign=True)
+            diff = fmt_difference(right["faults"][key]["mean"], left["faults"][key]["mean"], unit)
         rows.append(Row(th["label"], val(left), val(right), diff,
                         f"threshold {th['threshold']:g}{'' if unit == '°' else ' '}{unit} "
                         f"({th['source']})"))  # fmt: skip

@@ -23,6 +23,7 @@ from typing import Any
 
 from hipsense import __version__
 from hipsense.analysis.base import board_words, settings_change_words
+from hipsense.conventions.symmetry import shown_difference
 
 LEFT_COLOUR = "#d62728"
 RIGHT_COLOUR = "#2ca02c"
@@ -339,6 +340,14 @@ def write_page(page: Page, base: Path) -> tuple[Path, Path]:
         if c.figure is not None:
             plt.close(c.figure)
     return html_path, pdf_path
+
+
+def fmt_difference(a: float | None, b: float | None, unit: str, digits: int = 1) -> str:
+    """a − b signed, as the difference of the values :func:`fmt` shows for a and b
+    (:func:`~hipsense.conventions.symmetry.shown_difference`); '—' when either is missing."""
+    if a is None or b is None or not (math.isfinite(a) and math.isfinite(b)):
+        return "—"
+    return fmt(shown_difference(a, b, digits), unit, digits, sign=True)
 
 
 def fmt(value: float | None, unit: str, digits: int = 1, sign: bool = False) -> str:
