@@ -217,3 +217,34 @@ def test_the_balance_table_and_the_history_add_up() -> None:
     hold = Series("balance", "best hold", "left", "", "s", "best hold", visits, None)
     assert hold.change_text() == "+0.0"  # 10.0 → 10.0 (the unrounded change: +0.08)
     assert "changed +0.0 s since the first visit" in hold.verdict()
+
+
+def test_every_report_names_its_recording_and_a_foreign_walk_is_titled_by_it(
+    tmp_path: Path,
+) -> None:
+    """`report other.csv --column-map ...` was titled "Walk report — unknown" (no date in
+    another tool's file) and no report named the file it came from: the header names the
+    recording, and an undated one titles the report."""
+    from click.testing import CliRunner
+    from hipsense.cli import cli
+    from hipsense.recording import write_recording
+    from hipsense.recording.schema import RAW_COLUMNS
+
+    rec = simulate("walk-normal", seed=1, duration_s=20.0).to_recording()
+    theirs = [f"c{i}" for i in range(len(RAW_COLUMNS))]
+    src = tmp_path / "other-tool.csv"
+    rec.data[list(RAW_COLUMNS)].set_axis(theirs, axis=1).to_csv(src, index=False)
+    cmap = ",".join(f"{o}={t}" for o, t in zip(RAW_COLUMNS, theirs, strict=True))
+    args = ["report", str(src), "--test", "walk", "--column-map", cmap, "--rate-hz", "100"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    html = (tmp_path / "other-tool_report.html").read_text(encoding="utf-8")
+    assert "<title>Walk report — other-tool.csv</title>" in html
+    assert "<b>Recording:</b> other-tool.csv" in html
+    own = tmp_path / "mine.parquet"
+    write_recording(simulate("stance-eyes-open", seed=0).to_recording(), own)
+    res = CliRunner().invoke(cli, ["report", str(own)])
+    assert res.exit_code == 0, res.output
+    html = (tmp_path / "mine_report.html").read_text(encoding="utf-8")
+    assert "<b>Recording:</b> mine.parquet" in html
+    assert re.search(r"<title>Single-leg stance report — \d{4}-\d\d-\d\d", html)

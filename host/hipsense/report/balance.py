@@ -5,7 +5,6 @@ the obliquity/tilt trace and the sway ellipses per side."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,7 +19,6 @@ from hipsense.report.layout import (
     fmt_difference,
     header_for,
     pyplot,
-    write_page,
 )
 
 if TYPE_CHECKING:
@@ -224,10 +222,3 @@ def _ellipse(ax: Any, x: np.ndarray, y: np.ndarray) -> None:
     circle = np.vstack([np.cos(ang), np.sin(ang)]) * np.sqrt(5.991 * np.maximum(vals, 0))[:, None]
     pts = vecs @ circle
     ax.plot(pts[0] + x.mean(), pts[1] + y.mean(), color="k", lw=1.2)
-
-
-def write_balance_report(
-    analysis: BalanceAnalysis, base: Path, patient: dict[str, Any] | None = None
-) -> tuple[Path, Path]:
-    """Write ``base.html`` (self-contained) and ``base.pdf``; returns both paths."""
-    return write_page(build_page(analysis, patient), base)

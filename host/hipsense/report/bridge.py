@@ -4,7 +4,6 @@ per-side bars."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hipsense.detectors.bridge.frame import unit_rows
@@ -18,7 +17,6 @@ from hipsense.report.layout import (
     fmt_difference,
     header_for,
     pyplot,
-    write_page,
 )
 
 if TYPE_CHECKING:
@@ -139,10 +137,3 @@ def _bars_chart(analysis: BridgeAnalysis) -> Chart:
         a.set_title(label)
     fig.tight_layout()
     return Chart(title, fig)
-
-
-def write_bridge_report(
-    analysis: BridgeAnalysis, base: Path, patient: dict[str, Any] | None = None
-) -> tuple[Path, Path]:
-    """Write ``base.html`` (self-contained) and ``base.pdf``; returns both paths."""
-    return write_page(build_page(analysis, patient), base)
