@@ -208,7 +208,7 @@ def test_the_balance_table_and_the_history_add_up() -> None:
     from hipsense.report.balance import build_page
     from hipsense.store.history import Series
 
-    result = analyse(simulate("stance-right-trendelenburg", seed=0).to_recording())
+    result = analyse(simulate("stance-right-trendelenburg", seed=0).to_recording(), "balance")
     for row in build_page(result).rows:
         if row.difference not in ("", "—") and row.left and row.right:
             diff = _shown(row.left) - _shown(row.right)  # the table's difference: right − left
