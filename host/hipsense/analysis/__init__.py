@@ -193,9 +193,9 @@ def analyse_file(
     :data:`~hipsense.recording.limits.MAX_WHOLE_ROWS` samples (a longer file is a
     :class:`~hipsense.recording.RecordingError` before it fills the memory). With
     ``column_map`` (and ``rate_hz``) the file is another tool's CSV, read as ``hipsense
-    analyze --column-map`` reads it (:func:`hipsense.recording.importer.open_any_chunks`).
+    analyze --column-map`` reads it (:func:`hipsense.recording.chunks.open_any_chunks`).
     """
-    from hipsense.recording.importer import open_any_chunks
+    from hipsense.recording.chunks import open_any_chunks
 
     chunks = open_any_chunks(path, column_map, rate_hz, test=test)
     name = _test_named(chunks.meta.test, test)

@@ -98,7 +98,7 @@ def recording_options(func: Any) -> Any:
 
 def import_settings(column_map: str | None, rate_hz: float | None) -> dict[str, Any]:
     """``--column-map`` and ``--rate-hz`` checked before any file is read, as the keywords of
-    :func:`~hipsense.recording.importer.open_any_chunks` (and of
+    :func:`~hipsense.recording.chunks.open_any_chunks` (and of
     :func:`hipsense.analysis.analyse_file`); {} for a hipsense recording."""
     if column_map is None:
         if rate_hz is not None:
@@ -116,7 +116,7 @@ def open_file(
 ) -> RecordingChunks:
     """A hipsense recording, or a foreign CSV read with ``column_map`` (stamped with ``test``),
     opened for reading in chunks: its metadata and columns checked now."""
-    from hipsense.recording.importer import open_any_chunks
+    from hipsense.recording.chunks import open_any_chunks
 
     return open_any_chunks(path, **import_settings(column_map, rate_hz), test=test)
 

@@ -6,7 +6,6 @@ a walk is analysed at any length in bounded memory."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -18,7 +17,6 @@ from hipsense.recording.chunks import (
     RecordingChunks,
     checked_frames,
     close_iterator,
-    open_chunks,
     strict_chunks,
 )
 from hipsense.recording.exceptions import RecordingError
@@ -55,24 +53,6 @@ def check_column_map(column_map: Mapping[str, str]) -> None:
             f"--column-map: {', '.join(unknown)} is not a hipsense raw column "
             f"(use {T_S}, {', '.join(RAW_COLUMNS)})"
         )
-
-
-def open_any_chunks(
-    path: str | os.PathLike[str],
-    column_map: Mapping[str, str] | None = None,
-    rate_hz: float | None = None,
-    *,
-    test: str | None = None,
-) -> RecordingChunks:
-    """A hipsense recording (:func:`~hipsense.recording.chunks.open_chunks`), or with
-    ``column_map`` a foreign CSV (:func:`open_foreign_chunks`, stamped with ``test``): the one
-    way ``analyze``, ``report`` and ``batch`` open a file. ``rate_hz`` applies only to a
-    foreign CSV: given without a map it is refused, never ignored."""
-    if column_map is None:
-        if rate_hz is not None:
-            raise ForeignFileError("--rate-hz applies only to a foreign CSV read with --column-map")
-        return open_chunks(path)
-    return open_foreign_chunks(Path(path), column_map, rate_hz, test=test)
 
 
 def read_foreign_csv(
