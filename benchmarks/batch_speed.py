@@ -134,7 +134,7 @@ def _spin(n: int) -> int:
 
 
 def _analyse(path: str) -> int:
-    return len(analyse_file(path, (path, 0, 0), None, {}))
+    return len(analyse_file(path, (path, 0, 0, "{}"), None, {}))
 
 
 def _pool_wall(func: Any, items: list[Any], workers: int) -> float:

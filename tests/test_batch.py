@@ -153,7 +153,7 @@ def test_the_table_does_not_depend_on_which_recording_finished_first(tmp_path: P
         tables.append(pd.read_parquet(out))
     for table in tables[1:]:
         pd.testing.assert_frame_equal(table, tables[0])
-    assert list(tables[0].columns[:7]) == [
+    assert list(tables[0].columns[:7]) == [  # rows without the options of a newer batch
         "recording", "size_bytes", "mtime_ns", "test", "status", "error", "side"
     ]  # fmt: skip
 
@@ -163,7 +163,7 @@ def test_a_row_holds_every_scalar_of_the_whole_document(folder: Path, name: str)
     """A walk's rows come from its lazy document (contacts and steps never built): they hold
     exactly the scalars of the whole document, its lists left out."""
     path = folder / "site" / name
-    rows = analyse_file(str(path), ("key", 1, 2), None, {})
+    rows = analyse_file(str(path), ("key", 1, 2, "{}"), None, {})
     doc = analyse(read_recording(path)).to_json()
     common = {k: v for k, v in _flat(doc) if not k.startswith("per_side.")}
     assert {"contacts", "steps"} <= {k for k, v in doc.items() if isinstance(v, list)}
@@ -171,7 +171,8 @@ def test_a_row_holds_every_scalar_of_the_whole_document(folder: Path, name: str)
     for row in rows:
         side = row["side"]
         expected = {
-            "recording": "key", "size_bytes": 1, "mtime_ns": 2, "test": "walk", "status": "ok",
+            "recording": "key", "size_bytes": 1, "mtime_ns": 2, "options": "{}", "test": "walk",
+            "status": "ok",
             "error": None, "side": side, **common, **dict(_flat(doc["per_side"][side])),
         }  # fmt: skip
         assert json.dumps(row, sort_keys=True) == json.dumps(expected, sort_keys=True)
@@ -215,3 +216,59 @@ def test_a_mistyped_test_or_axes_is_refused_before_any_recording_is_read(
     result = CliRunner().invoke(cli, ["batch", str(folder), "--out", str(out), *option])
     assert result.exit_code == 2 and said in result.output
     assert not out.exists() and not list(tmp_path.glob("r.parquet*"))
+
+
+def test_a_rerun_with_other_options_analyses_again(folder: Path, tmp_path: Path) -> None:
+    """The key was path, size and modification time only: a rerun with other --axes kept the
+    old rows. The options are part of the key: a changed option analyses every recording
+    again and its rows replace the old ones; the same options again skip them."""
+    data = copy_folder(folder, tmp_path / "in")
+    out = tmp_path / "results.parquet"
+    pattern = str(data / "site" / "p*")
+    run_batch(pattern, out, workers=1)
+    axes = {"axes": "-y,x,z"}  # the sensor turned a quarter turn: other figures
+    again = run_batch(pattern, out, test="walk", options=axes, workers=1)
+    assert (again.analysed, again.skipped) == (3, 0)
+    res = pd.read_parquet(out)
+    assert len(res) == 6 and set(res["options"]) == {'{"axes": "-y,x,z", "test": "walk"}'}
+    path = data / "site" / "p0.parquet"
+    doc = analyse(read_recording(path), "walk", **axes).to_json()
+    rows = pd.DataFrame(res[res["recording"] == str(path.resolve())]).set_index("side")
+    assert rows.loc["left", "verdict.status"] == doc["verdict"]["status"]
+    assert rows.loc["left", "contacts"] == doc["per_side"]["left"]["contacts"]
+    same = run_batch(pattern, out, test="walk", options=axes, workers=1)
+    assert (same.analysed, same.skipped) == (0, 3)
+
+
+def test_batch_reads_another_tools_csv_as_analyze_does(tmp_path: Path) -> None:
+    """`batch` had no --column-map / --rate-hz: another tool's CSV was an error row. It takes
+    analyze's import options, through the same reader; a map missing a column is refused
+    before any file is read, as --rate-hz without a map is."""
+    from click.testing import CliRunner
+    from hipsense.cli import cli
+    from hipsense.recording.schema import RAW_COLUMNS
+
+    rec = simulate("walk-right-trendelenburg", seed=3, duration_s=30.0).to_recording()
+    theirs = [f"c{i}" for i in range(len(RAW_COLUMNS))]
+    frame = rec.data[list(RAW_COLUMNS)].set_axis(theirs, axis=1)
+    (tmp_path / "in").mkdir()
+    src = tmp_path / "in" / "other.csv"
+    frame.to_csv(src, index=False)
+    cmap = ",".join(f"{o}={t}" for o, t in zip(RAW_COLUMNS, theirs, strict=True))
+    out = tmp_path / "r.parquet"
+    args = ["batch", str(tmp_path / "in"), "--out", str(out), "--workers", "1", "--test", "walk"]
+    res = CliRunner().invoke(cli, [*args, "--column-map", cmap, "--rate-hz", str(rec.meta.rate_hz)])
+    assert res.exit_code == 0, res.output
+    table = pd.read_parquet(out)
+    assert set(table["status"]) == {"ok"}, table["error"].tolist()
+    doc = analyse(rec, "walk").to_json()
+    left = table.set_index("side").loc["left"]
+    assert left["contacts"] == doc["per_side"]["left"]["contacts"]
+    assert left["verdict.status"] == doc["verdict"]["status"]
+    out.unlink()
+    refused = CliRunner().invoke(cli, [*args, "--column-map", cmap.split(",", 1)[1]])
+    assert refused.exit_code == 1
+    assert "must name the file's columns for acc_x_mps2" in refused.output
+    refused = CliRunner().invoke(cli, [*args, "--rate-hz", "100"])
+    assert refused.exit_code == 2 and "--rate-hz applies only" in refused.output
+    assert not out.exists()

@@ -114,12 +114,13 @@ def test_a_format_that_contradicts_the_out_name_is_refused_before_streaming(
     assert list(tmp_path.iterdir()) == []
 
 
-NAME = "Hüftsensor-Zoë°"  # non-ASCII in a recording's device name and a patient id
+NAME = "Hüftsensor-Zoë°"  # non-ASCII in a recording's device name
+PATIENT = "Hüftsensor-Zoë-7"  # and in a patient id (a pseudonymous code: a digit, no "°")
 
 
-def _no_escapes(raw: bytes) -> dict:
+def _no_escapes(raw: bytes, expected: str = NAME) -> dict:
     text = raw.decode("utf-8")
-    assert NAME in text and "\\u00" not in text, text[:400]
+    assert expected in text and "\\u00" not in text, text[:400]
     return json.loads(text)
 
 
@@ -143,11 +144,12 @@ def test_every_json_output_is_utf8_readable(tmp_path: Path, capsysbinary) -> Non
     assert _no_escapes(capsysbinary.readouterr().out)["recording"]["device_name"] == NAME
 
     store = ["--store", str(tmp_path / "s.sqlite")]
-    assert runner.invoke(cli, ["patients", "add", NAME, "--notes", "Hüfte", *store]).exit_code == 0
-    res = runner.invoke(cli, ["patients", "show", NAME, "--json", *store])
-    assert _no_escapes(res.stdout_bytes)["patient"]["notes"] == "Hüfte"
-    res = runner.invoke(cli, ["history", NAME, "--json", *store])
-    assert _no_escapes(res.stdout_bytes)["patient"] == NAME
+    add = ["patients", "add", PATIENT, "--notes", "Hüfte", *store]
+    assert runner.invoke(cli, add).exit_code == 0
+    res = runner.invoke(cli, ["patients", "show", PATIENT, "--json", *store])
+    assert _no_escapes(res.stdout_bytes, PATIENT)["patient"]["notes"] == "Hüfte"
+    res = runner.invoke(cli, ["history", PATIENT, "--json", *store])
+    assert _no_escapes(res.stdout_bytes, PATIENT)["patient"] == PATIENT
 
 
 @settings(max_examples=60, deadline=None)
@@ -171,3 +173,64 @@ def test_streamed_and_whole_json_are_the_same_document(value: object, key: str) 
     assert json.loads(streamed) == json.loads(whole) == json_safe(doc)
     for text in (streamed, whole):
         assert all(c in text for c in key if c.isprintable() and c not in '"\\')
+
+
+@pytest.mark.parametrize("how", ["KeyboardInterrupt", "ImportError"])
+def test_ctrl_c_while_a_recording_command_loads_says_nothing_was_recorded(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], how: str
+) -> None:
+    """Ctrl-C in the first seconds of `hipsense walk` (loading, before connecting) printed only
+    "hipsense: aborted"; a Ctrl-C inside a compiled module's import (scipy's) is an ImportError
+    caused by it, which printed a traceback."""
+    import importlib
+
+    import hipsense.cli as cli_module
+    from hipsense.cli import main
+
+    real = importlib.import_module
+
+    def interrupted(name: str, package: str | None = None) -> object:
+        if name != "hipsense.cli.walk":
+            return real(name, package)
+        if how == "KeyboardInterrupt":
+            raise KeyboardInterrupt
+        raise ImportError("initialization failed") from KeyboardInterrupt()
+
+    monkeypatch.setattr(cli_module.importlib, "import_module", interrupted)
+    with pytest.raises(SystemExit) as ended:
+        main(["walk", "--virtual"])
+    assert ended.value.code == 130
+    assert capsys.readouterr().err == (
+        "hipsense: interrupted (Ctrl-C) while `hipsense walk` was starting; nothing was recorded\n"
+    )
+
+
+@pytest.mark.parametrize("left", ["nothing", "partial"])
+def test_ctrl_c_before_the_stream_listens_says_what_was_recorded(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    left: str,
+) -> None:  # fmt: skip
+    """A Ctrl-C between the command's start and the stream's own handling (or after it, in the
+    analysis) is said as one while connecting is: what was recorded, and where."""
+    from hipsense.cli import main
+    from hipsense.recording.files import PARTIAL_SUFFIX
+
+    out = tmp_path / "w.parquet"
+    partial = out.with_name(out.name + PARTIAL_SUFFIX)
+
+    def ctrl_c(coro: object) -> None:
+        coro.close()  # type: ignore[attr-defined]
+        if left == "partial":
+            partial.write_bytes(b"samples")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("asyncio.run", ctrl_c)  # before the stream installs its handler
+    with pytest.raises(SystemExit) as ended:
+        main(["walk", "--virtual", "--out", str(out)])
+    assert ended.value.code == 130
+    said = {
+        "nothing": "hipsense: interrupted (Ctrl-C); nothing was recorded\n",
+        "partial": f"hipsense: interrupted (Ctrl-C); the samples so far are in {partial} "
+        f"(`hipsense recover {partial}`)\n",
+    }[left]
+    assert capsys.readouterr().err.endswith(said)

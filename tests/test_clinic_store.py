@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import sqlite3
+import string
 import subprocess
 import sys
 import textwrap
@@ -20,8 +21,11 @@ from hipsense.cli import cli
 from hipsense.recording import Recording
 from hipsense.sim.scenarios import simulate
 from hipsense.store import StoreError, open_store
+from hipsense.store.db import check_patient_id
 from hipsense.store.history import history
 from hipsense.store.schema import SCHEMA_VERSION, V1_DDL
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 VISITS = ("2026-11-02", "2026-11-09", "2026-11-16", "2026-11-23")
 # weak right abductors improving: the left side drops 12, 9, 6, 4° in right stance (left
@@ -280,3 +284,25 @@ def test_reading_a_missing_store_creates_nothing(
     res = runner.invoke(cli, ["patients", "add", "P1"])  # adding creates it
     assert res.exit_code == 0 and (tmp_path / "missing" / "store.sqlite").is_file()
     assert "P1\tborn —\t0 session(s)" in runner.invoke(cli, ["patients", "list"]).output
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    code=st.text(alphabet=string.ascii_letters + string.digits + "-_äöüéëŁ", max_size=31),
+    digit=st.sampled_from(string.digits),
+)
+def test_a_pseudonymous_code_is_accepted_as_given(code: str, digit: str) -> None:
+    """Any 1-32 letters (any alphabet), digits, '-', '_' with a digit is an id, kept as typed
+    (blanks around it dropped)."""
+    pid = code + digit
+    assert check_patient_id(f" {pid} ") == pid
+
+
+@pytest.mark.parametrize("name", ["Jane Doe", "Jane", "O'Brien 1", "Zoë°7", "P" * 32 + "1"])
+def test_a_personal_name_is_refused_as_a_patient_id(name: str, tmp_path: Path) -> None:
+    """`patients add "Jane Doe"` was accepted although the store holds no names: an id with a
+    space, without a digit, or with other characters is refused, saying why; nothing is added."""
+    store = ["--store", str(tmp_path / "s.sqlite")]
+    res = CliRunner().invoke(cli, ["patients", "add", name, *store])
+    assert res.exit_code == 1 and "never names" in res.output and "P-0417" in res.output
+    assert "no patients" in CliRunner().invoke(cli, ["patients", "list", *store]).output

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +17,7 @@ from hipsense.analysis import analyse
 from hipsense.recording import Recording
 from hipsense.report import write_report
 from hipsense.report.bridge import verdict_lines as bridge_verdict
-from hipsense.report.layout import fmt
+from hipsense.report.layout import fmt, fmt_difference
 from hipsense.sim.scenarios import simulate
 from hypothesis import given
 from hypothesis import strategies as st
@@ -176,3 +177,74 @@ def test_a_walk_whose_forward_direction_is_ambiguous_is_cautioned_beside_the_fig
         assert ("left and right may be swapped" in verdict) == ambiguous
         assert ("left and right may be swapped" in result.summary_text()) == ambiguous
         assert "docs/" not in verdict
+
+
+def _shown(text: str) -> Decimal:
+    """The number a figure's text shows (its unit left out)."""
+    match = re.fullmatch(r"([+-]?\d+(?:\.\d+)?)\s?\S*", text)
+    assert match is not None, text
+    return Decimal(match.group(1))
+
+
+@given(
+    a=st.floats(-1000, 1000, allow_nan=False),
+    b=st.floats(-1000, 1000, allow_nan=False),
+    digits=st.integers(0, 3),
+    unit=st.sampled_from(["°", "s", "m", "%"]),
+)
+def test_a_shown_difference_is_the_difference_of_the_shown_values(
+    a: float, b: float, digits: int, unit: str
+) -> None:
+    """A best hold of 10.04 s against 9.96 s read "10.0 s, 10.0 s, +0.1 s" and a drop of 8.84°
+    against 2.15° "8.8°, 2.1°, +6.7°": every page difference is now the difference of what
+    the page shows (left, right, then right − left)."""
+    shown = fmt_difference(a, b, unit, digits)
+    assert _shown(shown) == _shown(fmt(a, unit, digits)) - _shown(fmt(b, unit, digits))
+    assert shown.startswith("+" if _shown(shown) >= 0 else "-")  # never "-0.0"
+
+
+def test_the_balance_table_and_the_history_add_up() -> None:
+    """The same rule on a stance report's table and in the history's change over visits."""
+    from hipsense.report.balance import build_page
+    from hipsense.store.history import Series
+
+    result = analyse(simulate("stance-right-trendelenburg", seed=0).to_recording(), "balance")
+    for row in build_page(result).rows:
+        if row.difference not in ("", "—") and row.left and row.right:
+            diff = _shown(row.left) - _shown(row.right)  # the table's difference: right − left
+            assert _shown(row.difference) == -diff, row
+    visits = (("2026-11-02", 9.96), ("2026-12-07", 10.04))
+    hold = Series("balance", "best hold", "left", "", "s", "best hold", visits, None)
+    assert hold.change_text() == "+0.0"  # 10.0 → 10.0 (the unrounded change: +0.08)
+    assert "changed +0.0 s since the first visit" in hold.verdict()
+
+
+def test_every_report_names_its_recording_and_a_foreign_walk_is_titled_by_it(
+    tmp_path: Path,
+) -> None:
+    """`report other.csv --column-map ...` was titled "Walk report — unknown" (no date in
+    another tool's file) and no report named the file it came from: the header names the
+    recording, and an undated one titles the report."""
+    from click.testing import CliRunner
+    from hipsense.cli import cli
+    from hipsense.recording import write_recording
+    from hipsense.recording.schema import RAW_COLUMNS
+
+    rec = simulate("walk-normal", seed=1, duration_s=20.0).to_recording()
+    theirs = [f"c{i}" for i in range(len(RAW_COLUMNS))]
+    src = tmp_path / "other-tool.csv"
+    rec.data[list(RAW_COLUMNS)].set_axis(theirs, axis=1).to_csv(src, index=False)
+    cmap = ",".join(f"{o}={t}" for o, t in zip(RAW_COLUMNS, theirs, strict=True))
+    args = ["report", str(src), "--test", "walk", "--column-map", cmap, "--rate-hz", "100"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    html = (tmp_path / "other-tool_report.html").read_text(encoding="utf-8")
+    assert "<title>Walk report — other-tool.csv</title>" in html
+    assert "<b>Recording:</b> other-tool.csv" in html
+    own = tmp_path / "mine.parquet"
+    write_recording(simulate("stance-eyes-open", seed=0).to_recording(), own)
+    res = CliRunner().invoke(cli, ["report", str(own)])
+    assert res.exit_code == 0, res.output
+    html = (tmp_path / "mine_report.html").read_text(encoding="utf-8")
+    assert "<b>Recording:</b> mine.parquet" in html
+    assert re.search(r"<title>Single-leg stance report — \d{4}-\d\d-\d\d", html)

@@ -177,18 +177,27 @@ def analyse(recording: Recording, test: str | None = None, **options: Any) -> Re
     return ANALYSERS[name](recording, **options)
 
 
-def analyse_file(path: str | os.PathLike[str], test: str | None = None, **options: Any) -> Result:
+def analyse_file(
+    path: str | os.PathLike[str],
+    test: str | None = None,
+    *,
+    column_map: Mapping[str, str] | None = None,
+    rate_hz: float | None = None,
+    **options: Any,
+) -> Result:
     """Analyse the recording file ``path`` as ``test`` (default: the test named in it), as
     :func:`analyse` does after :func:`hipsense.recording.read_recording`, but a walk is read
     in chunks (:func:`hipsense.recording.chunks.open_chunks`), so its memory does not grow with
     the recording's length; its result keeps no per-sample data (``recording`` is None). The
     other tests, a few minutes at most, are read whole up to
     :data:`~hipsense.recording.limits.MAX_WHOLE_ROWS` samples (a longer file is a
-    :class:`~hipsense.recording.RecordingError` before it fills the memory).
+    :class:`~hipsense.recording.RecordingError` before it fills the memory). With
+    ``column_map`` (and ``rate_hz``) the file is another tool's CSV, read as ``hipsense
+    analyze --column-map`` reads it (:func:`hipsense.recording.chunks.open_any_chunks`).
     """
-    from hipsense.recording.chunks import open_chunks
+    from hipsense.recording.chunks import open_any_chunks
 
-    chunks = open_chunks(path)
+    chunks = open_any_chunks(path, column_map, rate_hz, test=test)
     name = _test_named(chunks.meta.test, test)
     _check_options(name, options)
     if name == "walk":

@@ -171,19 +171,36 @@ def settings_change_words(board: Mapping[str, Any]) -> str | None:
     )
 
 
+GYRO_WORDS = {
+    True: "gyro bias from a stored calibration, refined at rest",
+    False: "gyro bias learnt at rest (no stored calibration)",
+}
+"""The CONFIG flag ``gyro_calibrated`` says whether the board loaded a stored bias (CALIBRATE_GYRO,
+``hs_bias.json``); either way its fusion learns the bias at every rest (the 3 s stand of a
+walk) and slowly in motion (docs/algorithms.md, "Gyroscope bias"), so "not calibrated" is
+never said: the bias is learnt, only not stored."""
+
+
+def board_phrases(aligned: bool | None, gyro_calibrated: bool | None) -> list[str]:
+    """The board's mounting and gyro settings in words (None: not known, left out), as the
+    live view, the summary and the report say them."""
+    parts = []
+    if aligned is not None:
+        parts.append("mounting aligned" if aligned else "mounting NOT aligned")
+    if gyro_calibrated is not None:
+        parts.append(GYRO_WORDS[gyro_calibrated])
+    return parts
+
+
 def board_words(board: Mapping[str, Any]) -> str:
     """What the board used at the start, in words (for the report's notes)."""
     settings = board.get("settings")
     if not settings:
         return "Sensor settings: not recorded (this file was not streamed from a board)."
-    parts = []
-    for key, yes, no in (
-        ("mounting_aligned", "mounting aligned", "mounting NOT aligned"),
-        ("gyro_calibrated", "gyro calibrated", "gyro NOT calibrated"),
-    ):
-        value = settings.get(key)
-        if isinstance(value, bool):
-            parts.append(yes if value else no)
+    aligned, gyro = (settings.get(k) for k in ("mounting_aligned", "gyro_calibrated"))
+    parts = board_phrases(
+        aligned if isinstance(aligned, bool) else None, gyro if isinstance(gyro, bool) else None
+    )
     if isinstance(settings.get("rate_hz"), (int, float)):
         parts.append(f"{settings['rate_hz']:g} Hz")
     return "Sensor settings at the start: " + (", ".join(parts) or "unknown") + "."

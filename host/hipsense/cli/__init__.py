@@ -65,10 +65,28 @@ def _os_message(exc: OSError) -> str:
     return f"{where}{exc.strerror or exc}"
 
 
+_COMMAND_NAME = "hipsense.command"
+"""``ctx.meta`` key: the command being loaded or run (a Ctrl-C may come while it loads)."""
+STREAMING = ("stream", "walk", "balance", "bridge", "exercise")
+"""Commands that record: a Ctrl-C before their stream's own handling (``ctrl_c_reported``)
+takes over, while the command loads, has recorded nothing."""
+
+
 class _LazyGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except (KeyboardInterrupt, ImportError) as exc:
+            # a Ctrl-C inside a compiled module's import is an ImportError caused by it
+            name = ctx.meta.get(_COMMAND_NAME, "")
+            ctrl_c = isinstance(exc, KeyboardInterrupt) or isinstance(
+                exc.__cause__, KeyboardInterrupt
+            )
+            if not ctrl_c or name not in STREAMING:
+                raise  # click: "aborted" after a Ctrl-C
+            raise UserInterrupt(
+                f"interrupted (Ctrl-C) while `hipsense {name}` was starting; nothing was recorded"
+            ) from None
         except HipsenseError as exc:
             kind = UserInterrupt if getattr(exc, "exit_status", 1) == 130 else UserError
             raise kind(str(exc)) from exc
@@ -81,6 +99,7 @@ class _LazyGroup(click.Group):
         return sorted(_COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        ctx.meta[_COMMAND_NAME] = cmd_name
         target = _COMMANDS.get(cmd_name)
         if target is None:
             return None

@@ -16,6 +16,7 @@ import click
 from hipsense.cli.clinic import check_patient, file_run, height_for, patient_options
 from hipsense.cli.outputs import echo_utf8, overwrite_option, refuse_existing
 from hipsense.conventions import SIDES
+from hipsense.conventions.axes import AxesError, parse_axes
 from hipsense.conventions.exercises import SPECS as EXERCISES
 from hipsense.errors import HipsenseError
 from hipsense.recording import Recording, RecordingMeta
@@ -39,20 +40,46 @@ def _side_list(ctx: click.Context, param: click.Parameter, value: str | None) ->
     return items
 
 
+def _check_axes(value: str | None) -> str | None:
+    """Refuse axes that are not a right-handed frame before any recording is read (``batch``
+    would else make every recording the same error row)."""
+    if value is not None:
+        try:
+            parse_axes(value)
+        except AxesError as exc:
+            raise click.BadParameter(str(exc).removeprefix("--axes ")) from None
+    return value
+
+
+IMPORT_OPTIONS = [
+    click.option("--test", type=click.Choice(TEST_NAMES), default=None,
+                 help="Test to analyse as (default: from the file)."),
+    click.option("--column-map", default=None, metavar="OURS=THEIRS,...",
+                 help="Read a foreign CSV: hipsense column = the file's column, comma-"
+                      "separated (e.g. t_s=time_s,acc_x_mps2=acc_x,...,gyr_z_dps=gyr_z)."),
+    click.option("--rate-hz", type=click.FloatRange(min=1.0, max=10_000.0), default=None,
+                 help="Sampling rate of a foreign CSV (with --column-map)."),
+    click.option("--axes", default=None, metavar="X,Y,Z",
+                 callback=lambda ctx, param, value: _check_axes(value),
+                 help="Sensor axes along the pelvis's anterior, left and up axes "
+                      "(mobgap's frame: z,-y,x); default: from the recording."),
+]  # fmt: skip
+"""Which test a file holds and how to read it: ``analyze``, ``report`` and ``batch``."""
+
+
+def import_options(func: Any) -> Any:
+    """The options of :data:`IMPORT_OPTIONS` (``--test``, ``--column-map``, ``--rate-hz``,
+    ``--axes``), checked by :func:`import_settings`."""
+    for option in reversed(IMPORT_OPTIONS):
+        func = option(func)
+    return func
+
+
 def recording_options(func: Any) -> Any:
     """The options that say which test a file holds, how to read a foreign file and how to
     analyse it."""
     options = [
-        click.option("--test", type=click.Choice(TEST_NAMES), default=None,
-                     help="Test to analyse as (default: from the file)."),
-        click.option("--column-map", default=None, metavar="OURS=THEIRS,...",
-                     help="Read a foreign CSV: hipsense column = the file's column, comma-"
-                          "separated (e.g. t_s=time_s,acc_x_mps2=acc_x,...,gyr_z_dps=gyr_z)."),
-        click.option("--rate-hz", type=click.FloatRange(min=1.0, max=10_000.0), default=None,
-                     help="Sampling rate of a foreign CSV (with --column-map)."),
-        click.option("--axes", default=None, metavar="X,Y,Z",
-                     help="Sensor axes along the pelvis's anterior, left and up axes "
-                          "(mobgap's frame: z,-y,x); default: from the recording."),
+        *IMPORT_OPTIONS,
         click.option("--sides", default=None, callback=_side_list, metavar="LEFT|RIGHT,...",
                      help="balance: the stance leg of each trial; exercise:NAME: the side of each "
                           "set (default: from the file)."),
@@ -69,20 +96,29 @@ def recording_options(func: Any) -> Any:
     return func
 
 
+def import_settings(column_map: str | None, rate_hz: float | None) -> dict[str, Any]:
+    """``--column-map`` and ``--rate-hz`` checked before any file is read, as the keywords of
+    :func:`~hipsense.recording.chunks.open_any_chunks` (and of
+    :func:`hipsense.analysis.analyse_file`); {} for a hipsense recording."""
+    if column_map is None:
+        if rate_hz is not None:
+            raise click.UsageError("--rate-hz applies only to a foreign CSV read with --column-map")
+        return {}
+    from hipsense.recording.importer import check_column_map, parse_column_map
+
+    mapping = parse_column_map(column_map)
+    check_column_map(mapping)
+    return {"column_map": mapping, **({} if rate_hz is None else {"rate_hz": rate_hz})}
+
+
 def open_file(
     path: Path, column_map: str | None, rate_hz: float | None, test: str | None = None
 ) -> RecordingChunks:
     """A hipsense recording, or a foreign CSV read with ``column_map`` (stamped with ``test``),
     opened for reading in chunks: its metadata and columns checked now."""
-    if column_map is None:
-        if rate_hz is not None:
-            raise click.UsageError("--rate-hz applies only to a foreign CSV read with --column-map")
-        from hipsense.recording.chunks import open_chunks
+    from hipsense.recording.chunks import open_any_chunks
 
-        return open_chunks(path)
-    from hipsense.recording.importer import open_foreign_chunks, parse_column_map
-
-    return open_foreign_chunks(path, parse_column_map(column_map), rate_hz, test=test)
+    return open_any_chunks(path, **import_settings(column_map, rate_hz), test=test)
 
 
 def analyse_loaded(rec: Recording, test: str | None, **given: Any) -> Any:

@@ -212,7 +212,12 @@ def balance(
     Enter, space or t (or the board's button) marks a touch-down the sensor missed. Ctrl-C
     ends the test: the trials recorded so far are analysed.
     """
-    from hipsense.orchestrate.stream import StreamOptions, check_options, stream
+    from hipsense.orchestrate.stream import (
+        StreamOptions,
+        check_options,
+        ctrl_c_reported,
+        stream,
+    )
 
     check_patient(patient_id, store_path)
     sides = ["right", "left"] if side == "both" else [side]
@@ -230,38 +235,39 @@ def balance(
         seconds=len(sides) * (duration_s + 40.0), side=side, condition=condition, extra=extra,
     )  # fmt: skip
     check_options(options)  # refusals come before the first prompt
-    refuse_existing_report(out, report, overwrite)
-    console = console_for(as_json)
-    console.print(
-        f"Single-leg stance, eyes {eyes}, {duration_s:.0f} s per trial, on the "
-        f"{' then '.join(sides)} leg. Barefoot, arms crossed. Get ready…"
-    )
-    time.sleep(0 if options.virtual else COUNTDOWN_S)
+    with ctrl_c_reported(options.out):
+        refuse_existing_report(out, report, overwrite)
+        console = console_for(as_json)
+        console.print(
+            f"Single-leg stance, eyes {eyes}, {duration_s:.0f} s per trial, on the "
+            f"{' then '.join(sides)} leg. Barefoot, arms crossed. Get ready…"
+        )
+        time.sleep(0 if options.virtual else COUNTDOWN_S)
 
-    async def run() -> tuple[Any, LiveStance]:
-        stop = asyncio.Event()
-        with (
-            Live(console=console, refresh_per_second=5, transient=False) as live,
-            Cues(enabled=not quiet) as cues,
-        ):
-            view = _StanceView(live, sides, duration_s, stop, cues)
-            options.host_marks = _new_marks(view.stance)
-            options.write_delay_s = view.stance.lookup_s  # a late button press still lands
-            with KeyReader(view.key) as keys:
-                view.key_hint = {"keys": "Enter, space or t,", "lines": "Enter"}.get(
-                    keys.mode or ""
-                )
-                summary = await stream(options, view, stop)
-            live.update(view.table())
-        return summary, view.stance
+        async def run() -> tuple[Any, LiveStance]:
+            stop = asyncio.Event()
+            with (
+                Live(console=console, refresh_per_second=5, transient=False) as live,
+                Cues(enabled=not quiet) as cues,
+            ):
+                view = _StanceView(live, sides, duration_s, stop, cues)
+                options.host_marks = _new_marks(view.stance)
+                options.write_delay_s = view.stance.lookup_s  # a late button press still lands
+                with KeyReader(view.key) as keys:
+                    view.key_hint = {"keys": "Enter, space or t,", "lines": "Enter"}.get(
+                        keys.mode or ""
+                    )
+                    summary = await stream(options, view, stop)
+                live.update(view.table())
+            return summary, view.stance
 
-    summary, _stance = asyncio.run(run())
-    console.print()  # the live table's last frame has no newline when not on a terminal
-    finish_stream(
-        console, summary, "balance", patient_id=patient_id, store_path=store_path,
-        report=report, as_json=as_json, options={"age_years": age_years},
-    )  # fmt: skip
-    end_status(summary)
+        summary, _stance = asyncio.run(run())
+        console.print()  # the live table's last frame has no newline when not on a terminal
+        finish_stream(
+            console, summary, "balance", patient_id=patient_id, store_path=store_path,
+            report=report, as_json=as_json, options={"age_years": age_years},
+        )  # fmt: skip
+        end_status(summary)
 
 
 def _new_marks(stance: LiveStance) -> Callable[[], list[tuple[int, int]]]:

@@ -175,7 +175,12 @@ def bridge(
     """Guided bridge sets: reps counted live, then left against right.
 
     Ctrl-C ends the sets: the reps recorded so far are analysed."""
-    from hipsense.orchestrate.stream import StreamOptions, check_options, stream
+    from hipsense.orchestrate.stream import (
+        StreamOptions,
+        check_options,
+        ctrl_c_reported,
+        stream,
+    )
 
     sets = [s.strip() for s in sets_text.split(",") if s.strip()]
     bad = [s for s in sets if s not in _SIDE_WORDS]
@@ -195,26 +200,27 @@ def bridge(
         extra={"protocol": {"sets": sets, "reps": reps, "hold_s": hold_s}},
     )  # fmt: skip
     check_options(options)  # refusals come before the first prompt
-    refuse_existing_report(out, report, overwrite)
-    console = console_for(as_json)
-    console.print(f"Bridges: {len(sets)} set(s) of {reps}, {hold_s:.0f} s holds "
-                  f"({', '.join(sets)}).")  # fmt: skip
+    with ctrl_c_reported(options.out):
+        refuse_existing_report(out, report, overwrite)
+        console = console_for(as_json)
+        console.print(f"Bridges: {len(sets)} set(s) of {reps}, {hold_s:.0f} s holds "
+                      f"({', '.join(sets)}).")  # fmt: skip
 
-    async def run() -> Any:
-        stop = asyncio.Event()
-        with (
-            Live(console=console, refresh_per_second=5, transient=False) as live,
-            Cues(enabled=not quiet) as cues,
-        ):
-            view = _BridgeView(live, sets, reps, hold_s, stop, cues)
-            summary = await stream(options, view, stop)
-            live.update(view.table())
-        return summary
+        async def run() -> Any:
+            stop = asyncio.Event()
+            with (
+                Live(console=console, refresh_per_second=5, transient=False) as live,
+                Cues(enabled=not quiet) as cues,
+            ):
+                view = _BridgeView(live, sets, reps, hold_s, stop, cues)
+                summary = await stream(options, view, stop)
+                live.update(view.table())
+            return summary
 
-    summary = asyncio.run(run())
-    console.print()  # the live table's last frame has no newline when not on a terminal
-    finish_stream(
-        console, summary, "bridge", patient_id=patient_id, store_path=store_path,
-        report=report, as_json=as_json,
-    )  # fmt: skip
-    end_status(summary)
+        summary = asyncio.run(run())
+        console.print()  # the live table's last frame has no newline when not on a terminal
+        finish_stream(
+            console, summary, "bridge", patient_id=patient_id, store_path=store_path,
+            report=report, as_json=as_json,
+        )  # fmt: skip
+        end_status(summary)

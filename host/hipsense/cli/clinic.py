@@ -115,7 +115,8 @@ def patients() -> None:
 @store_option
 def patients_add(patient_id: str, year_of_birth: int | None, height_cm: float | None,
                  sex: str | None, notes: str, store_path: Path | None) -> None:  # fmt: skip
-    """Add a patient by an id or pseudonym (no names: the store keeps only what tests need)."""
+    """Add a patient by a pseudonymous ID: 1-32 letters, digits, '-' or '_' with at least one
+    digit, e.g. P-0417 (no names: the store keeps only what tests need)."""
     from hipsense.store import open_store
 
     with open_store(store_path) as store:

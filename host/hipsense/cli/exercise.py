@@ -161,7 +161,12 @@ def exercise(
     patient_id: str | None, store_path: Path | None, overwrite: bool, **kwargs: Any,
 ) -> None:  # fmt: skip
     """Guided exercise set: live cues the moment the pelvis does what it should not."""
-    from hipsense.orchestrate.stream import StreamOptions, check_options, stream
+    from hipsense.orchestrate.stream import (
+        StreamOptions,
+        check_options,
+        ctrl_c_reported,
+        stream,
+    )
 
     spec = SPECS[name]
     sides = [s.strip() for s in (sides_text or "right,left").split(",") if s.strip()]
@@ -189,27 +194,28 @@ def exercise(
         extra={"protocol": {"sides": sides, "reps": reps, "hold_s": hold_s, "tempo_s": tempo_s}},
     )  # fmt: skip
     check_options(options)  # refusals come before the first prompt
-    refuse_existing_report(out, report, overwrite)
-    console = console_for(as_json)
-    what = f"{hold_s:.0f} s hold" if spec.mode == "hold" else f"{reps} reps"
-    console.print(f"{spec.title}: {len(sides)} set(s) of {what} ({', '.join(sides)}); sensor at "
-                  f"the {spec.placement} of the belt.")  # fmt: skip
+    with ctrl_c_reported(options.out):
+        refuse_existing_report(out, report, overwrite)
+        console = console_for(as_json)
+        what = f"{hold_s:.0f} s hold" if spec.mode == "hold" else f"{reps} reps"
+        console.print(f"{spec.title}: {len(sides)} set(s) of {what} ({', '.join(sides)}); "
+                      f"sensor at the {spec.placement} of the belt.")  # fmt: skip
 
-    async def run() -> Any:
-        stop = asyncio.Event()
-        with (
-            Live(console=console, refresh_per_second=5, transient=False) as live,
-            Cues(enabled=not quiet) as cues,
-        ):
-            view = _ExerciseView(live, spec, sides, reps, hold_s, tempo_s, stop, cues)
-            summary = await stream(options, view, stop)
-            live.update(view.table())
-        return summary
+        async def run() -> Any:
+            stop = asyncio.Event()
+            with (
+                Live(console=console, refresh_per_second=5, transient=False) as live,
+                Cues(enabled=not quiet) as cues,
+            ):
+                view = _ExerciseView(live, spec, sides, reps, hold_s, tempo_s, stop, cues)
+                summary = await stream(options, view, stop)
+                live.update(view.table())
+            return summary
 
-    summary = asyncio.run(run())
-    console.print()  # the live table's last frame has no newline when not on a terminal
-    finish_stream(
-        console, summary, f"exercise:{name}", patient_id=patient_id, store_path=store_path,
-        report=report, as_json=as_json,
-    )  # fmt: skip
-    end_status(summary)
+        summary = asyncio.run(run())
+        console.print()  # the live table's last frame has no newline when not on a terminal
+        finish_stream(
+            console, summary, f"exercise:{name}", patient_id=patient_id, store_path=store_path,
+            report=report, as_json=as_json,
+        )  # fmt: skip
+        end_status(summary)

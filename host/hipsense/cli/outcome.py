@@ -94,7 +94,10 @@ def finish(
         from hipsense.report import write_report
 
         paths = write_report(
-            result, report_base(recording_path), patient_context(patient_id, store_path)
+            result,
+            report_base(recording_path),
+            patient_context(patient_id, store_path),
+            recording_path,
         )
         say(console, "report: " + ", ".join(str(p) for p in paths))
     line = file_run(patient_id, store_path, name, recording_path, meta, result.to_json())

@@ -60,5 +60,5 @@ def report(
         height_cm=height_cm,
         age_years=age_years,
     )
-    paths = write_report(result, base, patient)
+    paths = write_report(result, base, patient, file)
     click.echo("report: " + ", ".join(str(p) for p in paths))

@@ -21,7 +21,7 @@ from hipsense.cli.outputs import overwrite_option
 from hipsense.link.protocol import BoardSettings
 from hipsense.link.session import SampleBlock, Session
 from hipsense.live.settings import SettingsWatch
-from hipsense.orchestrate.stream import StreamOptions, StreamSummary, stream
+from hipsense.orchestrate.stream import StreamOptions, StreamSummary, ctrl_c_reported, stream
 from hipsense.virtual.launch import CLOCKS, VirtualBoardOptions, virtual_board
 
 POSITIVE_S = click.FloatRange(min=0.0, min_open=True, max=86_400.0)
@@ -233,19 +233,20 @@ def stream_command(
         device=device, virtual=virtual, port=port, seconds=seconds, out=out, fmt=fmt,
         overwrite=overwrite, raw=not angles_only, test="stream", take_over=take_over,
     )  # fmt: skip
-    console = Console()
-    with Live(console=console, refresh_per_second=5, transient=False) as live:
-        summary = asyncio.run(stream(options, _LiveView(live)))
-    console.print()  # the live table's last frame has no newline when not on a terminal
-    _print_summary(console, summary)
-    print_end(console, summary)
-    end_status(summary)
+    with ctrl_c_reported(options.out):
+        console = Console()
+        with Live(console=console, refresh_per_second=5, transient=False) as live:
+            summary = asyncio.run(stream(options, _LiveView(live)))
+        console.print()  # the live table's last frame has no newline when not on a terminal
+        _print_summary(console, summary)
+        print_end(console, summary)
+        end_status(summary)
 
 
 def _board_line(aligned: bool, gyro_calibrated: bool) -> str:
-    mounting = "mounting aligned" if aligned else "mounting NOT aligned"
-    gyro = "gyro calibrated" if gyro_calibrated else "gyro NOT calibrated"
-    return f"{mounting}, {gyro}"
+    from hipsense.analysis.base import board_phrases
+
+    return ", ".join(board_phrases(aligned, gyro_calibrated))
 
 
 def settings_words(settings: BoardSettings | None) -> str:

@@ -197,7 +197,12 @@ def walk(
     """Walk with the sensor on: live left/right view, then the summary and the report.
 
     Ctrl-C ends the walk: what was recorded is analysed and reported."""
-    from hipsense.orchestrate.stream import StreamOptions, check_options, stream
+    from hipsense.orchestrate.stream import (
+        StreamOptions,
+        check_options,
+        ctrl_c_reported,
+        stream,
+    )
 
     height_cm, height_from = height_for(check_patient(patient_id, store_path), height_cm)
     if out is None:
@@ -213,32 +218,33 @@ def walk(
         test="walk",
     )
     check_options(options)  # refusals come before the first prompt
-    refuse_existing_report(out, report, overwrite)
-    console = console_for(as_json)
-    options.prepare = _aligner(console) if align else None
-    console.print(intro(align))
-    if height_from:
-        say(console, height_from)
-    walker = LiveWalk(height_cm)
-    with Live(console=console, refresh_per_second=5, transient=False) as live:
-        view = _WalkView(live, walker)
-        summary = asyncio.run(stream(options, view))
-        live.update(view.table())
-    console.print()
-    result = finish_stream(
-        console, summary, "walk", patient_id=patient_id, store_path=store_path, report=report,
-        as_json=as_json, options={} if height_cm is None else {"height_cm": height_cm},
-    )  # fmt: skip
-    live_tr, offline_tr = walker.tracker, getattr(result, "tracker", None)
-    if live_tr is not None and offline_tr is not None:
-        same = (
-            live_tr.n_steps_ == offline_tr.n_steps_
-            and live_tr.verdict_.to_json() == offline_tr.verdict_.to_json()
-        )
-        say(
-            console,
-            "live and offline analyses agree"
-            if same
-            else "note: the offline analysis differs from the live one (samples lost?)",
-        )
-    end_status(summary)
+    with ctrl_c_reported(options.out):
+        refuse_existing_report(out, report, overwrite)
+        console = console_for(as_json)
+        options.prepare = _aligner(console) if align else None
+        console.print(intro(align))
+        if height_from:
+            say(console, height_from)
+        walker = LiveWalk(height_cm)
+        with Live(console=console, refresh_per_second=5, transient=False) as live:
+            view = _WalkView(live, walker)
+            summary = asyncio.run(stream(options, view))
+            live.update(view.table())
+        console.print()
+        result = finish_stream(
+            console, summary, "walk", patient_id=patient_id, store_path=store_path, report=report,
+            as_json=as_json, options={} if height_cm is None else {"height_cm": height_cm},
+        )  # fmt: skip
+        live_tr, offline_tr = walker.tracker, getattr(result, "tracker", None)
+        if live_tr is not None and offline_tr is not None:
+            same = (
+                live_tr.n_steps_ == offline_tr.n_steps_
+                and live_tr.verdict_.to_json() == offline_tr.verdict_.to_json()
+            )
+            say(
+                console,
+                "live and offline analyses agree"
+                if same
+                else "note: the offline analysis differs from the live one (samples lost?)",
+            )
+        end_status(summary)

@@ -8,6 +8,14 @@ MEAN_EPS = 1e-9
 """A side mean closer to zero than this gives no symmetry index (it would be noise / 0)."""
 
 
+def shown_difference(a: float, b: float, digits: int) -> float:
+    """a − b as the difference of the two values as shown (each rounded to ``digits``
+    decimals), so a page adds up: 10.04 s and 9.96 s read "10.0 s, 10.0 s, +0.0 s", never
+    "+0.1 s". The one rule for every left-right and visit-to-visit difference on a page;
+    never -0.0 (a direction that is not there)."""
+    return round(round(a, digits) - round(b, digits), digits) + 0.0
+
+
 def si_scale(right: float, left: float) -> float | None:
     """100 / (0.5 (R + L)): turns a difference R − L (or its confidence bounds) into a symmetry
     index in %; None when the mean is about zero or a side is not finite."""

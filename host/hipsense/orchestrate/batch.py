@@ -7,7 +7,9 @@ of the batch. Work runs in local processes (``concurrent.futures``) or, with a s
 address, on a Dask distributed cluster through its ``concurrent.futures`` executor: the same
 code path. Finished recordings are written to ``<out>.parts/`` every ``PART_RECORDINGS`` and
 when the batch stops (Ctrl-C included), so a stopped batch keeps its results and a rerun skips
-every recording whose path, size and modification time are already in the results; each
+every recording whose path, size and modification time are already in the results with the
+same options (:func:`options_key`: the test, axes, column map and rate: everything that
+changes a result); a changed option analyses the recording again and replaces its rows. Each
 walk is read in chunks (:func:`hipsense.analysis.analyse_file`).
 
 Local workers are forked (Linux) after the main process has imported what the analysis needs
@@ -23,6 +25,7 @@ import contextlib
 import glob
 import hashlib
 import importlib
+import json
 import multiprocessing
 import multiprocessing.context
 import os
@@ -31,13 +34,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hipsense.errors import HipsenseError
 
-KEY_COLUMNS = ("recording", "size_bytes", "mtime_ns")
+KEY_COLUMNS = ("recording", "size_bytes", "mtime_ns", "options")
+"""A row's key: the recording (absolute path, size, modification time) and the options it was
+analysed with (:func:`options_key`)."""
+Key = tuple[str, int, int, str]
 PATTERNS = ("*.parquet", "*.csv")
 
 
@@ -70,7 +77,16 @@ def find_recordings(source: str) -> list[Path]:
     )
 
 
-def analyse_file(path: str, key: tuple[str, int, int], test: str | None,
+def options_key(test: str | None, options: Mapping[str, Any]) -> str:
+    """The options a result depends on as they were given (``test`` and the analysis and
+    reading options of :func:`hipsense.analysis.analyse_file`; None left out), as sorted JSON:
+    the ``options`` key column, so a rerun with another ``--test``, ``--axes``,
+    ``--column-map`` or ``--rate-hz`` analyses the recordings again."""
+    given = {"test": test, **options}
+    return json.dumps({k: v for k, v in given.items() if v is not None}, sort_keys=True)
+
+
+def analyse_file(path: str, key: Key, test: str | None,
                  options: Mapping[str, Any]) -> list[dict[str, Any]]:  # fmt: skip
     """The result rows of one recording (runs in a worker: imports and errors stay here)."""
     base = dict(zip(KEY_COLUMNS, key, strict=True))
@@ -147,7 +163,8 @@ def run_batch(
         raise BatchError(f"{source}: no recordings (*.parquet, *.csv) found")
     parts = out.with_name(out.name + ".parts")
     done = _done_keys(out, parts)
-    todo = [(p, k) for p in paths if (k := _key(p)) not in done]
+    given = options_key(test, options or {})
+    todo = [(p, k) for p in paths if (k := _key(p, given)) not in done]
     failed = 0
     pending: list[dict[str, Any]] = []  # rows not yet in a part file
     with _executor(workers, scheduler, test if todo else _NOTHING) as pool:
@@ -225,18 +242,18 @@ def _executor(workers: int | None, scheduler: Any, test: str | None) -> Iterator
         yield client.get_executor()
 
 
-def _key(path: Path) -> tuple[str, int, int]:
+def _key(path: Path, options: str) -> Key:
     st = path.stat()
-    return str(path.resolve()), st.st_size, st.st_mtime_ns
+    return str(path.resolve()), st.st_size, st.st_mtime_ns, options
 
 
-def _done_keys(out: Path, parts: Path) -> set[tuple[str, int, int]]:
+def _done_keys(out: Path, parts: Path) -> set[Key]:
     frames = [_read(f) for f in ([out] if out.exists() else []) + sorted(parts.glob("*.parquet"))]
-    keys: set[tuple[str, int, int]] = set()
-    for frame in frames:
+    keys: set[Key] = set()
+    for frame in frames:  # a table of an older hipsense (no options column): analysed again
         if all(c in frame for c in KEY_COLUMNS):
             rows = frame.loc[:, list(KEY_COLUMNS)].itertuples(index=False)
-            keys.update((str(a), int(b), int(c)) for a, b, c in rows)
+            keys.update((str(a), int(b), int(c), str(d)) for a, b, c, d in rows)
     return keys
 
 
@@ -284,12 +301,14 @@ def _combine(out: Path, parts: Path) -> None:
         return
     merged = pd.concat(frames, ignore_index=True)
     merged = merged.drop_duplicates([c for c in (*KEY_COLUMNS, "side") if c in merged], keep="last")
-    # a recording analysed again (changed since) keeps only its newest rows
+    # a recording analysed again (changed since, or other options) keeps only its newest rows
     last = merged.drop_duplicates("recording", keep="last").set_index("recording")
-    newest = merged[
-        (merged["size_bytes"].to_numpy() == last.loc[merged["recording"], "size_bytes"].to_numpy())
-        & (merged["mtime_ns"].to_numpy() == last.loc[merged["recording"], "mtime_ns"].to_numpy())
-    ].copy()
+    same = [
+        merged[c].to_numpy() == last.loc[merged["recording"], c].to_numpy()
+        for c in KEY_COLUMNS[1:]
+        if c in merged
+    ]
+    newest = merged[np.logical_and.reduce(same)].copy()
     newest = newest.sort_values(["recording"], kind="stable")
     tmp = out.with_name(out.name + ".tmp")
     pq.write_table(_table(newest[_column_order(newest.columns)]), tmp)

@@ -18,7 +18,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -294,15 +294,31 @@ async def stream(
         uncancel = getattr(asyncio.current_task(), "uncancel", None)  # Python >= 3.11
         if uncancel is not None:
             uncancel()
-        raise StreamInterrupted(f"interrupted (Ctrl-C){_kept(options.out)}") from None
+        raise StreamInterrupted(interrupted_words(options.out)) from None
     finally:
         sigint.remove()
+
+
+def interrupted_words(out: Path | None) -> str:
+    """A Ctrl-C that ends a streaming command, with what it left behind."""
+    return f"interrupted (Ctrl-C){_kept(out)}"
+
+
+@contextlib.contextmanager
+def ctrl_c_reported(out: Path | None) -> Iterator[None]:
+    """A Ctrl-C outside :func:`stream`'s own handling (before it starts listening: the set-up;
+    after it ends: the analysis and the report) said as a Ctrl-C while connecting is: a
+    :class:`StreamInterrupted` naming what was recorded, not a bare "aborted"."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise StreamInterrupted(interrupted_words(out)) from None
 
 
 def _kept(out: Path | None) -> str:
     """What an interrupted stream left behind, for its message."""
     if out is None:
-        return ""
+        return "; nothing was recorded (no --out)"
     partial = out.with_name(out.name + PARTIAL_SUFFIX)
     if partial.exists():
         return f"; the samples so far are in {partial} (`hipsense recover {partial}`)"

@@ -384,6 +384,26 @@ def open_chunks(path: str | os.PathLike[str], chunk_rows: int = CHUNK_ROWS) -> R
     return _open_csv(target, source, rows)
 
 
+def open_any_chunks(
+    path: str | os.PathLike[str],
+    column_map: Mapping[str, str] | None = None,
+    rate_hz: float | None = None,
+    *,
+    test: str | None = None,
+) -> RecordingChunks:
+    """A hipsense recording (:func:`open_chunks`), or with ``column_map`` another tool's CSV
+    (:func:`~hipsense.recording.importer.open_foreign_chunks`, stamped with ``test``): the one
+    way ``analyze``, ``report`` and ``batch`` open a file. ``rate_hz`` applies only to a
+    foreign CSV: given without a map it is refused, never ignored."""
+    if column_map is None and rate_hz is None:
+        return open_chunks(path)  # without pandas (the importer's reader needs it)
+    from hipsense.recording.importer import ForeignFileError, open_foreign_chunks
+
+    if column_map is None:  # a rate without a map
+        raise ForeignFileError("--rate-hz applies only to a foreign CSV read with --column-map")
+    return open_foreign_chunks(Path(path), column_map, rate_hz, test=test)
+
+
 def checked_frames(
     raw: Iterator[pd.DataFrame], source: str, label: Callable[[int], RowLabel]
 ) -> Iterator[pd.DataFrame]:

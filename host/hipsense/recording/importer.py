@@ -39,6 +39,22 @@ def parse_column_map(text: str) -> dict[str, str]:
     return {a.strip(): b.strip() for a, b in pairs}
 
 
+def check_column_map(column_map: Mapping[str, str]) -> None:
+    """Refuse a map that misses a raw column or names one hipsense does not have (before any
+    file is read: ``hipsense batch`` checks it once for every file)."""
+    missing = [c for c in RAW_COLUMNS if c not in column_map]
+    if missing:
+        raise ForeignFileError(
+            f"--column-map must name the file's columns for {', '.join(missing)}"
+        )
+    unknown = [c for c in column_map if c not in (T_S, *RAW_COLUMNS)]
+    if unknown:
+        raise ForeignFileError(
+            f"--column-map: {', '.join(unknown)} is not a hipsense raw column "
+            f"(use {T_S}, {', '.join(RAW_COLUMNS)})"
+        )
+
+
 def read_foreign_csv(
     path: str | Path,
     column_map: Mapping[str, str],
@@ -76,17 +92,7 @@ def open_foreign_chunks(
     checked like a recording's as it is read, so the chunks make exactly the whole file's
     frame, in memory bounded by one chunk."""
     source = str(path)
-    missing = [c for c in RAW_COLUMNS if c not in column_map]
-    if missing:
-        raise ForeignFileError(
-            f"--column-map must name the file's columns for {', '.join(missing)}"
-        )
-    unknown = [c for c in column_map if c not in (T_S, *RAW_COLUMNS)]
-    if unknown:
-        raise ForeignFileError(
-            f"--column-map: {', '.join(unknown)} is not a hipsense raw column "
-            f"(use {T_S}, {', '.join(RAW_COLUMNS)})"
-        )
+    check_column_map(column_map)
     header = csv_header(Path(path))
     check_header_width(header, source)
     absent = [v for v in column_map.values() if v not in header]

@@ -5,8 +5,10 @@ analysis package: results do not know their report; :func:`write_report` picks t
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hipsense.analysis import (
     BalanceAnalysis,
@@ -16,26 +18,43 @@ from hipsense.analysis import (
     WalkAnalysis,
 )
 
+if TYPE_CHECKING:
+    from hipsense.report.layout import Page
+
 
 def write_report(
-    result: Result, base: Path, patient: dict[str, Any] | None = None
+    result: Result,
+    base: Path,
+    patient: dict[str, Any] | None = None,
+    recording: str | os.PathLike[str] | None = None,
 ) -> tuple[Path, Path]:
     """The report of ``result`` as ``base.html`` (self-contained) and ``base.pdf``;
-    ``patient`` (id, year of birth) heads every page. Returns both paths."""
+    ``patient`` (id, year of birth) and ``recording`` (the file analysed; None: the source the
+    recording names, if any) head every page. Returns both paths."""
+    from hipsense.report.layout import write_page
+
+    page = _page(result, patient)
+    if recording is not None:
+        page.header = dataclasses.replace(page.header, recording=Path(recording).name)
+    return write_page(page, base)
+
+
+def _page(result: Result, patient: dict[str, Any] | None) -> Page:
+    """The page of the result's test."""
     if isinstance(result, WalkAnalysis):
-        from hipsense.report.walk import write_report as write_walk
+        from hipsense.report.walk import build_page as walk_page
 
-        return write_walk(result, base, patient)
+        return walk_page(result, patient)
     if isinstance(result, BalanceAnalysis):
-        from hipsense.report.balance import write_balance_report
+        from hipsense.report.balance import build_page as balance_page
 
-        return write_balance_report(result, base, patient)
+        return balance_page(result, patient)
     if isinstance(result, BridgeAnalysis):
-        from hipsense.report.bridge import write_bridge_report
+        from hipsense.report.bridge import build_page as bridge_page
 
-        return write_bridge_report(result, base, patient)
+        return bridge_page(result, patient)
     if isinstance(result, ExerciseAnalysis):
-        from hipsense.report.exercise import write_exercise_report
+        from hipsense.report.exercise import build_page as exercise_page
 
-        return write_exercise_report(result, base, patient)
+        return exercise_page(result, patient)
     raise TypeError(f"no report for {type(result).__name__}")

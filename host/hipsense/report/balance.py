@@ -5,7 +5,6 @@ the obliquity/tilt trace and the sway ellipses per side."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,9 +16,9 @@ from hipsense.report.layout import (
     Row,
     board_lines,
     fmt,
+    fmt_difference,
     header_for,
     pyplot,
-    write_page,
 )
 
 if TYPE_CHECKING:
@@ -116,7 +115,7 @@ def build_page(analysis: BalanceAnalysis, patient: dict[str, Any] | None = None)
     def diff(key: str, unit: str, digits: int = 1) -> str:
         if left is None or right is None:
             return "—"
-        return fmt(right[key] - left[key], unit, digits, sign=True)
+        return fmt_difference(right[key], left[key], unit, digits)
 
     if norm.get("mean_hold_s") is not None:
         from hipsense.analysis.balance import protocol_duration_s
@@ -154,8 +153,8 @@ def build_page(analysis: BalanceAnalysis, patient: dict[str, Any] | None = None)
             "sway, side-to-side (RMS)",
             "not tested" if left is None else fmt(sway_rms(left), "°", 2),
             "not tested" if right is None else fmt(sway_rms(right), "°", 2),
-            "—" if left is None or right is None else fmt(
-                sway_rms(right) - sway_rms(left), "°", 2, sign=True),
+            "—" if left is None or right is None else fmt_difference(
+                sway_rms(right), sway_rms(left), "°", 2),
             "no MDC known for sensor sway (Mancini et al. 2012 describe the measures)",
         ))  # fmt: skip
     condition = (doc.get("condition") or "condition not given").replace("_", " ")
@@ -223,10 +222,3 @@ def _ellipse(ax: Any, x: np.ndarray, y: np.ndarray) -> None:
     circle = np.vstack([np.cos(ang), np.sin(ang)]) * np.sqrt(5.991 * np.maximum(vals, 0))[:, None]
     pts = vecs @ circle
     ax.plot(pts[0] + x.mean(), pts[1] + y.mean(), color="k", lw=1.2)
-
-
-def write_balance_report(
-    analysis: BalanceAnalysis, base: Path, patient: dict[str, Any] | None = None
-) -> tuple[Path, Path]:
-    """Write ``base.html`` (self-contained) and ``base.pdf``; returns both paths."""
-    return write_page(build_page(analysis, patient), base)

@@ -4,7 +4,6 @@ per-side bars."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hipsense.detectors.bridge.frame import unit_rows
@@ -15,9 +14,9 @@ from hipsense.report.layout import (
     Row,
     board_lines,
     fmt,
+    fmt_difference,
     header_for,
     pyplot,
-    write_page,
 )
 
 if TYPE_CHECKING:
@@ -69,7 +68,7 @@ def build_page(analysis: BridgeAnalysis, patient: dict[str, Any] | None = None) 
     def diff(key: str, unit: str) -> str:
         if left is None or right is None or left[key] is None or right[key] is None:
             return "—"
-        return fmt(right[key] - left[key], unit, sign=True)
+        return fmt_difference(right[key], left[key], unit)
 
     sag_status = ""
     if left is not None and right is not None:
@@ -138,10 +137,3 @@ def _bars_chart(analysis: BridgeAnalysis) -> Chart:
         a.set_title(label)
     fig.tight_layout()
     return Chart(title, fig)
-
-
-def write_bridge_report(
-    analysis: BridgeAnalysis, base: Path, patient: dict[str, Any] | None = None
-) -> tuple[Path, Path]:
-    """Write ``base.html`` (self-contained) and ``base.pdf``; returns both paths."""
-    return write_page(build_page(analysis, patient), base)

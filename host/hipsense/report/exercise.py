@@ -4,7 +4,6 @@ rows left against right with the threshold and its source, and each fault's peak
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hipsense.analysis.exercise import count_words, fault_words
@@ -15,9 +14,9 @@ from hipsense.report.layout import (
     Row,
     board_lines,
     fmt,
+    fmt_difference,
     header_for,
     pyplot,
-    write_page,
 )
 
 if TYPE_CHECKING:
@@ -64,7 +63,7 @@ def build_page(analysis: ExerciseAnalysis, patient: dict[str, Any] | None = None
         diff = ""
         if left and right and left["faults"][key]["mean"] is not None and (
                 right["faults"][key]["mean"] is not None):  # fmt: skip
-            diff = fmt(right["faults"][key]["mean"] - left["faults"][key]["mean"], unit, sign=True)
+            diff = fmt_difference(right["faults"][key]["mean"], left["faults"][key]["mean"], unit)
         rows.append(Row(th["label"], val(left), val(right), diff,
                         f"threshold {th['threshold']:g}{'' if unit == '°' else ' '}{unit} "
                         f"({th['source']})"))  # fmt: skip
@@ -108,9 +107,3 @@ def _fault_chart(doc: dict[str, Any]) -> Chart:
     fig.tight_layout()
     return Chart("Fault peak per rep", fig, caption="Each rep's peak of each fault against its "
                  "threshold (dashed); left red, right green.")  # fmt: skip
-
-
-def write_exercise_report(
-    analysis: ExerciseAnalysis, base: Path, patient: dict[str, Any] | None = None
-) -> tuple[Path, Path]:
-    return write_page(build_page(analysis, patient), base)

@@ -23,6 +23,7 @@ from typing import Any
 
 from hipsense import __version__
 from hipsense.analysis.base import board_words, settings_change_words
+from hipsense.conventions.symmetry import shown_difference
 
 LEFT_COLOUR = "#d62728"
 RIGHT_COLOUR = "#2ca02c"
@@ -43,17 +44,28 @@ class Header:
     device: str
     firmware: str
     software: str
+    recording: str = ""
+    """The recording file's name ('': a page of many recordings, the progress report)."""
 
     def items(self) -> list[tuple[str, str]]:
-        return [("Patient", self.patient), ("Date", self.date), ("Device", self.device),
-                ("Firmware", self.firmware), ("Software", self.software)]  # fmt: skip
+        return [("Patient", self.patient), ("Date", self.date),
+                *([("Recording", self.recording)] if self.recording else []),
+                ("Device", self.device), ("Firmware", self.firmware),
+                ("Software", self.software)]  # fmt: skip
 
     def line(self) -> str:
         return "   ".join(f"{k}: {v}" for k, v in self.items())
 
     def names(self) -> str:
-        """What tells this document from another in a title: the patient, else the date."""
-        return self.date if self.patient == NO_PATIENT else self.patient
+        """What tells this document from another in a title: the patient, else the date, else
+        (another tool's file, undated) the recording's name."""
+        if self.patient != NO_PATIENT:
+            return self.patient
+        return self.recording if self.date == UNKNOWN and self.recording else self.date
+
+
+UNKNOWN = "unknown"
+NOT_GIVEN = "not given"
 
 
 def header_for(meta: Any, patient: dict[str, Any] | None) -> Header:
@@ -63,7 +75,7 @@ def header_for(meta: Any, patient: dict[str, Any] | None) -> Header:
         who = str(patient["id"])
         if patient.get("year_of_birth"):
             who += f" (born {patient['year_of_birth']})"
-    date = "unknown"
+    date = UNKNOWN
     if meta.start_time:
         t = dt.datetime.fromisoformat(meta.start_time.replace("Z", "+00:00"))
         if t.tzinfo is not None:  # shown in the clinic's local time, with its zone
@@ -75,7 +87,9 @@ def header_for(meta: Any, patient: dict[str, Any] | None) -> Header:
     software = f"hipsense {__version__}" + (
         f" (recorded with {recorded_with})" if recorded_with and recorded_with != __version__
         else "")  # fmt: skip
-    return Header(who, date, device, meta.firmware_version or "unknown", software)
+    source = meta.extra.get("source")  # the file another tool wrote (imported recordings)
+    recording = Path(source).name if isinstance(source, str) and source else NOT_GIVEN
+    return Header(who, date, device, meta.firmware_version or UNKNOWN, software, recording)
 
 
 @dataclass(frozen=True)
@@ -339,6 +353,14 @@ def write_page(page: Page, base: Path) -> tuple[Path, Path]:
         if c.figure is not None:
             plt.close(c.figure)
     return html_path, pdf_path
+
+
+def fmt_difference(a: float | None, b: float | None, unit: str, digits: int = 1) -> str:
+    """a − b signed, as the difference of the values :func:`fmt` shows for a and b
+    (:func:`~hipsense.conventions.symmetry.shown_difference`); '—' when either is missing."""
+    if a is None or b is None or not (math.isfinite(a) and math.isfinite(b)):
+        return "—"
+    return fmt(shown_difference(a, b, digits), unit, digits, sign=True)
 
 
 def fmt(value: float | None, unit: str, digits: int = 1, sign: bool = False) -> str:

@@ -149,7 +149,7 @@ def _rows(series: list[Series]) -> list[Row]:
             if s.change is None:
                 status.append(f"{what}one visit")
             else:
-                change = f"{s.change:+.1f}"
+                change = s.change_text()
                 word = ("beyond the MDC" if s.beyond_mdc else
                         "within the MDC" if s.mdc is not None else "changed")  # fmt: skip
                 status.append(f"{what}{change}, {word}")

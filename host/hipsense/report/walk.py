@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,9 +18,9 @@ from hipsense.report.layout import (
     Row,
     board_lines,
     fmt,
+    fmt_difference,
     header_for,
     pyplot,
-    write_page,
 )
 
 if TYPE_CHECKING:
@@ -70,7 +69,8 @@ def build_page(analysis: WalkAnalysis, patient: dict[str, Any] | None = None) ->
         diff = drop["right"].mean - drop["left"].mean
         rows.append(Row(
             "drop of the swing side (during this side's stance)",
-            fmt(drop["left"].mean, "°"), fmt(drop["right"].mean, "°"), fmt(diff, "°", sign=True),
+            fmt(drop["left"].mean, "°"), fmt(drop["right"].mean, "°"),
+            fmt_difference(drop["right"].mean, drop["left"].mean, "°"),
             f"difference within ±{MDC_DEG:g}° (MDC, {MDC_SOURCE})",
             "beyond the MDC" if abs(diff) > MDC_DEG else "within the MDC",
         ))  # fmt: skip
@@ -79,7 +79,7 @@ def build_page(analysis: WalkAnalysis, patient: dict[str, Any] | None = None) ->
         rows.append(Row(
             "step time (step ending at this side's contact)",
             fmt(step["left"].mean, "s", 3), fmt(step["right"].mean, "s", 3),
-            fmt(step["right"].mean - step["left"].mean, "s", 3, sign=True),
+            fmt_difference(step["right"].mean, step["left"].mean, "s", 3),
             "no validated reference band",
             "" if si is None else f"right steps {abs(si):.1f} % "
             + ("longer" if si >= 0 else "shorter"),
@@ -88,7 +88,7 @@ def build_page(analysis: WalkAnalysis, patient: dict[str, Any] | None = None) ->
     if length["left"].n and length["right"].n:  # with the height: as the summary gives them
         rows.append(Row(
             "step length", fmt(length["left"].mean, "m", 2), fmt(length["right"].mean, "m", 2),
-            fmt(length["right"].mean - length["left"].mean, "m", 2, sign=True),
+            fmt_difference(length["right"].mean, length["left"].mean, "m", 2),
             "no reference band; about ±7 % over 10 m (docs/validation.md)",
         ))  # fmt: skip
     for key, label, unit, digits in (("cadence_steps_per_min", "cadence", "steps/min", 0),
@@ -169,10 +169,3 @@ def _drop_chart(analysis: WalkAnalysis) -> Chart:
     ax.legend()
     fig.tight_layout()
     return Chart(title, fig)
-
-
-def write_report(
-    analysis: WalkAnalysis, base: Path, patient: dict[str, Any] | None = None
-) -> tuple[Path, Path]:
-    """Write ``base.html`` (self-contained) and ``base.pdf``; returns both paths."""
-    return write_page(build_page(analysis, patient), base)

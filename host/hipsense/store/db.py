@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
+import string
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +30,27 @@ SEXES = ("female", "male", "other")
 
 class StoreError(HipsenseError):
     """A store request that cannot be met (unknown patient, duplicate id, bad value)."""
+
+
+PATIENT_ID_MAX = 32
+"""A patient id: a pseudonymous code of 1-32 letters (any alphabet), digits, '-' and '_' with at
+least one digit (P1, PX-17, P-0417): the store holds no names, and a space or a code without a
+digit is what a personal name ("Jane Doe", "Jane") looks like."""
+
+
+def check_patient_id(patient_id: str) -> str:
+    """``patient_id`` without surrounding blanks, or a :class:`StoreError` saying the rule."""
+    pid = patient_id.strip()
+    if not pid:
+        raise StoreError("a patient needs an id or pseudonym")
+    allowed = all(c.isalpha() or c in string.digits or c in "-_" for c in pid)
+    if not allowed or len(pid) > PATIENT_ID_MAX or not any(c in string.digits for c in pid):
+        raise StoreError(
+            f"{pid!r} is not a patient id: the store holds pseudonymous codes, never names; use "
+            f"1-{PATIENT_ID_MAX} letters, digits, '-' or '_' with at least one digit (e.g. "
+            "P-0417), and keep the key from code to person outside hipsense"
+        )
+    return pid
 
 
 def default_path() -> Path:
@@ -125,9 +147,7 @@ class Store:
         sex: str | None = None,
         notes: str = "",
     ) -> Patient:
-        pid = patient_id.strip()
-        if not pid:
-            raise StoreError("a patient needs an id or pseudonym")
+        pid = check_patient_id(patient_id)
         this_year = dt.date.today().year
         if year_of_birth is not None and not 1900 <= year_of_birth <= this_year:
             raise StoreError(f"year of birth {year_of_birth} is not between 1900 and {this_year}")

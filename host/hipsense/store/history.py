@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from hipsense.conventions.symmetry import shown_difference
 from hipsense.store.db import Run
 from hipsense.store.figures import Mdc, describe
 
@@ -42,6 +43,16 @@ class Series:
             return None
         return self.points[-1][1] - self.points[0][1]
 
+    def change_text(self) -> str:
+        """The change as shown: the difference of the first and latest figures as
+        :func:`figure_text` shows them (:func:`~hipsense.conventions.symmetry.shown_difference`),
+        so "10.0 → 10.0" never reads "+0.1"; '' with fewer than two sessions."""
+        if len(self.points) < 2:
+            return ""
+        digits = figure_digits(self.unit)
+        change = shown_difference(self.points[-1][1], self.points[0][1], digits)
+        return f"{change:+.{digits}f}"
+
     @property
     def beyond_mdc(self) -> bool:
         change = self.change
@@ -61,7 +72,7 @@ class Series:
         change = self.change
         if change is None:
             return "one session only: no change yet"
-        size = f"{change:+.1f} {self.unit}".replace(" °", "°")
+        size = f"{self.change_text()} {self.unit}".replace(" °", "°")
         if self.mdc is None:
             return f"changed {size} since the first visit; no MDC known for this figure"
         mdc = f"{self.mdc.value:g}{self.mdc.unit}"
@@ -119,11 +130,16 @@ def history_text(patient_id: str, series: list[Series]) -> str:
     return "\n".join(lines)
 
 
+def figure_digits(unit: str) -> int:
+    """Decimals a history figure is shown with: speed to the cm/s, the rest to a tenth."""
+    return 2 if unit == "m/s" else 1
+
+
 def figure_text(value: float, unit: str) -> str:
     """A figure as the history prints it: speed to the cm/s, counts whole unless averaged,
     the rest to a tenth; never "-0.0" (a rounded negative zero reads as a direction that is
     not there)."""
-    digits = 2 if unit == "m/s" else 1
+    digits = figure_digits(unit)
     text = f"{round(value, digits) + 0.0:.{digits}f}"
     return text.removesuffix(".0") if unit in COUNT_UNITS else text
 
