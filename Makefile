@@ -47,8 +47,8 @@ bench: $(STAMP)
 	for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 # Held-out real walking: mobgap's lab participant MS_001 (first held out; the settings chosen
-# since are chosen on it too, and gait_lopo.py gives its figures with every setting chosen
-# without it), converted by mobgap's own loader into HELDOUT, and mobgap's algorithms scored
+# since are chosen on it too, and gait_lopo.py gives its figures with the grid-chosen settings
+# chosen without it; docs/validation.md), converted by mobgap's own loader into HELDOUT, and mobgap's algorithms scored
 # like ours. mobgap lives in
 # its own venv (about 800 MB with numba and scikit-learn), so this is not part of `make test`;
 # tests/test_gait_real.py uses the data when it is there (docs/validation.md).

@@ -88,3 +88,13 @@ def test_the_firmware_version_is_defined_once_and_is_the_release() -> None:
     # the BLE Firmware Revision String comes from FW_VERSION, not from a second literal
     link_ble = (FIRMWARE / "link_ble.py").read_text()
     assert not re.search(r"[\"']\d+\.\d+\.\d+[\"']", link_ble) and "protocol.FW_VERSION" in link_ble
+
+
+def test_the_dev_extra_asks_for_the_pytest_xdist_the_makefile_needs() -> None:
+    """``make test`` runs ``--no-loadscope-reorder``, an option pytest-xdist has since 3.8:
+    an older one (the dev extra allowed 3.5) stops the run with "unrecognized arguments"."""
+    makefile = (ROOT / "Makefile").read_text()
+    wanted = re.search(r'"pytest-xdist>=(\d+)\.(\d+)', (ROOT / "pyproject.toml").read_text())
+    assert wanted is not None
+    if "--no-loadscope-reorder" in makefile or "--loadscope-reorder" in makefile:
+        assert (int(wanted.group(1)), int(wanted.group(2))) >= (3, 8)

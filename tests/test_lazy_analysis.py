@@ -4,6 +4,7 @@ once before it forks its workers). Each check runs in a fresh interpreter."""
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -109,3 +110,54 @@ def test_the_walk_json_path_loads_no_pandas_rich_or_matplotlib(tmp_path: Path, f
     n_contacts, loaded = _fresh(code).split(" ", 1)
     assert int(n_contacts) > 40
     assert loaded == "[]"
+
+
+def _type_checking_only_uses(tree: ast.Module) -> list[tuple[int, str]]:
+    """Names imported only under ``if TYPE_CHECKING:`` that a function uses at run time
+    (outside annotations) without importing them itself: a NameError when it runs."""
+    checking: set[str] = set()
+    runtime: set[str] = set()
+    for node in tree.body:
+        guarded = isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for sub in ast.walk(node) if isinstance(node, (ast.If, ast.Try)) else [node]:
+            if isinstance(sub, (ast.Import, ast.ImportFrom)):
+                names = {(a.asname or a.name).split(".")[0] for a in sub.names}
+                (checking if guarded else runtime).update(names)
+    only = checking - runtime
+    annotations: set[int] = set()
+    for node in ast.walk(tree):
+        for field in ("annotation", "returns"):
+            value = getattr(node, field, None)
+            if isinstance(value, ast.AST):
+                annotations |= {id(x) for x in ast.walk(value)}
+    found = []
+    for fn in ast.walk(tree):
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        local = {
+            (a.asname or a.name).split(".")[0]
+            for sub in ast.walk(fn) if isinstance(sub, (ast.Import, ast.ImportFrom))
+            for a in sub.names
+        }  # fmt: skip
+        found += [
+            (sub.lineno, sub.id)
+            for sub in ast.walk(fn)
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load)
+            and sub.id in only - local and id(sub) not in annotations
+        ]  # fmt: skip
+    return found
+
+
+def test_no_function_uses_a_module_imported_only_for_type_checking() -> None:
+    """pandas (and pyarrow) are imported where they are used, the module-level import only
+    under TYPE_CHECKING (issue 19); a function that uses ``pd`` without its own import fails
+    with NameError only when it runs (``RecordingChunks.extent``: ``hipsense recover``)."""
+    assert _type_checking_only_uses(ast.parse("if TYPE_CHECKING:\n    import pandas as pd\n"
+                                              "def f(x: pd.Series):\n    return pd.concat(x)\n"
+                                              )) == [(4, "pd")]  # fmt: skip
+    problems = [
+        f"{path.relative_to(HOST)}:{line}: {name}"
+        for path in sorted((HOST / "hipsense").rglob("*.py"))
+        for line, name in _type_checking_only_uses(ast.parse(path.read_text()))
+    ]
+    assert not problems, problems

@@ -46,7 +46,9 @@ class ClockedBoard(Transport):
     STARTed. ``drop_at``: the sequence number of one SAMPLES frame lost on the link; every
     RESEND answer is lost too (the board never answers it); ``idle_at_s``: the board stops
     streaming then (a STOP from another device); ``answer_delay_s``: from then on it answers
-    GET_STATUS and STOP this late, SET_CONTENT and START not at all."""
+    GET_STATUS and STOP this late, SET_CONTENT and START not at all, or with
+    ``restart_lost`` only that many SET_CONTENT answers are lost: after them the board answers
+    and a START streams again."""
 
     def __init__(
         self,
@@ -54,6 +56,7 @@ class ClockedBoard(Transport):
         drop_at: int | None = None,
         idle_at_s: float | None = None,
         answer_delay_s: float = 0.0,
+        restart_lost: int | None = None,
     ) -> None:
         super().__init__()
         self.t_s = 0.0
@@ -62,6 +65,8 @@ class ClockedBoard(Transport):
         self.drop_at = drop_at
         self.idle_at_s = idle_at_s
         self.answer_delay_s = answer_delay_s
+        self.restart_lost = restart_lost
+        self.restarted = False
         self.commands: list[CommandFrame] = []
         self._later: list[tuple[float, bytes]] = []
         self._task: asyncio.Task[None] | None = None
@@ -85,7 +90,7 @@ class ClockedBoard(Transport):
         await super().close()
 
     def _idle(self) -> bool:
-        return self.idle_at_s is not None and self.t_s >= self.idle_at_s
+        return self.idle_at_s is not None and self.t_s >= self.idle_at_s and not self.restarted
 
     async def send(self, frame: bytes) -> None:
         cmd = decode_frame(frame)
@@ -93,7 +98,10 @@ class ClockedBoard(Transport):
         self.commands.append(cmd)
         if cmd.command == Command.RESEND:
             return  # its answer is lost
-        if self._idle():
+        answers = self.restart_lost == 0 and cmd.command in (Command.SET_CONTENT, Command.START)
+        if self._idle() and not answers:
+            if cmd.command == Command.SET_CONTENT and self.restart_lost:
+                self.restart_lost -= 1
             if cmd.command in (Command.GET_STATUS, Command.STOP):
                 payload = status(BoardState.IDLE) if cmd.command == Command.GET_STATUS else b""
                 answer = reply(cmd.token, cmd.command, 0, payload)
@@ -104,6 +112,7 @@ class ClockedBoard(Transport):
             return
         if cmd.command == Command.START:
             self.streaming = True
+            self.restarted = self.restarted or self._idle()
         elif cmd.command == Command.STOP:
             self.streaming = False
         self._put_frame(reply(cmd.token, cmd.command))
@@ -182,3 +191,16 @@ async def test_a_restart_after_idle_never_waits_past_the_silence_allowed() -> No
     assert summary.problem is not None and "restarting the stream failed" in summary.problem
     assert blocks and ended_s - at_s[-1] <= MAX_SILENCE_S + 0.8 + 0.5, ended_s - at_s[-1]
     assert any(c.command == Command.SET_CONTENT for c in board.commands), "a restart was tried"
+
+
+async def test_a_lost_restart_answer_leaves_time_to_restart_again() -> None:
+    """The board goes IDLE at 3 s and the answer to the first SET_CONTENT of the restart is
+    lost: that command waits the usual 3 s, not all the silence left, so the next stall
+    check restarts the stream and the session goes on to its end without a problem. Before,
+    the lost answer was waited for until the silence allowed ran out and the session ended."""
+    board = ClockedBoard(idle_at_s=3.0, restart_lost=1)
+    _, at_s, summary = await _stream(board, seconds=12.0)
+    assert summary.problem is None, summary.problem
+    assert any("the stream was restarted" in e for e in summary.events), summary.events
+    assert sum(c.command == Command.SET_CONTENT for c in board.commands) >= 3  # start + 2 tries
+    assert summary.duration_s >= 12.0 and at_s[-1] > 3.0 + MAX_SILENCE_S

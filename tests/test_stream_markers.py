@@ -8,10 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import config
 from hipsense.link.protocol import (
     CommandFrame,
-    ConfigFrame,
-    ImuChip,
     MarkerFrame,
     ReplyFrame,
     Result,
@@ -60,7 +59,7 @@ class MarkingBoard(Transport):
         assert isinstance(cmd, CommandFrame)
         self._put_frame(encode_frame(ReplyFrame(cmd.token, cmd.command, Result(0), b"")))
         if cmd.command == Command.GET_CONFIG:
-            self._put_frame(_config())
+            self._put_frame(config())  # 100 Hz, angles only (RATE_HZ)
         if cmd.command == Command.START and self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
@@ -76,22 +75,6 @@ class MarkingBoard(Transport):
                 self._put_frame(encode_frame(marker))
             due = [d for d in due if d[0] > b]
             await asyncio.sleep(0)
-
-
-def _config() -> bytes:
-    return encode_frame(
-        ConfigFrame(
-            content=0,
-            imu=ImuChip(3),
-            rate_hz=RATE_HZ,
-            period_100us=100,
-            acc_mps2_per_lsb=0.001,
-            gyr_dps_per_lsb=0.06,
-            boot_id=1,
-            aligned=False,
-            gyro_calibrated=False,
-        )
-    )
 
 
 def _samples(seq0: int) -> bytes:

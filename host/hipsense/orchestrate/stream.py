@@ -465,9 +465,9 @@ async def _start(
     session: Session, raw: bool, first: list[bool] | None = None, until: float | None = None
 ) -> None:
     """SET_CONTENT and START; on a second try (``first`` was cleared), a board that already
-    streams (an earlier START whose answer was lost) is left streaming. With ``until`` (on
-    the session's clock) no answer is waited for past it (:class:`CommandTimeout`); without
-    it each command waits the session's ``command_timeout_s``."""
+    streams (an earlier START whose answer was lost) is left streaming. Each command waits the
+    session's ``command_timeout_s`` for its answer, and with ``until`` (on the session's
+    clock) never past it (:class:`CommandTimeout`): one lost answer leaves time to try again."""
 
     def left_s() -> float | None:
         if until is None:
@@ -475,7 +475,7 @@ async def _start(
         left = until - session.now_s()
         if left <= 0:
             raise CommandTimeout("no time was left to wait for the board's answer")
-        return left
+        return min(left, session.command_timeout_s)
 
     if first is not None and first[0]:
         first[0] = False

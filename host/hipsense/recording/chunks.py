@@ -155,6 +155,8 @@ class RecordingChunks:
     def extent(self) -> tuple[int, float]:
         """The number of samples and the time they cover (as :attr:`Recording.duration_s`),
         read a checked chunk at a time: memory bounded by one chunk at any length."""
+        import pandas as pd  # its chunks are frames (the module loads pandas only when used)
+
         n = 0
         ends: list[pd.DataFrame] = []
         frames = self.frames()
