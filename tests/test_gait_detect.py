@@ -233,3 +233,15 @@ def test_slow_step_look_back_follows_a_walker_who_slows_down():
     parts = [chunked.update(t[i : i + 13], acc[i : i + 13], gyr[i : i + 13])
              for i in range(0, t.size, 13)]  # fmt: skip
     assert [c.t_s for p in parts for c in p] == found.tolist()
+
+
+def test_the_arrays_memory_layout_does_not_change_a_contact(walk):
+    """A DataFrame's columns come Fortran-ordered, a decoder's rows C-ordered: the same
+    numbers must give the same contacts and side scores to the bit."""
+    t, acc, gyr, _ = _arrays(walk)
+    rows = ContactDetector(walk.rate_hz).update(
+        t, np.ascontiguousarray(acc), np.ascontiguousarray(gyr)
+    )
+    cols = ContactDetector(walk.rate_hz).update(t, np.asfortranarray(acc), np.asfortranarray(gyr))
+    assert len(rows) > 20
+    assert rows == cols

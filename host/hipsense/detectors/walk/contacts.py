@@ -385,8 +385,10 @@ class ContactDetector(Algorithm):
         """Feed a chunk (N,) times, (N, 3) specific force and (N, 3) angular rate in one
         sensor frame; returns the contacts decided in this chunk."""
         t = np.asarray(t_s, dtype=np.float64)
-        acc = np.asarray(acc_mps2, dtype=np.float64)
-        gyr = np.asarray(gyr_dps, dtype=np.float64)
+        # one memory layout whatever the source (a DataFrame's columns are Fortran-ordered):
+        # filters and dot products then round alike, so live and offline agree to the bit
+        acc = np.ascontiguousarray(acc_mps2, dtype=np.float64)
+        gyr = np.ascontiguousarray(gyr_dps, dtype=np.float64)
         if t.shape[0] == 0:
             return []
         g_zi = self._g_zi
