@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from hipsense.analysis import analyse
 from hipsense.sim.population import (
     Person,
     Placement,
@@ -15,6 +17,8 @@ from hipsense.sim.population import (
     simulate_person,
     stance_people,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from clinical_validation import (  # pyright: ignore[reportMissingImports]
@@ -149,13 +153,64 @@ def test_a_lull_in_a_steady_hold_does_not_end_the_trial() -> None:
     """A steady person's sway lulls mid-hold: the quiet rule ended the trial 11–22 s early and
     the rest of the hold came back as an extra trial without a weight shift (three people of
     tuning seed 11, two of them here). With no lateral move since the lull the hold resumes.
-    (The third, person 96, resumed too before the 3 cm offset guard; with it a 2.2 cm move is
-    found after the lull and starts a trial whose end is dated before its lift-off.)"""
+    (The third, person 96, has a 2.2 cm move after the lull: see the next test.)"""
     people = _people(11, (32, 81))
     trials, _ = stance_records(people)
     assert len(trials) == 4
     assert all(t["end"] for t in trials)
     assert all(t["lift"] for t in trials)
+
+
+def _trials_found(person: Person) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The trials the analysis found in the person's recording, and the simulated truth."""
+    result, rec = simulate_person(person)
+    return analyse(rec).to_json()["trials"], result.truth["trials"]
+
+
+def _assert_trials_start_before_they_end(found: list[dict[str, Any]]) -> None:
+    for tr in found:
+        lift = tr["lift_off_t_s"]
+        assert tr["end_t_s"] > lift, tr
+        assert tr["hold_s"] > 0.0 and tr["total_s"] > 0.0, tr
+        assert all(lift < td["down_t_s"] for td in tr["touch_downs"]), tr
+
+
+def test_a_move_back_reported_late_does_not_start_a_trial_ending_before_its_lift_off() -> None:
+    """Person 96 of tuning seed 11: after a lull ended the first hold by quiet, a 2.2 cm move
+    just before the step down started a trial; the move back onto both feet, reported late,
+    began before that lift-off, and the trial was dated to end 0.34 s before it started. The
+    move back withdraws it and ends the lulled hold instead."""
+    found, truth = _trials_found(_people(11, (96,))[0])
+    _assert_trials_start_before_they_end(found)
+    assert len(found) == len(truth) == 2
+    for got, want in zip(found, truth, strict=True):
+        assert abs(got["lift_off_t_s"] - want["lift_off_t_s"]) <= 0.1
+        assert abs(got["end_t_s"] - want["end_t_s"]) <= 0.1
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.sampled_from([11, 12]),
+    index=st.integers(0, 39),
+    sway_scale=st.floats(0.15, 1.5),
+    hold_s=st.floats(6.0, 30.0),
+)
+def test_every_trial_found_ends_after_its_lift_off(
+    seed: int, index: int, sway_scale: float, hold_s: float
+) -> None:
+    """Whatever the person (tuning seeds only), no trial ends before it starts: end after
+    lift-off, a positive hold and total time, no touch-down before the lift-off."""
+    import dataclasses
+
+    p = _people(seed, (index,))[0]
+    params = dict(p.params, sway_scale=sway_scale, hold_s=hold_s,
+                  touch_downs_after_lift_s=tuple(x for x in p.params["touch_downs_after_lift_s"]
+                                                 if x < hold_s - 2.0))  # fmt: skip
+    params["touch_down_kinds"] = tuple(p.params["touch_down_kinds"])[
+        : len(params["touch_downs_after_lift_s"])
+    ]
+    found, _ = _trials_found(dataclasses.replace(p, params=params))
+    _assert_trials_start_before_they_end(found)
 
 
 def test_a_hand_to_the_wall_then_the_foot_down_ends_at_the_hand() -> None:

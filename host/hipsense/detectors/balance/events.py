@@ -406,6 +406,7 @@ class StanceDetector(Algorithm):
         self.amend_within_s = amend_within_s
         self._by_quiet = False  # the last trial ended by quiet alone (may be amended)
         self._lull = False  # ... and no lateral move since: it may resume (see _resume)
+        self._after_lull = False  # the running trial began after such a lull
         self._act_slow = 0.0
         self.settle_in_s = settle_in_s
         self.rejoin_s = rejoin_s
@@ -556,6 +557,9 @@ class StanceDetector(Algorithm):
             if move is not None and self._redate(move):
                 return
             if self._impact(t, jerk):
+                return
+            if move is not None and self._returned(move) and move[0] <= self._lift_t():
+                self._withdraw(move[0], move[1])
                 return
             if move is not None and self._returned(move):
                 self._touch_t = move[0]
@@ -730,7 +734,7 @@ class StanceDetector(Algorithm):
             shift = lateral_shift_m([h[0] for h in hist], [h[3] for h in hist], t_lift)
             if self._resume(shift, t):
                 return
-        self._lull = False
+        self._after_lull, self._lull = self._lull, False
         base = [h for h in self._hist if t_lift - 2.5 <= h[0] < t_lift - 1.0]
         if not base:
             base = [h for h in self._hist if h[0] < t_lift] or list(self._hist)
@@ -768,6 +772,27 @@ class StanceDetector(Algorithm):
         self._impact_rise_t = None
         return True
 
+    def _lift_t(self) -> float:
+        return self.trials_[-1].lift_off_t_s
+
+    def _withdraw(self, t_back: float, t_moved: float) -> None:
+        """The running trial would end at ``t_back``, at or before its lift-off (a move back
+        onto both feet is reported seconds late): the lift-off was part of the weight going
+        back, not a new trial, and a trial ending before it starts is none. It is withdrawn;
+        if it began after a lull (the last trial ended by quiet alone) that hold ends where the
+        weight went back (a 2.2 cm move before a steady person's step down, tuning seed 11,
+        person 96, had begun a trial dated to end 0.34 s before its lift-off). Bipedal
+        standing is counted from ``t_moved`` (the move's end)."""
+        self.trials_.pop()
+        self._lift_seen_t.pop()
+        if self._after_lull and self.trials_:
+            self.trials_[-1].end_t_s = self._first_jolt(t_back)
+        self._after_lull = self._by_quiet = self._lull = False
+        self._quiet_from_t = max(self._quiet_from_t, t_moved)
+        self.state_ = "waiting"
+        self._quiet_since = None
+        self._above_since = None
+
     def _amend(self, move: tuple[float, float, float]) -> bool:
         """A trial ended by quiet alone (a lull in a steady person's sway) whose weight goes
         back onto both feet clearly after that end (``amend_after_s``; the settling of a hop
@@ -796,6 +821,9 @@ class StanceDetector(Algorithm):
         t_end = self._first_jolt(t_end)
         if trial.touch_downs and t_end - trial.touch_downs[-1][1] < self.rejoin_s:
             t_end = trial.touch_downs.pop()[0]
+        if t_end <= trial.lift_off_t_s:
+            self._withdraw(t_end, t_end)
+            return
         trial.end_t_s = t_end
         self.state_ = "waiting"
         self._quiet_since = None
@@ -808,7 +836,9 @@ class StanceDetector(Algorithm):
             self._apply_mark(self._marks.pop(0))
         trial = self.current_trial_
         if trial is not None:
-            if self.state_ == "touch":
+            if self.state_ == "touch" and self._touch_t <= trial.lift_off_t_s:
+                self._withdraw(self._touch_t, self._touch_t)
+            elif self.state_ == "touch":
                 trial.end_t_s = self._touch_t
             else:
                 trial.end_t_s = t_last
