@@ -29,6 +29,7 @@ from hipsense.cli.stream import (
     end_status,
     out_options,
     settings_row,
+    stream_in_view,
     virtual_board_options,
     virtual_options,
 )
@@ -179,7 +180,6 @@ def bridge(
         StreamOptions,
         check_options,
         ctrl_c_reported,
-        stream,
     )
 
     sets = [s.strip() for s in sets_text.split(",") if s.strip()]
@@ -206,19 +206,10 @@ def bridge(
         console.print(f"Bridges: {len(sets)} set(s) of {reps}, {hold_s:.0f} s holds "
                       f"({', '.join(sets)}).")  # fmt: skip
 
-        async def run() -> Any:
-            stop = asyncio.Event()
-            with (
-                Live(console=console, refresh_per_second=5, transient=False) as live,
-                Cues(enabled=not quiet) as cues,
-            ):
-                view = _BridgeView(live, sets, reps, hold_s, stop, cues)
-                summary = await stream(options, view, stop)
-                live.update(view.table())
-            return summary
-
-        summary = asyncio.run(run())
-        console.print()  # the live table's last frame has no newline when not on a terminal
+        summary = stream_in_view(
+            options, console, quiet, lambda live, stop, cues:
+            _BridgeView(live, sets, reps, hold_s, stop, cues),
+        )  # fmt: skip
         finish_stream(
             console, summary, "bridge", patient_id=patient_id, store_path=store_path,
             report=report, as_json=as_json,

@@ -30,6 +30,7 @@ from hipsense.cli.stream import (
     end_status,
     out_options,
     settings_row,
+    stream_in_view,
     virtual_board_options,
     virtual_options,
 )
@@ -165,7 +166,6 @@ def exercise(
         StreamOptions,
         check_options,
         ctrl_c_reported,
-        stream,
     )
 
     spec = SPECS[name]
@@ -201,19 +201,10 @@ def exercise(
         console.print(f"{spec.title}: {len(sides)} set(s) of {what} ({', '.join(sides)}); "
                       f"sensor at the {spec.placement} of the belt.")  # fmt: skip
 
-        async def run() -> Any:
-            stop = asyncio.Event()
-            with (
-                Live(console=console, refresh_per_second=5, transient=False) as live,
-                Cues(enabled=not quiet) as cues,
-            ):
-                view = _ExerciseView(live, spec, sides, reps, hold_s, tempo_s, stop, cues)
-                summary = await stream(options, view, stop)
-                live.update(view.table())
-            return summary
-
-        summary = asyncio.run(run())
-        console.print()  # the live table's last frame has no newline when not on a terminal
+        summary = stream_in_view(
+            options, console, quiet, lambda live, stop, cues:
+            _ExerciseView(live, spec, sides, reps, hold_s, tempo_s, stop, cues),
+        )  # fmt: skip
         finish_stream(
             console, summary, f"exercise:{name}", patient_id=patient_id, store_path=store_path,
             report=report, as_json=as_json,

@@ -10,13 +10,14 @@ import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import click
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from hipsense.cli.cues import Cues
 from hipsense.cli.outputs import overwrite_option
 from hipsense.link.protocol import BoardSettings
 from hipsense.link.session import SampleBlock, Session
@@ -55,6 +56,39 @@ def print_end(console: Console, summary: StreamSummary) -> None:
             soft_wrap=True,
             highlight=False,
         )
+
+
+class TableView(Protocol):
+    """A live view: fed every block of samples, drawn as a table."""
+
+    def __call__(self, block: SampleBlock, session: Session) -> None: ...
+
+    def table(self) -> Table: ...
+
+
+def stream_in_view(
+    options: StreamOptions,
+    console: Console,
+    quiet: bool,
+    make_view: Callable[[Live, asyncio.Event, Cues], TableView],
+) -> StreamSummary:
+    """Stream into a live table with cues (silent with ``quiet``); the table's last frame stays
+    on screen when the stream ends."""
+
+    async def run() -> StreamSummary:
+        stop = asyncio.Event()
+        with (
+            Live(console=console, refresh_per_second=5, transient=False) as live,
+            Cues(enabled=not quiet) as cues,
+        ):
+            view = make_view(live, stop, cues)
+            summary = await stream(options, view, stop)
+            live.update(view.table())
+        return summary
+
+    summary = asyncio.run(run())
+    console.print()  # the live table's last frame has no newline when not on a terminal
+    return summary
 
 
 def settings_row(table: Table, watch: SettingsWatch) -> None:
