@@ -7,7 +7,10 @@ layout (``gait``, ``gait-ipol``; more folders as arguments, e.g. the held-out pa
 ``make heldout``), and once more without ``--axes`` (the mounting estimated from the recording).
 Contacts are scored inside the reference gait sequences (``hipsense.detectors.walk.scoring``:
 one-to-one
-within ±0.25 s); left/right accuracy is over the matched contacts. Nothing is tuned here: the
+within ±0.25 s); left/right accuracy is over the matched contacts, and once more over those whose
+side is not flagged uncertain (``side_uncertain`` in the JSON: |side score| below
+``SIDE_CERTAIN_SCORE``), with the share flagged: a physio sees the flag, so a wrong side behind it
+misleads less than a confident one. Nothing is tuned here: the
 detector's parameters are fixed, so every participant's figure is a leave-one-participant-out
 figure for that participant. Recordings that repeat another participant's or whose reference
 does not alternate are listed but not pooled (``ReferenceRecording.pooled``); the latter are
@@ -27,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 from hipsense import paths
-from hipsense.analysis.walk import analyse_walk
+from hipsense.analysis.walk import SIDE_CERTAIN_SCORE, analyse_walk
 from hipsense.detectors.walk.contacts import Contact
 from hipsense.detectors.walk.scoring import (
     ContactTally,
@@ -49,6 +52,8 @@ class Score:
     edge: ContactTally = field(default_factory=ContactTally)
     side_ok: int = 0
     side_ok_no_axes: int = 0
+    sure: int = 0  # matched contacts whose side (--axes) is not flagged uncertain
+    side_ok_sure: int = 0  # ... and right
     latency_s: list[float] = field(default_factory=list)
     tilts: list[float] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # no walking found (plausibility gate)
@@ -60,6 +65,8 @@ class Score:
             t.errors_s += o.errors_s
         self.side_ok += other.side_ok
         self.side_ok_no_axes += other.side_ok_no_axes
+        self.sure += other.sure
+        self.side_ok_sure += other.side_ok_sure
         self.latency_s += other.latency_s
         self.tilts += other.tilts
         self.refused += other.refused
@@ -72,6 +79,19 @@ class Score:
     def sides_no_axes(self) -> float:
         return self.side_ok_no_axes / max(self.tally.tp, 1)
 
+    @property
+    def sides_sure(self) -> float:
+        """Left/right (--axes) over the matched contacts not flagged uncertain."""
+        return self.side_ok_sure / max(self.sure, 1)
+
+    @property
+    def unsure_share(self) -> float:
+        """The share of matched contacts whose side (--axes) is flagged uncertain."""
+        return 1.0 - self.sure / max(self.tally.tp, 1)
+
+    def sure_cell(self) -> str:
+        return f"{self.sides_sure:.3f} ({100 * self.unsure_share:.0f} %)"
+
     def row(self, name: str) -> str:
         t = self.tally
         err = 1000 * float(np.mean(np.abs(t.errors_s))) if t.errors_s else float("nan")
@@ -79,7 +99,7 @@ class Score:
         return (
             f"| {name} | {t.tp + t.fn} | {t.precision:.3f} | {t.recall:.3f} | {t.f1:.3f} | "
             f"{self.edge.f1:.3f} | {err:.0f} ms | {self.sides:.3f} | {self.sides_no_axes:.3f} | "
-            f"{tilt} |"
+            f"{self.sure_cell()} | {tilt} |"
         )
 
 
@@ -112,6 +132,9 @@ def score_contacts(
     ref_side, ref_t = r.ic["side"].to_numpy(), r.ic["time_s"].to_numpy()
     s.side_ok = sum(side[i] == ref_side[j] for i, j in pairs)
     s.side_ok_no_axes = sum(side_no_axes[i] == ref_side[j] for i, j in pairs)
+    sure = [(i, j) for i, j in pairs if abs(with_axes[i].side_score) >= SIDE_CERTAIN_SCORE]
+    s.sure = len(sure)
+    s.side_ok_sure = sum(side[i] == ref_side[j] for i, j in sure)
     s.latency_s = [at[i] - ref_t[j] for i, j in pairs]
     if r.tilt_deg is not None:
         s.tilts = [float(r.tilt_deg)]
@@ -120,9 +143,8 @@ def score_contacts(
 
 HEADER = (
     "| {what} | reference contacts | precision | recall | F1 | F1 edge-tolerant | mean abs. "
-    "timing error | left/right (--axes) | left/right (no --axes) | sensor tilt |\n"
-    + "|---" * 10
-    + "|"
+    "timing error | left/right (--axes) | left/right (no --axes) | left/right where sure (share "
+    "flagged uncertain) | sensor tilt |\n" + "|---" * 11 + "|"
 )
 
 

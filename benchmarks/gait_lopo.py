@@ -11,6 +11,9 @@ held-out participant is scored with the detector configured with those choices:
   ``teach_state`` × ``weigh_after``: 64 settings), the memory off the rhythm
   (``irregular_memory``) and the weight of the window before the contact (``ml_before_weight``).
 
+Beside the sides of every matched contact it prints those over the contacts whose side is not
+flagged uncertain (held out), with the share flagged (``gait_accuracy.Score.sure_cell``).
+
 Each grid (:data:`GRIDS`) runs with the other settings at their defaults; a tie keeps the
 default. A participant whose recordings repeat another's (``same_recording_as``: SEMIO_healthy,
 a copy of IPOL_01) is held out together with it. Loading and scoring are ``gait_accuracy.py``'s.
@@ -215,7 +218,8 @@ def main() -> None:
         return pooled(configs[default][i] for i in keep)
 
     print(f"Held out (LOPO) against the defaults ({_changed(default, ())}).\n")
-    head = ["F1 LOPO", "F1 defaults", "L/R --axes LOPO", "L/R --axes defaults"]
+    head = ["F1 LOPO", "F1 defaults", "L/R --axes LOPO", "L/R --axes defaults",
+            "L/R where sure LOPO (flagged)"]  # fmt: skip
     if no_axes:
         head += ["L/R no --axes LOPO", "L/R no --axes defaults"]
     print("| set | contacts | " + " | ".join(head) + " |\n" + "|---" * (len(head) + 2) + "|")
@@ -251,7 +255,8 @@ def _changed(setting: Setting, default: Setting) -> str:
 
 def _row(name: str, lopo: Score, dflt: Score, no_axes: bool) -> str:
     cells = [name, str(lopo.tally.tp + lopo.tally.fn), f"{lopo.tally.f1:.3f}",
-             f"{dflt.tally.f1:.3f}", f"{lopo.sides:.3f}", f"{dflt.sides:.3f}"]  # fmt: skip
+             f"{dflt.tally.f1:.3f}", f"{lopo.sides:.3f}", f"{dflt.sides:.3f}",
+             lopo.sure_cell()]  # fmt: skip
     if no_axes:
         cells += [f"{lopo.sides_no_axes:.3f}", f"{dflt.sides_no_axes:.3f}"]
     return "| " + " | ".join(cells) + " |"

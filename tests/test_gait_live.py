@@ -107,7 +107,7 @@ def test_the_live_view_says_when_no_walking_rhythm_is_seen_yet():
     from rich.console import Console
 
     def text(view: _WalkView) -> str:
-        console = Console(record=True, width=120)
+        console = Console(record=True, width=160)  # one line per row
         console.print(view.table())
         return console.export_text()
 
@@ -161,3 +161,37 @@ def test_a_known_mounting_gives_the_sides_from_the_first_step_live_and_offline()
     assert live.tracker is not None and unknown.tracker is not None
     assert live.tracker.detector.left_axis is not None
     assert unknown.tracker.detector.left_axis is None
+
+
+def test_the_live_view_marks_a_step_whose_side_is_uncertain():
+    """A board that never said its mounting: the first steps' sides rest on the yaw rate alone
+    until the left axis is learned, and the view says so for each such step and counts them (as
+    the offline summary does, |side score| below SIDE_CERTAIN_SCORE) instead of showing a bare
+    guess."""
+    from hipsense.analysis.walk import SIDE_CERTAIN_SCORE
+    from hipsense.cli.walk import _WalkView
+    from rich.console import Console
+
+    def row(view: _WalkView, name: str) -> str:
+        console = Console(record=True, width=160)
+        console.print(view.table())
+        return next(line for line in console.export_text().splitlines() if name in line)
+
+    r = simulate("walk-normal", seed=3, duration_s=20.0)
+    live = LiveWalk()
+    view = _WalkView(None, live)  # type: ignore[arg-type]  # no redraws: table() only
+    scores: list[float] = []
+    for b in _blocks(r, 100, 10):
+        before = live.last_event
+        live(b, NO_SETTINGS)  # type: ignore[arg-type]
+        ev = live.last_event
+        if ev is None or ev is before:
+            continue
+        scores.append(ev.contact.side_score)
+        assert ("(side uncertain)" in row(view, "last contact")) == (
+            abs(ev.contact.side_score) < SIDE_CERTAIN_SCORE
+        )
+    n_uncertain = sum(abs(s) < SIDE_CERTAIN_SCORE for s in scores)
+    assert len(scores) >= 20 and 3 <= n_uncertain < len(scores) // 2
+    assert live.uncertain == n_uncertain
+    assert f"(side uncertain for {n_uncertain})" in row(view, "steps")

@@ -34,3 +34,31 @@ def test_lopo_scores_the_analysis_detector_and_holds_the_participant_out(shared_
     assert grid.choose({ipol_09}, "f1", default=BAD) == GOOD
     # nothing left to choose on (both held out): every value ties and the default is kept
     assert grid.choose({ipol_09, ipol_17}, "f1", default=BAD) == BAD
+
+
+def test_the_sides_where_sure_leave_out_only_the_flagged_contacts():
+    """``gait_accuracy.score_contacts`` keeps every matched contact in the main left/right figure
+    and scores, beside it, the contacts whose side is not flagged uncertain (|side score| below
+    ``SIDE_CERTAIN_SCORE``), with the share flagged."""
+    import pandas as pd
+    from gait_accuracy import score_contacts  # pyright: ignore[reportMissingImports]
+    from hipsense.analysis.walk import SIDE_CERTAIN_SCORE
+    from hipsense.detectors.walk.contacts import Contact
+    from hipsense.detectors.walk.scoring import ReferenceRecording
+
+    ref_t = [1.0, 1.5, 2.0, 2.5, 3.0]
+    ic = pd.DataFrame({"gs_id": 0, "step_id": range(5), "time_s": ref_t,
+                       "side": ["L", "R", "L", "R", "L"]})  # fmt: skip
+    gs = pd.DataFrame({"gs_id": [0], "start_s": [1.0], "end_s": [3.1]})
+    ref = ReferenceRecording("s", "P", "T", Path("x.csv"), ic, gs, "x,y,z", 100.0, None, None,
+                             True, "")  # fmt: skip
+    sure, weak = 2.0 * SIDE_CERTAIN_SCORE, 0.5 * SIDE_CERTAIN_SCORE
+    # (side, score): right and sure, wrong and weak, wrong and sure, right and weak, right and sure
+    found = [("left", -sure), ("left", -weak), ("right", sure), ("right", weak), ("left", -sure)]
+    contacts = [Contact(t + 0.02, side, t + 0.2, 0, score)
+                for t, (side, score) in zip(ref_t, found, strict=True)]  # fmt: skip
+    s = score_contacts(ref, contacts, contacts)
+    assert s.tally.tp == 5 and s.side_ok == 3  # every matched contact in the main figure
+    assert s.sure == 3 and s.side_ok_sure == 2  # the weak ones left out of the second
+    assert s.sides_sure == 2 / 3 and abs(s.unsure_share - 0.4) < 1e-12
+    assert s.sure_cell() == "0.667 (40 %)"

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from hipsense.analysis.walk import drop_difference_words, step_time_words
+from hipsense.analysis.walk import SIDE_CERTAIN_SCORE, drop_difference_words, step_time_words
 from hipsense.cli.clinic import check_patient, height_for, patient_options
 from hipsense.cli.outcome import (
     console_for,
@@ -33,7 +33,7 @@ from hipsense.cli.stream import (
     virtual_board_options,
     virtual_options,
 )
-from hipsense.detectors.walk.tracker import WalkTracker
+from hipsense.detectors.walk.tracker import WalkEvent, WalkTracker
 from hipsense.link.session import SampleBlock, Session
 from hipsense.live.walk import LiveWalk
 
@@ -108,7 +108,11 @@ class _WalkView:
         else:
             table.add_row("start", "walk now")
         table.add_row("time", f"{w.t_s:.1f} s")
-        table.add_row("steps", f"left {w.contacts['left']}   right {w.contacts['right']}")
+        table.add_row(
+            "steps",
+            f"left {w.contacts['left']}   right {w.contacts['right']}"
+            + (f"   (side uncertain for {w.uncertain})" if w.uncertain else ""),
+        )
         obl = "—" if math.isnan(w.obliquity_deg) else f"{w.obliquity_deg:+5.1f}°"
         table.add_row("obliquity", f"{obl}  (+ left side higher)")
         settings_row(table, w.settings)
@@ -126,13 +130,19 @@ class _WalkView:
         if ev is not None:
             table.add_row(
                 "last contact",
-                f"{ev.contact.side} at {ev.contact.t_s:.2f} s, shown {1000 * w.delay_s:.0f} ms "
+                f"{ev.contact.side}{' (side uncertain)' if _uncertain(ev) else ''} at "
+                f"{ev.contact.t_s:.2f} s, shown {1000 * w.delay_s:.0f} ms "
                 f"after it (longest {1000 * w.max_delay_s:.0f} ms)"
                 + ("" if ev.contact.walking else "; no steady walking rhythm yet"),
             )
         table.add_row("pace", _pace(tr))
         table.add_row("verdict", tr.verdict_.text)
         return table
+
+
+def _uncertain(ev: WalkEvent) -> bool:
+    """The contact's side evidence is too weak to be sure of its side (docs/gait.md)."""
+    return abs(ev.contact.side_score) < SIDE_CERTAIN_SCORE
 
 
 def _pace(tr: WalkTracker) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+from hipsense.analysis.walk import SIDE_CERTAIN_SCORE
 from hipsense.detectors.walk.contacts import ContactDetector
 from hipsense.detectors.walk.pendulum import LEG_PER_HEIGHT
 from hipsense.detectors.walk.tracker import LIVE_CONTACTS, WalkEvent, WalkTracker
@@ -18,7 +19,9 @@ from hipsense.motion.sources import left_axis_sensor
 
 class LiveWalk:
     """Callback for :func:`hipsense.orchestrate.stream.stream`: feeds the tracker, keeps the latest
-    obliquity and the step counts, in constant memory (the tracker keeps no event list and its
+    obliquity, the step counts and how many of them had their side flagged uncertain
+    (``uncertain``: |side score| below :data:`~hipsense.analysis.walk.SIDE_CERTAIN_SCORE`, as
+    the offline summary counts them), in constant memory (the tracker keeps no event list and its
     detector only recent contacts).
 
     The sampling rate comes from the stream's configuration frame (the first block that carries
@@ -37,6 +40,7 @@ class LiveWalk:
         self.t_s = 0.0
         self.obliquity_deg = math.nan
         self.contacts = {"left": 0, "right": 0}
+        self.uncertain = 0
         self.last_event: WalkEvent | None = None
         self.delay_s = math.nan
         self.max_delay_s = 0.0
@@ -71,6 +75,7 @@ class LiveWalk:
             self.obliquity_deg = obl
         for ev in events:
             self.contacts[ev.contact.side] += 1
+            self.uncertain += abs(ev.contact.side_score) < SIDE_CERTAIN_SCORE
             self.last_event = ev
             self.delay_s = self.t_s - ev.contact.t_s
             self.max_delay_s = max(self.max_delay_s, self.delay_s)
