@@ -24,8 +24,20 @@ from typing import Any
 import numpy as np
 import pytest
 from hipsense import paths
-from hipsense.link.protocol import Command, UnsupportedProtocolVersion
-from hipsense.link.session import CommandTimeout, SampleBlock, Session, SessionClosed
+from hipsense.errors import HipsenseError
+from hipsense.link.protocol import (
+    Command,
+    ReplyFrame,
+    UnsupportedProtocolVersion,
+    decode_frame,
+)
+from hipsense.link.session import (
+    RESEND_TIMEOUT_S,
+    CommandTimeout,
+    SampleBlock,
+    Session,
+    SessionClosed,
+)
 from hipsense.link.transport.ble import BleTransport, connect, scan
 from hipsense.virtual.bleak_backend import VirtualClient, VirtualScanner
 from hipsense.virtual.launch import bond_host
@@ -317,6 +329,62 @@ async def test_damaged_notifications_are_counted_and_recovered() -> None:
         assert session.stats.malformed_frames == 3
         assert check_values(blocks).tolist() == list(range(n))
         assert session.stats.resends >= 1
+
+
+class RoundTrips(BleTransport):
+    """A BLE transport that notes, on the board's clock, when each RESEND went out and when
+    its REPLY arrived (by token)."""
+
+    def __init__(self, radio: VirtualRadio) -> None:
+        super().__init__(
+            "hipsense-ABCD",
+            scanner_backend=VirtualScanner,
+            client_backend=VirtualClient,
+            backend_kwargs={"radio": radio},
+            scan_timeout_s=5.0,
+            backoff_s=(0.02, 0.05, 0.1),
+        )
+        self.radio = radio
+        self.asked: dict[int, float] = {}
+        self.round_trips_s: list[float] = []
+
+    async def send(self, frame: bytes) -> None:
+        if frame[3] == Command.RESEND:
+            self.asked[frame[2]] = self.radio.clock_s()
+        await super().send(frame)
+
+    def _put_frame(self, data: bytes | bytearray) -> None:
+        with contextlib.suppress(HipsenseError):
+            frame = decode_frame(bytes(data))
+            if isinstance(frame, ReplyFrame) and frame.command == Command.RESEND:
+                asked = self.asked.pop(frame.token, None)
+                if asked is not None:
+                    self.round_trips_s.append(self.radio.clock_s() - asked)
+        super()._put_frame(data)
+
+
+async def test_resend_is_answered_well_within_its_timeout_on_a_slow_link() -> None:
+    """``RESEND_TIMEOUT_S`` against a slow central (docs/link.md "RESEND timeout"): a 125 ms
+    connection interval (Android's low-power setting at its longest) with 2 notifications per
+    connection event and the 8-slot controller queue, a stream of 100 Hz raw data, damaged
+    notifications and a forced disconnect: every RESEND is answered within its timeout, less
+    the two connection events of its own write (which the virtual radio does not delay), and
+    no try runs out."""
+    n = 3_000
+    async with virtual_board(n) as b:
+        b.radio.set_link(b.board, 125.0, 2, 8)
+        b.radio.disconnect_at(b.board, 15_000, 2_000)
+        t = RoundTrips(b.radio)
+        session = Session(t, now_s=b.radio.clock_s)
+        async with session:
+            blocks = await collect(
+                session, b.radio, n, 90.0, lambda: b.radio.corrupt_notifications(b.board, 3)
+            )
+        assert check_values(blocks).tolist() == list(range(n))
+        assert session.stats.malformed_frames == 3 and session.stats.link_downs == 1
+        assert session.stats.resend_timeouts == 0 and session.stats.lost == 0
+        assert len(t.round_trips_s) >= 2  # after the damage, and after the reconnect
+        assert max(t.round_trips_s) < RESEND_TIMEOUT_S - 2 * 0.125, t.round_trips_s
 
 
 async def test_a_command_that_is_never_answered_times_out() -> None:
