@@ -166,15 +166,19 @@ async def virtual_board(
         assert "Traceback" not in err, err
 
 
+def on_radio(radio: VirtualRadio) -> dict[str, Any]:
+    """``BleTransport``'s keywords for the virtual board on ``radio``."""
+    return {
+        "scanner_backend": VirtualScanner,
+        "client_backend": VirtualClient,
+        "backend_kwargs": {"radio": radio},
+        "scan_timeout_s": 5.0,
+        "backoff_s": (0.02, 0.05, 0.1),
+    }
+
+
 def transport(radio: VirtualRadio, name: str | None = "hipsense-ABCD") -> BleTransport:
-    return BleTransport(
-        name,
-        scanner_backend=VirtualScanner,
-        client_backend=VirtualClient,
-        backend_kwargs={"radio": radio},
-        scan_timeout_s=5.0,
-        backoff_s=(0.02, 0.05, 0.1),
-    )
+    return BleTransport(name, **on_radio(radio))
 
 
 def session_on(b: Board, **kwargs: Any) -> Session:
@@ -336,14 +340,7 @@ class RoundTrips(BleTransport):
     its REPLY arrived (by token)."""
 
     def __init__(self, radio: VirtualRadio) -> None:
-        super().__init__(
-            "hipsense-ABCD",
-            scanner_backend=VirtualScanner,
-            client_backend=VirtualClient,
-            backend_kwargs={"radio": radio},
-            scan_timeout_s=5.0,
-            backoff_s=(0.02, 0.05, 0.1),
-        )
+        super().__init__("hipsense-ABCD", **on_radio(radio))
         self.radio = radio
         self.asked: dict[int, float] = {}
         self.round_trips_s: list[float] = []
