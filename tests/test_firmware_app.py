@@ -7,6 +7,7 @@ decoded by the host decoder, so the app, the protocol and the decoder are checke
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -296,20 +297,53 @@ print("not reset")
 
 
 def test_watchdog_stays_quiet_while_the_loop_runs(lockstep, tmp_path, mpy_exe) -> None:
-    code = """
-import time, board, app
+    """While the loop comes round (every 5 ms, and once after a 290 ms pass over one of the
+    watchdog's checks) nothing resets; the same watchdog is armed all along: once the loop
+    stops, it resets the board at its first check more than ``watchdog_ms`` after the last
+    pass. On the lockstep clock the board's time moves only by its own sleeps, so every
+    moment here is exact, whatever the machine's load."""
+    source = (paths.firmware_dir() / "app.py").read_text()
+    found = re.search(r"^_WATCHDOG_CHECK_MS = const\((\d+)\)", source, re.MULTILINE)
+    assert found is not None
+    check_ms = int(found[1])
+    code = f"""
+import time, machine, board, app
 a = app.App(board.open_board(), ring_bytes=6000)
-a.start()
+a.start()  # the check timer runs from here, every {check_ms} ms
+started = time.ticks_ms()
 a.watchdog_ms = 300
-t0 = time.ticks_ms()
-while time.ticks_diff(time.ticks_ms(), t0) < 1500:
+passes = 0
+while time.ticks_diff(time.ticks_ms(), started) < 1300:
     a.step(time.ticks_ms())
+    passes += 1
     time.sleep_ms(5)
-a.stop()
-print("alive")
+while time.ticks_diff(time.ticks_ms(), started) < 1590:  # one slow pass over the check at 1.5 s
+    machine.idle()
+    time.sleep_ms(10)
+a.step(time.ticks_ms())
+last = time.ticks_ms()
+print("alive", passes, time.ticks_diff(last, started))
+while time.ticks_diff(time.ticks_ms(), last) < 3000:  # no more passes; the timers run
+    machine.idle()
+    print("hung", time.ticks_diff(time.ticks_ms(), last))
+    time.sleep_ms(10)
+print("not reset")
 """
-    out = run_micropython(code, path=lockstep, cwd=tmp_path, heapsize=HEAP, executable=mpy_exe)
-    assert out.stdout.strip().endswith("alive")
+    result = run_micropython(
+        code, path=lockstep, cwd=tmp_path, heapsize=HEAP, check=False, executable=mpy_exe
+    )
+    lines = result.stdout.splitlines()
+    alive = [line.split() for line in lines if line.startswith("alive")]
+    assert len(alive) == 1, result.stdout
+    passes, last_ms = int(alive[0][1]), int(alive[0][2])
+    assert passes >= 200 and last_ms >= 1590, "the loop ran 1.3 s, then the slow pass"
+    before = lines[: lines.index(" ".join(alive[0]))]
+    assert not any("hung" in line for line in before), "no reset while the loop runs"
+    hung_ms = [int(line.split()[1]) for line in lines if line.startswith("hung ")]
+    reset_after_ms = hung_ms[-1] + 10  # the reset came in the pass after the last print
+    assert 300 < reset_after_ms <= 300 + check_ms + 10, hung_ms[-3:]
+    assert "main loop hung for 300 ms" in result.stdout and "not reset" not in result.stdout
+    assert result.returncode == RESET_EXIT_STATUS
 
 
 def test_the_time_before_and_in_start_is_no_hang(lockstep, tmp_path, mpy_exe) -> None:

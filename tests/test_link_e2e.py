@@ -1,33 +1,50 @@
-"""End to end on the virtual board: firmware link under MicroPython, simulated ``bluetooth`` at
-an accelerated clock, socket bridge, the custom bleak backend, BleTransport and Session.
+"""End to end on the virtual board: firmware link under MicroPython, simulated ``bluetooth`` on
+the lockstep clock, socket bridge, the custom bleak backend, BleTransport and Session.
 
 The board side is a synthetic producer (not main.py): 100 Hz samples with raw content whose
 values encode the sequence number, so the host can check every sample it got.
+
+Time (docs/virtual-board.md "Time"): the producer's clock is the lockstep simulation clock,
+which moves only as far as the radio grants and at most ``SPEED`` times wall time; the
+session's deadlines (command answers, RESEND) and each test's own deadline run on that clock
+(``VirtualRadio.clock_s``), so a loaded machine slows a test down but changes no result.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import re
 import subprocess
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pytest
 from hipsense import paths
-from hipsense.link.protocol import Command, UnsupportedProtocolVersion
-from hipsense.link.session import CommandTimeout, SampleBlock, Session
+from hipsense.errors import HipsenseError
+from hipsense.link.protocol import (
+    Command,
+    ReplyFrame,
+    UnsupportedProtocolVersion,
+    decode_frame,
+)
+from hipsense.link.session import (
+    RESEND_TIMEOUT_S,
+    CommandTimeout,
+    SampleBlock,
+    Session,
+    SessionClosed,
+)
 from hipsense.link.transport.ble import BleTransport, connect, scan
 from hipsense.virtual.bleak_backend import VirtualClient, VirtualScanner
 from hipsense.virtual.launch import bond_host
 from hipsense.virtual.radio import Msg, VirtualBoard, VirtualRadio
 from hipsense.virtual.runner import micropython_argv, micropython_env
 
-SPEED = 25  # simulated seconds per real second
+SPEED = 25  # at most this many simulated seconds per real second (lockstep)
 
 PRODUCER = r"""
 import gc, sys, time
@@ -110,7 +127,7 @@ async def virtual_board(
 ) -> AsyncIterator[Board]:
     """The producer; ``bond``: this host bonds during the new board's first pairing window
     (as ``hipsense pair`` does), so its link is encrypted."""
-    radio = VirtualRadio()
+    radio = VirtualRadio(speed=SPEED)  # lockstep: the board runs as far as the radio grants
     endpoint = await radio.start()
     code = (
         PRODUCER.replace("RING_BYTES", str(ring_bytes))
@@ -118,16 +135,17 @@ async def virtual_board(
         .replace("SILENT_COMMANDS", repr(silent))
         .replace("BAD_VERSION_AT_MS", str(bad_version_at_ms))
     )
-    env = micropython_env([paths.mpy_sim_dir(), paths.firmware_dir()])
+    sim = paths.mpy_sim_dir()
+    env = micropython_env([sim / "lockstep", sim, paths.firmware_dir()])  # its ``time`` too
     env.update(
+        HIPSENSE_SIM_CLOCK="lockstep",
         HIPSENSE_VBLE_ENDPOINT=endpoint,
         HIPSENSE_SIM_SPEED=str(SPEED),
         HIPSENSE_VBLE_ADDR="02:48:53:00:AB:CD",
     )
     flash = tempfile.TemporaryDirectory(prefix="hipsense-e2e-")  # the bond store's folder
     proc = subprocess.Popen(
-        # the producer compiles its modules from source: 168 kB besides the ring (4 kB of it
-        # since the simulated clock and radio learned lockstep, which this producer does not use)
+        # the producer compiles its modules from source: 168 kB besides the ring
         [*micropython_argv(f"{168 + ring_bytes // 1000}K"), "-c", code],
         env=env,
         stdout=subprocess.PIPE,
@@ -148,30 +166,51 @@ async def virtual_board(
         assert "Traceback" not in err, err
 
 
+def on_radio(radio: VirtualRadio) -> dict[str, Any]:
+    """``BleTransport``'s keywords for the virtual board on ``radio``."""
+    return {
+        "scanner_backend": VirtualScanner,
+        "client_backend": VirtualClient,
+        "backend_kwargs": {"radio": radio},
+        "scan_timeout_s": 5.0,
+        "backoff_s": (0.02, 0.05, 0.1),
+    }
+
+
 def transport(radio: VirtualRadio, name: str | None = "hipsense-ABCD") -> BleTransport:
-    return BleTransport(
-        name,
-        scanner_backend=VirtualScanner,
-        client_backend=VirtualClient,
-        backend_kwargs={"radio": radio},
-        scan_timeout_s=5.0,
-        backoff_s=(0.02, 0.05, 0.1),
-    )
+    return BleTransport(name, **on_radio(radio))
 
 
-async def collect(session: Session, n_samples: int, timeout_s: float) -> list[SampleBlock]:
+def session_on(b: Board, **kwargs: Any) -> Session:
+    """A session with the board whose deadlines (command answers, RESEND) run on the
+    board's simulated clock."""
+    return Session(transport(b.radio), now_s=b.radio.clock_s, **kwargs)
+
+
+async def collect(
+    session: Session,
+    radio: VirtualRadio,
+    n_samples: int,
+    within_s: float,
+    on_first: Callable[[], None] | None = None,
+) -> list[SampleBlock]:
+    """The blocks until sample ``n_samples - 1`` arrived, or until ``within_s`` more seconds
+    of simulated time passed (``radio.clock_s``: the board's clock, so a loaded machine does
+    not cut a stream short); ``on_first`` runs once the first block arrived."""
     blocks: list[SampleBlock] = []
-
-    async def run() -> None:
-        got = 0
-        async for block in session.samples():
-            blocks.append(block)
-            got = int(block.seq[-1]) + 1
-            if got >= n_samples:
-                return
-
-    with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(run(), timeout_s)
+    t_end = radio.clock_s() + within_s
+    while radio.clock_s() < t_end:
+        try:
+            block = await session.receive(0.05)
+        except SessionClosed:
+            break
+        if block is None:
+            continue
+        blocks.append(block)
+        if on_first is not None and len(blocks) == 1:
+            on_first()
+        if int(block.seq[-1]) + 1 >= n_samples:
+            break
     return blocks
 
 
@@ -215,18 +254,21 @@ async def test_scan_reports_clearly_when_nothing_is_found() -> None:
 
 
 async def test_every_sample_once_in_order_through_forced_disconnects() -> None:
-    # 10 minutes at 100 Hz (24 s of wall time at 25x) with eight outages of 1 to 10 s.
+    # 10 minutes at 100 Hz (24 s of wall time at 25x at the most) with eight outages of 1 to
+    # 10 s.
     n = 60_000
     outages = [(12_000, 1_000), (70_000, 3_000), (130_000, 10_000), (210_000, 2_000),
                (290_000, 7_000), (370_000, 5_000), (450_000, 9_000), (540_000, 4_000)]  # fmt: skip
-    # A 60 s ring: the host's reconnect takes real time (x25 in simulated time), so a busy
-    # machine still reconnects before the ring overflows.
+    # A 60 s ring: the host's reconnect (its back-off and scan) takes real time, up to x25 in
+    # simulated time; the board's clock stands still whenever the host is not scheduled.
     async with virtual_board(n, ring_bytes=108_000) as b:
         for at_ms, down_ms in outages:
             b.radio.disconnect_at(b.board, at_ms, down_ms)
-        t = transport(b.radio)
-        async with Session(t) as session:
-            blocks = await collect(session, n, 90.0)
+        session = session_on(b)
+        t = session.transport
+        assert isinstance(t, BleTransport)
+        async with session:
+            blocks = await collect(session, b.radio, n, 900.0)
             summary = b.summary()
         assert summary["stats"]["forced_disconnects"] == len(outages)
         assert summary["produced"] == n and summary["board_lost"] == 0
@@ -248,13 +290,13 @@ async def test_random_disconnects_lose_nothing() -> None:
     async with virtual_board(n, ring_bytes=108_000) as b:
         b.radio.random_disconnects(b.board, seed=20261121, mean_interval_ms=12_000,
                                    min_down_ms=1_000, max_down_ms=6_000)  # fmt: skip
-        async with Session(transport(b.radio)) as session:
-            blocks = await collect(session, n, 30.0)
+        async with session_on(b) as session:
+            blocks = await collect(session, b.radio, n, 240.0)
             summary = b.summary()
         assert summary["stats"]["forced_disconnects"] >= 4
         assert check_values(blocks).tolist() == list(range(n))
         assert session.stats.lost == 0
-        assert session.stats.link_downs >= 4
+        assert 4 <= session.stats.link_downs <= summary["stats"]["forced_disconnects"]
 
 
 async def test_outage_longer_than_the_ring_reports_exact_loss() -> None:
@@ -262,8 +304,8 @@ async def test_outage_longer_than_the_ring_reports_exact_loss() -> None:
     n = 6_000
     async with virtual_board(n, ring_bytes=18_000) as b:
         b.radio.disconnect_at(b.board, 10_000, 25_000)
-        async with Session(transport(b.radio)) as session:
-            blocks = await collect(session, n, 30.0)
+        async with session_on(b) as session:
+            blocks = await collect(session, b.radio, n, 120.0)
             summary = b.summary()
         seq = check_values(blocks)
         missing = sorted(set(range(n)) - set(seq.tolist()))
@@ -283,33 +325,91 @@ async def test_outage_longer_than_the_ring_reports_exact_loss() -> None:
 async def test_damaged_notifications_are_counted_and_recovered() -> None:
     n = 3_000
     async with virtual_board(n) as b:
-        async with Session(transport(b.radio)) as session:
-            await asyncio.sleep(0.2)
-            b.radio.corrupt_notifications(b.board, 3)
-            blocks = await collect(session, n, 20.0)
+        async with session_on(b) as session:
+            # the next three notifications (on the stream, so they carry samples) arrive damaged
+            blocks = await collect(
+                session, b.radio, n, 60.0, lambda: b.radio.corrupt_notifications(b.board, 3)
+            )
         assert session.stats.malformed_frames == 3
         assert check_values(blocks).tolist() == list(range(n))
         assert session.stats.resends >= 1
 
 
+class RoundTrips(BleTransport):
+    """A BLE transport that notes, on the board's clock, when each RESEND went out and when
+    its REPLY arrived (by token)."""
+
+    def __init__(self, radio: VirtualRadio) -> None:
+        super().__init__("hipsense-ABCD", **on_radio(radio))
+        self.radio = radio
+        self.asked: dict[int, float] = {}
+        self.round_trips_s: list[float] = []
+
+    async def send(self, frame: bytes) -> None:
+        if frame[3] == Command.RESEND:
+            self.asked[frame[2]] = self.radio.clock_s()
+        await super().send(frame)
+
+    def _put_frame(self, data: bytes | bytearray) -> None:
+        with contextlib.suppress(HipsenseError):
+            frame = decode_frame(bytes(data))
+            if isinstance(frame, ReplyFrame) and frame.command == Command.RESEND:
+                asked = self.asked.pop(frame.token, None)
+                if asked is not None:
+                    self.round_trips_s.append(self.radio.clock_s() - asked)
+        super()._put_frame(data)
+
+
+async def test_resend_is_answered_well_within_its_timeout_on_a_slow_link() -> None:
+    """``RESEND_TIMEOUT_S`` against a slow central (docs/link.md "RESEND timeout"): a 125 ms
+    connection interval (Android's low-power setting at its longest) with 2 notifications per
+    connection event and the 8-slot controller queue, a stream of 100 Hz raw data, damaged
+    notifications and a forced disconnect: every RESEND is answered within its timeout, less
+    the two connection events of its own write (which the virtual radio does not delay), and
+    no try runs out."""
+    n = 3_000
+    async with virtual_board(n) as b:
+        b.radio.set_link(b.board, 125.0, 2, 8)
+        b.radio.disconnect_at(b.board, 15_000, 2_000)
+        t = RoundTrips(b.radio)
+        session = Session(t, now_s=b.radio.clock_s)
+        async with session:
+            blocks = await collect(
+                session, b.radio, n, 90.0, lambda: b.radio.corrupt_notifications(b.board, 3)
+            )
+        assert check_values(blocks).tolist() == list(range(n))
+        assert session.stats.malformed_frames == 3 and session.stats.link_downs == 1
+        assert session.stats.resend_timeouts == 0 and session.stats.lost == 0
+        assert len(t.round_trips_s) >= 2  # after the damage, and after the reconnect
+        assert max(t.round_trips_s) < RESEND_TIMEOUT_S - 2 * 0.125, t.round_trips_s
+
+
 async def test_a_command_that_is_never_answered_times_out() -> None:
     async with virtual_board(500, silent=(8,)) as b:
-        async with Session(transport(b.radio), command_timeout_s=0.5) as session:
+        async with session_on(b, command_timeout_s=2.5) as session:
             reply = await session.command(Command.START, timeout_s=5.0)
             assert reply.ok
-            with pytest.raises(CommandTimeout, match=r"GET_STATUS within 0\.5 s"):
+            asked_s = b.radio.clock_s()
+            with pytest.raises(CommandTimeout, match=r"GET_STATUS within 2\.5 s"):
                 await session.command(Command.GET_STATUS)
-            blocks = await collect(session, 500, 10.0)
+            # It waited its 2.5 s on the board's clock (the session looks at a simulated clock
+            # every 50 ms of wall time, up to 1.25 s of it at x25: the test's 2.5 s is longer).
+            assert b.radio.clock_s() - asked_s >= 2.5
+            blocks = await collect(session, b.radio, 500, 30.0)
         assert check_values(blocks).tolist() == list(range(500))
 
 
 async def test_wrong_protocol_version_stops_the_stream_with_a_clear_error() -> None:
     async with (
         virtual_board(100_000, bad_version_at_ms=3_000) as b,
-        Session(transport(b.radio)) as session,
+        session_on(b) as session,
     ):
         got = 0
+        t_end = b.radio.clock_s() + 60.0  # the board's clock: a stream that goes on fails
         with pytest.raises(UnsupportedProtocolVersion, match=r"protocol v2.*update hipsense"):
-            async for block in session.samples():
-                got += len(block.seq)
-        assert 0 < got < 1000
+            while b.radio.clock_s() < t_end:
+                block = await session.receive(0.05)
+                got += 0 if block is None else len(block.seq)
+        # The board sent the bad frame at 3 s of its clock, after samples 0-300 at the most;
+        # all of them that were on the air before it arrive first (notifications keep order).
+        assert 250 < got <= 301

@@ -1,6 +1,15 @@
 """Serial link end to end: firmware/link_serial.py on the MicroPython unix port talking through
 its stdin/stdout (as on the board's USB console) to SerialTransport + Session over a pty, with
-a relay in between that damages bytes (flips, drops, inserts)."""
+a relay in between that damages bytes (flips, drops, inserts).
+
+Time (docs/virtual-board.md "Time"): the producer runs on the lockstep clock. Its Bluetooth
+radio is on, as on a board (it does not advertise): through it the host's
+:class:`~hipsense.virtual.radio.VirtualRadio` grants the board its simulated time, at most
+``SPEED`` times wall time, and the session's deadlines (command answers, RESEND) run on that
+clock (``VirtualRadio.clock_s``), so a loaded machine slows the test down but changes no
+result. The ring holds every sample of a test (9000 of angles), so nothing can be overwritten:
+the only way to lose a sample is the session's own give-up rule.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +21,8 @@ import random
 import subprocess
 import threading
 import tty
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -25,12 +35,14 @@ from hipsense.link.protocol import (
     decode_frame,
     serial_encode,
 )
-from hipsense.link.session import SampleBlock, Session
+from hipsense.link.session import SampleBlock, Session, SessionClosed
 from hipsense.link.transport.base import AdapterUnavailable
 from hipsense.link.transport.serial import SerialTransport
+from hipsense.virtual.radio import VirtualRadio
 from hipsense.virtual.runner import micropython_argv, micropython_env
 
 MPY_SUPPORT_DIR = Path(__file__).parent / "mpy_support"  # heapcheck.alloc_error
+SPEED = 10  # at most this many simulated seconds per real second (lockstep)
 
 PRODUCER = r"""
 import gc, sys, time
@@ -38,8 +50,9 @@ from ring import Ring
 ring = Ring(54000)
 ring.configure(False, 100, 0)
 gc.collect()
-import _simclock, protocol
+import _simclock, bluetooth, protocol
 from link_serial import SerialLink
+bluetooth.BLE().active(True)  # the radio's socket carries the host's grants of simulated time
 
 N = N_SAMPLES
 def on_command(buf, n):
@@ -86,12 +99,26 @@ def damage(data: bytes, rng: random.Random, p: float) -> bytes:
     return bytes(out)
 
 
-@contextlib.contextmanager
-def serial_board(n_samples: int, p_damage: float, seed: int = 7) -> Iterator[tuple[str, list[str]]]:
-    env = micropython_env([paths.mpy_sim_dir(), paths.firmware_dir()])
-    env["HIPSENSE_SIM_SPEED"] = "10"
+@dataclass
+class SerialBoard:
+    port: str
+    radio: VirtualRadio
+    stderr: list[str]
+    damage_on: threading.Event
+    """Set: the relay damages the bytes the board sends (before: it passes them intact)."""
+
+
+@contextlib.asynccontextmanager
+async def serial_board(
+    n_samples: int, p_damage: float, seed: int = 7
+) -> AsyncIterator[SerialBoard]:
+    radio = VirtualRadio(speed=SPEED)
+    endpoint = await radio.start()
+    sim = paths.mpy_sim_dir()
+    env = micropython_env([sim / "lockstep", sim, paths.firmware_dir()])  # its ``time`` too
+    env.update(HIPSENSE_SIM_CLOCK="lockstep", HIPSENSE_VBLE_ENDPOINT=endpoint)
     proc = subprocess.Popen(
-        [*micropython_argv("200K"), "-c", PRODUCER.replace("N_SAMPLES", str(n_samples))],
+        [*micropython_argv("260K"), "-c", PRODUCER.replace("N_SAMPLES", str(n_samples))],
         env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -102,11 +129,12 @@ def serial_board(n_samples: int, p_damage: float, seed: int = 7) -> Iterator[tup
     tty.setraw(slave)
     rng = random.Random(seed)
     board_in, board_out = proc.stdin, proc.stdout
+    damage_on = threading.Event()
 
     def to_host() -> None:
         with contextlib.suppress(OSError):
             while chunk := os.read(board_out.fileno(), 4096):
-                os.write(master, damage(chunk, rng, p_damage))
+                os.write(master, damage(chunk, rng, p_damage) if damage_on.is_set() else chunk)
 
     def to_board() -> None:
         with contextlib.suppress(OSError, ValueError):
@@ -119,7 +147,8 @@ def serial_board(n_samples: int, p_damage: float, seed: int = 7) -> Iterator[tup
         t.start()
     stderr: list[str] = []
     try:
-        yield os.ttyname(slave), stderr
+        await _said_hello(radio, proc)  # its clock runs from here
+        yield SerialBoard(os.ttyname(slave), radio, stderr, damage_on)
     finally:
         proc.kill()
         stderr.append(proc.stderr.read().decode())
@@ -128,44 +157,62 @@ def serial_board(n_samples: int, p_damage: float, seed: int = 7) -> Iterator[tup
         os.close(slave)
         for t in threads:
             t.join(2.0)
+        await radio.close()
         assert "Traceback" not in stderr[-1], stderr[-1]
 
 
-async def collect(session: Session, n: int, timeout_s: float) -> list[SampleBlock]:
-    blocks: list[SampleBlock] = []
+async def _said_hello(radio: VirtualRadio, proc: subprocess.Popen[bytes]) -> None:
+    """Until the board's radio said hello (it registers no GATT service: no
+    ``wait_for_board``); 15 s of wall time at the most, for a board that fails to start."""
+    for _ in range(300):
+        if any(b.address for b in radio.boards) or proc.poll() is not None:
+            return
+        await asyncio.sleep(0.05)
 
-    async def run() -> None:
-        async for block in session.samples():
+
+async def collect(
+    session: Session, radio: VirtualRadio, n: int, within_s: float
+) -> list[SampleBlock]:
+    """The blocks until sample ``n - 1`` arrived, or until ``within_s`` more seconds of the
+    board's simulated time passed."""
+    blocks: list[SampleBlock] = []
+    t_end = radio.clock_s() + within_s
+    while radio.clock_s() < t_end:
+        try:
+            block = await session.receive(0.05)
+        except SessionClosed:
+            break
+        if block is not None:
             blocks.append(block)
             if block.seq[-1] + 1 >= n:
-                return
-
-    with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(run(), timeout_s)
+                break
     return blocks
 
 
 @pytest.mark.parametrize("p_damage", [0.0, 2e-4])
 async def test_serial_stream_survives_byte_damage(p_damage: float) -> None:
-    n = 3000  # 30 s of 100 Hz samples, 3 s of wall time
-    with serial_board(n, p_damage) as (port, stderr):
-        transport = SerialTransport(port)
-        async with Session(transport, command_timeout_s=1.0) as session:
+    n = 3000  # 30 s of 100 Hz samples on the board's clock, 3 s of wall time at the least
+    async with serial_board(n, p_damage) as board:
+        transport = SerialTransport(board.port)
+        session = Session(transport, command_timeout_s=1.0, now_s=board.radio.clock_s)
+        async with session:
             assert transport._serial is not None
             transport._serial.write(b"garbage\x00")  # REPL noise before the first frame
             await session.command(Command.START)
-            blocks = await collect(session, n, 20.0)
+            board.damage_on.set()  # from here on (its answer arrived whole)
+            blocks = await collect(session, board.radio, n, 120.0)
+            assert board.radio.clock_s() >= 29.9  # the board's own clock: 3000 samples, 10 ms apart
     seqs = [int(s) for b in blocks for s in b.seq]
     assert seqs == list(range(n))
     angles = [int(a) for b in blocks for a in b.angles_cdeg[:, 0]]
     assert angles == [s % 30000 for s in seqs]
-    assert session.stats.lost == 0
+    assert session.stats.lost == 0 and session.losses == []
     damaged = transport.deframer.crc_errors + transport.deframer.framing_errors
     if p_damage:
         assert damaged > 0 and session.stats.resends > 0  # damaged frames were asked again
     else:
         assert damaged == 0
-    summary = next(line for line in stderr[-1].splitlines() if line.startswith("SUMMARY"))
+    summary = next(line for line in board.stderr[-1].splitlines() if line.startswith("SUMMARY"))
     assert int(summary.split()[1]) == n
     assert int(summary.split()[3]) >= 1  # the board resynchronised after the garbage
 
