@@ -50,7 +50,8 @@ CASES: list[tuple[str, str, float]] = [
     ("gait.md", r"the largest sample from ([\d.]+) s before", _default(WALK, "before_s")),
     ("gait.md", r"somewhere from ([\d.]+) s before", _default(WALK, "side_lag_s")),
     ("gait.md", r"largest over the last ([\d.]+) running step", _default(WALK, "before_steps")),
-    ("gait.md", r"the weight is ([\d.]+) instead of", _default(WALK, "irregular_memory")),
+    ("gait.md", r"μ = ([\d.]+) after a regular interval", _default(WALK, "side_memory")),
+    ("gait.md", r"\*\*([\d.]+)\*\*\s+after an interval off", _default(WALK, "irregular_memory")),
     ("gait.md", r"own impact test\) is at least ([\d.]+)", _default(WALK, "walk_impact")),
     # the impact envelope: a 0.2 Hz first-order low-pass, documented as its time constant
     ("gait.md", r"τ = 1/\(2π · 0.2 Hz\) ≈ ([\d.]+) s", round(1.0 / (2.0 * math.pi * 0.2), 1)),
