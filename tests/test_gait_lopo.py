@@ -41,7 +41,6 @@ def test_lopo_scores_the_analysis_detector_and_holds_the_participant_out(shared_
     assert grid.choose({ipol_09, ipol_17}, "timing", default=BAD) == BAD
 
 
-
 def test_the_sides_where_sure_leave_out_only_the_flagged_contacts():
     """``gait_accuracy.score_contacts`` keeps every matched contact in the main left/right figure
     and scores, beside it, the contacts whose side is not flagged uncertain (|side score| below
