@@ -33,6 +33,7 @@ from hipsense import paths
 from hipsense.analysis.walk import SIDE_CERTAIN_SCORE, analyse_walk
 from hipsense.detectors.walk.contacts import Contact
 from hipsense.detectors.walk.scoring import (
+    MISS_KINDS,
     ContactTally,
     ReferenceRecording,
     benchmark_folders,
@@ -59,10 +60,8 @@ class Score:
     refused: list[str] = field(default_factory=list)  # no walking found (plausibility gate)
 
     def add(self, other: Score) -> None:
-        for t, o in ((self.tally, other.tally), (self.edge, other.edge)):
-            t.tp, t.fp, t.fn = t.tp + o.tp, t.fp + o.fp, t.fn + o.fn
-            t.fp_in_untimed_gaps += o.fp_in_untimed_gaps
-            t.errors_s += o.errors_s
+        self.tally.merge(other.tally)
+        self.edge.merge(other.edge)
         self.side_ok += other.side_ok
         self.side_ok_no_axes += other.side_ok_no_axes
         self.sure += other.sure
@@ -193,12 +192,26 @@ def main() -> None:
         f"\nPlausibility gate: {n_recordings - len(refused)} of {n_recordings} recordings found "
         "walking" + (f"; refused: {', '.join(refused)}" if refused else "")
     )
+    print("\nMissed reference contacts (strict window) by where they are:")
+    for name, s in sets.items():
+        print(f"- {name}: {_misses(s.tally)}")
+    for set_name, group in people.items():
+        for name, s in group.items():
+            print(f"- {set_name} {name}: {_misses(s.tally)}")
     lat = 1000 * np.array(all_latency)
     print(f"\nEmitted after the reference contact (pooled): {_delays(lat)}")
     print("Per participant: " + "; ".join(
         f"{set_name} {name} {_delays(1000 * np.array(s.latency_s))}"
         for set_name, group in people.items() for name, s in group.items()
     ))  # fmt: skip
+
+
+def _misses(t: ContactTally) -> str:
+    """The missed contacts by kind (``MISS_KINDS``), and how far outside the edge ones were."""
+    kinds = ", ".join(f"{t.misses[k]} {k}" for k in MISS_KINDS if t.misses[k])
+    off = 1000 * np.abs(t.edge_offsets_s)
+    edge = f" (just outside by {off.min():.0f}–{off.max():.0f} ms)" if off.size else ""
+    return f"{t.fn} missed: {kinds or 'none'}{edge}"
 
 
 def _delays(lat_ms: npt.NDArray[np.float64]) -> str:

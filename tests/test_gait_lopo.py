@@ -8,6 +8,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from gait_lopo import Grid, prepare  # pyright: ignore[reportMissingImports]
 from hipsense.detectors.walk.scoring import reference_recordings
@@ -34,6 +36,9 @@ def test_lopo_scores_the_analysis_detector_and_holds_the_participant_out(shared_
     assert grid.choose({ipol_09}, "f1", default=BAD) == GOOD
     # nothing left to choose on (both held out): every value ties and the default is kept
     assert grid.choose({ipol_09, ipol_17}, "f1", default=BAD) == BAD
+    # the dating is chosen by the timing error of the matched contacts, edges included
+    assert grid.choose({ipol_09}, "timing", default=BAD) == GOOD
+    assert grid.choose({ipol_09, ipol_17}, "timing", default=BAD) == BAD
 
 
 def test_the_sides_where_sure_leave_out_only_the_flagged_contacts():
@@ -62,3 +67,26 @@ def test_the_sides_where_sure_leave_out_only_the_flagged_contacts():
     assert s.sure == 3 and s.side_ok_sure == 2  # the weak ones left out of the second
     assert s.sides_sure == 2 / 3 and abs(s.unsure_share - 0.4) < 1e-12
     assert s.sure_cell() == "0.667 (40 %)"
+
+
+def test_the_timing_figure_chooses_the_dating_with_the_least_error_edges_included(
+    shared_benchmarks,
+):
+    """Strict F1 rewards dating every contact later or earlier by what that does at a sequence's
+    edges (a first contact early or a last one late is outside the window); the timing figure
+    is the mean absolute error over the contacts matched edge-tolerantly, edges included."""
+    refs = [
+        r
+        for r in reference_recordings(shared_benchmarks / "gait-ipol")
+        if r.participant in ("IPOL_09", "IPOL_17") and r.name == "Trial1"
+    ]
+    recs = [prepare(r) for r in refs]
+    settings = [(("delay_s", d),) for d in (0.05, 0.08, 0.11)]
+    grid = Grid(recs, settings)
+    pooled = {s: grid.training(s, set()) for s in settings}
+    for p in pooled.values():
+        assert len(p.edge.errors_s) == p.edge.tp >= p.tally.tp  # the edge contacts too
+    errors = {s: float(np.mean(np.abs(p.edge.errors_s))) for s, p in pooled.items()}
+    best = min(settings, key=lambda s: errors[s])
+    assert max(errors.values()) > 2 * errors[best]  # the grid spans a real difference
+    assert grid.choose(set(), "timing", default=settings[0]) == best

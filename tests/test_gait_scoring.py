@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from hipsense.detectors.walk.scoring import TOLERANCE_S, ContactTally, match_contacts
-from hypothesis import given
+from hipsense.detectors.walk.scoring import MISS_KINDS, TOLERANCE_S, ContactTally, match_contacts
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 times = st.lists(st.floats(0.0, 20.0, allow_nan=False), max_size=25).map(sorted)
@@ -24,6 +24,7 @@ def _max_matching(det: list[float], ref: list[float], tol: float) -> int:
     return n
 
 
+@settings(deadline=None)  # the first call imports scipy: 0.8 s on a loaded machine
 @given(times, times)
 def test_matching_is_one_to_one_within_tolerance_and_maximal(det, ref):
     pairs = match_contacts(det, ref)
@@ -64,3 +65,41 @@ def test_false_detections_in_an_untimed_gap_are_counted_apart():
     assert (tally.tp, tally.fp, tally.fp_in_untimed_gaps) == (4, 2, 1)
     assert tally.f1 == 2 * (4 / 6) * 1.0 / (4 / 6 + 1.0)
     assert tally.f1_without_untimed_gaps == 2 * 0.8 * 1.0 / 1.8
+
+
+def test_misses_are_sorted_into_window_edges_and_contacts_not_detected():
+    ic, gs = _reference()
+    # first contact found 20 ms early (before the sequence), 2.0 not found, last 50 ms late
+    tally = ContactTally()
+    tally.add([0.98, 1.5, 3.05], ic, gs)
+    assert (tally.tp, tally.fn) == (1, 3)
+    assert tally.misses == {MISS_KINDS[0]: 1, MISS_KINDS[1]: 1, "inside, not detected": 1}
+    assert np.allclose(sorted(tally.edge_offsets_s), [-0.02, 0.05])
+    # nothing near the first or the last contact: the detector's own misses
+    none = ContactTally()
+    none.add([1.5, 2.0, 3.4], ic, gs)  # 3.4 is 0.4 s after the last contact: too far
+    assert none.misses == {"first, not detected": 1, "last, not detected": 1}
+    assert none.edge_offsets_s == []
+    # edge-tolerant scoring matches the edge ones, so it sorts no misses
+    edge = ContactTally()
+    edge.add([0.98, 1.5, 3.05], ic, gs, edge_tolerant=True)
+    assert (edge.fn, sum(edge.misses.values())) == (1, 0)
+    # merged tallies keep the kinds
+    tally.merge(none)
+    assert tally.misses[MISS_KINDS[0]] == 1
+    assert tally.misses["last, not detected"] == 1
+    assert tally.fn == 5
+
+
+def test_a_contact_dated_on_the_edge_sample_is_scored_on_the_sample_grid():
+    """A contact dated ``t_peak - delay`` lands a rounding error (1e-15 s) before the sample it
+    names: on the first contact's sample it is inside the sequence, on the sample after the last
+    contact (the window's exclusive end) outside."""
+    ic = pd.DataFrame({"gs_id": 0, "step_id": [0, 1, 2], "time_s": [5.19, 5.7, 6.22]})
+    gs = pd.DataFrame({"gs_id": [0], "start_s": [5.19], "end_s": [6.23]})
+    first = 5.27 - 0.08  # 5.1899999999999995 (IPOL_13 Trial6's first contact)
+    after_last = 6.31 - 0.08  # the sample after the last contact: 6.2299999999999995
+    assert first < 5.19 and after_last < 6.23
+    tally = ContactTally()
+    assert tally.add([first, 5.7, after_last], ic, gs) == [(0, 0), (1, 1)]
+    assert tally.misses == {MISS_KINDS[1]: 1}

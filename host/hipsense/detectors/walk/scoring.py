@@ -10,14 +10,19 @@ come from without changing the headline figure:
 - untimed gaps: a false detection between two reference contacts whose ``step_id`` skips lies
   where the reference system gave no time for a contact, so it may be a real one.
 
+Each missed reference contact is also sorted by where it is (:data:`MISS_KINDS`): a sequence's
+first or last contact that a detection just outside the sequence would match (the window's edge,
+not the detector, lost it), or one with no detection to match at all.
+
 Only numpy, pandas and scipy: the mobgap comparison scripts import it from their own venv.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +31,19 @@ if TYPE_CHECKING:  # pandas and scipy load at first use: the detectors import fa
     import pandas as pd
 
 TOLERANCE_S = 0.25
+
+MISS_KINDS = (
+    "first, detected just before the sequence",
+    "last, detected just after the sequence",
+    "first, not detected",
+    "last, not detected",
+    "inside, not detected",
+)
+"""Where a missed reference contact is (``ContactTally.misses``): a sequence starts at its first
+contact and ends one sample after its last (the benchmark layout), so a detection of the first
+contact a few ms early, or of the last one at or after the end, falls outside the window and the
+contact counts as missed; "not detected": no detection, inside or up to the tolerance outside,
+matches it."""
 
 
 def match_contacts(
@@ -56,6 +74,18 @@ class ContactTally:
     fn: int = 0
     fp_in_untimed_gaps: int = 0
     errors_s: list[float] = field(default_factory=list)
+    misses: Counter[str] = field(default_factory=Counter[str])
+    """The missed reference contacts by kind (:data:`MISS_KINDS`; strict scoring only)."""
+    edge_offsets_s: list[float] = field(default_factory=list)
+    """Detection − reference time of the edge misses (detected just outside the sequence)."""
+
+    def merge(self, other: ContactTally) -> None:
+        """Add ``other``'s counts to these."""
+        self.tp, self.fp, self.fn = self.tp + other.tp, self.fp + other.fp, self.fn + other.fn
+        self.fp_in_untimed_gaps += other.fp_in_untimed_gaps
+        self.errors_s += other.errors_s
+        self.misses.update(other.misses)
+        self.edge_offsets_s += other.edge_offsets_s
 
     @property
     def precision(self) -> float:
@@ -93,25 +123,59 @@ class ContactTally:
         gs_id = ic_ref["gs_id"].to_numpy()
         for g in gs_ref.to_dict("records"):
             start, end = float(g["start_s"]), float(g["end_s"])
-            near = np.flatnonzero((det >= start - margin) & (det < end + margin))
+            near = np.flatnonzero(_within(det, start - margin, end + margin))
             ref_pos = np.flatnonzero(gs_id == g["gs_id"])
             ref = ic_ref.iloc[ref_pos]
             ref_t = ref["time_s"].to_numpy(dtype=np.float64)
             step_id = ref["step_id"].to_numpy()
             found = match_contacts(det[near], ref_t, tolerance_s)
             hit = {i for i, _ in found}
+            if not edge_tolerant:
+                self._sort_misses(det, ref_t, start, end, {j for _, j in found}, tolerance_s)
             self.tp += len(found)
             self.fn += len(ref_t) - len(found)
             pairs += [(int(near[i]), int(ref_pos[j])) for i, j in found]
             self.errors_s += [float(det[near[i]] - ref_t[j]) for i, j in found]
             for i, k in enumerate(near):
-                if i in hit or not start <= det[k] < end:
+                if i in hit or not _within(det[k], start, end):
                     continue
                 self.fp += 1
                 after = int(np.searchsorted(ref_t, det[k]))
                 if 0 < after < len(ref_t) and step_id[after] - step_id[after - 1] > 1:
                     self.fp_in_untimed_gaps += 1
         return pairs
+
+    def _sort_misses(
+        self,
+        det: npt.NDArray[np.float64],
+        ref_t: npt.NDArray[np.float64],
+        start: float,
+        end: float,
+        matched: set[int],
+        tolerance_s: float,
+    ) -> None:
+        """Sort one sequence's missed reference contacts (``matched``: those matched inside)."""
+        around = np.flatnonzero(_within(det, start - tolerance_s, end + tolerance_s))
+        pairs = match_contacts(det[around], ref_t, tolerance_s)
+        wide = {j: float(det[around[i]]) for i, j in pairs}
+        for j in sorted(set(range(len(ref_t))) - matched):
+            t = wide.get(j)
+            if t is not None and not _within(t, start, end):  # the window's edge lost it
+                self.misses[MISS_KINDS[0] if t < start else MISS_KINDS[1]] += 1
+                self.edge_offsets_s.append(t - float(ref_t[j]))
+            else:
+                where = "first" if j == 0 else "last" if j == len(ref_t) - 1 else "inside"
+                self.misses[f"{where}, not detected"] += 1
+
+
+SAME_SAMPLE_S = 1e-6
+"""Times closer than this are the same sample: a contact dated ``t_peak - delay`` can land a
+rounding error (1e-15 s) before the sample it names."""
+
+
+def _within(t: Any, start: float, end: float) -> Any:
+    """``start <= t < end`` on the sample grid (elementwise for an array)."""
+    return (t >= start - SAME_SAMPLE_S) & (t < end - SAME_SAMPLE_S)
 
 
 def _f1(precision: float, recall: float) -> float:
