@@ -14,6 +14,7 @@ import pytest
 from hipsense.detectors.balance import metrics as balance_metrics
 from hipsense.detectors.bridge import compare as bridge_compare
 from hipsense.detectors.walk.contacts import ContactDetector
+from hipsense.detectors.walk.tracker import LIVE_CONTACTS
 from hipsense.link.session import MAX_HOLD_S, RESEND_ATTEMPTS, RESEND_TIMEOUT_S
 from hipsense.orchestrate.stream import GIVE_UP_S, MAX_SILENCE_S
 from hipsense.recording import limits as recording_limits
@@ -52,6 +53,7 @@ CASES: list[tuple[str, str, float]] = [
     ("gait.md", r"largest over the last ([\d.]+) running step", _default(WALK, "before_steps")),
     ("gait.md", r"μ = ([\d.]+) after a regular interval", _default(WALK, "side_memory")),
     ("gait.md", r"\*\*([\d.]+)\*\*\s+after an interval off", _default(WALK, "irregular_memory")),
+    ("gait.md", r"last `LIVE_CONTACTS` \((\d+)\)", LIVE_CONTACTS),
     ("gait.md", r"own impact test\) is at least ([\d.]+)", _default(WALK, "walk_impact")),
     # the impact envelope: a 0.2 Hz first-order low-pass, documented as its time constant
     ("gait.md", r"τ = 1/\(2π · 0.2 Hz\) ≈ ([\d.]+) s", round(1.0 / (2.0 * math.pi * 0.2), 1)),
