@@ -108,9 +108,10 @@ def support_seen(hip_drop_deg: float, twist_deg: float) -> str | None:
 NOISE_DROP_DEG = 0.35
 """Spread of one rep's mean drop about its set's (the simulated population: 0.11° RMS, 95th
 percentile 0.23°, up to 0.75° on a shaking weak side; taken wider so a shaking set still fits)."""
-NOISE_TWIST_DEG = 0.7
-"""Spread of one rep's twist about its set's (the population: 0.70° RMS: gyroscope drift over
-the rep)."""
+NOISE_TWIST_DEG = 1.0
+"""Spread of one rep's twist about its set's (gyroscope drift over the rep). The population's
+twist departs from its set's median by 0.25° (median), 1.0° (90th percentile), 2.1° (99th),
+up to 4.2°: heavy tails, taken wide so one stray twist does not make a set of its own."""
 NOISE_LIFT_FRAC = 0.03
 """Spread of one rep's lift about its set's, as a fraction of it (the population: 0.7 % RMS,
 up to 3 %): reps on one support reach the same height, so a rep on another support stands out."""
