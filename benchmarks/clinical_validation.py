@@ -7,8 +7,11 @@ recording (IMU, mounting, the protocol asked for). Reported per stratum:
 - stance: lift-off and final touch-down within 100 ms, stance leg, free-side drop within 1°,
   per sway decile, placement and protocol kept/not kept; for symmetric people the left − right
   difference of every sway metric (mean and 95 % CI);
-- bridge: reps counted exactly, supporting leg of each rep, weaker side named right where the
-  simulated sag difference exceeds 3° and never named for symmetric people, per deviation.
+- bridge: reps counted exactly, supporting leg of each rep (the leg reported, scored whether
+  the sensor determined it or the protocol's was kept: a rep "not determined by the sensor"
+  counts right only when the protocol's leg was right), the share of reps whose leg the sensor
+  determined and how many of those are wrong, weaker side named right where the simulated sag
+  difference exceeds 3° and never named for symmetric people, per deviation.
 
 Run: ``nice .venv/bin/python benchmarks/clinical_validation.py [--people 200] [--seed 0]
 [--test balance|bridge]``; prints the markdown tables of docs/validation.md.
@@ -90,6 +93,10 @@ def bridge_records(people: Sequence[Person]) -> list[dict[str, Any]]:
         got = doc["reps"]
         exact = len(got) == len(truth)
         legs = [g["support_side"] == t["support_side"] for g, t in zip(got, truth, strict=False)]
+        # reps whose leg the analysis says the sensor determined (not the protocol's, kept)
+        determined = [
+            "not determined" not in g["support_source"] for g in got
+        ] if exact else [False] * len(truth)  # fmt: skip
         # a single-leg rep the sensor can tell: the free side sinks or the pelvis twists
         visible = [
             t["support_side"] == "both"
@@ -107,6 +114,8 @@ def bridge_records(people: Sequence[Person]) -> list[dict[str, Any]]:
             "legs_right": sum(legs) if exact else 0, "legs": len(truth),
             "vis_right": sum(ok for ok, v in zip(legs, visible, strict=False) if v) if exact
             else 0, "vis": sum(visible),
+            "determined": sum(determined),
+            "determined_wrong": sum(d and not ok for d, ok in zip(determined, legs, strict=False)),
             "weak_case": ("beyond" if weak and diff >= BEYOND_DEG else
                           "none" if not weak else "grey") if singles else "n/a",
             "weak_ok": named == (weak or None),
@@ -166,8 +175,8 @@ def bridge_tables(recs: list[dict[str, Any]]) -> list[str]:
     rows = [
         "| stratum | people | reps exact | supporting leg, every rep | supporting leg, reps "
         "with a sag ≥ 1.5° or twist ≥ 2° (or double-leg) | weaker side named right (difference "
-        "≥ 3°) | none named (symmetric) |",
-        "|---|---|---|---|---|---|---|",
+        "≥ 3°) | none named (symmetric) | leg determined by the sensor | of which wrong |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in recs:
@@ -179,8 +188,10 @@ def bridge_tables(recs: list[dict[str, Any]]) -> list[str]:
         beyond = [r["weak_ok"] for r in g if r["weak_case"] == "beyond"]
         none = [r["weak_ok"] for r in g if r["weak_case"] == "none"]
         vis = sum(r["vis_right"] for r in g), sum(r["vis"] for r in g)
+        det = sum(r["determined"] for r in g)
         rows.append(f"| {name} | {len(g)} | {_pct([r['exact'] for r in g])} | {_frac(*legs)} | "
-                    f"{_frac(*vis)} | {_pct(beyond)} | {_pct(none)} |")  # fmt: skip
+                    f"{_frac(*vis)} | {_pct(beyond)} | {_pct(none)} | {_frac(det, legs[1])} | "
+                    f"{sum(r['determined_wrong'] for r in g)} |")  # fmt: skip
     return rows
 
 

@@ -58,3 +58,28 @@ def test_analyze_and_report_commands_dispatch_to_the_bridge_analysis(tmp_path: P
     )
     assert rep.returncode == 0, rep.stderr
     assert (tmp_path / "b_report.html").exists() and (tmp_path / "b_report.pdf").exists()
+
+
+def test_live_view_reads_a_level_rep_with_its_session() -> None:
+    """Issue 15: the live view read each rep alone, so a level rep of a set done out of order
+    showed "the sensor cannot tell (protocol: right)" where the analysis reads the left leg
+    from the session; it now shows the analysis's reading, and a level session says that the
+    sensor could not tell."""
+    import asyncio
+
+    from hipsense.cli.bridge import _BridgeView
+    from hipsense.detectors.bridge.metrics import RepMeasure
+
+    def rep(drop: float, twist: float) -> RepMeasure:
+        return RepMeasure(0.0, 1.0, 4.0, 5.0, 18.0, drop, twist, 0.5)
+
+    view = _BridgeView(None, ["left", "right"], 3, 5.0, asyncio.Event())  # type: ignore[arg-type]
+    view.bridge.detector.reps_ = [rep(-2.0, 1.5)] * 3 + [rep(0.4, -0.4)] * 3
+    text = view.support_text(5, view.bridge.detector.reps_[5])
+    assert text == "left by the sensor, but the protocol asked for right: reported as left"
+    assert view.support_text(0, view.bridge.detector.reps_[0]).startswith("right by the sensor")
+    level = _BridgeView(None, ["left", "right"], 2, 5.0, asyncio.Event())  # type: ignore[arg-type]
+    level.bridge.detector.reps_ = [rep(0.05, 0.1), rep(-0.05, 0.0), rep(0.0, 0.05)]
+    assert level.support_text(2, level.bridge.detector.reps_[2]) == (
+        "not determined by the sensor (pelvis level): the protocol's right"
+    )

@@ -3,12 +3,12 @@
 ``analyse_bridge(recording, *, sets=None, axes=None)`` is registered as the ``bridge`` analyser of
 :mod:`hipsense.analysis`; the JSON document is described in docs/clinical-tests.md. ``sets``
 lists the supporting side of each set in order (``both`` = double-leg, ``left``, ``right``).
-The supporting leg of each rep is the sensor's (the free side sinks or the pelvis twists
-towards it, :func:`hipsense.detectors.bridge.compare.support_seen`) and is checked against the
-protocol; a nearly level rep where the protocol asked for a single-leg one takes the side
-its small sink points at (:func:`~hipsense.detectors.bridge.compare.support_hint`), only a
-level rep takes the protocol's side (said in the warnings), and every disagreement is
-reported, never silently overruled.
+The supporting leg of each rep is read from the sensor over the whole session
+(:func:`hipsense.detectors.bridge.compare.assign_supports`: the free side sinks or the pelvis
+twists towards it, and a set's reps share their drop, twist and lift, whatever order the sets
+were done in) and checked against the protocol; a rep the sensor cannot place (a level pelvis
+whose sets cannot be told apart) keeps the protocol's side and is flagged as not determined,
+and every disagreement is reported, never silently overruled.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from hipsense.conventions import SIDES
 from hipsense.detectors.bridge.compare import (
     assign_supports,
     compare_sides,
-    support_hint,
     support_seen,
 )
 from hipsense.detectors.bridge.events import BridgeDetector
@@ -239,8 +238,13 @@ def analyse_bridge(
         )
     set_list = protocol_sets(recording, sets)
     seen = [support_seen(r.hip_drop_deg, r.twist_deg) for r in det.reps_]
-    hints = [support_hint(r.hip_drop_deg, r.twist_deg) for r in det.reps_]
-    supports, sources, warnings = assign_supports(seen, set_list, protocol_reps(recording), hints)
+    supports, sources, warnings = assign_supports(
+        [r.hip_drop_deg for r in det.reps_],
+        [r.twist_deg for r in det.reps_],
+        [r.lift_deg for r in det.reps_],
+        set_list,
+        protocol_reps(recording),
+    )
     reps = [
         {**rep_json(r, side), "support_seen": s, "support_source": src}
         for r, side, s, src in zip(det.reps_, supports, seen, sources, strict=True)

@@ -55,6 +55,8 @@ class _BridgeView:
         self.t_drawn = 0.0
         self.cues = cues
         self.phase: tuple[str, int] | None = None
+        self._read: tuple[int, list[str], list[str]] | None = None
+        """The session's reading of the supporting legs: (reps read, sides, sources)."""
 
     def __call__(self, block: SampleBlock, session: Session) -> None:
         self.bridge(block, session)
@@ -120,16 +122,24 @@ class _BridgeView:
         return table
 
     def support_text(self, k: int, rep: Any) -> str:
-        """The last rep's supporting leg as the sensor saw it, against the protocol's."""
-        from hipsense.detectors.bridge.compare import support_seen
+        """Rep ``k``'s supporting leg as the sensor reads the session so far (the analysis's
+        reading: a set's reps share their drop, twist and lift), against the protocol's."""
+        from hipsense.detectors.bridge.compare import assign_supports
 
-        seen = support_seen(rep.hip_drop_deg, rep.twist_deg)
+        reps = self.bridge.detector.reps_[: k + 1]
+        if self._read is None or self._read[0] != len(reps):
+            sides, sources, _ = assign_supports(
+                [r.hip_drop_deg for r in reps], [r.twist_deg for r in reps],
+                [r.lift_deg for r in reps], self.sets, self.reps,
+            )  # fmt: skip
+            self._read = (len(reps), sides, sources)
+        side, source = self._read[1][k], self._read[2][k]
         asked = self.sets[min(k // self.reps, len(self.sets) - 1)]
-        if seen is None:
-            return f"level: the sensor cannot tell (protocol: {asked})"
-        if seen != asked:
-            return f"{seen} by the sensor, but the protocol asked for {asked}: reported as {seen}"
-        return f"{seen} (as asked)"
+        if "not determined" in source:
+            return f"not determined by the sensor (pelvis level): the protocol's {asked}"
+        if side != asked:
+            return f"{side} by the sensor, but the protocol asked for {asked}: reported as {side}"
+        return f"{side} (as asked)"
 
 
 def _default_scenario(sets: list[str]) -> str:

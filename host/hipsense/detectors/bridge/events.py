@@ -27,10 +27,13 @@ class BridgeDetector(Algorithm):
     quiet_dps: motion level below which the body counts as resting.
     rest_min_s: still supine time needed to set the frame.
     supine_cos: |cos| between up and the pelvis's anterior axis needed to count as supine.
-    rep_on_deg: a rise of the lift by this within 1 s starts a rep; rep_off_deg: the rep ends
-        when the lift is back within this of the rest level before it (the filter's slow
-        drift between reps does not accumulate).
+    rep_on_deg: a rise of the lift by this within ``rise_window_s`` starts a rep.
+    rep_off_deg: the rep ends when the lift is back within this of the rest level before it
+        (the filter's slow drift between reps does not accumulate).
     min_peak_deg: a rep must rise at least this far above its rest level to count.
+    rise_window_s: the window of the rise that starts a rep. 2 s: a slow low lift (7–8° over
+        2.7 s, a weak side's single-leg rep) rises only ≈ 4° in its steepest second and was
+        missed with 1 s; the slowest lift assumed (3 s) rises ≈ 90 % of its height in 2 s.
     count_tau_s: the lift that starts and ends reps is low-passed by two one-pole stages of
         this time constant (corner ≈ 1 Hz). The lift comes from the accelerometer, so a
         shaking hold (a weak side's 0.3–4 Hz tremor, ≈ 1 m/s² at the belt) swings it by ±5–8°
@@ -48,6 +51,7 @@ class BridgeDetector(Algorithm):
         rep_off_deg: float = 2.5,
         min_peak_deg: float = 6.0,
         count_tau_s: float = 0.16,
+        rise_window_s: float = 2.0,
     ) -> None:
         self.mounting_wxyz = tuple(mounting_wxyz)
         self.quiet_dps = quiet_dps
@@ -57,6 +61,7 @@ class BridgeDetector(Algorithm):
         self.rep_off_deg = rep_off_deg
         self.min_peak_deg = min_peak_deg
         self.count_tau_s = count_tau_s
+        self.rise_window_s = rise_window_s
         self._lp: tuple[float, float, float] | None = None  # (t, stage 1, stage 2) of the lift
         self.frame_: LyingFrame | None = None
         self.rest_t_s_: float | None = None
@@ -131,9 +136,9 @@ class BridgeDetector(Algorithm):
         sample = [*sample, level]  # column 9: the smoothed lift (measure_rep reads 0-8)
         if self.state_ == "ready":
             self._pre.append(sample)
-            while self._pre and self._pre[0][0] < t - 2.0:
+            while self._pre and self._pre[0][0] < t - max(2.0, self.rise_window_s):
                 self._pre.popleft()
-            recent = [p[9] for p in self._pre if p[0] >= t - 1.0]
+            recent = [p[9] for p in self._pre if p[0] >= t - self.rise_window_s]
             if level - min(recent) > self.rep_on_deg:
                 self.state_ = "up"
                 self._buf = list(self._pre)
