@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hipsense.analysis import analyse
+from hipsense.detectors.bridge import compare as bridge_compare
 from hipsense.motion.errors import PostureError, WrongTestError
 from hipsense.report import write_report
 from hipsense.sim.scenarios import simulate
@@ -198,3 +201,25 @@ def test_a_shaking_hold_is_one_rep() -> None:
     # the weak side's shake really is there: its holds swing the obliquity several degrees
     weak = [x for x in doc["reps"] if x["support_side"] == "right"]
     assert min(x["hold_drop_range_deg"] for x in weak) > 4.0
+
+
+@given(st.lists(st.sampled_from(["both", "left", "right"]), min_size=1, max_size=7))
+def test_the_count_of_set_orders_is_the_number_of_distinct_orders(protocol: list[str]) -> None:
+    assert bridge_compare._distinct_orders(protocol) == len(set(itertools.permutations(protocol)))
+
+
+@pytest.mark.parametrize("sets, reps", [(10, 10), (20, 10)])
+def test_a_long_protocol_is_read_from_a_bounded_number_of_plans(sets: int, reps: int) -> None:
+    # many sets must neither list every order (sets! of them) nor every set's departure (5**sets)
+    protocol = ["left", "right"] * (sets // 2)
+    n = sets * reps
+    plans = sum(1 for _ in itertools.islice(bridge_compare._plans(protocol, n, reps), 10**6))
+    assert plans < 10**5
+    sides, _, _ = bridge_compare.assign_supports(
+        [2.5 if s == "left" else -2.5 for s in protocol for _ in range(reps)],
+        [1.5 if s == "left" else -1.5 for s in protocol for _ in range(reps)],
+        [20.0] * n,
+        protocol,
+        reps,
+    )
+    assert sides == [s for s in protocol for _ in range(reps)]
