@@ -190,7 +190,7 @@ def test_patients_commands_and_export(four_visits: Path, tmp_path: Path) -> None
     store = ["--store", str(four_visits)]
     runner = CliRunner()
     assert (
-        "P1\tborn 1961\t4 session(s)\tlast visit 2026-11-23"
+        "P1\tborn 1961\t4 sessions\tlast visit 2026-11-23"
         in runner.invoke(cli, ["patients", "list", *store]).output
     )
     res = runner.invoke(cli, ["patients", "add", "P1", *store])
@@ -283,7 +283,7 @@ def test_reading_a_missing_store_creates_nothing(
     assert list(tmp_path.iterdir()) == []
     res = runner.invoke(cli, ["patients", "add", "P1"])  # adding creates it
     assert res.exit_code == 0 and (tmp_path / "missing" / "store.sqlite").is_file()
-    assert "P1\tborn —\t0 session(s)" in runner.invoke(cli, ["patients", "list"]).output
+    assert "P1\tborn —\t0 sessions" in runner.invoke(cli, ["patients", "list"]).output
 
 
 @settings(max_examples=60, deadline=None)
