@@ -47,14 +47,15 @@ def check_patient(patient_id: str | None, store_path: Path | None) -> Patient | 
     if patient_id is None:
         return None
     from hipsense.store import StoreError, StoreMissing, open_store
+    from hipsense.store.db import add_hint
 
     try:
         with open_store(store_path, create=False) as store:
             return store.patient(patient_id)
     except StoreMissing as exc:
         raise StoreError(
-            f"no patient {patient_id!r}: there is no session store at {exc.path} yet: add the "
-            f"patient with `hipsense patients add {patient_id}`"
+            f"no patient {patient_id!r}: there is no session store at {exc.path} yet; "
+            f"{add_hint(patient_id)}"
         ) from None
 
 
