@@ -26,6 +26,7 @@ _COMMANDS: dict[str, str] = {
     "batch": "hipsense.cli.batch:batch",
     "board": "hipsense.cli.board:board",
     "bridge": "hipsense.cli.bridge:bridge",
+    "calibrate": "hipsense.cli.calibrate:calibrate",
     "discard": "hipsense.cli.clinic:discard",
     "exercise": "hipsense.cli.exercise:exercise",
     "export": "hipsense.cli.clinic:export",
