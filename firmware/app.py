@@ -389,7 +389,7 @@ class App:
         self._seen_overflows = imu.fifo_overflows
         self._seen_i2c_errors = imu.i2c_errors
         for link in self.links:
-            link.send_error(code, "%d samples lost" % lost)
+            link.send_error(code, protocol.lost_text(lost))
 
     def _housekeeping(self, now_ms):
         brd = self.board

@@ -221,6 +221,11 @@ def pack_marker(buf, code, seq):
     return MARKER_SIZE
 
 
+def lost_text(n):
+    """The ERROR frame's text for ``n`` lost samples: "1 sample lost", "4500 samples lost"."""
+    return "%d sample%s lost" % (n, "" if n == 1 else "s")
+
+
 def pack_error(buf, code, text, limit=MAX_FRAME_SIZE):
     """ERROR frame with UTF-8 ``text`` (str or bytes), cut on a character boundary to fit
     ``buf`` and ``limit`` (the largest frame the link takes now; BLE: MTU - 3)."""

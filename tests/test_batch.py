@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from hipsense.analysis import analyse
 from hipsense.cli import main
 from hipsense.orchestrate.batch import (
     BatchError,
+    BatchInterrupted,
     _combine,
     _flat,
     _write_part,
@@ -90,22 +92,56 @@ def test_rerun_skips_done_recordings_and_redoes_changed_ones(folder: Path, tmp_p
 
 
 def test_a_stopped_batch_keeps_its_finished_recordings(folder: Path, tmp_path: Path) -> None:
-    """Ctrl-C after the first recording: the queued ones are dropped, the finished one stays
-    in the parts and the rerun analyses only the others."""
+    """Ctrl-C after the first recording: the queued ones are dropped, the finished one is in
+    the results table (as at a normal end), the error says so, and the rerun analyses only
+    the others."""
     data = copy_folder(folder, tmp_path / "in")
     out = tmp_path / "results.parquet"
 
     def ctrl_c(done: int, total: int, path: Path) -> None:
         raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(BatchInterrupted) as stopped:
         run_batch(str(data / "site" / "p*"), out, workers=1, progress=ctrl_c)
-    assert not out.exists()
-    assert len(list((tmp_path / "results.parquet.parts").glob("*.parquet"))) == 1
+    assert (stopped.value.finished, stopped.value.todo, stopped.value.exit_status) == (1, 3, 130)
+    assert f"after 1 of 3 recordings: their results are in {out}" in str(stopped.value)
+    assert "2 recordings were not analysed: run the same command again" in str(stopped.value)
+    assert pd.read_parquet(out)["recording"].nunique() == 1
+    assert not (tmp_path / "results.parquet.parts").exists()
     summary = run_batch(str(data / "site" / "p*"), out, workers=1)
     assert (summary.analysed, summary.skipped) == (2, 1)
     assert pd.read_parquet(out)["recording"].nunique() == 3
     assert not (tmp_path / "results.parquet.parts").exists()
+
+
+def test_ctrl_c_in_the_batch_command_says_what_was_kept_and_exits_130(tmp_path: Path) -> None:
+    """A user's Ctrl-C (SIGINT to the whole process group, workers included) after the first
+    recording finished: exit status 130 as every command, the message says how many finished,
+    where their results are and how to go on, and the table holds exactly those."""
+    rec = simulate("walk-normal", seed=0, duration_s=20.0).to_recording()
+    (tmp_path / "in").mkdir()
+    first = write_recording(rec, tmp_path / "in" / "p00.parquet")
+    for k in range(1, 8):
+        (tmp_path / "in" / f"p{k:02d}.parquet").write_bytes(first.read_bytes())
+    out = tmp_path / "r.parquet"
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("hipsense")), "batch", str(tmp_path / "in"),
+         "--out", str(out), "--workers", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    assert proc.stderr is not None and proc.stdout is not None
+    err = []
+    for line in proc.stderr:
+        err.append(line)
+        if line.startswith("[1/8]"):
+            os.killpg(proc.pid, signal.SIGINT)
+    assert proc.wait(timeout=120) == 130, "".join(err)
+    message = err[-1]
+    assert message.startswith("hipsense: interrupted (Ctrl-C) after ") and not proc.stdout.read()
+    finished = int(message.split(" after ")[1].split(" of ")[0])
+    assert 1 <= finished < 8 and f"their results are in {out}" in message, message
+    assert "nothing finished is lost" in message and "run the same command again" in message
+    assert pd.read_parquet(out)["recording"].nunique() == finished
 
 
 def test_local_dask_cluster_gives_the_process_results(folder: Path, tmp_path: Path) -> None:

@@ -140,7 +140,9 @@ def test_a_walk_without_height_uses_the_patients_stored_height(tmp_path: Path) -
     assert res.exit_code == 0 and "from patient" not in res.stderr
     assert json.loads(res.stdout)["pace"]["pendulum_m"] == round(0.53 * 1.60, 3)
     res = runner.invoke(cli, ["report", str(path), "--patient", "P3", *store])
-    assert res.exit_code == 0 and "height 180 cm from patient P3's record" in res.output
+    assert res.exit_code == 0 and "height 180 cm from patient P3's record" in res.stderr
+    # stdout holds only the result (the report's paths), as `analyze --json` holds only JSON
+    assert res.stdout.startswith("report: ") and res.stdout.count("\n") == 1, res.stdout
     assert "walking speed" in (tmp_path / "w_report.html").read_text(encoding="utf-8")
     stance = write_recording(
         simulate("stance-left-trendelenburg", seed=0).to_recording(), tmp_path / "s.parquet"

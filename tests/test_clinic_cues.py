@@ -3,6 +3,7 @@ terminal bell when the player fails (no audio device), nothing with --quiet."""
 
 from __future__ import annotations
 
+import itertools
 import stat
 import wave
 from pathlib import Path
@@ -99,6 +100,50 @@ def test_the_stance_view_cues_start_lift_hold_and_end_per_trial() -> None:
     first, second = rec_.cues[:4], rec_.cues[4:8]
     assert first == ["start", "lift", "hold", "end"]
     assert second[-2:] == ["hold", "end"] and "lift" in second
+
+
+def test_a_lull_in_a_steady_hold_shows_as_a_pause_never_as_an_end() -> None:
+    """Person 32 of tuning seed 11 (docs/validation.md): a steady right-leg hold lulls 6.5 s
+    in; the detector ends the trial by quiet and reopens it when the sway comes back. The live
+    view showed that end, asked for trial 2 (lift the right foot!) and sounded start, lift
+    and hold again. Now the lull is a pause: no end shown and then withdrawn, trial 2 asked
+    for only after trial 1 really ended, each cue once per trial, and the resumed hold says
+    so."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from hipsense.cli.balance import _StanceView
+    from hipsense.live.balance import LiveStance
+    from hipsense.sim.population import simulate_person, stance_people
+    from test_balance_marks import _blocks
+
+    truth, rec = simulate_person(stance_people(33, seed=11)[32])
+    first_end_s = truth.truth["trials"][0]["end_t_s"]
+    rec_ = _Recorder()
+    view = _StanceView(rec_, ["right", "left"], 30.0, asyncio.Event(), rec_)  # type: ignore[arg-type]
+    view.stance = LiveStance(rec.meta.mounting or (1.0, 0.0, 0.0, 0.0))
+    session = SimpleNamespace(markers=[])
+    shown: list[list[str]] = []
+    prompts: list[tuple[float, str]] = []
+    holding: list[str] = []
+    for block in _blocks(rec, [10]):
+        view(block, session)  # type: ignore[arg-type]
+        table = view.table()
+        rows = dict(zip(table.columns[0]._cells, table.columns[1]._cells, strict=True))
+        shown.append([t for t in str(rows["trials"]).split(", ") if t != "—"])
+        prompts.append((view.stance.t_s, view.prompt()))
+        holding.append(str(rows.get("holding", "")))
+        if view.stop.is_set():
+            break
+    assert view.stop.is_set()
+    assert any("no sway on the RIGHT leg: foot still up? keep holding" in p for _, p in prompts)
+    assert any(h.startswith("paused at 6.") for h in holding), "the lull this test is about"
+    for before, after in itertools.pairwise(shown):
+        assert after[: len(before)] == before, (before, after)  # an end shown stays shown
+    asked_2 = min(t for t, p in prompts if p.startswith("trial 2"))
+    assert asked_2 > first_end_s, (asked_2, first_end_s)
+    assert any("(resumed after a pause)" in h for h in holding)
+    assert rec_.cues == ["start", "lift", "hold", "end"] * 2 + ["end"]
 
 
 def test_the_bridge_view_cues_each_rep() -> None:

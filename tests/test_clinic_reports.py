@@ -169,7 +169,12 @@ def test_report_command_names_the_patient_from_the_store(tmp_path: Path) -> None
     html = (tmp_path / "x_report.html").read_text()
     assert "Q1 (born 1949)" in html and (tmp_path / "x_report.pdf").is_file()
     res = runner.invoke(cli, ["report", str(path), "--patient", "nobody", *store])
-    assert res.exit_code == 1 and "hipsense: " in res.output and "patients add nobody" in res.output
+    assert (
+        res.exit_code == 1
+        and "hipsense: " in res.output
+        and "patients add nobody" not in res.output
+    )
+    assert "'nobody' cannot be one: patient ids are pseudonymous codes" in res.output
 
 
 def test_exercise_figures_over_time_are_named_as_the_exercise_report_names_them(

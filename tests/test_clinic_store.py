@@ -190,7 +190,7 @@ def test_patients_commands_and_export(four_visits: Path, tmp_path: Path) -> None
     store = ["--store", str(four_visits)]
     runner = CliRunner()
     assert (
-        "P1\tborn 1961\t4 session(s)\tlast visit 2026-11-23"
+        "P1\tborn 1961\t4 sessions\tlast visit 2026-11-23"
         in runner.invoke(cli, ["patients", "list", *store]).output
     )
     res = runner.invoke(cli, ["patients", "add", "P1", *store])
@@ -221,7 +221,12 @@ def test_unknown_patient_is_refused_before_a_test_starts(tmp_path: Path) -> None
     res = CliRunner().invoke(
         cli, ["walk", "--virtual", "--patient", "nobody", "--store", str(tmp_path / "s.sqlite")]
     )
-    assert res.exit_code == 1 and "hipsense: " in res.output and "patients add nobody" in res.output
+    assert (
+        res.exit_code == 1
+        and "hipsense: " in res.output
+        and "patients add nobody" not in res.output
+    )
+    assert "'nobody' cannot be one: patient ids are pseudonymous codes" in res.output
 
 
 def test_ctrl_c_mid_write_rolls_the_whole_run_back(
@@ -283,7 +288,7 @@ def test_reading_a_missing_store_creates_nothing(
     assert list(tmp_path.iterdir()) == []
     res = runner.invoke(cli, ["patients", "add", "P1"])  # adding creates it
     assert res.exit_code == 0 and (tmp_path / "missing" / "store.sqlite").is_file()
-    assert "P1\tborn —\t0 session(s)" in runner.invoke(cli, ["patients", "list"]).output
+    assert "P1\tborn —\t0 sessions" in runner.invoke(cli, ["patients", "list"]).output
 
 
 @settings(max_examples=60, deadline=None)
@@ -306,3 +311,39 @@ def test_a_personal_name_is_refused_as_a_patient_id(name: str, tmp_path: Path) -
     res = CliRunner().invoke(cli, ["patients", "add", name, *store])
     assert res.exit_code == 1 and "never names" in res.output and "P-0417" in res.output
     assert "no patients" in CliRunner().invoke(cli, ["patients", "list", *store]).output
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.one_of(
+        st.sampled_from(["nobody", "Jane Doe", "P-0417", "P 7", "Zoë1", "x" * 40 + "1", "p_2"]),
+        st.text(alphabet=string.ascii_letters + string.digits + "-_ 'é;", min_size=1, max_size=36),
+    )
+)
+def test_an_unknown_patients_hint_suggests_only_a_command_that_works(patient_id: str) -> None:
+    """The unknown-patient message suggested `hipsense patients add nobody`, which the id rule
+    refuses: a suggested `patients add` must be accepted; an id that cannot be one gets the
+    rule instead."""
+    import shlex
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        runner = CliRunner(env={"HIPSENSE_STORE": str(Path(tmp) / "s.sqlite")})
+        assert runner.invoke(cli, ["patients", "add", "P0"]).exit_code == 0
+        res = runner.invoke(cli, ["patients", "show", "--", patient_id])
+        if patient_id.strip() == "P0":
+            return
+        assert res.exit_code == 1 and f"no patient {patient_id.strip()!r}" in res.output, res.output
+        suggested = [
+            c for c in res.output.split("`")[1::2] if c.startswith("hipsense patients add ")
+        ]
+        try:
+            check_patient_id(patient_id)
+        except StoreError:
+            assert "cannot be one: patient ids are pseudonymous codes" in res.output
+            assert suggested == ["hipsense patients add ID"], res.output
+            return
+        assert len(suggested) == 1, res.output
+        add = runner.invoke(cli, shlex.split(suggested[0])[1:])
+        assert add.exit_code == 0, add.output
+        assert runner.invoke(cli, ["patients", "show", "--", patient_id]).exit_code == 0

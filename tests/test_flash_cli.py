@@ -49,12 +49,12 @@ def test_flash_deploys_verifies_and_a_second_run_copies_nothing(
     args = ("flash", "--port", board.port, "--firmware-dir", fw, "--settle-s", "0.4")
     code, out = run_cli(capsys, *args, "--board", "devkitc-gy521")
     assert code == 0, out
-    assert "firmware 0.1.0 runs from slot hs_a; IMU: fake6050; 4 file(s) copied" in out
+    assert "firmware 0.1.0 runs from slot hs_a; IMU: fake6050; 4 files copied" in out
     profile = json.loads((board.board_dir / "board.json").read_text())
     assert profile["name"] == "devkitc-gy521"
     code, out = run_cli(capsys, *args)  # the profile on the board is kept
     assert code == 0, out
-    assert "0 file(s) copied" in out
+    assert "0 files copied" in out
 
 
 def test_dry_run_prints_the_plan_and_changes_nothing(

@@ -15,9 +15,10 @@ from hipsense.recording import (
     RAW_COLUMNS,
     Recording,
     RecordingError,
+    read_recording,
     write_recording,
 )
-from hipsense.recording.chunks import Columns, frame_columns, open_chunks
+from hipsense.recording.chunks import Columns, close_iterator, frame_columns, open_chunks
 from hipsense.recording.meta import RecordingMeta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -143,3 +144,87 @@ def test_any_changed_byte_gives_the_frames_values_or_their_error(
     raw[int(position * len(raw))] = value
     path.write_bytes(bytes(raw))
     _assert_same_as_frames(path, chunk_rows)
+
+
+def _cr_only(path: Path, name: str) -> Path:
+    """The same CSV with every line ending a lone CR (classic Mac OS)."""
+    out = path.with_name(name)
+    out.write_bytes(path.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r"))
+    return out
+
+
+@pytest.mark.parametrize("meta", [True, False])  # a hipsense CSV; a user's CSV (inferred rate)
+def test_a_csv_with_cr_only_line_ends_reads_the_values_of_the_lf_file(
+    tmp_path: Path, meta: bool
+) -> None:
+    lf = write_recording(_recording(angles=True, nan_angles=True), tmp_path / "lf.csv")
+    if not meta:
+        lf.write_text("".join(lf.read_text().splitlines(keepends=True)[1:]))
+    cr = _cr_only(lf, "cr.csv")
+    assert b"\n" not in cr.read_bytes()
+    for chunk_rows in (7, 10**6):
+        want = _gathered(open_chunks(lf, chunk_rows=chunk_rows).columns())
+        got = _gathered(open_chunks(cr, chunk_rows=chunk_rows).columns())
+        assert not isinstance(want, str) and not isinstance(got, str), got
+        assert list(got[1]) == list(want[1])
+        for name, values in want[1].items():
+            assert np.array_equal(got[1][name], values, equal_nan=True), name
+        assert _assert_same_as_frames(cr, chunk_rows) == "values"
+    whole_lf, whole_cr = read_recording(lf), read_recording(cr)
+    pd.testing.assert_frame_equal(whole_cr.data, whole_lf.data)
+    assert whole_cr.meta == whole_lf.meta
+
+
+@pytest.mark.parametrize("header_lf", [False, True])  # CR only; LF up to the header, CR after
+def test_a_cr_only_csv_is_read_a_block_at_a_time(tmp_path: Path, header_lf: bool) -> None:
+    """The plain reader cut its blocks at the last LF: a body without one was gathered whole
+    in memory before its first chunk. Now the first chunk costs about one block, and the
+    values are those of the LF file."""
+    import tracemalloc
+
+    n = 40_000
+    rng = np.random.default_rng(1)
+    data = {"t_s": np.arange(n) / 100.0, "seq": np.arange(n), "marker": np.zeros(n, np.int32)}
+    data.update({c: rng.normal(0.0, 5.0, n) for c in RAW_COLUMNS})
+    rec = Recording(RecordingMeta(rate_hz=100.0, test="walk"), pd.DataFrame(data))
+    lf = write_recording(rec, tmp_path / "lf.csv")
+    cr = _cr_only(lf, "cr.csv")
+    if header_lf:
+        meta, header, body = cr.read_bytes().split(b"\r", 2)
+        cr.write_bytes(meta + b"\n" + header + b"\n" + body)
+    size = cr.stat().st_size
+    assert size > 4_000_000
+    chunks = open_chunks(cr, chunk_rows=1000).columns()
+    tracemalloc.start()
+    try:
+        first = next(chunks)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        close_iterator(chunks)
+    assert 0 < len(first["seq"]) < n / 4  # a block of lines (CSV_FIELD_BYTES), not the file
+    assert np.array_equal(first["seq"], np.arange(len(first["seq"])))
+    got = _gathered(open_chunks(cr).columns())
+    want = _gathered(open_chunks(lf).columns())
+    assert not isinstance(got, str) and not isinstance(want, str), got
+    for name, values in want[1].items():
+        assert np.array_equal(got[1][name], values), name
+    assert peak < size / 4, (peak, size)
+
+
+def test_another_tools_csv_with_cr_only_line_ends_imports_as_its_lf_copy(tmp_path: Path) -> None:
+    """`--column-map` read the header by LF lines: a CR-only file was "unreadable header"."""
+    from hipsense.recording.importer import read_foreign_csv
+
+    rec = _recording(angles=False)
+    theirs = pd.DataFrame(
+        {"time": rec.data["t_s"], **{f"c{i}": rec.data[c] for i, c in enumerate(RAW_COLUMNS)}}
+    )
+    lf = tmp_path / "theirs.csv"
+    theirs.to_csv(lf, index=False, lineterminator="\n")
+    cr = _cr_only(lf, "theirs_cr.csv")
+    column_map = {"t_s": "time", **{c: f"c{i}" for i, c in enumerate(RAW_COLUMNS)}}
+    want = read_foreign_csv(lf, column_map)
+    got = read_foreign_csv(cr, column_map)
+    pd.testing.assert_frame_equal(got.data, want.data)
+    assert got.meta.rate_hz == want.meta.rate_hz

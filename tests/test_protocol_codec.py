@@ -119,7 +119,7 @@ def test_exact_period_from_a_board_of_protocol_1_2() -> None:
         (b"", "shorter than the 2-byte header"),
         (b"\x01", "shorter than the 2-byte header"),
         (_samples_bytes(0, 2, 0, 0, [0] * 3), "18 bytes, 24 expected for 2 samples of 6 bytes"),
-        (_samples_bytes(0, 1, 0, 0, [0] * 4), "20 bytes, 18 expected"),
+        (_samples_bytes(0, 1, 0, 0, [0] * 4), "20 bytes, 18 expected for 1 sample of 6 bytes"),
         (_samples_bytes(FLAG_RAW, 1, 0, 0, [0] * 3), "18 bytes, 30 expected"),
         (_samples_bytes(0, 0, 0, 0, []), "sample count 0"),
         (_samples_bytes(4, 1, 0, 0, [0] * 3), "reserved flag bits set"),

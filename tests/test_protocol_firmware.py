@@ -231,3 +231,13 @@ for call in (
         "ValueError: start/n outside the buffer",
         "ValueError: start/n outside the buffer",
     ]
+
+
+def test_firmware_loss_text_counts_one_sample_in_the_singular(mpy) -> None:
+    out = mpy("import protocol as P\nfor n in (0, 1, 2, 4500):\n    print(P.lost_text(n))\n")
+    assert out.splitlines() == [
+        "0 samples lost",
+        "1 sample lost",
+        "2 samples lost",
+        "4500 samples lost",
+    ]

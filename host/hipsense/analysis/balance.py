@@ -21,6 +21,7 @@ from hipsense.analysis.base import (
 )
 from hipsense.conventions import SIDES
 from hipsense.conventions.symmetry import left_right
+from hipsense.conventions.words import counted
 from hipsense.detectors.balance import metrics
 from hipsense.detectors.balance.events import StanceDetector, StanceTrial
 from hipsense.motion.errors import InputError, NoEventError, NotWornError, PostureError
@@ -134,7 +135,8 @@ def trial_sides(
     warnings: list[str] = []
     if protocol is not None and len(protocol) not in (1, len(trials)):
         warnings.append(
-            f"the protocol lists {len(protocol)} trial(s) but the sensor found {len(trials)}: "
+            f"the protocol lists {counted(len(protocol), 'trial')} but the sensor found "
+            f"{len(trials)}: "
             "the legs were matched to the protocol in order"
         )
     for k, trial in enumerate(trials):
@@ -263,7 +265,7 @@ class BalanceAnalysis(DocumentResult[StanceRun]):
             sway = tr["sway"].get("obliquity_rms_deg")
             lines.append(
                 f"  trial {i} on the {tr['stance_side']} leg: held {_hold_words(tr)}, "
-                f"{tr['n_touch_downs']} brief touch-down(s); the free "
+                f"{counted(tr['n_touch_downs'], 'brief touch-down')}; the free "
                 f"{tr['free_side']} side {word} {abs(drop):.1f}°; "
                 + ("sway not measured (hold too short)" if sway is None
                    else f"sway obliquity RMS {sway:.2f}°")

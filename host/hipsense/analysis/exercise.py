@@ -22,6 +22,7 @@ from hipsense.analysis.base import (
     verdict_series,
 )
 from hipsense.conventions.exercises import ExerciseSpec, get_spec
+from hipsense.conventions.words import counted
 from hipsense.detectors.exercise.compare import harder_side
 from hipsense.detectors.exercise.detector import ExerciseDetector, RepRecord
 from hipsense.detectors.exercise.session import ExerciseSession
@@ -152,7 +153,8 @@ class ExerciseAnalysis:
     def summary_text(self) -> str:
         d = self.doc
         total = sum(s["n_reps"] for s in d["sets"])
-        lines = [f"{d['title']}: {count_words(total, d['mode'])} in {len(d['sets'])} set(s)"]
+        sets = counted(len(d["sets"]), "set")
+        lines = [f"{d['title']}: {count_words(total, d['mode'])} in {sets}"]
         words = fault_words(d)
         for s in d["sets"]:
             faults = ", ".join(

@@ -20,6 +20,7 @@ from hipsense.analysis.base import (
     verdict_series,
 )
 from hipsense.conventions import SIDES
+from hipsense.conventions.words import counted
 from hipsense.detectors.walk.contacts import ContactDetector
 from hipsense.detectors.walk.pendulum import LEG_PER_HEIGHT
 from hipsense.detectors.walk.symmetry import RunningStats
@@ -239,10 +240,10 @@ class WalkAnalysis:
             return self.no_walking_text()
         uncertain = sum(abs(e.contact.side_score) < SIDE_CERTAIN_SCORE for e in self.events)
         lines = [
-            f"Walk: {len(self.events)} contacts "
+            f"Walk: {counted(len(self.events), 'contact')} "
             f"({sum(e.contact.side == 'left' for e in self.events)} left, "
             f"{sum(e.contact.side == 'right' for e in self.events)} right), "
-            f"{len(self.bouts())} bout(s), {self.duration_s:.1f} s"
+            f"{counted(len(self.bouts()), 'bout')}, {self.duration_s:.1f} s"
             + (f"; side uncertain for {uncertain} of them" if uncertain else ""),
             f"Drop of the swing side: right stance {_ms(d['right'], '°')}, "
             f"left stance {_ms(d['left'], '°')}; {drop_difference_words(sym)}",

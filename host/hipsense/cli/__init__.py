@@ -2,7 +2,8 @@
 
 Sub-commands live in their own modules and are imported only when used, so ``hipsense --help``
 stays fast. Every :class:`~hipsense.errors.HipsenseError` ends the command with
-``hipsense: <message>`` on stderr and exit status 1 (130 for Ctrl-C before a stream started).
+``hipsense: <message>`` on stderr and exit status 1 (130 for a Ctrl-C: before a stream
+started, or during a batch).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ _COMMANDS: dict[str, str] = {
     "batch": "hipsense.cli.batch:batch",
     "board": "hipsense.cli.board:board",
     "bridge": "hipsense.cli.bridge:bridge",
+    "calibrate": "hipsense.cli.calibrate:calibrate",
     "discard": "hipsense.cli.clinic:discard",
     "exercise": "hipsense.cli.exercise:exercise",
     "export": "hipsense.cli.clinic:export",

@@ -62,6 +62,7 @@ class _StanceView:
         self.key_hint: str | None = None
         self.cues = cues
         self.phase: tuple[str, int] | None = None
+        self.resumed: set[float] = set()  # lift-off times of holds resumed after a pause
 
     def key(self, _key: str) -> None:
         """A key press: mark a touch-down at the newest sample, show it at once."""
@@ -69,8 +70,11 @@ class _StanceView:
             self.live.update(self.table())
 
     def __call__(self, block: SampleBlock, session: Session) -> None:
+        paused = self.stance.paused(self.duration_s)
         self.stance(block, session)
-        if self.stance.completed_trials >= len(self.sides):
+        if paused is not None and self.stance.detector.current_trial_ is paused:
+            self.resumed.add(paused.lift_off_t_s)  # the sway came back: the hold goes on
+        if self.stance.ended_trials(self.duration_s) >= len(self.sides):
             self.stop.set()
         self.cue()
         now = time.monotonic()
@@ -79,30 +83,46 @@ class _StanceView:
             self.live.update(self.table())
 
     def phase_now(self) -> tuple[str, int]:
-        """(start | lift | hold | end, trial): the prompt's phase, for the sound cues."""
+        """(start | lift | hold | pause | end, trial): the prompt's phase, for the sound cues."""
         s = self.stance
-        k = s.completed_trials
+        k = s.ended_trials(self.duration_s)
         if k >= len(self.sides):
             return "end", k
+        if s.paused(self.duration_s) is not None:
+            return "pause", k
         trial = s.detector.current_trial_
         if trial is None:
             return ("start" if s.detector.state_ == "waiting" else "lift"), k
         return ("hold" if s.t_s - trial.lift_off_t_s < self.duration_s else "end"), k
 
     def cue(self) -> None:
-        """Sound the prompt when its phase changes (start, lift, hold, time up, done)."""
+        """Sound the prompt when its phase changes (start, lift, hold, time up, done); a pause
+        is silent (it may be a lull in a steady hold) and so is the hold going on after it."""
         phase = self.phase_now()
         if phase != self.phase:
+            resumed = self.phase == ("pause", phase[1]) and phase[0] == "hold"
             self.phase = phase
-            if self.cues is not None:
+            silent = phase[0] == "pause" or resumed
+            if self.cues is not None and not silent:
                 self.cues(phase[0])
 
     def prompt(self) -> str:
         s = self.stance
-        k = s.completed_trials
+        k = s.ended_trials(self.duration_s)
         if k >= len(self.sides):
             return "done"
         side = self.sides[k].upper()
+        paused = s.paused(self.duration_s)
+        if paused is not None:
+            left_s = paused.lift_off_t_s + self.duration_s - s.t_s
+            if k + 1 >= len(self.sides):
+                then = f"the test ends in {left_s:.0f} s"
+            elif s.detector.state_ == "ready":  # quiet on both feet, or a lull on one
+                free = "LEFT" if self.sides[k + 1] == "right" else "RIGHT"
+                then = f"lift your {free} foot for trial {k + 2}"
+            else:
+                then = f"stand still on both feet for trial {k + 2}"
+            return f"no sway on the {side} leg: foot still up? keep holding; foot down? {then}"
         trial = s.detector.current_trial_
         if trial is None:
             if s.detector.state_ == "waiting":
@@ -120,10 +140,15 @@ class _StanceView:
         table.add_row("now", self.prompt())
         table.add_row("stream time", f"{s.t_s:.1f} s")
         trial = s.detector.current_trial_
+        paused = s.paused(self.duration_s)
         if trial is not None:
+            again = " (resumed after a pause)" if trial.lift_off_t_s in self.resumed else ""
             table.add_row("holding", f"{s.t_s - trial.lift_off_t_s:.1f} s, touch-downs "
-                          f"{len(trial.touch_downs)}")  # fmt: skip
+                          f"{len(trial.touch_downs)}{again}")  # fmt: skip
             table.add_row("stance leg", self.leg_text(trial.shift_m))
+        elif paused is not None and paused.end_t_s is not None:
+            table.add_row("holding", f"paused at {paused.end_t_s - paused.lift_off_t_s:.1f} s: "
+                          "no sway; the hold goes on if it comes back")  # fmt: skip
         obl, tilt = s.relative_deg()
         if not math.isnan(obl):
             table.add_row("obliquity", f"{obl:+5.1f}°  (+ left side higher)")
@@ -135,7 +160,8 @@ class _StanceView:
                           "missed")  # fmt: skip
         table.add_row("marks", self.marks_text())
         done = [f"{tr.end_t_s - tr.lift_off_t_s:.1f} s" + end_note(tr.end_source)
-                for tr in s.detector.trials_ if tr.end_t_s is not None]  # fmt: skip
+                for tr in s.detector.trials_
+                if tr.end_t_s is not None and tr is not paused]  # fmt: skip
         table.add_row("trials", ", ".join(done) or "—")
         settings_row(table, s.settings)
         return table
@@ -144,7 +170,7 @@ class _StanceView:
         """The stance leg the weight shift showed, against the one asked for."""
         from hipsense.analysis.balance import stance_side_check
 
-        k = min(self.stance.completed_trials, len(self.sides) - 1)
+        k = min(self.stance.ended_trials(self.duration_s), len(self.sides) - 1)
         seen, note = stance_side_check(shift_m, self.sides[k])
         if seen is None:
             return f"no weight shift seen (protocol: {self.sides[k]})"

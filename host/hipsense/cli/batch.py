@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from hipsense.cli.analyze import import_options, import_settings
+from hipsense.conventions.words import counted
 
 
 @click.command()
@@ -50,6 +51,7 @@ def batch(source: str, out: Path, test: str | None, column_map: str | None,
                         scheduler=scheduler, progress=progress)  # fmt: skip
     failed = f", {summary.failed} failed (error rows)" if summary.failed else ""
     click.echo(
-        f"{summary.found} recordings: {summary.analysed} analysed{failed}, {summary.skipped} "
+        f"{counted(summary.found, 'recording')}: {summary.analysed} analysed{failed}, "
+        f"{summary.skipped} "
         f"already in the results; results: {summary.out}"
     )

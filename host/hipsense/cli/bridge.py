@@ -33,6 +33,7 @@ from hipsense.cli.stream import (
     virtual_board_options,
     virtual_options,
 )
+from hipsense.conventions.words import counted
 from hipsense.link.session import SampleBlock, Session
 
 _SIDE_WORDS = {"both": "both feet", "left": "the LEFT foot (right leg extended)",
@@ -213,7 +214,7 @@ def bridge(
     with ctrl_c_reported(options.out):
         refuse_existing_report(out, report, overwrite)
         console = console_for(as_json)
-        console.print(f"Bridges: {len(sets)} set(s) of {reps}, {hold_s:.0f} s holds "
+        console.print(f"Bridges: {counted(len(sets), 'set')} of {reps}, {hold_s:.0f} s holds "
                       f"({', '.join(sets)}).")  # fmt: skip
 
         summary = stream_in_view(

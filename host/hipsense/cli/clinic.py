@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from hipsense.cli.outputs import echo_json, overwrite_option, refuse_existing
+from hipsense.conventions.words import counted
 
 if TYPE_CHECKING:
     from hipsense.store import Patient
@@ -46,14 +47,15 @@ def check_patient(patient_id: str | None, store_path: Path | None) -> Patient | 
     if patient_id is None:
         return None
     from hipsense.store import StoreError, StoreMissing, open_store
+    from hipsense.store.db import add_hint
 
     try:
         with open_store(store_path, create=False) as store:
             return store.patient(patient_id)
     except StoreMissing as exc:
         raise StoreError(
-            f"no patient {patient_id!r}: there is no session store at {exc.path} yet: add the "
-            f"patient with `hipsense patients add {patient_id}`"
+            f"no patient {patient_id!r}: there is no session store at {exc.path} yet; "
+            f"{add_hint(patient_id)}"
         ) from None
 
 
@@ -140,7 +142,8 @@ def patients_list(store_path: Path | None) -> None:
             for p in rows:
                 sessions = store.sessions(p.id)
                 last = sessions[-1][1] if sessions else "—"
-                click.echo(f"{p.id}\tborn {p.year_of_birth or '—'}\t{len(sessions)} session(s)\t"
+                visits = counted(len(sessions), "session")
+                click.echo(f"{p.id}\tborn {p.year_of_birth or '—'}\t{visits}\t"
                            f"last visit {last}")  # fmt: skip
     except StoreMissing as exc:  # listing creates nothing: an empty list, and why
         click.echo(f"no patients: {exc}")
@@ -298,4 +301,4 @@ def export(patient_id: str | None, out: Path, overwrite: bool, store_path: Path 
         table.to_parquet(out, index=False)
     else:
         table.to_csv(out, index=False)
-    click.echo(f"{len(table)} rows written to {out}")
+    click.echo(f"{counted(len(table), 'row')} written to {out}")

@@ -35,6 +35,7 @@ from hipsense.cli.stream import (
     virtual_options,
 )
 from hipsense.conventions.exercises import SPECS, ExerciseSpec
+from hipsense.conventions.words import counted
 from hipsense.link.session import SampleBlock, Session
 
 VIRTUAL_REPS = 5
@@ -197,8 +198,8 @@ def exercise(
     with ctrl_c_reported(options.out):
         refuse_existing_report(out, report, overwrite)
         console = console_for(as_json)
-        what = f"{hold_s:.0f} s hold" if spec.mode == "hold" else f"{reps} reps"
-        console.print(f"{spec.title}: {len(sides)} set(s) of {what} ({', '.join(sides)}); "
+        what = f"{hold_s:.0f} s hold" if spec.mode == "hold" else counted(reps, "rep")
+        console.print(f"{spec.title}: {counted(len(sides), 'set')} of {what} ({', '.join(sides)}); "
                       f"sensor at the {spec.placement} of the belt.")  # fmt: skip
 
         summary = stream_in_view(

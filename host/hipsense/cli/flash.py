@@ -9,6 +9,8 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
 
+from hipsense.conventions.words import counted
+
 _LABELS = {
     "download": "downloading",
     "erase": "erasing flash",
@@ -138,6 +140,6 @@ def flash(
     copied = len(report.plan.send) + len(report.plan.reuse)
     console.print(
         f"[green]ok[/green] firmware {running.fw_version} runs from slot {running.slot}; "
-        f"IMU: {running.imu}; {copied} file(s) copied"
+        f"IMU: {running.imu}; {counted(copied, 'file')} copied"
     )
     console.print("next: hipsense board info, then stream (see docs/flashing.md)")

@@ -12,6 +12,7 @@ import click
 
 from hipsense.cli.analyze import TEST_NAMES
 from hipsense.cli.outputs import overwrite_option
+from hipsense.conventions.words import counted
 
 if TYPE_CHECKING:
     from hipsense.recording.chunks import RecordingChunks
@@ -63,7 +64,7 @@ def import_command(
     check_out(out, overwrite)  # as every command that writes a recording
     chunks = open_foreign_chunks(file, parse_column_map(column_map), rate_hz, test=test, axes=axes)
     rows = write_chunks(chunks, out)
-    click.echo(f"written: {out} ({rows} samples at {chunks.meta.rate_hz:g} Hz, {test})")
+    click.echo(f"written: {out} ({counted(rows, 'sample')} at {chunks.meta.rate_hz:g} Hz, {test})")
 
 
 def write_chunks(chunks: RecordingChunks, out: Path) -> int:

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from hipsense.cli.clinic import file_run, patient_context
 from hipsense.cli.outputs import echo_json, refuse_existing
+from hipsense.conventions.words import counted
 from hipsense.errors import HipsenseError
 
 if TYPE_CHECKING:
@@ -128,7 +129,8 @@ def finish_stream(
         return None
     say(
         console,
-        f"{summary.samples} samples over {summary.duration_s:.1f} s, {summary.lost} lost; "
+        f"{counted(summary.samples, 'sample')} over {summary.duration_s:.1f} s, "
+        f"{summary.lost} lost; "
         f"recording: {summary.recording}",
     )
     return finish(

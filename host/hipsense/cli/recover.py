@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from hipsense.conventions.words import counted
+
 
 @click.command()
 @click.argument("partial", type=click.Path(dir_okay=False, path_type=Path))
@@ -25,4 +27,4 @@ def recover(partial: Path) -> None:
                              "(the recording was closed normally)")  # fmt: skip
     target = recover_partial(partial)
     samples, duration_s = open_chunks(target).extent()  # checked, a chunk at a time
-    click.echo(f"recovered {samples} samples ({duration_s:.1f} s): {target}")
+    click.echo(f"recovered {counted(samples, 'sample')} ({duration_s:.1f} s): {target}")

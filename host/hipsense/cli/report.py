@@ -50,7 +50,7 @@ def report(
     if (test or chunks.meta.test) == "walk":
         height_cm, height_from = height_for(check_patient(patient_id, store_path), height_cm)
         if height_from:
-            click.echo(height_from)
+            click.echo(height_from, err=True)
     result = analyse_for_report(
         chunks,
         test,

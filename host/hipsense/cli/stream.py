@@ -19,6 +19,7 @@ from rich.table import Table
 
 from hipsense.cli.cues import Cues
 from hipsense.cli.outputs import overwrite_option
+from hipsense.conventions.words import counted
 from hipsense.link.protocol import BoardSettings
 from hipsense.link.session import SampleBlock, Session
 from hipsense.live.settings import SettingsWatch
@@ -40,14 +41,14 @@ def print_end(console: Console, summary: StreamSummary) -> None:
         console.print(f"note: {event}", soft_wrap=True, highlight=False)
     if summary.interrupted:
         console.print(
-            f"stopped (Ctrl-C) after {summary.samples} samples ({summary.duration_s:.1f} s): "
-            "they are kept",
+            f"stopped (Ctrl-C) after {counted(summary.samples, 'sample')} "
+            f"({summary.duration_s:.1f} s): they are kept",
             highlight=False,
         )
     if summary.problem is not None:
         kept = (
-            f"the recording keeps the {summary.samples} samples ({summary.duration_s:.1f} s) "
-            f"up to there: {summary.recording}"
+            f"the recording keeps the {counted(summary.samples, 'sample')} "
+            f"({summary.duration_s:.1f} s) up to there: {summary.recording}"
             if summary.recording is not None
             else "nothing was recorded"
         )
@@ -293,16 +294,18 @@ def settings_words(settings: BoardSettings | None) -> str:
 
 def _print_summary(console: Console, summary: StreamSummary) -> None:
     console.print(
-        f"{summary.device_name}: {summary.samples} samples over {summary.duration_s:.1f} s, "
-        f"{summary.lost} lost, {summary.link_downs} link drops, {summary.resends} resends",
+        f"{summary.device_name}: {counted(summary.samples, 'sample')} over "
+        f"{summary.duration_s:.1f} s, {summary.lost} lost, "
+        f"{counted(summary.link_downs, 'link drop')}, {counted(summary.resends, 'resend')}",
         soft_wrap=True,
     )
     for first, count, reason in summary.losses:
-        console.print(f"  lost {count} samples from #{first}: {reason}", soft_wrap=True)
+        console.print(f"  lost {counted(count, 'sample')} from #{first}: {reason}", soft_wrap=True)
     if summary.markers_unplaced:
         console.print(
-            f"  {summary.markers_unplaced} of {summary.markers} markers name a sample the "
-            "recording does not hold (lost samples); they are not in the file",
+            f"  {summary.markers_unplaced} of {counted(summary.markers, 'marker')} "
+            f"{'names' if summary.markers_unplaced == 1 else 'name'} a sample the recording "
+            "does not hold (lost samples); they are not in the file",
             soft_wrap=True,
         )
     for t_s, settings in summary.settings_changes:

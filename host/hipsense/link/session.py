@@ -45,6 +45,7 @@ from hipsense.link.protocol import (
     UnsupportedProtocolVersion,
     decode_frame,
     encode_command,
+    reply_gyro_bias_dps,
     reply_mounting,
     reply_resend,
     reply_settings,
@@ -59,6 +60,8 @@ _T = TypeVar("_T")
 _CLOCK_POLL_S = 0.05  # how often a deadline on a simulated clock is looked at (wall time)
 ALIGN_TIMEOUT_S = 15.0
 """An alignment phase captures up to 8 s on the board, then replies."""
+CALIBRATE_MAX_S = 30
+"""The longest gyro calibration the board takes (CALIBRATE_GYRO, docs/protocol.md)."""
 RESEND_TIMEOUT_S = 1.2
 """How long one RESEND waits for its answer. The board answers it before any sample it has
 not sent (docs/link.md "Sending"), so a live link answers within a few connection intervals;
@@ -296,6 +299,17 @@ class Session:
         reply = await self.command(Command.GET_SETTINGS, check=False)
         self.settings = reply_settings(reply) if reply.result == Result.OK else None
         return self.settings
+
+    async def calibrate_gyro(self, seconds: int) -> tuple[float, float, float]:
+        """CALIBRATE_GYRO: the board averages its gyro over ``seconds`` (1-30) at rest and stores
+        the bias on its flash; returns that bias (x, y, z, deg/s in the sensor frame).
+        :class:`CommandFailed` (FAILED) when the sensor moved, or has no IMU."""
+        if not 1 <= seconds <= CALIBRATE_MAX_S:
+            raise ValueError(f"gyro calibration of {seconds} s: use 1 to {CALIBRATE_MAX_S} s")
+        reply = await self.command(
+            Command.CALIBRATE_GYRO, bytes([seconds]), timeout_s=seconds + self.command_timeout_s
+        )
+        return reply_gyro_bias_dps(reply)
 
     async def align_mounting(
         self, phase: int, *, timeout_s: float = ALIGN_TIMEOUT_S

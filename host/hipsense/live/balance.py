@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hipsense.analysis.balance import MARK_SOURCES
-from hipsense.detectors.balance.events import StanceDetector
+from hipsense.detectors.balance.events import StanceDetector, StanceTrial
 from hipsense.link.protocol import SEQ_MODULUS, MarkerFrame
 from hipsense.link.session import SampleBlock, Session
 from hipsense.live.settings import SettingsWatch
@@ -144,9 +144,20 @@ class LiveStance:
                 placed += 1
         return placed
 
-    @property
-    def completed_trials(self) -> int:
-        return sum(1 for tr in self.detector.trials_ if tr.end_t_s is not None)
+    def paused(self, hold_asked_s: float) -> StanceTrial | None:
+        """The last trial when the sensor's end of it may still be withdrawn (it ended by quiet
+        alone: :attr:`StanceDetector.end_provisional_`) and the hold asked for is not over: a
+        steady hold's lull, or the foot down; shown as a pause, never as an end."""
+        det = self.detector
+        if not det.end_provisional_:
+            return None
+        trial = det.trials_[-1]
+        return trial if self.t_s < trial.lift_off_t_s + hold_asked_s else None
+
+    def ended_trials(self, hold_asked_s: float) -> int:
+        """Trials whose end is shown as an end: every ended trial but a :meth:`paused` one."""
+        ended = sum(1 for tr in self.detector.trials_ if tr.end_t_s is not None)
+        return ended - (self.paused(hold_asked_s) is not None)
 
     def relative_deg(self) -> tuple[float, float]:
         """Obliquity and tilt relative to the current trial's bipedal baseline (or raw)."""

@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from hipsense.conventions import G_MPS2
 from hipsense.conventions.axes import axes_matrix
+from hipsense.conventions.words import counted
 from hipsense.motion.angles import PelvisAngles
 from hipsense.motion.errors import InputError, NotWornError
 from hipsense.motion.mounting import mounting_from_axes
@@ -130,7 +131,7 @@ class RawChecks:
         n = self.n
         if final and n < MIN_DURATION_S * rate:
             raise NotWornError(
-                f"only {n} samples ({n / rate:.2f} s at {rate:g} Hz): record at least "
+                f"only {counted(n, 'sample')} ({n / rate:.2f} s at {rate:g} Hz): record at least "
                 f"{MIN_DURATION_S:g} s"
             )
         peaks = (("acc", self.peak_acc, MAX_ABS_ACC_MPS2, "m/s²"),

@@ -6,11 +6,12 @@ cannot be read or analysed is one row with ``status = "error"`` and the message,
 of the batch. Work runs in local processes (``concurrent.futures``) or, with a scheduler
 address, on a Dask distributed cluster through its ``concurrent.futures`` executor: the same
 code path. Finished recordings are written to ``<out>.parts/`` every ``PART_RECORDINGS`` and
-when the batch stops (Ctrl-C included), so a stopped batch keeps its results and a rerun skips
-every recording whose path, size and modification time are already in the results with the
-same options (:func:`options_key`: the test, axes, column map and rate: everything that
-changes a result); a changed option analyses the recording again and replaces its rows. Each
-walk is read in chunks (:func:`hipsense.analysis.analyse_file`).
+when the batch stops (Ctrl-C included: then combined into the results table, as at a normal
+end, and :class:`BatchInterrupted` says what was kept), so a stopped batch keeps its results
+and a rerun skips every recording whose path, size and modification time are already in
+the results with the same options (:func:`options_key`: the test, axes, column map and rate:
+everything that changes a result); a changed option analyses the recording again and replaces
+its rows. Each walk is read in chunks (:func:`hipsense.analysis.analyse_file`).
 
 Local workers are forked (Linux) after the main process has imported what the analysis needs
 (:func:`hipsense.analysis.modules_of`: about 1 CPU s, most of it ``scipy.signal``), so that
@@ -39,6 +40,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from hipsense.conventions.words import counted
 from hipsense.errors import HipsenseError
 
 KEY_COLUMNS = ("recording", "size_bytes", "mtime_ns", "options")
@@ -50,6 +52,30 @@ PATTERNS = ("*.parquet", "*.csv")
 
 class BatchError(HipsenseError):
     """The batch cannot start (no recordings, unreadable results, no scheduler)."""
+
+
+class BatchInterrupted(BatchError):
+    """Ctrl-C during a batch: the recordings finished so far are in the results table, the
+    others were not analysed (exit status 130, as every command's Ctrl-C)."""
+
+    exit_status = 130
+
+    def __init__(self, finished: int, todo: int, skipped: int, out: Path) -> None:
+        self.finished, self.todo, self.skipped, self.out = finished, todo, skipped, out
+        left = todo - finished
+        earlier = f" with the {counted(skipped, 'recording')} of earlier runs" if skipped else ""
+        kept = (
+            f"their results are in {out}{earlier}; nothing finished is lost"
+            if finished
+            else f"no recording had finished; {out} is as it was"
+            if out.exists()
+            else "no recording had finished; no results were written"
+        )
+        super().__init__(
+            f"interrupted (Ctrl-C) after {finished} of {counted(todo, 'recording')}: {kept}. "
+            f"{counted(left, 'recording')} {'was' if left == 1 else 'were'} not analysed: run "
+            "the same command again to analyse only those (the finished ones are skipped)"
+        )
 
 
 @dataclass(frozen=True)
@@ -165,25 +191,31 @@ def run_batch(
     done = _done_keys(out, parts)
     given = options_key(test, options or {})
     todo = [(p, k) for p in paths if (k := _key(p, given)) not in done]
-    failed = 0
+    failed = finished = 0
     pending: list[dict[str, Any]] = []  # rows not yet in a part file
-    with _executor(workers, scheduler, test if todo else _NOTHING) as pool:
-        futures = {
-            pool.submit(analyse_file, str(p), k, test, dict(options or {})): p for p, k in todo
-        }
-        try:
-            for i, future in enumerate(cf.as_completed(futures), 1):
-                rows = future.result()
-                failed += any(r["status"] == "error" for r in rows)
-                pending.extend(rows)
-                if i % PART_RECORDINGS == 0:
+    try:
+        with _executor(workers, scheduler, test if todo else _NOTHING) as pool:
+            futures = {
+                pool.submit(analyse_file, str(p), k, test, dict(options or {})): p for p, k in todo
+            }
+            try:
+                for future in cf.as_completed(futures):
+                    rows = future.result()
+                    failed += any(r["status"] == "error" for r in rows)
+                    pending.extend(rows)
+                    finished += 1
+                    if finished % PART_RECORDINGS == 0:
+                        _write_part(parts, pending)
+                        pending = []
+                    if progress is not None:
+                        progress(finished, len(todo), futures[future])
+            finally:  # Ctrl-C or an error: what finished is kept for the rerun
+                if pending:
                     _write_part(parts, pending)
-                    pending = []
-                if progress is not None:
-                    progress(i, len(todo), futures[future])
-        finally:  # Ctrl-C or an error: what finished is kept for the rerun
-            if pending:
-                _write_part(parts, pending)
+    except KeyboardInterrupt:  # the queued recordings are dropped (_executor)
+        if finished < len(todo):  # (a Ctrl-C after the last one: the batch is done)
+            _combine(out, parts)  # what finished is in the results, as at a normal end
+            raise BatchInterrupted(finished, len(todo), len(paths) - len(todo), out) from None
     _combine(out, parts)
     return BatchSummary(len(paths), len(paths) - len(todo), len(todo), failed, out)
 

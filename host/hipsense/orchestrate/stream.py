@@ -444,6 +444,50 @@ async def _retry(session: Session, deadline: float, step: Callable[[], Awaitable
                 await asyncio.sleep(0.1)
 
 
+@dataclass(frozen=True)
+class GyroCalibration:
+    """A stored gyro calibration: the board ``device_name``, the bias it measured and stored
+    (x, y, z deg/s, sensor frame) and what it uses afterwards (GET_SETTINGS; None: a board
+    that does not say)."""
+
+    device_name: str
+    bias_dps: tuple[float, float, float]
+    settings: BoardSettings | None
+
+
+class GyroMoved(HipsenseError):
+    """CALIBRATE_GYRO answered FAILED: the sensor was not still (or has no IMU)."""
+
+
+async def calibrate_gyro(
+    options: StreamOptions, seconds: int, measuring: Callable[[], None] | None = None
+) -> GyroCalibration:
+    """Connect as :func:`stream` does (``device``, ``virtual``, ``port``, ``take_over``), stop
+    any stream, have the board measure its gyro bias over ``seconds`` at rest and store it,
+    then read back what it uses. ``measuring()`` is called as the command goes out (the board
+    measures from then on, whether this host waits or not). :class:`GyroMoved` when the board
+    refused the measurement."""
+    async with (
+        _transport(options) as (transport, name, clock),
+        _open(transport, options, clock) as session,
+    ):
+        deadline = clock() + options.setup_deadline_s
+        await _retry(session, deadline, lambda: _stop_and_status(session, name, options.take_over))
+        if measuring is not None:
+            measuring()
+        try:
+            bias = await session.calibrate_gyro(seconds)
+        except CommandFailed as exc:
+            if exc.reply.result != Result.FAILED:
+                raise
+            raise GyroMoved(
+                f"{name} moved during the gyro calibration (or its IMU did not answer): put "
+                f"it down on a table, not worn, keep it still for the whole {seconds} s and "
+                "try again; its stored calibration is unchanged"
+            ) from exc
+        return GyroCalibration(name, bias, await session.read_settings())
+
+
 async def _stop_and_status(session: Session, name: str, take_over: bool) -> StatusFrame | None:
     """Stop any stream (taking it over first when asked) and read the board's status; a board
     streaming to another computer answers BUSY (:class:`StreamBusy`)."""

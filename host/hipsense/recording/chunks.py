@@ -42,6 +42,7 @@ from hipsense.recording.limits import (
 )
 from hipsense.recording.meta import META_KEY, RecordingMeta, meta_from_json
 from hipsense.recording.model import Recording
+from hipsense.recording.newlines import lone_cr, open_binary
 from hipsense.recording.parquet_io import CHECK_KEY, verify_check
 from hipsense.recording.rate import RATE_SAMPLES, infer_rate_hz
 from hipsense.recording.schema import (
@@ -276,13 +277,23 @@ def _csv_batches(
     while True:
         block = f.read(block_bytes)
         text = tail + block
-        cut = len(text) if not block else text.rfind(b"\n") + 1
+        cut = len(text) if not block else _after_last_line(text)
         tail = text[cut:]
         if cut:
             table = pa_csv.read_csv(pa.py_buffer(memoryview(text)[:cut]), read, parse, convert)
             yield from table.to_batches()
         if not block:
             return
+
+
+def _after_last_line(text: bytes) -> int:
+    """Where the block's whole lines end: after its last LF; in a block without one (lines
+    ending in CR alone after a header ending in LF) after its last CR, unless that CR is the
+    block's last byte (an LF may follow in the next block); 0 when no line ends in it."""
+    cut = text.rfind(b"\n") + 1
+    if cut:
+        return cut
+    return text.rfind(b"\r", 0, len(text) - 1) + 1
 
 
 def _plain_chunks(
@@ -519,7 +530,9 @@ def _open_csv(target: Path, source: str, rows: int) -> RecordingChunks:
     header_line: str | None = None
     body_at = 0
     try:
-        with open(target, "rb") as f:
+        with open(target, "rb") as probe:
+            cr_lines = lone_cr(probe)  # lines ending in CR alone: read as LF, in blocks
+        with open_binary(target, cr_lines) as f:
             while True:
                 line_b = f.readline(MAX_META_BYTES + MAX_HEADER_BYTES)
                 if not line_b:
@@ -557,7 +570,7 @@ def _open_csv(target: Path, source: str, rows: int) -> RecordingChunks:
     def raw() -> Iterator[pd.DataFrame]:
         import pandas as pd
 
-        with open(target, "rb") as f:
+        with open_binary(target, cr_lines) as f:
             f.seek(body_at)
             try:
                 reader = pd.read_csv(
@@ -593,7 +606,7 @@ def _open_csv(target: Path, source: str, rows: int) -> RecordingChunks:
     block_bytes = max(1 << 16, rows * len(header) * CSV_FIELD_BYTES)
 
     def plain() -> Iterator[Columns]:
-        with open(target, "rb") as f:
+        with open_binary(target, cr_lines) as f:
             f.seek(body_at)
             yield from _plain_chunks(_csv_batches(f, header, types, block_bytes), names, source)
 

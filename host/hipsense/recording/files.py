@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import uuid
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from hipsense.recording.exceptions import RecordingError
 from hipsense.recording.limits import PARQUET_MAGIC
 from hipsense.recording.meta import RecordingMeta, meta_from_json, meta_to_json
 from hipsense.recording.model import Recording
+from hipsense.recording.newlines import lone_cr
 from hipsense.recording.parquet_io import read_parquet, to_table, write_parquet
 from hipsense.recording.rate import infer_rate_hz
 from hipsense.recording.schema import SEQ, T_S, RowLabel, normalise_frame, row_label_0
@@ -129,7 +131,10 @@ def _write_bytes(out: BinaryIO, encoded: bytes) -> None:
 
 def _read_csv(target: Path, source: str) -> tuple[pd.DataFrame, str | None, RowLabel]:
     try:
-        text = target.read_bytes().decode("utf-8-sig")
+        raw = target.read_bytes()
+        if lone_cr(io.BytesIO(raw)):  # lines ending in CR alone (classic Mac OS)
+            raw = raw.replace(b"\r", b"\n")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise RecordingError(
             f"{source}: neither Parquet nor UTF-8 CSV text (byte {exc.start} is not UTF-8);"

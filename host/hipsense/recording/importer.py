@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hipsense.conventions.words import counted
 from hipsense.recording.chunks import (
     CHUNK_ROWS,
     RecordingChunks,
@@ -163,7 +164,9 @@ def _rate_from_times(chunks: Iterator[tuple[int, pd.DataFrame]], source: str, co
             f" {int(missing[0])}"
         )
     if len(t) < 2:  # --rate-hz would not help either: there is nothing to analyse
-        raise ForeignFileError(f"{source}: {len(t)} sample row(s) under the header: no samples")
+        raise ForeignFileError(
+            f"{source}: {counted(len(t), 'sample row')} under the header: no samples"
+        )
     with np.errstate(all="ignore"):
         period = float(np.median(np.diff(t))) if len(t) > 1 else float("nan")
     if not (np.isfinite(period) and period > 0 and np.isfinite(1.0 / period)):

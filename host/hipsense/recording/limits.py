@@ -77,9 +77,13 @@ def csv_header(path: Path) -> list[str]:
     read within :data:`MAX_HEADER_BYTES`. A Parquet file or bytes that are not UTF-8 text are
     refused by name (their header would be binary noise)."""
     source = str(path)
+    from hipsense.recording.newlines import lone_cr, open_binary  # (it imports this module)
+
     offset = 0
     try:
-        with open(path, "rb") as f:
+        with open(path, "rb") as probe:
+            cr_lines = lone_cr(probe)  # lines ending in CR alone: read as LF
+        with open_binary(path, cr_lines) as f:
             while True:
                 raw = f.readline(MAX_HEADER_BYTES + 1)
                 if offset == 0 and raw.startswith(PARQUET_MAGIC):

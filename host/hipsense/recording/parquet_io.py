@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from hipsense.conventions.words import counted
 from hipsense.recording.exceptions import RecordingError
 from hipsense.recording.limits import check_columns_count, check_meta_size
 from hipsense.recording.meta import META_KEY
@@ -108,4 +109,6 @@ def verify_check(check: bytes, raw: bytes | None, rows: int, source: str) -> Non
     if _crc32_hex(raw) != expected_crc:
         raise RecordingError(f"{damaged} the recording metadata fails its checksum")
     if rows != expected_rows:
-        raise RecordingError(f"{damaged} it holds {rows} rows but {expected_rows} were written")
+        raise RecordingError(
+            f"{damaged} it holds {counted(rows, 'row')} but {expected_rows} were written"
+        )

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hipsense.conventions.words import counted
 from hipsense.report.layout import (
     SIDE_COLOURS,
     Chart,
@@ -54,7 +55,7 @@ def verdict_lines(doc: dict[str, Any]) -> list[str]:
         if s:
             lines.append(
                 f"On the {side} leg: best hold {s['best_hold_s']:.1f} s, "
-                f"{s['touch_downs']} brief touch-down(s)."
+                f"{counted(s['touch_downs'], 'brief touch-down')}."
             )
     if not cmp_:
         lines.append("Only one leg was tested: no left-right comparison.")

@@ -8,6 +8,7 @@ import datetime as dt
 from pathlib import Path
 
 from hipsense import __version__
+from hipsense.conventions.words import counted
 from hipsense.report.layout import (
     BOTH_COLOUR,
     SIDE_COLOURS,
@@ -37,7 +38,7 @@ def _header(patient: Patient, runs: list[Run]) -> Header:
 
 
 def _verdict(series: list[Series], n_sessions: int, n_discarded: int) -> list[str]:
-    lines = [f"{n_sessions} session(s) compared; change = latest visit minus first visit."]
+    lines = [f"{counted(n_sessions, 'session')} compared; change = latest visit minus first visit."]
     beyond = [s for s in series if s.beyond_mdc]
     if beyond:
         for s in beyond:
@@ -47,7 +48,7 @@ def _verdict(series: list[Series], n_sessions: int, n_discarded: int) -> list[st
     else:
         lines.append("Too few sessions with a figure that has a known MDC to judge change.")
     if n_discarded:
-        lines.append(f"{n_discarded} discarded trial(s) left out (kept in the store).")
+        lines.append(f"{counted(n_discarded, 'discarded trial')} left out (kept in the store).")
     return lines
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hipsense.conventions import SIDES
+from hipsense.conventions.words import counted
 from hipsense.motion.sources import FloatArray
 from hipsense.report.layout import (
     SIDE_COLOURS,
@@ -137,7 +138,12 @@ def _cycle_chart(analysis: WalkAnalysis) -> Chart:
                 continue
             rel = c[:, :, k] - c[:, :1, k]
             mean, sd = rel.mean(axis=0), rel.std(axis=0)
-            ax.plot(pct, mean, color=SIDE_COLOURS[side], label=f"{side} ({c.shape[0]} strides)")
+            ax.plot(
+                pct,
+                mean,
+                color=SIDE_COLOURS[side],
+                label=f"{side} ({counted(c.shape[0], 'stride')})",
+            )
             ax.fill_between(pct, mean - sd, mean + sd, color=SIDE_COLOURS[side], alpha=0.2)
         ax.set_title(name.replace("_deg", "") + " (° from the contact)")
         ax.set_xlabel("% of the stride from the side's contact")

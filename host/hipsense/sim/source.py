@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from hipsense.conventions.words import counted
 from hipsense.sim.errors import SimError
 
 MAGIC = b"HSIM"
@@ -66,7 +67,9 @@ def write_source_file(
 def decode_source(data: bytes) -> SourceFile:
     """Parse sample-source bytes (checks magic, version and length)."""
     if len(data) < HEADER.size:
-        raise SimError(f"sample-source file too short for its header ({len(data)} bytes)")
+        raise SimError(
+            f"sample-source file too short for its header ({counted(len(data), 'byte')})"
+        )
     magic, version, flags, rate_hz, n = HEADER.unpack_from(data)
     if magic != MAGIC:
         raise SimError(f"not a sample-source file (magic {magic!r}, expected {MAGIC!r})")
@@ -74,7 +77,9 @@ def decode_source(data: bytes) -> SourceFile:
         raise SimError(f"sample-source version {version} not supported (this reads {VERSION})")
     expected = HEADER.size + n * 6 * RECORD_DTYPE.itemsize
     if len(data) != expected:
-        raise SimError(f"sample-source file holds {len(data)} bytes, its header says {expected}")
+        raise SimError(
+            f"sample-source file holds {counted(len(data), 'byte')}, its header says {expected}"
+        )
     body = np.frombuffer(data, dtype=RECORD_DTYPE, offset=HEADER.size).reshape(n, 6)
     return SourceFile(
         float(rate_hz), bool(flags & FLAG_LOOP), body[:, :3].copy(), body[:, 3:].copy()

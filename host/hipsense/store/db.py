@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shlex
 import sqlite3
 import string
 from collections.abc import Iterator
@@ -38,6 +39,10 @@ least one digit (P1, PX-17, P-0417): the store holds no names, and a space or a 
 digit is what a personal name ("Jane Doe", "Jane") looks like."""
 
 
+ID_RULE = f"1-{PATIENT_ID_MAX} letters, digits, '-' or '_' with at least one digit (e.g. P-0417)"
+"""The patient-id rule in words, for messages."""
+
+
 def check_patient_id(patient_id: str) -> str:
     """``patient_id`` without surrounding blanks, or a :class:`StoreError` saying the rule."""
     pid = patient_id.strip()
@@ -47,10 +52,24 @@ def check_patient_id(patient_id: str) -> str:
     if not allowed or len(pid) > PATIENT_ID_MAX or not any(c in string.digits for c in pid):
         raise StoreError(
             f"{pid!r} is not a patient id: the store holds pseudonymous codes, never names; use "
-            f"1-{PATIENT_ID_MAX} letters, digits, '-' or '_' with at least one digit (e.g. "
-            "P-0417), and keep the key from code to person outside hipsense"
+            f"{ID_RULE}, and keep the key from code to person outside hipsense"
         )
     return pid
+
+
+def add_hint(patient_id: str) -> str:
+    """What to do about an unknown ``patient_id``: the command that adds it when it is a valid
+    id, else the id rule (``patients add`` would refuse it: never suggested)."""
+    try:
+        pid = check_patient_id(patient_id)
+    except StoreError:
+        return (
+            f"{patient_id.strip()!r} cannot be one: patient ids are pseudonymous codes of "
+            f"{ID_RULE}; `hipsense patients add ID` adds one, `hipsense patients list` shows "
+            "the store's"
+        )
+    end_of_options = "-- " if pid.startswith("-") else ""  # not an option: `add -- -7`
+    return f"add one with `hipsense patients add {end_of_options}{shlex.quote(pid)}`"
 
 
 def default_path() -> Path:
@@ -166,6 +185,8 @@ class Store:
         return self.patient(pid)
 
     def patient(self, patient_id: str) -> Patient:
+        """The patient ``patient_id`` (surrounding blanks ignored, as when it was added)."""
+        patient_id = patient_id.strip()
         row = self.conn.execute(
             "SELECT id, year_of_birth, height_cm, sex, notes, created_utc FROM patients "
             "WHERE id = ?",
@@ -173,8 +194,7 @@ class Store:
         ).fetchone()
         if row is None:
             raise StoreError(
-                f"no patient {patient_id!r} in the store {self.path}: add one with "
-                f"`hipsense patients add {patient_id}`"
+                f"no patient {patient_id!r} in the store {self.path}: {add_hint(patient_id)}"
             )
         return Patient(*row)
 

@@ -440,6 +440,18 @@ class StanceDetector(Algorithm):
         return None
 
     @property
+    def end_provisional_(self) -> bool:
+        """The last trial ended by quiet alone and that end may still change: with no lateral
+        move since, a rise of the sway reopens the hold (:meth:`_resume`), and a move back
+        onto both feet within ``amend_within_s`` moves the end to it (:meth:`_amend`). For a
+        live view, which must not announce an end it may withdraw; decides nothing."""
+        if not self.trials_ or self.trials_[-1].end_t_s is None:
+            return False
+        end = self.trials_[-1].end_t_s
+        amendable = self._by_quiet and (self._t_prev or 0.0) <= end + self.amend_within_s
+        return self._lull or amendable
+
+    @property
     def pending_marks_(self) -> tuple[Mark, ...]:
         """Key or button marks not decided yet (the sensor still has time to see the touch-down)."""
         return tuple(self._marks)

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from hipsense.conventions.symmetry import left_right
+from hipsense.conventions.words import counted
 
 LIFT_FLOOR_DEG = 3.0
 DROP_FLOOR_DEG = 2.0
@@ -329,7 +330,8 @@ def assign_supports(
     expected = len(protocol) * reps_per_set if reps_per_set else None
     if expected is not None and expected != n:
         notes.append(
-            f"the protocol asked for {expected} reps ({len(protocol)} set(s) of {reps_per_set}); "
+            f"the protocol asked for {counted(expected, 'rep')} "
+            f"({counted(len(protocol), 'set')} of {reps_per_set}); "
             f"the sensor found {n}: the sets are read from the reps' drop, twist and lift"
         )
     if n == 0:

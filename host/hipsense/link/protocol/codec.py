@@ -10,6 +10,7 @@ import struct
 
 import numpy as np
 
+from hipsense.conventions.words import counted
 from hipsense.link.protocol.constants import (
     COMMAND_ARGS_FORMAT,
     COMMAND_HEADER_SIZE,
@@ -85,7 +86,9 @@ def _decode_samples(data: bytes) -> SamplesFrame:
     expected = HEADER_SIZE + count * size
     if len(data) != expected:
         raise _malformed(
-            kind, f"{len(data)} bytes, {expected} expected for {count} samples of {size} bytes"
+            kind,
+            f"{len(data)} bytes, {expected} expected for {counted(count, 'sample')} of {size} "
+            "bytes",
         )
     values = np.frombuffer(data, dtype=_I16_LE, offset=HEADER_SIZE).reshape(count, size // 2)
     angles = values[:, :3].astype(np.int16)
