@@ -10,7 +10,7 @@ from hipsense.analysis import analyse
 from hipsense.conventions.symmetry import symmetry_index_pct
 from hipsense.detectors.balance.metrics import sway
 from hipsense.detectors.balance.norms import hold_time_norm
-from hipsense.motion.errors import NotWornError, PostureError, WrongTestError
+from hipsense.motion.errors import InputError, NotWornError, PostureError, WrongTestError
 from hipsense.report import write_report
 from hipsense.sim.scenarios import simulate
 
@@ -167,3 +167,17 @@ def test_button_is_the_fallback_when_the_recording_stops_during_the_hold() -> No
     trial = doc["trials"][1]
     assert trial["end_source"] == "button" and abs(trial["end_t_s"] - (t_cut - 2.0)) < 0.02
     assert doc["trials"][0]["end_source"] == "sensor"  # the sensor's own end is kept
+
+
+def test_no_weight_shift_and_no_protocol_names_the_option_to_pass() -> None:
+    """A stance leg that neither the sensor nor the file tells: the message says what a
+    user types (``--sides right,left``, one leg per trial), not a Python list."""
+    from hipsense.analysis.balance import trial_sides
+    from hipsense.detectors.balance.events import StanceTrial
+
+    level = [StanceTrial(lift_off_t_s=t, baseline_tilt_deg=0.0, baseline_obliquity_deg=0.0,
+                         shift_m=0.0) for t in (5.0, 50.0)]  # fmt: skip
+    with pytest.raises(InputError, match=r"trial 1: .*--sides right,left") as err:
+        trial_sides(level, None)
+    assert "[" not in str(err.value)
+    assert trial_sides(level, ["left", "right"])[0] == ["left", "right"]

@@ -151,8 +151,8 @@ def trial_sides(
             out.append(said)
         else:
             raise InputError(
-                f"trial {k + 1}: no weight shift seen and no protocol: pass the stance legs "
-                "(sides=['right', 'left'])"
+                f"trial {k + 1}: no weight shift seen and the file names no stance leg: pass "
+                "the stance leg of each trial, e.g. --sides right,left (Python: sides=...)"
             )
     return out, warnings
 
