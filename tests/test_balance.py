@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -181,3 +182,21 @@ def test_no_weight_shift_and_no_protocol_names_the_option_to_pass() -> None:
         trial_sides(level, None)
     assert "[" not in str(err.value)
     assert trial_sides(level, ["left", "right"])[0] == ["left", "right"]
+
+
+def test_sway_panels_share_one_scale_so_the_legs_compare_at_a_glance() -> None:
+    """The two legs' sway plots use the same axis ranges, with as many degrees per unit
+    length across as up: a larger ellipse is a larger sway, not another automatic scale."""
+    from hipsense.report.balance import build_page
+
+    result = analyse(simulate("stance-right-trendelenburg", seed=0).to_recording())
+    sway = next(c for c in build_page(result).charts if c.title == "Sway per leg")
+    left, right = sway.figure.axes
+    assert left.get_xlim() == right.get_xlim() and left.get_ylim() == right.get_ylim()
+    (x0, x1), (y0, y1) = left.get_xlim(), left.get_ylim()
+    assert math.isclose(x1 - x0, y1 - y0, rel_tol=1e-9)
+    for ax in (left, right):  # every trace is inside the common frame
+        for line in ax.get_lines():
+            xs, ys = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+            if xs.size > 2:
+                assert x0 <= xs.min() and xs.max() <= x1 and y0 <= ys.min() and ys.max() <= y1
