@@ -187,9 +187,11 @@ def test_no_weight_shift_and_no_protocol_names_the_option_to_pass() -> None:
 def test_sway_panels_share_one_scale_so_the_legs_compare_at_a_glance() -> None:
     """The two legs' sway plots use the same axis ranges, with as many degrees per unit
     length across as up: a larger ellipse is a larger sway, not another automatic scale."""
+    from hipsense.analysis.balance import BalanceAnalysis
     from hipsense.report.balance import build_page
 
     result = analyse(simulate("stance-right-trendelenburg", seed=0).to_recording())
+    assert isinstance(result, BalanceAnalysis)
     sway = next(c for c in build_page(result).charts if c.title == "Sway per leg")
     left, right = sway.figure.axes
     assert left.get_xlim() == right.get_xlim() and left.get_ylim() == right.get_ylim()
