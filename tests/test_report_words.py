@@ -248,3 +248,19 @@ def test_every_report_names_its_recording_and_a_foreign_walk_is_titled_by_it(
     html = (tmp_path / "mine_report.html").read_text(encoding="utf-8")
     assert "<b>Recording:</b> mine.parquet" in html
     assert re.search(r"<title>Single-leg stance report — \d{4}-\d\d-\d\d", html)
+
+
+@given(
+    st.floats(-0.0499, 0.0499, allow_nan=False),
+    st.floats(0.1, 30.0, allow_nan=False),
+)
+def test_equal_step_times_are_not_called_longer_on_one_side(si: float, half_ci: float) -> None:
+    """The live view and the summary said "right steps 0.0 % longer" (a side that is not
+    longer); a symmetry index that shows as 0.0 % reads as equal steps, still with its CI."""
+    from hipsense.analysis.walk import step_time_words
+
+    words = step_time_words((si, si - half_ci, si + half_ci))
+    said = words.split("(")[0]
+    assert "longer" not in said and "0.0 %" not in said
+    assert words.startswith("steps equally long") and "95 % CI" in words
+    assert "right steps 0.1 % longer" in step_time_words((0.06, -1.0, 1.2))

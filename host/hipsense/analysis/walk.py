@@ -335,6 +335,8 @@ def step_time_words(si: tuple[float, float, float]) -> str:
     v, lo, hi = si
     if math.isnan(v):
         return "asymmetry: not yet measured"
+    if abs(v) < 0.05:  # shows as 0.0 %: neither side is longer
+        return f"steps equally long on both sides (95 % CI {lo:.1f} to {hi:.1f} %, + right longer)"
     longer, a, b = ("right", lo, hi) if v >= 0 else ("left", -hi, -lo)
     return f"{longer} steps {abs(v):.1f} % longer (95 % CI {a:.1f} to {b:.1f} %)"
 

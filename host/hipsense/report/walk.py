@@ -81,8 +81,8 @@ def build_page(analysis: WalkAnalysis, patient: dict[str, Any] | None = None) ->
             fmt(step["left"].mean, "s", 3), fmt(step["right"].mean, "s", 3),
             fmt_difference(step["right"].mean, step["left"].mean, "s", 3),
             "no validated reference band",
-            "" if si is None else f"right steps {abs(si):.1f} % "
-            + ("longer" if si >= 0 else "shorter"),
+            "" if si is None else "steps equally long" if abs(si) < 0.05
+            else f"right steps {abs(si):.1f} % " + ("longer" if si >= 0 else "shorter"),
         ))  # fmt: skip
     length = {s: tr.pace_["step_length_m"][s] for s in SIDES}
     if length["left"].n and length["right"].n:  # with the height: as the summary gives them
