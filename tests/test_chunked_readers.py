@@ -526,3 +526,16 @@ def test_a_foreign_csv_with_only_its_header_says_it_has_no_samples(tmp_path: Pat
     with pytest.raises(RecordingError, match="no samples") as info:
         open_foreign_chunks(path, parse_column_map(MAP_TEXT))
     assert "--rate-hz" not in str(info.value)
+
+
+@pytest.mark.parametrize(("sep", "named"), [(";", "';'"), ("\t", "tabs")])
+def test_a_semicolon_or_tab_separated_csv_is_named_as_such(
+    tmp_path: Path, sep: str, named: str
+) -> None:
+    """A spreadsheet export with ';' (or tab) separators said "no column time_s, ...; it has
+    time_s;ax;..." without saying why; now the separator is named, with what to do."""
+    path = tmp_path / "their.csv"
+    path.write_text(sep.join(["time_s", *THEIRS]) + "\n" + sep.join(["0.0"] * 7) + "\n")
+    with pytest.raises(RecordingError, match=rf"separated by {named}.*comma-separated") as info:
+        open_foreign_chunks(path, parse_column_map(MAP_TEXT))
+    assert "it has" not in str(info.value)

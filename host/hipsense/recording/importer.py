@@ -97,6 +97,7 @@ def open_foreign_chunks(
     check_header_width(header, source)
     absent = [v for v in column_map.values() if v not in header]
     if absent:
+        _refuse_other_separators(path, header)
         shown = ", ".join(header[:20]) + (", ..." if len(header) > 20 else "")
         raise ForeignFileError(f"{path}: no column {', '.join(absent)}; it has {shown}")
     if T_S not in column_map and rate_hz is None:
@@ -140,6 +141,20 @@ def open_foreign_chunks(
         return checked_frames(filled(), source, lambda offset: lambda i: f"row {offset + i}")
 
     return RecordingChunks(source, meta, CONTENT_RAW, frames)
+
+
+def _refuse_other_separators(path: str | Path, header: list[str]) -> None:
+    """A header read as one column that holds ';' or tabs is a spreadsheet's export with
+    another separator (and often decimal commas): say so rather than "no column ..."."""
+    if len(header) != 1:
+        return
+    for sep, named in ((";", "';'"), ("\t", "tabs")):
+        if sep in header[0]:
+            raise ForeignFileError(
+                f"{path}: its columns are separated by {named} (as some spreadsheet programs "
+                "export), not by commas: hipsense reads comma-separated CSV with '.' as the "
+                "decimal point; export or convert the file that way"
+            )
 
 
 def _rate_from_times(chunks: Iterator[tuple[int, pd.DataFrame]], source: str, column: str) -> float:
