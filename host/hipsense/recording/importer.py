@@ -26,6 +26,10 @@ from hipsense.recording.model import Recording, filled_frame
 from hipsense.recording.rate import RATE_SAMPLES
 from hipsense.recording.schema import CONTENT_RAW, RAW_COLUMNS, T_S, RowLabel, numeric_column
 
+RATE_AGREEMENT = 0.02
+"""How far a given rate may differ from the time column's (relative) before it is refused:
+a nominal rate beside jittery time stamps passes, a wrong one does not."""
+
 
 class ForeignFileError(RecordingError):
     """A foreign file cannot be read with the given column map or rate."""
@@ -127,6 +131,14 @@ def open_foreign_chunks(
 
     if rate_hz is None:
         rate_hz = _rate_from_times(renamed(), source, column_map[T_S])
+    elif T_S in column_map:  # both given: they must tell the same rate
+        timed_hz = _rate_from_times(renamed(), source, column_map[T_S])
+        if abs(float(rate_hz) / timed_hz - 1.0) > RATE_AGREEMENT:
+            raise ForeignFileError(
+                f"{path}: --rate-hz {float(rate_hz):g} but the time column "
+                f"'{column_map[T_S]}' gives {timed_hz:.4g} Hz: leave out --rate-hz (the time "
+                "column sets the rate), or correct it"
+            )
     given_rate = float(rate_hz)
     meta = RecordingMeta(
         rate_hz=given_rate, test=test, mounting=None if axes is None else [1.0, 0.0, 0.0, 0.0],
