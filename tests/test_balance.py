@@ -202,3 +202,19 @@ def test_sway_panels_share_one_scale_so_the_legs_compare_at_a_glance() -> None:
             xs, ys = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
             if xs.size > 2:
                 assert x0 <= xs.min() and xs.max() <= x1 and y0 <= ys.min() and ys.max() <= y1
+
+
+def test_fewer_trials_than_the_protocol_says_the_recording_may_have_ended_early() -> None:
+    """Ctrl-C after the first of two trials noted "the protocol lists 2 trial(s) but the
+    sensor found 1", which reads as a fault of the sensor; now it says what happened."""
+    from hipsense.analysis.balance import trial_sides
+    from hipsense.detectors.balance.events import StanceTrial
+
+    one = [StanceTrial(lift_off_t_s=5.0, baseline_tilt_deg=0.0, baseline_obliquity_deg=0.0,
+                       shift_m=-0.05)]  # fmt: skip
+    sides, notes = trial_sides(one, ["right", "left"])
+    assert sides == ["right"]
+    assert any("1 of the 2 trials" in n and "ended early" in n for n in notes), notes
+    three = one * 3
+    _, notes = trial_sides(three, ["right", "left"])
+    assert any("found 3 trials, the protocol lists 2" in n for n in notes), notes

@@ -134,7 +134,11 @@ def trial_sides(
     warnings: list[str] = []
     if protocol is not None and len(protocol) not in (1, len(trials)):
         warnings.append(
-            f"the protocol lists {len(protocol)} trial(s) but the sensor found {len(trials)}: "
+            f"the sensor found {len(trials)} of the {len(protocol)} trials the protocol lists "
+            "(the recording ended early, or a lift-off was not seen): matched to the "
+            "protocol's legs in order"
+            if len(trials) < len(protocol)
+            else f"the sensor found {len(trials)} trials, the protocol lists {len(protocol)}: "
             "the legs were matched to the protocol in order"
         )
     for k, trial in enumerate(trials):
