@@ -264,3 +264,28 @@ def test_equal_step_times_are_not_called_longer_on_one_side(si: float, half_ci: 
     assert "longer" not in said and "0.0 %" not in said
     assert words.startswith("steps equally long") and "95 % CI" in words
     assert "right steps 0.1 % longer" in step_time_words((0.06, -1.0, 1.2))
+
+
+@pytest.mark.parametrize(
+    ("scenario", "seconds"),
+    [("walk-right-trendelenburg", 6.0), ("walk-right-trendelenburg", 25.0),
+     ("walk-normal", 25.0)],
+)  # fmt: skip
+def test_the_walk_tables_drop_status_is_the_verdicts_grade(scenario: str, seconds: float) -> None:
+    """A 9 s walk's report said "Drop: not enough steps yet" above a table whose drop row said
+    "within the MDC": the table graded |difference| > 4° itself. Now the row's status is the
+    verdict's grade, and the step-time row does not call a side longer without enough steps."""
+    from hipsense.analysis.walk import WalkAnalysis
+    from hipsense.report.walk import build_page
+
+    rec = simulate(scenario, seed=3, duration_s=seconds).to_recording()
+    result = analyse(rec, "walk")
+    assert isinstance(result, WalkAnalysis)
+    tiers = result.to_json()["verdict"]["tiers"]
+    rows = {r.label.split(" (")[0]: r for r in build_page(result).rows}
+    said = {"not_enough_data": "too few stances to judge", "within_noise": "within measurement "
+            "noise", "below_mdc": "within the MDC", "beyond_mdc": "beyond the MDC"}  # fmt: skip
+    assert rows["drop of the swing side"].status == said[tiers["drop"]["tier"]]
+    if tiers["step_time"]["tier"] == "not_enough_data":
+        assert rows["step time"].status == "too few steps to judge"
+    assert (seconds < 10) == (tiers["drop"]["tier"] == "not_enough_data")
