@@ -289,3 +289,17 @@ def test_the_walk_tables_drop_status_is_the_verdicts_grade(scenario: str, second
     if tiers["step_time"]["tier"] == "not_enough_data":
         assert rows["step time"].status == "too few steps to judge"
     assert (seconds < 10) == (tiers["drop"]["tier"] == "not_enough_data")
+
+
+def test_history_and_progress_name_an_exercise_by_its_title() -> None:
+    """`hipsense history` headed the clamshell's figures "exercise:clamshell:" and the progress
+    report's rows read "exercise:clamshell: top hip hikes ...": the recording's test key."""
+    from hipsense.store.history import Series, history_text, named_test
+
+    assert named_test("exercise:clamshell") == "clamshell (exercise)"
+    assert named_test("exercise:single-leg-rdl") == "single-leg Romanian deadlift (exercise)"
+    assert named_test("walk") == "walk"
+    series = Series("exercise:clamshell", "reps", "left", "", "reps", "reps done",
+                    (("2026-12-07", 5.0),), None)  # fmt: skip
+    text = history_text("P1", [series])
+    assert "\nclamshell (exercise):\n" in text and "exercise:" not in text
