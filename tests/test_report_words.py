@@ -303,3 +303,23 @@ def test_history_and_progress_name_an_exercise_by_its_title() -> None:
                     (("2026-12-07", 5.0),), None)  # fmt: skip
     text = history_text("P1", [series])
     assert "\nclamshell (exercise):\n" in text and "exercise:" not in text
+
+
+def test_the_walk_report_counts_the_uncertain_sides_as_the_summary_does() -> None:
+    """The terminal said "side uncertain for 8 of them"; the report, which is what is kept
+    and sent, did not say it at all."""
+    from hipsense.analysis.walk import WalkAnalysis
+    from hipsense.report.walk import build_page
+
+    counts = []
+    for seed in (0, 1):  # seed 1 has an uncertain side, seed 0 none
+        rec = simulate("walk-right-trendelenburg", seed=seed, duration_s=20.0).to_recording()
+        result = analyse(rec, "walk")
+        assert isinstance(result, WalkAnalysis)
+        n = result.uncertain_sides
+        counts.append(n)
+        page_text = " ".join(build_page(result).verdict)
+        assert (f"side uncertain for {n} of them" in result.summary_text()) == (n > 0)
+        assert (f"the side is uncertain for {n} of them" in page_text) == (n > 0)
+        assert ("uncertain" in page_text) == (n > 0)
+    assert counts[0] == 0 < counts[1]

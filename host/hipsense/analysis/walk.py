@@ -229,6 +229,12 @@ class WalkAnalysis:
             "board": board_doc(self.meta, self.settings_changed_t_s),
         }
 
+    @property
+    def uncertain_sides(self) -> int:
+        """Contacts whose side is uncertain (|side score| under ``SIDE_CERTAIN_SCORE``): what
+        the live view, the summary and the report count."""
+        return sum(abs(e.contact.side_score) < SIDE_CERTAIN_SCORE for e in self.events)
+
     def summary_text(self) -> str:
         tr = self.tracker
         sym = tr.symmetry_
@@ -237,7 +243,7 @@ class WalkAnalysis:
         step_si = sym.step_time_si()
         if not self.walking_found:
             return self.no_walking_text()
-        uncertain = sum(abs(e.contact.side_score) < SIDE_CERTAIN_SCORE for e in self.events)
+        uncertain = self.uncertain_sides
         lines = [
             f"Walk: {len(self.events)} contacts "
             f"({sum(e.contact.side == 'left' for e in self.events)} left, "

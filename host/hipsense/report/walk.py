@@ -108,7 +108,9 @@ def build_page(analysis: WalkAnalysis, patient: dict[str, Any] | None = None) ->
     n_right = sum(e.contact.side == "right" for e in analysis.events)
     verdict = [tr.verdict_.text if analysis.walking_found else analysis.no_walking_text(),
                f"{n_left} left and {n_right} right foot contacts over "
-               f"{analysis.duration_s:.0f} s of recording."]  # fmt: skip
+               f"{analysis.duration_s:.0f} s of recording"
+               + (f"; the side is uncertain for {analysis.uncertain_sides} of them."
+                  if analysis.uncertain_sides else ".")]  # fmt: skip
     caution, board_notes = board_lines(doc)
     if analysis.forward_ambiguous:  # beside the left/right figures, not only in the notes
         from hipsense.analysis.walk import FORWARD_AMBIGUOUS
