@@ -192,8 +192,13 @@ def test_sway_panels_share_one_scale_so_the_legs_compare_at_a_glance() -> None:
 
     result = analyse(simulate("stance-right-trendelenburg", seed=0).to_recording())
     assert isinstance(result, BalanceAnalysis)
-    sway = next(c for c in build_page(result).charts if c.title == "Sway per leg")
+    import matplotlib.pyplot as plt
+
+    charts = build_page(result).charts
+    sway = next(c for c in charts if c.title == "Sway per leg")
     left, right = sway.figure.axes
+    for chart in charts:
+        plt.close(chart.figure)
     assert left.get_xlim() == right.get_xlim() and left.get_ylim() == right.get_ylim()
     (x0, x1), (y0, y1) = left.get_xlim(), left.get_ylim()
     assert math.isclose(x1 - x0, y1 - y0, rel_tol=1e-9)

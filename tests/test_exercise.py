@@ -256,9 +256,12 @@ def test_the_fault_chart_counts_whole_reps_and_starts_at_zero() -> None:
 
     result = analyse(simulate("exercise-clamshell", seed=0).to_recording())
     assert isinstance(result, ExerciseAnalysis)
+    import matplotlib.pyplot as plt
+
     chart = next(c for c in build_page(result).charts if c.title == "Fault peak per rep")
     fig = chart.figure
     fig.canvas.draw()
+    plt.close(fig)  # the axes stay readable
     for ax in fig.axes:
         lo, hi = ax.get_xlim()
         ticks = [t for t in ax.get_xticks() if lo <= t <= hi]

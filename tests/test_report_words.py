@@ -10,6 +10,7 @@ import math
 import re
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -266,6 +267,16 @@ def test_equal_step_times_are_not_called_longer_on_one_side(si: float, half_ci: 
     assert "right steps 0.1 % longer" in step_time_words((0.06, -1.0, 1.2))
 
 
+def _close_charts(page: Any) -> None:
+    """A page built without writing it keeps its figures open: close them (pyplot warns past
+    20 open figures, which the report tests treat as an error)."""
+    import matplotlib.pyplot as plt
+
+    for chart in page.charts:
+        if chart.figure is not None:
+            plt.close(chart.figure)
+
+
 @pytest.mark.parametrize(
     ("scenario", "seconds"),
     [("walk-right-trendelenburg", 6.0), ("walk-right-trendelenburg", 25.0),
@@ -282,7 +293,9 @@ def test_the_walk_tables_drop_status_is_the_verdicts_grade(scenario: str, second
     result = analyse(rec, "walk")
     assert isinstance(result, WalkAnalysis)
     tiers = result.to_json()["verdict"]["tiers"]
-    rows = {r.label.split(" (")[0]: r for r in build_page(result).rows}
+    page = build_page(result)
+    _close_charts(page)
+    rows = {r.label.split(" (")[0]: r for r in page.rows}
     said = {"not_enough_data": "too few stances to judge", "within_noise": "within measurement "
             "noise", "below_mdc": "within the MDC", "beyond_mdc": "beyond the MDC"}  # fmt: skip
     assert rows["drop of the swing side"].status == said[tiers["drop"]["tier"]]
@@ -318,7 +331,9 @@ def test_the_walk_report_counts_the_uncertain_sides_as_the_summary_does() -> Non
         assert isinstance(result, WalkAnalysis)
         n = result.uncertain_sides
         counts.append(n)
-        page_text = " ".join(build_page(result).verdict)
+        page = build_page(result)
+        _close_charts(page)
+        page_text = " ".join(page.verdict)
         assert (f"side uncertain for {n} of them" in result.summary_text()) == (n > 0)
         assert (f"the side is uncertain for {n} of them" in page_text) == (n > 0)
         assert ("uncertain" in page_text) == (n > 0)
