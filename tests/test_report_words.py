@@ -338,3 +338,19 @@ def test_the_walk_report_counts_the_uncertain_sides_as_the_summary_does() -> Non
         assert (f"the side is uncertain for {n} of them" in page_text) == (n > 0)
         assert ("uncertain" in page_text) == (n > 0)
     assert counts[0] == 0 < counts[1]
+
+
+def test_the_pdf_tables_difference_header_keeps_r_minus_l_together() -> None:
+    """Every PDF's table header read "difference (R −" over "L)": the column wrapped inside
+    the "(R − L)". Now it wraps before it."""
+    import matplotlib.pyplot as plt
+    from hipsense.report.layout import Header, Page, Row, _text_pages
+
+    header = Header("P-1", "2026-12-07", "hipsense-5E4D", "0.1.0", "0.1.0")
+    page = Page("Walk report", header, ["v"], [Row("drop", "1°", "2°", "+1°")])
+    figures = _text_pages(plt, page)
+    texts = [t.get_text() for fig in figures for t in fig.texts]
+    for fig in figures:
+        plt.close(fig)
+    cell = next(t for t in texts if t.startswith("difference"))
+    assert cell.split("\n") == ["difference", "(R\u00a0−\u00a0L)"], cell
