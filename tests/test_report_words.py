@@ -354,3 +354,27 @@ def test_the_pdf_tables_difference_header_keeps_r_minus_l_together() -> None:
         plt.close(fig)
     cell = next(t for t in texts if t.startswith("difference"))
     assert cell.split("\n") == ["difference", "(R\u00a0−\u00a0L)"], cell
+
+
+def test_the_tables_best_hold_of_a_cut_short_trial_reads_at_least(
+    stance_cut_short: Recording,
+) -> None:
+    """The verdict called the stopped trial's hold a lower bound; the table beside it gave the
+    bare "8.0 s" as if it were a hold to a touch-down."""
+    from hipsense.analysis.balance import BalanceAnalysis
+    from hipsense.report.balance import build_page
+
+    result = analyse(stance_cut_short, "balance")
+    assert isinstance(result, BalanceAnalysis)
+    page = build_page(result)
+    _close_charts(page)
+    best = next(r for r in page.rows if r.label == "best hold")
+    side = result.to_json()["trials"][0]["stance_side"]
+    cell = best.right if side == "right" else best.left
+    assert re.fullmatch(r"at least \d+\.\d s", cell), cell
+    full = analyse(simulate("stance-eyes-open", seed=0).to_recording(), "balance")
+    assert isinstance(full, BalanceAnalysis)
+    whole = build_page(full)
+    _close_charts(whole)
+    row = next(r for r in whole.rows if r.label == "best hold")
+    assert "at least" not in row.left + row.right

@@ -112,6 +112,18 @@ def build_page(analysis: BalanceAnalysis, patient: dict[str, Any] | None = None)
     def val(s: dict[str, Any] | None, key: str, unit: str, digits: int = 1) -> str:
         return "not tested" if s is None else fmt(s[key], unit, digits)
 
+    def best_hold(side: str, s: dict[str, Any] | None) -> str:
+        """The best hold; "at least" when it is a trial the recording stopped during."""
+        from hipsense.analysis.balance import cut_short
+
+        shown = val(s, "best_hold_s", "s")
+        bounded = s is not None and any(
+            cut_short(tr) and tr["stance_side"] == side
+            and math.isclose(tr["hold_s"], s["best_hold_s"], abs_tol=1e-6)
+            for tr in doc.get("trials") or []
+        )  # fmt: skip
+        return f"at least {shown}" if bounded else shown
+
     def diff(key: str, unit: str, digits: int = 1) -> str:
         if left is None or right is None:
             return "—"
@@ -140,7 +152,7 @@ def build_page(analysis: BalanceAnalysis, patient: dict[str, Any] | None = None)
         d = right["free_side_drop_deg"] - left["free_side_drop_deg"]
         drop_status = "beyond the MDC" if abs(d) > MDC_DEG else "within the MDC"
     rows = [
-        Row("best hold", val(left, "best_hold_s", "s"), val(right, "best_hold_s", "s"),
+        Row("best hold", best_hold("left", left), best_hold("right", right),
             diff("best_hold_s", "s"), hold_ref, hold_status),
         Row("drop of the free side", val(left, "free_side_drop_deg", "°"),
             val(right, "free_side_drop_deg", "°"), diff("free_side_drop_deg", "°"),
