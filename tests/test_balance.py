@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from hipsense.analysis import analyse
 from hipsense.conventions.symmetry import symmetry_index_pct
 from hipsense.detectors.balance.metrics import sway
 from hipsense.detectors.balance.norms import hold_time_norm
-from hipsense.motion.errors import NotWornError, PostureError, WrongTestError
+from hipsense.motion.errors import InputError, NotWornError, PostureError, WrongTestError
 from hipsense.report import write_report
 from hipsense.sim.scenarios import simulate
 
@@ -167,3 +168,58 @@ def test_button_is_the_fallback_when_the_recording_stops_during_the_hold() -> No
     trial = doc["trials"][1]
     assert trial["end_source"] == "button" and abs(trial["end_t_s"] - (t_cut - 2.0)) < 0.02
     assert doc["trials"][0]["end_source"] == "sensor"  # the sensor's own end is kept
+
+
+def test_no_weight_shift_and_no_protocol_names_the_option_to_pass() -> None:
+    """A stance leg that neither the sensor nor the file tells: the message says what a
+    user types (``--sides right,left``, one leg per trial), not a Python list."""
+    from hipsense.analysis.balance import trial_sides
+    from hipsense.detectors.balance.events import StanceTrial
+
+    level = [StanceTrial(lift_off_t_s=t, baseline_tilt_deg=0.0, baseline_obliquity_deg=0.0,
+                         shift_m=0.0) for t in (5.0, 50.0)]  # fmt: skip
+    with pytest.raises(InputError, match=r"trial 1: .*--sides right,left") as err:
+        trial_sides(level, None)
+    assert "[" not in str(err.value)
+    assert trial_sides(level, ["left", "right"])[0] == ["left", "right"]
+
+
+def test_sway_panels_share_one_scale_so_the_legs_compare_at_a_glance() -> None:
+    """The two legs' sway plots use the same axis ranges, with as many degrees per unit
+    length across as up: a larger ellipse is a larger sway, not another automatic scale."""
+    from hipsense.analysis.balance import BalanceAnalysis
+    from hipsense.report.balance import build_page
+
+    result = analyse(simulate("stance-right-trendelenburg", seed=0).to_recording())
+    assert isinstance(result, BalanceAnalysis)
+    import matplotlib.pyplot as plt
+
+    charts = build_page(result).charts
+    sway = next(c for c in charts if c.title == "Sway per leg")
+    left, right = sway.figure.axes
+    for chart in charts:
+        plt.close(chart.figure)
+    assert left.get_xlim() == right.get_xlim() and left.get_ylim() == right.get_ylim()
+    (x0, x1), (y0, y1) = left.get_xlim(), left.get_ylim()
+    assert math.isclose(x1 - x0, y1 - y0, rel_tol=1e-9)
+    for ax in (left, right):  # every trace is inside the common frame
+        for line in ax.get_lines():
+            xs, ys = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+            if xs.size > 2:
+                assert x0 <= xs.min() and xs.max() <= x1 and y0 <= ys.min() and ys.max() <= y1
+
+
+def test_fewer_trials_than_the_protocol_says_the_recording_may_have_ended_early() -> None:
+    """Ctrl-C after the first of two trials noted "the protocol lists 2 trial(s) but the
+    sensor found 1", which reads as a fault of the sensor; now it says what happened."""
+    from hipsense.analysis.balance import trial_sides
+    from hipsense.detectors.balance.events import StanceTrial
+
+    one = [StanceTrial(lift_off_t_s=5.0, baseline_tilt_deg=0.0, baseline_obliquity_deg=0.0,
+                       shift_m=-0.05)]  # fmt: skip
+    sides, notes = trial_sides(one, ["right", "left"])
+    assert sides == ["right"]
+    assert any("1 of the 2 trials" in n and "ended early" in n for n in notes), notes
+    three = one * 3
+    _, notes = trial_sides(three, ["right", "left"])
+    assert any("found 3 trials, the protocol lists 2" in n for n in notes), notes

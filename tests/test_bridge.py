@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -223,3 +224,22 @@ def test_a_long_protocol_is_read_from_a_bounded_number_of_plans(sets: int, reps:
         reps,
     )
     assert sides == [s for s in protocol for _ in range(reps)]
+
+
+def test_a_walk_analysed_as_a_bridge_never_reads_the_same_angle_twice(shared_benchmarks) -> None:  # type: ignore[no-untyped-def]
+    """IPOL_01's walk with `--test bridge` said "the pelvis came no closer than 37° to lying
+    flat (a rest needs 37° or less)": whole degrees hid the difference that decided."""
+    from hipsense.analysis.bridge import no_rest_words
+    from hipsense.recording.importer import read_foreign_csv
+
+    column_map = {"t_s": "time_s", **{f"{k}_mps2": k for k in ("acc_x", "acc_y", "acc_z")},
+                  **{f"{k}_dps": k for k in ("gyr_x", "gyr_y", "gyr_z")}}  # fmt: skip
+    imu = shared_benchmarks / "gait-ipol" / "IPOL_01" / "Trial1_imu.csv"
+    rec = read_foreign_csv(imu, column_map, test="bridge", axes="-z,y,x")
+    with pytest.raises(PostureError, match="no still rest") as err:
+        analyse(rec)
+    angles = re.findall(r"(\d+(?:\.\d)?)°", str(err.value).split("; ", 1)[1])
+    assert len(angles) == 2 and angles[0] != angles[1], str(err.value)
+    for closest, needed in ((37.4, 36.9), (36.96, 36.9), (50.2, 36.9)):
+        close, need = re.findall(r"(\d+(?:\.\d)?)°", no_rest_words(closest, needed, 1.5))
+        assert close != need and float(close) > float(need)

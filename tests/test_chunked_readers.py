@@ -526,3 +526,30 @@ def test_a_foreign_csv_with_only_its_header_says_it_has_no_samples(tmp_path: Pat
     with pytest.raises(RecordingError, match="no samples") as info:
         open_foreign_chunks(path, parse_column_map(MAP_TEXT))
     assert "--rate-hz" not in str(info.value)
+
+
+@pytest.mark.parametrize(("sep", "named"), [(";", "';'"), ("\t", "tabs")])
+def test_a_semicolon_or_tab_separated_csv_is_named_as_such(
+    tmp_path: Path, sep: str, named: str
+) -> None:
+    """A spreadsheet export with ';' (or tab) separators said "no column time_s, ...; it has
+    time_s;ax;..." without saying why; now the separator is named, with what to do."""
+    path = tmp_path / "their.csv"
+    path.write_text(sep.join(["time_s", *THEIRS]) + "\n" + sep.join(["0.0"] * 7) + "\n")
+    with pytest.raises(RecordingError, match=rf"separated by {named}.*comma-separated") as info:
+        open_foreign_chunks(path, parse_column_map(MAP_TEXT))
+    assert "it has" not in str(info.value)
+
+
+def test_a_rate_that_contradicts_the_time_column_is_refused(tmp_path: Path) -> None:
+    """`--rate-hz 50` on a file whose time column says 100 Hz was used as given: the walk
+    then had other contacts and drops, with no word. Now the two must agree (within 2 %)."""
+    path = _foreign_csv(tmp_path / "foreign.csv", _walk(3.0))
+    with pytest.raises(RecordingError, match=r"--rate-hz 50 .*time column 'time_s' .*100 Hz"):
+        open_foreign_chunks(path, _map(True), 50.0)
+    assert open_foreign_chunks(path, _map(True), 101.0).meta.rate_hz == 101.0  # within 2 %
+    result = CliRunner().invoke(
+        cli, ["analyze", str(path), "--test", "walk", "--column-map", MAP_TEXT,
+              "--rate-hz", "50"],
+    )  # fmt: skip
+    assert result.exit_code == 1 and "leave out --rate-hz" in result.output

@@ -205,6 +205,31 @@ def test_ctrl_c_while_a_recording_command_loads_says_nothing_was_recorded(
     )
 
 
+def test_ctrl_c_inside_an_import_of_another_command_ends_as_an_ordinary_ctrl_c(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Ctrl-C while `hipsense report` imported matplotlib (its compiled ft2font) is an
+    ImportError caused by the KeyboardInterrupt: it printed a traceback, then Python aborted
+    ("Fatal Python error", status 134). Now it ends as any Ctrl-C there: "aborted", 130."""
+    import hipsense.report
+    from hipsense.cli import main
+    from hipsense.sim.scenarios import simulate
+
+    rec = tmp_path / "w.parquet"
+    write_recording(simulate("walk-normal", seed=0, duration_s=12.0).to_recording(), rec)
+
+    def interrupted(*_args: object, **_kwargs: object) -> object:
+        raise ImportError("initialization failed") from KeyboardInterrupt()
+
+    monkeypatch.setattr(hipsense.report, "write_report", interrupted)
+    with pytest.raises(SystemExit) as ended:
+        main(["report", str(rec)])
+    assert ended.value.code == 130
+    err = capsys.readouterr().err
+    assert err.endswith("hipsense: aborted\n") and "Traceback" not in err
+    assert not list(tmp_path.glob("w_report*"))
+
+
 @pytest.mark.parametrize("left", ["nothing", "partial"])
 def test_ctrl_c_before_the_stream_listens_says_what_was_recorded(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,

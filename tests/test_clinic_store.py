@@ -347,3 +347,27 @@ def test_an_unknown_patients_hint_suggests_only_a_command_that_works(patient_id:
         add = runner.invoke(cli, shlex.split(suggested[0])[1:])
         assert add.exit_code == 0, add.output
         assert runner.invoke(cli, ["patients", "show", "--", patient_id]).exit_code == 0
+
+
+def test_patients_show_names_each_runs_protocol_in_words(tmp_path: Path) -> None:
+    """`patients show` said "bridge (both)" for single-leg bridges on the left then the right
+    leg ("both" is the double-leg bridge) and "balance (both, eyes_open)": now the legs, sets
+    and condition as the clinician chose them."""
+    path = tmp_path / "s.sqlite"
+    with open_store(path) as store:
+        store.add_patient("P5")
+    runs = {
+        "stance": (simulate("stance-right-trendelenburg", seed=0), {"sides": ["right", "left"]}),
+        "bridge": (simulate("bridge-single-weak-right", seed=0), {"sets": ["left", "right"]}),
+        "double": (simulate("bridge-double", seed=0), {"sets": ["both", "both"]}),
+    }
+    for name, (sim, protocol) in runs.items():
+        rec = sim.to_recording()
+        rec.meta.extra["protocol"] = protocol
+        _file(path, "P5", rec, f"{name}.parquet", tmp_path)
+    shown = CliRunner().invoke(cli, ["patients", "show", "P5", "--store", str(path)]).output
+    lines = [line for line in shown.splitlines() if line.startswith("  run ")]
+    assert "balance (right leg, then left leg; eyes open)" in lines[0]
+    assert "bridge (sets: left leg, right leg)" in lines[1]
+    assert "bridge (sets: double-leg, double-leg)" in lines[2]
+    assert "eyes_open" not in shown and "(both" not in shown

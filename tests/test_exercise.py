@@ -246,3 +246,24 @@ def test_the_live_view_gives_each_threshold_its_unit() -> None:
     assert units == {"°", "°/s"}
     for f in spec.faults:
         assert f"(threshold {f.threshold:g}{f.unit})" in text
+
+
+def test_the_fault_chart_counts_whole_reps_and_starts_at_zero() -> None:
+    """The "Fault peak per rep" chart: its rep axis had ticks at 1.5, 2.5 ... (no such rep),
+    and a fault axis could start at 2° with the threshold at 10°, so small peaks looked
+    large; now whole reps only and every fault axis holds 0."""
+    from hipsense.report.exercise import build_page
+
+    result = analyse(simulate("exercise-clamshell", seed=0).to_recording())
+    assert isinstance(result, ExerciseAnalysis)
+    import matplotlib.pyplot as plt
+
+    chart = next(c for c in build_page(result).charts if c.title == "Fault peak per rep")
+    fig = chart.figure
+    fig.canvas.draw()
+    plt.close(fig)  # the axes stay readable
+    for ax in fig.axes:
+        lo, hi = ax.get_xlim()
+        ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks
+        assert ax.get_ylim()[0] <= 0.0 <= ax.get_ylim()[1]

@@ -13,6 +13,7 @@ with the test, not with wall time, so a loaded machine slows it down but changes
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -191,3 +192,33 @@ def test_the_host_clock_is_simulated_time_with_a_backstop_for_a_dead_board() -> 
     radio.boards.append(new := VirtualBoard(CapturedWriter()))  # type: ignore[arg-type]
     new.sim_ms = 300
     assert radio.clock_s() == pytest.approx(2.8 + 8.0)
+
+
+def test_ctrl_c_while_a_board_waits_for_its_grant_ends_without_a_traceback() -> None:
+    """Ctrl-C while a lockstep board waits to be paced (the first seconds of every virtual
+    `hipsense walk`): asyncio.run cancels the radio's connection handler, which must end
+    quietly; a cancelled handler made Python 3.11's stream server log "Exception in callback"
+    with a traceback under the command's "interrupted (Ctrl-C)" message."""
+    logged: list[dict[str, object]] = []
+
+    async def main() -> None:
+        asyncio.get_running_loop().set_exception_handler(lambda _loop, ctx: logged.append(ctx))
+        radio = VirtualRadio(speed=1.0)
+        endpoint = await radio.start()
+        host, port = endpoint.removeprefix("tcp:").rsplit(":", 1)
+        _reader, writer = await asyncio.open_connection(host, int(port))
+        body = bytes([Msg.CLOCK_WAIT]) + struct.pack("<II", 5, 60_000)  # a minute ahead
+        writer.write(struct.pack("<H", len(body)) + body)
+        await writer.drain()
+        while not (radio.boards and radio.boards[0].sim_ms == 5):
+            await asyncio.sleep(0.01)
+        handlers = list(radio._serving)
+        for task in handlers:  # what asyncio.run does to the tasks left at Ctrl-C
+            task.cancel()
+        await asyncio.gather(*handlers, return_exceptions=True)
+        await asyncio.sleep(0)  # the server's done callbacks run
+        writer.close()
+        await radio.close()
+
+    asyncio.run(main())
+    assert [ctx.get("message") for ctx in logged] == []

@@ -821,6 +821,23 @@ def test_recover_refuses_an_empty_partial_and_writes_nothing(tmp_path: Path, nam
     assert not (tmp_path / name).exists() and partial.exists()  # no empty "recording" made
 
 
+@pytest.mark.parametrize("name", ["d.parquet", "d.csv"])
+@pytest.mark.parametrize(
+    "content", [b"\x7fELF\x02\x01\x01\x00" * 400, b"# some other tool\nx,y\n1,2\n"]
+)
+def test_recover_refuses_a_damaged_partial_and_keeps_it(
+    tmp_path: Path, name: str, content: bytes
+) -> None:
+    """A .partial that is not one hipsense wrote (damaged, or another file renamed) is
+    refused, kept byte for byte, and no empty or unreadable "recording" is left beside it."""
+    partial = tmp_path / f"{name}.partial"
+    partial.write_bytes(content)
+    with pytest.raises(RecordingError, match=r"d\.\w+\.partial: not a partial recording.*kept"):
+        recover_partial(partial)
+    assert partial.read_bytes() == content
+    assert not (tmp_path / name).exists()
+
+
 def test_numpy_values_in_meta_fields(tmp_path: Path) -> None:
     q = np.array([np.cos(0.3), 0.0, 0.0, np.sin(0.3)])
     meta = make_meta(rate_hz=np.int64(200), protocol_version=np.int64(1), mounting=q)

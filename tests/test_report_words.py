@@ -10,6 +10,7 @@ import math
 import re
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -248,3 +249,132 @@ def test_every_report_names_its_recording_and_a_foreign_walk_is_titled_by_it(
     html = (tmp_path / "mine_report.html").read_text(encoding="utf-8")
     assert "<b>Recording:</b> mine.parquet" in html
     assert re.search(r"<title>Single-leg stance report — \d{4}-\d\d-\d\d", html)
+
+
+@given(
+    st.floats(-0.0499, 0.0499, allow_nan=False),
+    st.floats(0.1, 30.0, allow_nan=False),
+)
+def test_equal_step_times_are_not_called_longer_on_one_side(si: float, half_ci: float) -> None:
+    """The live view and the summary said "right steps 0.0 % longer" (a side that is not
+    longer); a symmetry index that shows as 0.0 % reads as equal steps, still with its CI."""
+    from hipsense.analysis.walk import step_time_words
+
+    words = step_time_words((si, si - half_ci, si + half_ci))
+    said = words.split("(")[0]
+    assert "longer" not in said and "0.0 %" not in said
+    assert words.startswith("steps equally long") and "95 % CI" in words
+    assert "right steps 0.1 % longer" in step_time_words((0.06, -1.0, 1.2))
+
+
+def _close_charts(page: Any) -> None:
+    """A page built without writing it keeps its figures open: close them (pyplot warns past
+    20 open figures, which the report tests treat as an error)."""
+    import matplotlib.pyplot as plt
+
+    for chart in page.charts:
+        if chart.figure is not None:
+            plt.close(chart.figure)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "seconds"),
+    [("walk-right-trendelenburg", 6.0), ("walk-right-trendelenburg", 25.0),
+     ("walk-normal", 25.0)],
+)  # fmt: skip
+def test_the_walk_tables_drop_status_is_the_verdicts_grade(scenario: str, seconds: float) -> None:
+    """A 9 s walk's report said "Drop: not enough steps yet" above a table whose drop row said
+    "within the MDC": the table graded |difference| > 4° itself. Now the row's status is the
+    verdict's grade, and the step-time row does not call a side longer without enough steps."""
+    from hipsense.analysis.walk import WalkAnalysis
+    from hipsense.report.walk import build_page
+
+    rec = simulate(scenario, seed=3, duration_s=seconds).to_recording()
+    result = analyse(rec, "walk")
+    assert isinstance(result, WalkAnalysis)
+    tiers = result.to_json()["verdict"]["tiers"]
+    page = build_page(result)
+    _close_charts(page)
+    rows = {r.label.split(" (")[0]: r for r in page.rows}
+    said = {"not_enough_data": "too few stances to judge", "within_noise": "within measurement "
+            "noise", "below_mdc": "within the MDC", "beyond_mdc": "beyond the MDC"}  # fmt: skip
+    assert rows["drop of the swing side"].status == said[tiers["drop"]["tier"]]
+    if tiers["step_time"]["tier"] == "not_enough_data":
+        assert rows["step time"].status == "too few steps to judge"
+    assert (seconds < 10) == (tiers["drop"]["tier"] == "not_enough_data")
+
+
+def test_history_and_progress_name_an_exercise_by_its_title() -> None:
+    """`hipsense history` headed the clamshell's figures "exercise:clamshell:" and the progress
+    report's rows read "exercise:clamshell: top hip hikes ...": the recording's test key."""
+    from hipsense.store.history import Series, history_text, named_test
+
+    assert named_test("exercise:clamshell") == "clamshell (exercise)"
+    assert named_test("exercise:single-leg-rdl") == "single-leg Romanian deadlift (exercise)"
+    assert named_test("walk") == "walk"
+    series = Series("exercise:clamshell", "reps", "left", "", "reps", "reps done",
+                    (("2026-12-07", 5.0),), None)  # fmt: skip
+    text = history_text("P1", [series])
+    assert "\nclamshell (exercise):\n" in text and "exercise:" not in text
+
+
+def test_the_walk_report_counts_the_uncertain_sides_as_the_summary_does() -> None:
+    """The terminal said "side uncertain for 8 of them"; the report, which is what is kept
+    and sent, did not say it at all."""
+    from hipsense.analysis.walk import WalkAnalysis
+    from hipsense.report.walk import build_page
+
+    counts = []
+    for seed in (0, 1):  # seed 1 has an uncertain side, seed 0 none
+        rec = simulate("walk-right-trendelenburg", seed=seed, duration_s=20.0).to_recording()
+        result = analyse(rec, "walk")
+        assert isinstance(result, WalkAnalysis)
+        n = result.uncertain_sides
+        counts.append(n)
+        page = build_page(result)
+        _close_charts(page)
+        page_text = " ".join(page.verdict)
+        assert (f"side uncertain for {n} of them" in result.summary_text()) == (n > 0)
+        assert (f"the side is uncertain for {n} of them" in page_text) == (n > 0)
+        assert ("uncertain" in page_text) == (n > 0)
+    assert counts[0] == 0 < counts[1]
+
+
+def test_the_pdf_tables_difference_header_keeps_r_minus_l_together() -> None:
+    """Every PDF's table header read "difference (R −" over "L)": the column wrapped inside
+    the "(R − L)". Now it wraps before it."""
+    import matplotlib.pyplot as plt
+    from hipsense.report.layout import Header, Page, Row, _text_pages
+
+    header = Header("P-1", "2026-12-07", "hipsense-5E4D", "0.1.0", "0.1.0")
+    page = Page("Walk report", header, ["v"], [Row("drop", "1°", "2°", "+1°")])
+    figures = _text_pages(plt, page)
+    texts = [t.get_text() for fig in figures for t in fig.texts]
+    for fig in figures:
+        plt.close(fig)
+    cell = next(t for t in texts if t.startswith("difference"))
+    assert cell.split("\n") == ["difference", "(R\u00a0−\u00a0L)"], cell
+
+
+def test_the_tables_best_hold_of_a_cut_short_trial_reads_at_least(
+    stance_cut_short: Recording,
+) -> None:
+    """The verdict called the stopped trial's hold a lower bound; the table beside it gave the
+    bare "8.0 s" as if it were a hold to a touch-down."""
+    from hipsense.analysis.balance import BalanceAnalysis
+    from hipsense.report.balance import build_page
+
+    result = analyse(stance_cut_short, "balance")
+    assert isinstance(result, BalanceAnalysis)
+    page = build_page(result)
+    _close_charts(page)
+    best = next(r for r in page.rows if r.label == "best hold")
+    side = result.to_json()["trials"][0]["stance_side"]
+    cell = best.right if side == "right" else best.left
+    assert re.fullmatch(r"at least \d+\.\d s", cell), cell
+    full = analyse(simulate("stance-eyes-open", seed=0).to_recording(), "balance")
+    assert isinstance(full, BalanceAnalysis)
+    whole = build_page(full)
+    _close_charts(whole)
+    row = next(r for r in whole.rows if r.label == "best hold")
+    assert "at least" not in row.left + row.right

@@ -135,8 +135,11 @@ def trial_sides(
     warnings: list[str] = []
     if protocol is not None and len(protocol) not in (1, len(trials)):
         warnings.append(
-            f"the protocol lists {counted(len(protocol), 'trial')} but the sensor found "
-            f"{len(trials)}: "
+            f"the sensor found {len(trials)} of the {len(protocol)} trials the protocol lists "
+            "(the recording ended early, or a lift-off was not seen): matched to the "
+            "protocol's legs in order"
+            if len(trials) < len(protocol)
+            else f"the sensor found {len(trials)} trials, the protocol lists {len(protocol)}: "
             "the legs were matched to the protocol in order"
         )
     for k, trial in enumerate(trials):
@@ -153,8 +156,8 @@ def trial_sides(
             out.append(said)
         else:
             raise InputError(
-                f"trial {k + 1}: no weight shift seen and no protocol: pass the stance legs "
-                "(sides=['right', 'left'])"
+                f"trial {k + 1}: no weight shift seen and the file names no stance leg: pass "
+                "the stance leg of each trial, e.g. --sides right,left (Python: sides=...)"
             )
     return out, warnings
 

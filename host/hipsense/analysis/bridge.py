@@ -194,6 +194,17 @@ class BridgeAnalysis(DocumentResult[BridgeRun]):
         return "\n".join(lines)
 
 
+def no_rest_words(closest_deg: float, needed_deg: float, rest_min_s: float) -> str:
+    """Why no rest was found, in angles from lying flat; to one decimal where whole degrees
+    would read "no closer than 37° (a rest needs 37° or less)"."""
+    if closest_deg <= needed_deg:
+        return (f"the pelvis lay flat enough (within {closest_deg:.0f}° of flat) but never kept "
+                f"still for {rest_min_s:.1f} s")  # fmt: skip
+    digits = 0 if f"{closest_deg:.0f}" != f"{needed_deg:.0f}" else 1
+    return (f"the pelvis came no closer than {closest_deg:.{digits}f}° to lying flat (a rest "
+            f"needs {needed_deg:.{digits}f}° or less)")  # fmt: skip
+
+
 def analyse_bridge(
     recording: Recording,
     *,
@@ -220,16 +231,10 @@ def analyse_bridge(
         # |cos| between up and the pelvis's front axis, as the angle from lying flat
         closest_deg = math.degrees(math.acos(min(1.0, float(np.max(np.abs(cos))))))
         needed_deg = math.degrees(math.acos(det.supine_cos))
-        posture = (
-            f"the pelvis lay flat enough (within {closest_deg:.0f}° of flat) but never kept "
-            f"still for {det.rest_min_s:.1f} s"
-            if closest_deg <= needed_deg
-            else f"the pelvis came no closer than {closest_deg:.0f}° to lying flat (a rest "
-            f"needs {needed_deg:.0f}° or less)"
-        )
         raise PostureError(
             "no still rest lying on the back found: a bridge set starts lying on the back, "
-            f"knees bent, still for {det.rest_min_s:.1f} s; {posture}"
+            f"knees bent, still for {det.rest_min_s:.1f} s; "
+            + no_rest_words(closest_deg, needed_deg, det.rest_min_s)
         )
     if not det.reps_:
         raise NoEventError(

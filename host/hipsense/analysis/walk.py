@@ -230,6 +230,12 @@ class WalkAnalysis:
             "board": board_doc(self.meta, self.settings_changed_t_s),
         }
 
+    @property
+    def uncertain_sides(self) -> int:
+        """Contacts whose side is uncertain (|side score| under ``SIDE_CERTAIN_SCORE``): what
+        the live view, the summary and the report count."""
+        return sum(abs(e.contact.side_score) < SIDE_CERTAIN_SCORE for e in self.events)
+
     def summary_text(self) -> str:
         tr = self.tracker
         sym = tr.symmetry_
@@ -238,7 +244,7 @@ class WalkAnalysis:
         step_si = sym.step_time_si()
         if not self.walking_found:
             return self.no_walking_text()
-        uncertain = sum(abs(e.contact.side_score) < SIDE_CERTAIN_SCORE for e in self.events)
+        uncertain = self.uncertain_sides
         lines = [
             f"Walk: {counted(len(self.events), 'contact')} "
             f"({sum(e.contact.side == 'left' for e in self.events)} left, "
@@ -336,6 +342,8 @@ def step_time_words(si: tuple[float, float, float]) -> str:
     v, lo, hi = si
     if math.isnan(v):
         return "asymmetry: not yet measured"
+    if abs(v) < 0.05:  # shows as 0.0 %: neither side is longer
+        return f"steps equally long on both sides (95 % CI {lo:.1f} to {hi:.1f} %, + right longer)"
     longer, a, b = ("right", lo, hi) if v >= 0 else ("left", -hi, -lo)
     return f"{longer} steps {abs(v):.1f} % longer (95 % CI {a:.1f} to {b:.1f} %)"
 

@@ -84,8 +84,10 @@ class _LazyGroup(click.Group):
             ctrl_c = isinstance(exc, KeyboardInterrupt) or isinstance(
                 exc.__cause__, KeyboardInterrupt
             )
-            if not ctrl_c or name not in STREAMING:
-                raise  # click: "aborted" after a Ctrl-C
+            if not ctrl_c:
+                raise
+            if name not in STREAMING:  # "aborted", also for the ImportError (no traceback)
+                raise click.exceptions.Abort from None
             raise UserInterrupt(
                 f"interrupted (Ctrl-C) while `hipsense {name}` was starting; nothing was recorded"
             ) from None

@@ -49,9 +49,10 @@ def batch(source: str, out: Path, test: str | None, column_map: str | None,
         options["axes"] = axes
     summary = run_batch(source, out, test=test, options=options, workers=workers,
                         scheduler=scheduler, progress=progress)  # fmt: skip
-    failed = f", {summary.failed} failed (error rows)" if summary.failed else ""
+    rows = "an error row" if summary.failed == 1 else "error rows"
+    failed = f", {summary.failed} failed ({rows})" if summary.failed else ""
+    ok = summary.analysed - summary.failed  # the failed ones apart: the counts add up
     click.echo(
-        f"{counted(summary.found, 'recording')}: {summary.analysed} analysed{failed}, "
-        f"{summary.skipped} "
+        f"{counted(summary.found, 'recording')}: {ok} analysed{failed}, {summary.skipped} "
         f"already in the results; results: {summary.out}"
     )

@@ -15,6 +15,7 @@ from hipsense.conventions.words import counted
 
 if TYPE_CHECKING:
     from hipsense.store import Patient
+    from hipsense.store.db import Run
 
 
 def store_option(func: Any) -> Any:
@@ -188,11 +189,28 @@ def patients_show(patient_id: str, as_json: bool, store_path: Path | None) -> No
         for r in runs:
             if r.session_id != sid:
                 continue
-            what = ", ".join(x for x in (r.side, r.condition) if x)
+            what = _protocol_words(r)
             flag = f"  DISCARDED: {r.discard_reason}" if r.discard_reason else ""
             err = f"  (not analysed: {r.analysis_error})" if r.analysis_error else ""
             click.echo(f"  run {r.id}: {r.test}" + (f" ({what})" if what else "")
                        + f", {r.recording_path}{flag}{err}")  # fmt: skip
+
+
+def _protocol_words(run: Run) -> str:
+    """The run's protocol as the clinician chose it: "right leg, then left leg; eyes open",
+    "sets: left leg, right leg" ("both" alone would read as the double-leg bridge)."""
+    protocol = run.protocol or {}
+    sides = protocol.get("sets") if run.test == "bridge" else protocol.get("sides")
+    limb = "side" if run.test.startswith("exercise:") else "leg"
+    parts: list[str] = []
+    if isinstance(sides, list) and sides and all(isinstance(x, str) for x in sides):
+        named = ["double-leg" if x == "both" else f"{x} {limb}" for x in sides]
+        parts.append("sets: " + ", ".join(named) if run.test == "bridge" else ", then ".join(named))
+    elif run.side:
+        parts.append(run.side)
+    if run.condition:
+        parts.append(run.condition.replace("_", " "))
+    return "; ".join(parts)
 
 
 @click.command()

@@ -27,6 +27,10 @@ from hipsense.recording.model import Recording, filled_frame
 from hipsense.recording.rate import RATE_SAMPLES
 from hipsense.recording.schema import CONTENT_RAW, RAW_COLUMNS, T_S, RowLabel, numeric_column
 
+RATE_AGREEMENT = 0.02
+"""How far a given rate may differ from the time column's (relative) before it is refused:
+a nominal rate beside jittery time stamps passes, a wrong one does not."""
+
 
 class ForeignFileError(RecordingError):
     """A foreign file cannot be read with the given column map or rate."""
@@ -98,6 +102,7 @@ def open_foreign_chunks(
     check_header_width(header, source)
     absent = [v for v in column_map.values() if v not in header]
     if absent:
+        _refuse_other_separators(path, header)
         shown = ", ".join(header[:20]) + (", ..." if len(header) > 20 else "")
         raise ForeignFileError(f"{path}: no column {', '.join(absent)}; it has {shown}")
     if T_S not in column_map and rate_hz is None:
@@ -127,6 +132,14 @@ def open_foreign_chunks(
 
     if rate_hz is None:
         rate_hz = _rate_from_times(renamed(), source, column_map[T_S])
+    elif T_S in column_map:  # both given: they must tell the same rate
+        timed_hz = _rate_from_times(renamed(), source, column_map[T_S])
+        if abs(float(rate_hz) / timed_hz - 1.0) > RATE_AGREEMENT:
+            raise ForeignFileError(
+                f"{path}: --rate-hz {float(rate_hz):g} but the time column "
+                f"'{column_map[T_S]}' gives {timed_hz:.4g} Hz: leave out --rate-hz (the time "
+                "column sets the rate), or correct it"
+            )
     given_rate = float(rate_hz)
     meta = RecordingMeta(
         rate_hz=given_rate, test=test, mounting=None if axes is None else [1.0, 0.0, 0.0, 0.0],
@@ -141,6 +154,20 @@ def open_foreign_chunks(
         return checked_frames(filled(), source, lambda offset: lambda i: f"row {offset + i}")
 
     return RecordingChunks(source, meta, CONTENT_RAW, frames)
+
+
+def _refuse_other_separators(path: str | Path, header: list[str]) -> None:
+    """A header read as one column that holds ';' or tabs is a spreadsheet's export with
+    another separator (and often decimal commas): say so rather than "no column ..."."""
+    if len(header) != 1:
+        return
+    for sep, named in ((";", "';'"), ("\t", "tabs")):
+        if sep in header[0]:
+            raise ForeignFileError(
+                f"{path}: its columns are separated by {named} (as some spreadsheet programs "
+                "export), not by commas: hipsense reads comma-separated CSV with '.' as the "
+                "decimal point; export or convert the file that way"
+            )
 
 
 def _rate_from_times(chunks: Iterator[tuple[int, pd.DataFrame]], source: str, column: str) -> float:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -298,11 +298,39 @@ def recover_partial(path: str | os.PathLike[str]) -> Path:
     if partial.is_file() and partial.stat().st_size == 0:  # stopped before its first chunk
         raise RecordingError(f"{partial}: empty (0 bytes): no sample was written, nothing to "
                              "recover; delete it")  # fmt: skip
-    _finish(partial, target, tolerate_truncation=True)
+    try:
+        with open(partial, "rb") as f:
+            head = f.read(4)
+    except OSError as exc:
+        raise RecordingError(f"{partial}: cannot read: {exc.strerror}") from None
+    kept = "it is kept as it was"
+    if head not in (_IPC_CONTINUATION, _ZSTD_MAGIC) and format_for(target, None) == "parquet":
+        raise RecordingError(f"{partial}: not a partial recording hipsense wrote (it does not "
+                             f"start as one: damaged, or another file); {kept}")  # fmt: skip
+    _finish(partial, target, tolerate_truncation=True, check=_check_recovered)
     return target
 
 
-def _finish(partial: Path, target: Path, *, tolerate_truncation: bool) -> None:
+def _check_recovered(partial: Path, target: Path) -> None:
+    """The recovered ``target`` must read as a recording (its samples too) before ``partial``
+    is deleted; else ``target`` goes and ``partial`` stays."""
+    from hipsense.recording.chunks import open_chunks  # the reader, loaded only to recover
+
+    try:
+        open_chunks(target).extent()
+    except RecordingError as exc:
+        target.unlink(missing_ok=True)
+        raise RecordingError(f"{partial}: not a partial recording that can be recovered "
+                             f"({exc}); it is kept as it was") from None  # fmt: skip
+
+
+def _finish(
+    partial: Path,
+    target: Path,
+    *,
+    tolerate_truncation: bool,
+    check: Callable[[Path, Path], None] | None = None,
+) -> None:
     try:
         with open(partial, "rb") as f:
             head = f.read(4)
@@ -313,6 +341,8 @@ def _finish(partial: Path, target: Path, *, tolerate_truncation: bool) -> None:
         atomic_write(target, lambda out: _ipc_to_parquet(partial, out, tolerate_truncation, zstd))
     else:
         atomic_write(target, lambda out: _copy_lines(partial, out, tolerate_truncation))
+    if check is not None:
+        check(partial, target)
     partial.unlink()
 
 

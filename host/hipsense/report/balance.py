@@ -113,6 +113,18 @@ def build_page(analysis: BalanceAnalysis, patient: dict[str, Any] | None = None)
     def val(s: dict[str, Any] | None, key: str, unit: str, digits: int = 1) -> str:
         return "not tested" if s is None else fmt(s[key], unit, digits)
 
+    def best_hold(side: str, s: dict[str, Any] | None) -> str:
+        """The best hold; "at least" when it is a trial the recording stopped during."""
+        from hipsense.analysis.balance import cut_short
+
+        shown = val(s, "best_hold_s", "s")
+        bounded = s is not None and any(
+            cut_short(tr) and tr["stance_side"] == side
+            and math.isclose(tr["hold_s"], s["best_hold_s"], abs_tol=1e-6)
+            for tr in doc.get("trials") or []
+        )  # fmt: skip
+        return f"at least {shown}" if bounded else shown
+
     def diff(key: str, unit: str, digits: int = 1) -> str:
         if left is None or right is None:
             return "—"
@@ -141,7 +153,7 @@ def build_page(analysis: BalanceAnalysis, patient: dict[str, Any] | None = None)
         d = right["free_side_drop_deg"] - left["free_side_drop_deg"]
         drop_status = "beyond the MDC" if abs(d) > MDC_DEG else "within the MDC"
     rows = [
-        Row("best hold", val(left, "best_hold_s", "s"), val(right, "best_hold_s", "s"),
+        Row("best hold", best_hold("left", left), best_hold("right", right),
             diff("best_hold_s", "s"), hold_ref, hold_status),
         Row("drop of the free side", val(left, "free_side_drop_deg", "°"),
             val(right, "free_side_drop_deg", "°"), diff("free_side_drop_deg", "°"),
@@ -195,19 +207,22 @@ def _sway_chart(analysis: BalanceAnalysis) -> Chart:
     plt = pyplot()
     t, tilt, obl = run.cat("t_s"), run.cat("tilt_deg"), run.cat("obliquity_deg")
     fig, axes = plt.subplots(1, len(sides), figsize=(4.5 * len(sides), 4.5), squeeze=False)
+    drawn: list[np.ndarray] = []  # every (x, y) drawn, for one common scale
     for a, side in zip(axes[0], sides, strict=True):
         for tr in (x for x in doc["trials"] if x["stance_side"] == side):
             sel = (t >= tr["lift_off_t_s"]) & (t < tr["end_t_s"])
             x = obl[sel] - tr["baseline_obliquity_deg"]
             y = tilt[sel] - tr["baseline_tilt_deg"]
             a.plot(x, y, lw=0.5, color=SIDE_COLOURS[side])
+            drawn.append(np.vstack([x, y]))
             if x.size > 2:
-                _ellipse(a, x, y)
+                drawn.append(_ellipse(a, x, y))
         a.set_title(f"on the {side} leg")
         a.set_xlabel("obliquity change (°)")
         a.axhline(0, color="grey", lw=0.5)
         a.axvline(0, color="grey", lw=0.5)
     axes[0][0].set_ylabel("tilt change (°)")
+    _common_square_limits(axes[0], drawn)
     fig.tight_layout()
     caption = "Black: the 95 % ellipse of the sway."
     if len(sides) < 2:
@@ -215,11 +230,27 @@ def _sway_chart(analysis: BalanceAnalysis) -> Chart:
     return Chart("Sway per leg", fig, caption=caption)
 
 
-def _ellipse(ax: Any, x: np.ndarray, y: np.ndarray) -> None:
-    """Draw the 95 % confidence ellipse of (x, y)."""
+def _common_square_limits(axes: Any, drawn: list[np.ndarray]) -> None:
+    """The same ranges on every panel, as many degrees across as up (so a larger ellipse is a
+    larger sway, on either leg and in either direction), holding everything drawn and 0."""
+    xy = np.hstack([np.zeros((2, 1)), *drawn])
+    xy = xy[:, np.isfinite(xy).all(axis=0)]
+    lo, hi = xy.min(axis=1), xy.max(axis=1)
+    half = 0.55 * max(float(np.max(hi - lo)), 0.2)  # 10 % margin; at least ±0.11°
+    mid = 0.5 * (lo + hi)
+    for a in axes:
+        a.set_xlim(mid[0] - half, mid[0] + half)
+        a.set_ylim(mid[1] - half, mid[1] + half)
+        a.set_aspect("equal", adjustable="box")
+
+
+def _ellipse(ax: Any, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Draw the 95 % confidence ellipse of (x, y); return its points (2 x n)."""
     cov = np.cov(np.vstack([x, y]))
     vals, vecs = np.linalg.eigh(cov)
     ang = np.linspace(0, 2 * np.pi, 100)
     circle = np.vstack([np.cos(ang), np.sin(ang)]) * np.sqrt(5.991 * np.maximum(vals, 0))[:, None]
     pts = vecs @ circle
-    ax.plot(pts[0] + x.mean(), pts[1] + y.mean(), color="k", lw=1.2)
+    pts = pts + np.array([[x.mean()], [y.mean()]])
+    ax.plot(pts[0], pts[1], color="k", lw=1.2)
+    return pts

@@ -93,6 +93,8 @@ def build_page(analysis: ExerciseAnalysis, patient: dict[str, Any] | None = None
 
 def _fault_chart(doc: dict[str, Any]) -> Chart:
     plt = pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     ths = doc["thresholds"]
     fig, axes = plt.subplots(len(ths), 1, figsize=(8.0, 2.2 * len(ths)), squeeze=False)
     for ax, th in zip(axes[:, 0], ths, strict=True):
@@ -103,6 +105,9 @@ def _fault_chart(doc: dict[str, Any]) -> Chart:
         ax.axhline(th["threshold"], color="0.3", ls="--", lw=1, label="threshold")
         ax.set_ylabel(f"{th['label']} ({th['unit']})", fontsize=8)
         ax.legend(fontsize=7, loc="upper right")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # reps are whole
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(min(lo, 0.0), max(hi, 0.0))  # from 0: a small peak looks small
     axes[-1, 0].set_xlabel("rep")
     fig.tight_layout()
     return Chart("Fault peak per rep", fig, caption="Each rep's peak of each fault against its "

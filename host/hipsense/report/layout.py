@@ -216,7 +216,7 @@ _COLUMNS = (
     ("figure", 0.04, 34),
     ("left", 0.27, 15),
     ("right", 0.39, 15),
-    ("difference (R − L)", 0.51, 15),
+    ("difference (R\u00a0−\u00a0L)", 0.51, 15),  # no-break spaces: "(R − L)" stays whole
     ("reference", 0.63, 30),
     ("status", 0.84, 16),
 )

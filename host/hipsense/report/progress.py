@@ -20,7 +20,7 @@ from hipsense.report.layout import (
     write_page,
 )
 from hipsense.store.db import Patient, Run
-from hipsense.store.history import TEST_ORDER, Series, figure_text, unit_suffix
+from hipsense.store.history import TEST_ORDER, Series, figure_text, named_test, unit_suffix
 
 _TEST_WORDS = {"walk": "Walking", "balance": "Single-leg stance", "bridge": "Bridge"}
 
@@ -42,7 +42,9 @@ def _verdict(series: list[Series], n_sessions: int, n_discarded: int) -> list[st
     beyond = [s for s in series if s.beyond_mdc]
     if beyond:
         for s in beyond:
-            lines.append(f"{_TEST_WORDS.get(s.test, s.test)}: {s.label}: {s.verdict()}.")
+            lines.append(
+                f"{_TEST_WORDS.get(s.test, named_test(s.test))}: {s.label}: {s.verdict()}."
+            )
     elif any(s.change is not None for s in series if s.mdc is not None):
         lines.append("No change exceeds its minimal detectable change (MDC).")
     else:
@@ -139,8 +141,9 @@ def _rows(series: list[Series]) -> list[Row]:
     rows = []
     for (test, _, condition), by_side in groups.items():
         first = next(iter(by_side.values()))
-        label = f"{test}: {first.words}" + (f", {condition.replace('_', ' ')}" if condition
-                                             else "") + unit_suffix(first.unit)  # fmt: skip
+        label = (f"{named_test(test)}: {first.words}"
+                 + (f", {condition.replace('_', ' ')}" if condition else "")
+                 + unit_suffix(first.unit))  # fmt: skip
         cols = {side: " → ".join(figure_text(v, s.unit) for _, v in s.points)
                 for side, s in by_side.items()}  # fmt: skip
         mdc = "no MDC known" if first.mdc is None else f"MDC {first.mdc.value:g}{first.mdc.unit}"

@@ -56,6 +56,13 @@ def gait_cycles(analysis: WalkAnalysis) -> dict[str, FloatArray]:
 
 MDC_DEG = 4.0
 MDC_SOURCE = "Youdas et al. 2007, static Trendelenburg test"
+DROP_STATUS = {
+    "not_enough_data": "too few stances to judge",
+    "within_noise": "within measurement noise",
+    "below_mdc": "within the MDC",
+    "beyond_mdc": "beyond the MDC",
+}
+"""The drop row's status for each grade of the verdict (detectors.walk.symmetry.TIERS)."""
 
 
 def build_page(analysis: WalkAnalysis, patient: dict[str, Any] | None = None) -> Page:
@@ -66,14 +73,14 @@ def build_page(analysis: WalkAnalysis, patient: dict[str, Any] | None = None) ->
     drop = {s: sym.drop_deg[s] for s in SIDES}
     step = {s: sym.step_s[s] for s in SIDES}
     rows: list[Row] = []
+    tiers = doc["verdict"]["tiers"]
     if drop["left"].n and drop["right"].n:
-        diff = drop["right"].mean - drop["left"].mean
         rows.append(Row(
             "drop of the swing side (during this side's stance)",
             fmt(drop["left"].mean, "°"), fmt(drop["right"].mean, "°"),
             fmt_difference(drop["right"].mean, drop["left"].mean, "°"),
             f"difference within ±{MDC_DEG:g}° (MDC, {MDC_SOURCE})",
-            "beyond the MDC" if abs(diff) > MDC_DEG else "within the MDC",
+            DROP_STATUS[tiers["drop"]["tier"]],  # the verdict's grade, never another rule
         ))  # fmt: skip
     if step["left"].n and step["right"].n:
         si = doc["symmetry"]["step_time_si_pct"]["value"]
@@ -82,8 +89,9 @@ def build_page(analysis: WalkAnalysis, patient: dict[str, Any] | None = None) ->
             fmt(step["left"].mean, "s", 3), fmt(step["right"].mean, "s", 3),
             fmt_difference(step["right"].mean, step["left"].mean, "s", 3),
             "no validated reference band",
-            "" if si is None else f"right steps {abs(si):.1f} % "
-            + ("longer" if si >= 0 else "shorter"),
+            "too few steps to judge" if tiers["step_time"]["tier"] == "not_enough_data"
+            else "" if si is None else "steps equally long" if abs(si) < 0.05
+            else f"right steps {abs(si):.1f} % " + ("longer" if si >= 0 else "shorter"),
         ))  # fmt: skip
     length = {s: tr.pace_["step_length_m"][s] for s in SIDES}
     if length["left"].n and length["right"].n:  # with the height: as the summary gives them
@@ -101,7 +109,9 @@ def build_page(analysis: WalkAnalysis, patient: dict[str, Any] | None = None) ->
     n_right = sum(e.contact.side == "right" for e in analysis.events)
     verdict = [tr.verdict_.text if analysis.walking_found else analysis.no_walking_text(),
                f"{n_left} left and {n_right} right foot contacts over "
-               f"{analysis.duration_s:.0f} s of recording."]  # fmt: skip
+               f"{analysis.duration_s:.0f} s of recording"
+               + (f"; the side is uncertain for {analysis.uncertain_sides} of them."
+                  if analysis.uncertain_sides else ".")]  # fmt: skip
     caution, board_notes = board_lines(doc)
     if analysis.forward_ambiguous:  # beside the left/right figures, not only in the notes
         from hipsense.analysis.walk import FORWARD_AMBIGUOUS

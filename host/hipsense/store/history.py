@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from hipsense.conventions.exercises import SPECS
 from hipsense.conventions.symmetry import shown_difference
 from hipsense.store.db import Run
 from hipsense.store.figures import Mdc, describe
@@ -114,6 +115,16 @@ def history(runs: list[Run]) -> list[Series]:
     return out
 
 
+def named_test(test: str) -> str:
+    """A test as the history names it: ``walk``, ``balance``, ``bridge``, and an exercise by
+    its title (``exercise:clamshell`` -> ``clamshell (exercise)``), not by its key."""
+    name = test.removeprefix("exercise:")
+    if name == test or name not in SPECS:
+        return test
+    title = SPECS[name].title
+    return f"{title[:1].lower()}{title[1:]} (exercise)"
+
+
 def history_text(patient_id: str, series: list[Series]) -> str:
     """The history as the terminal shows it."""
     if not series:
@@ -123,7 +134,7 @@ def history_text(patient_id: str, series: list[Series]) -> str:
     for s in series:
         if s.test != test:
             test = s.test
-            lines.append(f"\n{test}:")
+            lines.append(f"\n{named_test(test)}:")
         values = "  ".join(f"{d} {figure_text(v, s.unit)}" for d, v in s.points)
         lines.append(f"  {s.label}{unit_suffix(s.unit)}: {values}")
         lines.append(f"    {s.verdict()}")

@@ -606,6 +606,10 @@ class VirtualRadio:
                     self._arrived.set()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
+        except asyncio.CancelledError:
+            # The host is shutting down (Ctrl-C). Nobody awaits this handler, and a cancelled
+            # one makes Python 3.11's stream server log a traceback: end quietly instead.
+            pass
         finally:
             board.alive = False
             self._sim_base_ms += board.sim_ms  # a restarted board counts from 0 again
