@@ -106,7 +106,10 @@ class WeightShift:
     removed. The rest tests take the span's mean acceleration out (an offset, see
     :func:`_rest_speed`) only for moves of at least ``offset_free_m``: the filters settling
     after a trial drift by an offset of that kind, and over a long template such a drift
-    passed for a 2 cm move in quiet standing (a lift-off 2.4 s early).
+    passed for a 2 cm move in quiet standing (a lift-off 2.4 s early). The slow means start
+    as the running average of the samples so far; a move whose rest before begins within
+    ``warm_s`` of the first sample is not judged (those means then still move fast, and
+    2 cm "moves" of 2 s began at 0.3–0.4 s on the tuning seeds).
     """
 
     def __init__(
@@ -115,6 +118,7 @@ class WeightShift:
         rate_hz: float = 100.0, min_corr: float = 0.85, quiet_frac: float = 0.3,
         margin_s: float = 0.45, min_m: float = 0.01, tau_roll_s: float = 4.0,
         delay_s: float = 0.028, pad_s: float = 0.2, offset_free_m: float = 0.03,
+        warm_s: float = 1.0,
     ) -> None:  # fmt: skip
         self.rate_hz = rate_hz
         self.pad_s = pad_s
@@ -123,6 +127,7 @@ class WeightShift:
         self.margin_s = margin_s
         self.min_m = min_m
         self.offset_free_m = offset_free_m
+        self.warm_s = warm_s
         self.tau_roll_s = tau_roll_s
         self.delay_s = delay_s
         self._m = max(2, round(margin_s * rate_hz))
@@ -144,6 +149,7 @@ class WeightShift:
         self._gyr_mean: float | None = None
         self._acc_mean: float | None = None
         self._n_seen = 0
+        self._t_first: float | None = None
         self._roll = 0.0
         self._best: tuple[float, float, float, float] | None = None  # corr, start, end, d
         self.completed: tuple[float, float, float] | None = None
@@ -162,6 +168,8 @@ class WeightShift:
         # gyro bias: tracked from it over 8 s, a 0.7 °/s error tilted the roll by 1–2° and
         # read as a 0.24 m/s² offset during the first trial's weight shift)
         self._n_seen += 1
+        if self._t_first is None:
+            self._t_first = t
         k = max(dt / (2.0 * self.tau_roll_s), 1.0 / self._n_seen)
         self._gyr_mean += k * (roll_dps - self._gyr_mean)
         self._roll += (
@@ -258,6 +266,8 @@ class WeightShift:
                 if corr < self.min_corr or (best is not None and corr <= best[0]):
                     continue
                 d = float(w @ phi) / phi2 * dur * dur
+                if not self._warm(times[end - n - m]):
+                    continue
                 pre = arr[end - n - m : end - n]
                 off = float(arr[end - n - m : end].mean()) if abs(d) >= self.offset_free_m else 0.0
                 v_pre = _rest_speed(pre[::-1] - off, self.rate_hz)
@@ -266,6 +276,10 @@ class WeightShift:
                 t1 = times[end - 1] - self.delay_s
                 best = (corr, t1 - dur, t1, d)
         return None if best is None else self._refine(*best[1:], rest_after=False)
+
+    def _warm(self, t: float) -> bool:
+        """The slow means have averaged ``warm_s`` of samples by ``t``."""
+        return self._t_first is not None and t >= self._t_first + self.warm_s
 
     def _search(self) -> tuple[float, float, float] | None:
         """Test the windows ending ``margin_s`` ago; returns the pending move if a later one,
@@ -280,7 +294,7 @@ class WeightShift:
         end = len(arr) - m
         times = self._times
         for dur, n, phi, phi2, phi_norm in self._templates:
-            if end - n - m < 0:
+            if end - n - m < 0 or not self._warm(times[end - n - m]):
                 break
             w = arr[end - n : end]
             pre = arr[end - n - m : end - n]
