@@ -109,7 +109,8 @@ class WeightShift:
     passed for a 2 cm move in quiet standing (a lift-off 2.4 s early). The slow means start
     as the running average of the samples so far; a move whose rest before begins within
     ``warm_s`` of the first sample is not judged (those means then still move fast, and
-    2 cm "moves" of 2 s began at 0.3–0.4 s on the tuning seeds).
+    2 cm "moves" of 2 s began at 0.3–1.8 s on the tuning seeds; a test starts with 2 s of
+    standing still).
     """
 
     def __init__(
@@ -118,7 +119,7 @@ class WeightShift:
         rate_hz: float = 100.0, min_corr: float = 0.85, quiet_frac: float = 0.3,
         margin_s: float = 0.45, min_m: float = 0.01, tau_roll_s: float = 4.0,
         delay_s: float = 0.028, pad_s: float = 0.2, offset_free_m: float = 0.03,
-        warm_s: float = 1.0,
+        warm_s: float = 2.0,
     ) -> None:  # fmt: skip
         self.rate_hz = rate_hz
         self.pad_s = pad_s
