@@ -26,7 +26,10 @@ from typing import Any
 
 import numpy as np
 from hipsense.analysis import analyse
+from hipsense.analysis.balance import BalanceAnalysis, trial_json
+from hipsense.detectors.balance.events import StanceTrial
 from hipsense.detectors.bridge.compare import SUPPORT_DROP_DEG, SUPPORT_TWIST_DEG
+from hipsense.motion.frontend import Frame
 from hipsense.sim.population import Person, bridge_people, simulate_person, stance_people
 
 SWAY_KEYS = ("obliquity_rms_deg", "tilt_rms_deg", "ellipse95_area_deg2", "acc_rms_mps2")
@@ -35,8 +38,28 @@ BEYOND_DEG = 3.0
 named: twice the 1.5° within-session floor of a rep mean's spread seen in the population."""
 
 
+def true_event_sway(analysis: BalanceAnalysis, truth: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Sway of each true trial by stance side, measured on the same samples as the analysis
+    but between the simulated lift-off, touch-downs and end: what the metrics give when the
+    events are right (the person's own left − right, without the detector's share)."""
+    run = analysis.run
+    t = run.cat("t_s")
+    static = Frame(**{k: run.cat(k) for k in vars(run.frames[0])}).static_angles_deg()
+    gyr_p, acc_p = run.cat("gyr_pelvis_dps"), run.cat("acc_pelvis_mps2")
+    rate = float(analysis.to_json()["rate_hz"])
+    out: dict[str, Any] = {}
+    for tr in truth:
+        trial = StanceTrial(tr["lift_off_t_s"], 0.0, 0.0, 0.0,
+                            [(td["t_s"], td["lift_t_s"]) for td in tr["touch_downs"]],
+                            tr["end_t_s"])  # fmt: skip
+        side = tr["stance_side"]
+        out[side] = trial_json(trial, side, t, gyr_p, acc_p, static, rate)["sway"]
+    return out
+
+
 def stance_records(people: Sequence[Person]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """One record per true trial, and one per symmetric person (left − right sway)."""
+    """One record per true trial, and one per symmetric person (left − right sway, as
+    detected and with the true events)."""
     trials: list[dict[str, Any]] = []
     sym: list[dict[str, Any]] = []
     for p in people:
@@ -44,8 +67,10 @@ def stance_records(people: Sequence[Person]) -> tuple[list[dict[str, Any]], list
         truth = result.truth["trials"]
         base = {"sway_scale": p.strata["sway_scale"], "placement": p.placement.stratum,
                 "protocol": "kept" if p.strata["followed_protocol"] else "other leg"}  # fmt: skip
+        analysis = None
         try:
-            doc = analyse(rec).to_json()
+            analysis = analyse(rec)
+            doc = analysis.to_json()
             error = ""
         except Exception as exc:  # a miss, counted
             doc, error = {"trials": []}, f"{type(exc).__name__}: {exc}"
@@ -72,10 +97,21 @@ def stance_records(people: Sequence[Person]) -> tuple[list[dict[str, Any]], list
             }
         ):
             by = {g["stance_side"]: g["sway"] for g in got}
-            if not all(k in by[side] for k in SWAY_KEYS for side in by):
+            true_by = (
+                true_event_sway(analysis, truth)
+                if isinstance(analysis, BalanceAnalysis) and len(truth) == 2
+                else {}
+            )
+            both = (by, true_by)
+            if set(true_by) != {"left", "right"} or not all(
+                k in d[side] for k in SWAY_KEYS for d in both for side in d
+            ):
                 continue
             first = got[0]["stance_side"]
-            sym.append({"first": first, **{k: by["left"][k] - by["right"][k] for k in SWAY_KEYS}})
+            sym.append({
+                "first": first, **{k: by["left"][k] - by["right"][k] for k in SWAY_KEYS},
+                **{f"true {k}": true_by["left"][k] - true_by["right"][k] for k in SWAY_KEYS},
+            })  # fmt: skip
     return trials, sym
 
 
@@ -168,6 +204,24 @@ def stance_tables(trials: list[dict[str, Any]], sym: list[dict[str, Any]]) -> li
         lf = [s[k] for s in sym if s["first"] == "left"]
         rf = [s[k] for s in sym if s["first"] == "right"]
         rows.append(f"| {k} | {_ci([s[k] for s in sym])} | {_ci(lf)} | {_ci(rf)} |")
+    rows += [
+        "",
+        "The same people: the left − right difference with the true events (the person's own, "
+        "the simulated sway of each trial being a draw of its own), and the detector's share "
+        "(detected minus true events, person by person)",
+        "",
+        "| metric | true events | detector's share, all | left leg first | right leg first |",
+        "|---|---|---|---|---|",
+    ]
+    for k in SWAY_KEYS:
+        share = {s["first"]: [] for s in sym}
+        for s in sym:
+            share[s["first"]].append(s[k] - s[f"true {k}"])
+        rows.append(
+            f"| {k} | {_ci([s[f'true {k}'] for s in sym])} | "
+            f"{_ci([s[k] - s[f'true {k}'] for s in sym])} | {_ci(share.get('left', []))} | "
+            f"{_ci(share.get('right', []))} |"
+        )
     return rows
 
 

@@ -236,3 +236,31 @@ def test_a_hand_to_the_wall_then_the_foot_down_ends_at_the_hand() -> None:
     trials, _ = stance_records(people)
     assert len(trials) == 4
     assert all(t["end"] for t in trials)
+
+
+def test_the_first_trials_weight_shift_is_seen_at_the_start_of_the_recording() -> None:
+    """Tuning seed 12: person 26's 3 cm shift 3.4 s into the recording was rejected as "not
+    at rest" (the matched filter's gyro mean started from one sample, 0.7 °/s off the bias:
+    a 0.24 m/s² offset) and the lift-off dated by sway 1.9 s late on the wrong leg; person
+    27's sway rose 1.4 s after a 7 cm shift not yet reported, and the trial was lost. The
+    means averaged from the start must not make a move of their own either (a 2 cm "move"
+    from 0.4 s to 2.3 s started person 39's trial of seed 11 3.2 s early, one from 1.8 s to
+    3.7 s person 126's of seed 12 1.2 s early)."""
+    found, truth = _trials_found(_people(12, (26,))[0])
+    assert len(found) == len(truth) == 2
+    for got, want in zip(found, truth, strict=True):
+        assert abs(got["lift_off_t_s"] - want["lift_off_t_s"]) <= 0.1
+        assert got["stance_side"] == want["stance_side"]
+        assert got["lift_off_cue"] == "weight shift"
+    trials, _ = stance_records(_people(12, (27, 126)) + _people(11, (39,)))
+    assert len(trials) == 6
+    assert all(t["lift"] and t["leg"] for t in trials)
+
+
+def test_a_slow_shift_ends_where_the_lift_begins() -> None:
+    """Tuning seed 11, person 189: a 1.46 s shift whose end was fitted with rest after it,
+    where the lift and single-leg sway begin: the lift-off came 103 ms early."""
+    found, truth = _trials_found(_people(11, (189,))[0])
+    assert len(found) == len(truth) == 2
+    for got, want in zip(found, truth, strict=True):
+        assert abs(got["lift_off_t_s"] - want["lift_off_t_s"]) <= 0.06

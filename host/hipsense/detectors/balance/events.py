@@ -106,7 +106,11 @@ class WeightShift:
     removed. The rest tests take the span's mean acceleration out (an offset, see
     :func:`_rest_speed`) only for moves of at least ``offset_free_m``: the filters settling
     after a trial drift by an offset of that kind, and over a long template such a drift
-    passed for a 2 cm move in quiet standing (a lift-off 2.4 s early).
+    passed for a 2 cm move in quiet standing (a lift-off 2.4 s early). The slow means start
+    as the running average of the samples so far; a move whose rest before begins within
+    ``warm_s`` of the first sample is not judged (those means then still move fast, and
+    2 cm "moves" of 2 s began at 0.3–1.8 s on the tuning seeds; a test starts with 2 s of
+    standing still).
     """
 
     def __init__(
@@ -115,6 +119,7 @@ class WeightShift:
         rate_hz: float = 100.0, min_corr: float = 0.85, quiet_frac: float = 0.3,
         margin_s: float = 0.45, min_m: float = 0.01, tau_roll_s: float = 4.0,
         delay_s: float = 0.028, pad_s: float = 0.2, offset_free_m: float = 0.03,
+        warm_s: float = 2.0,
     ) -> None:  # fmt: skip
         self.rate_hz = rate_hz
         self.pad_s = pad_s
@@ -123,6 +128,7 @@ class WeightShift:
         self.margin_s = margin_s
         self.min_m = min_m
         self.offset_free_m = offset_free_m
+        self.warm_s = warm_s
         self.tau_roll_s = tau_roll_s
         self.delay_s = delay_s
         self._m = max(2, round(margin_s * rate_hz))
@@ -143,9 +149,12 @@ class WeightShift:
         self._t_prev: float | None = None
         self._gyr_mean: float | None = None
         self._acc_mean: float | None = None
+        self._n_seen = 0
+        self._t_first: float | None = None
         self._roll = 0.0
         self._best: tuple[float, float, float, float] | None = None  # corr, start, end, d
         self.completed: tuple[float, float, float] | None = None
+        self._completed_found: tuple[float, float, float] | None = None  # before _refine
 
     def step(
         self, t: float, acc: float, roll_dps: float = 0.0
@@ -156,7 +165,13 @@ class WeightShift:
         self._t_prev = t
         if self._gyr_mean is None or self._acc_mean is None:
             self._gyr_mean, self._acc_mean = roll_dps, acc
-        k = dt / (2.0 * self.tau_roll_s)
+        # the means start as the running average of the samples so far (one sample is no
+        # gyro bias: tracked from it over 8 s, a 0.7 °/s error tilted the roll by 1–2° and
+        # read as a 0.24 m/s² offset during the first trial's weight shift)
+        self._n_seen += 1
+        if self._t_first is None:
+            self._t_first = t
+        k = max(dt / (2.0 * self.tau_roll_s), 1.0 / self._n_seen)
         self._gyr_mean += k * (roll_dps - self._gyr_mean)
         self._roll += (
             math.radians(roll_dps - self._gyr_mean) * dt - dt / self.tau_roll_s * self._roll
@@ -176,26 +191,41 @@ class WeightShift:
             return None
         _, t0, t1, d = self._best
         self._best = None
+        self._completed_found = (t0, t1, d)
         self.completed = self._refine(t0, t1, d)
         return self.completed
 
-    def _refine(self, t0: float, t1: float, d: float) -> tuple[float, float, float]:
+    def onto_foot(self, move: tuple[float, float, float]) -> tuple[float, float, float]:
+        """``move`` (the one just reported) refitted as the weight shift onto the stance
+        foot: its end is the lift-off, and what follows it is the lift itself and single-leg
+        sway, not rest, so the fit leaves it out (see :meth:`_refine`)."""
+        if move is self.completed and self._completed_found is not None:
+            return self._refine(*self._completed_found, rest_after=False)
+        return move
+
+    def _refine(
+        self, t0: float, t1: float, d: float, rest_after: bool = True
+    ) -> tuple[float, float, float]:
         """The move's start and duration on the sample grid around the template found: the
-        minimum-jerk acceleration with rest on both sides (``pad_s``) best correlated with the
-        samples held, its start within 0.1 s of the one found, its end no earlier (the
-        distance stays the template's: the thresholds on it were set with that estimate). The
-        templates' durations are 20 % apart, and the "at rest after" test rejects the
-        windows that reach into single-leg sway, so the move found may end early (up to
-        0.2 s for a 1.5 s shift: the lift-off came early), never late."""
+        minimum-jerk acceleration with rest before it (``pad_s``) and, if ``rest_after``,
+        after it best correlated with the samples held, its start within 0.1 s of the one
+        found, its end no earlier (with rest after) or at most 0.1 s earlier (without) and
+        at most 1.3 durations after the start (the distance stays the template's: the
+        thresholds on it were set with that estimate). The templates' durations are 20 %
+        apart, so the move found may end up to 0.2 s off for a 1.5 s shift. A shift onto the
+        stance foot is fitted without rest after: the lift and single-leg sway begin there
+        (fitted with rest after, the lift-off was 23–24 ms RMS off, up to 103 ms, on the tuning
+        seeds; without, 13 ms, up to 80)."""
         held = np.array(self._ref, dtype=np.float64).reshape(-1, 2)
         times, arr = held[:, 0] - self.delay_s, held[:, 1]
         hz, pad = self.rate_hz, round(self.pad_s * self.rate_hz)
         i0, i1 = int(np.searchsorted(times, t0)), int(np.searchsorted(times, t1))
-        n0 = i1 - i0
+        n0, k = i1 - i0, round(0.1 * hz)
+        post, early = (pad, 0) if rest_after else (0, k)
         best = (-1.0, t0, t1, d)
-        for i_s in range(i0 - round(0.1 * hz), i0 + round(0.1 * hz) + 1):
-            for n in range(max(i1 - i_s, 4), round(1.3 * n0) + 1):  # never ending earlier
-                lo, hi = i_s - pad, i_s + n + pad
+        for i_s in range(i0 - k, i0 + k + 1):
+            for n in range(max(i1 - i_s - early, 4), round(1.3 * n0) + 1):
+                lo, hi = i_s - pad, i_s + n + post
                 if lo < 0 or hi > arr.shape[0]:
                     continue
                 w = arr[lo:hi] - arr[lo:hi].mean()
@@ -207,6 +237,15 @@ class WeightShift:
                 if corr > best[0]:
                     best = (corr, float(times[i_s]), float(times[i_s]) + n / hz, d)
         return best[1:]
+
+    def pending(self, min_m: float) -> tuple[float, float, float] | None:
+        """The move found but not reported yet (an overlapping window may still replace it,
+        see :meth:`_search`), refined, if at least ``min_m``: asked when the sway has shown a
+        lift-off before the report (a steady person's sway may rise 1–2 s after the shift,
+        by when its rest before has left the samples :meth:`search_back` looks at)."""
+        if self._best is None or abs(self._best[3]) < min_m:
+            return None
+        return self._refine(*self._best[1:], rest_after=False)
 
     def search_back(self, min_m: float) -> tuple[float, float, float] | None:
         """The best move of at least ``min_m`` in the samples held (about the longest template
@@ -228,6 +267,8 @@ class WeightShift:
                 if corr < self.min_corr or (best is not None and corr <= best[0]):
                     continue
                 d = float(w @ phi) / phi2 * dur * dur
+                if not self._warm(times[end - n - m]):
+                    continue
                 pre = arr[end - n - m : end - n]
                 off = float(arr[end - n - m : end].mean()) if abs(d) >= self.offset_free_m else 0.0
                 v_pre = _rest_speed(pre[::-1] - off, self.rate_hz)
@@ -235,7 +276,11 @@ class WeightShift:
                     continue
                 t1 = times[end - 1] - self.delay_s
                 best = (corr, t1 - dur, t1, d)
-        return None if best is None else self._refine(*best[1:])
+        return None if best is None else self._refine(*best[1:], rest_after=False)
+
+    def _warm(self, t: float) -> bool:
+        """The slow means have averaged ``warm_s`` of samples by ``t``."""
+        return self._t_first is not None and t >= self._t_first + self.warm_s
 
     def _search(self) -> tuple[float, float, float] | None:
         """Test the windows ending ``margin_s`` ago; returns the pending move if a later one,
@@ -250,7 +295,7 @@ class WeightShift:
         end = len(arr) - m
         times = self._times
         for dur, n, phi, phi2, phi_norm in self._templates:
-            if end - n - m < 0:
+            if end - n - m < 0 or not self._warm(times[end - n - m]):
                 break
             w = arr[end - n : end]
             pre = arr[end - n - m : end - n]
@@ -620,6 +665,9 @@ class StanceDetector(Algorithm):
         near = -1.0 <= move[1] - trial.lift_off_t_s <= self.redate_after_s
         if trial.lift_cue != "sway" or not near or abs(move[2]) < self.shift_min_m:
             return False
+        if not self._moved_since(move, trial.lift_off_t_s):
+            return False  # (see _lift)
+        move = self._shift.onto_foot(move)
         trial.lift_off_t_s, trial.shift_m, trial.lift_cue = move[1], move[2], "weight shift"
         return True
 
@@ -727,16 +775,22 @@ class StanceDetector(Algorithm):
         if move is None and recent is not None and t - recent[1] < 1.5:
             move = recent if abs(recent[2]) >= self.shift_min_m else None
         if move is None:  # a shift followed at once by sway: look back for it, rest before only
-            back = self._shift.search_back(self.shift_min_m)
             t_sway = self._last_low_t - self.level_delay_s
-            # the shift ends as the foot leaves: not after the sway has risen
+            back = self._shift.pending(self.shift_min_m) or self._shift.search_back(
+                self.shift_min_m
+            )
+            # the shift ends as the foot leaves: not after the sway has risen; and the
+            # pelvis is still displaced its way at the sway's rise (else the move found is
+            # sway before the shift and the shift's first half, tuning seed 11)
             if (
                 back is not None
                 and back[0] >= self._quiet_from_t
+                and self._moved_since(back, t_sway)
                 and back[1] <= t_sway + self.redate_after_s
             ):
                 move = back
         if move is not None:
+            move = self._shift.onto_foot(move)
             t_lift, shift = move[1], move[2]
             self._lift_cue = "weight shift"
         else:
@@ -765,6 +819,14 @@ class StanceDetector(Algorithm):
         self._level_sum, self._level_n = float(sum(held)), len(held)
         self._last_high_t = t
         self._impact_rise_t = None
+
+    def _moved_since(self, move: tuple[float, float, float], t: float) -> bool:
+        """Not an opposite displacement of at least ``shift_min_m`` from ``move``'s start to
+        ``t`` (a weight shift leaves the pelvis over the stance foot)."""
+        hist = self._hist
+        span = t - move[0] + 0.1
+        seen = lateral_shift_m([h[0] for h in hist], [h[3] for h in hist], t, span)
+        return not (seen * move[2] < 0 and abs(seen) >= self.shift_min_m)
 
     def _resume(self, shift_m: float, t: float) -> bool:
         """A steady person's hold goes on after a lull: the last trial ended by quiet alone,
@@ -859,13 +921,15 @@ class StanceDetector(Algorithm):
         return self
 
 
-def lateral_shift_m(t_s: list[float], acc_lat_mps2: list[float], t_lift: float) -> float:
-    """Lateral displacement of the weight shift over the 1.5 s before ``t_lift`` (> 0: left).
+def lateral_shift_m(
+    t_s: list[float], acc_lat_mps2: list[float], t_lift: float, span_s: float = 1.5
+) -> float:
+    """Lateral displacement of the weight shift over the ``span_s`` before ``t_lift`` (> 0: left).
 
     The shift starts and ends at rest, so the velocity (integral of the acceleration) is
     detrended to zero at both ends, which also removes a constant acceleration offset.
     """
-    sel = [(t, a) for t, a in zip(t_s, acc_lat_mps2, strict=True) if t_lift - 1.5 <= t < t_lift]
+    sel = [(t, a) for t, a in zip(t_s, acc_lat_mps2, strict=True) if t_lift - span_s <= t < t_lift]
     if len(sel) < 10:
         return 0.0
     t = np.array([x[0] for x in sel])
