@@ -149,3 +149,20 @@ def test_a_walk_without_height_uses_the_patients_stored_height(tmp_path: Path) -
     )
     res = runner.invoke(cli, ["analyze", str(stance), "--patient", "P3", *store])
     assert res.exit_code == 0 and "from patient" not in res.stderr, res.output
+
+
+@pytest.mark.parametrize("height_cm, accepted", [("60", False), ("80", True), ("250", True),
+                                                 ("255", False)])  # fmt: skip
+def test_the_store_and_the_height_option_accept_the_same_heights(
+    tmp_path: Path, height_cm: str, accepted: bool
+) -> None:
+    """`patients add` took 40–260 cm and `--height` 80–250: a stored 60 cm then gave every step
+    length and speed from a height the option would have refused."""
+    runner = CliRunner()
+    store = ["--store", str(tmp_path / "s.sqlite")]
+    added = runner.invoke(cli, ["patients", "add", "P3", "--height-cm", height_cm, *store])
+    assert (added.exit_code == 0) is accepted, added.output
+    walk = tmp_path / "walk.parquet"
+    write_recording(simulate("walk-normal", seed=0, duration_s=12.0).to_recording(), walk)
+    given = runner.invoke(cli, ["analyze", str(walk), "--json", "--height", height_cm])
+    assert (given.exit_code == 0) is accepted, given.output

@@ -15,7 +15,7 @@ import click
 
 from hipsense.cli.clinic import check_patient, file_run, height_for, patient_options
 from hipsense.cli.outputs import echo_utf8, overwrite_option, refuse_existing
-from hipsense.conventions import SIDES
+from hipsense.conventions import HEIGHT_RANGE_CM, SIDES
 from hipsense.conventions.axes import AxesError, parse_axes
 from hipsense.conventions.exercises import SPECS as EXERCISES
 from hipsense.errors import HipsenseError
@@ -85,7 +85,7 @@ def recording_options(func: Any) -> Any:
                           "set (default: from the file)."),
         click.option("--sets", default=None, callback=_side_list, metavar="BOTH|LEFT|RIGHT,...",
                      help="bridge: the supporting side of each set (default: from the file)."),
-        click.option("--height", "height_cm", type=click.FloatRange(80, 250), default=None,
+        click.option("--height", "height_cm", type=click.FloatRange(*HEIGHT_RANGE_CM), default=None,
                      help="walk: the person's height in cm, for step length and gait speed."),
         click.option("--age", "age_years", type=click.FloatRange(1, 120), default=None,
                      help="balance: age in years, for the single-leg stance hold-time reference "

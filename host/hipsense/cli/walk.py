@@ -33,6 +33,7 @@ from hipsense.cli.stream import (
     virtual_board_options,
     virtual_options,
 )
+from hipsense.conventions import HEIGHT_RANGE_CM
 from hipsense.detectors.walk.tracker import WalkEvent, WalkTracker
 from hipsense.link.session import SampleBlock, Session
 from hipsense.live.walk import LiveWalk
@@ -185,7 +186,7 @@ def _pace(tr: WalkTracker) -> str:
 @click.option(
     "--height",
     "height_cm",
-    type=click.FloatRange(80, 250),
+    type=click.FloatRange(*HEIGHT_RANGE_CM),
     default=None,
     help="Your height in cm: step length and gait speed.",
 )

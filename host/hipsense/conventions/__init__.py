@@ -11,6 +11,11 @@ chips and the benchmarks; the MicroPython copies (``firmware/fusion.py``,
 ``firmware/imu/_base.py``, ``virtual/mpy/_simchips.py`` and ``_simsource.py``) cannot import
 it and are checked equal by ``tests/test_conventions_sources.py``."""
 
+HEIGHT_RANGE_CM = (80.0, 250.0)
+"""Body heights accepted, cm: by the patient store and by every command's ``--height``. Outside
+it a height is almost surely a slip (metres or inches typed as cm), and it would scale the
+sensor height, so every step length and gait speed, without a word."""
+
 T_S = "t_s"
 """Device sample clock, seconds."""
 ACC_COLUMNS = ("acc_x_mps2", "acc_y_mps2", "acc_z_mps2")

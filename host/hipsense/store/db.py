@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from hipsense import __version__
+from hipsense.conventions import HEIGHT_RANGE_CM
 from hipsense.errors import HipsenseError
 from hipsense.store.figures import Figure, analysis_identity, key_figures
 from hipsense.store.schema import SchemaTooNew, migrate
@@ -170,8 +171,11 @@ class Store:
         this_year = dt.date.today().year
         if year_of_birth is not None and not 1900 <= year_of_birth <= this_year:
             raise StoreError(f"year of birth {year_of_birth} is not between 1900 and {this_year}")
-        if height_cm is not None and not 40.0 <= height_cm <= 260.0:
-            raise StoreError(f"height {height_cm} cm is not between 40 and 260 cm")
+        low_cm, high_cm = HEIGHT_RANGE_CM
+        if height_cm is not None and not low_cm <= height_cm <= high_cm:
+            raise StoreError(
+                f"height {height_cm:g} cm is not between {low_cm:g} and {high_cm:g} cm"
+            )
         if sex is not None and sex not in SEXES:
             raise StoreError(f"sex must be one of {', '.join(SEXES)}, got {sex!r}")
         with self._write() as c:
