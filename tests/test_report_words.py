@@ -378,3 +378,11 @@ def test_the_tables_best_hold_of_a_cut_short_trial_reads_at_least(
     _close_charts(whole)
     row = next(r for r in whole.rows if r.label == "best hold")
     assert "at least" not in row.left + row.right
+
+
+def test_a_finished_short_walk_says_too_few_steps_not_yet() -> None:
+    """A finished walk's report said "not enough steps yet", as if the walk were still going."""
+    result = analyse(simulate("walk-normal", seed=0, duration_s=8).to_recording(), "walk")
+    words = result.summary_text()
+    assert "Drop: too few steps to judge (" in words and "Step time: too few steps" in words
+    assert " yet" not in words

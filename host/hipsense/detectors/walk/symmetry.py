@@ -244,7 +244,7 @@ class SymmetryTracker:
         larger = None
         if tier == "not_enough_data":
             need = self.min_steps - min(r.n, l_.n)
-            text = f"Drop: not enough steps yet ({need} more per side needed)."
+            text = f"Drop: too few steps to judge ({need} more per side needed)."
         elif tier == "within_noise":
             text = (
                 f"Drop: within measurement noise: right-stance minus left-stance drop "
@@ -286,7 +286,7 @@ class SymmetryTracker:
         larger = None
         if tier == "not_enough_data":
             need = self.min_steps - min(r.n, l_.n)
-            text = f"Step time: not enough steps yet ({need} more per side needed)."
+            text = f"Step time: too few steps to judge ({need} more per side needed)."
         else:
             ev = (
                 f"SI {_signed(si)} %, {pct} % CI {_signed(lo)} to {_signed(hi)} %; {r.n} right and "
