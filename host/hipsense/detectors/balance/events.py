@@ -749,7 +749,7 @@ class StanceDetector(Algorithm):
         than ``rise_window_s[0]`` from it, or an impact (``impact_mps3``) lies in the window.
         The jerk-dated settling onset (it took the largest jerk, often the end of the foot's
         move, not its start) and the move back's start (sway blurs a 0.5–1 s lateral move's
-        start) were 0.1–0.25 s off in 31 of the tuning seeds' 800 ends."""
+        start) were 0.1–0.25 s off in 24 of the tuning seeds' 800 ends."""
         before, after = self.rise_window_s
         win = [h for h in self._hist if t_end - before <= h[0] <= t_end + after]
         if not win or max(h[5] for h in win) > self.impact_mps3:
