@@ -264,3 +264,25 @@ def test_a_slow_shift_ends_where_the_lift_begins() -> None:
     assert len(found) == len(truth) == 2
     for got, want in zip(found, truth, strict=True):
         assert abs(got["lift_off_t_s"] - want["lift_off_t_s"]) <= 0.06
+
+
+def test_a_step_down_is_dated_at_the_pelvis_levelling() -> None:
+    """Final touch-downs dated by the quiet rule's settling onset (the largest jerk, often the
+    end of the foot's move) or by the start of the weight's move back (blurred by sway) were
+    0.1–0.25 s off (persons 4 and 145 of tuning seed 12, 92 of seed 11: -0.18, -0.25 and
+    -0.13 s); the onset of the pelvis's levelling as the foot goes down dates them."""
+    trials, _ = stance_records(_people(12, (4, 145)) + _people(11, (92,)))
+    assert len(trials) == 6
+    assert all(t["end"] for t in trials)
+    assert all(t["lift"] for t in trials)
+
+
+def test_a_light_hand_to_the_wall_at_the_end_dates_the_end() -> None:
+    """A hand to a wall at the end whose jolt (28–34 m/s³) was under the jolt threshold of
+    35 m/s³: the end was dated at the foot going down 0.5 s later (persons 82 and 160 of
+    tuning seed 11, 191 of seed 12)."""
+    people = _people(11, (82, 160)) + _people(12, (191,))
+    assert all(p.params["end_kind"] == "wall" for p in people)
+    trials, _ = stance_records(people)
+    assert len(trials) == 6
+    assert all(t["end"] for t in trials)

@@ -383,6 +383,14 @@ class StanceDetector(Algorithm):
     amend_within_s: see ``amend_after_s``.
     rejoin_s: a brief touch-down the foot came up from less than this before the final
         touch-down found was the final touch-down's start (see :meth:`_end`).
+    rise_s: a final touch-down dated by the quiet rule or by the weight's move back is
+        re-dated to the onset of the pelvis's levelling: the fast motion level's largest value
+        in ``rise_window_s`` around the end found, walked back to where the level was below
+        ``rise_frac`` of it, if that took at most this long (the pelvis levels over about
+        0.2 s as the foot goes down; a longer rise is sway) and lands within
+        ``rise_window_s[0]`` of the end found (see :meth:`_levelling_onset`).
+    rise_frac: see ``rise_s``.
+    rise_window_s: see ``rise_s`` (before, after the end found).
     history_s: samples kept to date events back (a steady person's final touch-down may
         be confirmed by quiet seconds later).
     mark_grace_s: a key or button mark is decided this long after it (the sensor's final
@@ -412,7 +420,7 @@ class StanceDetector(Algorithm):
         back_within_s: float = 1.0,
         redate_after_s: float = 0.15,
         jolt_s: float = 0.6,
-        jolt_frac: float = 0.5,
+        jolt_frac: float = 0.4,
         end_rel: float = 0.5,
         still_rel: float = 1.5,
         quiet_tau_s: float = 0.5,
@@ -421,6 +429,9 @@ class StanceDetector(Algorithm):
         amend_within_s: float = 3.0,
         settle_in_s: float = 1.0,
         rejoin_s: float = 0.3,
+        rise_s: float = 0.15,
+        rise_frac: float = 0.3,
+        rise_window_s: tuple[float, float] = (0.3, 0.4),
     ) -> None:
         self.quiet_dps = quiet_dps
         self.lift_dps = lift_dps
@@ -455,6 +466,9 @@ class StanceDetector(Algorithm):
         self._act_slow = 0.0
         self.settle_in_s = settle_in_s
         self.rejoin_s = rejoin_s
+        self.rise_s = rise_s
+        self.rise_frac = rise_frac
+        self.rise_window_s = rise_window_s
         self._shift = WeightShift()
         self._quiet_from_t = 0.0
         self._lift_cue = "sway"
@@ -465,7 +479,7 @@ class StanceDetector(Algorithm):
         self._quiet_since: float | None = None
         self._above_since: float | None = None
         self._last_low_t = 0.0
-        self._hist: deque[tuple[float, float, float, float, float, float]] = deque()
+        self._hist: deque[tuple[float, float, float, float, float, float, float]] = deque()
         self._level_sum = 0.0  # motion level summed over the hold so far (its mean: the
         self._level_n = 0  # person's own single-leg sway)
         self._last_high_t = 0.0
@@ -550,7 +564,7 @@ class StanceDetector(Algorithm):
         lat: float, incl: float, move: tuple[float, float, float] | None = None,
     ) -> None:  # fmt: skip
         hist = self._hist
-        hist.append((t, tilt, obl, lat, act, jerk))
+        hist.append((t, tilt, obl, lat, act, jerk, fast))
         while hist and hist[0][0] < t - self.history_s:
             hist.popleft()
         if fast < self.onset_dps:
@@ -624,7 +638,7 @@ class StanceDetector(Algorithm):
                 self.state_ = "touch"
                 self._above_since = None
             elif quiet_for >= self.end_quiet_s:
-                self._end(self._settling_onset(self._last_high_t))
+                self._end(self._settling_onset(self._last_high_t), levelling=True)
                 self._by_quiet = self._lull = True
         elif self.state_ == "touch":
             sway_cue = self._lift_cue == "sway"
@@ -640,7 +654,7 @@ class StanceDetector(Algorithm):
                 self._touched_again()
             elif not sway_cue and timed_out and self._back_t is not None:
                 late = self._back_t > self._touch_t + self.back_within_s
-                self._end(self._back_t if late else self._touch_t)
+                self._end(self._back_t if late else self._touch_t, levelling=True)
 
     def _touched_again(self) -> None:
         """The touch-down was brief: the foot is up again, the trial goes on."""
@@ -726,6 +740,30 @@ class StanceDetector(Algorithm):
         while k > 0 and win[k - 1][5] > floor:
             k -= 1
         return win[k][0] - self.jerk_delay_s
+
+    def _levelling_onset(self, t_end: float) -> float:
+        """The onset of the pelvis's levelling as the free foot goes down, near ``t_end``:
+        the largest fast motion level in ``rise_window_s`` around it, dated back to where the
+        level rose above ``rise_frac`` of that peak, less the level's delay; ``t_end`` itself
+        if that rise took longer than ``rise_s`` (sway, not one levelling move), lands more
+        than ``rise_window_s[0]`` from it, or an impact (``impact_mps3``) lies in the window.
+        The jerk-dated settling onset (it took the largest jerk, often the end of the foot's
+        move, not its start) and the move back's start (sway blurs a 0.5–1 s lateral move's
+        start) were 0.1–0.25 s off in 24 of the tuning seeds' 800 ends."""
+        before, after = self.rise_window_s
+        win = [h for h in self._hist if t_end - before <= h[0] <= t_end + after]
+        if not win or max(h[5] for h in win) > self.impact_mps3:
+            return t_end  # an impact there (a hop's landing) dates the end
+        k = max(range(len(win)), key=lambda i: win[i][6])
+        t_peak, floor = win[k][0], self.rise_frac * win[k][6]
+        hist = list(self._hist)
+        i = hist.index(win[k])
+        while i > 0 and hist[i - 1][6] > floor:
+            i -= 1
+            if t_peak - hist[i][0] > self.rise_s:
+                return t_end
+        onset = hist[i][0] - self.level_delay_s
+        return onset if abs(onset - t_end) <= before else t_end
 
     def _due_marks(self, t: float) -> None:
         while self._marks and t >= self._marks[0].t_s + self.mark_grace_s:
@@ -885,16 +923,19 @@ class StanceDetector(Algorithm):
         self._quiet_from_t = max(self._quiet_from_t, move[1])
         return True
 
-    def _end(self, t_end: float) -> None:
+    def _end(self, t_end: float, levelling: bool = False) -> None:
         """End the trial at ``t_end`` (moved back to a jolt just before it); a brief
         touch-down the foot came up from less than ``rejoin_s`` before that end was the
         final touch-down's start (a hand to a wall, then the foot down: the move between
-        looked like a re-lift)."""
+        looked like a re-lift). With neither, an end found by the quiet rule or the move back
+        (``levelling``) is re-dated to the pelvis's levelling (:meth:`_levelling_onset`)."""
         self._by_quiet = False
         trial = self.trials_[-1]
-        t_end = self._first_jolt(t_end)
+        found, t_end = t_end, self._first_jolt(t_end)
         if trial.touch_downs and t_end - trial.touch_downs[-1][1] < self.rejoin_s:
             t_end = trial.touch_downs.pop()[0]
+        elif levelling and t_end == found:
+            t_end = self._levelling_onset(t_end)
         if t_end <= trial.lift_off_t_s:
             self._withdraw(t_end, t_end)
             return
