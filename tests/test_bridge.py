@@ -243,3 +243,16 @@ def test_a_walk_analysed_as_a_bridge_never_reads_the_same_angle_twice(shared_ben
     for closest, needed in ((37.4, 36.9), (36.96, 36.9), (50.2, 36.9)):
         close, need = re.findall(r"(\d+(?:\.\d)?)°", no_rest_words(closest, needed, 1.5))
         assert close != need and float(close) > float(need)
+
+
+def test_the_weaker_side_reason_quotes_the_difference_the_table_shows() -> None:
+    """ "lift 5.6° lower" sat beside a table of 20.0° and 25.7° (−5.7°): the reason now quotes
+    the difference of the means as shown."""
+
+    def reps(lift: float) -> list[dict[str, float]]:
+        return [{"lift_deg": lift + d, "free_side_drop_deg": 1.0, "hold_s": 5.0,
+                 "twist_to_free_side_deg": 0.5} for d in (-0.1, 0.0, 0.1)]  # fmt: skip
+
+    doc = bridge_compare.compare_sides(left=reps(25.66), right=reps(20.04))
+    assert doc["weaker_side"] == "right"
+    assert "lift 5.7° lower" in doc["reason"], doc["reason"]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from hipsense.analysis.walk import analyse_walk
 from hipsense.conventions.symmetry import symmetry_index_pct
 from hipsense.detectors.walk.symmetry import RunningStats, SymmetryTracker, welch_ci
 from hipsense.recording import Recording
+from hipsense.report.layout import fmt_difference
 from hipsense.sim.scenarios import simulate
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -169,7 +172,7 @@ def test_a_difference_that_rounds_to_zero_is_never_written_minus_zero():
         tr.add_step_time("left", step_l)
     drop = tr.drop_tier()
     assert drop.tier == "within_noise" and -0.05 < drop.difference < 0
-    assert "drop +0.0°" in drop.text
+    assert "drop -0.1°" in drop.text  # the table's 3.0° and 3.1°: the page adds up
     assert "-0.0" not in tr.verdict().text
 
 
@@ -203,3 +206,25 @@ def test_the_verdict_made_when_read_is_the_one_made_at_every_step(scenario):
         assert first is None and statuses == {"not_enough_data", "symmetric"}
     else:
         assert first is not None and "asymmetric" in statuses
+
+
+@given(
+    st.floats(min_value=-9.0, max_value=9.0),
+    st.floats(min_value=-9.0, max_value=9.0),
+    st.floats(min_value=0.0, max_value=1.5),
+)
+def test_the_verdict_quotes_the_drop_difference_the_table_shows(
+    right_deg: float, left_deg: float, spread_deg: float
+) -> None:
+    """The verdict said "dropped 6.7° more" beside a table of 8.8° and 2.2° (+6.6°): the
+    verdict's figure is now the difference of the means as shown, so the page adds up."""
+    tr = SymmetryTracker(min_steps=10)
+    for k in range(12):
+        wobble = spread_deg * (k % 3 - 1)
+        tr.add_stance("right", right_deg + wobble)
+        tr.add_stance("left", left_deg - wobble)
+    tier = tr.drop_tier()
+    table = fmt_difference(tr.drop_deg["right"].mean, tr.drop_deg["left"].mean, "°")
+    quoted = re.search(r"(?:drop|dropped) ([+-]?\d+\.\d)°", tier.text)
+    assert quoted is not None, tier.text
+    assert abs(float(quoted.group(1))) == abs(float(table.rstrip("°"))), (tier.text, table)

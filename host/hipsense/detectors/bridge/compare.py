@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from hipsense.conventions.symmetry import left_right
+from hipsense.conventions.symmetry import left_right, shown_difference
 from hipsense.conventions.words import counted
 
 LIFT_FLOOR_DEG = 3.0
@@ -56,14 +56,21 @@ def compare_sides(left: list[dict[str, Any]], right: list[dict[str, Any]]) -> di
     drop_thr = max(1.96 * math.hypot(_se(drop_l), _se(drop_r)), DROP_FLOOR_DEG)
     by_lift = ("right" if lift_diff < 0 else "left") if abs(lift_diff) > lift_thr else None
     by_drop = ("right" if drop_diff > 0 else "left") if abs(drop_diff) > drop_thr else None
+
+    def shown(key: str) -> float:
+        # the difference of the two means as the report's table shows them, so a page adds up
+        return shown_difference(mean(right, key), mean(left, key), 1)
+
     if by_lift and by_drop and by_lift != by_drop:
         weaker, reason = None, "lift and drop point at different sides"
     else:
         weaker = by_lift or by_drop
         reason = "; ".join(
             r for r in (
-                f"lift {abs(lift_diff):.1f}° lower (> {lift_thr:.1f}°)" if by_lift else "",
-                f"free side drops {abs(drop_diff):.1f}° more (> {drop_thr:.1f}°; "
+                f"lift {abs(shown('lift_deg')):.1f}° lower (> {lift_thr:.1f}°)"
+                if by_lift else "",
+                f"free side drops {abs(shown('free_side_drop_deg')):.1f}° more "
+                f"(> {drop_thr:.1f}°; "
                 + ("beyond" if abs(drop_diff) > DROP_MDC95_DEG else "within")
                 + f" the clinical MDC95 of {DROP_MDC95_DEG}°)" if by_drop else "",
             ) if r

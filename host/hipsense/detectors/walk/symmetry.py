@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hipsense.conventions import SIDES
-from hipsense.conventions.symmetry import si_scale
+from hipsense.conventions.symmetry import shown_difference, si_scale
 
 STATIC_MDC_DEG = 4.0
 """Minimal detectable change of the static Trendelenburg measure (Youdas et al. 2007)."""
@@ -73,9 +73,10 @@ def welch_ci(
     d = right.mean - left.mean
     vr, vl = right.sd**2 / right.n, left.sd**2 / left.n
     se = math.sqrt(vr + vl)
-    if se == 0.0:
+    spread = vr**2 / (right.n - 1) + vl**2 / (left.n - 1)
+    if se == 0.0 or spread == 0.0:  # no spread, or one too small to square (underflow)
         return d, d, d
-    dof = (vr + vl) ** 2 / (vr**2 / (right.n - 1) + vl**2 / (left.n - 1))
+    dof = (vr + vl) ** 2 / spread
     # Student t quantile: the ufunc behind stats.t.ppf (same numbers, 30x less overhead per step)
     from scipy import special  # at first use: the module loads fast
 
@@ -248,15 +249,17 @@ class SymmetryTracker:
         elif tier == "within_noise":
             text = (
                 f"Drop: within measurement noise: right-stance minus left-stance drop "
-                f"{_signed(d)}° ({pct} % CI {_signed(lo)} to {_signed(hi)}°; {counts}"
+                f"{_signed(shown_difference(r.mean, l_.mean, 1))}° "
+                f"({pct} % CI {_signed(lo)} to {_signed(hi)}°; {counts}"
                 + (")." if lo <= 0 <= hi else f"; below the {self.min_difference_deg:g}° "
                    "measurement threshold).")
             )  # fmt: skip
         else:
             weak, swing, other = ("right", "left", "left") if d > 0 else ("left", "right", "right")
             larger = weak
+            shown = abs(shown_difference(r.mean, l_.mean, 1))  # as the report's table: it adds up
             what = (
-                f"{swing} side dropped {abs(d):.1f}° more during {weak} stance than the {weak} "
+                f"{swing} side dropped {shown:.1f}° more during {weak} stance than the {weak} "
                 f"side during {other} stance ({pct} % CI {abs(lo) if d > 0 else abs(hi):.1f} to "
                 f"{abs(hi) if d > 0 else abs(lo):.1f}°; {counts})"
             )
