@@ -256,3 +256,17 @@ def test_the_weaker_side_reason_quotes_the_difference_the_table_shows() -> None:
     doc = bridge_compare.compare_sides(left=reps(25.66), right=reps(20.04))
     assert doc["weaker_side"] == "right"
     assert "lift 5.7° lower" in doc["reason"], doc["reason"]
+
+
+@pytest.mark.parametrize("reps", [-1, 0, True, 2.5])
+def test_a_file_whose_protocol_names_an_impossible_rep_count_is_read_without_it(reps) -> None:  # type: ignore[no-untyped-def]
+    """A hostile or damaged file's protocol "reps" (-1, 0, a bool, a float): read as if no rep
+    count were recorded (the sets from the reps alone), never an IndexError traceback."""
+    from hipsense.analysis.bridge import protocol_reps
+
+    rec = simulate("bridge-single-weak-right", seed=0).to_recording()
+    rec.meta.extra["protocol"] = {"sets": ["left", "right"], "reps": reps}
+    assert protocol_reps(rec) is None
+    clean = simulate("bridge-single-weak-right", seed=0).to_recording()
+    clean.meta.extra["protocol"] = {"sets": ["left", "right"]}
+    assert analyse(rec).to_json()["reps"] == analyse(clean).to_json()["reps"]

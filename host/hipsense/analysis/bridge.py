@@ -87,10 +87,12 @@ def protocol_sets(recording: Recording, sets: Sequence[str] | None) -> list[str]
 
 
 def protocol_reps(recording: Recording) -> int | None:
-    """Reps per set the guided protocol asked for, if recorded."""
+    """Reps per set the guided protocol asked for, if recorded (a count below one, or not a
+    whole number, as in a damaged or hostile file: not recorded)."""
     proto = recording.meta.extra.get("protocol")
-    if isinstance(proto, dict) and isinstance(proto.get("reps"), int):
-        return int(proto["reps"])
+    reps = proto.get("reps") if isinstance(proto, dict) else None
+    if isinstance(reps, int) and not isinstance(reps, bool) and reps >= 1:
+        return reps
     return None
 
 
