@@ -270,3 +270,21 @@ def test_a_file_whose_protocol_names_an_impossible_rep_count_is_read_without_it(
     clean = simulate("bridge-single-weak-right", seed=0).to_recording()
     clean.meta.extra["protocol"] = {"sets": ["left", "right"]}
     assert analyse(rec).to_json()["reps"] == analyse(clean).to_json()["reps"]
+
+
+@pytest.mark.parametrize("done", [1, 6, 23])
+def test_a_long_protocol_stopped_early_is_still_read(done: int) -> None:
+    """Ctrl-C after ``done`` reps of five sets of ten (the bridge command analyses the reps so
+    far, and its live view reads them after every rep): no plan near the protocol's counts
+    sums to ``done`` (most sets would be empty), and the empty list of plans ended in
+    "argmin of an empty sequence". The reps done are the protocol's first sets, in order."""
+    protocol = ["left", "right", "left", "right", "left"]
+    asked = [s for s in protocol for _ in range(10)][:done]
+    sides, _, _ = bridge_compare.assign_supports(
+        [2.5 if s == "left" else -2.5 for s in asked],
+        [1.5 if s == "left" else -1.5 for s in asked],
+        [20.0] * done,
+        protocol,
+        10,
+    )
+    assert sides == asked
