@@ -288,3 +288,20 @@ def test_a_long_protocol_stopped_early_is_still_read(done: int) -> None:
         10,
     )
     assert sides == asked
+
+
+@pytest.mark.parametrize("sets", ["left", ["left", "up"], [1, 2], {"a": 1}])
+def test_a_file_whose_protocol_names_impossible_sets_is_read_without_them(sets) -> None:  # type: ignore[no-untyped-def]
+    """A damaged or hostile file's protocol "sets" ("left" as a string, a side that is none):
+    read as if no sets were recorded, never a KeyError traceback; sets given by the caller
+    that are not supports are refused by name."""
+    from hipsense.analysis.bridge import protocol_sets
+    from hipsense.motion.errors import InputError
+
+    rec = simulate("bridge-single-weak-right", seed=0).to_recording()
+    expected = protocol_sets(rec, None)  # the simulator's sequence
+    rec.meta.extra["protocol"] = {"sets": sets, "reps": 3}
+    assert protocol_sets(rec, None) == expected
+    assert analyse(rec).to_json()["reps"]
+    with pytest.raises(InputError, match="'up'"):
+        protocol_sets(rec, ["left", "up"])
