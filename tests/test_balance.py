@@ -223,3 +223,19 @@ def test_fewer_trials_than_the_protocol_says_the_recording_may_have_ended_early(
     three = one * 3
     _, notes = trial_sides(three, ["right", "left"])
     assert any("found 3 trials, the protocol lists 2" in n for n in notes), notes
+
+
+@pytest.mark.parametrize("sides", ["left", ["up", "down"], [1, 2]])
+def test_a_file_whose_protocol_names_impossible_legs_is_read_without_them(sides) -> None:  # type: ignore[no-untyped-def]
+    """A damaged or hostile file's protocol "sides" ("left" as a string: l, e, f, t; legs that
+    are none): read as if no legs were recorded, never "the protocol asked for the down leg";
+    legs given by the caller that are not legs are refused by name."""
+    from hipsense.analysis.balance import protocol_sides
+
+    rec = simulate("stance-eyes-open", seed=0).to_recording()
+    expected = protocol_sides(rec, None)  # the simulator's
+    rec.meta.extra["protocol"] = {"sides": sides}
+    assert protocol_sides(rec, None) == expected
+    assert not any("the protocol asked for" in w for w in analyse(rec).to_json()["warnings"])
+    with pytest.raises(InputError, match="'up'"):
+        protocol_sides(rec, ["left", "up"])

@@ -256,3 +256,52 @@ def test_the_weaker_side_reason_quotes_the_difference_the_table_shows() -> None:
     doc = bridge_compare.compare_sides(left=reps(25.66), right=reps(20.04))
     assert doc["weaker_side"] == "right"
     assert "lift 5.7° lower" in doc["reason"], doc["reason"]
+
+
+@pytest.mark.parametrize("reps", [-1, 0, True, 2.5])
+def test_a_file_whose_protocol_names_an_impossible_rep_count_is_read_without_it(reps) -> None:  # type: ignore[no-untyped-def]
+    """A hostile or damaged file's protocol "reps" (-1, 0, a bool, a float): read as if no rep
+    count were recorded (the sets from the reps alone), never an IndexError traceback."""
+    from hipsense.analysis.bridge import protocol_reps
+
+    rec = simulate("bridge-single-weak-right", seed=0).to_recording()
+    rec.meta.extra["protocol"] = {"sets": ["left", "right"], "reps": reps}
+    assert protocol_reps(rec) is None
+    clean = simulate("bridge-single-weak-right", seed=0).to_recording()
+    clean.meta.extra["protocol"] = {"sets": ["left", "right"]}
+    assert analyse(rec).to_json()["reps"] == analyse(clean).to_json()["reps"]
+
+
+@pytest.mark.parametrize("done", [1, 6, 23])
+def test_a_long_protocol_stopped_early_is_still_read(done: int) -> None:
+    """Ctrl-C after ``done`` reps of five sets of ten (the bridge command analyses the reps so
+    far, and its live view reads them after every rep): no plan near the protocol's counts
+    sums to ``done`` (most sets would be empty), and the empty list of plans ended in
+    "argmin of an empty sequence". The reps done are the protocol's first sets, in order."""
+    protocol = ["left", "right", "left", "right", "left"]
+    asked = [s for s in protocol for _ in range(10)][:done]
+    sides, _, _ = bridge_compare.assign_supports(
+        [2.5 if s == "left" else -2.5 for s in asked],
+        [1.5 if s == "left" else -1.5 for s in asked],
+        [20.0] * done,
+        protocol,
+        10,
+    )
+    assert sides == asked
+
+
+@pytest.mark.parametrize("sets", ["left", ["left", "up"], [1, 2], {"a": 1}])
+def test_a_file_whose_protocol_names_impossible_sets_is_read_without_them(sets) -> None:  # type: ignore[no-untyped-def]
+    """A damaged or hostile file's protocol "sets" ("left" as a string, a side that is none):
+    read as if no sets were recorded, never a KeyError traceback; sets given by the caller
+    that are not supports are refused by name."""
+    from hipsense.analysis.bridge import protocol_sets
+    from hipsense.motion.errors import InputError
+
+    rec = simulate("bridge-single-weak-right", seed=0).to_recording()
+    expected = protocol_sets(rec, None)  # the simulator's sequence
+    rec.meta.extra["protocol"] = {"sets": sets, "reps": 3}
+    assert protocol_sets(rec, None) == expected
+    assert analyse(rec).to_json()["reps"]
+    with pytest.raises(InputError, match="'up'"):
+        protocol_sets(rec, ["left", "up"])

@@ -371,3 +371,20 @@ def test_patients_show_names_each_runs_protocol_in_words(tmp_path: Path) -> None
     assert "bridge (sets: left leg, right leg)" in lines[1]
     assert "bridge (sets: double-leg, double-leg)" in lines[2]
     assert "eyes_open" not in shown and "(both" not in shown
+
+
+def test_a_run_is_filed_under_the_patient_id_without_its_blanks(tmp_path: Path) -> None:
+    """``--patient " P7 "`` finds P7 (blanks ignored, as when it was added), so its run is filed
+    under P7 too: not a session for " P7 ", which the store refused (a traceback)."""
+    path = tmp_path / "store.sqlite"
+    rec = simulate("bridge-single-weak-left", seed=0).to_recording()
+    doc = analyse(rec).to_json()
+    with open_store(path) as store:
+        store.add_patient("P7")
+        filed = store.file_run(" P7 ", "bridge", tmp_path / "b.parquet", rec.meta, doc)
+        (run,) = store.runs("P7")
+        assert run.id == filed.run_id and run.patient_id == "P7"
+        assert [s[0] for s in store.sessions("P7")] == [filed.session_id]
+        assert store.sessions(" P7 ") == store.sessions("P7") and store.runs(" P7 ") == [run]
+    res = CliRunner().invoke(cli, ["history", " P7 ", "--store", str(path)])
+    assert res.exit_code == 0 and res.output.startswith("History of P7 ") and "bridge" in res.output

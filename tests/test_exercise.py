@@ -267,3 +267,24 @@ def test_the_fault_chart_counts_whole_reps_and_starts_at_zero() -> None:
         ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
         assert ticks and all(float(t).is_integer() for t in ticks), ticks
         assert ax.get_ylim()[0] <= 0.0 <= ax.get_ylim()[1]
+
+
+@pytest.mark.parametrize(
+    "protocol",
+    [{"sides": "left", "reps": 5}, {"sides": ["up"]}, {"reps": "x"}, {"reps": None}, {"reps": -2}],
+)
+def test_a_file_whose_protocol_is_impossible_is_read_without_it(protocol) -> None:  # type: ignore[no-untyped-def]
+    """A damaged or hostile file's protocol ("sides": "left" read as l, e, f, t; "reps": "x"
+    or None): the parts that are impossible are not used, never a ValueError/TypeError
+    traceback."""
+    from hipsense.analysis.exercise import protocol_of
+    from hipsense.conventions.exercises import get_spec
+    from hipsense.sim.scenarios import simulate
+
+    spec = get_spec("clamshell")
+    rec = simulate("exercise-clamshell", seed=0).to_recording()
+    rec.meta.extra.pop("ground_truth", None)
+    rec.meta.extra["protocol"] = protocol
+    sides, reps = protocol_of(rec, spec, None, None)
+    assert all(s in ("left", "right") for s in sides) and sides
+    assert reps == (5 if protocol.get("reps") == 5 else spec.default_reps)

@@ -67,17 +67,27 @@ def run_stance(
     return run
 
 
+def _legs(sides: object) -> bool:
+    """``sides`` is a non-empty list of legs."""
+    return isinstance(sides, list) and bool(sides) and all(s in SIDES for s in sides)
+
+
 def protocol_sides(recording: Recording, sides: Sequence[str] | None) -> list[str] | None:
-    """Stance leg of each trial: given, from the guided protocol, or from the simulator."""
+    """Stance leg of each trial: given, from the guided protocol, or from the simulator (a
+    file's list that is not one of legs, as in a damaged or hostile file: not used)."""
     if sides:
+        bad = [s for s in sides if s not in SIDES]
+        if bad:
+            raise InputError(f"stance leg {bad[0]!r}: each trial's is one of {', '.join(SIDES)}")
         return [str(s) for s in sides]
     extra = recording.meta.extra
     proto = extra.get("protocol")
-    if isinstance(proto, dict) and proto.get("sides"):
-        return [str(s) for s in proto["sides"]]
+    if isinstance(proto, dict) and _legs(proto.get("sides")):
+        return list(proto["sides"])
     truth = extra.get("ground_truth")
-    if isinstance(truth, dict) and truth.get("params", {}).get("sides"):
-        return [str(s) for s in truth["params"]["sides"]]
+    params = truth.get("params") if isinstance(truth, dict) else None
+    if isinstance(params, dict) and _legs(params.get("sides")):
+        return list(params["sides"])
     if recording.meta.side in SIDES:
         return [recording.meta.side]
     return None

@@ -36,7 +36,7 @@ from hipsense.detectors.bridge.compare import (
 from hipsense.detectors.bridge.events import BridgeDetector
 from hipsense.detectors.bridge.frame import supine_alignment, unit_rows
 from hipsense.detectors.bridge.metrics import RepMeasure
-from hipsense.motion.errors import NoEventError, NotWornError, PostureError
+from hipsense.motion.errors import InputError, NoEventError, NotWornError, PostureError
 from hipsense.motion.frontend import (
     FloatArray,
     FrontEndRun,
@@ -71,26 +71,42 @@ def run_bridge(
 
 
 def protocol_sets(recording: Recording, sets: Sequence[str] | None) -> list[str]:
-    """Supporting side of each set: given, from the guided protocol, or from the simulator."""
+    """Supporting side of each set: given, from the guided protocol, or from the simulator
+    (a file's list that is not one of supports, as in a damaged or hostile file: not used)."""
     if sets:
+        bad = [s for s in sets if s not in SUPPORTS]
+        if bad:
+            raise InputError(f"bridge sets {bad[0]!r}: each set is one of {', '.join(SUPPORTS)}")
         return [str(s) for s in sets]
     extra = recording.meta.extra
     proto = extra.get("protocol")
-    if isinstance(proto, dict) and proto.get("sets"):
-        return [str(s) for s in proto["sets"]]
+    if isinstance(proto, dict) and _supports(proto.get("sets")):
+        return list(proto["sets"])
     truth = extra.get("ground_truth")
-    if isinstance(truth, dict) and truth.get("params", {}).get("sequence"):
-        return [str(s) for s in truth["params"]["sequence"]]
+    params = truth.get("params") if isinstance(truth, dict) else None
+    if isinstance(params, dict) and _supports(params.get("sequence")):
+        return list(params["sequence"])
     if recording.meta.side in SIDES:
         return [recording.meta.side]
     return ["both"]
 
 
+SUPPORTS = ("both", "left", "right")
+"""A set's support: both feet (double-leg), the left or the right leg."""
+
+
+def _supports(sets: object) -> bool:
+    """``sets`` is a non-empty list of supports."""
+    return isinstance(sets, list) and bool(sets) and all(s in SUPPORTS for s in sets)
+
+
 def protocol_reps(recording: Recording) -> int | None:
-    """Reps per set the guided protocol asked for, if recorded."""
+    """Reps per set the guided protocol asked for, if recorded (a count below one, or not a
+    whole number, as in a damaged or hostile file: not recorded)."""
     proto = recording.meta.extra.get("protocol")
-    if isinstance(proto, dict) and isinstance(proto.get("reps"), int):
-        return int(proto["reps"])
+    reps = proto.get("reps") if isinstance(proto, dict) else None
+    if isinstance(reps, int) and not isinstance(reps, bool) and reps >= 1:
+        return reps
     return None
 
 
@@ -262,7 +278,7 @@ def analyse_bridge(
     sets_doc = [{"support_side": st["support_side"], **_set_summary(st["reps"])} for st in sets_doc]
     per_side = {
         side: _set_summary([r for r in reps if r["support_side"] == side])
-        for side in ("both", "left", "right")
+        for side in SUPPORTS
         if any(r["support_side"] == side for r in reps)
     }
     left = [r for r in reps if r["support_side"] == "left"]

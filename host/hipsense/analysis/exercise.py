@@ -21,6 +21,7 @@ from hipsense.analysis.base import (
     settings_change_words,
     verdict_series,
 )
+from hipsense.conventions import SIDES
 from hipsense.conventions.exercises import ExerciseSpec, get_spec
 from hipsense.conventions.words import counted
 from hipsense.detectors.exercise.compare import harder_side
@@ -55,19 +56,27 @@ def run_session(
 
 def protocol_of(recording: Recording, spec: ExerciseSpec, sides: Sequence[str] | None,
                 reps: int | None) -> tuple[list[str], int]:  # fmt: skip
-    """Side of each set and reps per set: given, the guided protocol's, or the simulator's."""
+    """Side of each set and reps per set: given, the guided protocol's, or the simulator's
+    (a file's sides that are not a list of sides, or reps that are not a count of at least
+    one, as in a damaged or hostile file: not used)."""
     extra = recording.meta.extra
     proto = extra.get("protocol") if isinstance(extra.get("protocol"), dict) else None
     truth = extra.get("ground_truth") if isinstance(extra.get("ground_truth"), dict) else None
     source = proto or (truth or {}).get("params") or {}
+    if not isinstance(source, dict):
+        source = {}
     if not sides:
-        sides = [str(s) for s in source.get("sides", [])] or [
-            recording.meta.side if recording.meta.side in ("left", "right") else "right"
+        listed = source.get("sides")
+        valid = isinstance(listed, list) and all(s in SIDES for s in listed)
+        sides = (list(listed) if valid and listed else []) or [
+            recording.meta.side if recording.meta.side in SIDES else "right"
         ]
     if not spec.sided:
         sides = ["both"] * len(sides)
     if reps is None:
-        reps = int(source.get("reps", spec.default_reps))
+        asked = source.get("reps")
+        whole = isinstance(asked, int) and not isinstance(asked, bool) and asked >= 1
+        reps = asked if whole and isinstance(asked, int) else spec.default_reps  # (for pyright)
     return list(sides), int(reps)
 
 

@@ -276,6 +276,7 @@ def history(patient_id: str, as_json: bool, report_path: Path | None, overwrite:
                         overwrite, flag="--report")  # fmt: skip
     with open_store(store_path, create=False) as store:
         patient = store.patient(patient_id)
+        patient_id = patient.id  # as stored (the lookup ignores surrounding blanks)
         runs = store.runs(patient_id)
         sessions = store.sessions(patient_id)
     series = build(runs)

@@ -222,13 +222,13 @@ class Store:
         """File one test run under the patient's session of the recording's day (created when
         needed); ``doc`` is the analysis's JSON document (None when the analysis failed, then
         ``analysis_error`` says why)."""
-        self.patient(patient_id)
+        pid = self.patient(patient_id).id  # as stored: the lookup ignores surrounding blanks
         recorded = meta.start_time or _now_utc()
         protocol = meta.extra.get("protocol") if isinstance(meta.extra, dict) else None
         kind, version = analysis_identity(doc) if doc is not None else (None, None)
         figures = key_figures(test, doc) if doc is not None else []
         with self._write() as c:
-            session_id = self._session(c, patient_id, _visit_date(recorded))
+            session_id = self._session(c, pid, _visit_date(recorded))
             cur = c.execute(
                 "INSERT INTO runs (session_id, test, recorded_utc, recording_path, side, "
                 "condition, protocol_json, device_name, device_id, firmware_version, "
@@ -286,19 +286,20 @@ class Store:
                 raise StoreError(f"no session {session_id} in the store")
 
     def sessions(self, patient_id: str) -> list[tuple[int, str, str]]:
-        """(id, visit date, note) of the patient's sessions, oldest first."""
+        """(id, visit date, note) of the patient's sessions, oldest first (blanks around
+        ``patient_id`` ignored, as by :meth:`patient`)."""
         rows = self.conn.execute(
             "SELECT id, visit_date, note FROM sessions WHERE patient_id = ? ORDER BY visit_date",
-            (patient_id,),
+            (patient_id.strip(),),
         ).fetchall()
         return [(int(a), str(b), str(c)) for a, b, c in rows]
 
     def runs(self, patient_id: str | None = None, *, include_discarded: bool = True) -> list[Run]:
-        """Runs (of one patient or all), oldest first."""
+        """Runs (of one patient or all), oldest first (blanks around ``patient_id`` ignored)."""
         where, args = [], []
         if patient_id is not None:
             where.append("s.patient_id = ?")
-            args.append(patient_id)
+            args.append(patient_id.strip())
         if not include_discarded:
             where.append("r.discard_reason IS NULL")
         sql = (

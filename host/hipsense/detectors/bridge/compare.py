@@ -284,7 +284,9 @@ def _distinct_orders(protocol: Sequence[str]) -> int:
 def _lengths(m: int, n: int, reps: int | None) -> list[tuple[int, ...]]:
     """Rep counts of the ``m`` sets summing to ``n``: all of them when few, else those where at
     most two sets depart from the protocol's count, each by one rep (or down to one rep, or
-    none): enumerating every set's departure grows as 5**m and took 17 s for 10 sets."""
+    none): enumerating every set's departure grows as 5**m and took 17 s for 10 sets. When none
+    of those sums to ``n`` (a session stopped after a few reps), the protocol's counts filled
+    in order, the last set taking what is left."""
     plans = math.comb(n + m - 1, m - 1) * min(math.factorial(m), 24) * (1 + 2 * m)
     if plans <= _MAX_PLANS or not reps:
         return [
@@ -299,6 +301,9 @@ def _lengths(m: int, n: int, reps: int | None) -> list[tuple[int, ...]]:
             lens[i], lens[j] = a, b
             if sum(lens[:m]) == n:
                 found.add(tuple(lens[:m]))
+    if not found:  # a session stopped early (or run long): the sets in order, the last one cut
+        full = min(n // reps, m - 1)
+        found.add((reps,) * full + (n - full * reps,) + (0,) * (m - full - 1))
     return sorted(found)
 
 
