@@ -305,3 +305,19 @@ def test_a_file_whose_protocol_names_impossible_sets_is_read_without_them(sets) 
     assert analyse(rec).to_json()["reps"]
     with pytest.raises(InputError, match="'up'"):
         protocol_sets(rec, ["left", "up"])
+
+
+def test_a_long_protocol_without_a_rep_count_is_read_from_a_bounded_number_of_plans() -> None:
+    """Without a stored rep count every split of the reps into sets was listed: 6 sets of 19
+    reps in all gave 11 million plans (minutes, or out of memory)."""
+    protocol = ["left", "right"] * 3
+    plans = sum(1 for _ in itertools.islice(bridge_compare._plans(protocol, 19, None), 10**6))
+    assert plans < 10**5
+    sides, _, _ = bridge_compare.assign_supports(
+        [2.5 if s == "left" else -2.5 for s in protocol for _ in range(3)] + [-2.5],
+        [1.5 if s == "left" else -1.5 for s in protocol for _ in range(3)] + [-1.5],
+        [20.0] * 19,
+        protocol,
+        None,
+    )
+    assert sides[:18] == [s for s in protocol for _ in range(3)] and sides[18] == "right"

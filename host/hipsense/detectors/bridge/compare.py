@@ -283,16 +283,18 @@ def _distinct_orders(protocol: Sequence[str]) -> int:
 
 def _lengths(m: int, n: int, reps: int | None) -> list[tuple[int, ...]]:
     """Rep counts of the ``m`` sets summing to ``n``: all of them when few, else those where at
-    most two sets depart from the protocol's count, each by one rep (or down to one rep, or
-    none): enumerating every set's departure grows as 5**m and took 17 s for 10 sets. When none
-    of those sums to ``n`` (a session stopped after a few reps), the protocol's counts filled
-    in order, the last set taking what is left."""
+    most two sets depart from the protocol's count (an equal share when none is stored), each
+    by one rep (or down to one rep, or none): every set's departure grows as 5**m (17 s for 10
+    sets), every split without a count as n**m (6 sets of 19 reps: 11 million). When none of
+    those sums to ``n`` (a session stopped after a few reps), the protocol's counts filled in
+    order, the last set taking what is left."""
     plans = math.comb(n + m - 1, m - 1) * min(math.factorial(m), 24) * (1 + 2 * m)
-    if plans <= _MAX_PLANS or not reps:
+    if plans <= _MAX_PLANS:
         return [
             tuple(b - a for a, b in zip((0, *cuts), (*cuts, n), strict=True))
             for cuts in itertools.combinations_with_replacement(range(n + 1), m - 1)
         ]
+    reps = reps or max(1, round(n / m))
     near = sorted({0, 1, reps - 1, reps, reps + 1})
     found: set[tuple[int, ...]] = set()
     for i, j in itertools.combinations(range(m + 1), 2):
