@@ -286,3 +286,15 @@ def test_a_light_hand_to_the_wall_at_the_end_dates_the_end() -> None:
     trials, _ = stance_records(people)
     assert len(trials) == 6
     assert all(t["end"] for t in trials)
+
+
+def test_a_trial_dated_from_a_pending_shift_takes_the_final_shifts_distance() -> None:
+    """Tuning seed 12, person 121: the second trial was dated from a weight shift found but
+    not yet reported (7.9 cm); the window finally reported for it was 10.8 cm, but the trial
+    kept 7.9, so a smaller move back (≥ 65 % of 7.9, not of 10.8) passed for the weight going
+    back onto both feet and the trial ended 1.03 s early."""
+    found, truth = _trials_found(_people(12, (121,))[0])
+    assert len(found) == len(truth) == 2
+    for got, want in zip(found, truth, strict=True):
+        assert abs(got["lift_off_t_s"] - want["lift_off_t_s"]) <= 0.1
+        assert abs(got["end_t_s"] - want["end_t_s"]) <= 0.1
