@@ -131,6 +131,15 @@ def test_history_prints_no_negative_zero_and_speed_to_the_cm() -> None:
     assert "walking speed (m/s): 2026-12-07 1.25" in text
 
 
+@given(st.floats(60.0, 200.0))
+def test_the_history_rounds_cadence_as_the_report_and_summary_do(cadence: float) -> None:
+    from hipsense.store.history import figure_text
+
+    shown = fmt(cadence, "steps/min", 0)  # the report's cadence row
+    assert f"{figure_text(cadence, 'steps/min')} steps/min" == shown
+    assert f"{cadence:.0f} steps/min" == shown  # the summary's "Cadence … steps/min"
+
+
 @pytest.mark.parametrize("age", [30.0, 65.0])
 def test_the_stance_report_never_names_a_none_age_band(age: float) -> None:
     """`report stance --age 30` (no checked reference for that age) said "Against the age None
