@@ -212,7 +212,7 @@ def test_the_butt_squeeze_report_counts_its_reps() -> None:
     n = result.doc["per_side"]["both"]["n_reps"]
     assert n > 0
     reps = next(r for r in build_page(result).rows if r.label == "reps")
-    assert (reps.left, reps.right, reps.difference) == ("", "", str(n))
+    assert (reps.whole, reps.left, reps.right, reps.difference) == (str(n), "", "", "")
 
 
 def test_sides_for_an_exercise_without_sides_is_refused_not_ignored() -> None:

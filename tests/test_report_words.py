@@ -395,3 +395,43 @@ def test_a_finished_short_walk_says_too_few_steps_not_yet() -> None:
     words = result.summary_text()
     assert "Drop: too few steps to judge (" in words and "Step time: too few steps" in words
     assert " yet" not in words
+
+
+@pytest.mark.parametrize(("scenario", "test", "labels"), [
+    ("walk-normal", "walk", ("cadence", "walking speed")),
+    ("bridge-double", "bridge", ("double-leg bridge: lift, hold",)),
+])  # fmt: skip
+def test_a_figure_of_both_sides_together_is_not_shown_as_a_difference(
+    scenario: str, test: str, labels: tuple[str, ...]
+) -> None:
+    """Cadence, speed and the double-leg bridge sat in the "difference (R − L)" column."""
+    from hipsense.report.bridge import build_page as bridge_page
+    from hipsense.report.layout import render_html
+    from hipsense.report.walk import build_page as walk_page
+
+    result: Any = analyse(simulate(scenario, seed=1, duration_s=20.0).to_recording(), test)
+    page = (walk_page if test == "walk" else bridge_page)(result, None)
+    html = render_html(page)
+    for label in labels:
+        row = next((r for r in page.rows if r.label == label), None)
+        if row is None and label == "walking speed":
+            continue  # no height given: no speed
+        assert row is not None, label
+        assert row.whole and not row.difference and not row.left and not row.right
+        cells = re.search(rf"<tr><td>{re.escape(label)}</td>(.*?)</tr>", html)
+        assert cells is not None
+        assert cells.group(1).startswith(f"<td colspan='2'>{row.whole}</td><td>—</td>")
+
+
+def test_the_progress_table_keeps_only_differences_in_the_difference_column() -> None:
+    from hipsense.report.progress import _rows  # pyright: ignore[reportPrivateUsage]
+    from hipsense.store.history import Series
+
+    def series(name: str, unit: str, value: float, condition: str = "") -> Series:
+        return Series("walk", name, "", condition, unit, name, (("2026-12-07", value),), None)
+
+    rows = _rows([series("cadence_steps_per_min", "steps/min", 112.6),
+                  series("drop_difference_deg", "°", 2.5)])  # fmt: skip
+    cadence, drop = (next(r for r in rows if name in r.label) for name in ("cadence", "drop"))
+    assert (cadence.whole, cadence.difference) == ("113", "")
+    assert (drop.whole, drop.difference) == ("", "2.5")

@@ -70,7 +70,7 @@ def build_page(analysis: ExerciseAnalysis, patient: dict[str, Any] | None = None
     if both is not None and left is None and right is None:  # one set without sides
         count = (("time held", fmt(both["total_hold_s"], "s")) if doc["mode"] == "hold"
                  else ("reps", str(both["n_reps"])))  # fmt: skip
-        rows.append(Row(count[0], "", "", count[1], "no reference band"))
+        rows.append(Row(count[0], whole=count[1]))
     elif doc["mode"] == "hold":
         rows.append(Row("time held", fmt(left["total_hold_s"], "s") if left else "not done",
                         fmt(right["total_hold_s"], "s") if right else "not done"))  # fmt: skip

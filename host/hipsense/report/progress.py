@@ -157,8 +157,12 @@ def _rows(series: list[Series]) -> list[Row]:
                 word = ("beyond the MDC" if s.beyond_mdc else
                         "within the MDC" if s.mdc is not None else "changed")  # fmt: skip
                 status.append(f"{what}{change}, {word}")
-        rows.append(Row(label, cols.get("left", ""), cols.get("right", ""), cols.get("", ""),
-                        mdc, "; ".join(status)))  # fmt: skip
+        sideless = cols.get("", "")
+        if first.side or first.name.endswith(("_difference_deg", "_si_pct")):  # R − L itself
+            rows.append(Row(label, cols.get("left", ""), cols.get("right", ""), sideless,
+                            mdc, "; ".join(status)))  # fmt: skip
+        else:  # cadence, speed, a double-leg bridge: one figure of both sides together
+            rows.append(Row(label, reference=mdc, status="; ".join(status), whole=sideless))
     return rows
 
 

@@ -104,7 +104,7 @@ def build_page(analysis: WalkAnalysis, patient: dict[str, Any] | None = None) ->
                                      ("speed_mps", "walking speed", "m/s", 2)):  # fmt: skip
         value = doc.get(key, (doc.get("pace") or {}).get(key))
         if isinstance(value, (int, float)):
-            rows.append(Row(label, difference=fmt(float(value), unit, digits)))
+            rows.append(Row(label, whole=fmt(float(value), unit, digits)))
     n_left = sum(e.contact.side == "left" for e in analysis.events)
     n_right = sum(e.contact.side == "right" for e in analysis.events)
     verdict = [tr.verdict_.text if analysis.walking_found else analysis.no_walking_text(),
