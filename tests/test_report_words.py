@@ -435,3 +435,36 @@ def test_the_progress_table_keeps_only_differences_in_the_difference_column() ->
     cadence, drop = (next(r for r in rows if name in r.label) for name in ("cadence", "drop"))
     assert (cadence.whole, cadence.difference) == ("113", "")
     assert (drop.whole, drop.difference) == ("", "2.5")
+
+
+def _run(test: str, figures: tuple[tuple[str, str, float, str], ...]) -> Any:
+    from hipsense.store.db import Run
+    from hipsense.store.figures import Figure
+
+    return Run(1, 1, "P1", "2026-12-07", test, "2026-12-07T10:00:00Z", "r.parquet", None, None,
+               {}, None, None, None, None, None, None, None, None,
+               tuple(Figure(test, n, side, "", v, u) for n, side, v, u in figures))  # fmt: skip
+
+
+def test_a_single_visits_progress_charts_do_not_zoom_into_noise() -> None:
+    """One visit drew the best hold over 30.00–30.10 s and the sway over 0.470–0.490°."""
+    from hipsense.report.progress import MIN_SPAN, _trend_chart  # pyright: ignore[reportPrivateUsage]
+    from hipsense.store.history import history
+
+    run = _run("balance", (("hold_s", "left", 30.0, "s"), ("hold_s", "right", 30.0, "s"),
+                           ("free_side_drop_deg", "left", 0.48, "°")))  # fmt: skip
+    chart = _trend_chart("balance", history([run]))
+    assert chart.figure is not None
+    spans = {ax.get_ylabel(): ax.get_ylim() for ax in chart.figure.axes if ax.get_ylabel()}
+    assert set(spans) == {"s", "°"}
+    for unit, (lo, hi) in spans.items():
+        assert hi - lo >= MIN_SPAN[unit] - 1e-9, unit
+
+
+def test_the_progress_profile_counts_the_tests_it_shows() -> None:
+    from hipsense.report.progress import _profile_chart  # pyright: ignore[reportPrivateUsage]
+
+    walk = _run("walk", (("drop_deg", "left", 5.0, "°"), ("drop_deg", "right", 6.0, "°")))
+    bridge = _run("bridge", (("sag_deg", "left", 1.0, "°"), ("sag_deg", "right", 2.0, "°")))
+    assert "two tests" in _profile_chart([walk, bridge]).title
+    assert "tests" not in _profile_chart([walk]).title
