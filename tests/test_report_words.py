@@ -468,3 +468,23 @@ def test_the_progress_profile_counts_the_tests_it_shows() -> None:
     bridge = _run("bridge", (("sag_deg", "left", 1.0, "°"), ("sag_deg", "right", 2.0, "°")))
     assert "two tests" in _profile_chart([walk, bridge]).title
     assert "tests" not in _profile_chart([walk]).title
+
+
+def test_the_step_by_step_chart_breaks_its_line_where_steps_are_not_consecutive() -> None:
+    """The line bridged the U-turn and the pause between bouts."""
+    from hipsense.detectors.walk.tracker import Step
+    from hipsense.report.walk import consecutive_runs
+
+    def step(index: int, bout: int) -> Step:
+        return Step(index, bout, "left", index * 0.5, index * 0.5 + 0.5, 0.5, 1.0, 5.0,
+                    1.0, 1.0, 1.0, True)  # fmt: skip
+
+    # steps 0, 2, 4 of bout 0; 8 (6 left out: a turn), 10; then 12 of bout 1
+    runs = consecutive_runs([step(0, 0), step(2, 0), step(4, 0), step(8, 0), step(10, 0),
+                             step(12, 1)])  # fmt: skip
+    assert [[s.index for s in r] for r in runs] == [[0, 2, 4], [8, 10], [12]]
+    from hipsense.report.walk import build_page
+
+    page = build_page(analyse(simulate("walk-turns", seed=0).to_recording(), "walk"))
+    chart = next(c for c in page.charts if "step by step" in c.title)
+    assert chart.figure is not None and len(chart.figure.axes[0].lines) > 2  # broken at turns
