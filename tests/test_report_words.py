@@ -420,7 +420,7 @@ def test_a_figure_of_both_sides_together_is_not_shown_as_a_difference(
         assert row.whole and not row.difference and not row.left and not row.right
         cells = re.search(rf"<tr><td>{re.escape(label)}</td>(.*?)</tr>", html)
         assert cells is not None
-        assert cells.group(1).startswith(f"<td colspan='2'>{row.whole}</td><td>—</td>")
+        assert cells.group(1).startswith(f"<td colspan='2'>{row.whole} (both sides)</td><td>—</td>")
 
 
 def test_the_progress_table_keeps_only_differences_in_the_difference_column() -> None:

@@ -186,7 +186,7 @@ def render_html(page: Page) -> str:
             "<th>reference</th><th>status</th></tr>"
         )
         for r in page.rows:
-            sides = (f"<td colspan='2'>{e(r.whole)}</td>" if r.whole
+            sides = (f"<td colspan='2'>{e(_whole(r))}</td>" if r.whole
                      else f"<td>{e(r.left)}</td><td>{e(r.right)}</td>")  # fmt: skip
             parts.append(
                 f"<tr><td>{e(r.label)}</td>{sides}<td>{e(_difference(r))}</td>"
@@ -293,8 +293,14 @@ class _Flow:
 
     @staticmethod
     def _values(r: Row) -> tuple[str, ...]:
-        left, right = (r.whole, "") if r.whole else (r.left, r.right)
+        left, right = (_whole(r), "") if r.whole else (r.left, r.right)
         return (r.label, left, right, _difference(r), r.reference, r.status)
+
+
+def _whole(r: Row) -> str:
+    """A whole figure's cell, saying it is both sides' (under the left column's red header it
+    would read as the left side's)."""
+    return f"{r.whole} (both sides)"
 
 
 def _difference(r: Row) -> str:
