@@ -296,7 +296,11 @@ def test_the_exercise_page_says_in_words_how_often_a_fault_went_past() -> None:
 
     result = analyse(simulate("exercise-clamshell", seed=0).to_recording())
     assert isinstance(result, ExerciseAnalysis)
-    cells = [c for r in build_page(result).rows for c in (r.left, r.right) if "mean" in c]
+    page = build_page(result)
+    import matplotlib.pyplot as plt
+
+    plt.close(page.charts[0].figure)
+    cells = [c for r in page.rows for c in (r.left, r.right) if "mean" in c]
     assert cells and not any("×" in c for c in cells)
     assert all("never past the threshold" in c or " reps" in c for c in cells)
     squeeze = analyse(simulate("exercise-butt-squeeze", seed=0).to_recording())
@@ -317,3 +321,6 @@ def test_the_exercise_charts_legend_sits_outside_the_axes() -> None:
         legend = ax.get_legend()
         assert legend is not None
         assert legend.get_window_extent(renderer).x0 >= ax.get_window_extent(renderer).x1
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

@@ -83,7 +83,9 @@ def test_walk_report_title_cadence_and_angle_source(tmp_path: Path) -> None:
     title = re.search(r"<title>(.*?)</title>", html)
     assert title is not None and "not given" not in title.group(1)
     assert re.fullmatch(r"Walk report — \d{4}-\d\d-\d\d \d\d:\d\d.*", title.group(1))
-    assert re.search(r">\d+ steps/min<", html) and not re.search(r"\d\.\d+ steps/min", html)
+    assert re.search(r">\d+ steps/min \(both sides\)<", html) and not re.search(
+        r"\d\.\d+ steps/min", html
+    )
     assert "Angles: recording." not in html
     assert "difference within ±4° (MDC, Youdas et al. 2007, static Trendelenburg test)" in html
 
@@ -421,6 +423,7 @@ def test_a_figure_of_both_sides_together_is_not_shown_as_a_difference(
         cells = re.search(rf"<tr><td>{re.escape(label)}</td>(.*?)</tr>", html)
         assert cells is not None
         assert cells.group(1).startswith(f"<td colspan='2'>{row.whole} (both sides)</td><td>—</td>")
+    _close(page.charts)
 
 
 def test_the_progress_table_keeps_only_differences_in_the_difference_column() -> None:
@@ -459,6 +462,7 @@ def test_a_single_visits_progress_charts_do_not_zoom_into_noise() -> None:
     assert set(spans) == {"s", "°"}
     for unit, (lo, hi) in spans.items():
         assert hi - lo >= MIN_SPAN[unit] - 1e-9, unit
+    _close([chart])
 
 
 def test_the_progress_profile_counts_the_tests_it_shows() -> None:
@@ -466,8 +470,10 @@ def test_the_progress_profile_counts_the_tests_it_shows() -> None:
 
     walk = _run("walk", (("drop_deg", "left", 5.0, "°"), ("drop_deg", "right", 6.0, "°")))
     bridge = _run("bridge", (("sag_deg", "left", 1.0, "°"), ("sag_deg", "right", 2.0, "°")))
-    assert "two tests" in _profile_chart([walk, bridge]).title
-    assert "tests" not in _profile_chart([walk]).title
+    two, one = _profile_chart([walk, bridge]), _profile_chart([walk])
+    _close([two, one])
+    assert "two tests" in two.title
+    assert "tests" not in one.title
 
 
 def test_the_step_by_step_chart_breaks_its_line_where_steps_are_not_consecutive() -> None:
@@ -487,4 +493,14 @@ def test_the_step_by_step_chart_breaks_its_line_where_steps_are_not_consecutive(
 
     page = build_page(analyse(simulate("walk-turns", seed=0).to_recording(), "walk"))
     chart = next(c for c in page.charts if "step by step" in c.title)
+    _close(page.charts)
     assert chart.figure is not None and len(chart.figure.axes[0].lines) > 2  # broken at turns
+
+
+def _close(charts: list[Any]) -> None:
+    """Close the charts' figures (pyplot keeps them open; over 20 is a warning)."""
+    import matplotlib.pyplot as plt
+
+    for c in charts:
+        if c.figure is not None:
+            plt.close(c.figure)
