@@ -91,3 +91,15 @@ def test_enter_from_a_pipe_marks_touch_downs_that_land_in_the_recording(tmp_path
     assert len(live) >= 2  # the live table's trials row, drawn at the end
     for got, trial in zip(live[-2:], doc["trials"], strict=True):
         assert abs(got - trial["total_s"]) <= 0.051
+
+
+def test_the_live_trials_row_gives_the_summarys_hold() -> None:
+    """The live view read "trials 10.6 s" (lift-off to the final touch-down) where the summary
+    read "held 8.0 s" (to the first touch-down): it now names both, the hold first."""
+    from hipsense.cli.balance import trial_words
+    from hipsense.detectors.balance.events import StanceTrial
+
+    trial = StanceTrial(10.0, 0.0, 0.0, 0.05, touch_downs=[(18.0, 18.4)], end_t_s=20.6)
+    assert trial_words(trial) == "held 8.0 s to the first touch-down, 10.6 s on one leg in all"
+    clean = StanceTrial(10.0, 0.0, 0.0, 0.05, end_t_s=40.0, end_source="key")
+    assert trial_words(clean) == "held 30.0 s (key press)"

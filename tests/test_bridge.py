@@ -321,3 +321,15 @@ def test_a_long_protocol_without_a_rep_count_is_read_from_a_bounded_number_of_pl
         None,
     )
     assert sides[:18] == [s for s in protocol for _ in range(3)] and sides[18] == "right"
+
+
+def test_the_bridge_summary_names_each_set_as_the_report_does() -> None:
+    """The summary read "both (2 reps)", "left (2 reps)" where the report reads "2 reps on
+    both feet", "on the left leg"."""
+    result = analyse(simulate("bridge-double", seed=1).to_recording(), "bridge")
+    lines = result.summary_text().splitlines()[1:]
+    sets = [line for line in lines if "): lift " in line]
+    assert sets and all(
+        re.match(r"  (both feet|left leg|right leg) \(\d+ reps?\)", s) for s in sets
+    )
+    assert any(s.startswith("  both feet (") for s in sets)

@@ -212,7 +212,7 @@ def test_the_butt_squeeze_report_counts_its_reps() -> None:
     n = result.doc["per_side"]["both"]["n_reps"]
     assert n > 0
     reps = next(r for r in build_page(result).rows if r.label == "reps")
-    assert (reps.left, reps.right, reps.difference) == ("", "", str(n))
+    assert (reps.whole, reps.left, reps.right, reps.difference) == (str(n), "", "", "")
 
 
 def test_sides_for_an_exercise_without_sides_is_refused_not_ignored() -> None:
@@ -288,3 +288,39 @@ def test_a_file_whose_protocol_is_impossible_is_read_without_it(protocol) -> Non
     sides, reps = protocol_of(rec, spec, None, None)
     assert all(s in ("left", "right") for s in sides) and sides
     assert reps == (5 if protocol.get("reps") == 5 else spec.default_reps)
+
+
+def test_the_exercise_page_says_in_words_how_often_a_fault_went_past() -> None:
+    """The table read "2.9° mean, 0× past"; the summary named a set without sides "both"."""
+    from hipsense.report.exercise import build_page
+
+    result = analyse(simulate("exercise-clamshell", seed=0).to_recording())
+    assert isinstance(result, ExerciseAnalysis)
+    page = build_page(result)
+    import matplotlib.pyplot as plt
+
+    plt.close(page.charts[0].figure)
+    cells = [c for r in page.rows for c in (r.left, r.right) if "mean" in c]
+    assert cells and not any("×" in c for c in cells)
+    assert all("never past the threshold" in c or " reps" in c for c in cells)
+    squeeze = analyse(simulate("exercise-butt-squeeze", seed=0).to_recording())
+    text = squeeze.summary_text()
+    assert "both:" not in text and "  both sides together: " in text
+
+
+def test_the_exercise_charts_legend_sits_outside_the_axes() -> None:
+    """Inside, upper right, it covered the threshold line."""
+    from hipsense.report.exercise import build_page
+
+    result = analyse(simulate("exercise-clamshell", seed=0).to_recording())
+    assert isinstance(result, ExerciseAnalysis)
+    fig = build_page(result).charts[0].figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()  # pyright: ignore[reportAttributeAccessIssue]
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        assert legend is not None
+        assert legend.get_window_extent(renderer).x0 >= ax.get_window_extent(renderer).x1
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

@@ -83,7 +83,9 @@ def test_walk_report_title_cadence_and_angle_source(tmp_path: Path) -> None:
     title = re.search(r"<title>(.*?)</title>", html)
     assert title is not None and "not given" not in title.group(1)
     assert re.fullmatch(r"Walk report — \d{4}-\d\d-\d\d \d\d:\d\d.*", title.group(1))
-    assert re.search(r">\d+ steps/min<", html) and not re.search(r"\d\.\d+ steps/min", html)
+    assert re.search(r">\d+ steps/min \(both sides\)<", html) and not re.search(
+        r"\d\.\d+ steps/min", html
+    )
     assert "Angles: recording." not in html
     assert "difference within ±4° (MDC, Youdas et al. 2007, static Trendelenburg test)" in html
 
@@ -129,6 +131,15 @@ def test_history_prints_no_negative_zero_and_speed_to_the_cm() -> None:
                                series("walking speed", "m/s", 1.252)])  # fmt: skip
     assert "drop difference (°): 2026-12-07 0.0" in text and "-0.0" not in text
     assert "walking speed (m/s): 2026-12-07 1.25" in text
+
+
+@given(st.floats(60.0, 200.0))
+def test_the_history_rounds_cadence_as_the_report_and_summary_do(cadence: float) -> None:
+    from hipsense.store.history import figure_text
+
+    shown = fmt(cadence, "steps/min", 0)  # the report's cadence row
+    assert f"{figure_text(cadence, 'steps/min')} steps/min" == shown
+    assert f"{cadence:.0f} steps/min" == shown  # the summary's "Cadence … steps/min"
 
 
 @pytest.mark.parametrize("age", [30.0, 65.0])
@@ -386,3 +397,110 @@ def test_a_finished_short_walk_says_too_few_steps_not_yet() -> None:
     words = result.summary_text()
     assert "Drop: too few steps to judge (" in words and "Step time: too few steps" in words
     assert " yet" not in words
+
+
+@pytest.mark.parametrize(("scenario", "test", "labels"), [
+    ("walk-normal", "walk", ("cadence", "walking speed")),
+    ("bridge-double", "bridge", ("double-leg bridge: lift, hold",)),
+])  # fmt: skip
+def test_a_figure_of_both_sides_together_is_not_shown_as_a_difference(
+    scenario: str, test: str, labels: tuple[str, ...]
+) -> None:
+    """Cadence, speed and the double-leg bridge sat in the "difference (R − L)" column."""
+    from hipsense.report.bridge import build_page as bridge_page
+    from hipsense.report.layout import render_html
+    from hipsense.report.walk import build_page as walk_page
+
+    result: Any = analyse(simulate(scenario, seed=1, duration_s=20.0).to_recording(), test)
+    page = (walk_page if test == "walk" else bridge_page)(result, None)
+    html = render_html(page)
+    for label in labels:
+        row = next((r for r in page.rows if r.label == label), None)
+        if row is None and label == "walking speed":
+            continue  # no height given: no speed
+        assert row is not None, label
+        assert row.whole and not row.difference and not row.left and not row.right
+        cells = re.search(rf"<tr><td>{re.escape(label)}</td>(.*?)</tr>", html)
+        assert cells is not None
+        assert cells.group(1).startswith(f"<td colspan='2'>{row.whole} (both sides)</td><td>—</td>")
+    _close(page.charts)
+
+
+def test_the_progress_table_keeps_only_differences_in_the_difference_column() -> None:
+    from hipsense.report.progress import _rows  # pyright: ignore[reportPrivateUsage]
+    from hipsense.store.history import Series
+
+    def series(name: str, unit: str, value: float, condition: str = "") -> Series:
+        return Series("walk", name, "", condition, unit, name, (("2026-12-07", value),), None)
+
+    rows = _rows([series("cadence_steps_per_min", "steps/min", 112.6),
+                  series("drop_difference_deg", "°", 2.5)])  # fmt: skip
+    cadence, drop = (next(r for r in rows if name in r.label) for name in ("cadence", "drop"))
+    assert (cadence.whole, cadence.difference) == ("113", "")
+    assert (drop.whole, drop.difference) == ("", "2.5")
+
+
+def _run(test: str, figures: tuple[tuple[str, str, float, str], ...]) -> Any:
+    from hipsense.store.db import Run
+    from hipsense.store.figures import Figure
+
+    return Run(1, 1, "P1", "2026-12-07", test, "2026-12-07T10:00:00Z", "r.parquet", None, None,
+               {}, None, None, None, None, None, None, None, None,
+               tuple(Figure(test, n, side, "", v, u) for n, side, v, u in figures))  # fmt: skip
+
+
+def test_a_single_visits_progress_charts_do_not_zoom_into_noise() -> None:
+    """One visit drew the best hold over 30.00–30.10 s and the sway over 0.470–0.490°."""
+    from hipsense.report.progress import MIN_SPAN, _trend_chart  # pyright: ignore[reportPrivateUsage]
+    from hipsense.store.history import history
+
+    run = _run("balance", (("hold_s", "left", 30.0, "s"), ("hold_s", "right", 30.0, "s"),
+                           ("free_side_drop_deg", "left", 0.48, "°")))  # fmt: skip
+    chart = _trend_chart("balance", history([run]))
+    assert chart.figure is not None
+    spans = {ax.get_ylabel(): ax.get_ylim() for ax in chart.figure.axes if ax.get_ylabel()}
+    assert set(spans) == {"s", "°"}
+    for unit, (lo, hi) in spans.items():
+        assert hi - lo >= MIN_SPAN[unit] - 1e-9, unit
+    _close([chart])
+
+
+def test_the_progress_profile_counts_the_tests_it_shows() -> None:
+    from hipsense.report.progress import _profile_chart  # pyright: ignore[reportPrivateUsage]
+
+    walk = _run("walk", (("drop_deg", "left", 5.0, "°"), ("drop_deg", "right", 6.0, "°")))
+    bridge = _run("bridge", (("sag_deg", "left", 1.0, "°"), ("sag_deg", "right", 2.0, "°")))
+    two, one = _profile_chart([walk, bridge]), _profile_chart([walk])
+    _close([two, one])
+    assert "two tests" in two.title
+    assert "tests" not in one.title
+
+
+def test_the_step_by_step_chart_breaks_its_line_where_steps_are_not_consecutive() -> None:
+    """The line bridged the U-turn and the pause between bouts."""
+    from hipsense.detectors.walk.tracker import Step
+    from hipsense.report.walk import consecutive_runs
+
+    def step(index: int, bout: int) -> Step:
+        return Step(index, bout, "left", index * 0.5, index * 0.5 + 0.5, 0.5, 1.0, 5.0,
+                    1.0, 1.0, 1.0, True)  # fmt: skip
+
+    # steps 0, 2, 4 of bout 0; 8 (6 left out: a turn), 10; then 12 of bout 1
+    runs = consecutive_runs([step(0, 0), step(2, 0), step(4, 0), step(8, 0), step(10, 0),
+                             step(12, 1)])  # fmt: skip
+    assert [[s.index for s in r] for r in runs] == [[0, 2, 4], [8, 10], [12]]
+    from hipsense.report.walk import build_page
+
+    page = build_page(analyse(simulate("walk-turns", seed=0).to_recording(), "walk"))
+    chart = next(c for c in page.charts if "step by step" in c.title)
+    _close(page.charts)
+    assert chart.figure is not None and len(chart.figure.axes[0].lines) > 2  # broken at turns
+
+
+def _close(charts: list[Any]) -> None:
+    """Close the charts' figures (pyplot keeps them open; over 20 is a warning)."""
+    import matplotlib.pyplot as plt
+
+    for c in charts:
+        if c.figure is not None:
+            plt.close(c.figure)

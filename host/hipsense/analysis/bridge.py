@@ -188,8 +188,9 @@ class BridgeAnalysis(DocumentResult[BridgeRun]):
         doc = self._doc
         lines = [f"Bridges: {_reps(len(doc['reps']))}"]
         for s in doc["sets"]:
+            who = "both feet" if s["support_side"] == "both" else f"{s['support_side']} leg"
             lines.append(
-                f"  {s['support_side']} ({_reps(s['n_reps'])}): lift {s['mean_lift_deg']:.1f}°, "
+                f"  {who} ({_reps(s['n_reps'])}): lift {s['mean_lift_deg']:.1f}°, "
                 f"hold {s['mean_hold_s']:.1f} s, hip drop {s['mean_hip_drop_deg']:+.1f}° "
                 "(+ left side higher)"
             )

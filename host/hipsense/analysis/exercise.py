@@ -120,6 +120,18 @@ def count_words(n: int, mode: str) -> str:
     return f"{n} {unit}{'' if n == 1 else 's'}"
 
 
+def set_words(side: str) -> str:
+    """A set's side in words: ``left side``, ``right side``, ``both sides together`` (an
+    exercise without sides, e.g. the butt squeeze)."""
+    return "both sides together" if side == "both" else f"{side} side"
+
+
+def past_words(count: int, n_reps: int) -> str:
+    """How often a fault went past its threshold, in words: ``never past the threshold``,
+    ``past it in 2 of 5 reps``."""
+    return "never past the threshold" if count == 0 else f"past it in {count} of {n_reps} reps"
+
+
 def fault_words(doc: dict[str, Any]) -> dict[str, str]:
     """Each fault's key -> its words as the exercise's instructions name it."""
     return {th["fault"]: th["label"] for th in doc["thresholds"]}
@@ -171,7 +183,9 @@ class ExerciseAnalysis:
                 for k, v in s["faults"].items() if v["count"]
             ) or "no fault past its threshold"  # fmt: skip
             hold = f", held {s['total_hold_s']:.1f} s" if d["mode"] == "hold" else ""
-            lines.append(f"  {s['side']}: {count_words(s['n_reps'], d['mode'])}{hold}; {faults}")
+            lines.append(
+                f"  {set_words(s['side'])}: {count_words(s['n_reps'], d['mode'])}{hold}; {faults}"
+            )
         c = d["comparison"]
         if c.get("fault"):
             lines.append(f"  harder side: {c['harder_side'] or 'none named'} ({c['reason']})")

@@ -39,6 +39,7 @@ from hipsense.cli.stream import (
 from hipsense.link.session import SampleBlock, Session
 
 if TYPE_CHECKING:
+    from hipsense.detectors.balance.events import StanceTrial
     from hipsense.live.balance import LiveStance
 
 COUNTDOWN_S = 3.0
@@ -159,10 +160,9 @@ class _StanceView:
             table.add_row("missed?", f"{how} board's button to mark a touch-down the sensor "
                           "missed")  # fmt: skip
         table.add_row("marks", self.marks_text())
-        done = [f"{tr.end_t_s - tr.lift_off_t_s:.1f} s" + end_note(tr.end_source)
-                for tr in s.detector.trials_
+        done = [trial_words(tr) for tr in s.detector.trials_
                 if tr.end_t_s is not None and tr is not paused]  # fmt: skip
-        table.add_row("trials", ", ".join(done) or "—")
+        table.add_row("trials", "; ".join(done) or "—")
         settings_row(table, s.settings)
         return table
 
@@ -184,6 +184,18 @@ class _StanceView:
             m = pending[-1]
             return f"{m.source} at {m.t_s:.1f} s: giving the sensor {det.mark_grace_s:.1f} s…"
         return det.notes_[-1] if det.notes_ else "—"
+
+
+def trial_words(trial: StanceTrial) -> str:
+    """An ended trial as the summary gives it: held to the first touch-down (the summary's
+    "held"), and the whole time on one leg when brief touch-downs went on after it."""
+    end = trial.end_t_s if trial.end_t_s is not None else trial.lift_off_t_s
+    first = trial.first_touch_down_t_s
+    held = (first if first is not None else end) - trial.lift_off_t_s
+    text = f"held {held:.1f} s"
+    if trial.touch_downs:
+        text += f" to the first touch-down, {end - trial.lift_off_t_s:.1f} s on one leg in all"
+    return text + end_note(trial.end_source)
 
 
 def end_note(source: str) -> str:

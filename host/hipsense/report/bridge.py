@@ -86,7 +86,7 @@ def build_page(analysis: BridgeAnalysis, patient: dict[str, Any] | None = None) 
     both = per.get("both")
     if both is not None:
         rows.append(Row("double-leg bridge: lift, hold",
-                        difference=f"{fmt(both['mean_lift_deg'], '°')}, "
+                        whole=f"{fmt(both['mean_lift_deg'], '°')}, "
                         f"{fmt(both['mean_hold_s'], 's')}"))  # fmt: skip
     notes = ["Lift: pelvis angle above the supine rest at the top of the rep. Sag: how far the "
              "side of the extended leg drops during the hold (positive = drops).",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hipsense.analysis.exercise import count_words, fault_words
+from hipsense.analysis.exercise import count_words, fault_words, past_words, set_words
 from hipsense.report.layout import (
     SIDE_COLOURS,
     Chart,
@@ -58,7 +58,7 @@ def build_page(analysis: ExerciseAnalysis, patient: dict[str, Any] | None = None
             if s is None:
                 return "not done"
             f = s["faults"][key]
-            return f"{fmt(f['mean'], unit)} mean, {f['count']}× past"
+            return f"{fmt(f['mean'], unit)} mean, {past_words(f['count'], s['n_reps'])}"
 
         diff = ""
         if left and right and left["faults"][key]["mean"] is not None and (
@@ -70,7 +70,7 @@ def build_page(analysis: ExerciseAnalysis, patient: dict[str, Any] | None = None
     if both is not None and left is None and right is None:  # one set without sides
         count = (("time held", fmt(both["total_hold_s"], "s")) if doc["mode"] == "hold"
                  else ("reps", str(both["n_reps"])))  # fmt: skip
-        rows.append(Row(count[0], "", "", count[1], "no reference band"))
+        rows.append(Row(count[0], whole=count[1]))
     elif doc["mode"] == "hold":
         rows.append(Row("time held", fmt(left["total_hold_s"], "s") if left else "not done",
                         fmt(right["total_hold_s"], "s") if right else "not done"))  # fmt: skip
@@ -101,10 +101,13 @@ def _fault_chart(doc: dict[str, Any]) -> Chart:
         for s in doc["sets"]:
             xs = [r["index"] for r in s["reps"]]
             ys = [r["faults"].get(th["fault"], float("nan")) for r in s["reps"]]
-            ax.plot(xs, ys, "o-", color=SIDE_COLOURS.get(s["side"], "0.3"), label=s["side"])
+            ax.plot(
+                xs, ys, "o-", color=SIDE_COLOURS.get(s["side"], "0.3"), label=set_words(s["side"])
+            )
         ax.axhline(th["threshold"], color="0.3", ls="--", lw=1, label="threshold")
         ax.set_ylabel(f"{th['label']} ({th['unit']})", fontsize=8)
-        ax.legend(fontsize=7, loc="upper right")
+        # outside, right of the axes: over the data it hid the threshold line
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # reps are whole
         lo, hi = ax.get_ylim()
         ax.set_ylim(min(lo, 0.0), max(hi, 0.0))  # from 0: a small peak looks small

@@ -94,7 +94,9 @@ def header_for(meta: Any, patient: dict[str, Any] | None) -> Header:
 
 @dataclass(frozen=True)
 class Row:
-    """One figure: left, right, their difference, the reference band and the status."""
+    """One figure: left, right, their difference, the reference band and the status; or
+    ``whole``, one figure of both sides together (cadence, a double-leg bridge), shown across
+    the left and right columns with '—' for a difference that does not exist."""
 
     label: str
     left: str = ""
@@ -102,6 +104,7 @@ class Row:
     difference: str = ""
     reference: str = "no reference band"
     status: str = ""
+    whole: str = ""
 
 
 @dataclass
@@ -183,9 +186,11 @@ def render_html(page: Page) -> str:
             "<th>reference</th><th>status</th></tr>"
         )
         for r in page.rows:
+            sides = (f"<td colspan='2'>{e(_whole(r))}</td>" if r.whole
+                     else f"<td>{e(r.left)}</td><td>{e(r.right)}</td>")  # fmt: skip
             parts.append(
-                f"<tr><td>{e(r.label)}</td><td>{e(r.left)}</td><td>{e(r.right)}</td>"
-                f"<td>{e(r.difference)}</td><td>{e(r.reference)}</td><td>{e(r.status)}</td></tr>"
+                f"<tr><td>{e(r.label)}</td>{sides}<td>{e(_difference(r))}</td>"
+                f"<td>{e(r.reference)}</td><td>{e(r.status)}</td></tr>"
             )
         parts.append("</table>")
     for c in page.charts:
@@ -258,8 +263,10 @@ class _Flow:
         header = tuple(name for name, _, _ in _COLUMNS)
 
         def wrapped(values: tuple[str, ...]) -> list[list[str]]:
-            return [textwrap.wrap(v, w) or [""]
-                    for v, (_, _, w) in zip(values, _COLUMNS, strict=True)]  # fmt: skip
+            widths = [w for _, _, w in _COLUMNS]
+            if values[1] and not values[2]:  # a whole figure spans the left and right columns
+                widths[1] += widths[2]
+            return [textwrap.wrap(v, w) or [""] for v, w in zip(values, widths, strict=True)]
 
         def height(values: tuple[str, ...]) -> float:
             return max(len(c) for c in wrapped(values)) * _LINE + 0.008
@@ -286,7 +293,19 @@ class _Flow:
 
     @staticmethod
     def _values(r: Row) -> tuple[str, ...]:
-        return (r.label, r.left, r.right, r.difference, r.reference, r.status)
+        left, right = (_whole(r), "") if r.whole else (r.left, r.right)
+        return (r.label, left, right, _difference(r), r.reference, r.status)
+
+
+def _whole(r: Row) -> str:
+    """A whole figure's cell, saying it is both sides' (under the left column's red header it
+    would read as the left side's)."""
+    return f"{r.whole} (both sides)"
+
+
+def _difference(r: Row) -> str:
+    """The difference cell: '—' for a whole figure (it has no sides to subtract)."""
+    return "—" if r.whole else r.difference
 
 
 def _text_pages(plt: Any, page: Page) -> list[Any]:

@@ -1,11 +1,12 @@
 """The progress report: a patient's key figures over the sessions, with trend plots, each
 change against the figure's minimal detectable change (MDC), and one left/right profile of
-the latest session across the three tests. Same layout as the test reports."""
+the latest session across the tests done. Same layout as the test reports."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from hipsense import __version__
 from hipsense.conventions.words import counted
@@ -54,6 +55,20 @@ def _verdict(series: list[Series], n_sessions: int, n_discarded: int) -> list[st
     return lines
 
 
+MIN_SPAN = {"°": 4.0, "s": 10.0, "%": 10.0, "steps/min": 10.0, "m/s": 0.2, "m": 0.1,
+            "reps": 4.0, "holds": 4.0}  # fmt: skip
+"""The least y-axis span of a trend chart per unit (about the MDC and more): one visit, or
+visits that barely differ, drawn over 0.02° would read as a change that is noise."""
+
+
+def _keep_span(ax: Any, span: float) -> None:
+    """Widen the y axis about its middle to at least ``span``."""
+    lo, hi = ax.get_ylim()
+    if hi - lo < span:
+        mid = (lo + hi) / 2.0
+        ax.set_ylim(mid - span / 2.0, mid + span / 2.0)
+
+
 def _trend_chart(test: str, series: list[Series]) -> Chart:
     title = f"{_TEST_WORDS.get(test, test)}: figures over time"
     mine = [s for s in series if s.test == test]
@@ -75,6 +90,7 @@ def _trend_chart(test: str, series: list[Series]) -> Chart:
                 ax.axhspan(first - s.mdc.value, first + s.mdc.value, color=colour, alpha=0.08)
         first = next(x for x in mine if x.name == name)
         suffix = f" ({cond.replace('_', ' ')})" if cond else ""
+        _keep_span(ax, MIN_SPAN.get(first.unit, 1.0))
         ax.set_title(first.words + suffix, fontsize=8)
         ax.set_ylabel(first.unit)
         ax.tick_params(axis="x", labelrotation=30, labelsize=7)
@@ -90,7 +106,6 @@ def _trend_chart(test: str, series: list[Series]) -> Chart:
 def _profile_chart(runs: list[Run]) -> Chart:
     """Left against right in the latest session with each test: drop (walk), free-side drop
     (stance), sag (bridge), in degrees."""
-    title = "Left/right profile across the three tests (latest session of each)"
     pairs: list[tuple[str, float, float]] = []
     for test, name, label in (("walk", "drop_deg", "walk: swing-side drop"),
                               ("balance", "free_side_drop_deg", "stance: free-side drop"),
@@ -102,6 +117,11 @@ def _profile_chart(runs: list[Run]) -> Chart:
         got = {f.side: f.value for f in run.figures if f.name == name and f.side}
         if "left" in got and "right" in got:
             pairs.append((f"{label}\n({run.visit_date})", got["left"], got["right"]))
+    title = ("Left/right profile (latest session of each test)" if len(pairs) != 1
+             else "Left/right profile (latest session)")  # fmt: skip
+    if len(pairs) > 1:  # counted: a title saying "three tests" beside two was wrong
+        title = (f"Left/right profile across the {('two', 'three')[len(pairs) - 2]} tests "
+                 "(latest session of each)")  # fmt: skip
     if not pairs:
         return Chart(title, not_applicable="no test with both sides measured yet")
     plt = pyplot()
@@ -157,8 +177,12 @@ def _rows(series: list[Series]) -> list[Row]:
                 word = ("beyond the MDC" if s.beyond_mdc else
                         "within the MDC" if s.mdc is not None else "changed")  # fmt: skip
                 status.append(f"{what}{change}, {word}")
-        rows.append(Row(label, cols.get("left", ""), cols.get("right", ""), cols.get("", ""),
-                        mdc, "; ".join(status)))  # fmt: skip
+        sideless = cols.get("", "")
+        if first.side or first.name.endswith(("_difference_deg", "_si_pct")):  # R − L itself
+            rows.append(Row(label, cols.get("left", ""), cols.get("right", ""), sideless,
+                            mdc, "; ".join(status)))  # fmt: skip
+        else:  # cadence, speed, a double-leg bridge: one figure of both sides together
+            rows.append(Row(label, reference=mdc, status="; ".join(status), whole=sideless))
     return rows
 
 

@@ -26,6 +26,7 @@ from hipsense.report.layout import (
 
 if TYPE_CHECKING:
     from hipsense.analysis.walk import WalkAnalysis
+    from hipsense.detectors.walk.tracker import Step
 
 CYCLE_POINTS = 101
 _ANGLES = ("tilt_deg", "obliquity_deg", "rotation_deg")
@@ -104,7 +105,7 @@ def build_page(analysis: WalkAnalysis, patient: dict[str, Any] | None = None) ->
                                      ("speed_mps", "walking speed", "m/s", 2)):  # fmt: skip
         value = doc.get(key, (doc.get("pace") or {}).get(key))
         if isinstance(value, (int, float)):
-            rows.append(Row(label, difference=fmt(float(value), unit, digits)))
+            rows.append(Row(label, whole=fmt(float(value), unit, digits)))
     n_left = sum(e.contact.side == "left" for e in analysis.events)
     n_right = sum(e.contact.side == "right" for e in analysis.events)
     verdict = [tr.verdict_.text if analysis.walking_found else analysis.no_walking_text(),
@@ -167,21 +168,35 @@ def _drop_chart(analysis: WalkAnalysis) -> Chart:
     title = "Drop of the swing side, step by step"
     series = {}
     for side in SIDES:
-        pts = [(e.step.t_start_s, e.step.drop_deg) for e in analysis.events
-               if e.step is not None and e.step.valid and e.step.stance_side == side
-               and not math.isnan(e.step.drop_deg)]  # fmt: skip
-        if pts:
-            series[side] = pts
+        steps = [e.step for e in analysis.events
+                 if e.step is not None and e.step.valid and e.step.stance_side == side
+                 and not math.isnan(e.step.drop_deg)]  # fmt: skip
+        if steps:
+            series[side] = steps
     if not series:
         return Chart(title, not_applicable="no valid step was found")
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(10, 3.5))
-    for side, pts in series.items():
-        x, y = zip(*pts, strict=True)
-        ax.plot(x, y, "o-", color=SIDE_COLOURS[side], label=f"{side} stance")
+    for side, steps in series.items():
+        for k, run in enumerate(consecutive_runs(steps)):
+            label = f"{side} stance" if k == 0 else None
+            x, y = [s.t_start_s for s in run], [s.drop_deg for s in run]
+            ax.plot(x, y, "o-", color=SIDE_COLOURS[side], label=label)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("drop of the swing side (°)")
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
     return Chart(title, fig)
+
+
+def consecutive_runs(steps: list[Step]) -> list[list[Step]]:
+    """One side's steps split where they are not consecutive (another bout, or a step between
+    left out: a turn, an invalid step), so a chart's line does not bridge the gap."""
+    runs: list[list[Step]] = []
+    for s in steps:
+        if runs and runs[-1][-1].bout == s.bout and s.index - runs[-1][-1].index == 2:
+            runs[-1].append(s)
+        else:
+            runs.append([s])
+    return runs

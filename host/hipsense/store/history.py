@@ -142,8 +142,9 @@ def history_text(patient_id: str, series: list[Series]) -> str:
 
 
 def figure_digits(unit: str) -> int:
-    """Decimals a history figure is shown with: speed to the cm/s, the rest to a tenth."""
-    return 2 if unit == "m/s" else 1
+    """Decimals a history figure is shown with: speed to the cm/s, cadence in whole steps/min
+    (as the summary and the report give it), the rest to a tenth."""
+    return {"m/s": 2, "steps/min": 0}.get(unit, 1)
 
 
 def figure_text(value: float, unit: str) -> str:
