@@ -71,3 +71,22 @@ def test_height_gives_step_length_and_speed_in_the_json_and_summary(tmp_path):
     assert "give the height (--height)" in bare
     bad = CliRunner().invoke(cli, ["analyze", str(path), "--height", "1.75"])
     assert bad.exit_code != 0 and "1.75" in bad.output
+
+
+@pytest.mark.parametrize("stored", [170, 170.0, "170", True, None])
+def test_a_walk_recorded_with_a_height_keeps_its_pace_when_analysed_again(tmp_path, stored):
+    """`hipsense walk --height` gave step length and speed live, but `report`/`analyze` of the
+    same file dropped them unless --height was typed again: the height is now in the recording."""
+    rec = simulate("walk-normal", seed=1).to_recording()
+    if stored is not None:
+        rec.meta.extra["height_cm"] = stored
+    path = write_recording(rec, tmp_path / "w.parquet")
+    out = tmp_path / "w.json"
+    res = CliRunner().invoke(cli, ["analyze", str(path), "--json", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    pace = json.loads(out.read_text())["pace"]
+    if type(stored) in (int, float):
+        assert pace["pendulum_m"] == pytest.approx(0.53 * 1.70, abs=1e-3)
+        assert pace["speed_mps"] is not None
+    else:  # only a number is a height
+        assert pace.get("pendulum_m") is None

@@ -404,6 +404,14 @@ def analyse_walk_chunks(
     file): memory holds one chunk, the first :data:`MOUNTING_PREFIX_S` and the results (one
     event per contact), whatever the length. ``recording``: the same recording in memory, whose
     per-sample angles are then kept for the report."""
+    meta = chunks.meta
+    stored_cm = meta.extra.get("height_cm")  # the height `hipsense walk` was given
+    if (
+        height_cm is None
+        and isinstance(stored_cm, (int, float))
+        and not isinstance(stored_cm, bool)
+    ):
+        height_cm = float(stored_cm)
     pendulum_m = sensor_height_m
     if pendulum_m is None and height_cm is not None:
         pendulum_m = LEG_PER_HEIGHT * height_cm / 100.0
@@ -412,7 +420,6 @@ def analyse_walk_chunks(
             f"a sensor height of {pendulum_m:.2f} m is not plausible: give the height in cm "
             "(e.g. --height 172)"
         )
-    meta = chunks.meta
     rate = meta.rate_hz
     check_raw_content(chunks.content != CONTENT_ANGLES, rate)
     checks = RawChecks(rate)

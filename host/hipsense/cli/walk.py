@@ -230,6 +230,7 @@ def walk(
         overwrite=overwrite,
         raw=True,
         test="walk",
+        extra={} if height_cm is None else {"height_cm": height_cm},  # for a later analysis
     )
     check_options(options)  # refusals come before the first prompt
     with ctrl_c_reported(options.out):
