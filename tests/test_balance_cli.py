@@ -100,6 +100,6 @@ def test_the_live_trials_row_gives_the_summarys_hold() -> None:
     from hipsense.detectors.balance.events import StanceTrial
 
     trial = StanceTrial(10.0, 0.0, 0.0, 0.05, touch_downs=[(18.0, 18.4)], end_t_s=20.6)
-    assert trial_words(trial) == "held 8.0 s to the first touch-down, 10.6 s on one leg in all"
+    assert trial_words(trial) == "held 8.0 s to the first touch-down (10.6 s on one leg in all)"
     clean = StanceTrial(10.0, 0.0, 0.0, 0.05, end_t_s=40.0, end_source="key")
     assert trial_words(clean) == "held 30.0 s (key press)"

@@ -130,7 +130,7 @@ def test_a_lull_in_a_steady_hold_shows_as_a_pause_never_as_an_end() -> None:
         view(block, session)  # type: ignore[arg-type]
         table = view.table()
         rows = dict(zip(table.columns[0]._cells, table.columns[1]._cells, strict=True))
-        shown.append([t for t in str(rows["trials"]).split(", ") if t != "—"])
+        shown.append([t for t in str(rows["trials"]).split("; ") if t != "—"])
         prompts.append((view.stance.t_s, view.prompt()))
         holding.append(str(rows.get("holding", "")))
         if view.stop.is_set():

@@ -194,7 +194,7 @@ def trial_words(trial: StanceTrial) -> str:
     held = (first if first is not None else end) - trial.lift_off_t_s
     text = f"held {held:.1f} s"
     if trial.touch_downs:
-        text += f" to the first touch-down, {end - trial.lift_off_t_s:.1f} s on one leg in all"
+        text += f" to the first touch-down ({end - trial.lift_off_t_s:.1f} s on one leg in all)"
     return text + end_note(trial.end_source)
 
 
