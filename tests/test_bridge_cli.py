@@ -32,6 +32,19 @@ def test_bridge_command_rejects_unknown_set(tmp_path: Path) -> None:
     assert proc.returncode != 0 and "--sets" in (proc.stderr + proc.stdout)
 
 
+def test_bridge_command_refuses_more_sets_than_one_session_takes(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+    from hipsense.cli import cli
+    from hipsense.cli.bridge import MAX_SETS
+
+    sets = ",".join(["left", "right"] * MAX_SETS)
+    res = CliRunner().invoke(cli, ["bridge", "--virtual", "--sets", sets, "--out",
+                                   str(tmp_path / "b.parquet")])  # fmt: skip
+    assert res.exit_code == 2, res.output
+    assert f"at most {MAX_SETS} sets, got {2 * MAX_SETS}" in res.output
+    assert not (tmp_path / "b.parquet").exists()
+
+
 def test_analyze_and_report_commands_dispatch_to_the_bridge_analysis(tmp_path: Path) -> None:
     import json
 

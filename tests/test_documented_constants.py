@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hipsense.cli.bridge import MAX_SETS
 from hipsense.detectors.balance import metrics as balance_metrics
 from hipsense.detectors.bridge import compare as bridge_compare
 from hipsense.detectors.walk.contacts import ContactDetector
@@ -79,6 +80,7 @@ CASES: list[tuple[str, str, float]] = [
     ("clinical-tests.md", r"on another support ([\d.]+),", bridge_compare.PRIOR_LABEL),
     ("clinical-tests.md", r"extra one-rep set ([\d.]+),", bridge_compare.PRIOR_EXTRA),
     ("clinical-tests.md", r"measures worse by ([\d.]+) \(", bridge_compare.DETERMINED),
+    ("user-guide.md", r"at most (\d+) sets a session", MAX_SETS),
     ("recording.md", r"`MAX_WHOLE_ROWS` = ([\d,]+) samples", recording_limits.MAX_WHOLE_ROWS),
     ("recording.md", r"inferred from the times of its first ([\d,]+)", RATE_SAMPLES),
     ("link.md", r"`MAX_SILENCE_S` \(([\d.]+) s\)", MAX_SILENCE_S),

@@ -39,6 +39,10 @@ from hipsense.link.session import SampleBlock, Session
 _SIDE_WORDS = {"both": "both feet", "left": "the LEFT foot (right leg extended)",
                "right": "the RIGHT foot (left leg extended)"}  # fmt: skip
 
+MAX_SETS = 10
+"""The most sets one `hipsense bridge` session takes: more is several sessions, and the reading
+of a session's supporting legs (detectors.bridge.compare) grows with its sets."""
+
 
 class _BridgeView:
     """Prompt, set, reps counted live, lift and hip drop; redrawn at most 5 times a second."""
@@ -197,6 +201,11 @@ def bridge(
     bad = [s for s in sets if s not in _SIDE_WORDS]
     if bad or not sets:
         raise click.BadParameter("--sets takes both, left or right, comma-separated")
+    if len(sets) > MAX_SETS:
+        raise click.BadParameter(
+            f"--sets takes at most {MAX_SETS} sets, got {len(sets)}: record the rest as another "
+            "session"
+        )
     check_patient(patient_id, store_path)
     if out is None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
