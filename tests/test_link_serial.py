@@ -35,11 +35,12 @@ from hipsense.link.protocol import (
     decode_frame,
     serial_encode,
 )
-from hipsense.link.session import SampleBlock, Session, SessionClosed
+from hipsense.link.session import Session
 from hipsense.link.transport.base import AdapterUnavailable
 from hipsense.link.transport.serial import SerialTransport
 from hipsense.virtual.radio import VirtualRadio
 from hipsense.virtual.runner import micropython_argv, micropython_env
+from test_link_e2e import collect  # the blocks until the last sample, on the board's clock
 
 MPY_SUPPORT_DIR = Path(__file__).parent / "mpy_support"  # heapcheck.alloc_error
 SPEED = 10  # at most this many simulated seconds per real second (lockstep)
@@ -168,25 +169,6 @@ async def _said_hello(radio: VirtualRadio, proc: subprocess.Popen[bytes]) -> Non
         if any(b.address for b in radio.boards) or proc.poll() is not None:
             return
         await asyncio.sleep(0.05)
-
-
-async def collect(
-    session: Session, radio: VirtualRadio, n: int, within_s: float
-) -> list[SampleBlock]:
-    """The blocks until sample ``n - 1`` arrived, or until ``within_s`` more seconds of the
-    board's simulated time passed."""
-    blocks: list[SampleBlock] = []
-    t_end = radio.clock_s() + within_s
-    while radio.clock_s() < t_end:
-        try:
-            block = await session.receive(0.05)
-        except SessionClosed:
-            break
-        if block is not None:
-            blocks.append(block)
-            if block.seq[-1] + 1 >= n:
-                break
-    return blocks
 
 
 @pytest.mark.parametrize("p_damage", [0.0, 2e-4])
